@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages the appliance builds, runs and tests with. Idempotent:
+# does nothing (and needs no network) when everything is already installed.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git ca-certificates
+  libssl-dev openssl
+  softhsm2 libsofthsm2 libp11-kit-dev p11-kit opensc
+  libabsl-dev nlohmann-json3-dev
+  libevent-dev liblmdb-dev lmdb-utils libsystemd-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  gnutls-bin curl python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+echo "installing: ${missing[*]}" >&2
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
