@@ -1,0 +1,429 @@
+#include "signer/cms.h"
+
+#include <openssl/err.h>
+#include <openssl/objects.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+
+namespace masa::signer {
+namespace {
+
+constexpr std::string_view kOidData = "1.2.840.113549.1.7.1";
+constexpr std::string_view kOidAnimaJsonVoucher = "1.2.840.113549.1.9.16.1.40";
+constexpr std::string_view kOidSztpConveyedInfoXml = "1.2.840.113549.1.9.16.1.42";
+constexpr std::string_view kOidSztpConveyedInfoJson = "1.2.840.113549.1.9.16.1.43";
+
+std::string ObjectToOid(const ASN1_OBJECT* obj) {
+  char buf[128];
+  int n = OBJ_obj2txt(buf, sizeof(buf), obj, /*no_name=*/1);
+  if (n <= 0 || n >= static_cast<int>(sizeof(buf))) return "";
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+std::string ObjectName(const ASN1_OBJECT* obj) {
+  int nid = OBJ_obj2nid(obj);
+  if (nid != NID_undef) return OBJ_nid2sn(nid);
+  return ObjectToOid(obj);
+}
+
+// The digest that matches the strength of the signer's key (RFC 5480 section 4 pairing).
+absl::StatusOr<std::string> DigestForKey(EVP_PKEY* public_key) {
+  if (EVP_PKEY_is_a(public_key, "EC")) {
+    char group[64] = {0};
+    size_t len = 0;
+    if (!EVP_PKEY_get_group_name(public_key, group, sizeof(group), &len)) {
+      return FromOpenSslErrors("reading the EC curve of the signer certificate",
+                               absl::StatusCode::kInvalidArgument);
+    }
+    std::string_view g(group, len);
+    if (g == "P-384" || g == "secp384r1") return std::string("SHA384");
+    if (g == "P-521" || g == "secp521r1") return std::string("SHA512");
+    return std::string("SHA256");
+  }
+  if (EVP_PKEY_is_a(public_key, "RSA") || EVP_PKEY_is_a(public_key, "RSA-PSS")) {
+    return std::string("SHA256");
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unsupported signer key type ",
+                                                 EVP_PKEY_get0_type_name(public_key)));
+}
+
+// d2i into a CMS_ContentInfo bound to `libctx`, rejecting trailing bytes.
+absl::StatusOr<UniquePtr<CMS_ContentInfo>> DecodeCms(std::string_view der, OSSL_LIB_CTX* libctx,
+                                                     const char* propq) {
+  if (der.empty()) return absl::InvalidArgumentError("empty CMS");
+  CMS_ContentInfo* raw = CMS_ContentInfo_new_ex(libctx, propq);
+  if (raw == nullptr) return FromOpenSslErrors("CMS_ContentInfo_new_ex");
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  const auto* end = p + der.size();
+  // On failure d2i frees *raw and sets it to null.
+  if (d2i_CMS_ContentInfo(&raw, &p, static_cast<long>(der.size())) == nullptr) {
+    CMS_ContentInfo_free(raw);
+    return FromOpenSslErrors("not DER CMS", absl::StatusCode::kInvalidArgument);
+  }
+  UniquePtr<CMS_ContentInfo> cms(raw);
+  if (p != end) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(end - p, " trailing bytes after the CMS structure"));
+  }
+  if (OBJ_obj2nid(CMS_get0_type(cms.get())) != NID_pkcs7_signed) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "CMS content type is ", ObjectName(CMS_get0_type(cms.get())), ", not signedData"));
+  }
+  return cms;
+}
+
+std::vector<UniquePtr<X509>> TakeCertificates(STACK_OF(X509) * certs) {
+  std::vector<UniquePtr<X509>> out;
+  if (certs == nullptr) return out;
+  while (sk_X509_num(certs) > 0) out.emplace_back(sk_X509_shift(certs));
+  sk_X509_free(certs);
+  return out;
+}
+
+void FillContent(CMS_ContentInfo* cms, std::string* content, bool* present, std::string* oid,
+                 CmsContentType* type) {
+  *oid = ObjectToOid(CMS_get0_eContentType(cms));
+  *type = ContentTypeFromOid(*oid);
+  ASN1_OCTET_STRING** pos = CMS_get0_content(cms);
+  *present = pos != nullptr && *pos != nullptr;
+  if (*present) {
+    content->assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(*pos)),
+                    static_cast<size_t>(ASN1_STRING_length(*pos)));
+  }
+}
+
+absl::StatusOr<std::string> ToDer(CMS_ContentInfo* cms) {
+  unsigned char* der = nullptr;
+  int len = i2d_CMS_ContentInfo(cms, &der);
+  if (len <= 0) return FromOpenSslErrors("encoding CMS");
+  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len));
+  OPENSSL_free(der);
+  return out;
+}
+
+// CMS_verify of a single-signer SignedData with the signer looked up per `flags`; returns the
+// content it wrote. The signer certificate is not chain-validated here.
+absl::StatusOr<std::string> CheckSignature(CMS_ContentInfo* cms, STACK_OF(X509) * certs,
+                                           unsigned int flags) {
+  int signers = sk_CMS_SignerInfo_num(CMS_get0_SignerInfos(cms));
+  if (signers != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected exactly one signer, found ", signers < 0 ? 0 : signers));
+  }
+  ASN1_OCTET_STRING** pos = CMS_get0_content(cms);
+  if (pos == nullptr || *pos == nullptr) {
+    return absl::InvalidArgumentError("the CMS has no embedded content (detached)");
+  }
+  UniquePtr<BIO> out(BIO_new(BIO_s_mem()));
+  if (out == nullptr) return FromOpenSslErrors("BIO_new");
+  if (CMS_verify(cms, certs, nullptr, nullptr, out.get(),
+                 flags | CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) != 1) {
+    return FromOpenSslErrors("CMS signature does not verify",
+                             absl::StatusCode::kPermissionDenied);
+  }
+  char* data = nullptr;
+  long len = BIO_get_mem_data(out.get(), &data);
+  return std::string(data, static_cast<size_t>(len));
+}
+
+}  // namespace
+
+std::string_view ContentTypeOid(CmsContentType type) {
+  switch (type) {
+    case CmsContentType::kData:
+      return kOidData;
+    case CmsContentType::kAnimaJsonVoucher:
+      return kOidAnimaJsonVoucher;
+    case CmsContentType::kSztpConveyedInfoXml:
+      return kOidSztpConveyedInfoXml;
+    case CmsContentType::kSztpConveyedInfoJson:
+      return kOidSztpConveyedInfoJson;
+    case CmsContentType::kOther:
+      return "";
+  }
+  return "";
+}
+
+CmsContentType ContentTypeFromOid(std::string_view oid) {
+  for (CmsContentType t : {CmsContentType::kData, CmsContentType::kAnimaJsonVoucher,
+                           CmsContentType::kSztpConveyedInfoXml,
+                           CmsContentType::kSztpConveyedInfoJson}) {
+    if (ContentTypeOid(t) == oid) return t;
+  }
+  return CmsContentType::kOther;
+}
+
+CmsSigner::~CmsSigner() = default;
+
+absl::StatusOr<std::unique_ptr<CmsSigner>> CmsSigner::Create(EVP_PKEY* key, X509* cert,
+                                                             const std::vector<X509*>& chain,
+                                                             CmsContentType content_type,
+                                                             OSSL_LIB_CTX* libctx,
+                                                             const char* propq) {
+  if (key == nullptr || cert == nullptr) {
+    return absl::InvalidArgumentError("CmsSigner needs a key and its certificate");
+  }
+  if (content_type == CmsContentType::kOther) {
+    return absl::InvalidArgumentError("CmsSigner needs a known eContentType");
+  }
+  EVP_PKEY* cert_key = X509_get0_pubkey(cert);
+  if (cert_key == nullptr) {
+    return FromOpenSslErrors("reading the signer certificate's public key",
+                             absl::StatusCode::kInvalidArgument);
+  }
+  std::unique_ptr<CmsSigner> s(new CmsSigner());
+  // The certificate, not the key, tells the curve: a provider key may not export it.
+  MASA_ASSIGN_OR_RETURN(s->digest_name_, DigestForKey(cert_key));
+  s->digest_.reset(EVP_MD_fetch(libctx, s->digest_name_.c_str(), propq));
+  if (s->digest_ == nullptr) {
+    return FromOpenSslErrors(absl::StrCat(s->digest_name_, " is not available in the library "
+                                          "context"),
+                             absl::StatusCode::kFailedPrecondition);
+  }
+  s->key_ = UpRef(key);
+  s->cert_ = UpRef(cert);
+  s->chain_.reset(sk_X509_new_null());
+  if (s->chain_ == nullptr) return FromOpenSslErrors("sk_X509_new_null");
+  for (X509* c : chain) {
+    if (c == nullptr || X509_cmp(c, cert) == 0) continue;
+    bool duplicate = false;
+    for (int i = 0; i < sk_X509_num(s->chain_.get()); ++i) {
+      if (X509_cmp(sk_X509_value(s->chain_.get(), i), c) == 0) duplicate = true;
+    }
+    if (duplicate) continue;
+    if (!sk_X509_push(s->chain_.get(), UpRef(c).release())) {
+      return FromOpenSslErrors("sk_X509_push");
+    }
+  }
+  s->content_type_ = content_type;
+  s->content_oid_.reset(OBJ_txt2obj(std::string(ContentTypeOid(content_type)).c_str(), 1));
+  if (s->content_oid_ == nullptr) return FromOpenSslErrors("OBJ_txt2obj");
+  s->libctx_ = libctx;
+  s->has_propq_ = propq != nullptr;
+  if (propq != nullptr) s->propq_ = propq;
+
+  // One probe signature proves the key, its certificate and the library context fit together.
+  auto probe = s->SignInternal("masa signer probe");
+  if (!probe.ok()) {
+    return Annotate(absl::FailedPreconditionError(probe.status().message()),
+                    "cannot sign with this key in this library context");
+  }
+  auto verified = VerifySignedDataWithSigner(*probe, cert, libctx, propq);
+  if (!verified.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the signing key does not match the certificate ", SubjectName(cert),
+                     ": ", verified.status().message()));
+  }
+  return s;
+}
+
+absl::StatusOr<std::string> CmsSigner::Sign(std::string_view content) const {
+  return SignInternal(content);
+}
+
+absl::StatusOr<std::string> CmsSigner::SignInternal(std::string_view content) const {
+  const char* propq = has_propq_ ? propq_.c_str() : nullptr;
+  constexpr unsigned int kFlags = CMS_PARTIAL | CMS_BINARY | CMS_NOSMIMECAP;
+  UniquePtr<CMS_ContentInfo> cms(
+      CMS_sign_ex(nullptr, nullptr, nullptr, nullptr, kFlags, libctx_, propq));
+  if (cms == nullptr) return FromOpenSslErrors("CMS_sign_ex");
+  if (content_type_ != CmsContentType::kData &&
+      !CMS_set1_eContentType(cms.get(), content_oid_.get())) {
+    return FromOpenSslErrors("CMS_set1_eContentType");
+  }
+  // CMS_add1_signer does not modify the certificate or key; it takes references.
+  if (CMS_add1_signer(cms.get(), cert_.get(), key_.get(), digest_.get(), kFlags) == nullptr) {
+    return FromOpenSslErrors("CMS_add1_signer");
+  }
+  for (int i = 0; i < sk_X509_num(chain_.get()); ++i) {
+    if (!CMS_add1_cert(cms.get(), sk_X509_value(chain_.get(), i))) {
+      return FromOpenSslErrors("CMS_add1_cert");
+    }
+  }
+  UniquePtr<BIO> in(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
+  if (in == nullptr) return FromOpenSslErrors("BIO_new_mem_buf");
+  if (!CMS_final(cms.get(), in.get(), nullptr, CMS_BINARY)) {
+    return FromOpenSslErrors("signing the CMS");
+  }
+  return ToDer(cms.get());
+}
+
+absl::StatusOr<std::unique_ptr<VoucherSigner>> VoucherSigner::Create(
+    EVP_PKEY* key, X509* cert, const std::vector<X509*>& chain, CmsContentType content_type,
+    OSSL_LIB_CTX* libctx, const char* propq) {
+  if (content_type != CmsContentType::kAnimaJsonVoucher &&
+      content_type != CmsContentType::kData) {
+    return absl::InvalidArgumentError(
+        "a voucher's eContentType is id-ct-animaJSONVoucher or id-data");
+  }
+  MASA_ASSIGN_OR_RETURN(auto cms, CmsSigner::Create(key, cert, chain, content_type, libctx, propq));
+  return std::unique_ptr<VoucherSigner>(new VoucherSigner(std::move(cms)));
+}
+
+absl::StatusOr<ParsedSignedData> ParseSignedData(std::string_view der, OSSL_LIB_CTX* libctx,
+                                                 const char* propq) {
+  MASA_ASSIGN_OR_RETURN(UniquePtr<CMS_ContentInfo> cms, DecodeCms(der, libctx, propq));
+  ParsedSignedData out;
+  FillContent(cms.get(), &out.content, &out.content_present, &out.content_type_oid,
+              &out.content_type);
+  out.certificates = TakeCertificates(CMS_get1_certs(cms.get()));
+  ERR_clear_error();  // CMS_get1_certs reports nothing but may leave no error; be tidy.
+  STACK_OF(CMS_SignerInfo)* infos = CMS_get0_SignerInfos(cms.get());
+  for (int i = 0; i < sk_CMS_SignerInfo_num(infos); ++i) {
+    CMS_SignerInfo* si = sk_CMS_SignerInfo_value(infos, i);
+    CmsSignerInfo info;
+    ASN1_OCTET_STRING* keyid = nullptr;
+    X509_NAME* issuer = nullptr;
+    ASN1_INTEGER* serial = nullptr;
+    if (CMS_SignerInfo_get0_signer_id(si, &keyid, &issuer, &serial)) {
+      if (keyid != nullptr) {
+        info.subject_key_id.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(keyid)),
+                                   static_cast<size_t>(ASN1_STRING_length(keyid)));
+      }
+      if (issuer != nullptr) {
+        UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+        X509_NAME_print_ex(bio.get(), issuer, 0, XN_FLAG_RFC2253);
+        char* data = nullptr;
+        long len = BIO_get_mem_data(bio.get(), &data);
+        info.issuer.assign(data, static_cast<size_t>(len));
+      }
+      if (serial != nullptr) {
+        UniquePtr<BIGNUM> bn(ASN1_INTEGER_to_BN(serial, nullptr));
+        if (bn != nullptr) {
+          char* hex = BN_bn2hex(bn.get());
+          if (hex != nullptr) info.serial_hex = hex;
+          OPENSSL_free(hex);
+        }
+      }
+    }
+    X509_ALGOR* digest = nullptr;
+    X509_ALGOR* signature = nullptr;
+    CMS_SignerInfo_get0_algs(si, nullptr, nullptr, &digest, &signature);
+    if (digest != nullptr) info.digest_algorithm = ObjectName(digest->algorithm);
+    if (signature != nullptr) info.signature_algorithm = ObjectName(signature->algorithm);
+    for (size_t c = 0; c < out.certificates.size(); ++c) {
+      if (CMS_SignerInfo_cert_cmp(si, out.certificates[c].get()) == 0) {
+        info.certificate = c;
+        break;
+      }
+    }
+    info.has_signed_attributes = CMS_signed_get_attr_count(si) > 0;
+    out.signers.push_back(std::move(info));
+  }
+  ERR_clear_error();
+  return out;
+}
+
+absl::StatusOr<VerifiedSignedData> VerifySignedData(std::string_view der,
+                                                    const VerifyOptions& options) {
+  if (options.trust_anchors.empty()) {
+    return absl::InvalidArgumentError("no trust anchor to verify the CMS against");
+  }
+  if (options.verification_time == absl::InfinitePast()) {
+    return absl::InvalidArgumentError("no verification time given");
+  }
+  MASA_ASSIGN_OR_RETURN(UniquePtr<CMS_ContentInfo> cms,
+                        DecodeCms(der, options.libctx, options.propq));
+  VerifiedSignedData out;
+  MASA_ASSIGN_OR_RETURN(out.content, CheckSignature(cms.get(), nullptr, 0));
+  bool present = false;
+  std::string ignored;
+  FillContent(cms.get(), &ignored, &present, &out.content_type_oid, &out.content_type);
+
+  // CMS_get0_signers returns a new stack of borrowed (not up-referenced) certificates.
+  STACK_OF(X509)* signers = CMS_get0_signers(cms.get());
+  if (signers == nullptr || sk_X509_num(signers) != 1) {
+    sk_X509_free(signers);
+    return FromOpenSslErrors("the signer certificate is not in the CMS",
+                             absl::StatusCode::kPermissionDenied);
+  }
+  out.signer = UpRef(sk_X509_value(signers, 0));
+  sk_X509_free(signers);
+
+  // The chain is validated here rather than inside CMS_verify so that the purpose is "any"
+  // (CMS_verify would impose smime_sign) and the failure names OpenSSL's verify reason.
+  UniquePtr<X509_STORE> store(X509_STORE_new());
+  if (store == nullptr) return FromOpenSslErrors("X509_STORE_new");
+  for (X509* anchor : options.trust_anchors) {
+    if (!X509_STORE_add_cert(store.get(), anchor)) return FromOpenSslErrors("X509_STORE_add_cert");
+  }
+  X509Stack untrusted(CMS_get1_certs(cms.get()));
+  if (untrusted == nullptr) untrusted.reset(sk_X509_new_null());
+  for (X509* extra : options.extra_untrusted) {
+    if (!sk_X509_push(untrusted.get(), UpRef(extra).release())) return FromOpenSslErrors("push");
+  }
+  UniquePtr<X509_STORE_CTX> ctx(X509_STORE_CTX_new_ex(options.libctx, options.propq));
+  if (ctx == nullptr ||
+      !X509_STORE_CTX_init(ctx.get(), store.get(), out.signer.get(), untrusted.get())) {
+    return FromOpenSslErrors("X509_STORE_CTX_init");
+  }
+  X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
+  X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(
+                                        absl::ToUnixSeconds(options.verification_time)));
+  X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_ANY);
+  unsigned long flags = 0;
+  if (options.partial_chain) flags |= X509_V_FLAG_PARTIAL_CHAIN;
+  if (options.check_revocation) flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
+  X509_VERIFY_PARAM_set_flags(param, flags);
+  if (options.crls != nullptr) X509_STORE_CTX_set0_crls(ctx.get(), options.crls);
+  if (X509_verify_cert(ctx.get()) != 1) {
+    int err = X509_STORE_CTX_get_error(ctx.get());
+    ERR_clear_error();
+    return absl::PermissionDeniedError(
+        absl::StrCat("the signer certificate ", SubjectName(out.signer.get()),
+                     " does not chain to a trust anchor: ", X509_verify_cert_error_string(err)));
+  }
+  out.chain = TakeCertificates(X509_STORE_CTX_get1_chain(ctx.get()));
+  return out;
+}
+
+absl::StatusOr<VerifiedSignedData> VerifySignedDataWithSigner(std::string_view der, X509* signer,
+                                                              OSSL_LIB_CTX* libctx,
+                                                              const char* propq) {
+  if (signer == nullptr) return absl::InvalidArgumentError("no signer certificate given");
+  MASA_ASSIGN_OR_RETURN(UniquePtr<CMS_ContentInfo> cms, DecodeCms(der, libctx, propq));
+  X509Stack certs(sk_X509_new_null());
+  if (certs == nullptr || !sk_X509_push(certs.get(), UpRef(signer).release())) {
+    return FromOpenSslErrors("sk_X509_push");
+  }
+  VerifiedSignedData out;
+  auto content = CheckSignature(cms.get(), certs.get(), CMS_NOINTERN);
+  if (!content.ok()) {
+    if (content.status().code() == absl::StatusCode::kPermissionDenied) {
+      return absl::PermissionDeniedError(absl::StrCat("not signed by ", SubjectName(signer),
+                                                      ": ", content.status().message()));
+    }
+    return content.status();
+  }
+  out.content = *std::move(content);
+  bool present = false;
+  std::string ignored;
+  FillContent(cms.get(), &ignored, &present, &out.content_type_oid, &out.content_type);
+  out.signer = UpRef(signer);
+  out.chain.push_back(UpRef(signer));
+  return out;
+}
+
+absl::StatusOr<std::string> BuildCertificateBag(const std::vector<X509*>& certificates) {
+  if (certificates.empty()) return absl::InvalidArgumentError("a certificate bag needs a certificate");
+  UniquePtr<CMS_ContentInfo> cms(
+      CMS_sign(nullptr, nullptr, nullptr, nullptr, CMS_PARTIAL | CMS_BINARY));
+  if (cms == nullptr) return FromOpenSslErrors("CMS_sign");
+  for (X509* c : certificates) {
+    if (c == nullptr) return absl::InvalidArgumentError("null certificate in the bag");
+    if (!CMS_add1_cert(cms.get(), c)) return FromOpenSslErrors("CMS_add1_cert");
+  }
+  if (!CMS_set_detached(cms.get(), 1)) return FromOpenSslErrors("CMS_set_detached");
+  return ToDer(cms.get());
+}
+
+absl::StatusOr<std::vector<UniquePtr<X509>>> ParseCertificateBag(std::string_view der) {
+  MASA_ASSIGN_OR_RETURN(ParsedSignedData parsed, ParseSignedData(der));
+  if (parsed.certificates.empty()) {
+    return absl::InvalidArgumentError("the certificate bag carries no certificate");
+  }
+  return std::move(parsed.certificates);
+}
+
+}  // namespace masa::signer

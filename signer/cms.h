@@ -1,0 +1,190 @@
+// CMS SignedData (RFC 5652) as vouchers and SZTP artefacts use it: build with an EVP_PKEY in
+// a caller-chosen OSSL_LIB_CTX, parse, verify against trust anchors, and certificate bags.
+//
+//   MASA_ASSIGN_OR_RETURN(auto signer, masa::signer::VoucherSigner::Create(
+//       key, cert, chain, masa::signer::CmsContentType::kAnimaJsonVoucher, libctx, ""));
+//   MASA_ASSIGN_OR_RETURN(std::string der, signer->Sign(voucher));   // any thread
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/openssl.h"
+#include "signer/voucher.h"
+
+namespace masa::signer {
+
+// The eContentType values this library knows.
+enum class CmsContentType {
+  kData,                  // id-data 1.2.840.113549.1.7.1 (what many deployed pledges expect)
+  kAnimaJsonVoucher,      // id-ct-animaJSONVoucher 1.2.840.113549.1.9.16.1.40 (RFC 8366)
+  kSztpConveyedInfoXml,   // id-ct-sztpConveyedInfoXML 1.2.840.113549.1.9.16.1.42 (RFC 8572)
+  kSztpConveyedInfoJson,  // id-ct-sztpConveyedInfoJSON 1.2.840.113549.1.9.16.1.43 (RFC 8572)
+  kOther,                 // anything else (parsing only)
+};
+
+// The dotted OID of `type` ("" for kOther).
+std::string_view ContentTypeOid(CmsContentType type);
+// The content type named by a dotted OID; kOther when it is none of the above.
+CmsContentType ContentTypeFromOid(std::string_view dotted_oid);
+
+// Signs content as CMS SignedData, DER, content embedded (not detached), signed attributes
+// always present (contentType, messageDigest, signingTime), the signer certificate and the
+// given chain in `certificates`. The digest follows the signer key: SHA-384 for P-384,
+// SHA-512 for P-521, SHA-256 otherwise (P-256, RSA). Ed25519/Ed448 are not supported.
+//
+// Everything that can be prepared once is prepared in Create(): the digest is fetched from
+// `libctx` once, the chain is held as a ready stack, and one probe signature is made and
+// checked against `cert`'s public key, so a key that does not match its certificate (or a
+// libctx that cannot sign with it) fails at start, not per request. Signing runs in `libctx`
+// with property query `propq` (the HSM provider's context in production; nullptr = default).
+//
+// Sign() is thread-safe: concurrent calls share only immutable state.
+class CmsSigner {
+ public:
+  // `key` may be a provider key whose private half never leaves the HSM; `cert` is its
+  // certificate; `chain` the intermediates (and, if wanted, the root) to embed, in any order.
+  // All three are up-referenced, not taken. `libctx` must outlive the signer.
+  // kInvalidArgument: a null key/cert, key/cert mismatch, unsupported key type.
+  // kFailedPrecondition: the digest or signature algorithm is unavailable in `libctx`.
+  static absl::StatusOr<std::unique_ptr<CmsSigner>> Create(EVP_PKEY* key, X509* cert,
+                                                           const std::vector<X509*>& chain,
+                                                           CmsContentType content_type,
+                                                           OSSL_LIB_CTX* libctx,
+                                                           const char* propq);
+  CmsSigner(const CmsSigner&) = delete;
+  CmsSigner& operator=(const CmsSigner&) = delete;
+  ~CmsSigner();
+
+  // DER SignedData over `content`. kInternal (with OpenSSL's reasons) when signing fails;
+  // kUnavailable is never produced here: a provider that reports a busy HSM surfaces as
+  // kInternal with its message.
+  absl::StatusOr<std::string> Sign(std::string_view content) const;
+
+  CmsContentType content_type() const { return content_type_; }
+  // "SHA256", "SHA384" or "SHA512".
+  const std::string& digest_name() const { return digest_name_; }
+  X509* certificate() const { return cert_.get(); }
+
+ private:
+  CmsSigner() = default;
+  absl::StatusOr<std::string> SignInternal(std::string_view content) const;
+
+  UniquePtr<EVP_PKEY> key_;
+  UniquePtr<X509> cert_;
+  X509Stack chain_;
+  UniquePtr<EVP_MD> digest_;
+  UniquePtr<ASN1_OBJECT> content_oid_;
+  std::string digest_name_;
+  CmsContentType content_type_ = CmsContentType::kAnimaJsonVoucher;
+  OSSL_LIB_CTX* libctx_ = nullptr;
+  std::string propq_;
+  bool has_propq_ = false;
+};
+
+// Signs vouchers: Validate(), EncodeVoucherJson(), then CMS. Create once per key (at start
+// and on rotation); Sign() from any number of threads.
+class VoucherSigner {
+ public:
+  // As CmsSigner::Create. `content_type` is kAnimaJsonVoucher (the default of RFC 8366) or
+  // kData for device profiles that expect id-data; anything else is kInvalidArgument.
+  static absl::StatusOr<std::unique_ptr<VoucherSigner>> Create(
+      EVP_PKEY* key, X509* cert, const std::vector<X509*>& chain,
+      CmsContentType content_type = CmsContentType::kAnimaJsonVoucher,
+      OSSL_LIB_CTX* libctx = nullptr, const char* propq = nullptr);
+
+  // The DER CMS of `voucher`. kInvalidArgument (naming the leaf) when the voucher breaks a
+  // Validate() rule; kInternal when signing fails. Thread-safe.
+  absl::StatusOr<std::string> Sign(const Voucher& voucher) const;
+
+  const CmsSigner& cms() const { return *cms_; }
+
+ private:
+  explicit VoucherSigner(std::unique_ptr<CmsSigner> cms) : cms_(std::move(cms)) {}
+  std::unique_ptr<CmsSigner> cms_;
+};
+
+// What one SignerInfo says about its signer.
+struct CmsSignerInfo {
+  std::string issuer;                    // RFC 2253 issuer name; empty for a keyid SID
+  std::string serial_hex;                // upper-case hex serial; empty for a keyid SID
+  std::string subject_key_id;            // raw keyid octets; empty for issuer+serial SID
+  std::string digest_algorithm;          // e.g. "SHA256"
+  std::string signature_algorithm;       // e.g. "ecdsa-with-SHA384"
+  std::optional<size_t> certificate;     // index into ParsedSignedData::certificates
+  bool has_signed_attributes = false;
+};
+
+// The content of a SignedData, NOT verified.
+struct ParsedSignedData {
+  std::string content;                   // the eContent bytes ("" when absent)
+  bool content_present = false;          // false for a detached / certificate-only structure
+  std::string content_type_oid;          // dotted eContentType
+  CmsContentType content_type = CmsContentType::kOther;
+  std::vector<UniquePtr<X509>> certificates;  // the certificates field, in order
+  std::vector<CmsSignerInfo> signers;
+};
+
+// Parses DER CMS whose outer content type is signedData. Accepts any eContentType (the caller
+// decides; see content_type). kInvalidArgument on bad DER, trailing bytes, another outer type.
+absl::StatusOr<ParsedSignedData> ParseSignedData(std::string_view der,
+                                                 OSSL_LIB_CTX* libctx = nullptr,
+                                                 const char* propq = nullptr);
+
+// What VerifySignedData checked and found.
+struct VerifiedSignedData {
+  std::string content;
+  CmsContentType content_type = CmsContentType::kOther;
+  std::string content_type_oid;
+  UniquePtr<X509> signer;                 // the verified signer certificate
+  std::vector<UniquePtr<X509>> chain;     // signer first, trust anchor last
+};
+
+// Inputs of VerifySignedData.
+struct VerifyOptions {
+  std::vector<X509*> trust_anchors;      // borrowed
+  std::vector<X509*> extra_untrusted;    // borrowed; intermediates not embedded in the CMS
+  absl::Time verification_time = absl::InfinitePast();  // must be set
+  bool partial_chain = false;
+  STACK_OF(X509_CRL)* crls = nullptr;    // borrowed; with check_revocation
+  bool check_revocation = false;         // require CRLs for every certificate in the chain
+  OSSL_LIB_CTX* libctx = nullptr;
+  const char* propq = nullptr;
+};
+// Verifies DER SignedData with exactly one signer. Checked: the structure parses; there is
+// exactly one SignerInfo; its signer certificate is found among the embedded certificates
+// (plus `extra_untrusted`); that certificate chains to one of `trust_anchors` at
+// `verification_time` (validity periods of every certificate in the chain, signatures, CA
+// basic constraints of issuers) with purpose "any" - the signer certificate needs no
+// particular extended key usage; the signature over the signed attributes and the message
+// digest of the embedded content. Not checked: revocation (no CRLs are consulted), the
+// signingTime attribute. With `partial_chain`, a trust anchor need not be self-signed (the
+// SZTP pinned-domain-cert case). kInvalidArgument: not parseable, detached content, no or
+// several signers. kPermissionDenied: the signature or chain does not verify (with OpenSSL's
+// reason). Thread-safe.
+absl::StatusOr<VerifiedSignedData> VerifySignedData(std::string_view der,
+                                                    const VerifyOptions& options);
+
+// Verifies DER SignedData against one known signer certificate and nothing else: the
+// certificate is not chain-validated here (the caller has done so), embedded certificates
+// are ignored for signer lookup. kPermissionDenied when `signer` did not sign it.
+absl::StatusOr<VerifiedSignedData> VerifySignedDataWithSigner(std::string_view der,
+                                                              X509* signer,
+                                                              OSSL_LIB_CTX* libctx = nullptr,
+                                                              const char* propq = nullptr);
+
+// A "certificates only" SignedData (RFC 5652 section 5 degenerate case; the RFC 8572
+// owner-certificate format): no signers, no eContent (eContentType id-data), `certificates`
+// in the given order. kInvalidArgument when empty.
+absl::StatusOr<std::string> BuildCertificateBag(const std::vector<X509*>& certificates);
+
+// The certificates of a DER SignedData, in order; SignerInfos, if any, are ignored.
+// kInvalidArgument when it does not parse or carries no certificate.
+absl::StatusOr<std::vector<UniquePtr<X509>>> ParseCertificateBag(std::string_view der);
+
+}  // namespace masa::signer
