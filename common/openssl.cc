@@ -21,11 +21,17 @@ absl::Status FromOpenSslErrors(std::string_view what, absl::StatusCode code) {
   std::string message(what);
   const char* sep = ": ";
   unsigned long err;
-  while ((err = ERR_get_error()) != 0) {
+  const char* data = nullptr;
+  int flags = 0;
+  while ((err = ERR_get_error_all(nullptr, nullptr, nullptr, &data, &flags)) != 0) {
     char buf[256];
     ERR_error_string_n(err, buf, sizeof(buf));
     const char* reason = ERR_reason_error_string(err);
     absl::StrAppend(&message, sep, reason != nullptr ? reason : buf);
+    // Providers (ours among them) put the useful part in the error data.
+    if ((flags & ERR_TXT_STRING) && data != nullptr && *data != '\0') {
+      absl::StrAppend(&message, " (", data, ")");
+    }
     sep = "; ";
   }
   return absl::Status(code, message);
