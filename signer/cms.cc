@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "signer/voucher_json.h"
 
 namespace masa::signer {
 namespace {
@@ -172,6 +173,11 @@ absl::StatusOr<std::unique_ptr<CmsSigner>> CmsSigner::Create(EVP_PKEY* key, X509
     return FromOpenSslErrors("reading the signer certificate's public key",
                              absl::StatusCode::kInvalidArgument);
   }
+  if (X509_check_private_key(cert, key) != 1) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the signing key does not match the certificate ", SubjectName(cert)));
+  }
   std::unique_ptr<CmsSigner> s(new CmsSigner());
   // The certificate, not the key, tells the curve: a provider key may not export it.
   MASA_ASSIGN_OR_RETURN(s->digest_name_, DigestForKey(cert_key));
@@ -259,6 +265,12 @@ absl::StatusOr<std::unique_ptr<VoucherSigner>> VoucherSigner::Create(
   }
   MASA_ASSIGN_OR_RETURN(auto cms, CmsSigner::Create(key, cert, chain, content_type, libctx, propq));
   return std::unique_ptr<VoucherSigner>(new VoucherSigner(std::move(cms)));
+}
+
+absl::StatusOr<std::string> VoucherSigner::Sign(const Voucher& voucher) const {
+  MASA_RETURN_IF_ERROR(Validate(voucher));
+  MASA_ASSIGN_OR_RETURN(std::string json, EncodeVoucherJson(voucher));
+  return cms_->Sign(json);
 }
 
 absl::StatusOr<ParsedSignedData> ParseSignedData(std::string_view der, OSSL_LIB_CTX* libctx,
