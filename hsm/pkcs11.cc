@@ -14,6 +14,8 @@
 #include <set>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
@@ -208,6 +210,14 @@ class ModuleImpl final : public Module {
   // kFailedPrecondition when several tokens carry that label.
   absl::StatusOr<CK_SLOT_ID> FindSlot(std::string_view label);
 
+  // PKCS#11 login is per application and C_Login answers CKR_USER_ALREADY_LOGGED_IN
+  // without looking at the PIN. So that a second Token::Open with a wrong PIN still
+  // fails, remember a keyed MAC (never the PIN) of the PIN each successful login used.
+  void RememberLogin(const std::string& token, const Secret& pin);
+  // kPermissionDenied when this process logged in to `token` with another PIN; OK when it
+  // used this PIN, or when the login was not made through this module object.
+  absl::Status CheckLogin(const std::string& token, const Secret& pin);
+
  private:
   const std::string path_;
   const std::string key_;
@@ -215,7 +225,48 @@ class ModuleImpl final : public Module {
   CK_FUNCTION_LIST* const fl_;
   const bool finalize_;  // false when someone else in the process initialized the module
   std::mutex init_mu_;   // one InitToken at a time: they compete for the free slot
+
+  std::mutex login_mu_;
+  std::string mac_key_;                       // random, per module object
+  std::map<std::string, std::string> logins_;  // token -> HMAC-SHA256(mac_key_, PIN)
+  std::string PinMac(const Secret& pin);       // requires login_mu_
 };
+
+std::string ModuleImpl::PinMac(const Secret& pin) {
+  if (mac_key_.empty()) {
+    mac_key_.resize(32);
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(mac_key_.data()), 32) != 1) {
+      mac_key_.clear();
+      return "";
+    }
+  }
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (HMAC(EVP_sha256(), mac_key_.data(), static_cast<int>(mac_key_.size()),
+           reinterpret_cast<const unsigned char*>(pin.view().data()), pin.view().size(), mac,
+           &size) == nullptr) {
+    return "";
+  }
+  return std::string(reinterpret_cast<char*>(mac), size);
+}
+
+void ModuleImpl::RememberLogin(const std::string& token, const Secret& pin) {
+  std::lock_guard<std::mutex> lock(login_mu_);
+  logins_[token] = PinMac(pin);
+}
+
+absl::Status ModuleImpl::CheckLogin(const std::string& token, const Secret& pin) {
+  std::lock_guard<std::mutex> lock(login_mu_);
+  auto it = logins_.find(token);
+  if (it == logins_.end()) return absl::OkStatus();
+  std::string mac = PinMac(pin);
+  if (!mac.empty() && mac.size() == it->second.size() &&
+      CRYPTO_memcmp(mac.data(), it->second.data(), mac.size()) == 0) {
+    return absl::OkStatus();
+  }
+  return Annotate(FromCkRv(CKR_PIN_INCORRECT, "C_Login"),
+                  "the PIN differs from the one this process is logged in with");
+}
 
 absl::StatusOr<std::vector<TokenDescription>> ModuleImpl::Tokens() {
   std::vector<CK_SLOT_ID> slots;
@@ -778,6 +829,19 @@ absl::StatusOr<std::string> TokenImpl::SignInSession(internal::PooledSession& se
 
 absl::StatusOr<std::string> TokenImpl::Sign(const KeyInfo& key, const SignParams& params,
                                              std::string_view input) {
+  // Tokens differ in when (or whether) they notice a mechanism that does not fit the key
+  // (SoftHSM2 accepts CKM_RSA_PKCS for an EC key at C_SignInit and fails C_Sign with
+  // CKR_GENERAL_ERROR); say it plainly and spare the session.
+  KeyFamily needed = KeyFamily::kEc;
+  if (params.mechanism == SignMechanism::kRsaPkcs1 || params.mechanism == SignMechanism::kRsaPss) {
+    needed = KeyFamily::kRsa;
+  } else if (params.mechanism == SignMechanism::kEddsa) {
+    needed = KeyFamily::kEdwards;
+  }
+  if (key.public_key.family != needed) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("key ", key.uri, " cannot sign with the requested mechanism"));
+  }
   MASA_ASSIGN_OR_RETURN(SessionPool::Lease lease, pool_.Acquire());
   absl::StatusOr<std::string> signature = SignInSession(lease.session(), key, params, input);
   // After any error the session may be mid-operation or dead: never reuse it.
@@ -864,8 +928,17 @@ absl::StatusOr<std::unique_ptr<Token>> Token::Open(std::shared_ptr<Module> modul
     PinBuffer buffer(pin);
     return MASA_CK(fl, C_Login, session, CKU_USER, buffer.data(), buffer.size());
   }();
-  // Login state is per application: another Token of this process may have logged in.
-  if (!login.ok() && login.rv() != CKR_USER_ALREADY_LOGGED_IN) {
+  const std::string login_key = absl::StrCat(
+      label, "/", FromPadded(info.serialNumber, sizeof(info.serialNumber)));
+  if (login.ok()) {
+    impl->RememberLogin(login_key, pin);
+  } else if (login.rv() == CKR_USER_ALREADY_LOGGED_IN) {
+    // Login state is per application: another Token of this process logged in.
+    absl::Status same_pin = impl->CheckLogin(login_key, pin);
+    if (!same_pin.ok()) {
+      return close(Annotate(same_pin, absl::StrCat("logging in to token '", label, "'")));
+    }
+  } else {
     return close(Annotate(login, absl::StrCat("logging in to token '", label, "'")));
   }
 

@@ -13,7 +13,9 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "common/file.h"
 #include "common/openssl.h"
+#include "common/secret.h"
 #include "gtest/gtest.h"
 #include "hsm/internal/ck.h"
 #include "hsm/testing/softhsm_token.h"
@@ -235,6 +237,11 @@ struct KeyCase {
   int bits;
 };
 
+std::string KeyCaseName(const ::testing::TestParamInfo<KeyCase>& info) {
+  static const char* const kNames[] = {"EcP256", "EcP384", "Rsa3072", "Ed25519"};
+  return kNames[static_cast<int>(info.param.type)];
+}
+
 class KeyTypeTest : public ::testing::TestWithParam<KeyCase> {};
 
 TEST_P(KeyTypeTest, GeneratesNonExtractableKeyThatVerifies) {
@@ -325,7 +332,282 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, KeyTypeTest,
                          ::testing::Values(KeyCase{KeyType::kEcP256, KeyFamily::kEc, 256},
                                            KeyCase{KeyType::kEcP384, KeyFamily::kEc, 384},
                                            KeyCase{KeyType::kRsa3072, KeyFamily::kRsa, 3072},
-                                           KeyCase{KeyType::kEd25519, KeyFamily::kEdwards, 255}));
+                                           KeyCase{KeyType::kEd25519, KeyFamily::kEdwards, 255}),
+                         KeyCaseName);
 
+
+TEST(TokenTest, SecondOpenWithWrongPinFailsWhileLoggedIn) {
+  auto temp = MakeTempToken();
+  ASSERT_NE(temp, nullptr);
+  // The module answers CKR_USER_ALREADY_LOGGED_IN without checking; we must not accept it.
+  auto wrong = Token::Open(temp->module(), temp->label(), Secret("not-the-pin"));
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kPermissionDenied) << wrong.status();
+  EXPECT_EQ(wrong.status().message().find("not-the-pin"), std::string::npos);
+  auto right = Token::Open(temp->module(), temp->label(), temp->user_pin(), {.sessions = 1});
+  ASSERT_OK(right);
+  EXPECT_EQ((*right)->pool_size(), 1u);
+}
+
+TEST(ModuleTest, ReloadAfterLastReferenceFinalizesAndReinitializes) {
+  std::string label;
+  std::string pin;
+  {
+    auto temp = MakeTempToken();
+    ASSERT_NE(temp, nullptr);
+    label = temp->label();
+    pin = std::string(temp->user_pin().view());
+    ASSERT_OK(temp->token()->GenerateKeyPair(KeyType::kEcP256, "persists"));
+  }  // last reference: C_Finalize + dlclose
+  auto module = Module::Load(testing::SoftHsmModulePath());
+  ASSERT_OK(module);
+  auto token = Token::Open(*module, label, Secret(pin));
+  ASSERT_OK(token);
+  auto key = (*token)->FindKey(PrivateKeyUri(label, "persists"));
+  ASSERT_OK(key);
+  auto signature = (*token)->Sign(*key, {}, Sha("x", 256));
+  ASSERT_OK(signature);
+}
+
+std::string PercentEncode(const std::string& bytes) {
+  std::string out;
+  for (unsigned char c : bytes) {
+    char buf[4];
+    snprintf(buf, sizeof(buf), "%%%02X", c);
+    out += buf;
+  }
+  return out;
+}
+
+TEST(TokenTest, FindKeyByUri) {
+  auto temp = MakeTempToken();
+  ASSERT_NE(temp, nullptr);
+  Token& token = *temp->token();
+  auto alpha = token.GenerateKeyPair(KeyType::kEcP256, "alpha");
+  ASSERT_OK(alpha);
+  auto beta = token.GenerateKeyPair(KeyType::kEcP384, "beta key");
+  ASSERT_OK(beta);
+  auto duplicate = token.GenerateKeyPair(KeyType::kEcP256, "alpha");
+  EXPECT_EQ(duplicate.status().code(), absl::StatusCode::kAlreadyExists) << duplicate.status();
+  // Signing leaves session-object copies of the key; they must not look like more keys.
+  ASSERT_OK(token.Sign(*alpha, {}, Sha("m", 256)));
+
+  auto by_object = token.FindKey("pkcs11:object=alpha");
+  ASSERT_OK(by_object);
+  EXPECT_EQ(by_object->id, alpha->id);
+
+  auto by_id = token.FindKey("pkcs11:id=" + PercentEncode(beta->id));
+  ASSERT_OK(by_id);
+  EXPECT_EQ(by_id->label, "beta key");
+  EXPECT_EQ(by_id->public_key.bits, 384);
+
+  // p11-kit percent-encodes the blank; the formatted URI finds the key again.
+  std::string uri = PrivateKeyUri(temp->label(), "beta key");
+  EXPECT_EQ(uri, "pkcs11:token=" + temp->label() + ";object=beta%20key;type=private");
+  auto by_formatted = token.FindKey(uri);
+  ASSERT_OK(by_formatted);
+  EXPECT_EQ(by_formatted->id, beta->id);
+  EXPECT_EQ(temp->KeyUri("beta key"), uri);
+
+  auto ambiguous = token.FindKey("pkcs11:type=private");
+  EXPECT_EQ(ambiguous.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(ambiguous.status().message().find("2 private keys"), std::string::npos)
+      << ambiguous.status();
+
+  auto missing = token.FindKey("pkcs11:object=gamma");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound) << missing.status();
+
+  auto other_token = token.FindKey("pkcs11:token=elsewhere;object=alpha");
+  EXPECT_EQ(other_token.status().code(), absl::StatusCode::kNotFound) << other_token.status();
+
+  for (const char* bad : {"https://example.com/key", "alpha", "pkcs11:object=%zz"}) {
+    auto malformed = token.FindKey(bad);
+    EXPECT_EQ(malformed.status().code(), absl::StatusCode::kInvalidArgument)
+        << bad << ": " << malformed.status();
+  }
+  auto certificate = token.FindKey("pkcs11:object=alpha;type=cert");
+  EXPECT_EQ(certificate.status().code(), absl::StatusCode::kInvalidArgument);
+
+  auto keys = token.ListKeys();
+  ASSERT_OK(keys);
+  EXPECT_EQ(keys->size(), 2u);
+}
+
+TEST(TokenTest, ConcurrentSigningWithFewerSessionsThanThreads) {
+  auto temp = MakeTempToken({.sessions = 2});
+  ASSERT_NE(temp, nullptr);
+  std::shared_ptr<Token> token = temp->token();
+  EXPECT_EQ(token->pool_size(), 2u);
+  auto key = token->GenerateKeyPair(KeyType::kEcP256, "busy");
+  ASSERT_OK(key);
+  constexpr int kThreads = 6;
+  constexpr int kSignatures = 40;
+  std::atomic<int> verified{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kSignatures; ++i) {
+        std::string digest = Sha("message " + std::to_string(t) + "/" + std::to_string(i), 256);
+        auto signature = token->Sign(*key, {}, digest);
+        if (signature.ok() && VerifyDigest(key->public_key, digest, *signature, {})) ++verified;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(verified.load(), kThreads * kSignatures);
+}
+
+// Session-object copies of private keys visible to this process: one per pool session that
+// has signed (a copy dies with the session that made it).
+size_t SessionKeyCopies(const TempToken& temp) {
+  CK_FUNCTION_LIST* fl = internal::FunctionListOf(*temp.module());
+  auto tokens = temp.module()->Tokens();
+  if (!tokens.ok()) return 999;
+  CK_SLOT_ID slot = 0;
+  for (const TokenDescription& t : *tokens) {
+    if (t.label == temp.label()) slot = t.slot_id;
+  }
+  CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
+  if (!MASA_CK(fl, C_OpenSession, slot, CKF_SERIAL_SESSION, nullptr, nullptr, &session).ok()) {
+    return 999;
+  }
+  CK_OBJECT_CLASS private_class = CKO_PRIVATE_KEY;
+  CK_BBOOL no = CK_FALSE;
+  CK_ATTRIBUTE search[] = {{CKA_CLASS, &private_class, sizeof(private_class)},
+                           {CKA_TOKEN, &no, sizeof(no)}};
+  auto found = internal::FindObjects(fl, session, search, 2);
+  (void)MASA_CK(fl, C_CloseSession, session);
+  return found.ok() ? found->size() : 999;
+}
+
+TEST(TokenTest, SessionThatFailedIsReplaced) {
+  auto temp = MakeTempToken({.sessions = 1});
+  ASSERT_NE(temp, nullptr);
+  Token& token = *temp->token();
+  auto key = token.GenerateKeyPair(KeyType::kEcP256, "ec");
+  ASSERT_OK(key);
+  std::string digest = Sha("m", 256);
+  ASSERT_OK(token.Sign(*key, {}, digest));
+  EXPECT_EQ(SessionKeyCopies(*temp), 1u);  // the pool's one session copied the key
+  // An EC key cannot do RSA.
+  auto wrong = token.Sign(*key, {SignMechanism::kRsaPkcs1}, digest);
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kInvalidArgument) << wrong.status();
+  // A key that claims to be RSA gets past that check: now the token itself fails, and the
+  // pool's only session must be closed and replaced rather than reused.
+  KeyInfo lying = *key;
+  lying.public_key.family = KeyFamily::kRsa;
+  auto failed = token.Sign(lying, {SignMechanism::kRsaPkcs1}, digest);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().message().find(": C_Sign"), std::string::npos) << failed.status();
+  EXPECT_EQ(SessionKeyCopies(*temp), 0u) << "the failed session was not closed";
+  // The replacement session resolves (and copies) the key again and signs.
+  for (int i = 0; i < 3; ++i) {
+    auto signature = token.Sign(*key, {}, digest);
+    ASSERT_OK(signature);
+    EXPECT_TRUE(VerifyDigest(key->public_key, digest, *signature, {}));
+  }
+  EXPECT_EQ(SessionKeyCopies(*temp), 1u);
+}
+
+TEST(TokenTest, SignWithoutCopiesUsesTokenObject) {
+  auto temp = MakeTempToken();
+  ASSERT_NE(temp, nullptr);
+  auto key = temp->token()->GenerateKeyPair(KeyType::kEcP256, "plain");
+  ASSERT_OK(key);
+  auto token = Token::Open(temp->module(), temp->label(), temp->user_pin(),
+                           {.sessions = 1, .session_key_copies = false});
+  ASSERT_OK(token);
+  std::string digest = Sha("m", 256);
+  auto signature = (*token)->Sign(*key, {}, digest);
+  ASSERT_OK(signature);
+  EXPECT_TRUE(VerifyDigest(key->public_key, digest, *signature, {}));
+}
+
+TEST(TokenTest, StoresCertificate) {
+  auto temp = MakeTempToken();
+  ASSERT_NE(temp, nullptr);
+  // A throwaway self-signed certificate made by OpenSSL.
+  UniquePtr<EVP_PKEY> pkey(EVP_EC_gen("P-256"));
+  ASSERT_NE(pkey, nullptr);
+  UniquePtr<X509> cert(X509_new());
+  X509_set_version(cert.get(), 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 7);
+  X509_NAME_add_entry_by_txt(X509_get_subject_name(cert.get()), "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("masa test"), -1, -1, 0);
+  X509_set_issuer_name(cert.get(), X509_get_subject_name(cert.get()));
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
+  X509_set_pubkey(cert.get(), pkey.get());
+  ASSERT_GT(X509_sign(cert.get(), pkey.get(), EVP_sha256()), 0);
+  auto der = CertificateToDer(cert.get());
+  ASSERT_OK(der);
+
+  const std::string id = "\x01\x02\x03";
+  ASSERT_TRUE(temp->token()->StoreCertificate("signing-cert", id, *der).ok());
+  EXPECT_EQ(temp->token()->StoreCertificate("bad", id, "not DER").code(),
+            absl::StatusCode::kInvalidArgument);
+
+  CK_FUNCTION_LIST* fl = internal::FunctionListOf(*temp->module());
+  auto tokens = temp->module()->Tokens();
+  ASSERT_OK(tokens);
+  CK_SLOT_ID slot = 0;
+  for (const TokenDescription& t : *tokens) {
+    if (t.label == temp->label()) slot = t.slot_id;
+  }
+  CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
+  ASSERT_TRUE(MASA_CK(fl, C_OpenSession, slot, CKF_SERIAL_SESSION, nullptr, nullptr, &session).ok());
+  CK_OBJECT_CLASS certificate_class = CKO_CERTIFICATE;
+  std::string label = "signing-cert";
+  CK_ATTRIBUTE search[] = {{CKA_CLASS, &certificate_class, sizeof(certificate_class)},
+                           {CKA_LABEL, label.data(), label.size()}};
+  auto found = internal::FindObjects(fl, session, search, 2);
+  ASSERT_OK(found);
+  ASSERT_EQ(found->size(), 1u);
+  auto value = internal::GetAttribute(fl, session, found->front(), CKA_VALUE);
+  ASSERT_OK(value);
+  EXPECT_EQ(*value, *der);
+  auto stored_id = internal::GetAttribute(fl, session, found->front(), CKA_ID);
+  ASSERT_OK(stored_id);
+  EXPECT_EQ(*stored_id, id);
+  EXPECT_TRUE(MASA_CK(fl, C_CloseSession, session).ok());
+}
+
+TEST(CkRvTest, MapsReturnValuesToStatusCodes) {
+  using internal::FromCkRv;
+  EXPECT_TRUE(FromCkRv(CKR_OK, "C_Sign").ok());
+  EXPECT_EQ(FromCkRv(CKR_PIN_INCORRECT, "C_Login").message(), "C_Login: CKR_PIN_INCORRECT");
+  EXPECT_EQ(FromCkRv(CKR_PIN_INCORRECT, "C_Login").code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(FromCkRv(CKR_PIN_LOCKED, "C_Login").code(), absl::StatusCode::kFailedPrecondition);
+  for (CK_RV rv : {CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT, CKR_DEVICE_ERROR,
+                   CKR_SESSION_HANDLE_INVALID}) {
+    EXPECT_EQ(FromCkRv(rv, "C_Sign").code(), absl::StatusCode::kUnavailable) << rv;
+  }
+  EXPECT_EQ(FromCkRv(CKR_KEY_TYPE_INCONSISTENT, "C_SignInit").code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FromCkRv(CKR_MECHANISM_INVALID, "C_SignInit").code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FromCkRv(CKR_USER_NOT_LOGGED_IN, "C_Sign").code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(FromCkRv(0x8000abcdUL, "C_Sign").message(), "C_Sign: CKR_VENDOR_DEFINED+0xabcd");
+}
+
+TEST(TempTokenTest, TokensAreDistinctAndFoldersGoAway) {
+  auto first = MakeTempToken();
+  auto second = MakeTempToken();
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  EXPECT_NE(first->label(), second->label());
+  EXPECT_EQ(first->module(), second->module());
+  EXPECT_EQ(first->softhsm_dir(), second->softhsm_dir());
+  EXPECT_NE(first->user_pin().view(), second->user_pin().view());
+  auto pin = ReadSecretFile(first->user_pin_file());
+  ASSERT_OK(pin);
+  EXPECT_EQ(pin->view(), first->user_pin().view());
+  const std::string dir = first->dir();
+  EXPECT_TRUE(PathExists(dir));
+  first.reset();
+  EXPECT_FALSE(PathExists(dir));
+  EXPECT_TRUE(PathExists(second->softhsm_dir() + "/softhsm2.conf"));
+}
 }  // namespace
 }  // namespace masa::hsm
