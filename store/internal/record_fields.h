@@ -1,0 +1,130 @@
+// The field tables of every stored record: tag numbers are part of the on-disk format.
+// Never renumber or reuse a tag; add new fields with new tags.
+#pragma once
+
+#include "store/audit.h"
+#include "store/records.h"
+
+namespace masa::store::internal {
+
+template <typename V>
+void Fields(V& v, Organization& r) {
+  v(1, r.id);
+  v(2, r.name);
+  v(3, r.created_at);
+}
+
+template <typename V>
+void Fields(V& v, Group& r) {
+  v(1, r.id);
+  v(2, r.organization_id);
+  v(3, r.parent_id);
+  v(4, r.name);
+  v(5, r.created_at);
+}
+
+template <typename V>
+void Fields(V& v, Principal& r) {
+  v(1, r.id);
+  v(2, r.organization_id);
+  v(3, r.kind);
+  v(4, r.name);
+  v(5, r.email);
+  v(6, r.disabled);
+  v(7, r.created_at);
+}
+
+template <typename V>
+void Fields(V& v, RoleBinding& r) {
+  v(1, r.id);
+  v(2, r.principal_id);
+  v(3, r.group_id);
+  v(4, r.role);
+  v(5, r.grants);
+  v(6, r.created_at);
+}
+
+template <typename V>
+void Fields(V& v, ApiToken& r) {
+  v(1, r.token_hash);
+  v(2, r.principal_id);
+  v(3, r.description);
+  v(4, r.created_at);
+  v(5, r.expires_at);
+  v(6, r.revoked);
+}
+
+template <typename V>
+void Fields(V& v, PinnedDomainCert& r) {
+  v(1, r.id);
+  v(2, r.organization_id);
+  v(3, r.group_id);
+  v(4, r.name);
+  v(5, r.certificate_der);
+  v(6, r.created_at);
+}
+
+template <typename V>
+void Fields(V& v, Component& r) {
+  v(1, r.ien);
+  v(2, r.serial_number);
+  v(3, r.organization_id);
+  v(4, r.group_id);
+  v(5, r.model);
+  v(6, r.tpm_data);
+}
+
+template <typename V>
+void Fields(V& v, VoucherRequest& r) {
+  v(1, r.id);
+  v(2, r.organization_id);
+  v(3, r.requested_by);
+  v(4, r.requested_at);
+  v(5, r.ien);
+  v(6, r.serial_numbers);
+  v(7, r.pdc_id);
+  v(8, r.status);
+}
+
+template <typename V>
+void Fields(V& v, Voucher& r) {
+  v(1, r.id);
+  v(2, r.request_id);
+  v(3, r.organization_id);
+  v(4, r.ien);
+  v(5, r.serial_number);
+  v(6, r.status);
+  v(7, r.assertion);
+  v(8, r.signing_key_id);
+  v(9, r.requested_at);
+  v(10, r.created_at);
+  v(11, r.expires_at);
+  v(12, r.last_renewal_at);
+  v(13, r.cms);
+}
+
+template <typename V>
+void Fields(V& v, KeyRecord& r) {
+  v(1, r.id);
+  v(2, r.uri);
+  v(3, r.purpose);
+  v(4, r.state);
+  v(5, r.certificate_der);
+  v(6, r.created_at);
+  v(7, r.activated_at);
+  v(8, r.retired_at);
+}
+
+template <typename V>
+void Fields(V& v, AuditEntry& r) {
+  v(1, r.seq);
+  v(2, r.time);
+  v(3, r.actor);
+  v(4, r.action);
+  v(5, r.target);
+  v(6, r.outcome);
+  v(7, r.object_hash);
+  v(8, r.prev_hash);
+}
+
+}  // namespace masa::store::internal

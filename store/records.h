@@ -1,0 +1,142 @@
+// The records the store keeps: plain structs, one per table. service/ owns their meaning;
+// the store only persists them, keeps the secondary indexes, and never interprets fields.
+//
+// Every record carries `unknown_fields`: fields written by a newer version of the software
+// that this one does not know. They are kept on read and written back unchanged, so an
+// older binary that updates a record does not drop what a newer one stored (see
+// store/internal/codec.h for the encoding).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace masa::store {
+
+// Key: id ("org-<name>"). The organization is also the root group (same id).
+struct Organization {
+  std::string id;
+  std::string name;
+  absl::Time created_at = absl::UnixEpoch();
+  std::string unknown_fields;
+};
+
+// Key: id. A tree: `parent_id` is empty for an organization's root group.
+struct Group {
+  std::string id;
+  std::string organization_id;
+  std::string parent_id;
+  std::string name;
+  absl::Time created_at = absl::UnixEpoch();
+  std::string unknown_fields;
+};
+
+enum class PrincipalKind : uint32_t { kUser = 0, kServiceAccount = 1 };
+
+// Key: id. A user or service account of one organization.
+struct Principal {
+  std::string id;
+  std::string organization_id;
+  PrincipalKind kind = PrincipalKind::kUser;
+  std::string name;
+  std::string email;
+  bool disabled = false;
+  absl::Time created_at = absl::UnixEpoch();
+  std::string unknown_fields;
+};
+
+// Key: id. A role on a group and its subtree, plus single permission grants.
+struct RoleBinding {
+  std::string id;
+  std::string principal_id;
+  std::string group_id;
+  std::string role;                 // "viewer", "requestor", "assigner", "admin", ...
+  std::vector<std::string> grants;  // "request", "download", "archive"
+  absl::Time created_at = absl::UnixEpoch();
+  std::string unknown_fields;
+};
+
+// Key: token_hash (the secret itself is never stored).
+struct ApiToken {
+  std::string token_hash;
+  std::string principal_id;
+  std::string description;
+  absl::Time created_at = absl::UnixEpoch();
+  absl::Time expires_at = absl::UnixEpoch();
+  bool revoked = false;
+  std::string unknown_fields;
+};
+
+// Key: id.
+struct PinnedDomainCert {
+  std::string id;
+  std::string organization_id;
+  std::string group_id;
+  std::string name;
+  std::string certificate_der;
+  absl::Time created_at = absl::UnixEpoch();
+  std::string unknown_fields;
+};
+
+// Key: (ien, serial_number). A device serial and where it belongs.
+struct Component {
+  std::string ien;
+  std::string serial_number;
+  std::string organization_id;
+  std::string group_id;
+  std::string model;
+  std::optional<std::string> tpm_data;  // e.g. the EK certificate, when known
+  std::string unknown_fields;
+};
+
+// Key: id (the API's req_id).
+struct VoucherRequest {
+  std::string id;
+  std::string organization_id;
+  std::string requested_by;  // principal id
+  absl::Time requested_at = absl::UnixEpoch();
+  std::string ien;
+  std::vector<std::string> serial_numbers;
+  std::string pdc_id;
+  std::string status;
+  std::string unknown_fields;
+};
+
+// Key: id (the API's voucher_id). Indexed by (ien, serial), (organization, requested_at)
+// and request id.
+struct Voucher {
+  std::string id;
+  std::string request_id;
+  std::string organization_id;
+  std::string ien;
+  std::string serial_number;
+  std::string status;
+  std::string assertion;
+  std::string signing_key_id;
+  absl::Time requested_at = absl::UnixEpoch();
+  absl::Time created_at = absl::UnixEpoch();
+  absl::Time expires_at = absl::UnixEpoch();
+  std::optional<absl::Time> last_renewal_at;
+  std::string cms;  // the signed voucher (CMS SignedData, DER)
+  std::string unknown_fields;
+};
+
+enum class KeyState : uint32_t { kPending = 0, kActive = 1, kRetired = 2 };
+
+// Key: id. An HSM key known by its pkcs11: URI.
+struct KeyRecord {
+  std::string id;
+  std::string uri;
+  std::string purpose;  // "voucher-signing", "audit", "ca"
+  KeyState state = KeyState::kPending;
+  std::string certificate_der;
+  absl::Time created_at = absl::UnixEpoch();
+  std::optional<absl::Time> activated_at;
+  std::optional<absl::Time> retired_at;
+  std::string unknown_fields;
+};
+
+}  // namespace masa::store

@@ -1,0 +1,263 @@
+// The appliance's embedded store: typed tables and the audit log in one LMDB environment
+// (DIR/store/data.mdb), written by one group-commit writer thread, read through snapshots.
+//
+//   StoreOptions options;
+//   options.state_dir = "/var/lib/masa";
+//   MASA_ASSIGN_OR_RETURN(auto store, Store::Open(options));
+//   WriteBatch batch;
+//   batch.Put(voucher).Audit({.actor = "p-1", .action = "voucher.issue", .target = voucher.id,
+//                             .outcome = "ok", .object_hash = Sha256(voucher.cms)});
+//   MASA_ASSIGN_OR_RETURN(CommitResult done, store->Write(std::move(batch)));  // durable
+//   MASA_ASSIGN_OR_RETURN(Snapshot snap, store->Read());
+//   MASA_ASSIGN_OR_RETURN(std::vector<Voucher> v, snap.VouchersBySerial(ien, serial));
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/time.h"
+#include "store/audit.h"
+#include "store/checkpoint.h"
+#include "store/records.h"
+
+struct MDB_txn;  // lmdb.h stays private to store/
+
+namespace masa::store {
+
+namespace internal {
+struct Dbs;
+class Txn;
+class StoreImpl;
+}  // namespace internal
+
+// The schema version this build writes; older stores are migrated at open.
+inline constexpr uint64_t kSchemaVersion = 2;
+
+struct StoreOptions {
+  // The state folder. The LMDB environment lives in state_dir/store/ (created 0700 when
+  // absent and not read_only). Both folders must belong to the current user and not be
+  // group- or world-writable.
+  std::string state_dir;
+  // Open without a writer (masactl): Write/Submit fail with kFailedPrecondition. Works while
+  // another process writes.
+  bool read_only = false;
+  // The map starts at this size and doubles when full, up to max_map_size; beyond that a
+  // write fails with kResourceExhausted.
+  size_t initial_map_size = size_t{64} << 20;
+  size_t max_map_size = size_t{64} << 30;
+  // Audit entry times come from here; never null.
+  const Clock* clock = &SystemClock();
+  // Signs checkpoints; not owned, must outlive the Store. Null: no checkpoints are written.
+  CheckpointSigner* checkpoint_signer = nullptr;
+  std::string checkpoint_origin = "masa/audit";
+  // A checkpoint is written once this many entries were added since the last one, or when
+  // this much time passed and the log grew. Checked after each commit and on a timer.
+  uint64_t checkpoint_every_entries = 1000;
+  absl::Duration checkpoint_every = absl::Minutes(5);
+  // At most this many batches go into one LMDB transaction.
+  size_t max_batches_per_txn = 4096;
+};
+
+// The key a Component is stored under.
+std::string ComponentKey(std::string_view ien, std::string_view serial_number);
+
+// Read operations over one LMDB transaction (a Snapshot, or the WriteTxn a batch runs in,
+// which sees its own writes). Records decode with kDataLoss when their bytes are corrupt.
+// Not thread-safe; a Snapshot may be moved to another thread.
+class Reader {
+ public:
+  // T is one of the record types in records.h. kNotFound when absent.
+  template <typename T>
+  absl::StatusOr<T> Get(std::string_view key) const;
+  // Up to `limit` records in key order starting at `start_key` (inclusive; empty = first).
+  // Page with start_key = last key + '\0'.
+  template <typename T>
+  absl::StatusOr<std::vector<T>> List(std::string_view start_key = {},
+                                      size_t limit = std::numeric_limits<size_t>::max()) const;
+
+  // Secondary indexes.
+  absl::StatusOr<std::vector<Voucher>> VouchersBySerial(std::string_view ien,
+                                                        std::string_view serial_number) const;
+  // Vouchers of `organization_id` with from <= requested_at < to, oldest first.
+  absl::StatusOr<std::vector<Voucher>> VouchersByOrganization(
+      std::string_view organization_id, absl::Time from = absl::InfinitePast(),
+      absl::Time to = absl::InfiniteFuture(),
+      size_t limit = std::numeric_limits<size_t>::max()) const;
+  absl::StatusOr<std::vector<Voucher>> VouchersByRequest(std::string_view request_id) const;
+
+  // The audit log. Entries are numbered 0..AuditSize()-1.
+  absl::StatusOr<uint64_t> AuditSize() const;
+  // The stored bytes of entry `seq` (the Merkle leaf); kNotFound beyond the end.
+  absl::StatusOr<std::string> AuditEntryBytes(uint64_t seq) const;
+  absl::StatusOr<AuditEntry> GetAuditEntry(uint64_t seq) const;
+  // Calls fn(key_seq, bytes) for every stored entry from `from` in key order, until it
+  // returns false. Does not check the entries (see audit_verify.h).
+  absl::Status ScanAudit(uint64_t from,
+                         const std::function<bool(uint64_t, std::string_view)>& fn) const;
+  // The stored hash of the perfect subtree at `level` covering leaves
+  // [index << level, (index + 1) << level). kNotFound when not stored.
+  absl::StatusOr<Hash> TreeNode(int level, uint64_t index) const;
+  // Root hash of the first `tree_size` entries (tree_size <= AuditSize()); O(log n) reads.
+  absl::StatusOr<Hash> RootHash(uint64_t tree_size) const;
+  // RFC 9162 2.1.3.1 / 2.1.4.1 proofs from stored nodes; O(log n) reads.
+  // kInvalidArgument for an index or size outside the log.
+  absl::StatusOr<std::vector<Hash>> InclusionProof(uint64_t index, uint64_t tree_size) const;
+  absl::StatusOr<std::vector<Hash>> ConsistencyProof(uint64_t old_size, uint64_t new_size) const;
+
+  // Signed checkpoints (note text) by tree size.
+  absl::StatusOr<std::optional<std::string>> LatestCheckpoint() const;
+  absl::Status ScanCheckpoints(
+      const std::function<bool(uint64_t tree_size, std::string_view note)>& fn) const;
+
+  // The schema version recorded in the store.
+  absl::StatusOr<uint64_t> SchemaVersion() const;
+
+ protected:
+  Reader(MDB_txn* txn, const internal::Dbs* dbs) : txn_(txn), dbs_(dbs) {}
+  absl::StatusOr<Hash> SubtreeRoot(uint64_t begin, uint64_t end) const;
+  MDB_txn* txn_;
+  const internal::Dbs* dbs_;
+};
+
+// A consistent read-only view (an LMDB read transaction). Never blocks the writer; holds
+// its version of the data alive while it exists, so keep it short. While any Snapshot is
+// open the map cannot grow: a writer that needs to grow waits up to a few seconds, then
+// fails its group with kUnavailable. Move-only.
+class Snapshot : public Reader {
+ public:
+  Snapshot(Snapshot&& other) noexcept;
+  Snapshot& operator=(Snapshot&&) = delete;
+  ~Snapshot();
+
+ private:
+  friend class internal::StoreImpl;
+  Snapshot(std::unique_ptr<internal::Txn> txn, std::shared_lock<std::shared_timed_mutex> lock,
+           const internal::Dbs* dbs);
+  std::unique_ptr<internal::Txn> owned_;
+  std::shared_lock<std::shared_timed_mutex> lock_;
+};
+
+// The transaction one write batch runs in (a nested transaction of the group's). Only the
+// writer thread sees it, during the batch.
+class WriteTxn : public Reader {
+ public:
+  // Inserts or replaces the record under its key, keeping the indexes up to date.
+  // kInvalidArgument for an empty key or a key part containing a NUL byte.
+  template <typename T>
+  absl::Status Put(const T& record);
+  // Like Put, but kAlreadyExists when a record with that key exists.
+  template <typename T>
+  absl::Status Insert(const T& record);
+  // kNotFound when absent.
+  template <typename T>
+  absl::Status Delete(std::string_view key);
+  // Appends an audit entry (sequence number, time and previous hash filled in), updates the
+  // stored tree nodes, and returns the sequence number.
+  absl::StatusOr<uint64_t> Append(const AuditEvent& event);
+
+ private:
+  friend class internal::StoreImpl;
+  WriteTxn(MDB_txn* txn, const internal::Dbs* dbs, const Clock* clock)
+      : Reader(txn, dbs), clock_(clock) {}
+  const Clock* clock_;
+  std::vector<uint64_t> appended_;
+};
+
+// What a committed batch produced.
+struct CommitResult {
+  std::vector<uint64_t> audit_seqs;  // the entries it appended, in order
+};
+
+// A list of operations applied atomically: all of them or none. Copyable.
+class WriteBatch {
+ public:
+  using Op = std::function<absl::Status(WriteTxn&)>;
+
+  template <typename T>
+  WriteBatch& Put(T record) {
+    ops_.push_back([r = std::move(record)](WriteTxn& txn) { return txn.Put(r); });
+    return *this;
+  }
+  template <typename T>
+  WriteBatch& Insert(T record) {
+    ops_.push_back([r = std::move(record)](WriteTxn& txn) { return txn.Insert(r); });
+    return *this;
+  }
+  template <typename T>
+  WriteBatch& Delete(std::string key) {
+    ops_.push_back([k = std::move(key)](WriteTxn& txn) { return txn.template Delete<T>(k); });
+    return *this;
+  }
+  WriteBatch& Audit(AuditEvent event) {
+    ops_.push_back([e = std::move(event)](WriteTxn& txn) { return txn.Append(e).status(); });
+    return *this;
+  }
+  // Any read-check-write logic; a non-OK status rolls the whole batch back.
+  WriteBatch& Do(Op op) {
+    ops_.push_back(std::move(op));
+    return *this;
+  }
+
+  bool empty() const { return ops_.empty(); }
+  const std::vector<Op>& ops() const { return ops_; }
+
+ private:
+  std::vector<Op> ops_;
+};
+
+class Store {
+ public:
+  // Opens (creating when absent, unless read_only) the store in options.state_dir/store,
+  // runs migrations, and starts the writer thread. Errors: kNotFound (no store, read_only),
+  // kFailedPrecondition (folder owned by someone else or group/world-writable, not a MASA
+  // store, schema newer than this build), kDataLoss (corrupt or not an LMDB file),
+  // kPermissionDenied.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
+
+  // Completes every batch already submitted, then stops the writer.
+  virtual ~Store() = default;
+
+  // Queues `batch`; `done` runs on the writer thread once the batch is durable (OK) or
+  // failed. A failing batch never affects the other batches of its group: each runs in a
+  // nested transaction that is rolled back alone. When the group cannot commit at all (disk
+  // full, map at max_map_size, I/O error) every batch in it gets that error and none is
+  // applied. Thread-safe.
+  virtual void Submit(WriteBatch batch,
+                      std::function<void(absl::StatusOr<CommitResult>)> done) = 0;
+  std::future<absl::StatusOr<CommitResult>> Submit(WriteBatch batch);
+  // Submits and waits.
+  absl::StatusOr<CommitResult> Write(WriteBatch batch);
+
+  // A consistent read-only snapshot. Thread-safe.
+  virtual absl::StatusOr<Snapshot> Read() const = 0;
+
+  // Signs and stores a checkpoint of the current tree now, if the log grew since the last
+  // one. kFailedPrecondition without a signer. Thread-safe.
+  virtual absl::Status WriteCheckpoint() = 0;
+
+  // Writes a compact, consistent copy of the environment (one data.mdb file) to `path`
+  // atomically (temporary file, fsync, rename). Works while writers run. Thread-safe.
+  virtual absl::Status Backup(const std::string& path) const = 0;
+
+  // The current LMDB map size in bytes.
+  virtual size_t MapSize() const = 0;
+
+  // The number of LMDB write transactions committed by this Store (for benchmarks).
+  virtual uint64_t CommitCount() const = 0;
+};
+
+// Returns the path of the LMDB folder for a state folder.
+std::string StoreDir(const std::string& state_dir);
+
+}  // namespace masa::store
