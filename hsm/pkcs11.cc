@@ -384,7 +384,10 @@ absl::StatusOr<std::shared_ptr<Module>> Module::Load(const std::string& path) {
   }
 
   dlerror();
-  void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  // RTLD_NODELETE: dlclose() leaves the code mapped. A module may leave behind atexit
+  // handlers, thread-local destructors or OpenSSL callbacks that would run into unmapped
+  // code, and LeakSanitizer needs the module mapped to name its frames.
+  void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (library == nullptr) {
     const char* error = dlerror();
     return absl::FailedPreconditionError(absl::StrCat("cannot load PKCS#11 module ", path, ": ",
