@@ -75,11 +75,16 @@ struct TokenDescription {
 };
 
 // A loaded PKCS#11 module (dlopen + C_GetFunctionList + C_Initialize with OS locking).
-// Finalized and unloaded when the last reference goes. Thread-safe.
+// Load() of the same file (by real path) returns the same object while any reference
+// lives; C_Finalize and dlclose run when the last reference goes (the code stays mapped,
+// RTLD_NODELETE, so a module's exit handlers never run into unmapped code). When someone
+// else in the process initialized the module already (CKR_CRYPTOKI_ALREADY_INITIALIZED) it is
+// used as is and not finalized. Thread-safe.
 class Module {
  public:
   // kNotFound when `path` does not exist, kFailedPrecondition when it is not a PKCS#11
-  // module or C_Initialize fails (the message names the CK_RV).
+  // module (no C_GetFunctionList, not a shared object) or C_Initialize fails (the message
+  // names the CK_RV).
   static absl::StatusOr<std::shared_ptr<Module>> Load(const std::string& path);
 
   virtual ~Module() = default;
@@ -112,6 +117,10 @@ class Token {
   // Opens the token labelled `label` and logs in as CKU_USER with `pin` (which is not
   // retained). kNotFound: no such token; kPermissionDenied: wrong PIN (the PIN never
   // appears in the message); kFailedPrecondition: PIN locked.
+  // PKCS#11 login is per application: several Tokens of one process may share a token
+  // (each with its own pool); a second Open is checked against the PIN the process logged
+  // in with, since the module itself no longer checks it. Destroying a Token closes its
+  // sessions but never calls C_Logout.
   static absl::StatusOr<std::unique_ptr<Token>> Open(std::shared_ptr<Module> module,
                                                      std::string_view label, const Secret& pin,
                                                      TokenOptions options = {});
@@ -120,9 +129,10 @@ class Token {
 
   virtual const std::string& label() const = 0;
 
-  // The one private key matching the RFC 7512 `uri` (parsed and matched by p11-kit; a
-  // token attribute must match this token). kInvalidArgument: not a pkcs11: URI;
-  // kNotFound: no key; kInvalidArgument: more than one key matches (names how many).
+  // The one private key (token object) matching the RFC 7512 `uri` (parsed and matched by
+  // p11-kit; token attributes must match this token, type= if present must be private).
+  // kInvalidArgument: not a pkcs11: URI; kNotFound: no key, or another token;
+  // kInvalidArgument: more than one key matches (names how many).
   virtual absl::StatusOr<KeyInfo> FindKey(std::string_view uri) = 0;
 
   // Every private key on the token.
@@ -134,12 +144,16 @@ class Token {
   virtual absl::StatusOr<KeyInfo> GenerateKeyPair(KeyType type, std::string_view label) = 0;
 
   // Signs `input` with `key` (see SignMechanism for what input is). Takes a session from
-  // the pool and the key handle cached for it. kUnavailable when the token is busy or gone
-  // (retry); kInvalidArgument for a mechanism the key cannot do.
+  // the pool (blocking while all are leased) and the key handle cached for it. A session
+  // that saw any error is closed, and a fresh one opened on the next call. kUnavailable
+  // when the token is busy or gone (retry); kInvalidArgument for a mechanism the key's
+  // family cannot do (checked before the token is asked); kNotFound when the key is gone.
   virtual absl::StatusOr<std::string> Sign(const KeyInfo& key, const SignParams& params,
                                            std::string_view input) = 0;
 
-  // Stores a certificate object (CKO_CERTIFICATE, X.509) on the token with `label` and `id`.
+  // Stores a certificate object (CKO_CERTIFICATE, X.509, public token object) with `label`,
+  // `id` and CKA_VALUE `der`, and CKA_SUBJECT/ISSUER/SERIAL_NUMBER taken from it.
+  // kInvalidArgument when `der` is not one DER certificate.
   virtual absl::Status StoreCertificate(std::string_view label, std::string_view id,
                                         std::string_view der) = 0;
 
