@@ -13,6 +13,7 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/ossl_typ.h>
+#include <openssl/pem.h>
 #include <openssl/provider.h>
 #include <openssl/store.h>
 #include <openssl/x509.h>

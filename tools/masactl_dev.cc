@@ -1,12 +1,157 @@
-#include <cstdio>
+// masactl dev-init: a development HSM token, keys and PKI in a fresh state folder.
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdio>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/file.h"
+#include "common/secret.h"
+#include "common/status.h"
+#include "signer/certificate.h"
+#include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/state.h"
 
 namespace masa::tools {
+namespace {
 
-int DevInitCommand(const Args&) {
-  std::fprintf(stderr, "masactl: dev-init is not available yet\n");
-  return 1;
+absl::Status WritePublicKeyPem(const std::string& path, EVP_PKEY* key) {
+  UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  if (!PEM_write_bio_PUBKEY(bio.get(), key)) return FromOpenSslErrors("encoding a public key");
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  return WriteFileAtomic(path, std::string_view(data, static_cast<size_t>(len)), 0644);
+}
+
+// Builds the whole state in `paths` (a fresh folder). The caller renames it into place.
+absl::Status Provision(const StatePaths& paths, const std::string& final_dir, int years) {
+  MASA_RETURN_IF_ERROR(MakeDirectory(paths.tokens(), 0700));
+  auto conf = [](const std::string& tokens) {
+    return absl::StrCat("# SoftHSM2 token of a MASA development state (masactl dev-init)\n",
+                        "directories.tokendir = ", tokens, "\n",
+                        "objectstore.backend = file\n", "log.level = ERROR\n",
+                        "slots.removable = false\n");
+  };
+  MASA_RETURN_IF_ERROR(WriteFileAtomic(paths.softhsm_conf(), conf(paths.tokens()), 0600));
+
+  MASA_ASSIGN_OR_RETURN(Secret so_pin, Secret::RandomHex(16));
+  MASA_ASSIGN_OR_RETURN(Secret user_pin, Secret::RandomHex(16));
+  MASA_RETURN_IF_ERROR(WriteFileAtomic(paths.so_pin(), so_pin.view(), 0600));
+  MASA_RETURN_IF_ERROR(WriteFileAtomic(paths.user_pin(), user_pin.view(), 0600));
+
+  MASA_ASSIGN_OR_RETURN(auto module, LoadModuleFor(paths));
+  MASA_RETURN_IF_ERROR(module->InitToken(kDevTokenLabel, so_pin, user_pin));
+  MASA_ASSIGN_OR_RETURN(std::shared_ptr<hsm::Token> token,
+                        hsm::Token::Open(module, kDevTokenLabel, user_pin, {.sessions = 1}));
+  std::printf("created token \"%s\" (SoftHSM2, %s)\n", kDevTokenLabel, module->path().c_str());
+
+  MASA_ASSIGN_OR_RETURN(hsm::KeyInfo ca_info,
+                        token->GenerateKeyPair(hsm::KeyType::kEcP384, kVendorCaKeyLabel));
+  MASA_ASSIGN_OR_RETURN(hsm::KeyInfo masa_info,
+                        token->GenerateKeyPair(hsm::KeyType::kEcP256, kSigningKeyLabel));
+  MASA_ASSIGN_OR_RETURN(hsm::KeyInfo audit_info,
+                        token->GenerateKeyPair(hsm::KeyType::kEcP256, kAuditKeyLabel));
+  for (const auto* info : {&ca_info, &masa_info, &audit_info}) {
+    std::printf("generated key %s\n", info->uri.c_str());
+  }
+
+  MASA_ASSIGN_OR_RETURN(auto provider, hsm::ProviderContext::Create(token));
+  MASA_ASSIGN_OR_RETURN(auto ca_key, provider->LoadPrivateKey(ca_info.uri));
+  MASA_ASSIGN_OR_RETURN(auto ca_pub, provider->PublicKey(ca_info));
+  MASA_ASSIGN_OR_RETURN(auto masa_pub, provider->PublicKey(masa_info));
+  MASA_ASSIGN_OR_RETURN(auto audit_pub, provider->PublicKey(audit_info));
+
+  absl::Time now = absl::Now();
+  absl::Time start = now - absl::Hours(1);  // tolerate devices whose clock runs a little slow
+  MASA_ASSIGN_OR_RETURN(
+      auto ca_cert,
+      signer::IssueCertificate("CN=MASA Development Vendor CA,O=MASA Development Vendor",
+                               ca_pub.get(), nullptr, ca_key.get(), provider->libctx(), nullptr,
+                               start, now + absl::Hours(24 * 365 * 2 * years), true, 1));
+  MASA_ASSIGN_OR_RETURN(
+      auto masa_cert,
+      signer::IssueCertificate("CN=MASA Development Signer,O=MASA Development Vendor",
+                               masa_pub.get(), ca_cert.get(), ca_key.get(), provider->libctx(),
+                               nullptr, start, now + absl::Hours(24 * 365 * years), false, 2));
+
+  MASA_ASSIGN_OR_RETURN(std::string ca_pem, CertificateToPem(ca_cert.get()));
+  MASA_ASSIGN_OR_RETURN(std::string masa_pem, CertificateToPem(masa_cert.get()));
+  MASA_RETURN_IF_ERROR(WriteFileAtomic(paths.trust_anchor(), ca_pem, 0644));
+  MASA_RETURN_IF_ERROR(WriteFileAtomic(paths.signing_cert(), masa_pem, 0644));
+  MASA_RETURN_IF_ERROR(WritePublicKeyPem(paths.audit_key(), audit_pub.get()));
+  MASA_ASSIGN_OR_RETURN(std::string ca_der, CertificateToDer(ca_cert.get()));
+  MASA_ASSIGN_OR_RETURN(std::string masa_der, CertificateToDer(masa_cert.get()));
+  MASA_RETURN_IF_ERROR(token->StoreCertificate(kVendorCaKeyLabel, ca_info.id, ca_der));
+  MASA_RETURN_IF_ERROR(token->StoreCertificate(kSigningKeyLabel, masa_info.id, masa_der));
+
+  // The token folder is named in the config; point it at where the state will live.
+  StatePaths final_paths(final_dir);
+  MASA_RETURN_IF_ERROR(WriteFileAtomic(paths.softhsm_conf(), conf(final_paths.tokens()), 0600));
+  std::printf("vendor CA:   %s\nMASA signer: %s\n", SubjectName(ca_cert.get()).c_str(),
+              SubjectName(masa_cert.get()).c_str());
+  return absl::OkStatus();
+}
+
+absl::Status DevInit(const std::string& dir, int years) {
+  std::error_code ec;
+  std::filesystem::path target = std::filesystem::absolute(dir, ec);
+  if (ec) return absl::InvalidArgumentError(absl::StrCat("bad state folder ", dir));
+  target = target.lexically_normal();
+  if (target.has_filename() == false) target = target.parent_path();
+  if (std::filesystem::exists(target) && !std::filesystem::is_empty(target, ec)) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        target.string(), " already exists and is not empty; dev-init refuses to overwrite a state"));
+  }
+  // Build beside the target and rename at the end, so a failure leaves nothing half-made.
+  std::string partial = absl::StrCat(target.string(), ".partial-", getpid());
+  MASA_RETURN_IF_ERROR(MakeDirectory(partial, 0700));
+  absl::Status status = Provision(StatePaths(partial), target.string(), years);
+  if (status.ok()) {
+    if (std::filesystem::exists(target)) std::filesystem::remove(target, ec);  // empty folder
+    if (rename(partial.c_str(), target.c_str()) != 0) {
+      status = FromErrno(errno, "cannot move the new state to", target.string());
+    }
+  }
+  if (!status.ok()) {
+    std::filesystem::remove_all(partial, ec);
+    return status;
+  }
+  std::printf("state ready in %s (trust anchor: %s)\n", target.c_str(),
+              StatePaths(target.string()).trust_anchor().c_str());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int DevInitCommand(const Args& args) {
+  Flags flags("masactl dev-init --state DIR",
+              "Creates a development state: a SoftHSM2 token under DIR with a vendor CA key\n"
+              "(P-384), a MASA signing key and an audit key (P-256) generated inside it, a\n"
+              "self-signed vendor CA certificate and a MASA certificate it issued, and\n"
+              "DIR/trust-anchor.pem for devices. Random PINs go to DIR/so.pin and DIR/user.pin\n"
+              "(mode 0600). Refuses to touch an existing, non-empty DIR.");
+  flags.Option("state", "DIR", "the state folder to create", true)
+      .Option("years", "N", "validity of the MASA certificate in years (default 5)");
+  auto parsed = flags.Parse(args);
+  if (!parsed.ok()) return ReportError(parsed.status());
+  if (parsed->help) {
+    std::printf("%s", flags.Help().c_str());
+    return 0;
+  }
+  int years = 5;
+  if (auto y = parsed->Get("years")) {
+    char* end = nullptr;
+    long v = std::strtol(y->c_str(), &end, 10);
+    if (*end != '\0' || v < 1 || v > 30) {
+      return ReportError(absl::InvalidArgumentError("--years must be a whole number from 1 to 30"));
+    }
+    years = static_cast<int>(v);
+  }
+  absl::Status status = DevInit(*parsed->Get("state"), years);
+  return status.ok() ? 0 : ReportError(status);
 }
 
 }  // namespace masa::tools
