@@ -255,8 +255,9 @@ int AuditCommand(const Args& args) {
 
 int StoreCommand(const Args& args) {
   if (args.empty() || args[0] != "backup") {
-    std::fprintf(stderr, "usage: masactl store backup --state DIR --out FILE\n");
-    return args.empty() || args[0] == "--help" ? (args.empty() ? 2 : 0) : 2;
+    const bool help = !args.empty() && (args[0] == "--help" || args[0] == "-h");
+    std::fprintf(help ? stdout : stderr, "usage: masactl store backup --state DIR --out FILE\n");
+    return help ? 0 : 2;
   }
   Flags flags("masactl store backup --state DIR --out FILE",
               "Writes a compact, consistent copy of the store (a data.mdb file) atomically; "
