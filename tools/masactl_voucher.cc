@@ -191,8 +191,9 @@ int Verify(const Flags::Parsed& args) {
   return 0;
 }
 
-int Usage() {
-  std::fprintf(stderr,
+// Prints the command list to `out`: stdout for --help, stderr for a usage error.
+int Usage(FILE* out) {
+  std::fprintf(out,
                "usage: masactl voucher <sign|show|verify> [options]\n"
                "  sign    sign a voucher for one serial number with the HSM key\n"
                "  show    print a voucher's JSON and signer\n"
@@ -203,11 +204,11 @@ int Usage() {
 }  // namespace
 
 int VoucherCommand(const Args& args) {
-  if (args.empty()) return Usage();
+  if (args.empty()) return Usage(stderr);
   const std::string& sub = args[0];
   Args rest(args.begin() + 1, args.end());
   if (sub == "--help" || sub == "-h") {
-    Usage();
+    Usage(stdout);
     return 0;
   }
   if (sub == "sign") {
@@ -260,7 +261,7 @@ int VoucherCommand(const Args& args) {
     return Verify(*parsed);
   }
   std::fprintf(stderr, "masactl: unknown voucher command \"%s\"\n", sub.c_str());
-  return Usage();
+  return Usage(stderr);
 }
 
 }  // namespace masa::tools
