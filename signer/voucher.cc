@@ -3,6 +3,8 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include <array>
+
 #include "absl/strings/str_cat.h"
 #include "common/openssl.h"
 #include "common/status.h"
@@ -43,6 +45,61 @@ absl::Status CheckUri(std::string_view leaf, const std::optional<std::string>& v
     return LeafError(leaf, "not an absolute URI");
   }
   return absl::OkStatus();
+}
+
+// The notAfter of the pinned-domain-certs this thread validated most recently, keyed by the
+// exact DER bytes. d2i_X509 decodes the public key through OpenSSL 3's decoder machinery on
+// every call, which made re-parsing the same PDC the most expensive step of signing a
+// voucher; a service signs runs of vouchers for the same owner. Only certificates that
+// parsed are remembered, so a bad PDC is rejected on every call exactly as before. Per thread,
+// so readers take no lock; bounded, so memory stays flat whatever the mix of owners.
+class PdcNotAfterCache {
+ public:
+  // The cached notAfter of `der`, or null when `der` is not cached.
+  const ASN1_TIME* Find(std::string_view der) const {
+    for (const Entry& e : entries_) {
+      if (e.not_after != nullptr && e.der == der) return e.not_after.get();
+    }
+    return nullptr;
+  }
+
+  // Remembers `not_after` (copied) for `der`, evicting the oldest entry; returns the copy, or
+  // null when copying failed (the caller then uses its own).
+  const ASN1_TIME* Insert(std::string_view der, const ASN1_TIME* not_after) {
+    Entry& e = entries_[next_];
+    next_ = (next_ + 1) % entries_.size();
+    e.not_after.reset(ASN1_STRING_dup(not_after));
+    if (e.not_after == nullptr) {
+      ERR_clear_error();
+      return nullptr;
+    }
+    e.der.assign(der.data(), der.size());
+    return e.not_after.get();
+  }
+
+ private:
+  struct Entry {
+    std::string der;
+    UniquePtr<ASN1_STRING> not_after;
+  };
+  std::array<Entry, 8> entries_;
+  size_t next_ = 0;
+};
+
+// The notAfter of the DER certificate `der` (borrowed from this thread's cache or from
+// `*parsed`, which then owns the certificate), or null when `der` is not exactly one DER
+// X.509 certificate.
+const ASN1_TIME* PdcNotAfter(std::string_view der, UniquePtr<X509>* parsed) {
+  thread_local PdcNotAfterCache cache;
+  if (const ASN1_TIME* hit = cache.Find(der)) return hit;
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  const auto* end = p + der.size();
+  parsed->reset(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  ERR_clear_error();
+  if (*parsed == nullptr || p != end) return nullptr;
+  const ASN1_TIME* not_after = X509_get0_notAfter(parsed->get());
+  const ASN1_TIME* cached = cache.Insert(der, not_after);
+  return cached != nullptr ? cached : not_after;
 }
 
 }  // namespace
@@ -86,13 +143,12 @@ absl::Status Validate(const Voucher& v) {
                      "missing (a voucher pins pinned-domain-cert, pinned-domain-pubk or "
                      "pinned-domain-pubk-sha256)");
   }
+  // Points into this thread's cache or into `pdc`; valid until the next Validate() here.
+  const ASN1_TIME* pdc_not_after = nullptr;
   UniquePtr<X509> pdc;
   if (v.pinned_domain_cert.has_value()) {
-    const auto* p = reinterpret_cast<const unsigned char*>(v.pinned_domain_cert->data());
-    const auto* end = p + v.pinned_domain_cert->size();
-    pdc.reset(d2i_X509(nullptr, &p, static_cast<long>(v.pinned_domain_cert->size())));
-    ERR_clear_error();
-    if (pdc == nullptr || p != end) {
+    pdc_not_after = PdcNotAfter(*v.pinned_domain_cert, &pdc);
+    if (pdc_not_after == nullptr) {
       return LeafError("pinned-domain-cert", "not one DER X.509 certificate");
     }
   }
@@ -127,8 +183,8 @@ absl::Status Validate(const Voucher& v) {
                                                   " is not after created-on ",
                                                   FormatRfc3339(*v.created_on)));
     }
-    if (pdc != nullptr) {
-      const ASN1_TIME* not_after = X509_get0_notAfter(pdc.get());
+    if (pdc_not_after != nullptr) {
+      const ASN1_TIME* not_after = pdc_not_after;
       int day = 0, sec = 0;
       UniquePtr<ASN1_STRING> expires(
           ASN1_TIME_set(nullptr, static_cast<time_t>(absl::ToUnixSeconds(*v.expires_on))));

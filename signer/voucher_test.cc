@@ -1,5 +1,7 @@
 #include "signer/voucher.h"
 
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "signer/internal/test_pki.h"
@@ -93,6 +95,27 @@ TEST_F(VoucherValidateTest, ExpiresOnRules) {
   EXPECT_TRUE(Validate(v_).ok());
   v_.expires_on = TestNow() + absl::Hours(24 * 400);  // beyond the PDC's notAfter (365 days)
   ExpectLeafError("expires-on");
+}
+
+TEST_F(VoucherValidateTest, EachPinnedDomainCertIsCheckedAgainstItsOwnNotAfter) {
+  // Validate remembers recently parsed PDCs per thread; interleaving PDCs that differ only in
+  // their validity, and more of them than it remembers, must not mix their notAfter up.
+  std::vector<testing::Identity> pdcs;
+  for (int days = 10; days < 22; ++days) {
+    pdcs.push_back(MakeIdentity("CN=Owner CA,O=Owner", nullptr, true, "P-256", nullptr, days));
+  }
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < pdcs.size(); ++i) {
+      const int days = 10 + static_cast<int>(i);
+      v_.pinned_domain_cert = CertDer(pdcs[i].cert.get());
+      v_.expires_on = TestNow() + absl::Hours(24 * days);
+      EXPECT_TRUE(Validate(v_).ok()) << i;
+      v_.expires_on = TestNow() + absl::Hours(24 * days + 1);
+      ExpectLeafError("expires-on");
+      v_.pinned_domain_cert = CertDer(pdcs[i].cert.get()) + "x";
+      ExpectLeafError("pinned-domain-cert");
+    }
+  }
 }
 
 TEST_F(VoucherValidateTest, NonceAndExpiresOnAreExclusive) {
