@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config git ca-certificates
   libssl-dev openssl
   softhsm2 libsofthsm2 libp11-kit-dev p11-kit opensc
-  libabsl-dev nlohmann-json3-dev
+  libabsl-dev nlohmann-json3-dev libtomlplusplus-dev
   libevent-dev liblmdb-dev lmdb-utils libsystemd-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   gnutls-bin curl python3

@@ -1,0 +1,248 @@
+#include "tools/config.h"
+
+#include <set>
+
+#include <toml++/toml.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/file.h"
+#include "common/status.h"
+
+namespace masa::tools {
+namespace {
+
+// Reads typed values out of one TOML table, remembering which keys were known so that a
+// misspelt key is an error rather than silently ignored.
+class Section {
+ public:
+  Section(const toml::table* table, std::string name) : table_(table), name_(std::move(name)) {}
+
+  absl::Status String(const char* key, std::string* out) {
+    const toml::node* node = Find(key);
+    if (node == nullptr) return absl::OkStatus();
+    if (!node->is_string()) return WrongType(key, "a string");
+    *out = node->as_string()->get();
+    return absl::OkStatus();
+  }
+
+  absl::Status Bool(const char* key, bool* out) {
+    const toml::node* node = Find(key);
+    if (node == nullptr) return absl::OkStatus();
+    if (!node->is_boolean()) return WrongType(key, "true or false");
+    *out = node->as_boolean()->get();
+    return absl::OkStatus();
+  }
+
+  template <typename T>
+  absl::Status Integer(const char* key, T* out, int64_t min, int64_t max) {
+    const toml::node* node = Find(key);
+    if (node == nullptr) return absl::OkStatus();
+    if (!node->is_integer()) return WrongType(key, "a whole number");
+    int64_t v = node->as_integer()->get();
+    if (v < min || v > max) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: %d is out of range (%d to %d)", Name(key), v, min, max));
+    }
+    *out = static_cast<T>(v);
+    return absl::OkStatus();
+  }
+
+  absl::Status Seconds(const char* key, absl::Duration* out, int64_t min, int64_t max) {
+    int64_t seconds = absl::ToInt64Seconds(*out);
+    MASA_RETURN_IF_ERROR(Integer(key, &seconds, min, max));
+    *out = absl::Seconds(seconds);
+    return absl::OkStatus();
+  }
+
+  absl::Status Days(const char* key, absl::Duration* out, int64_t min, int64_t max) {
+    int64_t days = absl::ToInt64Hours(*out) / 24;
+    MASA_RETURN_IF_ERROR(Integer(key, &days, min, max));
+    *out = absl::Hours(24 * days);
+    return absl::OkStatus();
+  }
+
+  // Every key of the table must have been asked for.
+  absl::Status NoUnknownKeys() const {
+    if (table_ == nullptr) return absl::OkStatus();
+    for (const auto& [key, node] : *table_) {
+      if (!known_.count(std::string(key.str()))) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("unknown key ", Name(std::string(key.str()).c_str()), " (line ",
+                         node.source().begin.line, ")"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  const toml::node* Find(const char* key) {
+    known_.insert(key);
+    return table_ == nullptr ? nullptr : table_->get(key);
+  }
+  std::string Name(const char* key) const { return absl::StrCat("[", name_, "] ", key); }
+  absl::Status WrongType(const char* key, const char* expected) const {
+    return absl::InvalidArgumentError(absl::StrCat(Name(key), " must be ", expected));
+  }
+
+  const toml::table* table_;
+  std::string name_;
+  std::set<std::string> known_;
+};
+
+std::string Resolve(const std::string& dir, const std::string& path) {
+  if (path.empty() || path[0] == '/' || absl::StartsWith(path, "pkcs11:")) return path;
+  return dir == "." ? path : absl::StrCat(dir, "/", path);
+}
+
+absl::Status Validate(const MasadConfig& c) {
+  if (c.tls_certificate.empty() != c.tls_key.empty()) {
+    return absl::InvalidArgumentError("[server] tls_certificate and tls_key go together");
+  }
+  if (c.tls_certificate.empty() && !c.plain_http) {
+    return absl::InvalidArgumentError(
+        "[server] needs tls_certificate and tls_key, or plain_http = true (loopback only)");
+  }
+  if (c.default_validity > c.max_validity) {
+    return absl::InvalidArgumentError(
+        "[signing] default_validity_days exceeds max_validity_days");
+  }
+  if (c.vendor_ien.empty() || c.vendor_ien.find_first_not_of("0123456789") != std::string::npos) {
+    return absl::InvalidArgumentError("[signing] vendor_ien must be a decimal IANA enterprise number");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::string& dir) {
+  toml::table root;
+  try {
+    root = toml::parse(text);
+  } catch (const toml::parse_error& e) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "configuration line ", e.source().begin.line, " column ", e.source().begin.column, ": ",
+        std::string(e.description())));
+  }
+  static const std::set<std::string> kSections = {"server", "hsm",   "signing",
+                                                  "audit",  "store", "queue"};
+  for (const auto& [key, node] : root) {
+    std::string name(key.str());
+    if (!kSections.count(name) || !node.is_table()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown section [", name, "] (line ", node.source().begin.line,
+          "); sections are [server], [hsm], [signing], [audit], [store], [queue]"));
+    }
+  }
+  MasadConfig c;
+  c.config_dir = dir;
+  auto table = [&](const char* name) { return root[name].as_table(); };
+
+  Section server(table("server"), "server");
+  std::string listen = absl::StrCat(c.listen_address, ":", c.listen_port);
+  MASA_RETURN_IF_ERROR(server.String("listen", &listen));
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return absl::InvalidArgumentError("[server] listen must be ADDRESS:PORT, e.g. 127.0.0.1:8443");
+  }
+  c.listen_address = listen.substr(0, colon);
+  if (c.listen_address.size() > 2 && c.listen_address.front() == '[') {
+    c.listen_address = c.listen_address.substr(1, c.listen_address.size() - 2);
+  }
+  int port = 0;
+  if (!absl::SimpleAtoi(listen.substr(colon + 1), &port) || port < 0 || port > 65535) {
+    return absl::InvalidArgumentError("[server] listen has a bad port");
+  }
+  c.listen_port = static_cast<uint16_t>(port);
+  MASA_RETURN_IF_ERROR(server.String("tls_certificate", &c.tls_certificate));
+  MASA_RETURN_IF_ERROR(server.String("tls_key", &c.tls_key));
+  MASA_RETURN_IF_ERROR(server.Bool("plain_http", &c.plain_http));
+  MASA_RETURN_IF_ERROR(server.Integer("max_header_bytes", &c.max_header_bytes, 1024, 1 << 20));
+  MASA_RETURN_IF_ERROR(server.Integer("max_body_bytes", &c.max_body_bytes, 1024, 64 << 20));
+  MASA_RETURN_IF_ERROR(server.Integer("max_connections", &c.max_connections, 1, 1 << 20));
+  MASA_RETURN_IF_ERROR(server.Seconds("request_timeout_seconds", &c.request_timeout, 1, 3600));
+  MASA_RETURN_IF_ERROR(server.Seconds("idle_timeout_seconds", &c.idle_timeout, 1, 3600));
+  MASA_RETURN_IF_ERROR(server.NoUnknownKeys());
+
+  Section hsm(table("hsm"), "hsm");
+  MASA_RETURN_IF_ERROR(hsm.String("module", &c.pkcs11_module));
+  MASA_RETURN_IF_ERROR(hsm.String("softhsm_conf", &c.softhsm_conf));
+  MASA_RETURN_IF_ERROR(hsm.String("token", &c.token_label));
+  MASA_RETURN_IF_ERROR(hsm.String("pin_file", &c.pin_file));
+  MASA_RETURN_IF_ERROR(hsm.NoUnknownKeys());
+
+  Section signing(table("signing"), "signing");
+  MASA_RETURN_IF_ERROR(signing.String("key", &c.signing_key));
+  MASA_RETURN_IF_ERROR(signing.String("certificate", &c.signing_certificate));
+  MASA_RETURN_IF_ERROR(signing.String("chain", &c.signing_chain));
+  MASA_RETURN_IF_ERROR(signing.String("vendor_ien", &c.vendor_ien));
+  MASA_RETURN_IF_ERROR(signing.Days("default_validity_days", &c.default_validity, 1, 3650));
+  MASA_RETURN_IF_ERROR(signing.Days("max_validity_days", &c.max_validity, 1, 36500));
+  MASA_RETURN_IF_ERROR(signing.NoUnknownKeys());
+
+  Section audit(table("audit"), "audit");
+  MASA_RETURN_IF_ERROR(audit.String("key", &c.audit_key));
+  MASA_RETURN_IF_ERROR(audit.String("origin", &c.audit_origin));
+  MASA_RETURN_IF_ERROR(
+      audit.Integer("checkpoint_every_entries", &c.checkpoint_every_entries, 1, 1 << 30));
+  MASA_RETURN_IF_ERROR(audit.Seconds("checkpoint_every_seconds", &c.checkpoint_every, 1, 86400));
+  MASA_RETURN_IF_ERROR(audit.NoUnknownKeys());
+
+  Section store(table("store"), "store");
+  MASA_RETURN_IF_ERROR(store.String("state_dir", &c.state_dir));
+  uint64_t map_mb = c.max_map_bytes >> 20;
+  MASA_RETURN_IF_ERROR(store.Integer("max_map_size_mb", &map_mb, 16, int64_t{1} << 24));
+  c.max_map_bytes = map_mb << 20;
+  MASA_RETURN_IF_ERROR(store.NoUnknownKeys());
+
+  Section queue(table("queue"), "queue");
+  MASA_RETURN_IF_ERROR(queue.Integer("workers", &c.workers, 1, 256));
+  MASA_RETURN_IF_ERROR(queue.Integer("capacity", &c.queue_capacity, 20, 1 << 20));
+  MASA_RETURN_IF_ERROR(queue.Integer("max_batch", &c.max_batch, 1, 4096));
+  MASA_RETURN_IF_ERROR(queue.NoUnknownKeys());
+
+  for (std::string* path : {&c.tls_certificate, &c.tls_key, &c.softhsm_conf, &c.pin_file,
+                            &c.signing_certificate, &c.signing_chain, &c.state_dir}) {
+    *path = Resolve(dir, *path);
+  }
+  MASA_RETURN_IF_ERROR(Validate(c));
+  return c;
+}
+
+absl::StatusOr<MasadConfig> LoadConfig(const std::string& path) {
+  MASA_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  std::string dir = ".";
+  if (size_t slash = path.rfind('/'); slash != std::string::npos) {
+    dir = slash == 0 ? "/" : path.substr(0, slash);
+  }
+  auto config = ParseConfig(text, dir);
+  if (!config.ok()) return Annotate(config.status(), path);
+  return config;
+}
+
+std::string FormatConfig(const MasadConfig& c) {
+  auto q = [](const std::string& s) { return absl::StrCat("\"", s, "\""); };
+  return absl::StrCat(
+      "[server]\nlisten = ", q(absl::StrCat(c.listen_address, ":", c.listen_port)),
+      "\ntls_certificate = ", q(c.tls_certificate), "\ntls_key = ", q(c.tls_key),
+      "\nplain_http = ", c.plain_http ? "true" : "false",
+      "\nmax_header_bytes = ", c.max_header_bytes, "\nmax_body_bytes = ", c.max_body_bytes,
+      "\nmax_connections = ", c.max_connections,
+      "\nrequest_timeout_seconds = ", absl::ToInt64Seconds(c.request_timeout),
+      "\nidle_timeout_seconds = ", absl::ToInt64Seconds(c.idle_timeout),
+      "\n\n[hsm]\nmodule = ", q(c.pkcs11_module), "\nsofthsm_conf = ", q(c.softhsm_conf),
+      "\ntoken = ", q(c.token_label), "\npin_file = ", q(c.pin_file),
+      "\n\n[signing]\nkey = ", q(c.signing_key), "\ncertificate = ", q(c.signing_certificate),
+      "\nchain = ", q(c.signing_chain), "\nvendor_ien = ", q(c.vendor_ien),
+      "\ndefault_validity_days = ", absl::ToInt64Hours(c.default_validity) / 24,
+      "\nmax_validity_days = ", absl::ToInt64Hours(c.max_validity) / 24,
+      "\n\n[audit]\nkey = ", q(c.audit_key), "\norigin = ", q(c.audit_origin),
+      "\ncheckpoint_every_entries = ", c.checkpoint_every_entries,
+      "\ncheckpoint_every_seconds = ", absl::ToInt64Seconds(c.checkpoint_every),
+      "\n\n[store]\nstate_dir = ", q(c.state_dir), "\nmax_map_size_mb = ", c.max_map_bytes >> 20,
+      "\n\n[queue]\nworkers = ", c.workers, "\ncapacity = ", c.queue_capacity,
+      "\nmax_batch = ", c.max_batch, "\n");
+}
+
+}  // namespace masa::tools

@@ -1,0 +1,72 @@
+// masad's configuration: a TOML file whose every key has a documented default, so an empty
+// file (or none) runs on the embedded development defaults. Relative paths are resolved
+// against the folder of the configuration file.
+//
+//   MASA_ASSIGN_OR_RETURN(MasadConfig config, LoadConfig("/etc/masa/masad.toml"));
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace masa::tools {
+
+struct MasadConfig {
+  // [server]
+  std::string listen_address = "127.0.0.1";
+  uint16_t listen_port = 8443;
+  std::string tls_certificate;   // PEM chain, leaf first; empty: plain HTTP (loopback only)
+  std::string tls_key;           // PEM file, or a pkcs11: URI of a key in the HSM
+  bool plain_http = false;       // must be set explicitly to serve without TLS (loopback only)
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = 1024 * 1024;
+  size_t max_connections = 1024;
+  absl::Duration request_timeout = absl::Seconds(30);
+  absl::Duration idle_timeout = absl::Seconds(60);
+
+  // [hsm]
+  std::string pkcs11_module = "/usr/lib/softhsm/libsofthsm2.so";
+  std::string softhsm_conf;      // sets SOFTHSM2_CONF when non-empty (SoftHSM2 only)
+  std::string token_label = "masa-dev";
+  std::string pin_file = "user.pin";  // the user PIN; $MASA_HSM_PIN wins when set
+
+  // [signing]
+  std::string signing_key = "pkcs11:token=masa-dev;object=masa-signing;type=private";
+  std::string signing_certificate = "masa.pem";
+  std::string signing_chain = "trust-anchor.pem";  // up to and including the vendor root
+  std::string vendor_ien = "9";
+  absl::Duration default_validity = absl::Hours(24 * 365);
+  absl::Duration max_validity = absl::Hours(24 * 365 * 3);
+
+  // [audit]
+  std::string audit_key = "pkcs11:token=masa-dev;object=masa-audit;type=private";
+  std::string audit_origin = "masa.example/audit";
+  uint64_t checkpoint_every_entries = 1000;
+  absl::Duration checkpoint_every = absl::Seconds(60);
+
+  // [store]
+  std::string state_dir = ".";   // holds store/ (the LMDB environment)
+  uint64_t max_map_bytes = uint64_t{64} << 30;
+
+  // [queue]
+  size_t workers = 2;            // signer threads, one HSM session each
+  size_t queue_capacity = 4096;  // sign jobs waiting at most; beyond: 503 + Retry-After
+  size_t max_batch = 32;
+
+  std::string config_dir = ".";  // folder of the file, for resolving relative paths
+};
+
+// Reads and validates `path`. kNotFound: no file; kInvalidArgument: a TOML syntax error
+// (with line and column), an unknown section or key, a wrong type or an out-of-range value,
+// each naming the key. Relative paths in the result are already resolved.
+absl::StatusOr<MasadConfig> LoadConfig(const std::string& path);
+
+// Parses TOML text as if it were a file in folder `dir` (for tests and --check-config).
+absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::string& dir);
+
+// The configuration as TOML with every key, for `masad --print-config` and documentation.
+std::string FormatConfig(const MasadConfig& config);
+
+}  // namespace masa::tools

@@ -1,0 +1,56 @@
+#include "tools/config.h"
+
+#include "gtest/gtest.h"
+
+namespace masa::tools {
+namespace {
+
+TEST(Config, EmptyFileNeedsTlsOrPlainHttp) {
+  auto c = ParseConfig("", "/etc/masa");
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(c.status().message().find("tls_certificate"), absl::string_view::npos);
+}
+
+TEST(Config, DefaultsAndRelativePathsResolveAgainstTheFile) {
+  auto c = ParseConfig("[server]\nplain_http = true\nlisten = \"127.0.0.1:0\"\n", "/srv/masa");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->listen_port, 0);
+  EXPECT_EQ(c->signing_certificate, "/srv/masa/masa.pem");
+  EXPECT_EQ(c->signing_key, "pkcs11:token=masa-dev;object=masa-signing;type=private");
+  EXPECT_EQ(c->workers, 2u);
+  EXPECT_EQ(c->default_validity, absl::Hours(24 * 365));
+}
+
+TEST(Config, FormattedConfigParsesBackToTheSame) {
+  auto c = ParseConfig("[server]\nplain_http = true\n[queue]\nworkers = 4\n", "/x");
+  ASSERT_TRUE(c.ok()) << c.status();
+  auto again = ParseConfig(FormatConfig(*c), "/x");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(FormatConfig(*again), FormatConfig(*c));
+  EXPECT_EQ(again->workers, 4u);
+}
+
+TEST(Config, MistakesNameTheKey) {
+  struct Case {
+    const char* text;
+    const char* expect;
+  } cases[] = {
+      {"[server]\nplain_http = true\nlisten = 8443\n", "[server] listen must be a string"},
+      {"[server]\nplain_http = true\nmax_body_bytes = 1\n", "[server] max_body_bytes: 1 is out of range"},
+      {"[server]\nplain_http = true\nplian_http = true\n", "unknown key [server] plian_http"},
+      {"[serevr]\n", "unknown section [serevr]"},
+      {"[server]\nplain_http = yes\n", "configuration line 2"},
+      {"[server]\nplain_http = true\n[signing]\ndefault_validity_days = 900\nmax_validity_days = 30\n",
+       "default_validity_days exceeds max_validity_days"},
+      {"[server]\ntls_certificate = \"a.pem\"\n", "go together"},
+  };
+  for (const Case& c : cases) {
+    auto parsed = ParseConfig(c.text, "/etc/masa");
+    ASSERT_FALSE(parsed.ok()) << c.text;
+    EXPECT_NE(parsed.status().message().find(c.expect), absl::string_view::npos)
+        << parsed.status() << " for " << c.text;
+  }
+}
+
+}  // namespace
+}  // namespace masa::tools
