@@ -67,6 +67,8 @@ struct ApiToken {
   absl::Time created_at = absl::UnixEpoch();
   absl::Time expires_at = absl::UnixEpoch();
   bool revoked = false;
+  std::string id;          // "tok-" + hex of the hash's first 8 bytes: names it in lists/audit
+  std::string created_by;  // principal id, or "masactl"
   std::string unknown_fields;
 };
 
@@ -101,7 +103,17 @@ struct VoucherRequest {
   std::string ien;
   std::vector<std::string> serial_numbers;
   std::string pdc_id;
-  std::string status;
+  std::string status;  // "complete", "partial", "failed"
+  std::string os_type;
+  std::string security_profile;
+  std::optional<absl::Time> expires_at;  // as requested; nullopt = the default validity
+  bool override_conflicts = false;
+  std::string platform_certificate_der;  // the optional platform key certificate
+  std::string pdc_organization;          // the PDC subject's O
+  // Serials that got no voucher, with the absl::StatusCode (decimal) and reason, parallel.
+  std::vector<std::string> failed_serials;
+  std::vector<std::string> failure_codes;
+  std::vector<std::string> failure_reasons;
   std::string unknown_fields;
 };
 
@@ -121,6 +133,16 @@ struct Voucher {
   absl::Time expires_at = absl::UnixEpoch();
   std::optional<absl::Time> last_renewal_at;
   std::string cms;  // the signed voucher (CMS SignedData, DER)
+  std::string requested_by;       // principal id
+  std::string requested_by_name;  // that principal's name when it requested
+  std::string pdc_organization;   // the pinned-domain-cert subject's O
+  std::string pdc_id;             // the uploaded PDC it came from; "" when pasted
+  std::string pdc_sha256;         // SHA-256 of the pinned-domain-cert DER (conflict checks)
+  std::optional<absl::Time> archived_at;
+  std::string content_type_oid;   // eContentType of `cms`
+  std::string os_type;
+  std::string security_profile;
+  std::optional<uint64_t> audit_seq;  // the audit entry of the latest issue/renew
   std::string unknown_fields;
 };
 

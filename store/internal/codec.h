@@ -53,6 +53,9 @@ class Encoder {
   void operator()(uint32_t tag, uint64_t v) {
     if (v != 0) Int(tag, v);
   }
+  void operator()(uint32_t tag, const std::optional<uint64_t>& v) {
+    if (v) Int(tag, *v);
+  }
   void operator()(uint32_t tag, bool v) {
     if (v) Int(tag, 1);
   }
@@ -104,6 +107,9 @@ class FieldSetter {
     if (Match(tag)) v.emplace_back(value_);
   }
   void operator()(uint32_t tag, uint64_t& v) {
+    if (Match(tag)) v = Int();
+  }
+  void operator()(uint32_t tag, std::optional<uint64_t>& v) {
     if (Match(tag)) v = Int();
   }
   void operator()(uint32_t tag, bool& v) {

@@ -52,6 +52,8 @@ void Fields(V& v, ApiToken& r) {
   v(4, r.created_at);
   v(5, r.expires_at);
   v(6, r.revoked);
+  v(7, r.id);
+  v(8, r.created_by);
 }
 
 template <typename V>
@@ -84,6 +86,15 @@ void Fields(V& v, VoucherRequest& r) {
   v(6, r.serial_numbers);
   v(7, r.pdc_id);
   v(8, r.status);
+  v(9, r.os_type);
+  v(10, r.security_profile);
+  v(11, r.expires_at);
+  v(12, r.override_conflicts);
+  v(13, r.platform_certificate_der);
+  v(14, r.pdc_organization);
+  v(15, r.failed_serials);
+  v(16, r.failure_codes);
+  v(17, r.failure_reasons);
 }
 
 template <typename V>
@@ -101,6 +112,16 @@ void Fields(V& v, Voucher& r) {
   v(11, r.expires_at);
   v(12, r.last_renewal_at);
   v(13, r.cms);
+  v(14, r.requested_by);
+  v(15, r.requested_by_name);
+  v(16, r.pdc_organization);
+  v(17, r.pdc_id);
+  v(18, r.pdc_sha256);
+  v(19, r.archived_at);
+  v(20, r.content_type_oid);
+  v(21, r.os_type);
+  v(22, r.security_profile);
+  v(23, r.audit_seq);
 }
 
 template <typename V>
