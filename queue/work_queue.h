@@ -1,0 +1,65 @@
+// A bounded work queue drained by a fixed set of worker threads: the signing stage of the
+// pipeline. Producers never block: when the queue cannot take all of a request's jobs, the
+// request is refused as a whole (the caller answers 503 with Retry-After) instead of growing
+// an unbounded backlog.
+//
+//   MASA_ASSIGN_OR_RETURN(auto q, queue::WorkQueue::Create({.workers = 2, .capacity = 4096}));
+//   std::vector<queue::WorkQueue::Job> jobs = ...;       // e.g. one per serial number
+//   if (absl::Status s = q->TryEnqueueAll(std::move(jobs)); !s.ok()) { /* 503 */ }
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace masa::queue {
+
+struct WorkQueueOptions {
+  size_t workers = 2;      // worker threads; each typically holds one HSM session
+  size_t capacity = 4096;  // jobs waiting (not yet taken by a worker) at most
+  // A worker takes up to this many waiting jobs at once and runs them back to back, so a
+  // burst is handled in batches rather than one wake-up per job.
+  size_t max_batch = 32;
+};
+
+// Thread-safe. Jobs run on worker threads in FIFO order of enqueueing (per worker batch).
+class WorkQueue {
+ public:
+  // A job runs exactly once on some worker, unless it is still waiting when CancelPending()
+  // is called; then `cancel` runs instead (on that thread), so no caller waits forever.
+  // Exactly one of the two runs for every accepted job; a refused job runs neither (the
+  // caller learns of the refusal from TryEnqueueAll). Either may be empty (no-op).
+  struct Job {
+    std::function<void()> run;
+    std::function<void()> cancel;
+  };
+
+  // Starts options.workers threads. kInvalidArgument for zero workers, capacity or max_batch.
+  static absl::StatusOr<std::unique_ptr<WorkQueue>> Create(const WorkQueueOptions& options);
+
+  virtual ~WorkQueue() = default;
+
+  // Enqueues every job or none: kResourceExhausted when fewer than jobs.size() slots are
+  // free (the message says how full the queue is), kUnavailable after Shutdown().
+  virtual absl::Status TryEnqueueAll(std::vector<Job> jobs) = 0;
+
+  // Stops taking jobs, lets the workers finish every job already queued, then joins them.
+  // Idempotent; called by the destructor. A job may call it (the queue then refuses new
+  // jobs; its own worker is joined by the destructor), but must not destroy the queue.
+  virtual void Shutdown() = 0;
+
+  // Removes every waiting job (not the ones a worker has taken) and runs its `cancel` on
+  // the calling thread; returns how many. For giving up fast when the workers cannot make
+  // progress (HSM gone) or on a deadline; Shutdown() after it then only waits for running
+  // batches.
+  virtual size_t CancelPending() = 0;
+
+  // Jobs waiting to be taken (for /metrics and tests).
+  virtual size_t depth() const = 0;
+  virtual size_t capacity() const = 0;
+};
+
+}  // namespace masa::queue

@@ -1,0 +1,259 @@
+#include "queue/work_queue.h"
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace masa::queue {
+namespace {
+
+// Holds a worker inside a job until Open(); Started() waits until a worker is in it.
+class Gate {
+ public:
+  WorkQueue::Job Job() {
+    return {.run = [this] {
+              started_.set_value();
+              open_.wait();
+            },
+            .cancel = nullptr};
+  }
+  void WaitStarted() { started_.get_future().wait(); }
+  void Open() { opener_.set_value(); }
+
+ private:
+  std::promise<void> started_;
+  std::promise<void> opener_;
+  std::shared_future<void> open_ = opener_.get_future().share();
+};
+
+WorkQueue::Job Counting(std::atomic<int>* ran, std::atomic<int>* cancelled = nullptr) {
+  return {.run = [ran] { ran->fetch_add(1); },
+          .cancel = [cancelled] {
+            if (cancelled != nullptr) cancelled->fetch_add(1);
+          }};
+}
+
+std::vector<WorkQueue::Job> CountingJobs(int n, std::atomic<int>* ran,
+                                         std::atomic<int>* cancelled = nullptr) {
+  std::vector<WorkQueue::Job> jobs;
+  for (int i = 0; i < n; ++i) jobs.push_back(Counting(ran, cancelled));
+  return jobs;
+}
+
+TEST(WorkQueueTest, CreateRefusesZeroWorkersCapacityOrBatch) {
+  EXPECT_EQ(WorkQueue::Create({.workers = 0}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(WorkQueue::Create({.capacity = 0}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(WorkQueue::Create({.max_batch = 0}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(WorkQueueTest, FullQueueRefusesWithMessageSayingHowFull) {
+  auto q = WorkQueue::Create({.workers = 1, .capacity = 4});
+  ASSERT_TRUE(q.ok()) << q.status();
+  Gate gate;
+  ASSERT_TRUE((*q)->TryEnqueueAll([&] {
+    std::vector<WorkQueue::Job> v;
+    v.push_back(gate.Job());
+    return v;
+  }()).ok());
+  gate.WaitStarted();  // the worker holds the gate job: the queue itself is empty again
+  EXPECT_EQ((*q)->depth(), 0u);
+
+  std::atomic<int> ran{0};
+  ASSERT_TRUE((*q)->TryEnqueueAll(CountingJobs(4, &ran)).ok());
+  EXPECT_EQ((*q)->depth(), 4u);
+  EXPECT_EQ((*q)->capacity(), 4u);
+
+  absl::Status refused = (*q)->TryEnqueueAll(CountingJobs(1, &ran));
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(refused.message().find("4 of 4 slots taken"), absl::string_view::npos) << refused;
+  EXPECT_NE(refused.message().find("needs 1"), absl::string_view::npos) << refused;
+
+  gate.Open();
+  (*q)->Shutdown();
+  EXPECT_EQ(ran.load(), 4);  // the refused job never ran
+}
+
+TEST(WorkQueueTest, EnqueuesAllOrNothing) {
+  auto q = WorkQueue::Create({.workers = 1, .capacity = 5});
+  ASSERT_TRUE(q.ok()) << q.status();
+  Gate gate;
+  std::vector<WorkQueue::Job> first;
+  first.push_back(gate.Job());
+  ASSERT_TRUE((*q)->TryEnqueueAll(std::move(first)).ok());
+  gate.WaitStarted();
+
+  std::atomic<int> ran{0}, cancelled{0};
+  ASSERT_TRUE((*q)->TryEnqueueAll(CountingJobs(3, &ran, &cancelled)).ok());
+  // Two slots are free; a request of three is refused whole, not two thirds of it.
+  EXPECT_EQ((*q)->TryEnqueueAll(CountingJobs(3, &ran, &cancelled)).code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ((*q)->depth(), 3u);
+  // A request that fits still goes in.
+  EXPECT_TRUE((*q)->TryEnqueueAll(CountingJobs(2, &ran, &cancelled)).ok());
+  EXPECT_EQ((*q)->depth(), 5u);
+
+  gate.Open();
+  (*q)->Shutdown();
+  EXPECT_EQ(ran.load(), 5);
+  EXPECT_EQ(cancelled.load(), 0);  // refused jobs are not cancelled: the caller knows
+}
+
+TEST(WorkQueueTest, EveryJobRunsExactlyOnceUnderConcurrentProducers) {
+  constexpr int kProducers = 4;
+  constexpr int kRequestsPerProducer = 500;
+  constexpr int kJobsPerRequest = 7;
+  auto q = WorkQueue::Create({.workers = 3, .capacity = 64, .max_batch = 5});
+  ASSERT_TRUE(q.ok()) << q.status();
+
+  constexpr int kTotal = kProducers * kRequestsPerProducer * kJobsPerRequest;
+  std::vector<std::atomic<int>> runs(kTotal);
+  std::mutex threads_mu;
+  std::set<std::thread::id> worker_ids;
+  std::atomic<int> refusals{0};
+
+  std::vector<std::thread> producers;
+  for (int p = 0; p < kProducers; ++p) {
+    producers.emplace_back([&, p] {
+      for (int r = 0; r < kRequestsPerProducer; ++r) {
+        for (;;) {
+          std::vector<WorkQueue::Job> jobs;
+          for (int j = 0; j < kJobsPerRequest; ++j) {
+            int id = (p * kRequestsPerProducer + r) * kJobsPerRequest + j;
+            jobs.push_back({.run = [&, id] {
+                              runs[id].fetch_add(1);
+                              std::lock_guard<std::mutex> lock(threads_mu);
+                              worker_ids.insert(std::this_thread::get_id());
+                            },
+                            .cancel = nullptr});
+          }
+          absl::Status s = (*q)->TryEnqueueAll(std::move(jobs));
+          if (s.ok()) break;
+          ASSERT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+          refusals.fetch_add(1);
+          std::this_thread::yield();  // a real caller answers 503; here: retry
+        }
+      }
+    });
+  }
+  for (std::thread& t : producers) t.join();
+  (*q)->Shutdown();
+
+  for (int i = 0; i < kTotal; ++i) ASSERT_EQ(runs[i].load(), 1) << "job " << i;
+  EXPECT_GE(worker_ids.size(), 1u);
+  EXPECT_LE(worker_ids.size(), 3u);
+  EXPECT_EQ((*q)->depth(), 0u);
+}
+
+TEST(WorkQueueTest, WorkersTakeBatchesOfAtMostMaxBatch) {
+  auto q = WorkQueue::Create({.workers = 1, .capacity = 100, .max_batch = 4});
+  ASSERT_TRUE(q.ok()) << q.status();
+  Gate gate;
+  std::vector<WorkQueue::Job> first;
+  first.push_back(gate.Job());
+  ASSERT_TRUE((*q)->TryEnqueueAll(std::move(first)).ok());
+  gate.WaitStarted();
+
+  // Each job records the depth it sees: with one worker taking 4 at a time from 10 waiting,
+  // the depths seen are 6 (batch 1), 2 (batch 2), 0 (batch 3).
+  std::mutex mu;
+  std::vector<size_t> seen;
+  std::vector<WorkQueue::Job> jobs;
+  WorkQueue* raw = q->get();
+  for (int i = 0; i < 10; ++i) {
+    jobs.push_back({.run = [&, raw] {
+                      std::lock_guard<std::mutex> lock(mu);
+                      seen.push_back(raw->depth());
+                    },
+                    .cancel = nullptr});
+  }
+  ASSERT_TRUE((*q)->TryEnqueueAll(std::move(jobs)).ok());
+  gate.Open();
+  (*q)->Shutdown();
+  EXPECT_EQ(seen, (std::vector<size_t>{6, 6, 6, 6, 2, 2, 2, 2, 0, 0}));
+}
+
+TEST(WorkQueueTest, ShutdownDrainsEveryQueuedJobThenRefuses) {
+  auto q = WorkQueue::Create({.workers = 2, .capacity = 1000});
+  ASSERT_TRUE(q.ok()) << q.status();
+  std::atomic<int> ran{0}, cancelled{0};
+  std::vector<WorkQueue::Job> jobs;
+  for (int i = 0; i < 200; ++i) {
+    jobs.push_back({.run = [&] {
+                      std::this_thread::sleep_for(std::chrono::microseconds(200));
+                      ran.fetch_add(1);
+                    },
+                    .cancel = [&] { cancelled.fetch_add(1); }});
+  }
+  ASSERT_TRUE((*q)->TryEnqueueAll(std::move(jobs)).ok());
+  (*q)->Shutdown();
+  EXPECT_EQ(ran.load(), 200);
+  EXPECT_EQ(cancelled.load(), 0);
+  EXPECT_EQ((*q)->depth(), 0u);
+
+  absl::Status after = (*q)->TryEnqueueAll(CountingJobs(1, &ran));
+  EXPECT_EQ(after.code(), absl::StatusCode::kUnavailable) << after;
+  (*q)->Shutdown();  // idempotent
+  q->reset();        // and the destructor after it
+  EXPECT_EQ(ran.load(), 200);
+}
+
+TEST(WorkQueueTest, DestructorDrainsLikeShutdown) {
+  std::atomic<int> ran{0};
+  {
+    auto q = WorkQueue::Create({.workers = 1, .capacity = 100});
+    ASSERT_TRUE(q.ok()) << q.status();
+    ASSERT_TRUE((*q)->TryEnqueueAll(CountingJobs(50, &ran)).ok());
+  }
+  EXPECT_EQ(ran.load(), 50);
+}
+
+TEST(WorkQueueTest, CancelPendingCancelsWaitingJobsOnlyAndEachJobEndsOnce) {
+  auto q = WorkQueue::Create({.workers = 1, .capacity = 10});
+  ASSERT_TRUE(q.ok()) << q.status();
+  Gate gate;
+  std::vector<WorkQueue::Job> first;
+  first.push_back(gate.Job());
+  ASSERT_TRUE((*q)->TryEnqueueAll(std::move(first)).ok());
+  gate.WaitStarted();
+
+  std::atomic<int> ran{0}, cancelled{0};
+  ASSERT_TRUE((*q)->TryEnqueueAll(CountingJobs(6, &ran, &cancelled)).ok());
+  EXPECT_EQ((*q)->CancelPending(), 6u);
+  EXPECT_EQ(cancelled.load(), 6);
+  EXPECT_EQ((*q)->depth(), 0u);
+
+  // The queue still works afterwards.
+  ASSERT_TRUE((*q)->TryEnqueueAll(CountingJobs(2, &ran, &cancelled)).ok());
+  gate.Open();
+  (*q)->Shutdown();
+  EXPECT_EQ(ran.load(), 2);
+  EXPECT_EQ(cancelled.load(), 6);
+}
+
+TEST(WorkQueueTest, JobMayCallShutdown) {
+  auto q = WorkQueue::Create({.workers = 2, .capacity = 10});
+  ASSERT_TRUE(q.ok()) << q.status();
+  WorkQueue* raw = q->get();
+  std::promise<void> done;
+  std::vector<WorkQueue::Job> jobs;
+  jobs.push_back({.run = [&, raw] {
+                    raw->Shutdown();
+                    done.set_value();
+                  },
+                  .cancel = nullptr});
+  ASSERT_TRUE((*q)->TryEnqueueAll(std::move(jobs)).ok());
+  done.get_future().wait();
+  std::atomic<int> ran{0};
+  EXPECT_EQ((*q)->TryEnqueueAll(CountingJobs(1, &ran)).code(), absl::StatusCode::kUnavailable);
+  q->reset();  // joins the worker that ran Shutdown()
+}
+
+}  // namespace
+}  // namespace masa::queue
