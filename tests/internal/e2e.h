@@ -1,0 +1,67 @@
+// Helpers for the end-to-end tests: temporary folders, files, and running masactl, openssl
+// and certtool as a user would. Every helper reports failures through GoogleTest.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "tests/internal/subprocess.h"
+
+namespace masa::e2e {
+
+// A fresh, private folder under testing::TempDir(), removed with everything in it on
+// destruction.
+class TempFolder {
+ public:
+  TempFolder();
+  ~TempFolder();
+  TempFolder(const TempFolder&) = delete;
+  TempFolder& operator=(const TempFolder&) = delete;
+
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+std::string ReadFileOrEmpty(const std::string& path);  // "" (and a test failure) if unreadable
+void WriteFile(const std::string& path, const std::string& data);
+bool Exists(const std::string& path);
+std::vector<std::string> ListFolder(const std::string& path);  // names, sorted
+
+// Runs a program; a failure to start it is a test failure (exit_code stays -1).
+ProcessResult RunTool(const std::vector<std::string>& argv, const ProcessOptions& options = {});
+
+// Runs the masactl under test with MASA_HSM_PIN and MASA_PKCS11_MODULE removed from the
+// environment (set them through `env`), and checks that no watched secret appears in what
+// it prints.
+ProcessResult Masactl(const std::vector<std::string>& args,
+                      std::vector<std::pair<std::string, std::optional<std::string>>> env = {});
+
+// Secrets that must never appear in any masactl output (HSM PINs). Masactl() checks each
+// run against them; dev-init states register their PINs.
+void WatchSecret(const std::string& secret);
+void ClearWatchedSecrets();
+
+// "signature" for a stderr holding "masactl: verification FAILED at step signature", else "".
+std::string FailedStep(const std::string& err);
+
+// A state folder made by `masactl dev-init`, its PINs watched.
+struct DevState {
+  std::string dir;
+  std::string user_pin;
+  std::string trust_anchor() const { return dir + "/trust-anchor.pem"; }
+};
+// Runs dev-init into `dir` (which must not exist yet); check HasFatalFailure() after it.
+DevState MakeDevState(const std::string& dir);
+
+// A self-signed P-256 CA certificate NAME.pem and key NAME.key in `dir`, by the openssl CLI.
+void MakeCa(const std::string& dir, const std::string& name);
+// An end-entity certificate NAME.pem / NAME.key in `dir` issued by CA.pem / CA.key there.
+void MakeLeaf(const std::string& dir, const std::string& name, const std::string& ca);
+
+// The base64 body of the first PEM block in `pem`, without line breaks.
+std::string PemBody(const std::string& pem);
+
+}  // namespace masa::e2e
