@@ -47,10 +47,15 @@ struct HttpResponse {
 };
 
 // Sends the response. Call exactly once, from any thread; calls after the client has gone
-// are dropped silently. Cheap to copy.
+// (or after the server shut down, even after it was destroyed) are dropped silently, and a
+// second call is dropped with a warning. Cheap to copy. A response whose status is outside
+// 100..599 or whose header holds CR/LF is replaced by a 500. Content-Length is computed;
+// Content-Length / Transfer-Encoding in `headers` are ignored.
 using HttpResponder = std::function<void(HttpResponse)>;
 
-// Runs on the loop thread: must not block (hand slow work to a WorkQueue).
+// Runs on the loop thread: must not block (hand slow work to a WorkQueue). While a request
+// waits for its answer the server watches the connection: when the client hangs up, the
+// request stops counting as in flight and its answer is dropped.
 class HttpHandler {
  public:
   virtual ~HttpHandler() = default;
@@ -68,29 +73,53 @@ struct HttpServerOptions {
   // Plain HTTP: only with this set AND a loopback address; otherwise Create() refuses.
   bool allow_plain_http_on_loopback = false;
 
-  size_t max_header_bytes = 16 * 1024;  // request line + headers; beyond: 431
-  size_t max_body_bytes = 1024 * 1024;  // beyond: 413
-  size_t max_connections = 1024;        // beyond: new connections are closed at once
-  absl::Duration request_timeout = absl::Seconds(30);   // read/write of one request
-  absl::Duration idle_timeout = absl::Seconds(60);      // keep-alive between requests
+  // Limits, and what a client sees at each (libevent 2.1 writes the error answers itself;
+  // they never reach the handler, and the connection is closed after them):
+  //  - request line + headers over max_header_bytes: 400 (libevent 2.1 has no 431);
+  //  - a body over max_body_bytes: 413, sent as soon as Content-Length (or the chunks read
+  //    so far) exceeds it, before the rest of the body is read;
+  //  - malformed request line, header or Content-Length: 400; an unknown or disallowed
+  //    method (TRACE, CONNECT, ...): 501; a path or query that does not decode: 400;
+  //  - more than max_connections open: a new connection is closed at once, unanswered;
+  //  - request_timeout: libevent's inactivity timer while a request is read or an answer
+  //    written (no byte moves for that long: closed, unanswered), and also a hard deadline:
+  //    a request must arrive whole within request_timeout of the connection being accepted
+  //    (so a client dribbling bytes cannot hold a connection);
+  //  - idle_timeout: a kept-alive connection may stay silent this long after an answer,
+  //    and must deliver its next request whole within idle_timeout + request_timeout.
+  // Keep-alive is HTTP/1.1's default (and HTTP/1.0's with "Connection: keep-alive").
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = 1024 * 1024;
+  size_t max_connections = 1024;
+  absl::Duration request_timeout = absl::Seconds(30);
+  absl::Duration idle_timeout = absl::Seconds(60);
 };
 
 class HttpServer {
  public:
-  // kInvalidArgument: plain HTTP not on loopback, missing TLS material, bad limits.
+  // Builds the TLS context once (TLS 1.2 and 1.3 only) from options.tls_chain/tls_key in
+  // options.libctx; with no TLS material, serves plain HTTP if allowed and the address is
+  // a loopback literal. kInvalidArgument: plain HTTP not allowed or not on loopback, a key
+  // that does not match the certificate, zero limits, no handler. `handler` must outlive
+  // the server.
   static absl::StatusOr<std::unique_ptr<HttpServer>> Create(const HttpServerOptions& options,
                                                            HttpHandler* handler);
   virtual ~HttpServer() = default;
 
-  // Binds, listens and starts the loop thread. kUnavailable when the address is in use.
+  // Binds, listens and starts the loop thread. kUnavailable when the address is in use
+  // (or cannot be bound); kFailedPrecondition when called twice.
   virtual absl::Status Start() = 0;
   // The bound port (after Start()).
   virtual uint16_t port() const = 0;
-  // Stops accepting, waits up to `grace` for requests in flight to be answered, then closes
-  // every connection and joins the loop thread. Idempotent.
+  // Stops accepting, waits up to `grace` for requests in flight to be answered and written
+  // out (requests arriving meanwhile on open connections get 503 with Retry-After, and
+  // every answer carries "Connection: close"), then closes every connection and joins the
+  // loop thread. Idempotent; the destructor calls Shutdown(zero). Call from any thread but
+  // the loop thread (not from Handle()).
   virtual void Shutdown(absl::Duration grace) = 0;
 
-  // Connections open and requests awaiting an answer (for /metrics).
+  // Connections open and requests handed to the handler whose answer has not been written
+  // out yet (for /metrics). Any thread.
   virtual size_t open_connections() const = 0;
   virtual size_t requests_in_flight() const = 0;
 };

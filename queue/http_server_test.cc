@@ -1,0 +1,731 @@
+// HttpServer against real clients: the curl and openssl command-line tools and a raw socket
+// client for requests no well-behaved client sends. Every server listens on 127.0.0.1:0.
+#include "queue/http_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <openssl/ec.h>
+#include <openssl/x509v3.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/openssl.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "hsm/provider/provider.h"
+#include "hsm/testing/softhsm_token.h"
+#include "signer/certificate.h"
+
+namespace masa::queue {
+namespace {
+
+using ::testing::HasSubstr;
+
+// --- helpers -------------------------------------------------------------------------------
+
+// Polls `pred` every 5 ms for up to `timeout`.
+bool WaitFor(const std::function<bool()>& pred, absl::Duration timeout = absl::Seconds(10)) {
+  absl::Time end = absl::Now() + timeout;
+  while (absl::Now() < end) {
+    if (pred()) return true;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return pred();
+}
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+
+// Runs a shell command (built by the test, never from input) and collects its output.
+CommandResult RunCommand(const std::string& command) {
+  CommandResult result;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) result.output.append(buf, n);
+  int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+std::string Curl(const std::string& args) {
+  return absl::StrCat("curl --noproxy '*' -sS --max-time 10 ", args);
+}
+
+// A blocking TCP client for malformed, oversize and slow requests.
+class RawClient {
+ public:
+  explicit RawClient(uint16_t port) {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  }
+  ~RawClient() { Close(); }
+  bool connected() const { return connected_; }
+  void Close() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+  bool Send(const std::string& data) {
+    return send(fd_, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
+  }
+  // Reads until the server closes (returns true) or `timeout` passes (false).
+  bool ReadUntilClosed(std::string* out, absl::Duration timeout = absl::Seconds(10)) {
+    absl::Time end = absl::Now() + timeout;
+    for (;;) {
+      int ms = static_cast<int>(absl::ToInt64Milliseconds(end - absl::Now()));
+      if (ms <= 0) return false;
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, ms) != 1) return false;
+      char buf[4096];
+      ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) return true;  // EOF or reset
+      out->append(buf, n);
+    }
+  }
+  // Reads until the end of a response head (or close / timeout).
+  std::string ReadHead(absl::Duration timeout = absl::Seconds(10)) {
+    std::string out;
+    absl::Time end = absl::Now() + timeout;
+    while (out.find("\r\n\r\n") == std::string::npos) {
+      int ms = static_cast<int>(absl::ToInt64Milliseconds(end - absl::Now()));
+      pollfd p{fd_, POLLIN, 0};
+      if (ms <= 0 || poll(&p, 1, ms) != 1) break;
+      char buf[4096];
+      ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) break;
+      out.append(buf, n);
+    }
+    return out;
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+};
+
+// Answers at once with a summary of the request, or (deferred) keeps the responders for
+// the test to answer later from another thread.
+class TestHandler : public HttpHandler {
+ public:
+  explicit TestHandler(bool deferred = false) : deferred_(deferred) {}
+
+  void Handle(HttpRequest request, HttpResponder respond) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    requests_.push_back(request);
+    if (deferred_) {
+      responders_.push_back(std::move(respond));
+      cv_.notify_all();
+      return;
+    }
+    lock.unlock();
+    if (request.path == "/bad-header") {
+      respond({.status = 200, .content_type = "text/plain",
+               .headers = {{"X-Evil", "a\r\nSet-Cookie: x=1"}}, .body = "no"});
+      return;
+    }
+    respond({.status = 200,
+             .content_type = "text/plain",
+             .headers = {{"X-Answer", "42"}},
+             .body = absl::StrCat("method=", request.method, " path=", request.path,
+                                  " body=", request.body.size(), "\n")});
+  }
+
+  // Waits for the n-th deferred responder (1-based) and returns a copy of it.
+  HttpResponder WaitResponder(size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return responders_.size() >= n; });
+    return responders_.size() >= n ? responders_[n - 1] : HttpResponder();
+  }
+  std::vector<HttpRequest> requests() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return requests_;
+  }
+
+ private:
+  const bool deferred_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<HttpRequest> requests_;
+  std::vector<HttpResponder> responders_;
+};
+
+// A software EC P-256 key and a self-signed certificate for localhost / 127.0.0.1.
+struct TestCert {
+  UniquePtr<EVP_PKEY> key;
+  UniquePtr<X509> cert;
+  std::string pem_path;
+};
+
+UniquePtr<X509> SelfSign(EVP_PKEY* key, const char* cn) {
+  UniquePtr<X509> x(X509_new());
+  X509_set_version(x.get(), 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x.get()), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x.get()), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(x.get()), 86400);
+  X509_NAME* name = X509_get_subject_name(x.get());
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
+                             -1, -1, 0);
+  X509_set_issuer_name(x.get(), name);
+  X509_set_pubkey(x.get(), key);
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, x.get(), x.get(), nullptr, nullptr, 0);
+  X509_EXTENSION* san =
+      X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
+  X509_add_ext(x.get(), san, -1);
+  X509_EXTENSION_free(san);
+  if (X509_sign(x.get(), key, EVP_sha256()) == 0) return nullptr;
+  return x;
+}
+
+TestCert MakeTestCert(const std::string& dir, const char* cn = "localhost") {
+  TestCert t;
+  t.key.reset(EVP_EC_gen("P-256"));
+  t.cert = SelfSign(t.key.get(), cn);
+  t.pem_path = dir + "/" + cn + ".pem";
+  std::ofstream(t.pem_path) << *CertificateToPem(t.cert.get());
+  return t;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/masa-http-test-XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~TempDir() { RunCommand("rm -rf '" + path_ + "'"); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::unique_ptr<HttpServer> StartServer(const HttpServerOptions& options, HttpHandler* handler) {
+  auto server = HttpServer::Create(options, handler);
+  EXPECT_TRUE(server.ok()) << server.status();
+  if (!server.ok()) return nullptr;
+  absl::Status started = (*server)->Start();
+  EXPECT_TRUE(started.ok()) << started;
+  if (!started.ok()) return nullptr;
+  EXPECT_NE((*server)->port(), 0);
+  return std::move(*server);
+}
+
+HttpServerOptions PlainOptions() {
+  HttpServerOptions o;
+  o.address = "127.0.0.1";
+  o.allow_plain_http_on_loopback = true;
+  return o;
+}
+
+std::string Url(uint16_t port, const std::string& path = "/") {
+  return absl::StrCat("http://127.0.0.1:", port, path);
+}
+
+// --- Create ---------------------------------------------------------------------------------
+
+TEST(HttpServerCreateTest, PlainHttpIsRefusedOffLoopback) {
+  TestHandler handler;
+  for (const char* address : {"0.0.0.0", "::", "10.1.2.3", "localhost"}) {
+    HttpServerOptions o = PlainOptions();
+    o.address = address;
+    auto server = HttpServer::Create(o, &handler);
+    EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument) << address;
+    EXPECT_THAT(std::string(server.status().message()), HasSubstr("loopback")) << address;
+  }
+  // On loopback but not configured: refused too.
+  HttpServerOptions o = PlainOptions();
+  o.allow_plain_http_on_loopback = false;
+  EXPECT_EQ(HttpServer::Create(o, &handler).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(HttpServerCreateTest, RefusesBadTlsMaterialAndLimits) {
+  TempDir dir;
+  TestCert a = MakeTestCert(dir.path(), "a");
+  TestCert b = MakeTestCert(dir.path(), "b");
+  TestHandler handler;
+  HttpServerOptions o;
+  o.tls_chain = {a.cert.get()};
+  o.tls_key = b.key.get();  // not a's key
+  auto mismatched = HttpServer::Create(o, &handler);
+  EXPECT_EQ(mismatched.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(mismatched.status().message()), HasSubstr("match"));
+
+  o.tls_chain = {};
+  o.tls_key = a.key.get();
+  EXPECT_EQ(HttpServer::Create(o, &handler).status().code(), absl::StatusCode::kInvalidArgument);
+
+  HttpServerOptions limits = PlainOptions();
+  limits.max_connections = 0;
+  EXPECT_EQ(HttpServer::Create(limits, &handler).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(HttpServer::Create(PlainOptions(), nullptr).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(HttpServerCreateTest, StartReportsAPortInUse) {
+  TestHandler handler;
+  auto first = StartServer(PlainOptions(), &handler);
+  ASSERT_NE(first, nullptr);
+  HttpServerOptions o = PlainOptions();
+  o.port = first->port();
+  auto second = HttpServer::Create(o, &handler);
+  ASSERT_TRUE(second.ok()) << second.status();
+  absl::Status started = (*second)->Start();
+  EXPECT_EQ(started.code(), absl::StatusCode::kUnavailable) << started;
+  EXPECT_THAT(std::string(started.message()), HasSubstr("in use"));
+}
+
+// --- plain HTTP on loopback -----------------------------------------------------------------
+
+TEST(HttpServerTest, DecodesRequestAndEncodesResponse) {
+  TestHandler handler;
+  auto server = StartServer(PlainOptions(), &handler);
+  ASSERT_NE(server, nullptr);
+  CommandResult r = RunCommand(Curl(absl::StrCat(
+      "-i -H 'X-Custom: Hi' -H 'X-Custom: there' --data-binary hello '",
+      Url(server->port(), "/a%20b/c?x=1&y=two+words&x=3&na%6De=v%26w'"))));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("HTTP/1.1 200 OK"));
+  EXPECT_THAT(r.output, HasSubstr("Content-Type: text/plain"));
+  EXPECT_THAT(r.output, HasSubstr("X-Answer: 42"));
+  EXPECT_THAT(r.output, HasSubstr("Content-Length: 31"));
+  EXPECT_THAT(r.output, HasSubstr("method=POST path=/a b/c body=5"));
+
+  auto requests = handler.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  const HttpRequest& req = requests[0];
+  EXPECT_EQ(req.method, "POST");
+  EXPECT_EQ(req.path, "/a b/c");
+  EXPECT_EQ(req.query.count("x"), 2u);
+  auto xs = req.query.equal_range("x");
+  EXPECT_EQ(xs.first->second, "1");
+  EXPECT_EQ(std::next(xs.first)->second, "3");
+  EXPECT_EQ(req.query.find("y")->second, "two words");
+  ASSERT_EQ(req.query.count("name"), 1u);
+  EXPECT_EQ(req.query.find("name")->second, "v&w");
+  EXPECT_EQ(req.Header("x-custom"), "Hi, there");
+  EXPECT_EQ(req.Header("content-length"), "5");
+  EXPECT_EQ(req.Header("x-absent"), "");
+  EXPECT_EQ(req.body, "hello");
+  EXPECT_TRUE(absl::StartsWith(req.peer, "127.0.0.1:")) << req.peer;
+  EXPECT_FALSE(req.tls);
+  EXPECT_TRUE(WaitFor([&] { return server->open_connections() == 0; }));
+  EXPECT_EQ(server->requests_in_flight(), 0u);
+}
+
+TEST(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
+  TestHandler handler;
+  auto server = StartServer(PlainOptions(), &handler);
+  ASSERT_NE(server, nullptr);
+  CommandResult r = RunCommand(Curl(absl::StrCat("-v '", Url(server->port(), "/one"), "' '",
+                                          Url(server->port(), "/two"), "'")));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("path=/one"));
+  EXPECT_THAT(r.output, HasSubstr("path=/two"));
+  EXPECT_THAT(r.output, HasSubstr("Re-using existing connection"));
+  auto requests = handler.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].peer, requests[1].peer);  // same client port: same connection
+}
+
+TEST(HttpServerTest, AnswersLaterFromAnotherThread) {
+  TestHandler handler(/*deferred=*/true);
+  auto server = StartServer(PlainOptions(), &handler);
+  ASSERT_NE(server, nullptr);
+  auto client = std::async(std::launch::async, [&] {
+    return RunCommand(Curl(absl::StrCat("-i '", Url(server->port(), "/later"), "'")));
+  });
+  HttpResponder respond = handler.WaitResponder(1);
+  ASSERT_TRUE(respond);
+  EXPECT_EQ(server->requests_in_flight(), 1u);
+  EXPECT_EQ(server->open_connections(), 1u);
+  std::thread worker([respond] {
+    respond({.status = 201, .content_type = "application/json", .headers = {}, .body = "{}"});
+    respond({.status = 500, .content_type = "", .headers = {}, .body = "twice"});  // dropped
+  });
+  worker.join();
+  CommandResult r = client.get();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("HTTP/1.1 201 Created"));
+  EXPECT_THAT(r.output, HasSubstr("Content-Type: application/json"));
+  EXPECT_FALSE(absl::StrContains(r.output, "twice"));
+  EXPECT_TRUE(WaitFor([&] { return server->requests_in_flight() == 0; }));
+}
+
+TEST(HttpServerTest, ClientLeavingBeforeDeferredAnswerIsCountedOutAndAnswerDropped) {
+  TestHandler handler(/*deferred=*/true);
+  auto server = StartServer(PlainOptions(), &handler);
+  ASSERT_NE(server, nullptr);
+  {
+    RawClient client(server->port());
+    ASSERT_TRUE(client.connected());
+    ASSERT_TRUE(client.Send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(handler.WaitResponder(1));
+    EXPECT_EQ(server->requests_in_flight(), 1u);
+  }  // the client hangs up before the answer
+  EXPECT_TRUE(WaitFor([&] { return server->requests_in_flight() == 0; }));
+  EXPECT_TRUE(WaitFor([&] { return server->open_connections() == 0; }));
+  // The late answer, from another thread, goes nowhere (and touches nothing freed).
+  HttpResponder late = handler.WaitResponder(1);
+  std::thread([late] { late({.status = 200, .content_type = "", .headers = {}, .body = "late"}); })
+      .join();
+  // The server goes on serving.
+  RawClient next(server->port());
+  ASSERT_TRUE(next.Send("GET /next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  HttpResponder respond = handler.WaitResponder(2);
+  ASSERT_TRUE(respond);
+  respond({.status = 204, .content_type = "", .headers = {}, .body = ""});
+  std::string out;
+  EXPECT_TRUE(next.ReadUntilClosed(&out));
+  EXPECT_TRUE(absl::StartsWith(out, "HTTP/1.1 204")) << out;
+}
+
+TEST(HttpServerTest, HandlerHeaderWithNewlineBecomes500) {
+  TestHandler handler;
+  auto server = StartServer(PlainOptions(), &handler);
+  ASSERT_NE(server, nullptr);
+  CommandResult r = RunCommand(Curl(absl::StrCat("-i '", Url(server->port(), "/bad-header"), "'")));
+  EXPECT_THAT(r.output, HasSubstr("HTTP/1.1 500"));
+  EXPECT_FALSE(absl::StrContains(r.output, "Set-Cookie"));
+}
+
+// --- limits ---------------------------------------------------------------------------------
+
+TEST(HttpServerLimitsTest, OversizeBodyIs413) {
+  TempDir dir;
+  TestHandler handler;
+  HttpServerOptions o = PlainOptions();
+  o.max_body_bytes = 1000;
+  auto server = StartServer(o, &handler);
+  ASSERT_NE(server, nullptr);
+  {
+    // Refused from the Content-Length alone, before the body is sent.
+    RawClient client(server->port());
+    ASSERT_TRUE(client.Send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1001\r\n\r\n"));
+    std::string head = client.ReadHead();
+    EXPECT_TRUE(absl::StartsWith(head, "HTTP/1.1 413")) << head;
+  }
+  std::ofstream(dir.path() + "/big") << std::string(2000, 'b');
+  std::ofstream(dir.path() + "/fits") << std::string(1000, 'f');
+  CommandResult big = RunCommand(Curl(absl::StrCat("-o /dev/null -w '%{http_code}' --data-binary @",
+                                            dir.path(), "/big '", Url(server->port()), "'")));
+  EXPECT_EQ(big.output, "413");
+  CommandResult fits = RunCommand(Curl(absl::StrCat("--data-binary @", dir.path(), "/fits '",
+                                             Url(server->port()), "'")));
+  EXPECT_THAT(fits.output, HasSubstr("body=1000"));
+  EXPECT_EQ(handler.requests().size(), 1u);  // only the one that fits reached the handler
+}
+
+TEST(HttpServerLimitsTest, OversizeHeadersAndRequestLineAre400) {
+  TestHandler handler;
+  HttpServerOptions o = PlainOptions();
+  o.max_header_bytes = 1024;
+  auto server = StartServer(o, &handler);
+  ASSERT_NE(server, nullptr);
+  {
+    std::string request = "GET / HTTP/1.1\r\nHost: x\r\n";
+    for (int i = 0; i < 40; ++i) request += absl::StrCat("X-Pad-", i, ": ", std::string(40, 'p'), "\r\n");
+    RawClient client(server->port());
+    ASSERT_TRUE(client.Send(request + "\r\n"));
+    std::string head = client.ReadHead();
+    // libevent 2.1 answers oversize headers with 400 (it has no 431).
+    EXPECT_TRUE(absl::StartsWith(head, "HTTP/1.1 400")) << head;
+  }
+  {
+    RawClient client(server->port());
+    ASSERT_TRUE(client.Send("GET /" + std::string(2000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    std::string head = client.ReadHead();
+    EXPECT_TRUE(absl::StartsWith(head, "HTTP/1.1 400")) << head;
+  }
+  {
+    RawClient client(server->port());
+    ASSERT_TRUE(client.Send("GET /ok HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(800, 'p') +
+                            "\r\n\r\n"));
+    std::string head = client.ReadHead();
+    EXPECT_TRUE(absl::StartsWith(head, "HTTP/1.1 200")) << head;
+  }
+  EXPECT_EQ(handler.requests().size(), 1u);
+}
+
+TEST(HttpServerLimitsTest, MalformedRequestsAreRefusedWithoutReachingTheHandler) {
+  TestHandler handler;
+  auto server = StartServer(PlainOptions(), &handler);
+  ASSERT_NE(server, nullptr);
+  struct Case {
+    std::string request;
+    std::string status;
+  };
+  std::vector<Case> cases = {
+      {"GARBAGE\r\n\r\n", "400"},
+      {"BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n", "501"},
+      {"TRACE / HTTP/1.1\r\nHost: x\r\n\r\n", "501"},
+      {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", "400"},
+      {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", "400"},
+      {"GET /q?novalue HTTP/1.1\r\nHost: x\r\n\r\n", "400"},
+      {"GET /a%00b HTTP/1.1\r\nHost: x\r\n\r\n", "400"},
+  };
+  for (const Case& c : cases) {
+    RawClient client(server->port());
+    ASSERT_TRUE(client.Send(c.request));
+    std::string head = client.ReadHead();
+    EXPECT_TRUE(absl::StartsWith(head, "HTTP/1.1 " + c.status)) << c.request << " -> " << head;
+  }
+  EXPECT_EQ(handler.requests().size(), 0u);
+  EXPECT_TRUE(WaitFor([&] { return server->requests_in_flight() == 0; }));
+}
+
+TEST(HttpServerLimitsTest, ConnectionsBeyondTheCapAreClosedAtOnce) {
+  TestHandler handler;
+  HttpServerOptions o = PlainOptions();
+  o.max_connections = 2;
+  auto server = StartServer(o, &handler);
+  ASSERT_NE(server, nullptr);
+  auto a = std::make_unique<RawClient>(server->port());
+  RawClient b(server->port());
+  ASSERT_TRUE(a->connected() && b.connected());
+  ASSERT_TRUE(WaitFor([&] { return server->open_connections() == 2; }));
+
+  RawClient c(server->port());  // the kernel accepts; the server closes it
+  std::string out;
+  EXPECT_TRUE(c.ReadUntilClosed(&out, absl::Seconds(5)));
+  EXPECT_EQ(out, "");
+  EXPECT_EQ(server->open_connections(), 2u);
+
+  a.reset();
+  ASSERT_TRUE(WaitFor([&] { return server->open_connections() == 1; }));
+  RawClient d(server->port());
+  ASSERT_TRUE(d.Send("GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  EXPECT_TRUE(d.ReadUntilClosed(&out));
+  EXPECT_TRUE(absl::StartsWith(out, "HTTP/1.1 200")) << out;
+}
+
+TEST(HttpServerLimitsTest, HalfSentRequestTimesOut) {
+  TestHandler handler;
+  HttpServerOptions o = PlainOptions();
+  o.request_timeout = absl::Milliseconds(300);
+  auto server = StartServer(o, &handler);
+  ASSERT_NE(server, nullptr);
+  RawClient client(server->port());
+  ASSERT_TRUE(client.Send("GET /half HTTP/1.1\r\nHost: x\r\n"));  // no blank line: never ends
+  std::string out;
+  EXPECT_TRUE(client.ReadUntilClosed(&out, absl::Seconds(10)));
+  EXPECT_EQ(out, "");  // libevent closes without an answer
+  EXPECT_TRUE(handler.requests().empty());
+  EXPECT_TRUE(WaitFor([&] { return server->open_connections() == 0; }));
+}
+
+TEST(HttpServerLimitsTest, SlowlorisIsCutOffByTheRequestDeadline) {
+  TestHandler handler;
+  HttpServerOptions o = PlainOptions();
+  o.request_timeout = absl::Milliseconds(400);
+  auto server = StartServer(o, &handler);
+  ASSERT_NE(server, nullptr);
+  RawClient client(server->port());
+  // One byte every 50 ms never lets libevent's inactivity timer fire; the per-request
+  // deadline must. 200 bytes would take 10 s.
+  std::string request = "GET / HTTP/1.1\r\nX-Slow: " + std::string(200, 's');
+  size_t sent = 0;
+  for (; sent < request.size(); ++sent) {
+    if (!client.Send(request.substr(sent, 1))) break;
+    std::string out;
+    if (client.ReadUntilClosed(&out, absl::Milliseconds(50))) break;  // closed by the server
+  }
+  EXPECT_LT(sent, request.size()) << "the server let a request dribble in for 10 s";
+  EXPECT_TRUE(handler.requests().empty());
+}
+
+// --- shutdown -------------------------------------------------------------------------------
+
+TEST(HttpServerShutdownTest, DrainsInFlightRequestThenRefusesConnections) {
+  TestHandler handler(/*deferred=*/true);
+  auto server = StartServer(PlainOptions(), &handler);
+  ASSERT_NE(server, nullptr);
+  uint16_t port = server->port();
+  auto client = std::async(std::launch::async, [&] {
+    return RunCommand(Curl(absl::StrCat("-i '", Url(port, "/drain"), "'")));
+  });
+  HttpResponder respond = handler.WaitResponder(1);
+  ASSERT_TRUE(respond);
+
+  auto shutdown = std::async(std::launch::async, [&] { server->Shutdown(absl::Seconds(10)); });
+  // Shutdown waits for the answer: the listener is gone but the request is still served.
+  EXPECT_EQ(shutdown.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+  EXPECT_FALSE(RawClient(port).connected());
+  std::thread([respond] {
+    respond({.status = 200, .content_type = "text/plain", .headers = {}, .body = "drained"});
+  }).join();
+  shutdown.get();
+
+  CommandResult r = client.get();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("HTTP/1.1 200"));
+  EXPECT_THAT(r.output, HasSubstr("Connection: close"));
+  EXPECT_THAT(r.output, HasSubstr("drained"));
+  EXPECT_EQ(server->requests_in_flight(), 0u);
+  EXPECT_FALSE(RawClient(port).connected());
+  server->Shutdown(absl::Seconds(1));  // idempotent
+}
+
+TEST(HttpServerShutdownTest, GraceExpiryDropsUnansweredRequestAndLateAnswerIsHarmless) {
+  TestHandler handler(/*deferred=*/true);
+  auto server = StartServer(PlainOptions(), &handler);
+  ASSERT_NE(server, nullptr);
+  RawClient client(server->port());
+  ASSERT_TRUE(client.Send("GET /never HTTP/1.1\r\nHost: x\r\n\r\n"));
+  HttpResponder respond = handler.WaitResponder(1);
+  ASSERT_TRUE(respond);
+  server->Shutdown(absl::Milliseconds(100));
+  EXPECT_EQ(server->requests_in_flight(), 0u);
+  EXPECT_EQ(server->open_connections(), 0u);
+  std::string out;
+  EXPECT_TRUE(client.ReadUntilClosed(&out));
+  EXPECT_EQ(out, "");
+  server.reset();  // the responder outlives the server
+  std::thread([respond] { respond({.status = 200, .content_type = "", .headers = {}, .body = ""}); })
+      .join();
+}
+
+// --- TLS ------------------------------------------------------------------------------------
+
+class HttpServerTlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cert_ = MakeTestCert(dir_.path());
+    HttpServerOptions o;
+    o.address = "127.0.0.1";
+    o.tls_chain = {cert_.cert.get()};
+    o.tls_key = cert_.key.get();
+    server_ = StartServer(o, &handler_);
+    ASSERT_NE(server_, nullptr);
+  }
+
+  std::string HttpsCurl(const std::string& args) {
+    uint16_t port = server_->port();
+    return Curl(absl::StrCat("--cacert '", cert_.pem_path, "' --resolve localhost:", port,
+                             ":127.0.0.1 ", args, " https://localhost:", port, "/tls"));
+  }
+
+  TempDir dir_;
+  TestCert cert_;
+  TestHandler handler_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(HttpServerTlsTest, Tls12AndTls13Handshakes) {
+  CommandResult v12 = RunCommand(HttpsCurl("-v --tlsv1.2 --tls-max 1.2"));
+  ASSERT_EQ(v12.exit_code, 0) << v12.output;
+  EXPECT_THAT(v12.output, HasSubstr("SSL connection using TLSv1.2"));
+  EXPECT_THAT(v12.output, HasSubstr("path=/tls"));
+
+  CommandResult v13 = RunCommand(HttpsCurl("-v --tlsv1.3"));
+  ASSERT_EQ(v13.exit_code, 0) << v13.output;
+  EXPECT_THAT(v13.output, HasSubstr("SSL connection using TLSv1.3"));
+
+  CommandResult s12 = RunCommand(absl::StrCat("openssl s_client -brief -tls1_2 -connect 127.0.0.1:",
+                                       server_->port(), " </dev/null"));
+  EXPECT_THAT(s12.output, HasSubstr("Protocol version: TLSv1.2"));
+
+  auto requests = handler_.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_TRUE(requests[0].tls);
+  EXPECT_TRUE(WaitFor([&] { return server_->open_connections() == 0; }));
+}
+
+TEST_F(HttpServerTlsTest, Tls11IsRefusedByTheServer) {
+  // The clients are told to accept TLS 1.1 (security level 0), so a failure is the server's.
+  CommandResult s11 = RunCommand(absl::StrCat("openssl s_client -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' ",
+                                       "-connect 127.0.0.1:", server_->port(), " </dev/null"));
+  EXPECT_NE(s11.exit_code, 0);
+  EXPECT_THAT(s11.output, HasSubstr("alert protocol version")) << s11.output;
+
+  CommandResult c11 = RunCommand(HttpsCurl("--tlsv1.1 --tls-max 1.1 --ciphers 'DEFAULT:@SECLEVEL=0'"));
+  EXPECT_NE(c11.exit_code, 0) << c11.output;
+  EXPECT_THAT(c11.output, HasSubstr("alert protocol version"));
+  EXPECT_TRUE(handler_.requests().empty());
+}
+
+TEST_F(HttpServerTlsTest, PlainHttpOnTheTlsPortGetsNoAnswer) {
+  CommandResult r = RunCommand(Curl(absl::StrCat("-i 'http://127.0.0.1:", server_->port(), "/'")));
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(absl::StrContains(r.output, "HTTP/1.1 200"));
+  EXPECT_TRUE(handler_.requests().empty());
+}
+
+TEST_F(HttpServerTlsTest, KeepAliveOverTls) {
+  uint16_t port = server_->port();
+  CommandResult r = RunCommand(Curl(absl::StrCat("-v --cacert '", cert_.pem_path, "' --resolve localhost:",
+                                          port, ":127.0.0.1 https://localhost:", port,
+                                          "/one https://localhost:", port, "/two")));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("Re-using existing connection"));
+  auto requests = handler_.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].peer, requests[1].peer);
+}
+
+// The server key lives in SoftHSM2 and signs the handshake through the provider.
+TEST(HttpServerHsmTest, TlsWithAnHsmKey) {
+  auto temp = hsm::testing::TempToken::Create();
+  ASSERT_TRUE(temp.ok()) << temp.status();
+  auto info = (*temp)->token()->GenerateKeyPair(hsm::KeyType::kEcP256, "tls");
+  ASSERT_TRUE(info.ok()) << info.status();
+  auto ctx = hsm::ProviderContext::Create((*temp)->token());
+  ASSERT_TRUE(ctx.ok()) << ctx.status();
+  auto key = (*ctx)->LoadPrivateKey(info->uri);
+  ASSERT_TRUE(key.ok()) << key.status();
+  auto pub = (*ctx)->PublicKey(*info);
+  ASSERT_TRUE(pub.ok()) << pub.status();
+  absl::Time now = absl::Now();
+  auto cert = signer::IssueCertificate("CN=localhost,O=MASA test", pub->get(), nullptr, key->get(),
+                                       (*ctx)->libctx(), nullptr, now - absl::Hours(1),
+                                       now + absl::Hours(24), false, 7);
+  ASSERT_TRUE(cert.ok()) << cert.status();
+
+  TestHandler handler;
+  HttpServerOptions o;
+  o.address = "127.0.0.1";
+  o.tls_chain = {cert->get()};
+  o.tls_key = key->get();
+  o.libctx = (*ctx)->libctx();
+  auto server = StartServer(o, &handler);
+  ASSERT_NE(server, nullptr);
+  for (const char* version : {"--tlsv1.2 --tls-max 1.2", "--tlsv1.3"}) {
+    // -k: the certificate has no subjectAltName; what matters is the handshake signature.
+    CommandResult r = RunCommand(Curl(absl::StrCat("-v -k ", version, " https://127.0.0.1:",
+                                            server->port(), "/hsm")));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_THAT(r.output, HasSubstr("subject: O=MASA test; CN=localhost"));
+    EXPECT_THAT(r.output, HasSubstr("path=/hsm"));
+  }
+  server->Shutdown(absl::Seconds(1));
+}
+
+}  // namespace
+}  // namespace masa::queue
