@@ -2,9 +2,11 @@
 
 #include <openssl/err.h>
 #include <openssl/objects.h>
+#include <openssl/rsa.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "signer/internal/der.h"
 #include "signer/voucher_json.h"
 
 namespace masa::signer {
@@ -128,6 +130,73 @@ absl::StatusOr<std::string> CheckSignature(CMS_ContentInfo* cms, STACK_OF(X509) 
   return std::string(data, static_cast<size_t>(len));
 }
 
+
+// The DER of an OpenSSL object through its i2d function.
+template <typename T, typename I2d>
+absl::StatusOr<std::string> EncodeWithOpenSsl(const T* object, I2d i2d, std::string_view what) {
+  unsigned char* der = nullptr;
+  int len = i2d(object, &der);
+  if (len <= 0 || der == nullptr) {
+    return FromOpenSslErrors(absl::StrCat("encoding ", Sv(what)));
+  }
+  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len));
+  OPENSSL_free(der);
+  return out;
+}
+
+absl::StatusOr<std::string> OidDer(int nid) {
+  const ASN1_OBJECT* obj = OBJ_nid2obj(nid);
+  if (obj == nullptr) return FromOpenSslErrors("OBJ_nid2obj");
+  return EncodeWithOpenSsl(obj, i2d_ASN1_OBJECT, "an OID");
+}
+
+// The digest AlgorithmIdentifier as OpenSSL's CMS code writes it: parameters absent or NULL
+// as the digest's flags say (X509_ALGOR_set_md).
+absl::StatusOr<std::string> DigestAlgorithmDer(const EVP_MD* md) {
+  UniquePtr<X509_ALGOR> alg(X509_ALGOR_new());
+  if (alg == nullptr) return FromOpenSslErrors("X509_ALGOR_new");
+  X509_ALGOR_set_md(alg.get(), md);
+  return EncodeWithOpenSsl(alg.get(), i2d_X509_ALGOR, "the digest algorithm");
+}
+
+// A signature AlgorithmIdentifier: `nid` with parameters of `param_type` (V_ASN1_UNDEF: absent).
+absl::StatusOr<std::string> SignatureAlgorithmDer(int nid, int param_type) {
+  UniquePtr<X509_ALGOR> alg(X509_ALGOR_new());
+  if (alg == nullptr || !X509_ALGOR_set0(alg.get(), OBJ_nid2obj(nid), param_type, nullptr)) {
+    return FromOpenSslErrors("X509_ALGOR_set0");
+  }
+  return EncodeWithOpenSsl(alg.get(), i2d_X509_ALGOR, "the signature algorithm");
+}
+
+void AppendDigits(int64_t value, int width, std::string* out) {
+  char digits[8];
+  for (int i = width - 1; i >= 0; --i) {
+    digits[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+  out->append(digits, static_cast<size_t>(width));
+}
+
+// The signingTime value (RFC 5652 section 11.3): UTCTime YYMMDDHHMMSSZ for 1950 through 2049,
+// GeneralizedTime YYYYMMDDHHMMSSZ otherwise; whole seconds, as OpenSSL writes it.
+absl::StatusOr<std::string> SigningTimeDer(absl::Time now) {
+  absl::CivilSecond t = absl::ToCivilSecond(now, absl::UTCTimeZone());
+  if (t.year() < 0 || t.year() > 9999) {
+    return absl::InternalError(
+        absl::StrCat("the clock reads ", absl::FormatCivilTime(t), ", outside years 0..9999"));
+  }
+  const bool utc_time = t.year() >= 1950 && t.year() <= 2049;
+  std::string text;
+  AppendDigits(utc_time ? t.year() % 100 : t.year(), utc_time ? 2 : 4, &text);
+  for (int field : {t.month(), t.day(), t.hour(), t.minute(), t.second()}) {
+    AppendDigits(field, 2, &text);
+  }
+  text.push_back('Z');
+  std::string out;
+  der::AppendTlv(utc_time ? der::kUtcTime : der::kGeneralizedTime, text, &out);
+  return out;
+}
+
 }  // namespace
 
 std::string_view ContentTypeOid(CmsContentType type) {
@@ -161,7 +230,8 @@ absl::StatusOr<std::unique_ptr<CmsSigner>> CmsSigner::Create(EVP_PKEY* key, X509
                                                              const std::vector<X509*>& chain,
                                                              CmsContentType content_type,
                                                              OSSL_LIB_CTX* libctx,
-                                                             const char* propq) {
+                                                             const char* propq,
+                                                             const Clock& clock) {
   if (key == nullptr || cert == nullptr) {
     return absl::InvalidArgumentError("CmsSigner needs a key and its certificate");
   }
@@ -208,6 +278,18 @@ absl::StatusOr<std::unique_ptr<CmsSigner>> CmsSigner::Create(EVP_PKEY* key, X509
   s->libctx_ = libctx;
   s->has_propq_ = propq != nullptr;
   if (propq != nullptr) s->propq_ = propq;
+  s->clock_ = &clock;
+  // The certificate names the key type: a provider key may not say it.
+  if (EVP_PKEY_is_a(cert_key, "EC")) {
+    s->scheme_ = Scheme::kEcdsa;
+  } else if (EVP_PKEY_is_a(cert_key, "RSA")) {
+    s->scheme_ = Scheme::kRsaPkcs1;
+  } else {
+    // RSA-PSS keys never passed the probe below (OpenSSL's CMS_verify refuses the padding).
+    return absl::InvalidArgumentError(absl::StrCat("unsupported signer key type ",
+                                                   EVP_PKEY_get0_type_name(cert_key)));
+  }
+  MASA_RETURN_IF_ERROR(s->Prepare());
 
   // One probe signature proves the key, its certificate and the library context fit together.
   auto probe = s->SignInternal("masa signer probe");
@@ -228,42 +310,145 @@ absl::StatusOr<std::string> CmsSigner::Sign(std::string_view content) const {
   return SignInternal(content);
 }
 
-absl::StatusOr<std::string> CmsSigner::SignInternal(std::string_view content) const {
-  const char* propq = has_propq_ ? propq_.c_str() : nullptr;
-  constexpr unsigned int kFlags = CMS_PARTIAL | CMS_BINARY | CMS_NOSMIMECAP;
-  UniquePtr<CMS_ContentInfo> cms(
-      CMS_sign_ex(nullptr, nullptr, nullptr, nullptr, kFlags, libctx_, propq));
-  if (cms == nullptr) return FromOpenSslErrors("CMS_sign_ex");
-  if (content_type_ != CmsContentType::kData &&
-      !CMS_set1_eContentType(cms.get(), content_oid_.get())) {
-    return FromOpenSslErrors("CMS_set1_eContentType");
-  }
-  // CMS_add1_signer does not modify the certificate or key; it takes references.
-  if (CMS_add1_signer(cms.get(), cert_.get(), key_.get(), digest_.get(), kFlags) == nullptr) {
-    return FromOpenSslErrors("CMS_add1_signer");
-  }
+absl::Status CmsSigner::Prepare() {
+  MASA_ASSIGN_OR_RETURN(content_info_type_, OidDer(NID_pkcs7_signed));
+  MASA_ASSIGN_OR_RETURN(econtent_type_,
+                        EncodeWithOpenSsl(content_oid_.get(), i2d_ASN1_OBJECT, "the eContentType"));
+  MASA_ASSIGN_OR_RETURN(std::string digest_algorithm, DigestAlgorithmDer(digest_.get()));
+  // RFC 5652 section 5.1: version 3 when eContentType is not id-data, else 1 (issuerAndSerial
+  // signer identifiers, X.509 certificates only).
+  signed_data_head_ = der::SmallInteger(content_type_ == CmsContentType::kData ? 1 : 3);
+  signed_data_head_ += der::Constructed(der::kSet, {digest_algorithm});
+
+  std::vector<std::string> certificates;
+  MASA_ASSIGN_OR_RETURN(std::string signer_cert,
+                        EncodeWithOpenSsl(cert_.get(), i2d_X509, "the signer certificate"));
+  certificates.push_back(std::move(signer_cert));
   for (int i = 0; i < sk_X509_num(chain_.get()); ++i) {
-    if (!CMS_add1_cert(cms.get(), sk_X509_value(chain_.get(), i))) {
-      return FromOpenSslErrors("CMS_add1_cert");
-    }
+    MASA_ASSIGN_OR_RETURN(std::string c, EncodeWithOpenSsl(sk_X509_value(chain_.get(), i),
+                                                           i2d_X509, "a chain certificate"));
+    certificates.push_back(std::move(c));
   }
-  UniquePtr<BIO> in(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
-  if (in == nullptr) return FromOpenSslErrors("BIO_new_mem_buf");
-  if (!CMS_final(cms.get(), in.get(), nullptr, CMS_BINARY)) {
+  certificates_ = der::SetOf(der::ContextConstructed(0), std::move(certificates));
+
+  MASA_ASSIGN_OR_RETURN(std::string issuer, EncodeWithOpenSsl(X509_get_issuer_name(cert_.get()),
+                                                              i2d_X509_NAME, "the issuer name"));
+  MASA_ASSIGN_OR_RETURN(std::string serial,
+                        EncodeWithOpenSsl(X509_get0_serialNumber(cert_.get()),
+                                          i2d_ASN1_INTEGER, "the serial number"));
+  signer_info_head_ = der::SmallInteger(1);
+  der::AppendConstructed(der::kSequence, {issuer, serial}, &signer_info_head_);
+  signer_info_head_ += digest_algorithm;
+
+  if (scheme_ == Scheme::kEcdsa) {
+    int signature_nid = NID_undef;
+    if (!OBJ_find_sigid_by_algs(&signature_nid, EVP_MD_get_type(digest_.get()),
+                                NID_X9_62_id_ecPublicKey)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("no ECDSA signature algorithm with ", digest_name_));
+    }
+    MASA_ASSIGN_OR_RETURN(signature_algorithm_,
+                          SignatureAlgorithmDer(signature_nid, V_ASN1_UNDEF));
+  } else {
+    // OpenSSL's CMS code names RSASSA-PKCS1-v1_5 by the key algorithm, not by
+    // sha256WithRSAEncryption; verifiers accept both (RFC 3370 section 3.2).
+    MASA_ASSIGN_OR_RETURN(signature_algorithm_,
+                          SignatureAlgorithmDer(NID_rsaEncryption, V_ASN1_NULL));
+  }
+
+  MASA_ASSIGN_OR_RETURN(std::string content_type_oid, OidDer(NID_pkcs9_contentType));
+  content_type_attr_ = der::Constructed(
+      der::kSequence, {content_type_oid, der::Constructed(der::kSet, {econtent_type_})});
+  MASA_ASSIGN_OR_RETURN(signing_time_oid_, OidDer(NID_pkcs9_signingTime));
+  MASA_ASSIGN_OR_RETURN(message_digest_oid_, OidDer(NID_pkcs9_messageDigest));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> CmsSigner::SignDigest(const unsigned char* digest,
+                                                  size_t len) const {
+  UniquePtr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_pkey(libctx_, key_.get(), propq()));
+  if (ctx == nullptr) return FromOpenSslErrors("EVP_PKEY_CTX_new_from_pkey");
+  if (EVP_PKEY_sign_init_ex(ctx.get(), nullptr) <= 0) {
+    return FromOpenSslErrors("EVP_PKEY_sign_init_ex");
+  }
+  // The provider learns the digest size (and, for RSA, which DigestInfo to wrap it in).
+  if (EVP_PKEY_CTX_set_signature_md(ctx.get(), digest_.get()) <= 0) {
+    return FromOpenSslErrors("EVP_PKEY_CTX_set_signature_md");
+  }
+  if (scheme_ == Scheme::kRsaPkcs1 &&
+      EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) <= 0) {
+    return FromOpenSslErrors("EVP_PKEY_CTX_set_rsa_padding");
+  }
+  size_t size = 0;
+  if (EVP_PKEY_sign(ctx.get(), nullptr, &size, digest, len) <= 0) {
     return FromOpenSslErrors("signing the CMS");
   }
-  return ToDer(cms.get());
+  std::string signature(size, '\0');
+  if (EVP_PKEY_sign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &size, digest,
+                    len) <= 0) {
+    return FromOpenSslErrors("signing the CMS");
+  }
+  signature.resize(size);
+  return signature;
+}
+
+absl::StatusOr<std::string> CmsSigner::SignInternal(std::string_view content) const {
+  unsigned char content_digest[EVP_MAX_MD_SIZE];
+  unsigned int content_digest_len = 0;
+  if (!EVP_Digest(content.data(), content.size(), content_digest, &content_digest_len,
+                  digest_.get(), nullptr)) {
+    return FromOpenSslErrors("hashing the content");
+  }
+  MASA_ASSIGN_OR_RETURN(std::string signing_time, SigningTimeDer(clock_->Now()));
+  std::string message_digest;
+  der::AppendTlv(der::kOctetString,
+                 std::string_view(reinterpret_cast<const char*>(content_digest),
+                                  content_digest_len),
+                 &message_digest);
+  // RFC 5652 section 5.4: the signature covers the DER of the attributes as a SET OF; the
+  // SignerInfo carries the same octets under [0] IMPLICIT.
+  std::string signed_attrs = der::SetOf(
+      der::kSet,
+      {content_type_attr_,
+       der::Constructed(der::kSequence,
+                        {signing_time_oid_, der::Constructed(der::kSet, {signing_time})}),
+       der::Constructed(der::kSequence,
+                        {message_digest_oid_, der::Constructed(der::kSet, {message_digest})})});
+  unsigned char attrs_digest[EVP_MAX_MD_SIZE];
+  unsigned int attrs_digest_len = 0;
+  if (!EVP_Digest(signed_attrs.data(), signed_attrs.size(), attrs_digest, &attrs_digest_len,
+                  digest_.get(), nullptr)) {
+    return FromOpenSslErrors("hashing the signed attributes");
+  }
+  MASA_ASSIGN_OR_RETURN(std::string signature, SignDigest(attrs_digest, attrs_digest_len));
+  signed_attrs[0] = static_cast<char>(der::ContextConstructed(0));
+
+  std::string signature_der;
+  der::AppendTlv(der::kOctetString, signature, &signature_der);
+  std::string signer_info = der::Constructed(
+      der::kSequence, {signer_info_head_, signed_attrs, signature_algorithm_, signature_der});
+  std::string econtent;
+  der::AppendTlv(der::kOctetString, content, &econtent);
+  std::string encap_content_info = der::Constructed(
+      der::kSequence,
+      {econtent_type_, der::Constructed(der::ContextConstructed(0), {econtent})});
+  std::string signed_data = der::Constructed(
+      der::kSequence, {signed_data_head_, encap_content_info, certificates_,
+                       der::Constructed(der::kSet, {signer_info})});
+  return der::Constructed(
+      der::kSequence,
+      {content_info_type_, der::Constructed(der::ContextConstructed(0), {signed_data})});
 }
 
 absl::StatusOr<std::unique_ptr<VoucherSigner>> VoucherSigner::Create(
     EVP_PKEY* key, X509* cert, const std::vector<X509*>& chain, CmsContentType content_type,
-    OSSL_LIB_CTX* libctx, const char* propq) {
+    OSSL_LIB_CTX* libctx, const char* propq, const Clock& clock) {
   if (content_type != CmsContentType::kAnimaJsonVoucher &&
       content_type != CmsContentType::kData) {
     return absl::InvalidArgumentError(
         "a voucher's eContentType is id-ct-animaJSONVoucher or id-data");
   }
-  MASA_ASSIGN_OR_RETURN(auto cms, CmsSigner::Create(key, cert, chain, content_type, libctx, propq));
+  MASA_ASSIGN_OR_RETURN(auto cms, CmsSigner::Create(key, cert, chain, content_type, libctx, propq, clock));
   return std::unique_ptr<VoucherSigner>(new VoucherSigner(std::move(cms)));
 }
 

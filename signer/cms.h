@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/openssl.h"
+#include "common/time.h"
 #include "signer/voucher.h"
 
 namespace masa::signer {
@@ -36,34 +37,48 @@ CmsContentType ContentTypeFromOid(std::string_view dotted_oid);
 // Signs content as CMS SignedData, DER, content embedded (not detached), signed attributes
 // always present (contentType, messageDigest, signingTime), the signer certificate and the
 // given chain in `certificates`. The digest follows the signer key: SHA-384 for P-384,
-// SHA-512 for P-521, SHA-256 otherwise (P-256, RSA). Ed25519/Ed448 are not supported.
+// SHA-512 for P-521, SHA-256 otherwise (P-256, RSA). Only EC and RSA (PKCS#1 v1.5) keys are
+// supported: not RSA-PSS, Ed25519 or Ed448.
+//
+// The output is what OpenSSL's CMS_sign (CMS_BINARY | CMS_NOSMIMECAP) produces, byte for byte
+// apart from the signature value: issuerAndSerialNumber signer identifier; signed attributes
+// contentType, signingTime and messageDigest; certificates and attributes in DER SET OF
+// order (sorted by encoding, which puts the signer first in the usual vendor PKI but is not
+// promised); signatureAlgorithm ecdsa-with-SHA* (no parameters) for EC keys and
+// rsaEncryption (NULL parameters) for RSA keys, as OpenSSL writes them.
 //
 // Everything that can be prepared once is prepared in Create(): the digest is fetched from
-// `libctx` once, the chain is held as a ready stack, and one probe signature is made and
-// checked against `cert`'s public key, so a key that does not match its certificate (or a
-// libctx that cannot sign with it) fails at start, not per request. Signing runs in `libctx`
-// with property query `propq` (the HSM provider's context in production; nullptr = default).
+// `libctx` once, every constant part of the DER (algorithm identifiers, signer identifier,
+// certificates, OIDs) is encoded once, and one probe signature is made and checked against
+// `cert`'s public key, so a key that does not match its certificate (or a libctx that cannot
+// sign with it) fails at start, not per request. Sign() then hashes the content and the
+// signed attributes and makes exactly one private-key operation (EVP_PKEY_sign on the digest)
+// in `libctx` with property query `propq` (the HSM provider's context in production;
+// nullptr = default). signingTime is read from `clock` (UTCTime for 1950..2049, else
+// GeneralizedTime).
 //
 // Sign() is thread-safe: concurrent calls share only immutable state.
 class CmsSigner {
  public:
   // `key` may be a provider key whose private half never leaves the HSM; `cert` is its
   // certificate; `chain` the intermediates (and, if wanted, the root) to embed, in any order.
-  // All three are up-referenced, not taken. `libctx` must outlive the signer.
+  // All three are up-referenced, not taken. `libctx` and `clock` must outlive the signer.
   // kInvalidArgument: a null key/cert, key/cert mismatch, unsupported key type.
   // kFailedPrecondition: the digest or signature algorithm is unavailable in `libctx`.
   static absl::StatusOr<std::unique_ptr<CmsSigner>> Create(EVP_PKEY* key, X509* cert,
                                                            const std::vector<X509*>& chain,
                                                            CmsContentType content_type,
                                                            OSSL_LIB_CTX* libctx,
-                                                           const char* propq);
+                                                           const char* propq,
+                                                           const Clock& clock = SystemClock());
   CmsSigner(const CmsSigner&) = delete;
   CmsSigner& operator=(const CmsSigner&) = delete;
   ~CmsSigner();
 
-  // DER SignedData over `content`. kInternal (with OpenSSL's reasons) when signing fails;
-  // kUnavailable is never produced here: a provider that reports a busy HSM surfaces as
-  // kInternal with its message.
+  // DER SignedData over `content`, signed now (per the clock given to Create). kInternal
+  // (with OpenSSL's reasons) when signing fails, or when the clock reads a year outside
+  // 0..9999; kUnavailable is never produced here: a provider that reports a busy HSM surfaces
+  // as kInternal with its message.
   absl::StatusOr<std::string> Sign(std::string_view content) const;
 
   CmsContentType content_type() const { return content_type_; }
@@ -72,8 +87,19 @@ class CmsSigner {
   X509* certificate() const { return cert_.get(); }
 
  private:
+  // How the one private-key operation is made and named in the SignerInfo.
+  enum class Scheme {
+    kEcdsa,     // ECDSA on the digest; DER ECDSA-Sig-Value
+    kRsaPkcs1,  // RSASSA-PKCS1-v1_5 on the digest
+  };
+
   CmsSigner() = default;
+  // Encodes the constant parts of the DER; called once by Create().
+  absl::Status Prepare();
   absl::StatusOr<std::string> SignInternal(std::string_view content) const;
+  // The signature of the `len`-octet digest `digest` (DER ECDSA-Sig-Value or RSA octets).
+  absl::StatusOr<std::string> SignDigest(const unsigned char* digest, size_t len) const;
+  const char* propq() const { return has_propq_ ? propq_.c_str() : nullptr; }
 
   UniquePtr<EVP_PKEY> key_;
   UniquePtr<X509> cert_;
@@ -82,9 +108,22 @@ class CmsSigner {
   UniquePtr<ASN1_OBJECT> content_oid_;
   std::string digest_name_;
   CmsContentType content_type_ = CmsContentType::kAnimaJsonVoucher;
+  Scheme scheme_ = Scheme::kEcdsa;
   OSSL_LIB_CTX* libctx_ = nullptr;
   std::string propq_;
   bool has_propq_ = false;
+  const Clock* clock_ = nullptr;
+
+  // DER prepared once (complete TLVs unless said otherwise).
+  std::string content_info_type_;     // OID signedData
+  std::string signed_data_head_;      // version INTEGER, then digestAlgorithms SET
+  std::string econtent_type_;         // OID eContentType
+  std::string certificates_;          // [0] IMPLICIT SET OF Certificate
+  std::string signer_info_head_;      // version INTEGER, sid, then digestAlgorithm
+  std::string signature_algorithm_;   // AlgorithmIdentifier
+  std::string content_type_attr_;     // Attribute contentType
+  std::string signing_time_oid_;      // OID of the signingTime attribute
+  std::string message_digest_oid_;    // OID of the messageDigest attribute
 };
 
 // Signs vouchers: Validate(), EncodeVoucherJson(), then CMS. Create once per key (at start
@@ -96,7 +135,8 @@ class VoucherSigner {
   static absl::StatusOr<std::unique_ptr<VoucherSigner>> Create(
       EVP_PKEY* key, X509* cert, const std::vector<X509*>& chain,
       CmsContentType content_type = CmsContentType::kAnimaJsonVoucher,
-      OSSL_LIB_CTX* libctx = nullptr, const char* propq = nullptr);
+      OSSL_LIB_CTX* libctx = nullptr, const char* propq = nullptr,
+      const Clock& clock = SystemClock());
 
   // The DER CMS of `voucher`. kInvalidArgument (naming the leaf) when the voucher breaks a
   // Validate() rule; kInternal when signing fails. Thread-safe.
