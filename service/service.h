@@ -145,12 +145,12 @@ class Caller {
   const std::string& token_id() const { return token_id_; }
 
  private:
-  friend class Service;
   friend class ServiceImpl;
   std::string principal_id_;
   std::string organization_id_;
   std::string name_;
   std::string token_id_;
+  std::string token_hash_;  // to re-check revocation and expiry on every call
 };
 
 // ---------------------------------------------------------------------------------------
@@ -444,8 +444,9 @@ struct BootstrapResult {
 class Service {
  public:
   // kInvalidArgument when store, work_queue, clock or signing_keys (with an
-  // animaJSONVoucher signer) is missing, or a device profile names a content type the
-  // keys cannot sign.
+  // animaJSONVoucher signer) is missing. A device profile whose content type the keys
+  // cannot sign (e.g. id-data without SigningKeys::data) fails the requests that select it
+  // with kFailedPrecondition.
   static absl::StatusOr<std::unique_ptr<Service>> Create(ServiceOptions options);
 
   // Waits for requests in flight (their callbacks run) before returning. The work queue and

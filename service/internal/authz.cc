@@ -1,0 +1,144 @@
+#include "service/internal/authz.h"
+
+#include <algorithm>
+
+#include "common/status.h"
+
+namespace masa::service::internal {
+namespace {
+
+constexpr PermissionSet P(Permission p) { return static_cast<PermissionSet>(p); }
+
+// THE permission table. Roles are cumulative, lowest first.
+constexpr PermissionSet kViewer = P(Permission::kView);
+constexpr PermissionSet kRequestor = kViewer | P(Permission::kRequest) | P(Permission::kDownload);
+constexpr PermissionSet kAssigner = kRequestor | P(Permission::kArchive) |
+                                    P(Permission::kManagePdcs) | P(Permission::kPlaceSerials);
+constexpr PermissionSet kAdmin = kAssigner | P(Permission::kAdminister) | P(Permission::kViewAudit);
+// Vendor roles, in every organization.
+constexpr PermissionSet kSupportAnywhere = P(Permission::kView);
+constexpr PermissionSet kAccountTeamAnywhere =
+    P(Permission::kView) | P(Permission::kViewAudit) | P(Permission::kAssignSerials);
+
+}  // namespace
+
+std::string_view PermissionName(Permission p) {
+  switch (p) {
+    case Permission::kView: return "view";
+    case Permission::kRequest: return "request";
+    case Permission::kDownload: return "download";
+    case Permission::kArchive: return "archive";
+    case Permission::kManagePdcs: return "manage-pdcs";
+    case Permission::kPlaceSerials: return "place-serials";
+    case Permission::kAdminister: return "administer";
+    case Permission::kViewAudit: return "view-audit";
+    case Permission::kAssignSerials: return "assign-serials";
+  }
+  return "?";
+}
+
+PermissionSet RolePermissions(Role role) {
+  switch (role) {
+    case Role::kViewer: return kViewer;
+    case Role::kRequestor: return kRequestor;
+    case Role::kAssigner: return kAssigner;
+    case Role::kAdmin: return kAdmin;
+    case Role::kSupport:
+    case Role::kAccountTeam:
+    case Role::kSecurityOfficer: return 0;  // their reach is cross-organization, below
+  }
+  return 0;
+}
+
+PermissionSet CrossOrganizationPermissions(Role role) {
+  switch (role) {
+    case Role::kSupport: return kSupportAnywhere;
+    case Role::kAccountTeam: return kAccountTeamAnywhere;
+    default: return 0;  // security officers: HSM key lifecycle, not organizations' data
+  }
+}
+
+PermissionSet GrantPermissions(Grant grant) {
+  switch (grant) {
+    case Grant::kRequest: return P(Permission::kRequest);
+    case Grant::kDownload: return P(Permission::kDownload);
+    case Grant::kArchive: return P(Permission::kArchive);
+  }
+  return 0;
+}
+
+std::string OrganizationOfId(std::string_view id) {
+  return std::string(id.substr(0, id.find('.')));
+}
+
+absl::StatusOr<AccessContext> AccessContext::Load(const store::Reader& reader,
+                                                  std::string principal_id,
+                                                  std::string organization_id,
+                                                  std::string vendor_org) {
+  AccessContext ctx;
+  ctx.reader_ = &reader;
+  MASA_ASSIGN_OR_RETURN(ctx.bindings_, ListPrefix<store::RoleBinding>(
+                                           reader, principal_id + ".b-",
+                                           [](const store::RoleBinding& b) { return b.id; }));
+  ctx.principal_id_ = std::move(principal_id);
+  ctx.organization_id_ = std::move(organization_id);
+  if (ctx.organization_id_ == vendor_org) {
+    for (const auto& b : ctx.bindings_) {
+      if (auto role = ParseRole(b.role)) ctx.cross_ |= CrossOrganizationPermissions(*role);
+    }
+  }
+  return ctx;
+}
+
+absl::StatusOr<PermissionSet> AccessContext::On(std::string_view group_id) const {
+  if (auto it = cache_.find(group_id); it != cache_.end()) return it->second;
+  MASA_ASSIGN_OR_RETURN(store::Group group, reader_->Get<store::Group>(group_id));
+  PermissionSet set = cross_;
+  if (group.organization_id == organization_id_) {
+    // The group and its ancestors: a binding anywhere on that path covers the group.
+    std::vector<std::string> path = {group.id};
+    std::string parent = group.parent_id;
+    for (int depth = 0; !parent.empty() && depth < 64; ++depth) {
+      MASA_ASSIGN_OR_RETURN(store::Group g, reader_->Get<store::Group>(parent));
+      path.push_back(g.id);
+      parent = g.parent_id;
+    }
+    for (const auto& b : bindings_) {
+      if (std::find(path.begin(), path.end(), b.group_id) == path.end()) continue;
+      if (auto role = ParseRole(b.role)) set |= RolePermissions(*role);
+      for (const auto& g : b.grants) {
+        if (auto grant = ParseGrant(g)) set |= GrantPermissions(*grant);
+      }
+    }
+  }
+  cache_.emplace(std::string(group_id), set);
+  return set;
+}
+
+bool AccessContext::Anywhere(Permission p) const {
+  if (Has(cross_, p)) return true;
+  for (const auto& b : bindings_) {
+    if (auto role = ParseRole(b.role); role && Has(RolePermissions(*role), p)) return true;
+    for (const auto& g : b.grants) {
+      if (auto grant = ParseGrant(g); grant && Has(GrantPermissions(*grant), p)) return true;
+    }
+  }
+  return false;
+}
+
+absl::Status Authorize(const AccessContext& access, Permission p, std::string_view group_id,
+                       std::string_view what, Hide hide) {
+  auto not_found = [&] { return absl::NotFoundError(std::string(what) + " not found"); };
+  auto perms = access.On(group_id);
+  if (absl::IsNotFound(perms.status())) return not_found();
+  if (!perms.ok()) return perms.status();
+  if (Has(*perms, p)) return absl::OkStatus();
+  bool own = OrganizationOfId(group_id) == access.organization_id();
+  bool visible = Has(*perms, Permission::kView) ||
+                 (own && hide == Hide::kOtherOrganizationsOnly);
+  if (!visible) return not_found();
+  return absl::PermissionDeniedError(std::string(what) + ": your roles do not include the " +
+                                     std::string(PermissionName(p)) + " permission");
+}
+
+}  // namespace masa::service::internal

@@ -1,0 +1,148 @@
+// The Service implementation, shared by service.cc (principals, tokens, groups, PDCs,
+// serials, audit, bootstrap) and vouchers.cc (requests, renewals, listing).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "service/internal/authz.h"
+#include "service/service.h"
+
+namespace masa::service {
+
+class ServiceImpl final : public Service {
+ public:
+  explicit ServiceImpl(ServiceOptions options);
+  ~ServiceImpl() override;
+
+  absl::Status SetSigningKeys(std::shared_ptr<const SigningKeys> keys) override;
+  absl::StatusOr<Caller> Authenticate(std::string_view bearer_token) const override;
+
+  absl::Status RequestVouchers(const Caller& caller, VoucherRequestInput input,
+                               RequestCallback done) override;
+  absl::StatusOr<VoucherInfo> GetVoucher(const Caller& caller,
+                                         std::string_view voucher_id) const override;
+  absl::StatusOr<VoucherFile> DownloadVoucher(const Caller& caller,
+                                              std::string_view voucher_id) const override;
+  absl::StatusOr<RequestInfo> GetRequest(const Caller& caller,
+                                         std::string_view req_id) const override;
+  absl::StatusOr<std::vector<VoucherFile>> DownloadRequest(
+      const Caller& caller, std::string_view req_id) const override;
+  absl::Status RenewVoucher(const Caller& caller, std::string_view voucher_id,
+                            RenewInput input, RequestCallback done) override;
+  absl::StatusOr<VoucherInfo> ArchiveVoucher(const Caller& caller,
+                                             std::string_view voucher_id) override;
+  absl::StatusOr<VoucherPage> ListVouchers(const Caller& caller,
+                                           const ListVouchersInput& input) const override;
+
+  absl::StatusOr<PdcInfo> UploadPdc(const Caller& caller, PdcInput input) override;
+  absl::StatusOr<std::vector<PdcInfo>> ListPdcs(const Caller& caller) const override;
+  absl::StatusOr<PdcInfo> GetPdc(const Caller& caller, std::string_view cert_id) const override;
+  absl::Status DeletePdc(const Caller& caller, std::string_view cert_id) override;
+
+  absl::StatusOr<PrincipalInfo> InviteUser(const Caller& caller,
+                                           std::string_view username) override;
+  absl::StatusOr<PrincipalInfo> CreateServiceAccount(const Caller& caller,
+                                                     std::string_view name) override;
+  absl::StatusOr<std::vector<PrincipalInfo>> ListPrincipals(const Caller& caller) const override;
+  absl::Status DisablePrincipal(const Caller& caller, std::string_view principal_id) override;
+  absl::StatusOr<BindingInfo> BindRole(const Caller& caller, std::string_view principal_id,
+                                       std::string_view group_id,
+                                       std::string_view role) override;
+  absl::Status DeleteBinding(const Caller& caller, std::string_view binding_id) override;
+  absl::StatusOr<BindingInfo> GrantPermission(const Caller& caller,
+                                              std::string_view binding_id,
+                                              std::string_view permission) override;
+  absl::StatusOr<BindingInfo> RevokePermission(const Caller& caller,
+                                               std::string_view binding_id,
+                                               std::string_view permission) override;
+  absl::StatusOr<std::vector<BindingInfo>> ListBindings(
+      const Caller& caller, std::string_view principal_id) const override;
+
+  absl::StatusOr<GroupInfo> CreateGroup(const Caller& caller, std::string_view parent_id,
+                                        std::string_view name) override;
+  absl::StatusOr<std::vector<GroupInfo>> ListGroups(const Caller& caller) const override;
+  absl::Status DeleteGroup(const Caller& caller, std::string_view group_id) override;
+
+  absl::StatusOr<AssignResult> AssignSerials(const Caller& caller, AssignInput input) override;
+  absl::StatusOr<AssignResult> PlaceSerials(const Caller& caller, std::string_view group_id,
+                                            const std::vector<SerialRef>& serials) override;
+
+  absl::StatusOr<NewToken> CreateToken(const Caller& caller, TokenInput input) override;
+  absl::StatusOr<std::vector<TokenInfo>> ListTokens(const Caller& caller,
+                                                    std::string_view principal_id) const override;
+  absl::Status RevokeToken(const Caller& caller, std::string_view token_id) override;
+
+  absl::StatusOr<AuditPage> ListAudit(const Caller& caller,
+                                      const AuditQuery& query) const override;
+  absl::StatusOr<VoucherInclusionProof> InclusionProof(
+      const Caller& caller, std::string_view voucher_id) const override;
+
+  absl::StatusOr<BootstrapResult> CreateOrganization(std::string_view name,
+                                                     std::string_view admin_username) override;
+  absl::StatusOr<BootstrapResult> CreateVendorPrincipal(std::string_view username,
+                                                        std::string_view role) override;
+  absl::StatusOr<AssignResult> AssignSerialsOffline(AssignInput input) override;
+
+  const Metrics& metrics() const override { return metrics_; }
+  size_t queue_depth() const override { return queue_->depth(); }
+
+ private:
+  // The caller's access, after re-checking its token and principal in `reader`.
+  absl::StatusOr<internal::AccessContext> Access(const Caller& caller,
+                                                 const store::Reader& reader) const;
+  std::shared_ptr<const SigningKeys> keys() const;
+  absl::Time Now() const { return options_.clock->Now(); }
+  VoucherInfo ToInfo(const store::Voucher& v) const;
+  // The group a serial is placed in now ("" when the serial is not known).
+  std::string GroupOfSerial(const store::Reader& reader, const std::string& ien,
+                            const std::string& serial) const;
+  // Loads a voucher and authorizes `p` on it.
+  absl::StatusOr<store::Voucher> AuthorizedVoucher(const internal::AccessContext& access,
+                                                   internal::Permission p,
+                                                   std::string_view voucher_id) const;
+  absl::StatusOr<absl::Time> ExpiryFor(std::optional<absl::Time> asked, absl::Time created,
+                                       absl::Time pdc_not_after) const;
+  absl::StatusOr<AssignResult> Assign(const std::string& actor, AssignInput input);
+  absl::StatusOr<NewToken> IssueToken(store::WriteBatch& batch, const std::string& actor,
+                                      const store::Principal& principal,
+                                      absl::Duration validity, std::string description);
+  absl::StatusOr<PrincipalInfo> AddPrincipal(const Caller& caller, std::string_view name,
+                                             store::PrincipalKind kind);
+  absl::StatusOr<BindingInfo> ChangeGrant(const Caller& caller, std::string_view binding_id,
+                                          std::string_view permission, bool add);
+  absl::StatusOr<BootstrapResult> Bootstrap(const std::string& org_id,
+                                            const std::string& org_name, bool create_org,
+                                            std::string_view username, Role role);
+
+  // Requests whose callback has not yet run; the destructor waits for zero.
+  void BeginInflight();
+  void EndInflight();
+
+  const ServiceOptions options_;
+  store::Store* const store_;
+  queue::WorkQueue* const queue_;
+  mutable absl::Mutex keys_mu_;
+  std::shared_ptr<const SigningKeys> keys_ ABSL_GUARDED_BY(keys_mu_);
+  mutable Metrics metrics_;
+  absl::Mutex inflight_mu_;
+  int inflight_ ABSL_GUARDED_BY(inflight_mu_) = 0;
+};
+
+namespace internal {
+// "<org>/<object>": audit targets name the organization first so ListAudit can select an
+// organization's entries.
+inline std::string Target(std::string_view org, std::string_view object) {
+  return std::string(org) + "/" + std::string(object);
+}
+inline std::string SerialTarget(std::string_view org, std::string_view ien,
+                                std::string_view serial) {
+  return Target(org, "serial:" + std::string(ien) + "/" + std::string(serial));
+}
+// True for 1..128 printable ASCII characters without spaces (serial numbers, names).
+bool IsPrintableToken(std::string_view s, size_t max = 128);
+}  // namespace internal
+
+}  // namespace masa::service

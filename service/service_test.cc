@@ -1,0 +1,899 @@
+// The service against the real store (temp LMDB), a real SoftHSM2 token behind the OpenSSL
+// provider, and the real work queue.
+#include "service/service.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <future>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "common/openssl.h"
+#include "hsm/provider/provider.h"
+#include "hsm/testing/softhsm_token.h"
+#include "signer/certificate.h"
+#include "signer/verifier.h"
+#include "signer/voucher_json.h"
+#include "store/checkpoint.h"
+
+namespace masa::service {
+namespace {
+
+using absl::StatusCode;
+
+// The store's writer thread reads the clock while a test moves it.
+class TestClock final : public Clock {
+ public:
+  explicit TestClock(absl::Time now) : now_(now) {}
+  absl::Time Now() const override {
+    absl::MutexLock lock(&mu_);
+    return now_;
+  }
+  void Set(absl::Time now) {
+    absl::MutexLock lock(&mu_);
+    now_ = now;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::Time now_;
+};
+
+UniquePtr<EVP_PKEY> SoftKey() {
+  return UniquePtr<EVP_PKEY>(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+}
+
+std::string Pem(X509* cert) { return *CertificateToPem(cert); }
+
+// The HSM, the vendor CA and the MASA signing certificate: made once per process.
+struct Pki {
+  std::unique_ptr<hsm::testing::TempToken> token;
+  std::unique_ptr<hsm::ProviderContext> provider;
+  UniquePtr<EVP_PKEY> ca_key;
+  UniquePtr<X509> ca;
+  UniquePtr<EVP_PKEY> masa_key;  // in the HSM
+  UniquePtr<X509> masa_cert;
+  std::shared_ptr<const SigningKeys> keys;
+};
+
+Pki& SharedPki() {
+  static Pki* pki = [] {
+    auto* p = new Pki;
+    auto token = hsm::testing::TempToken::Create();
+    EXPECT_TRUE(token.ok()) << token.status();
+    p->token = *std::move(token);
+    auto provider = hsm::ProviderContext::Create(p->token->token());
+    EXPECT_TRUE(provider.ok()) << provider.status();
+    p->provider = *std::move(provider);
+    auto info = p->token->token()->GenerateKeyPair(hsm::KeyType::kEcP256, "masa-signing");
+    EXPECT_TRUE(info.ok()) << info.status();
+    p->masa_key = *p->provider->LoadPrivateKey(info->uri);
+    auto pub = p->provider->PublicKey(*info);
+    EXPECT_TRUE(pub.ok()) << pub.status();
+    absl::Time now = absl::Now();
+    p->ca_key = SoftKey();
+    p->ca = *signer::IssueCertificate("CN=Test Vendor CA,O=Vendor", p->ca_key.get(), nullptr,
+                                      p->ca_key.get(), nullptr, nullptr, now - absl::Hours(48),
+                                      now + absl::Hours(24 * 3650), true, 1);
+    p->masa_cert = *signer::IssueCertificate("CN=Test MASA,O=Vendor", pub->get(), p->ca.get(),
+                                             p->ca_key.get(), nullptr, nullptr,
+                                             now - absl::Hours(48), now + absl::Hours(24 * 3650),
+                                             false, 2);
+    auto keys = std::make_shared<SigningKeys>();
+    keys->key_id = "key-1";
+    keys->anima_json_voucher = *signer::VoucherSigner::Create(
+        p->masa_key.get(), p->masa_cert.get(), {p->ca.get()},
+        signer::CmsContentType::kAnimaJsonVoucher, p->provider->libctx(), nullptr);
+    keys->data = *signer::VoucherSigner::Create(p->masa_key.get(), p->masa_cert.get(),
+                                                {p->ca.get()}, signer::CmsContentType::kData,
+                                                p->provider->libctx(), nullptr);
+    p->keys = keys;
+    return p;
+  }();
+  return *pki;
+}
+
+// An owner's pinned-domain certificate.
+struct Owner {
+  UniquePtr<EVP_PKEY> key;
+  UniquePtr<X509> cert;
+  std::string pem;
+  std::string der;
+};
+
+Owner MakeOwner(const std::string& subject, absl::Time now, absl::Duration life) {
+  Owner o;
+  o.key = SoftKey();
+  o.cert = *signer::IssueCertificate(subject, o.key.get(), nullptr, o.key.get(), nullptr, nullptr,
+                                     now - absl::Hours(1), now + life, true, 7);
+  o.pem = Pem(o.cert.get());
+  o.der = *CertificateToDer(o.cert.get());
+  return o;
+}
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Pki& pki = SharedPki();
+    ASSERT_NE(pki.keys, nullptr);
+    char tmpl[] = "/tmp/masa-service-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    checkpoint_signer_ = *store::NewEvpCheckpointSigner("test/audit", SoftKey());
+    store::StoreOptions so;
+    so.state_dir = dir_;
+    so.clock = &clock_;
+    so.checkpoint_signer = checkpoint_signer_.get();
+    so.checkpoint_every_entries = 1u << 30;
+    so.checkpoint_every = absl::Hours(1000);
+    auto store = store::Store::Open(so);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+    MakeQueue({.workers = 2, .capacity = 256, .max_batch = 32});
+    ServiceOptions options;
+    options.store = store_.get();
+    options.work_queue = queue_.get();
+    options.signing_keys = pki.keys;
+    options.clock = &clock_;
+    auto service = Service::Create(options);
+    ASSERT_TRUE(service.ok()) << service.status();
+    service_ = *std::move(service);
+
+    acme_pdc_ = MakeOwner("CN=Acme Owner CA,O=Acme Corp", clock_.Now(), absl::Hours(24 * 800));
+    acme_pdc2_ = MakeOwner("CN=Acme Other CA,O=Acme Labs", clock_.Now(), absl::Hours(24 * 800));
+
+    // Organization acme: admin, a child group "east", serials SN-00..SN-29 at the root and
+    // EAST-0..EAST-4 in east. Organization other: its admin and OT-1.
+    auto acme = service_->CreateOrganization("acme", "admin@acme.example");
+    ASSERT_TRUE(acme.ok()) << acme.status();
+    admin_ = Login(acme->token.secret.view());
+    auto other = service_->CreateOrganization("other", "admin@other.example");
+    ASSERT_TRUE(other.ok()) << other.status();
+    other_admin_ = Login(other->token.secret.view());
+    auto at = service_->CreateVendorPrincipal("at@vendor.example", "account-team");
+    ASSERT_TRUE(at.ok()) << at.status();
+    account_team_ = Login(at->token.secret.view());
+
+    auto east = service_->CreateGroup(admin_, "org-acme", "east");
+    ASSERT_TRUE(east.ok()) << east.status();
+    east_ = east->group_id;
+    AssignInput root{"org-acme", "", {}, false};
+    for (int i = 0; i < 30; ++i) {
+      root.serials.push_back({"", absl::StrFormat("SN-%02d", i), "ASR-9001"});
+    }
+    auto assigned = service_->AssignSerials(account_team_, root);
+    ASSERT_TRUE(assigned.ok()) << assigned.status();
+    ASSERT_EQ(assigned->assigned, 30u);
+    AssignInput east_serials{"org-acme", east_, {}, false};
+    for (int i = 0; i < 5; ++i) east_serials.serials.push_back({"", absl::StrFormat("EAST-%d", i), ""});
+    ASSERT_TRUE(service_->AssignSerials(account_team_, east_serials).ok());
+    ASSERT_TRUE(service_->AssignSerialsOffline({"org-other", "", {{"", "OT-1", ""}}, false}).ok());
+  }
+
+  void TearDown() override {
+    service_.reset();
+    queue_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void MakeQueue(queue::WorkQueueOptions o) {
+    auto q = queue::WorkQueue::Create(o);
+    ASSERT_TRUE(q.ok()) << q.status();
+    queue_ = *std::move(q);
+  }
+
+  Caller Login(std::string_view token) {
+    auto c = service_->Authenticate(token);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? *c : Caller();
+  }
+
+  // A new user of `by`'s organization with `role` on `group` ("" = root), logged in.
+  Caller User(const Caller& by, const std::string& name, const std::string& role,
+              std::string group = "", std::string* binding_id = nullptr) {
+    auto p = service_->InviteUser(by, name);
+    EXPECT_TRUE(p.ok()) << p.status();
+    if (!role.empty()) {
+      auto b = service_->BindRole(by, p->principal_id,
+                                  group.empty() ? by.organization_id() : group, role);
+      EXPECT_TRUE(b.ok()) << b.status();
+      if (binding_id && b.ok()) *binding_id = b->binding_id;
+    }
+    auto t = service_->CreateToken(by, {p->principal_id, std::nullopt, "test"});
+    EXPECT_TRUE(t.ok()) << t.status();
+    return Login(t->secret.view());
+  }
+
+  absl::StatusOr<RequestResult> Request(const Caller& c, VoucherRequestInput in) {
+    std::promise<absl::StatusOr<RequestResult>> p;
+    auto f = p.get_future();
+    absl::Status s = service_->RequestVouchers(c, std::move(in), [&p](auto r) {
+      p.set_value(std::move(r));
+    });
+    if (!s.ok()) return s;
+    return f.get();
+  }
+
+  absl::StatusOr<RequestResult> Renew(const Caller& c, const std::string& id, RenewInput in = {}) {
+    std::promise<absl::StatusOr<RequestResult>> p;
+    auto f = p.get_future();
+    absl::Status s = service_->RenewVoucher(c, id, in, [&p](auto r) { p.set_value(std::move(r)); });
+    if (!s.ok()) return s;
+    return f.get();
+  }
+
+  VoucherRequestInput Input(std::vector<std::string> serials, const Owner* pdc = nullptr) {
+    VoucherRequestInput in;
+    in.serial_numbers = std::move(serials);
+    in.pdc_pem = (pdc ? pdc : &acme_pdc_)->pem;
+    return in;
+  }
+
+  // Issues one voucher for `serial` as admin and returns its id.
+  std::string Issue(const std::string& serial) {
+    auto r = Request(admin_, Input({serial}));
+    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->serials[0].status, "issued") << r->serials[0].reason;
+    return r->serials[0].voucher_id;
+  }
+
+  std::vector<std::string> AuditActions() {
+    std::vector<std::string> out;
+    auto snap = store_->Read();
+    uint64_t n = *snap->AuditSize();
+    for (uint64_t i = 0; i < n; ++i) out.push_back(snap->GetAuditEntry(i)->action);
+    return out;
+  }
+
+  uint64_t AuditSize() { return *store_->Read()->AuditSize(); }
+
+  signer::VerificationResult Verify(const std::string& cms, const std::string& serial) {
+    signer::DeviceProfile device;
+    device.vendor_trust_anchors = {SharedPki().ca.get()};
+    device.serial_number = serial;
+    device.clock = &clock_;
+    return signer::VerifyOwnershipVoucher(device, cms);
+  }
+
+  TestClock clock_{absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()))};
+  std::string dir_;
+  std::unique_ptr<store::CheckpointSigner> checkpoint_signer_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<queue::WorkQueue> queue_;
+  std::unique_ptr<Service> service_;
+  Owner acme_pdc_, acme_pdc2_;
+  Caller admin_, other_admin_, account_team_;
+  std::string east_;
+};
+
+TEST_F(ServiceTest, IssuedVoucherVerifiesOnTheDeviceSide) {
+  auto r = Request(admin_, Input({"SN-00"}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->serials.size(), 1u);
+  ASSERT_EQ(r->serials[0].status, "issued") << r->serials[0].reason;
+  auto file = service_->DownloadVoucher(admin_, r->serials[0].voucher_id);
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_EQ(file->serial_number, "SN-00");
+  auto v = Verify(file->cms, "SN-00");
+  ASSERT_TRUE(v.ok()) << v.status;
+  EXPECT_EQ(*v.voucher.pinned_domain_cert, acme_pdc_.der);
+  EXPECT_EQ(v.voucher.assertion, signer::Assertion::kVerified);
+  EXPECT_EQ(*v.voucher.created_on, clock_.Now());
+  EXPECT_EQ(*v.voucher.expires_on, clock_.Now() + absl::Hours(24 * 365));
+  EXPECT_FALSE(v.voucher.domain_cert_revocation_checks.has_value());
+  // A device with another serial refuses it.
+  EXPECT_FALSE(Verify(file->cms, "SN-01").ok());
+
+  auto info = service_->GetVoucher(admin_, r->serials[0].voucher_id);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->req_id, r->req_id);
+  EXPECT_EQ(info->status, "issued");
+  EXPECT_EQ(info->assertion, "verified");
+  EXPECT_EQ(info->pdc_organization, "Acme Corp");
+  EXPECT_EQ(info->requested_by, "admin@acme.example");
+  EXPECT_EQ(info->serial_number, "SN-00");
+  EXPECT_EQ(info->created_at, clock_.Now());
+  EXPECT_FALSE(info->last_renewal_at.has_value());
+  EXPECT_EQ(info->content_type_oid, "1.2.840.113549.1.9.16.1.40");
+}
+
+TEST_F(ServiceTest, ProfilesChooseContentTypeAndRevocationLeaf) {
+  VoucherRequestInput in = Input({"SN-01"});
+  in.os_type = "ios-xe";
+  in.security_profile = "revocation-checks";
+  auto r = Request(admin_, in);
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto file = service_->DownloadVoucher(admin_, r->serials[0].voucher_id);
+  ASSERT_TRUE(file.ok());
+  auto parsed = signer::ParseSignedData(file->cms);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->content_type, signer::CmsContentType::kData);
+  auto v = Verify(file->cms, "SN-01");
+  ASSERT_TRUE(v.ok()) << v.status;
+  EXPECT_EQ(v.voucher.domain_cert_revocation_checks, true);
+
+  in.os_type = "windows";
+  EXPECT_EQ(Request(admin_, in).status().code(), StatusCode::kInvalidArgument);
+  in.os_type = "";
+  in.security_profile = "paranoid";
+  EXPECT_EQ(Request(admin_, in).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(ServiceTest, TwentySerialsAreIssuedAndTwentyOneRefused) {
+  std::vector<std::string> serials;
+  for (int i = 0; i < 20; ++i) serials.push_back(absl::StrFormat("SN-%02d", i));
+  auto r = Request(admin_, Input(serials));
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->serials.size(), 20u);
+  std::set<std::string> ids;
+  for (const auto& s : r->serials) {
+    EXPECT_EQ(s.status, "issued") << s.reason;
+    ids.insert(s.voucher_id);
+  }
+  EXPECT_EQ(ids.size(), 20u);
+  auto req = service_->GetRequest(admin_, r->req_id);
+  ASSERT_TRUE(req.ok());
+  EXPECT_EQ(req->vouchers.size(), 20u);
+  EXPECT_EQ(req->status, "complete");
+  auto files = service_->DownloadRequest(admin_, r->req_id);
+  ASSERT_TRUE(files.ok());
+  ASSERT_EQ(files->size(), 20u);
+  for (const auto& f : *files) EXPECT_TRUE(Verify(f.cms, f.serial_number).ok());
+
+  uint64_t before = AuditSize();
+  serials.push_back("SN-20");
+  auto refused = Request(admin_, Input(serials));
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("21"), absl::string_view::npos)
+      << refused.status();
+  EXPECT_EQ(Request(admin_, Input({})).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(AuditSize(), before);
+}
+
+TEST_F(ServiceTest, BadInputIsRefusedUpFront) {
+  uint64_t before = AuditSize();
+  VoucherRequestInput in = Input({"SN-00", "SN-00"});
+  EXPECT_EQ(Request(admin_, in).status().code(), StatusCode::kInvalidArgument);
+  in = Input({"SN-00"});
+  in.pdc_pem = "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n";
+  EXPECT_EQ(Request(admin_, in).status().code(), StatusCode::kInvalidArgument);
+  in = Input({"SN-00"});
+  in.pdc_cert_id = "org-acme.pdc-nope";
+  EXPECT_EQ(Request(admin_, in).status().code(), StatusCode::kInvalidArgument);  // both given
+  in.pdc_pem.clear();
+  EXPECT_EQ(Request(admin_, in).status().code(), StatusCode::kNotFound);
+  in = Input({"SN-00"});
+  in.expires_at = clock_.Now() - absl::Hours(1);
+  EXPECT_EQ(Request(admin_, in).status().code(), StatusCode::kInvalidArgument);
+  in.expires_at = clock_.Now() + absl::Hours(24 * 365 * 4);  // beyond max_validity
+  EXPECT_EQ(Request(admin_, in).status().code(), StatusCode::kInvalidArgument);
+  in.expires_at = clock_.Now() + absl::Hours(24 * 900);  // beyond the PDC's notAfter
+  EXPECT_EQ(Request(admin_, in).status().code(), StatusCode::kInvalidArgument);
+  in = Input({"SN 00"});
+  EXPECT_EQ(Request(admin_, in).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(AuditSize(), before);
+}
+
+TEST_F(ServiceTest, SerialOfAnotherOrganizationFailsWhileOthersProceed) {
+  auto r = Request(admin_, Input({"SN-00", "OT-1", "NOPE-1", "EAST-0"}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->serials.size(), 4u);
+  EXPECT_EQ(r->serials[0].status, "issued");
+  EXPECT_EQ(r->serials[1].status, "failed");
+  EXPECT_EQ(r->serials[1].code, StatusCode::kNotFound);
+  EXPECT_EQ(r->serials[2].code, StatusCode::kNotFound);
+  // Same words whether the serial exists elsewhere or not at all.
+  EXPECT_EQ(r->serials[1].reason.substr(r->serials[1].reason.find(' ', 7)),
+            r->serials[2].reason.substr(r->serials[2].reason.find(' ', 7)));
+  EXPECT_EQ(r->serials[3].status, "issued");
+  auto req = service_->GetRequest(admin_, r->req_id);
+  ASSERT_TRUE(req.ok());
+  EXPECT_EQ(req->status, "partial");
+  EXPECT_EQ(req->serials[1].status, "failed");
+  EXPECT_EQ(req->serials[1].code, StatusCode::kNotFound);
+  EXPECT_EQ(req->vouchers.size(), 2u);
+}
+
+TEST_F(ServiceTest, OverrideIsNeededForALiveVoucherPinnedElsewhere) {
+  std::string first = Issue("SN-02");
+  // Same PDC again: no conflict.
+  auto same = Request(admin_, Input({"SN-02"}));
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->serials[0].status, "issued");
+  auto other = Request(admin_, Input({"SN-02"}, &acme_pdc2_));
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->serials[0].status, "failed");
+  EXPECT_EQ(other->serials[0].code, StatusCode::kAlreadyExists);
+  VoucherRequestInput in = Input({"SN-02"}, &acme_pdc2_);
+  in.override_conflicts = true;
+  auto forced = Request(admin_, in);
+  ASSERT_TRUE(forced.ok());
+  EXPECT_EQ(forced->serials[0].status, "issued");
+  auto info = service_->GetVoucher(admin_, forced->serials[0].voucher_id);
+  EXPECT_EQ(info->pdc_organization, "Acme Labs");
+}
+
+TEST_F(ServiceTest, ArchiveEndsTheConflictAndIsAudited) {
+  std::string id = Issue("SN-03");
+  auto archived = service_->ArchiveVoucher(admin_, id);
+  ASSERT_TRUE(archived.ok()) << archived.status();
+  EXPECT_EQ(archived->status, "archived");
+  EXPECT_EQ(service_->ArchiveVoucher(admin_, id).status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Renew(admin_, id).status().code(), StatusCode::kFailedPrecondition);
+  auto r = Request(admin_, Input({"SN-03"}, &acme_pdc2_));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->serials[0].status, "issued") << r->serials[0].reason;
+  auto actions = AuditActions();
+  EXPECT_NE(std::find(actions.begin(), actions.end(), "voucher.archive"), actions.end());
+}
+
+TEST_F(ServiceTest, RenewResignsWithFreshValidity) {
+  std::string id = Issue("SN-04");
+  auto before = service_->DownloadVoucher(admin_, id);
+  absl::Time issued = clock_.Now();
+  clock_.Set(issued + absl::Hours(24 * 20));
+  auto r = Renew(admin_, id);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->serials[0].voucher_id, id);
+  auto info = service_->GetVoucher(admin_, id);
+  ASSERT_TRUE(info.ok());
+  ASSERT_TRUE(info->last_renewal_at.has_value());
+  EXPECT_EQ(*info->last_renewal_at, clock_.Now());
+  EXPECT_EQ(info->created_at, issued);
+  EXPECT_EQ(info->expires_at, clock_.Now() + absl::Hours(24 * 365));
+  auto after = service_->DownloadVoucher(admin_, id);
+  ASSERT_TRUE(after.ok());
+  EXPECT_NE(after->cms, before->cms);
+  auto v = Verify(after->cms, "SN-04");
+  ASSERT_TRUE(v.ok()) << v.status;
+  EXPECT_EQ(*v.voucher.created_on, clock_.Now());
+  EXPECT_EQ(*v.voucher.pinned_domain_cert, acme_pdc_.der);
+  auto actions = AuditActions();
+  EXPECT_NE(std::find(actions.begin(), actions.end(), "voucher.renew"), actions.end());
+}
+
+TEST_F(ServiceTest, PermissionMatrix) {
+  std::string id = Issue("SN-05");
+  Caller viewer = User(admin_, "viewer@acme.example", "viewer");
+  Caller requestor = User(admin_, "req@acme.example", "requestor");
+  Caller assigner = User(admin_, "asg@acme.example", "assigner");
+
+  struct Row {
+    const char* who;
+    Caller* caller;
+    StatusCode get, download, request, upload_pdc, invite;
+  };
+  Row rows[] = {
+      {"viewer", &viewer, StatusCode::kOk, StatusCode::kPermissionDenied,
+       StatusCode::kPermissionDenied, StatusCode::kPermissionDenied, StatusCode::kPermissionDenied},
+      {"requestor", &requestor, StatusCode::kOk, StatusCode::kOk, StatusCode::kOk,
+       StatusCode::kPermissionDenied, StatusCode::kPermissionDenied},
+      {"assigner", &assigner, StatusCode::kOk, StatusCode::kOk, StatusCode::kOk, StatusCode::kOk,
+       StatusCode::kPermissionDenied},
+      {"admin", &admin_, StatusCode::kOk, StatusCode::kOk, StatusCode::kOk, StatusCode::kOk,
+       StatusCode::kOk},
+      {"account-team", &account_team_, StatusCode::kOk, StatusCode::kPermissionDenied,
+       StatusCode::kPermissionDenied, StatusCode::kPermissionDenied,
+       StatusCode::kPermissionDenied},
+      {"other org", &other_admin_, StatusCode::kNotFound, StatusCode::kNotFound,
+       StatusCode::kOk /* its own serial OT-1 */, StatusCode::kOk, StatusCode::kOk},
+  };
+  int n = 0;
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.who);
+    const Caller& c = *row.caller;
+    EXPECT_EQ(service_->GetVoucher(c, id).status().code(), row.get);
+    EXPECT_EQ(service_->DownloadVoucher(c, id).status().code(), row.download);
+    std::string serial = c.organization_id() == "org-other" ? "OT-1" : absl::StrFormat("SN-%02d", 10 + n);
+    Owner* pdc = &acme_pdc_;
+    EXPECT_EQ(Request(c, Input({serial}, pdc)).status().code(), row.request);
+    EXPECT_EQ(service_->UploadPdc(c, {"", acme_pdc_.pem, ""}).status().code(), row.upload_pdc);
+    EXPECT_EQ(service_->InviteUser(c, absl::StrFormat("u%d@x.example", n)).status().code(),
+              row.invite);
+    ++n;
+  }
+  // Archive: assigner yes, requestor no; the other organization cannot see it.
+  EXPECT_EQ(service_->ArchiveVoucher(requestor, id).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(service_->ArchiveVoucher(other_admin_, id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->ArchiveVoucher(account_team_, id).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_TRUE(service_->ArchiveVoucher(assigner, id).ok());
+  // Renew needs request.
+  std::string id2 = Issue("SN-06");
+  EXPECT_EQ(Renew(viewer, id2).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_TRUE(Renew(requestor, id2).ok());
+  // Roles, groups and tokens of others are for admins.
+  EXPECT_EQ(service_->CreateGroup(assigner, "", "west").status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(service_->BindRole(requestor, requestor.principal_id(), "org-acme", "admin")
+                .status()
+                .code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(service_->CreateToken(requestor, {viewer.principal_id(), std::nullopt, ""})
+                .status()
+                .code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(service_->ListAudit(requestor, {}).status().code(), StatusCode::kPermissionDenied);
+  // Only the account team assigns serials.
+  EXPECT_EQ(service_->AssignSerials(admin_, {"org-acme", "", {{"", "NEW-1", ""}}, false})
+                .status()
+                .code(),
+            StatusCode::kPermissionDenied);
+}
+
+TEST_F(ServiceTest, ViewerWithGrantsGainsExactlyThosePermissions) {
+  std::string id = Issue("SN-07");
+  std::string binding;
+  Caller user = User(admin_, "user@acme.example", "viewer", "", &binding);
+  EXPECT_EQ(service_->DownloadVoucher(user, id).status().code(), StatusCode::kPermissionDenied);
+  ASSERT_TRUE(service_->GrantPermission(admin_, binding, "download").ok());
+  EXPECT_TRUE(service_->DownloadVoucher(user, id).ok());
+  EXPECT_EQ(Request(user, Input({"SN-08"})).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(service_->ArchiveVoucher(user, id).status().code(), StatusCode::kPermissionDenied);
+  ASSERT_TRUE(service_->GrantPermission(admin_, binding, "request").ok());
+  auto r = Request(user, Input({"SN-08"}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->serials[0].status, "issued");
+  ASSERT_TRUE(service_->RevokePermission(admin_, binding, "download").ok());
+  EXPECT_EQ(service_->DownloadVoucher(user, id).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(service_->GrantPermission(admin_, binding, "admin").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_->GrantPermission(user, binding, "archive").status().code(),
+            StatusCode::kPermissionDenied);
+}
+
+TEST_F(ServiceTest, GroupBindingCoversItsSubtreeOnly) {
+  Caller east_req = User(admin_, "east@acme.example", "requestor", east_);
+  auto r = Request(east_req, Input({"EAST-1", "SN-09"}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->serials[0].status, "issued");
+  EXPECT_EQ(r->serials[1].status, "failed");
+  EXPECT_EQ(r->serials[1].code, StatusCode::kNotFound);  // not visible to an east-only user
+  auto sub = service_->CreateGroup(admin_, east_, "east-dc1");
+  ASSERT_TRUE(sub.ok());
+  ASSERT_TRUE(service_->PlaceSerials(admin_, sub->group_id, {{"", "EAST-2"}}).ok());
+  auto r2 = Request(east_req, Input({"EAST-2"}));
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->serials[0].status, "issued");  // the subgroup is in the binding's subtree
+  std::string root_voucher = Issue("SN-09");
+  EXPECT_EQ(service_->GetVoucher(east_req, root_voucher).status().code(), StatusCode::kNotFound);
+  auto page = service_->ListVouchers(east_req, {});
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->total, 2u);
+  auto groups = service_->ListGroups(east_req);
+  ASSERT_TRUE(groups.ok());
+  EXPECT_EQ(groups->size(), 2u);  // east and east-dc1, not the root
+  // Groups with children or serials stay.
+  EXPECT_EQ(service_->DeleteGroup(admin_, east_).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(service_->DeleteGroup(admin_, sub->group_id).code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(service_->PlaceSerials(admin_, east_, {{"", "EAST-2"}}).ok());
+  EXPECT_TRUE(service_->DeleteGroup(admin_, sub->group_id).ok());
+  EXPECT_EQ(service_->DeleteGroup(admin_, "org-acme").code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(service_->CreateGroup(admin_, "", "east").status().code(), StatusCode::kAlreadyExists);
+}
+
+TEST_F(ServiceTest, AnotherOrganizationSeesAndTouchesNothing) {
+  std::string id = Issue("SN-11");
+  auto pdc = service_->UploadPdc(admin_, {"acme", acme_pdc_.pem, ""});
+  ASSERT_TRUE(pdc.ok()) << pdc.status();
+  auto req = service_->GetVoucher(admin_, id)->req_id;
+  const Caller& o = other_admin_;
+  EXPECT_EQ(service_->ListVouchers(o, {})->total, 0u);
+  EXPECT_EQ(service_->GetVoucher(o, id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->DownloadVoucher(o, id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->GetRequest(o, req).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->DownloadRequest(o, req).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(Renew(o, id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->ArchiveVoucher(o, id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->InclusionProof(o, id).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(service_->ListPdcs(o)->empty());
+  EXPECT_EQ(service_->GetPdc(o, pdc->cert_id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->DeletePdc(o, pdc->cert_id).code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->BindRole(o, o.principal_id(), "org-acme", "admin").status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(service_->BindRole(o, admin_.principal_id(), "org-other", "viewer").status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(service_->CreateGroup(o, "org-acme", "x").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->DeleteGroup(o, east_).code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->PlaceSerials(o, "org-other", {{"", "SN-11"}}).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(service_->DisablePrincipal(o, admin_.principal_id()).code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->RevokeToken(o, admin_.token_id()).code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->ListTokens(o, admin_.principal_id())->size(), 0u);
+  EXPECT_EQ(service_->ListBindings(o, admin_.principal_id())->size(), 0u);
+  auto groups = service_->ListGroups(o);
+  ASSERT_TRUE(groups.ok());
+  for (const auto& g : *groups) EXPECT_EQ(g.organization_id, "org-other");
+  auto principals = service_->ListPrincipals(o);
+  ASSERT_TRUE(principals.ok());
+  for (const auto& p : *principals) EXPECT_EQ(p.organization_id, "org-other");
+  EXPECT_EQ(service_->ListAudit(o, {"org-acme", 0, 100}).status().code(), StatusCode::kNotFound);
+  auto audit = service_->ListAudit(o, {});
+  ASSERT_TRUE(audit.ok());
+  EXPECT_FALSE(audit->entries.empty());
+  for (const auto& e : audit->entries) EXPECT_EQ(e.target.rfind("org-other/", 0), 0u) << e.target;
+  // And acme still has all of it.
+  EXPECT_TRUE(service_->GetVoucher(admin_, id).ok());
+}
+
+TEST_F(ServiceTest, AccountTeamViewsEveryOrganizationAndAssigns) {
+  std::string id = Issue("SN-12");
+  auto page = service_->ListVouchers(account_team_, {});
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->total, 1u);
+  EXPECT_TRUE(service_->GetVoucher(account_team_, id).ok());
+  auto audit = service_->ListAudit(account_team_, {"org-acme", 0, 1000});
+  ASSERT_TRUE(audit.ok()) << audit.status();
+  bool saw_issue = false;
+  for (const auto& e : audit->entries) {
+    EXPECT_EQ(e.target.rfind("org-acme/", 0), 0u);
+    saw_issue |= e.action == "voucher.issue";
+  }
+  EXPECT_TRUE(saw_issue);
+  // Thousands at once, in several store transactions.
+  AssignInput big{"org-other", "", {}, false};
+  for (int i = 0; i < 2500; ++i) big.serials.push_back({"", absl::StrFormat("BULK-%05d", i), "m"});
+  auto r = service_->AssignSerials(account_team_, big);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->assigned, 2500u);
+  r = service_->AssignSerials(account_team_, big);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->unchanged, 2500u);
+  // Moving a serial of another organization needs reassign.
+  AssignInput steal{"org-other", "", {{"", "SN-13", ""}}, false};
+  EXPECT_EQ(service_->AssignSerials(account_team_, steal).status().code(),
+            StatusCode::kFailedPrecondition);
+  steal.reassign = true;
+  EXPECT_TRUE(service_->AssignSerials(account_team_, steal).ok());
+  auto lost = Request(admin_, Input({"SN-13"}));
+  ASSERT_TRUE(lost.ok());
+  EXPECT_EQ(lost->serials[0].code, StatusCode::kNotFound);
+}
+
+TEST_F(ServiceTest, TokensExpireAndRevokeAtOnce) {
+  auto p = service_->CreateServiceAccount(admin_, "ztp-server");
+  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_TRUE(service_->BindRole(admin_, p->principal_id, "org-acme", "requestor").ok());
+  auto t = service_->CreateToken(admin_, {p->principal_id, absl::Hours(1), "ztp"});
+  ASSERT_TRUE(t.ok()) << t.status();
+  std::string secret(t->secret.view());
+  EXPECT_EQ(secret.rfind("masa_", 0), 0u);
+  auto caller = service_->Authenticate(secret);
+  ASSERT_TRUE(caller.ok());
+  EXPECT_TRUE(service_->ListVouchers(*caller, {}).ok());
+  // Lists show the id, never the secret, and nothing stored contains it.
+  auto list = service_->ListTokens(admin_, p->principal_id);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].token_id, t->info.token_id);
+  auto audit = service_->ListAudit(admin_, {"", 0, 1000});
+  for (const auto& e : audit->entries) {
+    EXPECT_EQ(e.outcome.find(secret.substr(5, 20)), std::string::npos);
+    EXPECT_EQ(e.target.find(secret.substr(5, 20)), std::string::npos);
+  }
+  // Expired: refused at once, also for a Caller obtained before.
+  clock_.Set(clock_.Now() + absl::Hours(2));
+  auto expired = service_->Authenticate(secret);
+  EXPECT_EQ(expired.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(std::string(expired.status().message()).find(secret), std::string::npos);
+  EXPECT_EQ(service_->ListVouchers(*caller, {}).status().code(), StatusCode::kUnauthenticated);
+  // Revoked: likewise.
+  auto t2 = service_->CreateToken(admin_, {p->principal_id, std::nullopt, ""});
+  ASSERT_TRUE(t2.ok());
+  Caller c2 = Login(t2->secret.view());
+  ASSERT_TRUE(service_->RevokeToken(admin_, t2->info.token_id).ok());
+  EXPECT_EQ(service_->Authenticate(t2->secret.view()).status().code(),
+            StatusCode::kUnauthenticated);
+  EXPECT_EQ(service_->GetVoucher(c2, "v-x").status().code(), StatusCode::kUnauthenticated);
+  // Disabled principal: every token stops.
+  auto t3 = service_->CreateToken(admin_, {p->principal_id, std::nullopt, ""});
+  ASSERT_TRUE(service_->DisablePrincipal(admin_, p->principal_id).ok());
+  EXPECT_EQ(service_->Authenticate(t3->secret.view()).status().code(),
+            StatusCode::kUnauthenticated);
+  // Limits and garbage.
+  EXPECT_EQ(service_->CreateToken(admin_, {"", absl::Hours(24 * 200), ""}).status().code(),
+            StatusCode::kInvalidArgument);
+  auto garbage = service_->Authenticate("Bearer hunter2");
+  EXPECT_EQ(garbage.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(std::string(garbage.status().message()).find("hunter2"), std::string::npos);
+  EXPECT_EQ(service_->Authenticate("masa_" + std::string(43, 'A')).status().code(),
+            StatusCode::kUnauthenticated);
+  // A user may make and revoke its own tokens.
+  Caller v = User(admin_, "self@acme.example", "viewer");
+  auto own = service_->CreateToken(v, {"", absl::Hours(5), "laptop"});
+  ASSERT_TRUE(own.ok());
+  EXPECT_TRUE(service_->RevokeToken(v, own->info.token_id).ok());
+}
+
+TEST_F(ServiceTest, FullQueueRefusesTheWholeRequestAndWritesNothing) {
+  service_.reset();
+  MakeQueue({.workers = 1, .capacity = 2, .max_batch = 1});
+  ServiceOptions options;
+  options.store = store_.get();
+  options.work_queue = queue_.get();
+  options.signing_keys = SharedPki().keys;
+  options.clock = &clock_;
+  service_ = *Service::Create(options);
+  absl::Notification started, release;
+  ASSERT_TRUE(queue_->TryEnqueueAll({{[&] { started.Notify(); release.WaitForNotification(); }, {}}}).ok());
+  started.WaitForNotification();
+  ASSERT_TRUE(queue_->TryEnqueueAll({{[] {}, {}}}).ok());  // one of two slots left
+  uint64_t before = AuditSize();
+  auto r = Request(admin_, Input({"SN-14", "SN-15"}));
+  EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted) << r.status();
+  EXPECT_EQ(AuditSize(), before);
+  EXPECT_TRUE(service_->ListVouchers(admin_, {})->vouchers.empty());
+  EXPECT_EQ(service_->metrics().requests_busy.load(), 1u);
+  release.Notify();
+  // Once drained, the same request goes through.
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (queue_->depth() > 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+  auto ok = Request(admin_, Input({"SN-14", "SN-15"}));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->serials[1].status, "issued");
+}
+
+TEST_F(ServiceTest, EveryStateChangeIsAudited) {
+  std::string id = Issue("SN-16");
+  ASSERT_TRUE(Renew(admin_, id).ok());
+  ASSERT_TRUE(service_->ArchiveVoucher(admin_, id).ok());
+  auto pdc = service_->UploadPdc(admin_, {"", acme_pdc_.der, ""});
+  ASSERT_TRUE(pdc.ok()) << pdc.status();
+  ASSERT_TRUE(service_->DeletePdc(admin_, pdc->cert_id).ok());
+  auto user = service_->InviteUser(admin_, "bob@acme.example");
+  auto sa = service_->CreateServiceAccount(admin_, "bot");
+  auto b = service_->BindRole(admin_, user->principal_id, "org-acme", "viewer");
+  ASSERT_TRUE(service_->GrantPermission(admin_, b->binding_id, "download").ok());
+  ASSERT_TRUE(service_->RevokePermission(admin_, b->binding_id, "download").ok());
+  ASSERT_TRUE(service_->DeleteBinding(admin_, b->binding_id).ok());
+  auto t = service_->CreateToken(admin_, {sa->principal_id, std::nullopt, ""});
+  ASSERT_TRUE(service_->RevokeToken(admin_, t->info.token_id).ok());
+  ASSERT_TRUE(service_->DisablePrincipal(admin_, sa->principal_id).ok());
+  auto g = service_->CreateGroup(admin_, "", "lab");
+  ASSERT_TRUE(service_->PlaceSerials(admin_, g->group_id, {{"", "SN-17"}}).ok());
+  ASSERT_TRUE(service_->PlaceSerials(admin_, "org-acme", {{"", "SN-17"}}).ok());
+  ASSERT_TRUE(service_->DeleteGroup(admin_, g->group_id).ok());
+  auto actions = AuditActions();
+  std::set<std::string> got(actions.begin(), actions.end());
+  for (const char* a : {"org.create", "user.invite", "role.bind", "token.create", "serial.assign",
+                        "group.create", "voucher.issue", "request.create", "voucher.renew",
+                        "voucher.archive", "pdc.upload", "pdc.delete", "service-account.create",
+                        "permission.grant", "permission.revoke", "role.unbind", "token.revoke",
+                        "principal.disable", "serial.place", "group.delete"}) {
+    EXPECT_TRUE(got.count(a)) << a;
+  }
+  // Every entry names its actor and an organization-scoped target.
+  auto snap = store_->Read();
+  for (uint64_t i = 0; i < *snap->AuditSize(); ++i) {
+    auto e = snap->GetAuditEntry(i);
+    EXPECT_FALSE(e->actor.empty());
+    EXPECT_EQ(e->target.rfind("org-", 0), 0u) << e->target;
+  }
+}
+
+TEST_F(ServiceTest, ListFiltersSortsGroupsAndPages) {
+  auto r1 = Request(admin_, Input({"SN-20", "SN-21", "SN-22"}));
+  clock_.Set(clock_.Now() + absl::Minutes(1));
+  Caller req = User(admin_, "req2@acme.example", "requestor");
+  auto r2 = Request(req, Input({"SN-23", "SN-24"}, &acme_pdc2_));
+  ASSERT_TRUE(r1.ok() && r2.ok());
+  ASSERT_TRUE(service_->ArchiveVoucher(admin_, r1->serials[0].voucher_id).ok());
+
+  ListVouchersInput in;
+  in.sort_by = VoucherColumn::kSerialNumber;
+  in.descending = false;
+  in.page_size = 2;
+  std::vector<std::string> seen;
+  while (true) {
+    auto page = service_->ListVouchers(admin_, in);
+    ASSERT_TRUE(page.ok()) << page.status();
+    EXPECT_EQ(page->total, 5u);
+    for (const auto& v : page->vouchers) seen.push_back(v.serial_number);
+    if (page->next_page_token.empty()) break;
+    in.page_token = page->next_page_token;
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"SN-20", "SN-21", "SN-22", "SN-23", "SN-24"}));
+  ListVouchersInput bad = in;
+  bad.sort_by = VoucherColumn::kExpiresAt;
+  EXPECT_EQ(service_->ListVouchers(admin_, bad).status().code(), StatusCode::kInvalidArgument);
+
+  auto by = [&](const std::function<void(VoucherFilter&)>& set) {
+    ListVouchersInput q;
+    set(q.filter);
+    return service_->ListVouchers(admin_, q)->total;
+  };
+  EXPECT_EQ(by([&](VoucherFilter& f) { f.serial_number = "SN-21"; }), 1u);
+  EXPECT_EQ(by([&](VoucherFilter& f) { f.status = "archived"; }), 1u);
+  EXPECT_EQ(by([&](VoucherFilter& f) { f.status = "issued"; }), 4u);
+  EXPECT_EQ(by([&](VoucherFilter& f) { f.assertion = "verified"; }), 5u);
+  EXPECT_EQ(by([&](VoucherFilter& f) { f.requested_by = "req2@acme.example"; }), 2u);
+  EXPECT_EQ(by([&](VoucherFilter& f) { f.requested_by = req.principal_id(); }), 2u);
+  EXPECT_EQ(by([&](VoucherFilter& f) { f.pdc_organization = "Acme Labs"; }), 2u);
+  EXPECT_EQ(by([&](VoucherFilter& f) { f.req_id = r1->req_id; }), 3u);
+  EXPECT_EQ(by([&](VoucherFilter& f) { f.requested_from = clock_.Now(); }), 2u);
+  EXPECT_EQ(by([&](VoucherFilter& f) { f.requested_to = clock_.Now(); }), 3u);
+  EXPECT_EQ(by([&](VoucherFilter& f) { f.archived = false; }), 4u);
+
+  ListVouchersInput grouped;
+  grouped.group_by = VoucherColumn::kPdcOrganization;
+  grouped.sort_by = VoucherColumn::kRequestedAt;
+  grouped.descending = false;
+  auto g = service_->ListVouchers(admin_, grouped);
+  ASSERT_TRUE(g.ok());
+  ASSERT_EQ(g->groups.size(), 2u);
+  EXPECT_EQ(g->groups[0].value, "Acme Corp");
+  EXPECT_EQ(g->groups[0].count, 3u);
+  EXPECT_EQ(g->vouchers[3].pdc_organization, "Acme Labs");
+  EXPECT_EQ(ParseVoucherColumn("pdc_organization"), VoucherColumn::kPdcOrganization);
+  EXPECT_EQ(VoucherColumnName(VoucherColumn::kLastRenewalAt), "last_renewal_at");
+}
+
+TEST_F(ServiceTest, UploadedPdcCanBeUsedByIdAndDeleted) {
+  Caller requestor = User(admin_, "r3@acme.example", "requestor");
+  auto pdc = service_->UploadPdc(admin_, {"", acme_pdc_.pem, ""});
+  ASSERT_TRUE(pdc.ok()) << pdc.status();
+  EXPECT_EQ(pdc->pdc_organization, "Acme Corp");
+  EXPECT_EQ(pdc->name, "Acme Owner CA");
+  EXPECT_EQ(pdc->certificate_der, acme_pdc_.der);
+  EXPECT_EQ(service_->ListPdcs(requestor)->size(), 1u);
+  VoucherRequestInput in;
+  in.serial_numbers = {"SN-25"};
+  in.pdc_cert_id = pdc->cert_id;
+  auto r = Request(requestor, in);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->serials[0].status, "issued");
+  EXPECT_EQ(service_->GetVoucher(admin_, r->serials[0].voucher_id)->pdc_id, pdc->cert_id);
+  EXPECT_EQ(service_->DeletePdc(requestor, pdc->cert_id).code(), StatusCode::kPermissionDenied);
+  EXPECT_TRUE(service_->DeletePdc(admin_, pdc->cert_id).ok());
+  EXPECT_EQ(service_->GetPdc(admin_, pdc->cert_id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->UploadPdc(admin_, {"", "garbage", ""}).status().code(),
+            StatusCode::kInvalidArgument);
+  // Vouchers issued with it still renew: the certificate lives in their CMS.
+  EXPECT_TRUE(Renew(admin_, r->serials[0].voucher_id).ok());
+}
+
+TEST_F(ServiceTest, InclusionProofOfAVoucherVerifies) {
+  std::string id = Issue("SN-26");
+  EXPECT_EQ(service_->InclusionProof(admin_, id).status().code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(store_->WriteCheckpoint().ok());
+  auto proof = service_->InclusionProof(admin_, id);
+  ASSERT_TRUE(proof.ok()) << proof.status();
+  auto cp = store::ParseCheckpointNote(proof->checkpoint);
+  ASSERT_TRUE(cp.ok());
+  EXPECT_TRUE(store::VerifyInclusion(store::LeafHash(proof->entry_bytes), proof->seq,
+                                     proof->tree_size, proof->proof, cp->root_hash)
+                  .ok());
+  auto entry = store::DecodeAuditEntry(proof->entry_bytes);
+  EXPECT_EQ(entry->action, "voucher.issue");
+  EXPECT_EQ(entry->object_hash, store::Sha256(service_->DownloadVoucher(admin_, id)->cms));
+}
+
+TEST_F(ServiceTest, BootstrapRefusesDuplicatesAndBadNames) {
+  EXPECT_EQ(service_->CreateOrganization("acme", "x@acme.example").status().code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(service_->CreateOrganization("Bad Name", "x@y.example").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_->CreateOrganization("vendor", "x@y.example").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_->InviteUser(admin_, "admin@acme.example").status().code(),
+            StatusCode::kAlreadyExists);
+  // A second vendor principal reuses the vendor organization.
+  auto support = service_->CreateVendorPrincipal("s@vendor.example", "support");
+  ASSERT_TRUE(support.ok()) << support.status();
+  Caller s = Login(support->token.secret.view());
+  std::string id = Issue("SN-27");
+  EXPECT_TRUE(service_->GetVoucher(s, id).ok());
+  EXPECT_EQ(service_->ListAudit(s, {"org-acme", 0, 10}).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->AssignSerials(s, {"org-acme", "", {{"", "Z", ""}}, false}).status().code(),
+            StatusCode::kPermissionDenied);
+}
+
+}  // namespace
+}  // namespace masa::service

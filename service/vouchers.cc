@@ -1,0 +1,814 @@
+// Voucher requests, renewals, downloads and listing.
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "service/internal/authz.h"
+#include "service/internal/ids.h"
+#include "service/internal/pdc.h"
+#include "service/internal/service_impl.h"
+#include "signer/voucher_json.h"
+
+namespace masa::service {
+
+using internal::AccessContext;
+using internal::Authorize;
+using internal::Permission;
+using internal::Target;
+
+namespace {
+
+constexpr std::string_view kIssued = "issued";
+constexpr std::string_view kArchived = "archived";
+constexpr std::string_view kExpired = "expired";
+constexpr size_t kMaxPageSize = 1000;
+
+// Signs a set of vouchers on the work queue and calls `on_done` once, on the thread that
+// finished the last one, with one result per voucher in order.
+struct Fanout {
+  std::shared_ptr<const SigningKeys> keys;
+  std::vector<std::pair<signer::Voucher, signer::CmsContentType>> tasks;
+  std::vector<absl::StatusOr<std::string>> results;
+  std::atomic<size_t> remaining{0};
+  Metrics* metrics = nullptr;
+  std::function<void(std::vector<absl::StatusOr<std::string>>)> on_done;
+
+  void Finish(size_t i, absl::StatusOr<std::string> r) {
+    results[i] = std::move(r);
+    if (remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) on_done(std::move(results));
+  }
+};
+
+absl::Status Enqueue(queue::WorkQueue& queue, const std::shared_ptr<Fanout>& fan) {
+  fan->results.assign(fan->tasks.size(), absl::UnknownError("not signed"));
+  fan->remaining = fan->tasks.size();
+  std::vector<queue::WorkQueue::Job> jobs;
+  for (size_t i = 0; i < fan->tasks.size(); ++i) {
+    jobs.push_back({[fan, i] {
+                      absl::Time start = absl::Now();
+                      const auto& [voucher, type] = fan->tasks[i];
+                      const signer::VoucherSigner* s = fan->keys->For(type);
+                      absl::StatusOr<std::string> cms =
+                          s ? s->Sign(voucher)
+                            : absl::FailedPreconditionError("no signer for the content type");
+                      fan->metrics->sign_latency.Observe(absl::Now() - start);
+                      fan->Finish(i, std::move(cms));
+                    },
+                    [fan, i] {
+                      fan->Finish(i, absl::UnavailableError("signing was cancelled"));
+                    }});
+  }
+  return queue.TryEnqueueAll(std::move(jobs));
+}
+
+bool IsArchived(const store::Voucher& v) { return v.archived_at || v.status == kArchived; }
+
+std::string StatusOf(const store::Voucher& v, absl::Time now) {
+  if (IsArchived(v)) return std::string(kArchived);
+  if (v.expires_at <= now) return std::string(kExpired);
+  return std::string(kIssued);
+}
+
+bool IsLive(const store::Voucher& v, absl::Time now) {
+  return !IsArchived(v) && v.expires_at > now;
+}
+
+absl::Time WholeSeconds(absl::Time t) { return absl::FromUnixSeconds(absl::ToUnixSeconds(t)); }
+
+// A serial planned for signing.
+struct Planned {
+  size_t index;          // in the request's serial list
+  store::Voucher record; // everything but cms and audit_seq
+};
+
+}  // namespace
+
+VoucherInfo ServiceImpl::ToInfo(const store::Voucher& v) const {
+  VoucherInfo i;
+  i.voucher_id = v.id;
+  i.req_id = v.request_id;
+  i.organization_id = v.organization_id;
+  i.ien = v.ien;
+  i.serial_number = v.serial_number;
+  i.requested_at = v.requested_at;
+  i.created_at = v.created_at;
+  i.expires_at = v.expires_at;
+  i.last_renewal_at = v.last_renewal_at;
+  i.assertion = v.assertion;
+  i.status = StatusOf(v, Now());
+  i.pdc_organization = v.pdc_organization;
+  i.pdc_id = v.pdc_id;
+  i.requested_by = v.requested_by_name;
+  i.requested_by_id = v.requested_by;
+  i.os_type = v.os_type;
+  i.security_profile = v.security_profile;
+  i.content_type_oid = v.content_type_oid;
+  return i;
+}
+
+std::string ServiceImpl::GroupOfSerial(const store::Reader& reader, const std::string& ien,
+                                       const std::string& serial) const {
+  auto c = reader.Get<store::Component>(store::ComponentKey(ien, serial));
+  return c.ok() ? c->group_id : "";
+}
+
+absl::StatusOr<store::Voucher> ServiceImpl::AuthorizedVoucher(const AccessContext& access,
+                                                              Permission p,
+                                                              std::string_view voucher_id) const {
+  std::string what = "voucher " + std::string(voucher_id);
+  auto v = access.reader().Get<store::Voucher>(voucher_id);
+  if (absl::IsNotFound(v.status())) return absl::NotFoundError(what + " not found");
+  if (!v.ok()) return v.status();
+  // The serial's current group decides; a serial since moved to another organization leaves
+  // its old vouchers at the old organization's root.
+  std::string group = GroupOfSerial(access.reader(), v->ien, v->serial_number);
+  if (group.empty() || internal::OrganizationOfId(group) != v->organization_id) {
+    group = v->organization_id;
+  }
+  MASA_RETURN_IF_ERROR(Authorize(access, p, group, what));
+  return v;
+}
+
+absl::StatusOr<absl::Time> ServiceImpl::ExpiryFor(std::optional<absl::Time> asked,
+                                                  absl::Time created,
+                                                  absl::Time pdc_not_after) const {
+  if (!asked) return std::min(created + options_.default_validity, WholeSeconds(pdc_not_after));
+  absl::Time t = WholeSeconds(*asked);
+  if (t <= created) {
+    return absl::InvalidArgumentError("expires: " + FormatRfc3339(*asked) + " is not in the future");
+  }
+  if (t > created + options_.max_validity) {
+    return absl::InvalidArgumentError("expires: more than " +
+                                      FormatRfc3339(created + options_.max_validity) +
+                                      " (the longest validity allowed)");
+  }
+  if (t > pdc_not_after) {
+    return absl::InvalidArgumentError("expires: after the pinned-domain certificate's notAfter " +
+                                      FormatRfc3339(pdc_not_after));
+  }
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------
+
+absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestInput input,
+                                          RequestCallback done) {
+  const absl::Time start = absl::Now();
+  auto reject = [&](absl::Status s) {
+    metrics_.requests_rejected.fetch_add(1, std::memory_order_relaxed);
+    return s;
+  };
+  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+  auto access_or = Access(caller, snap);
+  if (!access_or.ok()) return reject(access_or.status());
+  AccessContext& access = *access_or;
+  const std::string& org = caller.organization_id();
+
+  // --- the whole input, before anything else ---
+  size_t n = input.serial_numbers.size();
+  if (n == 0 || n > options_.max_serials_per_request) {
+    return reject(absl::InvalidArgumentError(
+        absl::StrCat("serial_numbers: ", n, " given, expected 1..",
+                     options_.max_serials_per_request)));
+  }
+  std::string ien = input.ien.empty() ? options_.vendor_ien : input.ien;
+  if (!internal::IsPrintableToken(ien, 16)) return reject(absl::InvalidArgumentError("ien: bad"));
+  std::set<std::string> seen;
+  for (const auto& s : input.serial_numbers) {
+    if (!internal::IsPrintableToken(s, 64)) {
+      return reject(absl::InvalidArgumentError(
+          "serial_numbers: each must be 1..64 printable characters without spaces"));
+    }
+    if (!seen.insert(s).second) {
+      return reject(absl::InvalidArgumentError("serial_numbers: " + s + " is listed twice"));
+    }
+  }
+  auto device = options_.device_profiles.find(input.os_type);
+  if (device == options_.device_profiles.end()) {
+    return reject(absl::InvalidArgumentError("os_type: unknown \"" + input.os_type + "\""));
+  }
+  std::string sec_name = input.security_profile.empty() ? "default" : input.security_profile;
+  auto security = options_.security_profiles.find(sec_name);
+  if (security == options_.security_profiles.end()) {
+    return reject(absl::InvalidArgumentError("security_profile: unknown \"" + sec_name + "\""));
+  }
+  std::shared_ptr<const SigningKeys> keys = this->keys();
+  if (keys->For(device->second.content_type) == nullptr) {
+    return reject(absl::FailedPreconditionError(
+        "os_type " + input.os_type + ": no signer for its CMS content type is configured"));
+  }
+  if (input.pdc_pem.empty() == input.pdc_cert_id.empty()) {
+    return reject(absl::InvalidArgumentError(
+        "give exactly one of the pinned-domain certificate (PEM) and cert_id"));
+  }
+  internal::ParsedPdc pdc;
+  if (!input.pdc_cert_id.empty()) {
+    std::string what = "certificate " + input.pdc_cert_id;
+    auto stored = snap.Get<store::PinnedDomainCert>(input.pdc_cert_id);
+    if (absl::IsNotFound(stored.status())) return reject(absl::NotFoundError(what + " not found"));
+    if (!stored.ok()) return stored.status();
+    if (absl::Status s = Authorize(access, Permission::kView, stored->group_id, what); !s.ok()) {
+      return reject(s);
+    }
+    MASA_ASSIGN_OR_RETURN(pdc, internal::ParsePdc(stored->certificate_der, what));
+  } else {
+    auto parsed = internal::ParsePdc(input.pdc_pem, "pinned-domain certificate");
+    if (!parsed.ok()) return reject(parsed.status());
+    pdc = *std::move(parsed);
+  }
+  const absl::Time now = WholeSeconds(Now());
+  if (pdc.not_after <= now || pdc.not_before > now) {
+    return reject(absl::InvalidArgumentError(
+        "pinned-domain certificate is not valid now (valid " + FormatRfc3339(pdc.not_before) +
+        " .. " + FormatRfc3339(pdc.not_after) + ")"));
+  }
+  std::string platform_der;
+  if (!input.platform_certificate_pem.empty()) {
+    auto parsed = internal::ParsePdc(input.platform_certificate_pem, "platform certificate");
+    if (!parsed.ok()) return reject(parsed.status());
+    platform_der = parsed->der;
+  }
+  auto expires = ExpiryFor(input.expires_at, now, pdc.not_after);
+  if (!expires.ok()) return reject(expires.status());
+  if (!access.Anywhere(Permission::kRequest)) {
+    return reject(absl::PermissionDeniedError(
+        "your roles do not include the request permission in any group"));
+  }
+
+  // --- per serial ---
+  auto request = std::make_shared<store::VoucherRequest>();
+  request->id = internal::NewId("req-");
+  request->organization_id = org;
+  request->requested_by = caller.principal_id();
+  request->requested_at = Now();
+  request->ien = ien;
+  request->serial_numbers = input.serial_numbers;
+  request->pdc_id = input.pdc_cert_id;
+  request->os_type = input.os_type;
+  request->security_profile = sec_name;
+  request->expires_at = input.expires_at;
+  request->override_conflicts = input.override_conflicts;
+  request->platform_certificate_der = platform_der;
+  request->pdc_organization = pdc.organization;
+
+  auto result = std::make_shared<RequestResult>();
+  result->req_id = request->id;
+  result->serials.resize(n);
+  auto plan = std::make_shared<std::vector<Planned>>();
+  auto fan = std::make_shared<Fanout>();
+  fan->keys = keys;
+  fan->metrics = &metrics_;
+  const std::string oid(signer::ContentTypeOid(device->second.content_type));
+  for (size_t i = 0; i < n; ++i) {
+    const std::string& serial = input.serial_numbers[i];
+    SerialResult& r = result->serials[i];
+    r.serial_number = serial;
+    r.status = "failed";
+    auto comp = snap.Get<store::Component>(store::ComponentKey(ien, serial));
+    if (!comp.ok() && !absl::IsNotFound(comp.status())) return comp.status();
+    if (!comp.ok() || comp->organization_id != org) {
+      r.code = absl::StatusCode::kNotFound;
+      r.reason = "serial " + serial + " is not assigned to your organization";
+      continue;
+    }
+    if (absl::Status s = Authorize(access, Permission::kRequest, comp->group_id,
+                                   "serial " + serial);
+        !s.ok()) {
+      r.code = s.code();
+      r.reason = std::string(s.message());
+      continue;
+    }
+    if (!input.override_conflicts) {
+      MASA_ASSIGN_OR_RETURN(auto existing, snap.VouchersBySerial(ien, serial));
+      auto conflict = std::find_if(existing.begin(), existing.end(), [&](const store::Voucher& v) {
+        return v.organization_id == org && IsLive(v, now) && v.pdc_sha256 != pdc.sha256;
+      });
+      if (conflict != existing.end()) {
+        r.code = absl::StatusCode::kAlreadyExists;
+        r.reason = "serial " + serial + " has live voucher " + conflict->id +
+                   " pinned to a different certificate; set override to issue anyway";
+        continue;
+      }
+    }
+    store::Voucher v;
+    v.id = internal::NewId("v-");
+    v.request_id = request->id;
+    v.organization_id = org;
+    v.ien = ien;
+    v.serial_number = serial;
+    v.status = std::string(kIssued);
+    v.assertion = std::string(signer::AssertionName(signer::Assertion::kVerified));
+    v.signing_key_id = keys->key_id;
+    v.requested_at = request->requested_at;
+    v.created_at = now;
+    v.expires_at = *expires;
+    v.requested_by = caller.principal_id();
+    v.requested_by_name = caller.name();
+    v.pdc_organization = pdc.organization;
+    v.pdc_id = input.pdc_cert_id;
+    v.pdc_sha256 = pdc.sha256;
+    v.content_type_oid = oid;
+    v.os_type = input.os_type;
+    v.security_profile = sec_name;
+
+    signer::Voucher sv;
+    sv.created_on = now;
+    sv.expires_on = *expires;
+    sv.assertion = signer::Assertion::kVerified;
+    sv.serial_number = serial;
+    sv.pinned_domain_cert = pdc.der;
+    sv.domain_cert_revocation_checks = security->second.domain_cert_revocation_checks;
+    fan->tasks.emplace_back(std::move(sv), device->second.content_type);
+    plan->push_back({i, std::move(v)});
+  }
+
+  // --- after signing: one batch with every record and audit entry ---
+  const std::string actor = caller.principal_id();
+  const bool override_conflicts = input.override_conflicts;
+  auto commit = [this, request, result, plan, actor, override_conflicts, now,
+                 done = std::move(done),
+                 start](std::vector<absl::StatusOr<std::string>> cms) mutable {
+    store::WriteBatch batch;
+    auto out = std::make_shared<RequestResult>();
+    batch.Do([request, result, plan, actor, override_conflicts, now, out,
+              cms = std::move(cms)](store::WriteTxn& txn) -> absl::Status {
+      *out = *result;
+      store::VoucherRequest req = *request;
+      size_t issued = 0;
+      for (size_t k = 0; k < plan->size(); ++k) {
+        const Planned& p = (*plan)[k];
+        SerialResult& r = out->serials[p.index];
+        if (!cms[k].ok()) {
+          r.code = cms[k].status().code();
+          r.reason = "signing failed: " + std::string(cms[k].status().message());
+          continue;
+        }
+        // Checked again here: a request committed since the snapshot may have pinned it.
+        if (!override_conflicts) {
+          MASA_ASSIGN_OR_RETURN(auto existing,
+                                txn.VouchersBySerial(p.record.ien, p.record.serial_number));
+          bool conflict = std::any_of(existing.begin(), existing.end(), [&](const store::Voucher& v) {
+            return v.organization_id == p.record.organization_id && IsLive(v, now) &&
+                   v.pdc_sha256 != p.record.pdc_sha256;
+          });
+          if (conflict) {
+            r.code = absl::StatusCode::kAlreadyExists;
+            r.reason = "serial " + r.serial_number +
+                       " has a live voucher pinned to a different certificate";
+            continue;
+          }
+        }
+        store::Voucher v = p.record;
+        v.cms = *cms[k];
+        MASA_ASSIGN_OR_RETURN(
+            uint64_t seq,
+            txn.Append({actor, "voucher.issue", Target(v.organization_id, v.id),
+                        override_conflicts ? "ok: override" : "ok", store::Sha256(v.cms)}));
+        v.audit_seq = seq;
+        MASA_RETURN_IF_ERROR(txn.Insert(v));
+        r.voucher_id = v.id;
+        r.status = std::string(kIssued);
+        r.code = absl::StatusCode::kOk;
+        r.reason.clear();
+        ++issued;
+      }
+      for (const auto& r : out->serials) {
+        if (r.code == absl::StatusCode::kOk) continue;
+        req.failed_serials.push_back(r.serial_number);
+        req.failure_codes.push_back(std::to_string(static_cast<int>(r.code)));
+        req.failure_reasons.push_back(r.reason);
+      }
+      size_t failed = out->serials.size() - issued;
+      req.status = failed == 0 ? "complete" : issued == 0 ? "failed" : "partial";
+      MASA_RETURN_IF_ERROR(txn.Insert(req));
+      return txn
+          .Append({actor, "request.create", Target(req.organization_id, req.id),
+                   absl::StrCat("ok: ", issued, " issued, ", failed, " failed"), ""})
+          .status();
+    });
+    const absl::Time submitted = absl::Now();
+    store_->Submit(std::move(batch), [this, out, done = std::move(done), start,
+                                      submitted](absl::StatusOr<store::CommitResult> r) {
+      metrics_.commit_latency.Observe(absl::Now() - submitted);
+      metrics_.request_latency.Observe(absl::Now() - start);
+      if (!r.ok()) {
+        metrics_.requests_failed.fetch_add(1, std::memory_order_relaxed);
+        done(r.status());
+      } else {
+        size_t issued = std::count_if(out->serials.begin(), out->serials.end(),
+                                      [](const SerialResult& s) { return s.code == absl::StatusCode::kOk; });
+        size_t failed = out->serials.size() - issued;
+        metrics_.batch_size.Observe(issued);
+        metrics_.vouchers_issued.fetch_add(issued, std::memory_order_relaxed);
+        metrics_.serials_failed.fetch_add(failed, std::memory_order_relaxed);
+        (failed == 0   ? metrics_.requests_ok
+         : issued == 0 ? metrics_.requests_failed
+                       : metrics_.requests_partial)
+            .fetch_add(1, std::memory_order_relaxed);
+        done(*out);
+      }
+      EndInflight();
+    });
+  };
+
+  BeginInflight();
+  if (fan->tasks.empty()) {
+    commit({});
+    return absl::OkStatus();
+  }
+  fan->on_done = std::move(commit);
+  if (absl::Status s = Enqueue(*queue_, fan); !s.ok()) {
+    fan->on_done = nullptr;  // breaks the fan -> commit -> nothing cycle; nothing ran
+    EndInflight();
+    metrics_.requests_busy.fetch_add(1, std::memory_order_relaxed);
+    return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ServiceImpl::RenewVoucher(const Caller& caller, std::string_view voucher_id,
+                                       RenewInput input, RequestCallback done) {
+  const absl::Time start = absl::Now();
+  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+  MASA_ASSIGN_OR_RETURN(store::Voucher v,
+                        AuthorizedVoucher(access, Permission::kRequest, voucher_id));
+  if (IsArchived(v)) {
+    return absl::FailedPreconditionError("voucher " + v.id + " is archived");
+  }
+  // Everything but the dates comes from the voucher as it was signed.
+  MASA_ASSIGN_OR_RETURN(signer::ParsedSignedData parsed, signer::ParseSignedData(v.cms));
+  MASA_ASSIGN_OR_RETURN(signer::Voucher sv, signer::DecodeVoucherJson(parsed.content));
+  if (!sv.pinned_domain_cert) {
+    return absl::FailedPreconditionError("voucher " + v.id + " has no pinned-domain-cert");
+  }
+  MASA_ASSIGN_OR_RETURN(internal::ParsedPdc pdc,
+                        internal::ParsePdc(*sv.pinned_domain_cert, "pinned-domain-cert"));
+  const absl::Time now = WholeSeconds(Now());
+  if (pdc.not_after <= now) {
+    return absl::FailedPreconditionError("the voucher's pinned-domain certificate expired at " +
+                                         FormatRfc3339(pdc.not_after));
+  }
+  MASA_ASSIGN_OR_RETURN(absl::Time expires, ExpiryFor(input.expires_at, now, pdc.not_after));
+  std::shared_ptr<const SigningKeys> keys = this->keys();
+  sv.created_on = now;
+  sv.expires_on = expires;
+  auto fan = std::make_shared<Fanout>();
+  fan->keys = keys;
+  fan->metrics = &metrics_;
+  fan->tasks.emplace_back(std::move(sv), parsed.content_type);
+  const std::string actor = caller.principal_id();
+  const std::string id = v.id;
+  fan->on_done = [this, actor, id, now, expires, key_id = keys->key_id, done = std::move(done),
+                  start](std::vector<absl::StatusOr<std::string>> cms) mutable {
+    if (!cms[0].ok()) {
+      metrics_.requests_failed.fetch_add(1, std::memory_order_relaxed);
+      done(cms[0].status());
+      EndInflight();
+      return;
+    }
+    auto out = std::make_shared<RequestResult>();
+    store::WriteBatch batch;
+    batch.Do([actor, id, now, expires, key_id, out,
+              cms = *std::move(cms[0])](store::WriteTxn& txn) -> absl::Status {
+      MASA_ASSIGN_OR_RETURN(store::Voucher v, txn.Get<store::Voucher>(id));
+      if (IsArchived(v)) {
+        return absl::FailedPreconditionError("voucher " + id + " was archived meanwhile");
+      }
+      v.cms = cms;
+      v.expires_at = expires;
+      v.last_renewal_at = now;
+      v.signing_key_id = key_id;
+      MASA_ASSIGN_OR_RETURN(uint64_t seq,
+                            txn.Append({actor, "voucher.renew", Target(v.organization_id, v.id),
+                                        "ok: until " + FormatRfc3339(expires),
+                                        store::Sha256(v.cms)}));
+      v.audit_seq = seq;
+      MASA_RETURN_IF_ERROR(txn.Put(v));
+      *out = {v.request_id, {{v.serial_number, v.id, std::string(kIssued), "",
+                              absl::StatusCode::kOk}}};
+      return absl::OkStatus();
+    });
+    const absl::Time submitted = absl::Now();
+    store_->Submit(std::move(batch), [this, out, done = std::move(done), start,
+                                      submitted](absl::StatusOr<store::CommitResult> r) {
+      metrics_.commit_latency.Observe(absl::Now() - submitted);
+      metrics_.request_latency.Observe(absl::Now() - start);
+      if (r.ok()) {
+        metrics_.requests_ok.fetch_add(1, std::memory_order_relaxed);
+        metrics_.vouchers_issued.fetch_add(1, std::memory_order_relaxed);
+        metrics_.batch_size.Observe(1);
+        done(*out);
+      } else {
+        metrics_.requests_failed.fetch_add(1, std::memory_order_relaxed);
+        done(r.status());
+      }
+      EndInflight();
+    });
+  };
+  BeginInflight();
+  if (absl::Status s = Enqueue(*queue_, fan); !s.ok()) {
+    fan->on_done = nullptr;
+    EndInflight();
+    metrics_.requests_busy.fetch_add(1, std::memory_order_relaxed);
+    return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<VoucherInfo> ServiceImpl::GetVoucher(const Caller& caller,
+                                                    std::string_view voucher_id) const {
+  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+  MASA_ASSIGN_OR_RETURN(store::Voucher v, AuthorizedVoucher(access, Permission::kView, voucher_id));
+  return ToInfo(v);
+}
+
+absl::StatusOr<VoucherFile> ServiceImpl::DownloadVoucher(const Caller& caller,
+                                                         std::string_view voucher_id) const {
+  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+  MASA_ASSIGN_OR_RETURN(store::Voucher v,
+                        AuthorizedVoucher(access, Permission::kDownload, voucher_id));
+  return VoucherFile{v.id, v.ien, v.serial_number, v.cms};
+}
+
+absl::StatusOr<RequestInfo> ServiceImpl::GetRequest(const Caller& caller,
+                                                    std::string_view req_id) const {
+  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+  std::string what = "request " + std::string(req_id);
+  auto req = snap.Get<store::VoucherRequest>(req_id);
+  if (absl::IsNotFound(req.status())) return absl::NotFoundError(what + " not found");
+  if (!req.ok()) return req.status();
+  MASA_ASSIGN_OR_RETURN(auto vouchers, snap.VouchersByRequest(req->id));
+  RequestInfo info;
+  for (const auto& v : vouchers) {
+    if (AuthorizedVoucher(access, Permission::kView, v.id).ok()) info.vouchers.push_back(ToInfo(v));
+  }
+  // Visible to its requester, to whoever may view one of its vouchers, and to viewers of
+  // the organization's root group (a request whose serials all failed has no voucher).
+  bool visible = req->requested_by == caller.principal_id() || !info.vouchers.empty() ||
+                 Authorize(access, Permission::kView, req->organization_id, what).ok();
+  if (!visible) return absl::NotFoundError(what + " not found");
+  info.req_id = req->id;
+  info.organization_id = req->organization_id;
+  info.requested_by_id = req->requested_by;
+  auto p = snap.Get<store::Principal>(req->requested_by);
+  info.requested_by = p.ok() ? p->name : req->requested_by;
+  info.requested_at = req->requested_at;
+  info.ien = req->ien;
+  info.status = req->status;
+  info.os_type = req->os_type;
+  info.security_profile = req->security_profile;
+  info.pdc_organization = req->pdc_organization;
+  info.override_conflicts = req->override_conflicts;
+  for (const auto& serial : req->serial_numbers) {
+    SerialResult r{serial, "", std::string(kIssued), "", absl::StatusCode::kOk};
+    for (size_t i = 0; i < req->failed_serials.size(); ++i) {
+      if (req->failed_serials[i] != serial) continue;
+      r.status = "failed";
+      r.code = static_cast<absl::StatusCode>(
+          i < req->failure_codes.size() ? std::atoi(req->failure_codes[i].c_str()) : 2);
+      r.reason = i < req->failure_reasons.size() ? req->failure_reasons[i] : "";
+    }
+    for (const auto& v : vouchers) {
+      if (v.serial_number == serial) r.voucher_id = v.id;
+    }
+    info.serials.push_back(std::move(r));
+  }
+  return info;
+}
+
+absl::StatusOr<std::vector<VoucherFile>> ServiceImpl::DownloadRequest(
+    const Caller& caller, std::string_view req_id) const {
+  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+  std::string what = "request " + std::string(req_id);
+  auto req = snap.Get<store::VoucherRequest>(req_id);
+  if (absl::IsNotFound(req.status())) return absl::NotFoundError(what + " not found");
+  if (!req.ok()) return req.status();
+  MASA_ASSIGN_OR_RETURN(auto vouchers, snap.VouchersByRequest(req->id));
+  std::vector<VoucherFile> files;
+  bool any_visible = false;
+  for (const auto& serial : req->serial_numbers) {
+    for (const auto& v : vouchers) {
+      if (v.serial_number != serial) continue;
+      auto ok = AuthorizedVoucher(access, Permission::kDownload, v.id);
+      if (ok.ok()) {
+        files.push_back({v.id, v.ien, v.serial_number, v.cms});
+        any_visible = true;
+      } else if (absl::IsPermissionDenied(ok.status())) {
+        any_visible = true;
+      }
+    }
+  }
+  if (!any_visible) return absl::NotFoundError(what + " not found");
+  if (files.empty()) {
+    return absl::PermissionDeniedError(what + ": your roles do not include the download permission");
+  }
+  return files;
+}
+
+absl::StatusOr<VoucherInfo> ServiceImpl::ArchiveVoucher(const Caller& caller,
+                                                        std::string_view voucher_id) {
+  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+  MASA_ASSIGN_OR_RETURN(store::Voucher v,
+                        AuthorizedVoucher(access, Permission::kArchive, voucher_id));
+  if (IsArchived(v)) {
+    return absl::FailedPreconditionError("voucher " + v.id + " is already archived");
+  }
+  const absl::Time now = Now();
+  const std::string actor = caller.principal_id();
+  const std::string id = v.id;
+  auto out = std::make_shared<store::Voucher>();
+  store::WriteBatch batch;
+  batch.Do([id, now, actor, out](store::WriteTxn& txn) -> absl::Status {
+    MASA_ASSIGN_OR_RETURN(store::Voucher v, txn.Get<store::Voucher>(id));
+    if (IsArchived(v)) {
+      return absl::FailedPreconditionError("voucher " + id + " is already archived");
+    }
+    v.status = std::string(kArchived);
+    v.archived_at = now;
+    MASA_RETURN_IF_ERROR(txn.Put(v));
+    MASA_RETURN_IF_ERROR(
+        txn.Append({actor, "voucher.archive", Target(v.organization_id, v.id), "ok", ""}).status());
+    *out = v;
+    return absl::OkStatus();
+  });
+  MASA_RETURN_IF_ERROR(store_->Write(std::move(batch)).status());
+  return ToInfo(*out);
+}
+
+// ---------------------------------------------------------------------------------------
+// Listing
+
+namespace {
+
+std::string ColumnText(const VoucherInfo& v, VoucherColumn c) {
+  switch (c) {
+    case VoucherColumn::kRequestedAt: return FormatRfc3339(v.requested_at);
+    case VoucherColumn::kCreatedAt: return FormatRfc3339(v.created_at);
+    case VoucherColumn::kExpiresAt: return FormatRfc3339(v.expires_at);
+    case VoucherColumn::kLastRenewalAt:
+      return v.last_renewal_at ? FormatRfc3339(*v.last_renewal_at) : "";
+    case VoucherColumn::kSerialNumber: return v.serial_number;
+    case VoucherColumn::kStatus: return v.status;
+    case VoucherColumn::kAssertion: return v.assertion;
+    case VoucherColumn::kRequestedBy: return v.requested_by;
+    case VoucherColumn::kPdcOrganization: return v.pdc_organization;
+    case VoucherColumn::kVoucherId: return v.voucher_id;
+    case VoucherColumn::kReqId: return v.req_id;
+  }
+  return "";
+}
+
+// <0, 0, >0 like strcmp; times compare as times, absent last_renewal_at first.
+int Compare(const VoucherInfo& a, const VoucherInfo& b, VoucherColumn c) {
+  auto cmp_time = [](absl::Time x, absl::Time y) { return x < y ? -1 : y < x ? 1 : 0; };
+  switch (c) {
+    case VoucherColumn::kRequestedAt: return cmp_time(a.requested_at, b.requested_at);
+    case VoucherColumn::kCreatedAt: return cmp_time(a.created_at, b.created_at);
+    case VoucherColumn::kExpiresAt: return cmp_time(a.expires_at, b.expires_at);
+    case VoucherColumn::kLastRenewalAt:
+      return cmp_time(a.last_renewal_at.value_or(absl::InfinitePast()),
+                      b.last_renewal_at.value_or(absl::InfinitePast()));
+    default: return ColumnText(a, c).compare(ColumnText(b, c));
+  }
+}
+
+constexpr std::pair<VoucherColumn, std::string_view> kColumnNames[] = {
+    {VoucherColumn::kRequestedAt, "requested_at"},
+    {VoucherColumn::kCreatedAt, "created_at"},
+    {VoucherColumn::kExpiresAt, "expires_at"},
+    {VoucherColumn::kLastRenewalAt, "last_renewal_at"},
+    {VoucherColumn::kSerialNumber, "serial_number"},
+    {VoucherColumn::kStatus, "status"},
+    {VoucherColumn::kAssertion, "assertion"},
+    {VoucherColumn::kRequestedBy, "requested_by"},
+    {VoucherColumn::kPdcOrganization, "pdc_organization"},
+    {VoucherColumn::kVoucherId, "voucher_id"},
+    {VoucherColumn::kReqId, "req_id"}};
+
+// Binds a page token to the query it came from.
+std::string QueryFingerprint(const ListVouchersInput& in) {
+  const VoucherFilter& f = in.filter;
+  std::string key = absl::StrCat(
+      f.organization_id, "\x1f", f.serial_number, "\x1f", f.status, "\x1f", f.assertion, "\x1f",
+      f.requested_by, "\x1f", f.pdc_organization, "\x1f", f.req_id, "\x1f",
+      absl::FormatTime(f.requested_from), "\x1f", absl::FormatTime(f.requested_to), "\x1f",
+      f.archived ? (*f.archived ? "1" : "0") : "-", "\x1f", static_cast<int>(in.sort_by),
+      in.descending ? "d" : "a", in.group_by ? static_cast<int>(*in.group_by) : -1, "\x1f",
+      in.page_size);
+  return internal::Hex(store::Sha256(key)).substr(0, 16);
+}
+
+}  // namespace
+
+std::string_view VoucherColumnName(VoucherColumn column) {
+  for (const auto& [c, name] : kColumnNames) {
+    if (c == column) return name;
+  }
+  return "?";
+}
+
+std::optional<VoucherColumn> ParseVoucherColumn(std::string_view name) {
+  for (const auto& [c, n] : kColumnNames) {
+    if (n == name) return c;
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<VoucherPage> ServiceImpl::ListVouchers(const Caller& caller,
+                                                      const ListVouchersInput& input) const {
+  size_t page_size = input.page_size == 0 ? 50 : input.page_size;
+  if (page_size > kMaxPageSize) return absl::InvalidArgumentError("page_size: expected 1..1000");
+  const VoucherFilter& f = input.filter;
+  if (!f.status.empty() && f.status != kIssued && f.status != kExpired && f.status != kArchived) {
+    return absl::InvalidArgumentError("status: expected issued, expired or archived");
+  }
+  if (f.requested_to < f.requested_from) {
+    return absl::InvalidArgumentError("time range: the end is before the start");
+  }
+  const std::string fingerprint = QueryFingerprint(input);
+  size_t offset = 0;
+  if (!input.page_token.empty()) {
+    size_t dot = input.page_token.find('.');
+    if (dot == std::string::npos || input.page_token.substr(dot + 1) != fingerprint ||
+        !absl::SimpleAtoi(absl::string_view(input.page_token.data(), dot), &offset)) {
+      return absl::InvalidArgumentError("page_token: not from this query");
+    }
+  }
+  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+
+  std::vector<std::string> orgs;
+  if (internal::Has(access.cross_organization(), Permission::kView)) {
+    if (!f.organization_id.empty()) {
+      orgs.push_back(f.organization_id);
+    } else {
+      MASA_ASSIGN_OR_RETURN(auto all, snap.List<store::Organization>());
+      for (const auto& o : all) orgs.push_back(o.id);
+    }
+  } else {
+    orgs.push_back(caller.organization_id());
+  }
+  std::vector<VoucherInfo> rows;
+  for (const auto& org : orgs) {
+    bool whole_org = Authorize(access, Permission::kView, org, org).ok();
+    MASA_ASSIGN_OR_RETURN(auto vouchers,
+                          snap.VouchersByOrganization(org, f.requested_from, f.requested_to));
+    for (const auto& v : vouchers) {
+      if (!f.serial_number.empty() && v.serial_number != f.serial_number) continue;
+      if (!f.req_id.empty() && v.request_id != f.req_id) continue;
+      if (!f.assertion.empty() && v.assertion != f.assertion) continue;
+      if (!f.pdc_organization.empty() && v.pdc_organization != f.pdc_organization) continue;
+      if (!f.requested_by.empty() && v.requested_by != f.requested_by &&
+          v.requested_by_name != f.requested_by) {
+        continue;
+      }
+      bool archived = IsArchived(v);
+      if (f.archived && *f.archived != archived) continue;
+      VoucherInfo info = ToInfo(v);
+      if (!f.status.empty() && info.status != f.status) continue;
+      if (!whole_org && !AuthorizedVoucher(access, Permission::kView, v.id).ok()) continue;
+      rows.push_back(std::move(info));
+    }
+  }
+  auto less = [&](const VoucherInfo& a, const VoucherInfo& b) {
+    if (input.group_by) {
+      int g = Compare(a, b, *input.group_by);
+      if (g != 0) return input.descending ? g > 0 : g < 0;
+    }
+    int c = Compare(a, b, input.sort_by);
+    if (c == 0) c = a.voucher_id.compare(b.voucher_id);
+    return input.descending ? c > 0 : c < 0;
+  };
+  std::sort(rows.begin(), rows.end(), less);
+
+  VoucherPage page;
+  page.total = rows.size();
+  if (input.group_by) {
+    for (const auto& r : rows) {
+      std::string value = ColumnText(r, *input.group_by);
+      if (page.groups.empty() || page.groups.back().value != value) {
+        page.groups.push_back({value, 0});
+      }
+      ++page.groups.back().count;
+    }
+  }
+  for (size_t i = offset; i < rows.size() && page.vouchers.size() < page_size; ++i) {
+    page.vouchers.push_back(std::move(rows[i]));
+  }
+  if (offset + page_size < rows.size()) {
+    page.next_page_token = absl::StrCat(offset + page_size, ".", fingerprint);
+  }
+  return page;
+}
+
+}  // namespace masa::service
