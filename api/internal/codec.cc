@@ -1,0 +1,423 @@
+#include "api/internal/codec.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "api/internal/json_body.h"
+#include "common/base64.h"
+#include "common/status.h"
+#include "common/time.h"
+
+namespace masa::api::internal {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kIdLength = 128;         // ids, names, serials: the service checks details
+constexpr size_t kPemLength = 64 * 1024;  // one certificate, generously
+constexpr int64_t kMaxValidityDays = 3650;
+
+json OptionalTime(const std::optional<absl::Time>& t) {
+  return t ? TimeJson(*t) : json(nullptr);
+}
+
+std::string Hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// Decoding
+
+absl::StatusOr<service::VoucherRequestInput> DecodeVoucherRequest(std::string_view body) {
+  MASA_ASSIGN_OR_RETURN(json object, ParseJsonObject(body, /*allow_empty=*/false));
+  ObjectReader r(object);
+  service::VoucherRequestInput in;
+  if (auto v = r.StringArray("serial_numbers", true, 1, kMaxSerialsDecoded, kIdLength)) {
+    in.serial_numbers = std::move(*v);
+  }
+  if (auto v = r.String("ien", false, kIdLength)) in.ien = std::move(*v);
+  if (auto v = r.String("pdc", false, kPemLength)) in.pdc_pem = std::move(*v);
+  if (auto v = r.String("cert_id", false, kIdLength)) in.pdc_cert_id = std::move(*v);
+  if (auto v = r.String("platform_cert", false, kPemLength)) {
+    in.platform_certificate_pem = std::move(*v);
+  }
+  in.expires_at = r.Time("expires_at", false);
+  if (auto v = r.String("os_type", false, kIdLength)) in.os_type = std::move(*v);
+  if (auto v = r.Bool("override", false)) in.override_conflicts = *v;
+  if (auto v = r.String("security_profile", false, kIdLength)) {
+    in.security_profile = std::move(*v);
+  }
+  if (r.ok() && in.pdc_pem.empty() == in.pdc_cert_id.empty()) {
+    r.Fail("pdc, cert_id: give exactly one: the pinned-domain certificate as PEM in \"pdc\", "
+           "or the id of an uploaded one in \"cert_id\"");
+  }
+  MASA_RETURN_IF_ERROR(r.Finish());
+  return in;
+}
+
+absl::StatusOr<service::RenewInput> DecodeRenew(std::string_view body) {
+  MASA_ASSIGN_OR_RETURN(json object, ParseJsonObject(body, /*allow_empty=*/true));
+  ObjectReader r(object);
+  service::RenewInput in;
+  in.expires_at = r.Time("expires_at", false);
+  MASA_RETURN_IF_ERROR(r.Finish());
+  return in;
+}
+
+absl::StatusOr<service::PdcInput> DecodePdc(std::string_view body) {
+  MASA_ASSIGN_OR_RETURN(json object, ParseJsonObject(body, false));
+  ObjectReader r(object);
+  service::PdcInput in;
+  if (auto v = r.String("name", false, 256)) in.name = std::move(*v);
+  if (auto v = r.String("certificate", true, kPemLength)) in.certificate = std::move(*v);
+  if (auto v = r.String("group_id", false, kIdLength)) in.group_id = std::move(*v);
+  MASA_RETURN_IF_ERROR(r.Finish());
+  return in;
+}
+
+absl::StatusOr<std::string> DecodeUsername(std::string_view body) {
+  MASA_ASSIGN_OR_RETURN(json object, ParseJsonObject(body, false));
+  ObjectReader r(object);
+  std::string out = r.String("username", true, 256).value_or("");
+  MASA_RETURN_IF_ERROR(r.Finish());
+  return out;
+}
+
+absl::StatusOr<std::string> DecodeAccountName(std::string_view body) {
+  MASA_ASSIGN_OR_RETURN(json object, ParseJsonObject(body, false));
+  ObjectReader r(object);
+  std::string out = r.String("name", true, 256).value_or("");
+  MASA_RETURN_IF_ERROR(r.Finish());
+  return out;
+}
+
+absl::StatusOr<BindingInput> DecodeBinding(std::string_view body) {
+  MASA_ASSIGN_OR_RETURN(json object, ParseJsonObject(body, false));
+  ObjectReader r(object);
+  BindingInput in;
+  in.principal_id = r.String("principal_id", true, kIdLength).value_or("");
+  in.group_id = r.String("group_id", true, kIdLength).value_or("");
+  in.role = r.String("role", true, 32).value_or("");
+  if (r.ok() && !service::ParseRole(in.role)) {
+    r.Fail("role: must be one of viewer, requestor, assigner, admin, support, account-team, "
+           "security-officer");
+  }
+  MASA_RETURN_IF_ERROR(r.Finish());
+  return in;
+}
+
+absl::StatusOr<std::string> DecodeGrant(std::string_view body) {
+  MASA_ASSIGN_OR_RETURN(json object, ParseJsonObject(body, false));
+  ObjectReader r(object);
+  std::string grant = r.String("grant", true, 32).value_or("");
+  if (r.ok() && !service::ParseGrant(grant)) {
+    r.Fail("grant: must be one of request, download, archive");
+  }
+  MASA_RETURN_IF_ERROR(r.Finish());
+  return grant;
+}
+
+absl::StatusOr<GroupInput> DecodeGroup(std::string_view body) {
+  MASA_ASSIGN_OR_RETURN(json object, ParseJsonObject(body, false));
+  ObjectReader r(object);
+  GroupInput in;
+  in.parent_id = r.String("parent_id", true, kIdLength).value_or("");
+  in.name = r.String("name", true, kIdLength).value_or("");
+  MASA_RETURN_IF_ERROR(r.Finish());
+  return in;
+}
+
+absl::StatusOr<service::TokenInput> DecodeToken(std::string_view body) {
+  MASA_ASSIGN_OR_RETURN(json object, ParseJsonObject(body, true));
+  ObjectReader r(object);
+  service::TokenInput in;
+  if (auto v = r.String("principal_id", false, kIdLength)) in.principal_id = std::move(*v);
+  if (auto v = r.Int("validity_days", false, 1, kMaxValidityDays)) {
+    in.validity = absl::Hours(24 * *v);
+  }
+  if (auto v = r.String("description", false, 256)) in.description = std::move(*v);
+  MASA_RETURN_IF_ERROR(r.Finish());
+  return in;
+}
+
+absl::StatusOr<service::AssignInput> DecodeAssign(std::string_view body) {
+  MASA_ASSIGN_OR_RETURN(json object, ParseJsonObject(body, false));
+  ObjectReader r(object);
+  service::AssignInput in;
+  in.organization_id = r.String("organization_id", true, kIdLength).value_or("");
+  if (auto v = r.String("group_id", false, kIdLength)) in.group_id = std::move(*v);
+  if (auto v = r.Bool("reassign", false)) in.reassign = *v;
+  if (const json* serials = r.Array("serials", true, 1, kMaxAssignSerials)) {
+    in.serials.reserve(serials->size());
+    for (size_t i = 0; i < serials->size() && r.ok(); ++i) {
+      ObjectReader item((*serials)[i], absl::StrCat("serials[", i, "]."));
+      service::SerialAssignment a;
+      if (auto v = item.String("ien", false, kIdLength)) a.ien = std::move(*v);
+      a.serial_number = item.String("serial_number", true, kIdLength).value_or("");
+      if (auto v = item.String("model", false, 256)) a.model = std::move(*v);
+      if (absl::Status s = item.Finish(); !s.ok()) r.Fail(std::string(s.message()));
+      in.serials.push_back(std::move(a));
+    }
+  }
+  MASA_RETURN_IF_ERROR(r.Finish());
+  return in;
+}
+
+absl::StatusOr<PlaceInput> DecodePlace(std::string_view body) {
+  MASA_ASSIGN_OR_RETURN(json object, ParseJsonObject(body, false));
+  ObjectReader r(object);
+  PlaceInput in;
+  in.group_id = r.String("group_id", true, kIdLength).value_or("");
+  if (const json* serials = r.Array("serials", true, 1, kMaxAssignSerials)) {
+    for (size_t i = 0; i < serials->size() && r.ok(); ++i) {
+      ObjectReader item((*serials)[i], absl::StrCat("serials[", i, "]."));
+      service::SerialRef ref;
+      if (auto v = item.String("ien", false, kIdLength)) ref.ien = std::move(*v);
+      ref.serial_number = item.String("serial_number", true, kIdLength).value_or("");
+      if (absl::Status s = item.Finish(); !s.ok()) r.Fail(std::string(s.message()));
+      in.serials.push_back(std::move(ref));
+    }
+  }
+  MASA_RETURN_IF_ERROR(r.Finish());
+  return in;
+}
+
+absl::StatusOr<service::ListVouchersInput> DecodeListVouchers(const Query& query) {
+  QueryReader q(query);
+  service::ListVouchersInput in;
+  service::VoucherFilter& f = in.filter;
+  f.organization_id = q.String("organization_id", kIdLength).value_or("");
+  f.serial_number = q.String("serial_number", kIdLength).value_or("");
+  f.req_id = q.String("req_id", kIdLength).value_or("");
+  f.status = q.String("status", 32).value_or("");
+  if (!f.status.empty() && f.status != "issued" && f.status != "expired" &&
+      f.status != "archived") {
+    q.Fail("query parameter status: must be issued, expired or archived");
+  }
+  f.assertion = q.String("assertion", 32).value_or("");
+  f.requested_by = q.String("requested_by", 256).value_or("");
+  f.pdc_organization = q.String("pdc_organization", 256).value_or("");
+  if (auto t = q.Time("from")) f.requested_from = *t;
+  if (auto t = q.Time("to")) f.requested_to = *t;
+  f.archived = q.Bool("archived");
+  if (auto s = q.String("sort", 32)) {
+    if (auto c = service::ParseVoucherColumn(*s)) {
+      in.sort_by = *c;
+    } else {
+      q.Fail("query parameter sort: must be a column: requested_at, created_at, expires_at, "
+             "last_renewal_at, serial_number, status, assertion, requested_by, "
+             "pdc_organization, voucher_id, req_id");
+    }
+  }
+  if (auto s = q.String("order", 8)) {
+    if (*s == "asc" || *s == "desc") {
+      in.descending = *s == "desc";
+    } else {
+      q.Fail("query parameter order: must be asc or desc");
+    }
+  }
+  if (auto s = q.String("group_by", 32)) {
+    if (auto c = service::ParseVoucherColumn(*s)) {
+      in.group_by = *c;
+    } else {
+      q.Fail("query parameter group_by: must be a column name as for sort");
+    }
+  }
+  if (auto n = q.Int("page_size", 1, 1000)) in.page_size = static_cast<size_t>(*n);
+  in.page_token = q.String("page_token", 1024).value_or("");
+  MASA_RETURN_IF_ERROR(q.Finish());
+  return in;
+}
+
+absl::StatusOr<service::AuditQuery> DecodeAuditQuery(const Query& query) {
+  QueryReader q(query);
+  service::AuditQuery in;
+  in.organization_id = q.String("organization_id", kIdLength).value_or("");
+  if (auto n = q.Int("from", 0, INT64_MAX)) in.from_seq = static_cast<uint64_t>(*n);
+  if (auto n = q.Int("limit", 1, 1000)) in.limit = static_cast<size_t>(*n);
+  MASA_RETURN_IF_ERROR(q.Finish());
+  return in;
+}
+
+absl::StatusOr<std::string> DecodePrincipalFilter(const Query& query) {
+  QueryReader q(query);
+  std::string id = q.String("principal_id", kIdLength).value_or("");
+  MASA_RETURN_IF_ERROR(q.Finish());
+  return id;
+}
+
+absl::Status DecodeNoQuery(const Query& query) {
+  QueryReader q(query);
+  return q.Finish();
+}
+
+// ---------------------------------------------------------------------------------------
+// Encoding
+
+json TimeJson(absl::Time t) { return FormatRfc3339(t); }
+
+json VoucherJson(const service::VoucherInfo& v) {
+  return json{{"req_id", v.req_id},
+              {"voucher_id", v.voucher_id},
+              {"requested_at", TimeJson(v.requested_at)},
+              {"created_at", TimeJson(v.created_at)},
+              {"expires_at", TimeJson(v.expires_at)},
+              {"last_renewal_at", OptionalTime(v.last_renewal_at)},
+              {"assertion", v.assertion},
+              {"status", v.status},
+              {"serial_number", v.serial_number},
+              {"pdc_organization", v.pdc_organization},
+              {"requested_by", v.requested_by}};
+}
+
+json SerialResultJson(const service::SerialResult& r) {
+  json out = {{"serial_number", r.serial_number},
+              {"voucher_id", r.voucher_id.empty() ? json(nullptr) : json(r.voucher_id)},
+              {"status", r.status}};
+  if (!r.reason.empty()) out["reason"] = r.reason;
+  return out;
+}
+
+json RequestResultJson(const service::RequestResult& r) {
+  json vouchers = json::array();
+  for (const service::SerialResult& s : r.serials) vouchers.push_back(SerialResultJson(s));
+  return json{{"ok", true}, {"req_id", r.req_id}, {"vouchers", std::move(vouchers)}};
+}
+
+json RequestInfoJson(const service::RequestInfo& r) {
+  json serials = json::array();
+  for (const service::SerialResult& s : r.serials) serials.push_back(SerialResultJson(s));
+  json vouchers = json::array();
+  for (const service::VoucherInfo& v : r.vouchers) vouchers.push_back(VoucherJson(v));
+  return json{{"req_id", r.req_id},
+              {"requested_at", TimeJson(r.requested_at)},
+              {"requested_by", r.requested_by},
+              {"status", r.status},
+              {"ien", r.ien},
+              {"os_type", r.os_type},
+              {"security_profile", r.security_profile},
+              {"pdc_organization", r.pdc_organization},
+              {"override", r.override_conflicts},
+              {"serials", std::move(serials)},
+              {"vouchers", std::move(vouchers)}};
+}
+
+json VoucherPageJson(const service::VoucherPage& page) {
+  json vouchers = json::array();
+  for (const service::VoucherInfo& v : page.vouchers) vouchers.push_back(VoucherJson(v));
+  json out = {{"ok", true},
+              {"vouchers", std::move(vouchers)},
+              {"total", page.total},
+              {"next_page_token",
+               page.next_page_token.empty() ? json(nullptr) : json(page.next_page_token)}};
+  if (!page.groups.empty()) {
+    json groups = json::array();
+    for (const service::VoucherGroupCount& g : page.groups) {
+      groups.push_back({{"value", g.value}, {"count", g.count}});
+    }
+    out["groups"] = std::move(groups);
+  }
+  return out;
+}
+
+std::string CertificatePem(std::string_view der) {
+  std::string b64 = Base64Encode(der);
+  std::string out = "-----BEGIN CERTIFICATE-----\n";
+  for (size_t i = 0; i < b64.size(); i += 64) {
+    out.append(b64, i, 64);
+    out.push_back('\n');
+  }
+  out += "-----END CERTIFICATE-----\n";
+  return out;
+}
+
+json PdcJson(const service::PdcInfo& p) {
+  return json{{"cert_id", p.cert_id},
+              {"group_id", p.group_id},
+              {"name", p.name},
+              {"subject", p.subject},
+              {"pdc_organization", p.pdc_organization},
+              {"not_before", TimeJson(p.not_before)},
+              {"not_after", TimeJson(p.not_after)},
+              {"sha256", p.sha256_hex},
+              {"certificate", CertificatePem(p.certificate_der)},
+              {"created_at", TimeJson(p.created_at)}};
+}
+
+json PrincipalJson(const service::PrincipalInfo& p) {
+  return json{{"principal_id", p.principal_id},
+              {"organization_id", p.organization_id},
+              {"kind", p.kind},
+              {"name", p.name},
+              {"disabled", p.disabled},
+              {"created_at", TimeJson(p.created_at)}};
+}
+
+json BindingJson(const service::BindingInfo& b) {
+  return json{{"binding_id", b.binding_id},
+              {"principal_id", b.principal_id},
+              {"group_id", b.group_id},
+              {"role", b.role},
+              {"grants", b.grants},
+              {"created_at", TimeJson(b.created_at)}};
+}
+
+json GroupJson(const service::GroupInfo& g) {
+  return json{{"group_id", g.group_id},
+              {"organization_id", g.organization_id},
+              {"parent_id", g.parent_id.empty() ? json(nullptr) : json(g.parent_id)},
+              {"name", g.name},
+              {"created_at", TimeJson(g.created_at)}};
+}
+
+json TokenJson(const service::TokenInfo& t) {
+  return json{{"token_id", t.token_id},
+              {"principal_id", t.principal_id},
+              {"description", t.description},
+              {"created_at", TimeJson(t.created_at)},
+              {"expires_at", TimeJson(t.expires_at)},
+              {"revoked", t.revoked},
+              {"created_by", t.created_by}};
+}
+
+json AuditPageJson(const service::AuditPage& page) {
+  json entries = json::array();
+  for (const service::AuditRecord& e : page.entries) {
+    entries.push_back({{"seq", e.seq},
+                       {"time", TimeJson(e.time)},
+                       {"actor", e.actor},
+                       {"action", e.action},
+                       {"target", e.target},
+                       {"outcome", e.outcome},
+                       {"object_hash", e.object_hash.empty() ? json(nullptr)
+                                                             : json(Hex(e.object_hash))}});
+  }
+  return json{{"ok", true}, {"entries", std::move(entries)}, {"next_seq", page.next_seq}};
+}
+
+json ProofJson(const service::VoucherInclusionProof& proof) {
+  json hashes = json::array();
+  for (const store::Hash& h : proof.proof) hashes.push_back(Base64Encode(h));
+  return json{{"ok", true},
+              {"proof",
+               {{"leaf_index", proof.seq},
+                {"tree_size", proof.tree_size},
+                {"leaf", Base64Encode(proof.entry_bytes)},
+                {"hashes", std::move(hashes)},
+                {"checkpoint", proof.checkpoint}}}};
+}
+
+json AssignResultJson(const service::AssignResult& r) {
+  return json{{"ok", true}, {"assigned", r.assigned}, {"unchanged", r.unchanged}};
+}
+
+}  // namespace masa::api::internal

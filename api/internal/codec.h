@@ -1,0 +1,79 @@
+// The REST API's JSON: decoding request bodies and query strings into service inputs, and
+// encoding service results with the field names of the product documentation.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
+#include "service/service.h"
+
+namespace masa::api::internal {
+
+// Upper bound on serial_numbers the decoder accepts before the service applies its own
+// (configured, smaller) limit; keeps a hostile body from costing work.
+inline constexpr size_t kMaxSerialsDecoded = 1000;
+// Serials in one POST /serials/assign (the body limit of the server binds first).
+inline constexpr size_t kMaxAssignSerials = 100000;
+
+// --- decoding: every error is kInvalidArgument naming the field ---
+absl::StatusOr<service::VoucherRequestInput> DecodeVoucherRequest(std::string_view body);
+absl::StatusOr<service::RenewInput> DecodeRenew(std::string_view body);  // empty body ok
+absl::StatusOr<service::PdcInput> DecodePdc(std::string_view body);
+absl::StatusOr<std::string> DecodeUsername(std::string_view body);      // {"username"}
+absl::StatusOr<std::string> DecodeAccountName(std::string_view body);   // {"name"}
+
+struct BindingInput {
+  std::string principal_id;
+  std::string group_id;
+  std::string role;
+};
+absl::StatusOr<BindingInput> DecodeBinding(std::string_view body);
+absl::StatusOr<std::string> DecodeGrant(std::string_view body);  // {"grant"}
+
+struct GroupInput {
+  std::string parent_id;
+  std::string name;
+};
+absl::StatusOr<GroupInput> DecodeGroup(std::string_view body);
+absl::StatusOr<service::TokenInput> DecodeToken(std::string_view body);  // empty body ok
+absl::StatusOr<service::AssignInput> DecodeAssign(std::string_view body);
+
+struct PlaceInput {
+  std::string group_id;
+  std::vector<service::SerialRef> serials;
+};
+absl::StatusOr<PlaceInput> DecodePlace(std::string_view body);
+
+using Query = std::multimap<std::string, std::string>;
+absl::StatusOr<service::ListVouchersInput> DecodeListVouchers(const Query& query);
+absl::StatusOr<service::AuditQuery> DecodeAuditQuery(const Query& query);
+// Optional ?principal_id= (bindings, tokens); no other parameter.
+absl::StatusOr<std::string> DecodePrincipalFilter(const Query& query);
+// No query parameters allowed.
+absl::Status DecodeNoQuery(const Query& query);
+
+// --- encoding ---
+nlohmann::json TimeJson(absl::Time t);  // RFC 3339 UTC string
+// Exactly the eleven documented members.
+nlohmann::json VoucherJson(const service::VoucherInfo& v);
+nlohmann::json SerialResultJson(const service::SerialResult& r);
+nlohmann::json RequestResultJson(const service::RequestResult& r);  // {"ok","req_id","vouchers"}
+nlohmann::json RequestInfoJson(const service::RequestInfo& r);
+nlohmann::json VoucherPageJson(const service::VoucherPage& page);
+nlohmann::json PdcJson(const service::PdcInfo& p);
+nlohmann::json PrincipalJson(const service::PrincipalInfo& p);
+nlohmann::json BindingJson(const service::BindingInfo& b);
+nlohmann::json GroupJson(const service::GroupInfo& g);
+nlohmann::json TokenJson(const service::TokenInfo& t);
+nlohmann::json AuditPageJson(const service::AuditPage& page);
+nlohmann::json ProofJson(const service::VoucherInclusionProof& proof);
+nlohmann::json AssignResultJson(const service::AssignResult& r);
+
+// DER certificate -> PEM text.
+std::string CertificatePem(std::string_view der);
+
+}  // namespace masa::api::internal

@@ -1,0 +1,446 @@
+// The OpenAPI 3.1 document. Its operations are listed here, apart from the route table in
+// rest_api.cc, on purpose: the consistency test compares the two, so a route added without
+// documentation (or documentation without a route) fails the build's tests.
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "api/internal/json_body.h"
+#include "api/internal/rest_api_impl.h"
+#include "nlohmann/json.hpp"
+
+namespace masa::api::internal {
+namespace {
+
+using nlohmann::json;
+
+struct ParamDoc {
+  const char* name;
+  const char* in;  // "path" or "query"
+  const char* type;  // JSON schema type; "date-time" for RFC 3339 strings
+  const char* description;
+};
+
+struct OperationDoc {
+  const char* method;  // lower case, as OpenAPI writes it
+  const char* path;
+  const char* operation_id;
+  const char* tag;
+  const char* summary;
+  std::vector<ParamDoc> params;
+  const char* request_schema;   // component name, or nullptr
+  bool request_required;
+  int success;                  // HTTP status of success
+  const char* success_type;     // media type
+  const char* success_schema;   // component name (or nullptr with binary/text bodies)
+  bool authenticated;
+};
+
+const ParamDoc kVoucherId{"voucher_id", "path", "string", "The voucher's id."};
+const ParamDoc kReqId{"req_id", "path", "string", "The request's id."};
+const ParamDoc kCertId{"cert_id", "path", "string", "The uploaded certificate's id."};
+const ParamDoc kPrincipalId{"principal_id", "path", "string", "The principal's id."};
+const ParamDoc kBindingId{"binding_id", "path", "string", "The role binding's id."};
+const ParamDoc kGroupId{"group_id", "path", "string", "The group's id."};
+const ParamDoc kTokenId{"token_id", "path", "string", "The token's id (tok-...)."};
+const ParamDoc kGrant{"grant", "path", "string", "request, download or archive."};
+const ParamDoc kPrincipalFilter{"principal_id", "query", "string",
+                                "Only this principal's (default: the caller's or all the "
+                                "caller administers)."};
+
+const std::vector<OperationDoc>& Operations() {
+  static const std::vector<OperationDoc>* ops = new std::vector<OperationDoc>{
+      {"get", "/healthz", "getHealth", "operations", "Liveness: 200 \"ok\" while the process runs.",
+       {}, nullptr, false, 200, "text/plain", nullptr, false},
+      {"get", "/readyz", "getReadiness", "operations",
+       "Readiness: 200 when serving, 503 during start-up and draining.", {}, nullptr, false,
+       200, "text/plain", nullptr, false},
+      {"get", "/metrics", "getMetrics", "operations",
+       "Prometheus text exposition (format 0.0.4).", {}, nullptr, false, 200, "text/plain",
+       nullptr, false},
+      {"get", "/openapi.json", "getOpenApi", "operations", "This document.", {}, nullptr,
+       false, 200, "application/json", nullptr, false},
+
+      {"post", "/request/ov", "requestVouchers", "vouchers",
+       "Request ownership vouchers for 1 to 20 serial numbers. Answers 200 once the request "
+       "is durable, with one entry per serial: status \"issued\" (voucher_id set) or "
+       "\"failed\" (reason set); the other serials proceed when one fails.",
+       {}, "VoucherRequest", true, 200, "application/json", "VoucherRequestResult", true},
+      {"get", "/request/{req_id}", "getRequest", "vouchers",
+       "A request, its per-serial outcomes and the vouchers the caller may view.", {kReqId},
+       nullptr, false, 200, "application/json", "RequestResponse", true},
+      {"get", "/request/{req_id}/download", "downloadRequest", "vouchers",
+       "Every voucher of the request the caller may download, as a POSIX ustar archive of "
+       "<serial_number>.vcj files.",
+       {kReqId}, nullptr, false, 200, "application/x-tar", nullptr, true},
+      {"get", "/voucher/{voucher_id}", "getVoucher", "vouchers", "One voucher's record.",
+       {kVoucherId}, nullptr, false, 200, "application/json", "VoucherResponse", true},
+      {"get", "/voucher/{voucher_id}/download", "downloadVoucher", "vouchers",
+       "The voucher as CMS SignedData (DER), file <serial_number>.vcj.", {kVoucherId},
+       nullptr, false, 200, "application/voucher-cms+json", nullptr, true},
+      {"post", "/voucher/{voucher_id}/renew", "renewVoucher", "vouchers",
+       "Re-sign the voucher with a fresh validity; sets last_renewal_at. The body is "
+       "optional.",
+       {kVoucherId}, "RenewRequest", false, 200, "application/json", "VoucherRequestResult",
+       true},
+      {"post", "/voucher/{voucher_id}/archive", "archiveVoucher", "vouchers",
+       "Archive the voucher (it no longer counts as live for conflicts).", {kVoucherId},
+       nullptr, false, 200, "application/json", "VoucherResponse", true},
+      {"get", "/voucher/{voucher_id}/proof", "getVoucherProof", "audit",
+       "Inclusion proof of the voucher's latest issue/renew audit entry in the signed log.",
+       {kVoucherId}, nullptr, false, 200, "application/json", "ProofResponse", true},
+      {"get", "/vouchers", "listVouchers", "vouchers",
+       "Vouchers the caller may view: filtered, sorted, grouped and paged.",
+       {{"organization_id", "query", "string",
+         "Vendor account team: which organization (default: all)."},
+        {"serial_number", "query", "string", "Exact serial number."},
+        {"req_id", "query", "string", "Only this request's vouchers."},
+        {"status", "query", "string", "issued, expired or archived."},
+        {"assertion", "query", "string", "Exact assertion, e.g. verified."},
+        {"requested_by", "query", "string", "Principal name or id."},
+        {"pdc_organization", "query", "string", "Exact O of the pinned-domain certificate."},
+        {"from", "query", "date-time", "requested_at at or after (RFC 3339)."},
+        {"to", "query", "date-time", "requested_at before (RFC 3339)."},
+        {"archived", "query", "boolean", "true: archived only; false: live only."},
+        {"sort", "query", "string", "Column to sort on (a voucher field name)."},
+        {"order", "query", "string", "asc or desc (default desc)."},
+        {"group_by", "query", "string", "Column to group by; groups carry counts."},
+        {"page_size", "query", "integer", "1..1000, default 50."},
+        {"page_token", "query", "string", "next_page_token of the previous page."}},
+       nullptr, false, 200, "application/json", "VoucherPage", true},
+
+      {"post", "/pdc", "uploadPdc", "pdcs", "Upload a pinned-domain certificate.", {},
+       "PdcUpload", true, 201, "application/json", "PdcResponse", true},
+      {"get", "/pdcs", "listPdcs", "pdcs", "The uploaded certificates the caller may view.",
+       {}, nullptr, false, 200, "application/json", "PdcList", true},
+      {"get", "/pdc/{cert_id}", "getPdc", "pdcs", "One uploaded certificate.", {kCertId},
+       nullptr, false, 200, "application/json", "PdcResponse", true},
+      {"delete", "/pdc/{cert_id}", "deletePdc", "pdcs",
+       "Delete an uploaded certificate (vouchers already issued are unaffected).",
+       {kCertId}, nullptr, false, 200, "application/json", "Ok", true},
+
+      {"post", "/users", "inviteUser", "principals",
+       "Invite a user by e-mail-style username (no role until bound).", {}, "InviteUser",
+       true, 201, "application/json", "PrincipalResponse", true},
+      {"post", "/service-accounts", "createServiceAccount", "principals",
+       "Create a service account (for ZTP/bootstrap servers).", {}, "CreateServiceAccount",
+       true, 201, "application/json", "PrincipalResponse", true},
+      {"get", "/principals", "listPrincipals", "principals",
+       "Users and service accounts of the caller's organization.", {}, nullptr, false, 200,
+       "application/json", "PrincipalList", true},
+      {"post", "/principals/{principal_id}/disable", "disablePrincipal", "principals",
+       "Disable a principal; its tokens stop working at once.", {kPrincipalId}, nullptr,
+       false, 200, "application/json", "Ok", true},
+      {"post", "/bindings", "createBinding", "principals",
+       "Give a principal a role on a group and its subtree.", {}, "BindingRequest", true, 201,
+       "application/json", "BindingResponse", true},
+      {"get", "/bindings", "listBindings", "principals", "Role bindings.",
+       {kPrincipalFilter}, nullptr, false, 200, "application/json", "BindingList", true},
+      {"delete", "/bindings/{binding_id}", "deleteBinding", "principals",
+       "Remove a role binding.", {kBindingId}, nullptr, false, 200, "application/json", "Ok",
+       true},
+      {"post", "/bindings/{binding_id}/grants", "addGrant", "principals",
+       "Add a single permission (request, download, archive) to a binding.", {kBindingId},
+       "GrantRequest", true, 200, "application/json", "BindingResponse", true},
+      {"delete", "/bindings/{binding_id}/grants/{grant}", "removeGrant", "principals",
+       "Remove a single permission from a binding.", {kBindingId, kGrant}, nullptr, false,
+       200, "application/json", "BindingResponse", true},
+      {"post", "/groups", "createGroup", "groups", "Create a group below a parent group.", {},
+       "GroupRequest", true, 201, "application/json", "GroupResponse", true},
+      {"get", "/groups", "listGroups", "groups", "Groups the caller may view.", {}, nullptr,
+       false, 200, "application/json", "GroupList", true},
+      {"delete", "/groups/{group_id}", "deleteGroup", "groups",
+       "Delete an empty group (no child groups, serials or PDCs).", {kGroupId}, nullptr, false,
+       200, "application/json", "Ok", true},
+
+      {"post", "/tokens", "createToken", "tokens",
+       "Create an API token; the secret is in this answer only.", {}, "TokenRequest", false,
+       201, "application/json", "NewTokenResponse", true},
+      {"get", "/tokens", "listTokens", "tokens", "Tokens (never their secrets).",
+       {kPrincipalFilter}, nullptr, false, 200, "application/json", "TokenList", true},
+      {"delete", "/tokens/{token_id}", "revokeToken", "tokens",
+       "Revoke a token; refused at once from then on.", {kTokenId}, nullptr, false, 200,
+       "application/json", "Ok", true},
+
+      {"post", "/serials/assign", "assignSerials", "serials",
+       "Vendor account team: assign serial numbers to an organization.", {}, "AssignRequest",
+       true, 200, "application/json", "AssignResult", true},
+      {"post", "/serials/place", "placeSerials", "serials",
+       "Move serial numbers of the caller's organization into a group.", {}, "PlaceRequest",
+       true, 200, "application/json", "AssignResult", true},
+      {"get", "/audit", "listAudit", "audit", "Audit log entries the caller may see.",
+       {{"organization_id", "query", "string", "Vendor account team: which organization."},
+        {"from", "query", "integer", "First sequence number (default 0)."},
+        {"limit", "query", "integer", "1..1000, default 100."}},
+       nullptr, false, 200, "application/json", "AuditPage", true},
+  };
+  return *ops;
+}
+
+// Component schemas. Objects are closed (additionalProperties false) as the decoder is.
+constexpr const char* kSchemas = R"json({
+  "Problem": {"type": "object", "required": ["type", "title", "status", "detail"],
+    "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+      "status": {"type": "integer"}, "detail": {"type": "string"}}},
+  "Ok": {"type": "object", "required": ["ok"], "properties": {"ok": {"const": true}}},
+  "DateTime": {"type": "string", "format": "date-time"},
+  "Voucher": {"type": "object", "additionalProperties": false,
+    "required": ["req_id", "voucher_id", "requested_at", "created_at", "expires_at",
+      "last_renewal_at", "assertion", "status", "serial_number", "pdc_organization",
+      "requested_by"],
+    "properties": {"req_id": {"type": "string"}, "voucher_id": {"type": "string"},
+      "requested_at": {"$ref": "#/components/schemas/DateTime"},
+      "created_at": {"$ref": "#/components/schemas/DateTime"},
+      "expires_at": {"$ref": "#/components/schemas/DateTime"},
+      "last_renewal_at": {"oneOf": [{"$ref": "#/components/schemas/DateTime"}, {"type": "null"}]},
+      "assertion": {"type": "string"},
+      "status": {"enum": ["issued", "expired", "archived"]},
+      "serial_number": {"type": "string"}, "pdc_organization": {"type": "string"},
+      "requested_by": {"type": "string"}}},
+  "VoucherResponse": {"type": "object", "additionalProperties": false,
+    "required": ["ok", "voucher"],
+    "properties": {"ok": {"const": true}, "voucher": {"$ref": "#/components/schemas/Voucher"}}},
+  "VoucherRequest": {"type": "object", "additionalProperties": false,
+    "required": ["serial_numbers"],
+    "description": "Exactly one of pdc and cert_id.",
+    "properties": {
+      "serial_numbers": {"type": "array", "minItems": 1, "maxItems": 20,
+        "items": {"type": "string", "minLength": 1, "maxLength": 64}},
+      "ien": {"type": "string", "description": "Default: the vendor's IEN."},
+      "pdc": {"type": "string", "description": "Pinned-domain certificate, PEM."},
+      "cert_id": {"type": "string", "description": "Id of an uploaded PDC."},
+      "platform_cert": {"type": "string", "description": "Platform certificate, PEM."},
+      "expires_at": {"$ref": "#/components/schemas/DateTime"},
+      "os_type": {"enum": ["ios-xr", "ios-xe"]},
+      "override": {"type": "boolean",
+        "description": "Issue even if a live voucher pins another PDC."},
+      "security_profile": {"type": "string"}}},
+  "SerialResult": {"type": "object", "required": ["serial_number", "voucher_id", "status"],
+    "properties": {"serial_number": {"type": "string"},
+      "voucher_id": {"type": ["string", "null"]},
+      "status": {"enum": ["issued", "failed"]}, "reason": {"type": "string"}}},
+  "VoucherRequestResult": {"type": "object", "required": ["ok", "req_id", "vouchers"],
+    "properties": {"ok": {"const": true}, "req_id": {"type": "string"},
+      "vouchers": {"type": "array", "items": {"$ref": "#/components/schemas/SerialResult"}}}},
+  "RenewRequest": {"type": "object", "additionalProperties": false,
+    "properties": {"expires_at": {"$ref": "#/components/schemas/DateTime"}}},
+  "Request": {"type": "object",
+    "required": ["req_id", "requested_at", "requested_by", "status", "serials", "vouchers"],
+    "properties": {"req_id": {"type": "string"},
+      "requested_at": {"$ref": "#/components/schemas/DateTime"},
+      "requested_by": {"type": "string"},
+      "status": {"enum": ["complete", "partial", "failed"]},
+      "ien": {"type": "string"}, "os_type": {"type": "string"},
+      "security_profile": {"type": "string"}, "pdc_organization": {"type": "string"},
+      "override": {"type": "boolean"},
+      "serials": {"type": "array", "items": {"$ref": "#/components/schemas/SerialResult"}},
+      "vouchers": {"type": "array", "items": {"$ref": "#/components/schemas/Voucher"}}}},
+  "RequestResponse": {"type": "object", "required": ["ok", "request"],
+    "properties": {"ok": {"const": true}, "request": {"$ref": "#/components/schemas/Request"}}},
+  "VoucherPage": {"type": "object", "required": ["ok", "vouchers", "total", "next_page_token"],
+    "properties": {"ok": {"const": true},
+      "vouchers": {"type": "array", "items": {"$ref": "#/components/schemas/Voucher"}},
+      "total": {"type": "integer"},
+      "next_page_token": {"type": ["string", "null"]},
+      "groups": {"type": "array", "items": {"type": "object", "required": ["value", "count"],
+        "properties": {"value": {"type": "string"}, "count": {"type": "integer"}}}}}},
+  "Proof": {"type": "object",
+    "required": ["leaf_index", "tree_size", "leaf", "hashes", "checkpoint"],
+    "properties": {"leaf_index": {"type": "integer"}, "tree_size": {"type": "integer"},
+      "leaf": {"type": "string", "contentEncoding": "base64",
+        "description": "The audit entry bytes (the Merkle leaf)."},
+      "hashes": {"type": "array", "items": {"type": "string", "contentEncoding": "base64"}},
+      "checkpoint": {"type": "string", "description": "The signed checkpoint note."}}},
+  "ProofResponse": {"type": "object", "required": ["ok", "proof"],
+    "properties": {"ok": {"const": true}, "proof": {"$ref": "#/components/schemas/Proof"}}},
+  "PdcUpload": {"type": "object", "additionalProperties": false, "required": ["certificate"],
+    "properties": {"name": {"type": "string"}, "certificate": {"type": "string",
+      "description": "PEM"}, "group_id": {"type": "string"}}},
+  "Pdc": {"type": "object",
+    "properties": {"cert_id": {"type": "string"}, "group_id": {"type": "string"},
+      "name": {"type": "string"}, "subject": {"type": "string"},
+      "pdc_organization": {"type": "string"},
+      "not_before": {"$ref": "#/components/schemas/DateTime"},
+      "not_after": {"$ref": "#/components/schemas/DateTime"},
+      "sha256": {"type": "string"}, "certificate": {"type": "string"},
+      "created_at": {"$ref": "#/components/schemas/DateTime"}}},
+  "PdcResponse": {"type": "object", "required": ["ok", "pdc"],
+    "properties": {"ok": {"const": true}, "pdc": {"$ref": "#/components/schemas/Pdc"}}},
+  "PdcList": {"type": "object", "required": ["ok", "pdcs"],
+    "properties": {"ok": {"const": true},
+      "pdcs": {"type": "array", "items": {"$ref": "#/components/schemas/Pdc"}}}},
+  "InviteUser": {"type": "object", "additionalProperties": false, "required": ["username"],
+    "properties": {"username": {"type": "string", "format": "email"}}},
+  "CreateServiceAccount": {"type": "object", "additionalProperties": false,
+    "required": ["name"], "properties": {"name": {"type": "string"}}},
+  "Principal": {"type": "object",
+    "properties": {"principal_id": {"type": "string"}, "organization_id": {"type": "string"},
+      "kind": {"enum": ["user", "service-account"]}, "name": {"type": "string"},
+      "disabled": {"type": "boolean"},
+      "created_at": {"$ref": "#/components/schemas/DateTime"}}},
+  "PrincipalResponse": {"type": "object", "required": ["ok", "principal"],
+    "properties": {"ok": {"const": true},
+      "principal": {"$ref": "#/components/schemas/Principal"}}},
+  "PrincipalList": {"type": "object", "required": ["ok", "principals"],
+    "properties": {"ok": {"const": true},
+      "principals": {"type": "array", "items": {"$ref": "#/components/schemas/Principal"}}}},
+  "BindingRequest": {"type": "object", "additionalProperties": false,
+    "required": ["principal_id", "group_id", "role"],
+    "properties": {"principal_id": {"type": "string"}, "group_id": {"type": "string"},
+      "role": {"enum": ["viewer", "requestor", "assigner", "admin", "support",
+        "account-team", "security-officer"]}}},
+  "Binding": {"type": "object",
+    "properties": {"binding_id": {"type": "string"}, "principal_id": {"type": "string"},
+      "group_id": {"type": "string"}, "role": {"type": "string"},
+      "grants": {"type": "array", "items": {"enum": ["request", "download", "archive"]}},
+      "created_at": {"$ref": "#/components/schemas/DateTime"}}},
+  "BindingResponse": {"type": "object", "required": ["ok", "binding"],
+    "properties": {"ok": {"const": true}, "binding": {"$ref": "#/components/schemas/Binding"}}},
+  "BindingList": {"type": "object", "required": ["ok", "bindings"],
+    "properties": {"ok": {"const": true},
+      "bindings": {"type": "array", "items": {"$ref": "#/components/schemas/Binding"}}}},
+  "GrantRequest": {"type": "object", "additionalProperties": false, "required": ["grant"],
+    "properties": {"grant": {"enum": ["request", "download", "archive"]}}},
+  "GroupRequest": {"type": "object", "additionalProperties": false,
+    "required": ["parent_id", "name"],
+    "properties": {"parent_id": {"type": "string"}, "name": {"type": "string"}}},
+  "Group": {"type": "object",
+    "properties": {"group_id": {"type": "string"}, "organization_id": {"type": "string"},
+      "parent_id": {"type": ["string", "null"]}, "name": {"type": "string"},
+      "created_at": {"$ref": "#/components/schemas/DateTime"}}},
+  "GroupResponse": {"type": "object", "required": ["ok", "group"],
+    "properties": {"ok": {"const": true}, "group": {"$ref": "#/components/schemas/Group"}}},
+  "GroupList": {"type": "object", "required": ["ok", "groups"],
+    "properties": {"ok": {"const": true},
+      "groups": {"type": "array", "items": {"$ref": "#/components/schemas/Group"}}}},
+  "TokenRequest": {"type": "object", "additionalProperties": false,
+    "properties": {"principal_id": {"type": "string"},
+      "validity_days": {"type": "integer", "minimum": 1, "maximum": 183},
+      "description": {"type": "string"}}},
+  "Token": {"type": "object",
+    "properties": {"token_id": {"type": "string"}, "principal_id": {"type": "string"},
+      "description": {"type": "string"},
+      "created_at": {"$ref": "#/components/schemas/DateTime"},
+      "expires_at": {"$ref": "#/components/schemas/DateTime"},
+      "revoked": {"type": "boolean"}, "created_by": {"type": "string"}}},
+  "NewTokenResponse": {"type": "object", "required": ["ok", "token"],
+    "properties": {"ok": {"const": true}, "token": {"allOf": [
+      {"$ref": "#/components/schemas/Token"},
+      {"type": "object", "required": ["secret"], "properties": {"secret": {"type": "string",
+        "description": "The bearer credential; shown this once."}}}]}}},
+  "TokenList": {"type": "object", "required": ["ok", "tokens"],
+    "properties": {"ok": {"const": true},
+      "tokens": {"type": "array", "items": {"$ref": "#/components/schemas/Token"}}}},
+  "AssignRequest": {"type": "object", "additionalProperties": false,
+    "required": ["organization_id", "serials"],
+    "properties": {"organization_id": {"type": "string"}, "group_id": {"type": "string"},
+      "reassign": {"type": "boolean",
+        "description": "Move serials that belong to another organization."},
+      "serials": {"type": "array", "minItems": 1, "items": {"type": "object",
+        "additionalProperties": false, "required": ["serial_number"],
+        "properties": {"ien": {"type": "string"}, "serial_number": {"type": "string"},
+          "model": {"type": "string"}}}}}},
+  "PlaceRequest": {"type": "object", "additionalProperties": false,
+    "required": ["group_id", "serials"],
+    "properties": {"group_id": {"type": "string"},
+      "serials": {"type": "array", "minItems": 1, "items": {"type": "object",
+        "additionalProperties": false, "required": ["serial_number"],
+        "properties": {"ien": {"type": "string"}, "serial_number": {"type": "string"}}}}}},
+  "AssignResult": {"type": "object", "required": ["ok", "assigned", "unchanged"],
+    "properties": {"ok": {"const": true}, "assigned": {"type": "integer"},
+      "unchanged": {"type": "integer"}}},
+  "AuditEntry": {"type": "object",
+    "properties": {"seq": {"type": "integer"},
+      "time": {"$ref": "#/components/schemas/DateTime"},
+      "actor": {"type": "string"}, "action": {"type": "string"},
+      "target": {"type": "string"}, "outcome": {"type": "string"},
+      "object_hash": {"type": ["string", "null"], "description": "SHA-256, hex"}}},
+  "AuditPage": {"type": "object", "required": ["ok", "entries", "next_seq"],
+    "properties": {"ok": {"const": true},
+      "entries": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}},
+      "next_seq": {"type": "integer"}}}
+})json";
+
+json Ref(const std::string& name) { return {{"$ref", "#/components/schemas/" + name}}; }
+
+json ProblemResponseDoc(const char* description) {
+  return {{"description", description},
+          {"content", {{"application/problem+json", {{"schema", Ref("Problem")}}}}}};
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> BuildOpenApiDocument() {
+  try {
+    json schemas = json::parse(kSchemas);
+    json paths = json::object();
+    for (const OperationDoc& op : Operations()) {
+      json operation = {{"operationId", op.operation_id},
+                        {"summary", op.summary},
+                        {"tags", {op.tag}}};
+      json params = json::array();
+      for (const ParamDoc& p : op.params) {
+        json schema = std::string(p.type) == "date-time"
+                          ? json{{"type", "string"}, {"format", "date-time"}}
+                          : json{{"type", p.type}};
+        params.push_back({{"name", p.name},
+                          {"in", p.in},
+                          {"required", std::string(p.in) == "path"},
+                          {"description", p.description},
+                          {"schema", std::move(schema)}});
+      }
+      if (!params.empty()) operation["parameters"] = std::move(params);
+      if (op.request_schema != nullptr) {
+        operation["requestBody"] = {
+            {"required", op.request_required},
+            {"content", {{"application/json", {{"schema", Ref(op.request_schema)}}}}}};
+      }
+      json content_schema = op.success_schema != nullptr
+                                ? Ref(op.success_schema)
+                                : json{{"type", "string"},
+                                       {"contentMediaType", op.success_type}};
+      json responses = {{std::to_string(op.success),
+                         {{"description", "Success"},
+                          {"content", {{op.success_type, {{"schema", content_schema}}}}}}}};
+      if (op.authenticated) {
+        operation["security"] = json::array({{{"bearer", json::array()}}});
+        responses["400"] = ProblemResponseDoc("Malformed request; detail names the field");
+        responses["401"] = ProblemResponseDoc("Missing, unknown, revoked or expired token");
+        responses["403"] = ProblemResponseDoc("The caller's roles do not allow this");
+        responses["404"] = ProblemResponseDoc("No such object visible to the caller");
+        responses["409"] = ProblemResponseDoc("Conflicts with the current state");
+        responses["503"] = ProblemResponseDoc("Busy or unavailable; see Retry-After");
+      } else {
+        operation["security"] = json::array();
+        if (std::string(op.path) == "/readyz") {
+          responses["503"] = {{"description", "Not ready"}};
+        }
+      }
+      responses["500"] = ProblemResponseDoc("Internal error");
+      operation["responses"] = std::move(responses);
+      paths[op.path][op.method] = std::move(operation);
+    }
+    json doc = {
+        {"openapi", "3.1.0"},
+        {"info",
+         {{"title", "MASA appliance REST API"},
+          {"version", "1.0.0"},
+          {"description",
+           "Ownership vouchers (RFC 8366) signed by an HSM key. Errors are "
+           "application/problem+json (RFC 9457). Authenticate with an API token: "
+           "Authorization: Bearer <token>."}}},
+        {"paths", std::move(paths)},
+        {"components",
+         {{"schemas", std::move(schemas)},
+          {"securitySchemes",
+           {{"bearer", {{"type", "http"}, {"scheme", "bearer"},
+                        {"description", "An API token from POST /tokens or masactl."}}}}}}},
+        {"security", json::array({{{"bearer", json::array()}}})},
+    };
+    return Dump(doc);
+  } catch (const std::exception& e) {
+    return absl::InternalError(std::string("OpenAPI document does not build: ") + e.what());
+  }
+}
+
+}  // namespace masa::api::internal

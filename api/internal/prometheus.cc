@@ -1,0 +1,110 @@
+#include "api/internal/prometheus.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace masa::api::internal {
+namespace {
+
+void Header(std::string* out, std::string_view name, std::string_view type,
+            std::string_view help) {
+  absl::StrAppend(out, "# HELP ", absl::string_view(name.data(), name.size()), " ",
+                  absl::string_view(help.data(), help.size()), "\n# TYPE ",
+                  absl::string_view(name.data(), name.size()), " ",
+                  absl::string_view(type.data(), type.size()), "\n");
+}
+
+void Gauge(std::string* out, std::string_view name, std::string_view help, uint64_t value) {
+  Header(out, name, "gauge", help);
+  absl::StrAppend(out, absl::string_view(name.data(), name.size()), " ", value, "\n");
+}
+
+void Counter(std::string* out, std::string_view name, std::string_view help, uint64_t value) {
+  Header(out, name, "counter", help);
+  absl::StrAppend(out, absl::string_view(name.data(), name.size()), " ", value, "\n");
+}
+
+std::string Seconds(uint64_t micros) { return absl::StrFormat("%.6g", micros / 1e6); }
+
+void Latency(std::string* out, std::string_view name, std::string_view help,
+             const service::LatencyHistogram& h) {
+  Header(out, name, "histogram", help);
+  absl::string_view n(name.data(), name.size());
+  uint64_t cumulative = 0;
+  const auto& bounds = service::LatencyHistogram::kBoundsMicros;
+  for (size_t i = 0; i < bounds.size(); ++i) {
+    cumulative += h.bucket(i);
+    absl::StrAppend(out, n, "_bucket{le=\"", Seconds(bounds[i]), "\"} ", cumulative, "\n");
+  }
+  cumulative += h.bucket(bounds.size());
+  // count() is read separately from the buckets; report the larger so the +Inf bucket and
+  // _count agree as Prometheus expects even while observations race the scrape.
+  uint64_t count = std::max(cumulative, h.count());
+  absl::StrAppend(out, n, "_bucket{le=\"+Inf\"} ", count, "\n");
+  absl::StrAppend(out, n, "_sum ", Seconds(h.sum_micros()), "\n");
+  absl::StrAppend(out, n, "_count ", count, "\n");
+}
+
+void Sizes(std::string* out, std::string_view name, std::string_view help,
+           const service::SizeHistogram& h) {
+  Header(out, name, "histogram", help);
+  absl::string_view n(name.data(), name.size());
+  uint64_t cumulative = 0;
+  const auto& bounds = service::SizeHistogram::kBounds;
+  for (size_t i = 0; i < bounds.size(); ++i) {
+    cumulative += h.bucket(i);
+    absl::StrAppend(out, n, "_bucket{le=\"", bounds[i], "\"} ", cumulative, "\n");
+  }
+  cumulative += h.bucket(bounds.size());
+  uint64_t count = std::max(cumulative, h.count());
+  absl::StrAppend(out, n, "_bucket{le=\"+Inf\"} ", count, "\n");
+  absl::StrAppend(out, n, "_sum ", h.sum(), "\n");
+  absl::StrAppend(out, n, "_count ", count, "\n");
+}
+
+}  // namespace
+
+std::string RenderMetrics(const MetricsInputs& in) {
+  std::string out;
+  const service::Metrics& m = *in.service;
+  Gauge(&out, "masa_queue_depth", "Sign jobs waiting for a signer worker.", in.queue_depth);
+  if (in.open_connections) {
+    Gauge(&out, "masa_open_connections", "Open client connections.", *in.open_connections);
+  }
+  if (in.requests_in_flight) {
+    Gauge(&out, "masa_http_requests_in_flight", "Requests handed to the API, not yet answered.",
+          *in.requests_in_flight);
+  }
+  Sizes(&out, "masa_batch_size", "Vouchers per durable store commit.", m.batch_size);
+  Latency(&out, "masa_sign_latency_seconds", "Time of one voucher signature.", m.sign_latency);
+  Latency(&out, "masa_commit_latency_seconds", "Time from submit to durable commit.",
+          m.commit_latency);
+  Latency(&out, "masa_request_latency_seconds",
+          "Time from accepting a voucher request to its durable answer.", m.request_latency);
+
+  Header(&out, "masa_http_requests_total", "counter", "HTTP answers of the API by status code.");
+  for (int code = 100; code <= 599; ++code) {
+    if (uint64_t n = in.http->count(code); n > 0) {
+      absl::StrAppend(&out, "masa_http_requests_total{code=\"", code, "\"} ", n, "\n");
+    }
+  }
+  Header(&out, "masa_voucher_requests_total", "counter",
+         "Voucher requests and renewals by outcome.");
+  const std::pair<const char*, const std::atomic<uint64_t>*> outcomes[] = {
+      {"ok", &m.requests_ok},           {"partial", &m.requests_partial},
+      {"failed", &m.requests_failed},   {"rejected", &m.requests_rejected},
+      {"busy", &m.requests_busy}};
+  for (const auto& [label, value] : outcomes) {
+    absl::StrAppend(&out, "masa_voucher_requests_total{outcome=\"", label, "\"} ",
+                    value->load(std::memory_order_relaxed), "\n");
+  }
+  Counter(&out, "masa_vouchers_issued_total", "Vouchers issued or renewed.",
+          m.vouchers_issued.load(std::memory_order_relaxed));
+  Counter(&out, "masa_serials_failed_total", "Serial numbers of requests that got no voucher.",
+          m.serials_failed.load(std::memory_order_relaxed));
+  Counter(&out, "masa_auth_failures_total", "Bearer tokens refused.",
+          m.auth_failures.load(std::memory_order_relaxed));
+  return out;
+}
+
+}  // namespace masa::api::internal

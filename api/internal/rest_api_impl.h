@@ -1,0 +1,120 @@
+// The RestApi implementation: the route table (data), dispatch, authentication and the
+// handlers. Internal: tests use it to reach the route table.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "api/internal/prometheus.h"
+#include "api/internal/router.h"
+#include "api/rest_api.h"
+#include "queue/http_server.h"
+#include "queue/work_queue.h"
+#include "service/service.h"
+
+namespace masa::api::internal {
+
+// One request on its way through a handler.
+struct Call {
+  queue::HttpRequest request;
+  std::map<std::string, std::string> params;  // path parameters
+  service::Caller caller;                     // set for authenticated routes
+  queue::HttpResponder respond;               // counts the status, then sends
+};
+
+class RestApiImpl;
+// A handler returns the answer, or an error status (answered as problem+json by the one
+// table), or kDeferred when it arranged to answer later through call.respond itself.
+using Handler = absl::StatusOr<queue::HttpResponse> (RestApiImpl::*)(Call& call);
+
+struct Route {
+  RouteSpec spec;
+  Handler handler;
+  bool authenticated = true;  // needs a bearer token
+  bool offload = true;        // runs on the API's worker threads, not the loop thread
+};
+
+// status of the response a deferred handler returns.
+inline constexpr int kDeferred = 0;
+
+class RestApiImpl final : public RestApi {
+ public:
+  RestApiImpl(const RestApiOptions& options, std::string openapi,
+              std::unique_ptr<queue::WorkQueue> workers);
+  ~RestApiImpl() override;
+
+  void Handle(queue::HttpRequest request, queue::HttpResponder respond) override;
+  const std::string& OpenApiDocument() const override { return openapi_; }
+  void SetServer(const queue::HttpServer* server) override {
+    server_.store(server, std::memory_order_release);
+  }
+
+  // The route table, in the order routes are listed.
+  static const std::vector<Route>& Routes();
+  static std::vector<RouteSpec> RouteSpecs();
+
+ private:
+  void Dispatch(const Route& route, std::shared_ptr<Call> call);
+  queue::HttpResponse Fail(const absl::Status& status) const;
+
+  // Public.
+  absl::StatusOr<queue::HttpResponse> Healthz(Call& call);
+  absl::StatusOr<queue::HttpResponse> Readyz(Call& call);
+  absl::StatusOr<queue::HttpResponse> Metrics(Call& call);
+  absl::StatusOr<queue::HttpResponse> OpenApi(Call& call);
+  // Vouchers and requests.
+  absl::StatusOr<queue::HttpResponse> RequestOv(Call& call);
+  absl::StatusOr<queue::HttpResponse> GetVoucher(Call& call);
+  absl::StatusOr<queue::HttpResponse> DownloadVoucher(Call& call);
+  absl::StatusOr<queue::HttpResponse> RenewVoucher(Call& call);
+  absl::StatusOr<queue::HttpResponse> ArchiveVoucher(Call& call);
+  absl::StatusOr<queue::HttpResponse> VoucherProof(Call& call);
+  absl::StatusOr<queue::HttpResponse> ListVouchers(Call& call);
+  absl::StatusOr<queue::HttpResponse> GetRequest(Call& call);
+  absl::StatusOr<queue::HttpResponse> DownloadRequest(Call& call);
+  // PDCs.
+  absl::StatusOr<queue::HttpResponse> UploadPdc(Call& call);
+  absl::StatusOr<queue::HttpResponse> ListPdcs(Call& call);
+  absl::StatusOr<queue::HttpResponse> GetPdc(Call& call);
+  absl::StatusOr<queue::HttpResponse> DeletePdc(Call& call);
+  // Principals, bindings, groups.
+  absl::StatusOr<queue::HttpResponse> InviteUser(Call& call);
+  absl::StatusOr<queue::HttpResponse> CreateServiceAccount(Call& call);
+  absl::StatusOr<queue::HttpResponse> ListPrincipals(Call& call);
+  absl::StatusOr<queue::HttpResponse> DisablePrincipal(Call& call);
+  absl::StatusOr<queue::HttpResponse> CreateBinding(Call& call);
+  absl::StatusOr<queue::HttpResponse> ListBindings(Call& call);
+  absl::StatusOr<queue::HttpResponse> DeleteBinding(Call& call);
+  absl::StatusOr<queue::HttpResponse> AddGrant(Call& call);
+  absl::StatusOr<queue::HttpResponse> RemoveGrant(Call& call);
+  absl::StatusOr<queue::HttpResponse> CreateGroup(Call& call);
+  absl::StatusOr<queue::HttpResponse> ListGroups(Call& call);
+  absl::StatusOr<queue::HttpResponse> DeleteGroup(Call& call);
+  // Tokens.
+  absl::StatusOr<queue::HttpResponse> CreateToken(Call& call);
+  absl::StatusOr<queue::HttpResponse> ListTokens(Call& call);
+  absl::StatusOr<queue::HttpResponse> RevokeToken(Call& call);
+  // Serials and audit.
+  absl::StatusOr<queue::HttpResponse> AssignSerials(Call& call);
+  absl::StatusOr<queue::HttpResponse> PlaceSerials(Call& call);
+  absl::StatusOr<queue::HttpResponse> ListAudit(Call& call);
+
+  // The callback RequestVouchers/RenewVoucher answer through.
+  service::RequestCallback AnswerLater(std::shared_ptr<Call> call);
+
+  RestApiOptions options_;
+  std::string openapi_;
+  std::unique_ptr<queue::WorkQueue> workers_;  // null: handlers run on the calling thread
+  std::atomic<const queue::HttpServer*> server_{nullptr};
+  std::shared_ptr<HttpCodeCounter> http_codes_ = std::make_shared<HttpCodeCounter>();
+};
+
+// The OpenAPI 3.1 document (built from its own table of operations in openapi.cc, which
+// the consistency test checks against RestApiImpl::Routes()). kInternal if the embedded
+// schemas do not parse (a build defect).
+absl::StatusOr<std::string> BuildOpenApiDocument();
+
+}  // namespace masa::api::internal

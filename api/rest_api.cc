@@ -1,0 +1,601 @@
+#include "api/rest_api.h"
+
+#include <set>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "api/internal/codec.h"
+#include "api/internal/json_body.h"
+#include "api/internal/problem.h"
+#include "api/internal/rest_api_impl.h"
+#include "api/internal/tar.h"
+#include "common/status.h"
+#include "common/time.h"
+
+namespace masa::api {
+namespace internal {
+namespace {
+
+using nlohmann::json;
+using queue::HttpResponse;
+
+constexpr std::string_view kJson = "application/json";
+constexpr std::string_view kVoucherMediaType = "application/voucher-cms+json";
+
+HttpResponse JsonResponse(int status, const json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = std::string(kJson);
+  r.body = Dump(body);
+  return r;
+}
+
+HttpResponse Ok(const json& body) { return JsonResponse(200, body); }
+
+HttpResponse Deferred() {
+  HttpResponse r;
+  r.status = kDeferred;
+  return r;
+}
+
+json OkWith(std::string_view member, json value) {
+  return json{{"ok", true}, {std::string(member), std::move(value)}};
+}
+
+// The token of "Authorization: Bearer <token>" (RFC 6750 section 2.1; the scheme is
+// case-insensitive). nullopt when the header is absent; "" when it is not a bearer token.
+std::optional<std::string> BearerToken(const queue::HttpRequest& request) {
+  auto it = request.headers.find("authorization");
+  if (it == request.headers.end()) return std::nullopt;
+  std::string_view value = it->second;
+  constexpr std::string_view kScheme = "bearer ";
+  if (value.size() <= kScheme.size() ||
+      !absl::EqualsIgnoreCase(absl::string_view(value.data(), kScheme.size()),
+                              absl::string_view(kScheme.data(), kScheme.size()))) {
+    return std::string();
+  }
+  value.remove_prefix(kScheme.size());
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  return std::string(value);
+}
+
+HttpResponse Unauthenticated(std::string_view detail, bool invalid_request) {
+  return Problem(401, "urn:masa:problem:unauthenticated", "Authentication required", detail,
+                 {{"WWW-Authenticate", invalid_request
+                                           ? "Bearer realm=\"masa\", error=\"invalid_request\""
+                                           : "Bearer realm=\"masa\""}});
+}
+
+HttpResponse FileResponse(std::string_view content_type, std::string filename,
+                          std::string body) {
+  HttpResponse r;
+  r.status = 200;
+  r.content_type = std::string(content_type);
+  r.headers.emplace_back("Content-Disposition",
+                         absl::StrCat("attachment; filename=\"", filename, "\""));
+  r.body = std::move(body);
+  return r;
+}
+
+const std::string& Param(const Call& call, const std::string& name) {
+  static const std::string kEmpty;
+  auto it = call.params.find(name);
+  return it == call.params.end() ? kEmpty : it->second;
+}
+
+// Routes with no query parameters refuse any; routes with a body-less method refuse a body
+// so a client mistake (parameters sent in the wrong place) is visible.
+absl::Status NoQuery(const Call& call) { return DecodeNoQuery(call.request.query); }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// The route table. The OpenAPI document lists exactly these (checked by a test).
+
+const std::vector<Route>& RestApiImpl::Routes() {
+  using R = RestApiImpl;
+  static const std::vector<Route>* routes = new std::vector<Route>{
+      {{"GET", "/healthz", "getHealth"}, &R::Healthz, false, false},
+      {{"GET", "/readyz", "getReadiness"}, &R::Readyz, false, false},
+      {{"GET", "/metrics", "getMetrics"}, &R::Metrics, false, false},
+      {{"GET", "/openapi.json", "getOpenApi"}, &R::OpenApi, false, false},
+
+      {{"POST", "/request/ov", "requestVouchers"}, &R::RequestOv},
+      {{"GET", "/request/{req_id}", "getRequest"}, &R::GetRequest},
+      {{"GET", "/request/{req_id}/download", "downloadRequest"}, &R::DownloadRequest},
+      {{"GET", "/voucher/{voucher_id}", "getVoucher"}, &R::GetVoucher},
+      {{"GET", "/voucher/{voucher_id}/download", "downloadVoucher"}, &R::DownloadVoucher},
+      {{"POST", "/voucher/{voucher_id}/renew", "renewVoucher"}, &R::RenewVoucher},
+      {{"POST", "/voucher/{voucher_id}/archive", "archiveVoucher"}, &R::ArchiveVoucher},
+      {{"GET", "/voucher/{voucher_id}/proof", "getVoucherProof"}, &R::VoucherProof},
+      {{"GET", "/vouchers", "listVouchers"}, &R::ListVouchers},
+
+      {{"POST", "/pdc", "uploadPdc"}, &R::UploadPdc},
+      {{"GET", "/pdcs", "listPdcs"}, &R::ListPdcs},
+      {{"GET", "/pdc/{cert_id}", "getPdc"}, &R::GetPdc},
+      {{"DELETE", "/pdc/{cert_id}", "deletePdc"}, &R::DeletePdc},
+
+      {{"POST", "/users", "inviteUser"}, &R::InviteUser},
+      {{"POST", "/service-accounts", "createServiceAccount"}, &R::CreateServiceAccount},
+      {{"GET", "/principals", "listPrincipals"}, &R::ListPrincipals},
+      {{"POST", "/principals/{principal_id}/disable", "disablePrincipal"},
+       &R::DisablePrincipal},
+      {{"POST", "/bindings", "createBinding"}, &R::CreateBinding},
+      {{"GET", "/bindings", "listBindings"}, &R::ListBindings},
+      {{"DELETE", "/bindings/{binding_id}", "deleteBinding"}, &R::DeleteBinding},
+      {{"POST", "/bindings/{binding_id}/grants", "addGrant"}, &R::AddGrant},
+      {{"DELETE", "/bindings/{binding_id}/grants/{grant}", "removeGrant"}, &R::RemoveGrant},
+      {{"POST", "/groups", "createGroup"}, &R::CreateGroup},
+      {{"GET", "/groups", "listGroups"}, &R::ListGroups},
+      {{"DELETE", "/groups/{group_id}", "deleteGroup"}, &R::DeleteGroup},
+
+      {{"POST", "/tokens", "createToken"}, &R::CreateToken},
+      {{"GET", "/tokens", "listTokens"}, &R::ListTokens},
+      {{"DELETE", "/tokens/{token_id}", "revokeToken"}, &R::RevokeToken},
+
+      {{"POST", "/serials/assign", "assignSerials"}, &R::AssignSerials},
+      {{"POST", "/serials/place", "placeSerials"}, &R::PlaceSerials},
+      {{"GET", "/audit", "listAudit"}, &R::ListAudit},
+  };
+  return *routes;
+}
+
+std::vector<RouteSpec> RestApiImpl::RouteSpecs() {
+  std::vector<RouteSpec> specs;
+  for (const Route& r : Routes()) specs.push_back(r.spec);
+  return specs;
+}
+
+// ---------------------------------------------------------------------------------------
+// Dispatch
+
+RestApiImpl::RestApiImpl(const RestApiOptions& options, std::string openapi,
+                         std::unique_ptr<queue::WorkQueue> workers)
+    : options_(options), openapi_(std::move(openapi)), workers_(std::move(workers)) {
+  server_.store(options.server);
+}
+
+RestApiImpl::~RestApiImpl() {
+  // Runs the handlers still waiting, so every accepted request is answered.
+  if (workers_) workers_->Shutdown();
+}
+
+HttpResponse RestApiImpl::Fail(const absl::Status& status) const {
+  return ProblemResponse(status, options_.retry_after_seconds);
+}
+
+void RestApiImpl::Handle(queue::HttpRequest request, queue::HttpResponder respond) {
+  auto call = std::make_shared<Call>();
+  call->respond = [codes = http_codes_, respond = std::move(respond)](HttpResponse r) {
+    codes->Count(r.status);
+    respond(std::move(r));
+  };
+  const std::vector<Route>& routes = Routes();
+  static const std::vector<RouteSpec> specs = RouteSpecs();
+  RouteLookup lookup = FindRoute(specs, request.method, request.path);
+  if (lookup.index < 0) {
+    if (lookup.allowed.empty()) {
+      call->respond(Problem(404, "urn:masa:problem:no-such-route", "Not found",
+                            "No resource at this path; GET /openapi.json lists the API."));
+    } else {
+      std::string allow = absl::StrJoin(lookup.allowed, ", ");
+      call->respond(Problem(405, "urn:masa:problem:method-not-allowed", "Method not allowed",
+                            absl::StrCat("This resource answers ", allow, "."),
+                            {{"Allow", allow}}));
+    }
+    return;
+  }
+  const Route& route = routes[lookup.index];
+  call->request = std::move(request);
+  call->params = std::move(lookup.params);
+  if (!route.offload || !workers_) {
+    Dispatch(route, std::move(call));
+    return;
+  }
+  queue::WorkQueue::Job job;
+  job.run = [this, &route, call] { Dispatch(route, call); };
+  job.cancel = [this, call] {
+    call->respond(Fail(absl::UnavailableError("the server is shutting down; retry shortly")));
+  };
+  std::vector<queue::WorkQueue::Job> jobs;
+  jobs.push_back(std::move(job));
+  if (absl::Status s = workers_->TryEnqueueAll(std::move(jobs)); !s.ok()) {
+    call->respond(Fail(absl::ResourceExhaustedError(
+        "the API has too many requests waiting; retry after the time in Retry-After")));
+  }
+}
+
+void RestApiImpl::Dispatch(const Route& route, std::shared_ptr<Call> call) {
+  if (route.authenticated) {
+    std::optional<std::string> token = BearerToken(call->request);
+    if (!token) {
+      call->respond(Unauthenticated(
+          "This API needs a token: send the header \"Authorization: Bearer <token>\" "
+          "(masactl org create prints the first one; POST /tokens makes more).",
+          false));
+      return;
+    }
+    if (token->empty()) {
+      call->respond(Unauthenticated(
+          "The Authorization header must be \"Bearer <token>\" with a non-empty token.", true));
+      return;
+    }
+    absl::StatusOr<service::Caller> caller = options_.service->Authenticate(*token);
+    if (!caller.ok()) {
+      call->respond(Fail(caller.status()));
+      return;
+    }
+    call->caller = *std::move(caller);
+  }
+  absl::StatusOr<HttpResponse> response = (this->*route.handler)(*call);
+  if (!response.ok()) {
+    call->respond(Fail(response.status()));
+  } else if (response->status != kDeferred) {
+    call->respond(*std::move(response));
+  }
+}
+
+service::RequestCallback RestApiImpl::AnswerLater(std::shared_ptr<Call> call) {
+  int retry_after = options_.retry_after_seconds;
+  return [call = std::move(call), retry_after](absl::StatusOr<service::RequestResult> result) {
+    if (!result.ok()) {
+      call->respond(ProblemResponse(result.status(), retry_after));
+      return;
+    }
+    call->respond(Ok(RequestResultJson(*result)));
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Public routes
+
+absl::StatusOr<HttpResponse> RestApiImpl::Healthz(Call&) {
+  HttpResponse r;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = "ok\n";
+  return r;
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::Readyz(Call&) {
+  HttpResponse r;
+  r.content_type = "text/plain; charset=utf-8";
+  bool ready = !options_.ready || options_.ready();
+  r.status = ready ? 200 : 503;
+  r.body = ready ? "ready\n" : "not ready\n";
+  if (!ready) {
+    r.headers.emplace_back("Retry-After", std::to_string(options_.retry_after_seconds));
+  }
+  return r;
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::Metrics(Call&) {
+  MetricsInputs in;
+  in.service = &options_.service->metrics();
+  in.queue_depth = options_.work_queue ? options_.work_queue->depth()
+                                       : options_.service->queue_depth();
+  if (const queue::HttpServer* server = server_.load(std::memory_order_acquire)) {
+    in.open_connections = server->open_connections();
+    in.requests_in_flight = server->requests_in_flight();
+  }
+  in.http = http_codes_.get();
+  HttpResponse r;
+  r.content_type = std::string(kPrometheusContentType);
+  r.body = RenderMetrics(in);
+  return r;
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::OpenApi(Call&) {
+  HttpResponse r;
+  r.content_type = std::string(kJson);
+  r.body = openapi_;
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------
+// Vouchers and requests
+
+absl::StatusOr<HttpResponse> RestApiImpl::RequestOv(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(service::VoucherRequestInput input,
+                        DecodeVoucherRequest(call.request.body));
+  // `done` runs only after an OK return; on an error it never runs and the error answers.
+  auto shared = std::make_shared<Call>();
+  shared->respond = call.respond;
+  MASA_RETURN_IF_ERROR(options_.service->RequestVouchers(call.caller, std::move(input),
+                                                         AnswerLater(std::move(shared))));
+  return Deferred();
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::GetVoucher(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(service::VoucherInfo v,
+                        options_.service->GetVoucher(call.caller, Param(call, "voucher_id")));
+  return Ok(OkWith("voucher", VoucherJson(v)));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::DownloadVoucher(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(service::VoucherFile file, options_.service->DownloadVoucher(
+                                                       call.caller, Param(call, "voucher_id")));
+  return FileResponse(kVoucherMediaType, SafeFileName(file.serial_number, ".vcj"),
+                      std::move(file.cms));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::RenewVoucher(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(service::RenewInput input, DecodeRenew(call.request.body));
+  auto shared = std::make_shared<Call>();
+  shared->respond = call.respond;
+  MASA_RETURN_IF_ERROR(options_.service->RenewVoucher(call.caller, Param(call, "voucher_id"),
+                                                      std::move(input),
+                                                      AnswerLater(std::move(shared))));
+  return Deferred();
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::ArchiveVoucher(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_RETURN_IF_ERROR(ParseJsonObject(call.request.body, /*allow_empty=*/true).status());
+  MASA_ASSIGN_OR_RETURN(service::VoucherInfo v, options_.service->ArchiveVoucher(
+                                                    call.caller, Param(call, "voucher_id")));
+  return Ok(OkWith("voucher", VoucherJson(v)));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::VoucherProof(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(service::VoucherInclusionProof proof,
+                        options_.service->InclusionProof(call.caller, Param(call, "voucher_id")));
+  return Ok(ProofJson(proof));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::ListVouchers(Call& call) {
+  MASA_ASSIGN_OR_RETURN(service::ListVouchersInput input, DecodeListVouchers(call.request.query));
+  MASA_ASSIGN_OR_RETURN(service::VoucherPage page,
+                        options_.service->ListVouchers(call.caller, input));
+  return Ok(VoucherPageJson(page));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::GetRequest(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(service::RequestInfo r,
+                        options_.service->GetRequest(call.caller, Param(call, "req_id")));
+  return Ok(OkWith("request", RequestInfoJson(r)));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::DownloadRequest(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  const std::string& req_id = Param(call, "req_id");
+  MASA_ASSIGN_OR_RETURN(std::vector<service::VoucherFile> files,
+                        options_.service->DownloadRequest(call.caller, req_id));
+  std::vector<TarEntry> entries;
+  std::set<std::string> names;
+  for (service::VoucherFile& f : files) {
+    std::string name = SafeFileName(f.serial_number, ".vcj");
+    // Two vouchers of one serial number (different IENs) must not overwrite each other.
+    for (int n = 2; !names.insert(name).second; ++n) {
+      name = SafeFileName(absl::StrCat(f.serial_number, "-", n), ".vcj");
+    }
+    entries.push_back({std::move(name), std::move(f.cms)});
+  }
+  absl::Time now = absl::Now();
+  MASA_ASSIGN_OR_RETURN(std::string tar, WriteTar(entries, now));
+  return FileResponse("application/x-tar", SafeFileName(req_id, ".tar"), std::move(tar));
+}
+
+// ---------------------------------------------------------------------------------------
+// PDCs
+
+absl::StatusOr<HttpResponse> RestApiImpl::UploadPdc(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(service::PdcInput input, DecodePdc(call.request.body));
+  MASA_ASSIGN_OR_RETURN(service::PdcInfo pdc,
+                        options_.service->UploadPdc(call.caller, std::move(input)));
+  return JsonResponse(201, OkWith("pdc", PdcJson(pdc)));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::ListPdcs(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(std::vector<service::PdcInfo> pdcs,
+                        options_.service->ListPdcs(call.caller));
+  json list = json::array();
+  for (const service::PdcInfo& p : pdcs) list.push_back(PdcJson(p));
+  return Ok(OkWith("pdcs", std::move(list)));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::GetPdc(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(service::PdcInfo pdc,
+                        options_.service->GetPdc(call.caller, Param(call, "cert_id")));
+  return Ok(OkWith("pdc", PdcJson(pdc)));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::DeletePdc(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_RETURN_IF_ERROR(options_.service->DeletePdc(call.caller, Param(call, "cert_id")));
+  return Ok(json{{"ok", true}});
+}
+
+// ---------------------------------------------------------------------------------------
+// Principals, bindings, groups
+
+absl::StatusOr<HttpResponse> RestApiImpl::InviteUser(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(std::string username, DecodeUsername(call.request.body));
+  MASA_ASSIGN_OR_RETURN(service::PrincipalInfo p,
+                        options_.service->InviteUser(call.caller, username));
+  return JsonResponse(201, OkWith("principal", PrincipalJson(p)));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::CreateServiceAccount(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(std::string name, DecodeAccountName(call.request.body));
+  MASA_ASSIGN_OR_RETURN(service::PrincipalInfo p,
+                        options_.service->CreateServiceAccount(call.caller, name));
+  return JsonResponse(201, OkWith("principal", PrincipalJson(p)));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::ListPrincipals(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(std::vector<service::PrincipalInfo> list,
+                        options_.service->ListPrincipals(call.caller));
+  json out = json::array();
+  for (const service::PrincipalInfo& p : list) out.push_back(PrincipalJson(p));
+  return Ok(OkWith("principals", std::move(out)));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::DisablePrincipal(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_RETURN_IF_ERROR(ParseJsonObject(call.request.body, /*allow_empty=*/true).status());
+  MASA_RETURN_IF_ERROR(
+      options_.service->DisablePrincipal(call.caller, Param(call, "principal_id")));
+  return Ok(json{{"ok", true}});
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::CreateBinding(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(BindingInput in, DecodeBinding(call.request.body));
+  MASA_ASSIGN_OR_RETURN(service::BindingInfo b, options_.service->BindRole(
+                                                    call.caller, in.principal_id,
+                                                    in.group_id, in.role));
+  return JsonResponse(201, OkWith("binding", BindingJson(b)));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::ListBindings(Call& call) {
+  MASA_ASSIGN_OR_RETURN(std::string principal_id, DecodePrincipalFilter(call.request.query));
+  MASA_ASSIGN_OR_RETURN(std::vector<service::BindingInfo> list,
+                        options_.service->ListBindings(call.caller, principal_id));
+  json out = json::array();
+  for (const service::BindingInfo& b : list) out.push_back(BindingJson(b));
+  return Ok(OkWith("bindings", std::move(out)));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::DeleteBinding(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_RETURN_IF_ERROR(options_.service->DeleteBinding(call.caller, Param(call, "binding_id")));
+  return Ok(json{{"ok", true}});
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::AddGrant(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(std::string grant, DecodeGrant(call.request.body));
+  MASA_ASSIGN_OR_RETURN(service::BindingInfo b, options_.service->GrantPermission(
+                                                    call.caller, Param(call, "binding_id"),
+                                                    grant));
+  return Ok(OkWith("binding", BindingJson(b)));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::RemoveGrant(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  const std::string& grant = Param(call, "grant");
+  if (!service::ParseGrant(grant)) {
+    return absl::InvalidArgumentError("grant (path): must be one of request, download, archive");
+  }
+  MASA_ASSIGN_OR_RETURN(service::BindingInfo b, options_.service->RevokePermission(
+                                                    call.caller, Param(call, "binding_id"),
+                                                    grant));
+  return Ok(OkWith("binding", BindingJson(b)));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::CreateGroup(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(GroupInput in, DecodeGroup(call.request.body));
+  MASA_ASSIGN_OR_RETURN(service::GroupInfo g,
+                        options_.service->CreateGroup(call.caller, in.parent_id, in.name));
+  return JsonResponse(201, OkWith("group", GroupJson(g)));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::ListGroups(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(std::vector<service::GroupInfo> list,
+                        options_.service->ListGroups(call.caller));
+  json out = json::array();
+  for (const service::GroupInfo& g : list) out.push_back(GroupJson(g));
+  return Ok(OkWith("groups", std::move(out)));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::DeleteGroup(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_RETURN_IF_ERROR(options_.service->DeleteGroup(call.caller, Param(call, "group_id")));
+  return Ok(json{{"ok", true}});
+}
+
+// ---------------------------------------------------------------------------------------
+// Tokens
+
+absl::StatusOr<HttpResponse> RestApiImpl::CreateToken(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(service::TokenInput in, DecodeToken(call.request.body));
+  MASA_ASSIGN_OR_RETURN(service::NewToken token,
+                        options_.service->CreateToken(call.caller, std::move(in)));
+  json out = TokenJson(token.info);
+  out["secret"] = std::string(token.secret.view());
+  HttpResponse r = JsonResponse(201, OkWith("token", std::move(out)));
+  // The one answer that carries a secret must not be cached anywhere on its way.
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::ListTokens(Call& call) {
+  MASA_ASSIGN_OR_RETURN(std::string principal_id, DecodePrincipalFilter(call.request.query));
+  MASA_ASSIGN_OR_RETURN(std::vector<service::TokenInfo> list,
+                        options_.service->ListTokens(call.caller, principal_id));
+  json out = json::array();
+  for (const service::TokenInfo& t : list) out.push_back(TokenJson(t));
+  return Ok(OkWith("tokens", std::move(out)));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::RevokeToken(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_RETURN_IF_ERROR(options_.service->RevokeToken(call.caller, Param(call, "token_id")));
+  return Ok(json{{"ok", true}});
+}
+
+// ---------------------------------------------------------------------------------------
+// Serials and audit
+
+absl::StatusOr<HttpResponse> RestApiImpl::AssignSerials(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(service::AssignInput in, DecodeAssign(call.request.body));
+  MASA_ASSIGN_OR_RETURN(service::AssignResult result,
+                        options_.service->AssignSerials(call.caller, std::move(in)));
+  return Ok(AssignResultJson(result));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::PlaceSerials(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(PlaceInput in, DecodePlace(call.request.body));
+  MASA_ASSIGN_OR_RETURN(service::AssignResult result,
+                        options_.service->PlaceSerials(call.caller, in.group_id, in.serials));
+  return Ok(AssignResultJson(result));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::ListAudit(Call& call) {
+  MASA_ASSIGN_OR_RETURN(service::AuditQuery query, DecodeAuditQuery(call.request.query));
+  MASA_ASSIGN_OR_RETURN(service::AuditPage page, options_.service->ListAudit(call.caller, query));
+  return Ok(AuditPageJson(page));
+}
+
+}  // namespace internal
+
+absl::StatusOr<std::unique_ptr<RestApi>> RestApi::Create(const RestApiOptions& options) {
+  if (options.service == nullptr) {
+    return absl::InvalidArgumentError("RestApi: options.service is required");
+  }
+  MASA_ASSIGN_OR_RETURN(std::string openapi, internal::BuildOpenApiDocument());
+  std::unique_ptr<queue::WorkQueue> workers;
+  if (options.handler_threads > 0) {
+    if (options.handler_queue_capacity == 0) {
+      return absl::InvalidArgumentError("RestApi: handler_queue_capacity must be positive");
+    }
+    MASA_ASSIGN_OR_RETURN(workers, queue::WorkQueue::Create(
+                                       {.workers = options.handler_threads,
+                                        .capacity = options.handler_queue_capacity,
+                                        .max_batch = 1}));
+  }
+  return std::unique_ptr<RestApi>(
+      new internal::RestApiImpl(options, std::move(openapi), std::move(workers)));
+}
+
+}  // namespace masa::api

@@ -1,0 +1,51 @@
+// The REST API of the appliance: routes, JSON encoding of the service's structs, the OpenAPI
+// 3.1 document at /openapi.json, RFC 9457 problem+json errors, /healthz, /readyz and the
+// Prometheus /metrics. It decodes, authenticates the bearer token through the service,
+// calls the service, and encodes; every permission decision stays in service/.
+//
+//   MASA_ASSIGN_OR_RETURN(auto api, api::RestApi::Create({.service = service.get(), ...}));
+//   MASA_ASSIGN_OR_RETURN(auto server, queue::HttpServer::Create(http_options, api.get()));
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "queue/http_server.h"
+#include "queue/work_queue.h"
+#include "service/service.h"
+
+namespace masa::api {
+
+struct RestApiOptions {
+  service::Service* service = nullptr;       // not owned; outlives the RestApi
+  queue::WorkQueue* work_queue = nullptr;    // not owned; for queue depth in /metrics
+  const queue::HttpServer* server = nullptr; // not owned, may be set later; connections in /metrics
+  // /readyz answers 200 only while this says so (false during start-up and draining).
+  std::function<bool()> ready = [] { return true; };
+  // Seconds a 503 asks the client to wait (Retry-After) when the signing queue is full.
+  int retry_after_seconds = 1;
+  // Threads that run the handlers of authenticated routes (service calls may wait for a
+  // durable store commit, which must not stall the server's event loop), and how many
+  // requests may wait for one; beyond that the answer is 503 with Retry-After. 0 threads:
+  // handlers run on the thread that calls Handle() (tests).
+  size_t handler_threads = 2;
+  size_t handler_queue_capacity = 1024;
+};
+
+class RestApi : public queue::HttpHandler {
+ public:
+  // kInvalidArgument when options.service is null or handler_queue_capacity is 0 while
+  // handler_threads is not. Handle() may be called from any thread; answers are given
+  // exactly once, possibly on another thread.
+  static absl::StatusOr<std::unique_ptr<RestApi>> Create(const RestApiOptions& options);
+  ~RestApi() override = default;
+
+  // The OpenAPI 3.1 document served at /openapi.json.
+  virtual const std::string& OpenApiDocument() const = 0;
+  // Lets /metrics report the server's connections once it exists.
+  virtual void SetServer(const queue::HttpServer* server) = 0;
+};
+
+}  // namespace masa::api

@@ -1,0 +1,329 @@
+// The REST layer over a fake service: problem+json for every error class, authentication,
+// 404/405, the exact GET /voucher shape, downloads, and the public endpoints.
+#include "api/rest_api.h"
+
+#include <set>
+#include <string>
+
+#include "api/internal/fake_service.h"
+#include "api/internal/problem.h"
+#include "api/internal/test_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace masa::api {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using nlohmann::json;
+using testing::Call;
+using testing::FakeService;
+using testing::HeaderOf;
+using testing::MakeRequest;
+
+class RestApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    RestApiOptions options;
+    options.service = &service_;
+    options.handler_threads = 0;
+    options.retry_after_seconds = 7;
+    options.ready = [this] { return ready_; };
+    auto api = RestApi::Create(options);
+    ASSERT_TRUE(api.ok()) << api.status();
+    api_ = *std::move(api);
+  }
+
+  queue::HttpResponse Do(queue::HttpRequest r) { return Call(*api_, std::move(r)); }
+
+  // Checks the RFC 9457 shape and returns the parsed body.
+  json ExpectProblem(const queue::HttpResponse& r, int status) {
+    EXPECT_EQ(r.status, status);
+    EXPECT_EQ(r.content_type, "application/problem+json");
+    json body = json::parse(r.body, nullptr, false);
+    EXPECT_TRUE(body.is_object()) << r.body;
+    std::set<std::string> keys;
+    for (auto& [k, _] : body.items()) keys.insert(k);
+    EXPECT_EQ(keys, (std::set<std::string>{"type", "title", "status", "detail"})) << r.body;
+    EXPECT_EQ(body["status"], status);
+    EXPECT_FALSE(body["detail"].get<std::string>().empty());
+    return body;
+  }
+
+  FakeService service_;
+  bool ready_ = true;
+  std::unique_ptr<RestApi> api_;
+};
+
+TEST_F(RestApiTest, CreateRefusesMissingService) {
+  EXPECT_EQ(RestApi::Create({}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(RestApiTest, EveryStatusCodeMapsThroughTheOneTable) {
+  struct Case {
+    absl::StatusCode code;
+    int http;
+    bool retry_after;
+    bool shows_message;
+  };
+  const Case cases[] = {
+      {absl::StatusCode::kInvalidArgument, 400, false, true},
+      {absl::StatusCode::kUnauthenticated, 401, false, true},
+      {absl::StatusCode::kPermissionDenied, 403, false, true},
+      {absl::StatusCode::kNotFound, 404, false, true},
+      {absl::StatusCode::kAlreadyExists, 409, false, true},
+      {absl::StatusCode::kFailedPrecondition, 409, false, true},
+      {absl::StatusCode::kResourceExhausted, 503, true, true},
+      {absl::StatusCode::kUnavailable, 503, true, true},
+      {absl::StatusCode::kInternal, 500, false, false},
+      {absl::StatusCode::kDataLoss, 500, false, false},
+      {absl::StatusCode::kUnknown, 500, false, false},
+      {absl::StatusCode::kUnimplemented, 500, false, false},
+      {absl::StatusCode::kAborted, 500, false, false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(absl::StatusCodeToString(c.code));
+    service_.fail_with = absl::Status(c.code, "secret detail /var/lib/masa/key.pem");
+    queue::HttpResponse r = Do(MakeRequest("GET", "/voucher/v-1"));
+    json body = ExpectProblem(r, c.http);
+    if (c.shows_message) {
+      EXPECT_EQ(body["detail"], "secret detail /var/lib/masa/key.pem");
+    } else {
+      EXPECT_THAT(r.body, Not(HasSubstr("secret")));
+      EXPECT_THAT(r.body, Not(HasSubstr("/var/lib")));
+    }
+    EXPECT_EQ(HeaderOf(r, "Retry-After"), c.retry_after ? "7" : "");
+    if (c.code == absl::StatusCode::kUnauthenticated) {
+      EXPECT_THAT(HeaderOf(r, "WWW-Authenticate"), HasSubstr("Bearer"));
+    }
+  }
+}
+
+TEST_F(RestApiTest, AsyncErrorsMapTheSameWay) {
+  service_.fail_with = absl::ResourceExhaustedError("the signing queue is full (4096/4096)");
+  queue::HttpResponse r =
+      Do(MakeRequest("POST", "/request/ov", R"({"serial_numbers":["a"],"cert_id":"c"})"));
+  ExpectProblem(r, 503);
+  EXPECT_EQ(HeaderOf(r, "Retry-After"), "7");
+}
+
+TEST_F(RestApiTest, MissingOrBadTokenIs401WithChallenge) {
+  queue::HttpResponse none = Do(MakeRequest("GET", "/voucher/v-1", "", /*with_token=*/false));
+  ExpectProblem(none, 401);
+  EXPECT_THAT(HeaderOf(none, "WWW-Authenticate"), HasSubstr("Bearer"));
+
+  queue::HttpRequest basic = MakeRequest("GET", "/voucher/v-1", "", false);
+  basic.headers["authorization"] = "Basic dXNlcjpwYXNz";
+  queue::HttpResponse b = Do(basic);
+  ExpectProblem(b, 401);
+  EXPECT_THAT(HeaderOf(b, "WWW-Authenticate"), HasSubstr("invalid_request"));
+
+  queue::HttpRequest wrong = MakeRequest("GET", "/voucher/v-1", "", false);
+  wrong.headers["authorization"] = "Bearer not-a-token";
+  queue::HttpResponse w = Do(wrong);
+  ExpectProblem(w, 401);
+  EXPECT_THAT(w.body, Not(HasSubstr("not-a-token")));
+
+  queue::HttpRequest lower = MakeRequest("GET", "/voucher/v-1", "", false);
+  lower.headers["authorization"] = "bearer  " + std::string(FakeService::kToken);
+  EXPECT_EQ(Do(lower).status, 200);
+}
+
+TEST_F(RestApiTest, AuthenticationComesBeforeDecoding) {
+  ExpectProblem(Do(MakeRequest("POST", "/request/ov", "{not json", false)), 401);
+}
+
+TEST_F(RestApiTest, UnknownRouteIs404AndWrongMethodIs405WithAllow) {
+  ExpectProblem(Do(MakeRequest("GET", "/no/such/thing")), 404);
+  queue::HttpResponse r = Do(MakeRequest("PUT", "/voucher/v-1"));
+  ExpectProblem(r, 405);
+  EXPECT_EQ(HeaderOf(r, "Allow"), "GET");
+  queue::HttpResponse ov = Do(MakeRequest("GET", "/request/ov/download/x"));
+  ExpectProblem(ov, 404);
+  queue::HttpResponse del = Do(MakeRequest("DELETE", "/request/ov"));
+  ExpectProblem(del, 405);
+  EXPECT_EQ(HeaderOf(del, "Allow"), "GET, POST");
+}
+
+TEST_F(RestApiTest, GetVoucherHasExactlyTheDocumentedShape) {
+  service_.voucher.last_renewal_at = std::nullopt;
+  queue::HttpResponse r = Do(MakeRequest("GET", "/voucher/v-1"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.content_type, "application/json");
+  json body = json::parse(r.body);
+  std::set<std::string> top;
+  for (auto& [k, _] : body.items()) top.insert(k);
+  EXPECT_EQ(top, (std::set<std::string>{"ok", "voucher"}));
+  EXPECT_EQ(body["ok"], true);
+  json expected = {{"req_id", "r-1"},
+                   {"voucher_id", "v-1"},
+                   {"requested_at", "2027-01-15T08:00:00Z"},
+                   {"created_at", "2027-01-15T08:00:01Z"},
+                   {"expires_at", "2030-03-17T17:46:40Z"},
+                   {"last_renewal_at", nullptr},
+                   {"assertion", "verified"},
+                   {"status", "issued"},
+                   {"serial_number", "SN-1"},
+                   {"pdc_organization", "Acme"},
+                   {"requested_by", "alice@acme.example"}};
+  EXPECT_EQ(body["voucher"], expected);
+}
+
+TEST_F(RestApiTest, QueryParametersOnPlainRoutesAreRefused) {
+  json body = ExpectProblem(Do([] {
+                              auto r = MakeRequest("GET", "/voucher/v-1");
+                              r.query.emplace("verbose", "1");
+                              return r;
+                            }()),
+                            400);
+  EXPECT_THAT(body["detail"].get<std::string>(), HasSubstr("verbose"));
+}
+
+TEST_F(RestApiTest, MalformedBodiesAre400NamingTheField) {
+  struct Case {
+    const char* method;
+    const char* path;
+    std::string body;
+    const char* must_mention;
+  };
+  const Case cases[] = {
+      {"POST", "/request/ov", "{", "not valid JSON"},
+      {"POST", "/request/ov", R"({"serial_numbers":"x","cert_id":"c"})", "serial_numbers"},
+      {"POST", "/request/ov", R"({"serial_numbers":["a"],"cert_id":"c","x":1})", "x"},
+      {"POST", "/voucher/v-1/renew", R"({"expires_at":1})", "expires_at"},
+      {"POST", "/voucher/v-1/archive", "[]", "JSON object"},
+      {"POST", "/pdc", R"({"certificate":7})", "certificate"},
+      {"POST", "/users", R"({"user":"a"})", "username"},
+      {"POST", "/service-accounts", "", "empty"},
+      {"POST", "/bindings", R"({"principal_id":"p","group_id":"g","role":"root"})", "role"},
+      {"POST", "/bindings/b-1/grants", R"({"grant":"all"})", "grant"},
+      {"DELETE", "/bindings/b-1/grants/all", "", "grant"},
+      {"POST", "/groups", R"({"parent_id":1,"name":"n"})", "parent_id"},
+      {"POST", "/tokens", R"({"validity_days":"x"})", "validity_days"},
+      {"POST", "/serials/assign", R"({"organization_id":"o","serials":[{}]})",
+       "serials[0].serial_number"},
+      {"POST", "/serials/place", R"({"group_id":"g"})", "serials"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.method) + " " + c.path + " " + c.body);
+    json body = ExpectProblem(Do(MakeRequest(c.method, c.path, c.body)), 400);
+    EXPECT_THAT(body["detail"].get<std::string>(), HasSubstr(c.must_mention));
+  }
+}
+
+TEST_F(RestApiTest, RequestOvAnswers200WithPerSerialResults) {
+  queue::HttpResponse r = Do(MakeRequest(
+      "POST", "/request/ov", R"({"serial_numbers":["SN-1","SN-X"],"cert_id":"pdc-1"})"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  json body = json::parse(r.body);
+  EXPECT_EQ(body["ok"], true);
+  EXPECT_EQ(body["req_id"], "r-1");
+  ASSERT_EQ(body["vouchers"].size(), 2u);
+  EXPECT_EQ(body["vouchers"][0],
+            (json{{"serial_number", "SN-1"}, {"voucher_id", "v-1"}, {"status", "issued"}}));
+  EXPECT_EQ(body["vouchers"][1]["status"], "failed");
+  EXPECT_TRUE(body["vouchers"][1]["voucher_id"].is_null());
+  EXPECT_FALSE(body["vouchers"][1]["reason"].get<std::string>().empty());
+  EXPECT_EQ(service_.last_request.pdc_cert_id, "pdc-1");
+}
+
+TEST_F(RestApiTest, DownloadsCarryMediaTypeAndSafeFileName) {
+  service_.voucher.serial_number = "SN/../\"x";
+  queue::HttpResponse r = Do(MakeRequest("GET", "/voucher/v-1/download"));
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "application/voucher-cms+json");
+  EXPECT_EQ(HeaderOf(r, "Content-Disposition"), "attachment; filename=\"SN_..__x.vcj\"");
+  EXPECT_EQ(r.body, service_.cms);
+
+  service_.request_files = {{"v-1", "9", "SN1", "one"}, {"v-2", "10", "SN1", "two"}};
+  queue::HttpResponse tar = Do(MakeRequest("GET", "/request/r-1/download"));
+  ASSERT_EQ(tar.status, 200);
+  EXPECT_EQ(tar.content_type, "application/x-tar");
+  EXPECT_EQ(HeaderOf(tar, "Content-Disposition"), "attachment; filename=\"r-1.tar\"");
+  EXPECT_EQ(tar.body.substr(0, 7), std::string("SN1.vcj"));
+  EXPECT_EQ(tar.body.substr(1024, 9), std::string("SN1-2.vcj"));
+}
+
+TEST_F(RestApiTest, TokenSecretIsShownOnceAndNotCached) {
+  queue::HttpResponse r = Do(MakeRequest("POST", "/tokens", ""));
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(json::parse(r.body)["token"]["secret"], "masa_secret");
+  EXPECT_EQ(HeaderOf(r, "Cache-Control"), "no-store");
+}
+
+TEST_F(RestApiTest, ProofHasIndexSizeBase64HashesAndCheckpoint) {
+  queue::HttpResponse r = Do(MakeRequest("GET", "/voucher/v-1/proof"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  json proof = json::parse(r.body)["proof"];
+  EXPECT_EQ(proof["leaf_index"], 3);
+  EXPECT_EQ(proof["tree_size"], 8);
+  EXPECT_EQ(proof["hashes"][0], "YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=");
+  EXPECT_EQ(proof["checkpoint"], "masa/audit\n8\nroot\n");
+}
+
+TEST_F(RestApiTest, PublicEndpoints) {
+  queue::HttpResponse health = Do(MakeRequest("GET", "/healthz", "", false));
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, "ok\n");
+
+  EXPECT_EQ(Do(MakeRequest("GET", "/readyz", "", false)).status, 200);
+  ready_ = false;
+  EXPECT_EQ(Do(MakeRequest("GET", "/readyz", "", false)).status, 503);
+
+  queue::HttpResponse doc = Do(MakeRequest("GET", "/openapi.json", "", false));
+  EXPECT_EQ(doc.status, 200);
+  EXPECT_EQ(json::parse(doc.body)["openapi"], "3.1.0");
+  EXPECT_EQ(doc.body, api_->OpenApiDocument());
+}
+
+TEST_F(RestApiTest, MetricsInPrometheusTextFormat) {
+  service_.metrics_.sign_latency.Observe(absl::Microseconds(300));
+  service_.metrics_.batch_size.Observe(20);
+  Do(MakeRequest("GET", "/nope"));
+  queue::HttpResponse r = Do(MakeRequest("GET", "/metrics", "", false));
+  ASSERT_EQ(r.status, 200);
+  EXPECT_THAT(r.content_type, HasSubstr("version=0.0.4"));
+  EXPECT_THAT(r.body, HasSubstr("# TYPE masa_queue_depth gauge\nmasa_queue_depth 7\n"));
+  EXPECT_THAT(r.body, HasSubstr("# TYPE masa_sign_latency_seconds histogram"));
+  EXPECT_THAT(r.body, HasSubstr("masa_sign_latency_seconds_bucket{le=\"0.00025\"} 0\n"));
+  EXPECT_THAT(r.body, HasSubstr("masa_sign_latency_seconds_bucket{le=\"0.0005\"} 1\n"));
+  EXPECT_THAT(r.body, HasSubstr("masa_sign_latency_seconds_bucket{le=\"+Inf\"} 1\n"));
+  EXPECT_THAT(r.body, HasSubstr("masa_sign_latency_seconds_count 1\n"));
+  EXPECT_THAT(r.body, HasSubstr("masa_batch_size_bucket{le=\"20\"} 1\n"));
+  EXPECT_THAT(r.body, HasSubstr("masa_commit_latency_seconds_count 0\n"));
+  EXPECT_THAT(r.body, HasSubstr("masa_http_requests_total{code=\"404\"} 1\n"));
+  // Every sample line belongs to a family announced by # TYPE.
+  std::set<std::string> families;
+  std::istringstream lines(r.body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("# TYPE ", 0) == 0) {
+      families.insert(line.substr(7, line.find(' ', 7) - 7));
+    } else if (!line.empty() && line[0] != '#') {
+      std::string name = line.substr(0, line.find_first_of("{ "));
+      bool known = families.count(name) > 0;
+      for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+        std::string s = suffix;
+        if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
+          known = known || families.count(name.substr(0, name.size() - s.size())) > 0;
+        }
+      }
+      EXPECT_TRUE(known) << line;
+    }
+  }
+}
+
+TEST_F(RestApiTest, WorkerThreadsAnswerEveryRequest) {
+  RestApiOptions options;
+  options.service = &service_;
+  options.handler_threads = 2;
+  auto api = RestApi::Create(options);
+  ASSERT_TRUE(api.ok());
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(Call(**api, MakeRequest("GET", "/voucher/v-1")).status, 200);
+  }
+}
+
+}  // namespace
+}  // namespace masa::api
