@@ -168,6 +168,15 @@ absl::StatusOr<std::string> SignatureAlgorithmDer(int nid, int param_type) {
   return EncodeWithOpenSsl(alg.get(), i2d_X509_ALGOR, "the signature algorithm");
 }
 
+// EVP_Digest with a per-thread EVP_MD_CTX: re-initialising a context for the same digest
+// skips the allocation and provider context set-up EVP_Digest repeats on every call.
+bool Digest(const EVP_MD* md, std::string_view data, unsigned char* out, unsigned int* out_len) {
+  thread_local UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
+  return ctx != nullptr && EVP_DigestInit_ex2(ctx.get(), md, nullptr) &&
+         EVP_DigestUpdate(ctx.get(), data.data(), data.size()) &&
+         EVP_DigestFinal_ex(ctx.get(), out, out_len);
+}
+
 void AppendDigits(int64_t value, int width, std::string* out) {
   char digits[8];
   for (int i = width - 1; i >= 0; --i) {
@@ -364,8 +373,15 @@ absl::Status CmsSigner::Prepare() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> CmsSigner::SignDigest(const unsigned char* digest,
-                                                  size_t len) const {
+absl::StatusOr<UniquePtr<EVP_PKEY_CTX>> CmsSigner::AcquireSigningContext() const {
+  {
+    std::lock_guard<std::mutex> lock(contexts_mu_);
+    if (!contexts_.empty()) {
+      UniquePtr<EVP_PKEY_CTX> ctx = std::move(contexts_.back());
+      contexts_.pop_back();
+      return ctx;
+    }
+  }
   UniquePtr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_pkey(libctx_, key_.get(), propq()));
   if (ctx == nullptr) return FromOpenSslErrors("EVP_PKEY_CTX_new_from_pkey");
   if (EVP_PKEY_sign_init_ex(ctx.get(), nullptr) <= 0) {
@@ -379,15 +395,28 @@ absl::StatusOr<std::string> CmsSigner::SignDigest(const unsigned char* digest,
       EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) <= 0) {
     return FromOpenSslErrors("EVP_PKEY_CTX_set_rsa_padding");
   }
+  return ctx;
+}
+
+void CmsSigner::ReleaseSigningContext(UniquePtr<EVP_PKEY_CTX> ctx) const {
+  std::lock_guard<std::mutex> lock(contexts_mu_);
+  if (contexts_.size() < kMaxIdleContexts) contexts_.push_back(std::move(ctx));
+}
+
+absl::StatusOr<std::string> CmsSigner::SignDigest(const unsigned char* digest,
+                                                  size_t len) const {
+  MASA_ASSIGN_OR_RETURN(UniquePtr<EVP_PKEY_CTX> ctx, AcquireSigningContext());
   size_t size = 0;
   if (EVP_PKEY_sign(ctx.get(), nullptr, &size, digest, len) <= 0) {
     return FromOpenSslErrors("signing the CMS");
   }
   std::string signature(size, '\0');
+  // A context whose sign failed is dropped, not pooled: its provider state is unknown.
   if (EVP_PKEY_sign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &size, digest,
                     len) <= 0) {
     return FromOpenSslErrors("signing the CMS");
   }
+  ReleaseSigningContext(std::move(ctx));
   signature.resize(size);
   return signature;
 }
@@ -395,8 +424,7 @@ absl::StatusOr<std::string> CmsSigner::SignDigest(const unsigned char* digest,
 absl::StatusOr<std::string> CmsSigner::SignInternal(std::string_view content) const {
   unsigned char content_digest[EVP_MAX_MD_SIZE];
   unsigned int content_digest_len = 0;
-  if (!EVP_Digest(content.data(), content.size(), content_digest, &content_digest_len,
-                  digest_.get(), nullptr)) {
+  if (!Digest(digest_.get(), content, content_digest, &content_digest_len)) {
     return FromOpenSslErrors("hashing the content");
   }
   MASA_ASSIGN_OR_RETURN(std::string signing_time, SigningTimeDer(clock_->Now()));
@@ -416,8 +444,7 @@ absl::StatusOr<std::string> CmsSigner::SignInternal(std::string_view content) co
                         {message_digest_oid_, der::Constructed(der::kSet, {message_digest})})});
   unsigned char attrs_digest[EVP_MAX_MD_SIZE];
   unsigned int attrs_digest_len = 0;
-  if (!EVP_Digest(signed_attrs.data(), signed_attrs.size(), attrs_digest, &attrs_digest_len,
-                  digest_.get(), nullptr)) {
+  if (!Digest(digest_.get(), signed_attrs, attrs_digest, &attrs_digest_len)) {
     return FromOpenSslErrors("hashing the signed attributes");
   }
   MASA_ASSIGN_OR_RETURN(std::string signature, SignDigest(attrs_digest, attrs_digest_len));

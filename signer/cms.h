@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -57,7 +58,8 @@ CmsContentType ContentTypeFromOid(std::string_view dotted_oid);
 // nullptr = default). signingTime is read from `clock` (UTCTime for 1950..2049, else
 // GeneralizedTime).
 //
-// Sign() is thread-safe: concurrent calls share only immutable state.
+// Sign() is thread-safe: concurrent calls share immutable state and a mutex-guarded pool of
+// initialised EVP_PKEY_CTX (held only to pop or push one).
 class CmsSigner {
  public:
   // `key` may be a provider key whose private half never leaves the HSM; `cert` is its
@@ -99,6 +101,10 @@ class CmsSigner {
   absl::StatusOr<std::string> SignInternal(std::string_view content) const;
   // The signature of the `len`-octet digest `digest` (DER ECDSA-Sig-Value or RSA octets).
   absl::StatusOr<std::string> SignDigest(const unsigned char* digest, size_t len) const;
+  // A signing context initialised for key_, digest_ and the padding: an idle one from the
+  // pool or a new one. Release returns it to the pool after a successful signature.
+  absl::StatusOr<UniquePtr<EVP_PKEY_CTX>> AcquireSigningContext() const;
+  void ReleaseSigningContext(UniquePtr<EVP_PKEY_CTX> ctx) const;
   const char* propq() const { return has_propq_ ? propq_.c_str() : nullptr; }
 
   UniquePtr<EVP_PKEY> key_;
@@ -124,6 +130,14 @@ class CmsSigner {
   std::string content_type_attr_;     // Attribute contentType
   std::string signing_time_oid_;      // OID of the signingTime attribute
   std::string message_digest_oid_;    // OID of the messageDigest attribute
+
+  // Initialised signing contexts not in use. Setting one up (keymgmt and signature fetch,
+  // provider context, digest parameter) costs about as much as the whole DER encoding; each
+  // context is used by one thread at a time. Bounded: a burst of threads leaves at most
+  // kMaxIdleContexts behind.
+  static constexpr size_t kMaxIdleContexts = 64;
+  mutable std::mutex contexts_mu_;
+  mutable std::vector<UniquePtr<EVP_PKEY_CTX>> contexts_;
 };
 
 // Signs vouchers: Validate(), EncodeVoucherJson(), then CMS. Create once per key (at start

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <openssl/evp.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/base64.h"
@@ -117,7 +118,15 @@ class Writer {
     if (!b.has_value()) return;
     Key(name);
     out_.push_back('"');
-    out_.append(Base64Encode(*b));
+    // Straight into the output with OpenSSL's block encoder (RFC 4648 base64 with padding,
+    // no line breaks, as Base64Encode): the pinned-domain-cert is most of a voucher and
+    // encoding it character by character was a visible share of signing one.
+    size_t at = out_.size();
+    out_.resize(at + 4 * ((b->size() + 2) / 3) + 1);  // EVP_EncodeBlock adds a NUL
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out_.data() + at),
+                            reinterpret_cast<const unsigned char*>(b->data()),
+                            static_cast<int>(b->size()));
+    out_.resize(at + static_cast<size_t>(n));
     out_.push_back('"');
   }
   void Enum(std::string_view name, std::string_view value) {

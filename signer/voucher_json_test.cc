@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/base64.h"
 #include "common/time.h"
 #include "signer/internal/test_pki.h"
 
@@ -80,6 +81,20 @@ TEST(VoucherJsonTest, EncodesEveryLeafAndRoundTrips) {
   EXPECT_EQ(*back, v);
   // Canonical: encoding the decoded voucher gives the same bytes.
   EXPECT_EQ(EncodeVoucherJson(*back).value(), *json);
+}
+
+TEST(VoucherJsonTest, BinaryLeavesAreStandardBase64OfEveryLength) {
+  for (size_t n = 8; n <= 12; ++n) {  // every remainder mod 3, with and without padding
+    Voucher v;
+    v.nonce = std::string(n, '\xfb');
+    auto json = EncodeVoucherJson(v);
+    ASSERT_TRUE(json.ok()) << json.status();
+    EXPECT_NE(json->find("\"nonce\":\"" + Base64Encode(*v.nonce) + "\""), std::string::npos)
+        << *json;
+    auto back = DecodeVoucherJson(*json);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(back->nonce, v.nonce);
+  }
 }
 
 TEST(VoucherJsonTest, EncodeRejectsInvalidUtf8) {
