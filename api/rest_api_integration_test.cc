@@ -1,0 +1,399 @@
+// The REST API end to end inside one process: a real queue::HttpServer (plain HTTP on
+// 127.0.0.1, port 0) in front of a RestApi over a real Service (LMDB store in a temp
+// folder, SoftHSM2 signing key behind the OpenSSL provider, real WorkQueue), driven by the
+// real curl binary; the downloaded voucher is checked with `openssl cms -verify`.
+// Tokens reach curl through a 0600 header file (-H @file), never through argv.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "api/rest_api.h"
+#include "common/openssl.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "hsm/provider/provider.h"
+#include "hsm/testing/softhsm_token.h"
+#include "nlohmann/json.hpp"
+#include "queue/http_server.h"
+#include "queue/work_queue.h"
+#include "service/service.h"
+#include "signer/certificate.h"
+#include "signer/cms.h"
+#include "store/checkpoint.h"
+#include "store/store.h"
+
+extern char** environ;
+
+namespace masa::api {
+namespace {
+
+using ::testing::HasSubstr;
+using nlohmann::json;
+
+UniquePtr<EVP_PKEY> SoftKey() {
+  return UniquePtr<EVP_PKEY>(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void WriteFile(const std::string& path, std::string_view data, mode_t mode = 0600) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  ASSERT_GE(fd, 0) << path;
+  ASSERT_EQ(write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  close(fd);
+}
+
+struct SpawnResult {
+  int exit_code = -1;
+  std::string out;  // stdout and stderr
+};
+
+// Spawns `argv` (no shell) with stdout+stderr into a file, waits, returns both.
+SpawnResult Spawn(const std::vector<std::string>& argv, const std::string& scratch) {
+  std::string log = scratch + "/spawn.log";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid;
+  SpawnResult run;
+  if (posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ) == 0) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  run.out = ReadFile(log);
+  return run;
+}
+
+struct HttpResult {
+  int status = 0;
+  std::string headers;  // lower-cased
+  std::string body;
+  json Json() const { return json::parse(body, nullptr, false); }
+};
+
+class RestApiIntegrationTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto token = hsm::testing::TempToken::Create();
+    ASSERT_TRUE(token.ok()) << token.status();
+    token_ = token->release();
+    auto provider = hsm::ProviderContext::Create(token_->token());
+    ASSERT_TRUE(provider.ok()) << provider.status();
+    provider_ = provider->release();
+    auto info = token_->token()->GenerateKeyPair(hsm::KeyType::kEcP256, "masa-signing");
+    ASSERT_TRUE(info.ok()) << info.status();
+    auto masa_key = provider_->LoadPrivateKey(info->uri);
+    ASSERT_TRUE(masa_key.ok()) << masa_key.status();
+    auto pub = provider_->PublicKey(*info);
+    ASSERT_TRUE(pub.ok()) << pub.status();
+    absl::Time now = absl::Now();
+    ca_key_ = SoftKey().release();
+    auto ca = signer::IssueCertificate("CN=Test Vendor CA,O=Vendor", ca_key_, nullptr, ca_key_,
+                                       nullptr, nullptr, now - absl::Hours(48),
+                                       now + absl::Hours(24 * 3650), true, 1);
+    ASSERT_TRUE(ca.ok()) << ca.status();
+    ca_ = ca->release();
+    auto cert = signer::IssueCertificate("CN=Test MASA,O=Vendor", pub->get(), ca_, ca_key_,
+                                         nullptr, nullptr, now - absl::Hours(48),
+                                         now + absl::Hours(24 * 3650), false, 2);
+    ASSERT_TRUE(cert.ok()) << cert.status();
+    auto keys = std::make_shared<service::SigningKeys>();
+    keys->key_id = "key-1";
+    auto signer = signer::VoucherSigner::Create(masa_key->get(), cert->get(), {ca_},
+                                                signer::CmsContentType::kAnimaJsonVoucher,
+                                                provider_->libctx(), nullptr);
+    ASSERT_TRUE(signer.ok()) << signer.status();
+    keys->anima_json_voucher = *std::move(signer);
+    keys_ = new std::shared_ptr<const service::SigningKeys>(keys);
+    masa_key_ = masa_key->release();
+    masa_cert_ = cert->release();
+  }
+
+  void SetUp() override {
+    ASSERT_NE(keys_, nullptr);
+    char tmpl[] = "/tmp/masa-api-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    auto checkpoint_signer = store::NewEvpCheckpointSigner("test/audit", SoftKey());
+    ASSERT_TRUE(checkpoint_signer.ok()) << checkpoint_signer.status();
+    checkpoint_signer_ = *std::move(checkpoint_signer);
+    store::StoreOptions so;
+    so.state_dir = dir_;
+    so.checkpoint_signer = checkpoint_signer_.get();
+    auto store = store::Store::Open(so);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+    auto queue = queue::WorkQueue::Create({.workers = 2, .capacity = 256, .max_batch = 32});
+    ASSERT_TRUE(queue.ok());
+    queue_ = *std::move(queue);
+    service::ServiceOptions options;
+    options.store = store_.get();
+    options.work_queue = queue_.get();
+    options.signing_keys = *keys_;
+    auto service = service::Service::Create(options);
+    ASSERT_TRUE(service.ok()) << service.status();
+    service_ = *std::move(service);
+
+    auto api = RestApi::Create({.service = service_.get(), .work_queue = queue_.get()});
+    ASSERT_TRUE(api.ok()) << api.status();
+    api_ = *std::move(api);
+    queue::HttpServerOptions ho;
+    ho.allow_plain_http_on_loopback = true;
+    auto server = queue::HttpServer::Create(ho, api_.get());
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    ASSERT_TRUE(server_->Start().ok());
+    api_->SetServer(server_.get());
+    base_ = absl::StrCat("http://127.0.0.1:", server_->port());
+
+    // Organization acme with its first admin; a vendor account-team principal.
+    auto acme = service_->CreateOrganization("acme", "admin@acme.example");
+    ASSERT_TRUE(acme.ok()) << acme.status();
+    WriteFile(dir_ + "/admin.hdr",
+              absl::StrCat("Authorization: Bearer ", std::string(acme->token.secret.view()), "\n"));
+    auto at = service_->CreateVendorPrincipal("at@vendor.example", "account-team");
+    ASSERT_TRUE(at.ok()) << at.status();
+    WriteFile(dir_ + "/vendor.hdr",
+              absl::StrCat("Authorization: Bearer ", std::string(at->token.secret.view()), "\n"));
+    WriteFile(dir_ + "/bad.hdr", "Authorization: Bearer masa_not-a-real-token\n");
+
+    // The owner's pinned-domain certificate.
+    pdc_key_ = SoftKey();
+    auto pdc = signer::IssueCertificate("CN=Acme Owner CA,O=Acme Corp", pdc_key_.get(), nullptr,
+                                        pdc_key_.get(), nullptr, nullptr,
+                                        absl::Now() - absl::Hours(1),
+                                        absl::Now() + absl::Hours(24 * 800), true, 7);
+    ASSERT_TRUE(pdc.ok());
+    pdc_pem_ = *CertificateToPem(pdc->get());
+    WriteFile(dir_ + "/ca.pem", *CertificateToPem(ca_), 0644);
+  }
+
+  void TearDown() override {
+    if (server_) server_->Shutdown(absl::Seconds(5));
+    server_.reset();
+    api_.reset();
+    service_.reset();
+    queue_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // curl with the header file `auth` ("" = none); `body` is sent as JSON when not null.
+  HttpResult Curl(const std::string& method, const std::string& path,
+                  const std::string& auth = "admin.hdr", const std::string* body = nullptr,
+                  const std::string& out_file = "") {
+    std::string out = out_file.empty() ? dir_ + "/body.out" : out_file;
+    std::vector<std::string> argv = {"curl",       "--noproxy",   "*",          "-sS",
+                                     "--max-time", "30",          "-X",         method,
+                                     "-o",         out,           "-D",         dir_ + "/headers.out",
+                                     "-w",         "%{http_code}"};
+    if (!auth.empty()) {
+      argv.push_back("-H");
+      argv.push_back("@" + dir_ + "/" + auth);
+    }
+    if (body != nullptr) {
+      WriteFile(dir_ + "/request.json", *body);
+      argv.insert(argv.end(), {"-H", "Content-Type: application/json", "--data-binary",
+                               "@" + dir_ + "/request.json"});
+    }
+    argv.push_back(base_ + path);
+    SpawnResult run = Spawn(argv, dir_);
+    HttpResult result;
+    EXPECT_EQ(run.exit_code, 0) << run.out;
+    result.status = std::atoi(run.out.c_str());
+    result.headers = ReadFile(dir_ + "/headers.out");
+    for (char& c : result.headers) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    result.body = ReadFile(out);
+    return result;
+  }
+
+  HttpResult Post(const std::string& path, const json& body,
+                  const std::string& auth = "admin.hdr") {
+    std::string text = body.dump();
+    return Curl("POST", path, auth, &text);
+  }
+
+  void AssignSerials(int n) {
+    json serials = json::array();
+    for (int i = 0; i < n; ++i) {
+      serials.push_back({{"serial_number", absl::StrFormat("SN-%02d", i)}, {"model", "X"}});
+    }
+    HttpResult r = Post("/serials/assign", {{"organization_id", "org-acme"}, {"serials", serials}},
+                        "vendor.hdr");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.Json()["assigned"], n);
+  }
+
+  static hsm::testing::TempToken* token_;
+  static hsm::ProviderContext* provider_;
+  static EVP_PKEY* ca_key_;
+  static X509* ca_;
+  static EVP_PKEY* masa_key_;
+  static X509* masa_cert_;
+  static std::shared_ptr<const service::SigningKeys>* keys_;
+
+  std::string dir_;
+  std::unique_ptr<store::CheckpointSigner> checkpoint_signer_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<queue::WorkQueue> queue_;
+  std::unique_ptr<service::Service> service_;
+  std::unique_ptr<RestApi> api_;
+  std::unique_ptr<queue::HttpServer> server_;
+  std::string base_;
+  UniquePtr<EVP_PKEY> pdc_key_;
+  std::string pdc_pem_;
+};
+
+hsm::testing::TempToken* RestApiIntegrationTest::token_ = nullptr;
+hsm::ProviderContext* RestApiIntegrationTest::provider_ = nullptr;
+EVP_PKEY* RestApiIntegrationTest::ca_key_ = nullptr;
+X509* RestApiIntegrationTest::ca_ = nullptr;
+EVP_PKEY* RestApiIntegrationTest::masa_key_ = nullptr;
+X509* RestApiIntegrationTest::masa_cert_ = nullptr;
+std::shared_ptr<const service::SigningKeys>* RestApiIntegrationTest::keys_ = nullptr;
+
+TEST_F(RestApiIntegrationTest, RequestGetDownloadAndVerifyWithOpenssl) {
+  AssignSerials(3);
+  HttpResult r = Post("/request/ov", {{"serial_numbers", {"SN-00", "SN-01", "NOT-OURS"}},
+                                      {"pdc", pdc_pem_}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  json answer = r.Json();
+  EXPECT_EQ(answer["ok"], true);
+  std::string req_id = answer["req_id"];
+  ASSERT_EQ(answer["vouchers"].size(), 3u);
+  EXPECT_EQ(answer["vouchers"][0]["status"], "issued");
+  EXPECT_EQ(answer["vouchers"][1]["status"], "issued");
+  EXPECT_EQ(answer["vouchers"][2]["status"], "failed");
+  EXPECT_FALSE(answer["vouchers"][2]["reason"].get<std::string>().empty());
+  std::string voucher_id = answer["vouchers"][0]["voucher_id"];
+
+  HttpResult get = Curl("GET", "/voucher/" + voucher_id);
+  ASSERT_EQ(get.status, 200) << get.body;
+  json v = get.Json();
+  std::set<std::string> members;
+  for (auto& [k, _] : v["voucher"].items()) members.insert(k);
+  EXPECT_EQ(members, (std::set<std::string>{"req_id", "voucher_id", "requested_at",
+                                            "created_at", "expires_at", "last_renewal_at",
+                                            "assertion", "status", "serial_number",
+                                            "pdc_organization", "requested_by"}));
+  EXPECT_EQ(v["voucher"]["serial_number"], "SN-00");
+  EXPECT_EQ(v["voucher"]["req_id"], req_id);
+  EXPECT_EQ(v["voucher"]["pdc_organization"], "Acme Corp");
+  EXPECT_EQ(v["voucher"]["requested_by"], "admin@acme.example");
+  EXPECT_TRUE(v["voucher"]["last_renewal_at"].is_null());
+  EXPECT_EQ(v["voucher"]["status"], "issued");
+
+  std::string file = dir_ + "/SN-00.vcj";
+  HttpResult download = Curl("GET", "/voucher/" + voucher_id + "/download", "admin.hdr",
+                             nullptr, file);
+  ASSERT_EQ(download.status, 200);
+  EXPECT_THAT(download.headers, HasSubstr("content-type: application/voucher-cms+json"));
+  EXPECT_THAT(download.headers, HasSubstr("filename=\"sn-00.vcj\""));
+  SpawnResult verify = Spawn({"openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", file,
+                      "-CAfile", dir_ + "/ca.pem", "-out", dir_ + "/voucher.json"},
+                     dir_);
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
+  EXPECT_THAT(verify.out, HasSubstr("Verification successful"));
+  json inner = json::parse(ReadFile(dir_ + "/voucher.json"), nullptr, false);
+  EXPECT_EQ(inner["ietf-voucher:voucher"]["serial-number"], "SN-00");
+
+  // The whole request as one tar archive, listed by the system's tar.
+  std::string tar = dir_ + "/request.tar";
+  HttpResult all = Curl("GET", "/request/" + req_id + "/download", "admin.hdr", nullptr, tar);
+  ASSERT_EQ(all.status, 200);
+  EXPECT_THAT(all.headers, HasSubstr("content-type: application/x-tar"));
+  SpawnResult list = Spawn({"tar", "-tf", tar}, dir_);
+  EXPECT_EQ(list.exit_code, 0) << list.out;
+  EXPECT_EQ(list.out, "SN-00.vcj\nSN-01.vcj\n");
+
+  HttpResult request = Curl("GET", "/request/" + req_id);
+  ASSERT_EQ(request.status, 200) << request.body;
+  EXPECT_EQ(request.Json()["request"]["vouchers"].size(), 2u);
+
+  HttpResult listed = Curl("GET", "/vouchers?serial_number=SN-01");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  EXPECT_EQ(listed.Json()["total"], 1);
+}
+
+TEST_F(RestApiIntegrationTest, RefusesBadInputWithProblems) {
+  AssignSerials(1);
+  json serials = json::array();
+  for (int i = 0; i < 21; ++i) serials.push_back(absl::StrFormat("SN-%02d", i));
+  HttpResult too_many = Post("/request/ov", {{"serial_numbers", serials}, {"pdc", pdc_pem_}});
+  EXPECT_EQ(too_many.status, 400) << too_many.body;
+  EXPECT_THAT(too_many.headers, HasSubstr("content-type: application/problem+json"));
+  EXPECT_THAT(too_many.Json()["detail"].get<std::string>(), HasSubstr("serial_numbers"));
+
+  std::string broken = "{\"serial_numbers\": [\"SN-00\"";
+  HttpResult malformed = Curl("POST", "/request/ov", "admin.hdr", &broken);
+  EXPECT_EQ(malformed.status, 400) << malformed.body;
+  EXPECT_THAT(malformed.Json()["detail"].get<std::string>(), HasSubstr("not valid JSON"));
+
+  HttpResult bad_pem = Post("/request/ov", {{"serial_numbers", {"SN-00"}},
+                                            {"pdc", "-----BEGIN CERTIFICATE-----\nnope\n"}});
+  EXPECT_EQ(bad_pem.status, 400) << bad_pem.body;
+
+  std::string body = json{{"serial_numbers", {"SN-00"}}, {"pdc", pdc_pem_}}.dump();
+  HttpResult no_token = Curl("POST", "/request/ov", "", &body);
+  EXPECT_EQ(no_token.status, 401) << no_token.body;
+  EXPECT_THAT(no_token.headers, HasSubstr("www-authenticate: bearer"));
+  HttpResult wrong_token = Curl("GET", "/vouchers", "bad.hdr");
+  EXPECT_EQ(wrong_token.status, 401) << wrong_token.body;
+
+  EXPECT_EQ(Curl("GET", "/voucher/v-nope").status, 404);
+  HttpResult wrong_method = Curl("PUT", "/voucher/v-nope");
+  EXPECT_EQ(wrong_method.status, 405);
+  EXPECT_THAT(wrong_method.headers, HasSubstr("allow: get"));
+
+  // None of the refused requests wrote anything.
+  HttpResult vouchers = Curl("GET", "/vouchers");
+  ASSERT_EQ(vouchers.status, 200) << vouchers.body;
+  EXPECT_EQ(vouchers.Json()["total"], 0);
+
+  HttpResult metrics = Curl("GET", "/metrics", "");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_THAT(metrics.body, HasSubstr("masa_http_requests_total{code=\"400\"} 3"));
+  EXPECT_THAT(metrics.body, HasSubstr("masa_open_connections"));
+}
+
+TEST_F(RestApiIntegrationTest, TokensAndPublicEndpoints) {
+  HttpResult created = Post("/tokens", {{"validity_days", 7}, {"description", "ztp"}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string secret = created.Json()["token"]["secret"];
+  std::string token_id = created.Json()["token"]["token_id"];
+  WriteFile(dir_ + "/new.hdr", "Authorization: Bearer " + secret + "\n");
+  EXPECT_EQ(Curl("GET", "/tokens", "new.hdr").status, 200);
+  HttpResult listed = Curl("GET", "/tokens");
+  EXPECT_THAT(listed.body, ::testing::Not(HasSubstr(secret)));
+  EXPECT_EQ(Curl("DELETE", "/tokens/" + token_id).status, 200);
+  EXPECT_EQ(Curl("GET", "/tokens", "new.hdr").status, 401);
+
+  EXPECT_EQ(Curl("GET", "/healthz", "").body, "ok\n");
+  EXPECT_EQ(Curl("GET", "/readyz", "").status, 200);
+  HttpResult doc = Curl("GET", "/openapi.json", "");
+  EXPECT_EQ(doc.Json()["openapi"], "3.1.0");
+}
+
+}  // namespace
+}  // namespace masa::api
