@@ -149,8 +149,14 @@ int ExitCodeFor(absl::StatusCode code) {
   }
 }
 
+namespace {
+const char* program_name = "masactl";
+}  // namespace
+
+void SetProgramName(const char* name) { program_name = name; }
+
 int ReportError(const absl::Status& status) {
-  std::fprintf(stderr, "masactl: %s\n", std::string(status.message()).c_str());
+  std::fprintf(stderr, "%s: %s\n", program_name, std::string(status.message()).c_str());
   return ExitCodeFor(status.code());
 }
 

@@ -60,7 +60,10 @@ class Flags {
   size_t positional_max_ = 0;
 };
 
-// Prints "masactl: <message>" to stderr and returns the exit code for the status's code
+// The name error messages start with ("masactl" unless set, e.g. "masad").
+void SetProgramName(const char* name);
+
+// Prints "<program>: <message>" to stderr and returns the exit code for the status's code
 // (the one table: 2 bad input, 3 not found, 4 permission, 5 precondition, 6 unavailable,
 // 7 data loss, 1 other).
 int ReportError(const absl::Status& status);

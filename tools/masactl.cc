@@ -20,6 +20,11 @@ constexpr Group kGroups[] = {
     {"voucher", "sign, show and verify ownership vouchers", masa::tools::VoucherCommand},
     {"audit", "verify, prove and export the audit log", masa::tools::AuditCommand},
     {"store", "back up the LMDB store", masa::tools::StoreCommand},
+    {"org", "create a customer organization with its first admin and token",
+     masa::tools::OrgCommand},
+    {"vendor", "add a vendor principal (account-team, support, security-officer)",
+     masa::tools::VendorCommand},
+    {"serials", "assign device serial numbers to an organization", masa::tools::SerialsCommand},
 };
 
 void PrintUsage(FILE* out) {

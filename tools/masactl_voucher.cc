@@ -74,8 +74,9 @@ absl::Status Sign(const Flags::Parsed& args) {
         "\""));
   }
   if (auto expires = args.Get("expires")) {
-    MASA_ASSIGN_OR_RETURN(absl::Time t, ParseRfc3339(*expires));
-    voucher.expires_on = t;
+    absl::StatusOr<absl::Time> t = ParseRfc3339(*expires);
+    if (!t.ok()) return Annotate(t.status(), "--expires");
+    voucher.expires_on = *t;
   }
   signer::CmsContentType content_type = signer::CmsContentType::kAnimaJsonVoucher;
   std::string type = args.GetOr("content-type", "voucher");
@@ -147,8 +148,9 @@ int Verify(const Flags::Parsed& args) {
     }
     FixedClock clock(absl::Now());
     if (auto at = args.Get("at")) {
-      MASA_ASSIGN_OR_RETURN(absl::Time t, ParseRfc3339(*at));
-      clock.Set(t);
+      absl::StatusOr<absl::Time> t = ParseRfc3339(*at);
+      if (!t.ok()) return Annotate(t.status(), "--at");
+      clock.Set(*t);
     }
     signer::DeviceProfile device;
     for (const auto& a : anchors) device.vendor_trust_anchors.push_back(a.get());

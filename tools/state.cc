@@ -35,8 +35,14 @@ absl::StatusOr<SigningState> OpenSigningState(const StatePaths& paths, size_t se
   if (!pin.ok()) pin = ReadSecretFile(paths.user_pin());
   if (!pin.ok()) return Annotate(pin.status(), "reading the HSM user PIN");
   SigningState state;
-  MASA_ASSIGN_OR_RETURN(state.token,
-                        hsm::Token::Open(module, kDevTokenLabel, *pin, {.sessions = sessions}));
+  auto token = hsm::Token::Open(module, kDevTokenLabel, *pin, {.sessions = sessions});
+  if (!token.ok()) {
+    return Annotate(token.status(),
+                    token.status().code() == absl::StatusCode::kPermissionDenied
+                        ? "the HSM refused the user PIN (from MASA_HSM_PIN or user.pin)"
+                        : "opening the HSM token");
+  }
+  state.token = std::move(*token);
   MASA_ASSIGN_OR_RETURN(state.provider, hsm::ProviderContext::Create(state.token));
   MASA_ASSIGN_OR_RETURN(state.key, state.provider->LoadPrivateKey(
                                        hsm::PrivateKeyUri(kDevTokenLabel, kSigningKeyLabel)));

@@ -1,0 +1,153 @@
+// masad: the MASA appliance daemon. Serves the REST API over HTTPS on the configured
+// address, signs vouchers with the HSM key, keeps everything in the LMDB store with a
+// tamper-evident audit log. SIGTERM drains requests in flight: nothing acknowledged is lost.
+//
+//   masad --config /etc/masa/masad.toml
+//   masad --config FILE --check-config     validate and exit
+//   masad --config FILE --print-config     the effective configuration, every key
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "api/rest_api.h"
+#include "common/file.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "queue/http_server.h"
+#include "queue/systemd_notify.h"
+#include "tools/cli.h"
+#include "tools/config.h"
+#include "tools/stack.h"
+
+namespace masa::tools {
+namespace {
+
+// The TLS key: a pkcs11: URI (through the provider) or a PEM file.
+absl::StatusOr<UniquePtr<EVP_PKEY>> LoadTlsKey(const MasadConfig& config, const Stack& stack) {
+  if (absl::StartsWith(config.tls_key, "pkcs11:")) {
+    return stack.provider->LoadPrivateKey(config.tls_key);
+  }
+  MASA_ASSIGN_OR_RETURN(std::string pem, ReadFile(config.tls_key));
+  UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  UniquePtr<EVP_PKEY> key(PEM_read_bio_PrivateKey_ex(bio.get(), nullptr, nullptr, nullptr,
+                                                     stack.provider->libctx(), nullptr));
+  if (key == nullptr) {
+    return FromOpenSslErrors(absl::StrCat("reading the TLS key ", config.tls_key),
+                             absl::StatusCode::kInvalidArgument);
+  }
+  return key;
+}
+
+absl::Status CheckConfig(const MasadConfig& config) {
+  for (const std::string* file : {&config.signing_certificate, &config.signing_chain}) {
+    MASA_ASSIGN_OR_RETURN(std::string pem, ReadFile(*file));
+    MASA_RETURN_IF_ERROR(Annotate(ParseCertificates(pem).status(), *file));
+  }
+  if (!config.tls_certificate.empty()) {
+    MASA_ASSIGN_OR_RETURN(std::string pem, ReadFile(config.tls_certificate));
+    MASA_RETURN_IF_ERROR(Annotate(ParseCertificates(pem).status(), config.tls_certificate));
+  }
+  if (!PathExists(config.pkcs11_module)) {
+    return absl::NotFoundError(absl::StrCat("PKCS#11 module ", config.pkcs11_module, " not found"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Serve(const MasadConfig& config) {
+  // Signals are taken synchronously by sigwait below; every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  MASA_ASSIGN_OR_RETURN(std::unique_ptr<Stack> stack, OpenStack(config));
+  std::atomic<bool> ready{false};
+  MASA_ASSIGN_OR_RETURN(auto api, api::RestApi::Create({.service = stack->service.get(),
+                                                        .work_queue = stack->work_queue.get(),
+                                                        .ready = [&] { return ready.load(); }}));
+  queue::HttpServerOptions http;
+  http.address = config.listen_address;
+  http.port = config.listen_port;
+  http.allow_plain_http_on_loopback = config.plain_http && config.tls_certificate.empty();
+  http.max_header_bytes = config.max_header_bytes;
+  http.max_body_bytes = config.max_body_bytes;
+  http.max_connections = config.max_connections;
+  http.request_timeout = config.request_timeout;
+  http.idle_timeout = config.idle_timeout;
+  http.libctx = stack->provider->libctx();
+  std::vector<UniquePtr<X509>> tls_chain;
+  UniquePtr<EVP_PKEY> tls_key;
+  if (!config.tls_certificate.empty()) {
+    MASA_ASSIGN_OR_RETURN(std::string pem, ReadFile(config.tls_certificate));
+    MASA_ASSIGN_OR_RETURN(tls_chain, ParseCertificates(pem));
+    MASA_ASSIGN_OR_RETURN(tls_key, LoadTlsKey(config, *stack));
+    for (const auto& c : tls_chain) http.tls_chain.push_back(c.get());
+    http.tls_key = tls_key.get();
+  }
+  MASA_ASSIGN_OR_RETURN(auto server, queue::HttpServer::Create(http, api.get()));
+  MASA_RETURN_IF_ERROR(server->Start());
+  api->SetServer(server.get());
+  ready = true;
+  std::printf("masad listening on %s://%s:%u\n", config.tls_certificate.empty() ? "http" : "https",
+              config.listen_address.find(':') != std::string::npos
+                  ? absl::StrCat("[", config.listen_address, "]").c_str()
+                  : config.listen_address.c_str(),
+              server->port());
+  std::fflush(stdout);
+  queue::NotifyReady();
+
+  int received = 0;
+  sigwait(&signals, &received);
+  Log(LogLevel::kInfo, absl::StrCat("masad: signal ", received, ", draining"));
+  queue::NotifyStopping();
+  ready = false;
+  // In-flight requests are answered once their vouchers are durable: the server waits for
+  // them, then the stack finishes queued jobs and commits before it closes.
+  server->Shutdown(absl::Seconds(20));
+  server.reset();
+  api.reset();
+  stack.reset();
+  Log(LogLevel::kInfo, "masad: stopped");
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace masa::tools
+
+int main(int argc, char** argv) {
+  using masa::tools::Flags;
+  masa::tools::SetProgramName("masad");
+  Flags flags("masad --config FILE [--check-config | --print-config]",
+              "The MASA appliance daemon: the REST API over HTTPS, vouchers signed in the HSM,\n"
+              "records and a tamper-evident audit log in LMDB. SIGTERM drains and stops.");
+  flags.Option("config", "FILE", "the TOML configuration (see --print-config)", true)
+      .Switch("check-config", "validate the configuration and the files it names, then exit")
+      .Switch("print-config", "print the effective configuration with every key, then exit");
+  auto parsed = flags.Parse(std::vector<std::string>(argv + 1, argv + argc));
+  if (!parsed.ok()) return masa::tools::ReportError(parsed.status());
+  if (parsed->help) {
+    std::printf("%s", flags.Help().c_str());
+    return 0;
+  }
+  auto config = masa::tools::LoadConfig(*parsed->Get("config"));
+  if (!config.ok()) return masa::tools::ReportError(config.status());
+  if (parsed->Has("print-config")) {
+    std::printf("%s", masa::tools::FormatConfig(*config).c_str());
+    return 0;
+  }
+  if (parsed->Has("check-config")) {
+    absl::Status s = masa::tools::CheckConfig(*config);
+    if (!s.ok()) return masa::tools::ReportError(s);
+    std::printf("configuration OK\n");
+    return 0;
+  }
+  absl::Status s = masa::tools::Serve(*config);
+  return s.ok() ? 0 : masa::tools::ReportError(s);
+}

@@ -1,0 +1,46 @@
+// The appliance assembled from a configuration: HSM token and provider, signing and audit
+// keys, the LMDB store with its checkpoint signer, the signing work queue and the domain
+// service. masad serves it; masactl's offline administration commands use the same stack.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "hsm/pkcs11.h"
+#include "hsm/provider/provider.h"
+#include "queue/work_queue.h"
+#include "service/service.h"
+#include "store/checkpoint.h"
+#include "store/store.h"
+#include "tools/config.h"
+
+namespace masa::tools {
+
+// Members are declared in construction order and destroyed in reverse: the service first,
+// then the queue (which finishes every job already taken), then the store (which commits
+// what is queued), then the keys and the token.
+struct Stack {
+  std::shared_ptr<hsm::Token> token;
+  std::unique_ptr<hsm::ProviderContext> provider;
+  UniquePtr<EVP_PKEY> signing_key;
+  UniquePtr<X509> signing_cert;
+  std::vector<UniquePtr<X509>> chain;
+  UniquePtr<EVP_PKEY> audit_key;
+  std::unique_ptr<store::CheckpointSigner> checkpoint_signer;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<queue::WorkQueue> work_queue;
+  std::unique_ptr<service::Service> service;
+
+  ~Stack();
+};
+
+// Opens everything `config` names. The HSM PIN comes from $MASA_HSM_PIN or the pin file.
+// Errors name the piece that failed ("opening the store: ...").
+absl::StatusOr<std::unique_ptr<Stack>> OpenStack(const MasadConfig& config);
+
+// The configuration of a state folder: DIR/masad.toml when present, else the defaults with
+// every path inside DIR (what dev-init makes).
+absl::StatusOr<MasadConfig> ConfigForState(const std::string& dir);
+
+}  // namespace masa::tools
