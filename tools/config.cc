@@ -5,6 +5,7 @@
 #include <toml++/toml.h>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/file.h"
@@ -142,19 +143,7 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
   Section server(table("server"), "server");
   std::string listen = absl::StrCat(c.listen_address, ":", c.listen_port);
   MASA_RETURN_IF_ERROR(server.String("listen", &listen));
-  size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    return absl::InvalidArgumentError("[server] listen must be ADDRESS:PORT, e.g. 127.0.0.1:8443");
-  }
-  c.listen_address = listen.substr(0, colon);
-  if (c.listen_address.size() > 2 && c.listen_address.front() == '[') {
-    c.listen_address = c.listen_address.substr(1, c.listen_address.size() - 2);
-  }
-  int port = 0;
-  if (!absl::SimpleAtoi(listen.substr(colon + 1), &port) || port < 0 || port > 65535) {
-    return absl::InvalidArgumentError("[server] listen has a bad port");
-  }
-  c.listen_port = static_cast<uint16_t>(port);
+  MASA_RETURN_IF_ERROR(Annotate(OverrideListen(listen, &c), "[server] listen"));
   MASA_RETURN_IF_ERROR(server.String("tls_certificate", &c.tls_certificate));
   MASA_RETURN_IF_ERROR(server.String("tls_key", &c.tls_key));
   MASA_RETURN_IF_ERROR(server.Bool("plain_http", &c.plain_http));
@@ -208,6 +197,24 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
   }
   MASA_RETURN_IF_ERROR(Validate(c));
   return c;
+}
+
+absl::Status OverrideListen(const std::string& listen, MasadConfig* c) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return absl::InvalidArgumentError("must be ADDRESS:PORT, e.g. 127.0.0.1:8443");
+  }
+  std::string address = listen.substr(0, colon);
+  if (address.size() > 2 && address.front() == '[' && address.back() == ']') {
+    address = address.substr(1, address.size() - 2);
+  }
+  int port = 0;
+  if (!absl::SimpleAtoi(listen.substr(colon + 1), &port) || port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("bad port in \"", listen, "\""));
+  }
+  c->listen_address = address;
+  c->listen_port = static_cast<uint16_t>(port);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<MasadConfig> LoadConfig(const std::string& path) {

@@ -66,6 +66,9 @@ absl::StatusOr<MasadConfig> LoadConfig(const std::string& path);
 // Parses TOML text as if it were a file in folder `dir` (for tests and --check-config).
 absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::string& dir);
 
+// Replaces listen_address/listen_port from "ADDRESS:PORT" ("[::1]:0" for IPv6).
+absl::Status OverrideListen(const std::string& listen, MasadConfig* config);
+
 // The configuration as TOML with every key, for `masad --print-config` and documentation.
 std::string FormatConfig(const MasadConfig& config);
 

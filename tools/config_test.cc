@@ -36,6 +36,8 @@ TEST(Config, MistakesNameTheKey) {
     const char* expect;
   } cases[] = {
       {"[server]\nplain_http = true\nlisten = 8443\n", "[server] listen must be a string"},
+      {"[server]\nplain_http = true\nlisten = \"8443\"\n", "[server] listen: must be ADDRESS:PORT"},
+      {"[server]\nplain_http = true\nlisten = \"[::1]:99999\"\n", "bad port"},
       {"[server]\nplain_http = true\nmax_body_bytes = 1\n", "[server] max_body_bytes: 1 is out of range"},
       {"[server]\nplain_http = true\nplian_http = true\n", "unknown key [server] plian_http"},
       {"[serevr]\n", "unknown section [serevr]"},

@@ -128,6 +128,8 @@ int main(int argc, char** argv) {
               "The MASA appliance daemon: the REST API over HTTPS, vouchers signed in the HSM,\n"
               "records and a tamper-evident audit log in LMDB. SIGTERM drains and stops.");
   flags.Option("config", "FILE", "the TOML configuration (see --print-config)", true)
+      .Option("listen", "ADDR:PORT", "override [server] listen (port 0: any free port; the "
+                                     "port is printed)")
       .Switch("check-config", "validate the configuration and the files it names, then exit")
       .Switch("print-config", "print the effective configuration with every key, then exit");
   auto parsed = flags.Parse(std::vector<std::string>(argv + 1, argv + argc));
@@ -138,6 +140,10 @@ int main(int argc, char** argv) {
   }
   auto config = masa::tools::LoadConfig(*parsed->Get("config"));
   if (!config.ok()) return masa::tools::ReportError(config.status());
+  if (auto listen = parsed->Get("listen")) {
+    absl::Status s = masa::tools::OverrideListen(*listen, &*config);
+    if (!s.ok()) return masa::tools::ReportError(s);
+  }
   if (parsed->Has("print-config")) {
     std::printf("%s", masa::tools::FormatConfig(*config).c_str());
     return 0;
