@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
-# The main job on the embedded defaults: builds the appliance, provisions a development
-# SoftHSM2 token and PKI under ./state (once), issues an ownership voucher for a sample
-# serial number through the HSM, and verifies it the way a device would.
+# The main job on the embedded defaults: builds the appliance, provisions (once) a
+# development SoftHSM2 token, PKI, an organization with an admin token and sample serial
+# numbers under ./state, starts masad on localhost over HTTPS, requests a voucher through the
+# REST API, verifies it the way a device would, and keeps masad running (Ctrl-C stops it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 state=${MASA_STATE:-$root/state}
+port=${MASA_PORT:-8443}
 
 scripts/install-deps.sh
 scripts/build.sh build >/dev/null
-masactl=$root/build/tools/masactl
+bin=$root/build/tools
 
 step() { printf '\n== %s\n' "$*"; }
 
 if [ ! -e "$state/softhsm2.conf" ]; then
-  step "provisioning a development HSM token and PKI in $state"
-  "$masactl" dev-init --state "$state"
+  step "provisioning a development HSM token, PKI and TLS identity in $state"
+  "$bin/masactl" dev-init --state "$state"
+  step "creating organization 'example' with its first admin"
+  "$bin/masactl" org create --state "$state" --name example --admin admin@example.com \
+    --token-out "$state/admin.token"
+  "$bin/masactl" serials assign --state "$state" --org org-example \
+    --serials "$(seq -f 'SN-%04g' 1 20 | paste -sd, -)"
 else
   step "using the existing development state in $state"
 fi
@@ -41,20 +48,54 @@ if [ ! -e "$demo/owner.pem" ]; then
   openssl cms -sign -binary -nodetach -md sha256 -econtent_type 1.2.840.113549.1.9.16.1.43 \
     -signer "$demo/owner.pem" -inkey "$demo/owner.key" -nocerts -in "$demo/onboarding.json" \
     -outform DER -out "$demo/conveyed-info.cms"
+  # The request body: the owner CA pasted as the pinned-domain certificate.
+  python3 - "$demo" <<'PY'
+import json, sys
+d = sys.argv[1]
+body = {"serial_numbers": ["SN-0001"], "pdc": open(d + "/owner-ca.pem").read()}
+open(d + "/request.json", "w").write(json.dumps(body))
+PY
 fi
 
-serial=${MASA_SAMPLE_SERIAL:-SN-0001}
-step "signing a voucher for serial $serial (key in the HSM)"
-"$masactl" voucher sign --state "$state" --serial "$serial" --pdc "$demo/owner-ca.pem" \
-  --out "$state/$serial.vcj" --force
-"$masactl" voucher show "$state/$serial.vcj"
+step "starting masad on 127.0.0.1:$port"
+log=$state/masad.log
+"$bin/masad" --config "$state/masad.toml" --listen "127.0.0.1:$port" >"$log" 2>&1 &
+masad=$!
+trap 'kill -TERM $masad 2>/dev/null; wait $masad 2>/dev/null' INT TERM EXIT
+for _ in $(seq 1 100); do
+  grep -q 'listening' "$log" 2>/dev/null && break
+  kill -0 $masad 2>/dev/null || { cat "$log"; exit 1; }
+  sleep 0.1
+done
+url=$(sed -n 's/^masad listening on //p' "$log")
+# curl reads the token from a config file, so it never appears in a process list.
+auth=$state/curl-auth.conf
+(umask 077 && printf 'header = "Authorization: Bearer %s"\n' "$(cat "$state/admin.token")" >"$auth")
+
+step "requesting a voucher for SN-0001 through the REST API"
+answer=$(curl -sS --cacert "$state/tls.pem" -K "$auth" -H 'Content-Type: application/json' \
+  --data @"$demo/request.json" "$url/request/ov")
+echo "$answer"
+voucher_id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["vouchers"][0]["voucher_id"])' "$answer")
+curl -sS --cacert "$state/tls.pem" -K "$auth" "$url/voucher/$voucher_id"; echo
+curl -sS --cacert "$state/tls.pem" -K "$auth" -o "$state/SN-0001.vcj" "$url/voucher/$voucher_id/download"
 
 step "verifying it as a device would (RFC 8572 section 5.4)"
-"$masactl" voucher verify --trust-anchor "$state/trust-anchor.pem" --serial "$serial" \
+"$bin/masactl" voucher verify --trust-anchor "$state/trust-anchor.pem" --serial SN-0001 \
   --owner-cert "$demo/owner-cert.cms" --conveyed-info "$demo/conveyed-info.cms" \
-  "$state/$serial.vcj"
-
-step "cross-checking with OpenSSL"
-openssl cms -verify -binary -inform DER -in "$state/$serial.vcj" \
+  "$state/SN-0001.vcj"
+openssl cms -verify -binary -inform DER -in "$state/SN-0001.vcj" \
   -CAfile "$state/trust-anchor.pem" -out /dev/null
-printf '\nvoucher: %s\n' "$state/$serial.vcj"
+
+cat <<MSG
+
+masad is running: $url   (log: $log; Ctrl-C stops it)
+admin token:      $(cat "$state/admin.token")
+serial numbers:   SN-0001 .. SN-0020 (organization org-example)
+
+request a voucher:
+  curl --cacert $state/tls.pem -K $auth -H 'Content-Type: application/json' \\
+       --data @$demo/request.json $url/request/ov
+the API:          curl --cacert $state/tls.pem $url/openapi.json
+MSG
+wait $masad
