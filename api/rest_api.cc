@@ -238,14 +238,17 @@ void RestApiImpl::Dispatch(const Route& route, std::shared_ptr<Call> call) {
   }
 }
 
-service::RequestCallback RestApiImpl::AnswerLater(std::shared_ptr<Call> call) {
+service::RequestCallback RestApiImpl::AnswerLater(queue::HttpResponder respond) const {
+  // Runs on a store or worker thread after this handler returned; the responder carries
+  // the answer back to the server's loop.
   int retry_after = options_.retry_after_seconds;
-  return [call = std::move(call), retry_after](absl::StatusOr<service::RequestResult> result) {
+  return [respond = std::move(respond), retry_after](
+             absl::StatusOr<service::RequestResult> result) {
     if (!result.ok()) {
-      call->respond(ProblemResponse(result.status(), retry_after));
+      respond(ProblemResponse(result.status(), retry_after));
       return;
     }
-    call->respond(Ok(RequestResultJson(*result)));
+    respond(Ok(RequestResultJson(*result)));
   };
 }
 
@@ -302,10 +305,8 @@ absl::StatusOr<HttpResponse> RestApiImpl::RequestOv(Call& call) {
   MASA_ASSIGN_OR_RETURN(service::VoucherRequestInput input,
                         DecodeVoucherRequest(call.request.body));
   // `done` runs only after an OK return; on an error it never runs and the error answers.
-  auto shared = std::make_shared<Call>();
-  shared->respond = call.respond;
   MASA_RETURN_IF_ERROR(options_.service->RequestVouchers(call.caller, std::move(input),
-                                                         AnswerLater(std::move(shared))));
+                                                         AnswerLater(call.respond)));
   return Deferred();
 }
 
@@ -327,11 +328,9 @@ absl::StatusOr<HttpResponse> RestApiImpl::DownloadVoucher(Call& call) {
 absl::StatusOr<HttpResponse> RestApiImpl::RenewVoucher(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(service::RenewInput input, DecodeRenew(call.request.body));
-  auto shared = std::make_shared<Call>();
-  shared->respond = call.respond;
   MASA_RETURN_IF_ERROR(options_.service->RenewVoucher(call.caller, Param(call, "voucher_id"),
                                                       std::move(input),
-                                                      AnswerLater(std::move(shared))));
+                                                      AnswerLater(call.respond)));
   return Deferred();
 }
 

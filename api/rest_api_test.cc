@@ -2,7 +2,10 @@
 // 404/405, the exact GET /voucher shape, downloads, and the public endpoints.
 #include "api/rest_api.h"
 
+#include <atomic>
+#include <future>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "api/internal/fake_service.h"
@@ -323,6 +326,43 @@ TEST_F(RestApiTest, WorkerThreadsAnswerEveryRequest) {
   for (int i = 0; i < 50; ++i) {
     EXPECT_EQ(Call(**api, MakeRequest("GET", "/voucher/v-1")).status, 200);
   }
+}
+
+TEST_F(RestApiTest, FullHandlerQueueAnswers503WithRetryAfter) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> entered;
+  std::atomic<bool> first{true};
+  service_.on_get_voucher = [&] {
+    if (first.exchange(false)) {
+      entered.set_value();
+      released.wait();
+    }
+  };
+  RestApiOptions options;
+  options.service = &service_;
+  options.handler_threads = 1;
+  options.handler_queue_capacity = 1;
+  options.retry_after_seconds = 3;
+  auto api = RestApi::Create(options);
+  ASSERT_TRUE(api.ok());
+  std::vector<std::future<queue::HttpResponse>> answers;
+  auto send = [&] {
+    auto p = std::make_shared<std::promise<queue::HttpResponse>>();
+    answers.push_back(p->get_future());
+    (*api)->Handle(MakeRequest("GET", "/voucher/v-1"),
+                   [p](queue::HttpResponse r) { p->set_value(std::move(r)); });
+  };
+  send();                         // taken by the one worker, which then waits
+  entered.get_future().wait();
+  send();                         // waits in the queue
+  send();                         // no room
+  queue::HttpResponse busy = answers[2].get();
+  ExpectProblem(busy, 503);
+  EXPECT_EQ(HeaderOf(busy, "Retry-After"), "3");
+  release.set_value();
+  EXPECT_EQ(answers[0].get().status, 200);
+  EXPECT_EQ(answers[1].get().status, 200);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // one chosen status, so the REST layer can be tested without a store or an HSM.
 #pragma once
 
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -22,6 +23,8 @@ class FakeService final : public service::Service {
   // The last input RequestVouchers saw.
   service::VoucherRequestInput last_request;
   std::vector<service::VoucherFile> request_files;
+  // Runs at the start of GetVoucher (e.g. to hold a handler thread).
+  std::function<void()> on_get_voucher;
 
   static service::VoucherInfo DefaultVoucher() {
     service::VoucherInfo v;
@@ -74,6 +77,7 @@ class FakeService final : public service::Service {
   }
   absl::StatusOr<service::VoucherInfo> GetVoucher(const service::Caller&,
                                                   std::string_view id) const override {
+    if (on_get_voucher) on_get_voucher();
     if (!fail_with.ok()) return fail_with;
     if (id != voucher.voucher_id) return absl::NotFoundError("no voucher with this id");
     return voucher;

@@ -103,7 +103,7 @@ class RestApiImpl final : public RestApi {
   absl::StatusOr<queue::HttpResponse> ListAudit(Call& call);
 
   // The callback RequestVouchers/RenewVoucher answer through.
-  service::RequestCallback AnswerLater(std::shared_ptr<Call> call);
+  service::RequestCallback AnswerLater(queue::HttpResponder respond) const;
 
   RestApiOptions options_;
   std::string openapi_;
