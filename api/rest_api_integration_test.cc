@@ -354,6 +354,16 @@ TEST_F(RestApiIntegrationTest, RefusesBadInputWithProblems) {
                                             {"pdc", "-----BEGIN CERTIFICATE-----\nnope\n"}});
   EXPECT_EQ(bad_pem.status, 400) << bad_pem.body;
 
+  std::string bomb = "{\"serial_numbers\":" + std::string(200000, '[') + "}";
+  HttpResult nested = Curl("POST", "/request/ov", "admin.hdr", &bomb);
+  EXPECT_EQ(nested.status, 400) << nested.body;
+
+  std::string latin1 = "{\"serial_numbers\":[\"SN-\xe9\"],\"cert_id\":\"c\"}";
+  EXPECT_EQ(Curl("POST", "/request/ov", "admin.hdr", &latin1).status, 400);
+
+  std::string huge(2 * 1024 * 1024, ' ');
+  EXPECT_EQ(Curl("POST", "/request/ov", "admin.hdr", &huge).status, 413);
+
   std::string body = json{{"serial_numbers", {"SN-00"}}, {"pdc", pdc_pem_}}.dump();
   HttpResult no_token = Curl("POST", "/request/ov", "", &body);
   EXPECT_EQ(no_token.status, 401) << no_token.body;
@@ -373,7 +383,7 @@ TEST_F(RestApiIntegrationTest, RefusesBadInputWithProblems) {
 
   HttpResult metrics = Curl("GET", "/metrics", "");
   ASSERT_EQ(metrics.status, 200);
-  EXPECT_THAT(metrics.body, HasSubstr("masa_http_requests_total{code=\"400\"} 3"));
+  EXPECT_THAT(metrics.body, HasSubstr("masa_http_requests_total{code=\"400\"} 5"));
   EXPECT_THAT(metrics.body, HasSubstr("masa_open_connections"));
 }
 
