@@ -1,5 +1,7 @@
 #include "queue/http_server.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -282,6 +284,13 @@ class ServerImpl final : public HttpServer {
     }
     c->evcon = evcon;
     by_evcon_[evcon] = c;
+    // An answer leaves as two TLS records (head, then body). With Nagle the second waits
+    // for the client's ACK of the first, which a client delays by up to 40 ms: every
+    // keep-alive request then took 40 ms more (load_bench: p50 61 ms instead of 20 ms).
+    if (evutil_socket_t fd = bufferevent_getfd(c->bev); fd >= 0) {
+      int one = 1;
+      (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
     evhttp_connection_set_closecb(evcon, &ServerImpl::OnConnectionClosedThunk, c);
   }
 
