@@ -84,6 +84,17 @@ std::string Base64Encode(std::string_view data) {
   return out;
 }
 
+std::string HexEncode(std::string_view data) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(data.size() * 2);
+  for (unsigned char c : data) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
 absl::StatusOr<std::string> Base64Decode(std::string_view text) { return Decode(text, false); }
 absl::StatusOr<std::string> Base64UrlDecode(std::string_view text) { return Decode(text, true); }
 

@@ -29,6 +29,11 @@ TEST(Base64, RejectsMalformedText) {
   EXPECT_EQ(Base64Decode("Zm$v").status().message(), "invalid base64 character at position 2");
 }
 
+TEST(Hex, LowerCaseTwoDigitsAByte) {
+  EXPECT_EQ(HexEncode(std::string("\x00\x7f\xff", 3)), "007fff");
+  EXPECT_EQ(HexEncode(""), "");
+}
+
 TEST(Base64, UrlVariantWithoutPadding) {
   auto decoded = Base64UrlDecode("-_XE9zK9q8Ll1qylMtLKeg");
   ASSERT_TRUE(decoded.ok());

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/base64.h"
 #include "common/file.h"
 
 namespace masa {
@@ -36,12 +37,7 @@ absl::StatusOr<Secret> Secret::RandomHex(size_t n) {
   if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(n)) != 1) {
     return absl::UnavailableError("the random generator failed");
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex(2 * n, '\0');
-  for (size_t i = 0; i < n; ++i) {
-    hex[2 * i] = kHex[static_cast<unsigned char>(raw[i]) >> 4];
-    hex[2 * i + 1] = kHex[static_cast<unsigned char>(raw[i]) & 15];
-  }
+  std::string hex = HexEncode(raw);
   OPENSSL_cleanse(raw.data(), raw.size());
   return Secret(std::move(hex));
 }

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "common/base64.h"
 #include "common/status.h"
 #include "service/internal/authz.h"
 #include "service/internal/ids.h"
@@ -64,7 +65,7 @@ absl::StatusOr<PdcInfo> Describe(const store::PinnedDomainCert& c) {
   MASA_ASSIGN_OR_RETURN(internal::ParsedPdc parsed, internal::ParsePdc(c.certificate_der, c.id));
   return PdcInfo{c.id,           c.organization_id,   c.group_id,        c.name,
                  parsed.subject, parsed.organization, parsed.not_before, parsed.not_after,
-                 internal::Hex(parsed.sha256), c.certificate_der, c.created_at};
+                 HexEncode(parsed.sha256), c.certificate_der, c.created_at};
 }
 
 store::AuditEvent Event(std::string actor, std::string action, std::string target,

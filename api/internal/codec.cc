@@ -21,17 +21,6 @@ json OptionalTime(const std::optional<absl::Time>& t) {
   return t ? TimeJson(*t) : json(nullptr);
 }
 
-std::string Hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -399,7 +388,7 @@ json AuditPageJson(const service::AuditPage& page) {
                        {"target", e.target},
                        {"outcome", e.outcome},
                        {"object_hash", e.object_hash.empty() ? json(nullptr)
-                                                             : json(Hex(e.object_hash))}});
+                                                             : json(HexEncode(e.object_hash))}});
   }
   return json{{"ok", true}, {"entries", std::move(entries)}, {"next_seq", page.next_seq}};
 }

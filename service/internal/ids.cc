@@ -25,19 +25,8 @@ std::string RandomBytes(size_t n) {
 
 }  // namespace
 
-std::string Hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-
 std::string NewId(std::string_view prefix, size_t hex_bytes) {
-  return std::string(prefix) + Hex(RandomBytes(hex_bytes));
+  return std::string(prefix) + HexEncode(RandomBytes(hex_bytes));
 }
 
 absl::StatusOr<Secret> NewTokenSecret() {
@@ -64,7 +53,7 @@ bool LooksLikeToken(std::string_view token) {
   return true;
 }
 
-std::string TokenHash(std::string_view token) { return Hex(store::Sha256(token)); }
+std::string TokenHash(std::string_view token) { return HexEncode(store::Sha256(token)); }
 
 std::string TokenIdFromHash(std::string_view token_hash) {
   return "tok-" + std::string(token_hash.substr(0, 16));

@@ -22,8 +22,6 @@ std::string TokenHash(std::string_view token);
 // "tok-" + the first 16 hex digits of the hash.
 std::string TokenIdFromHash(std::string_view token_hash);
 
-std::string Hex(std::string_view bytes);
-
 // True when `key` starts with `prefix`.
 inline bool HasPrefix(std::string_view key, std::string_view prefix) {
   return key.substr(0, prefix.size()) == prefix;
