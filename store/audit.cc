@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "common/openssl.h"
 #include "store/internal/codec.h"
 #include "store/internal/record_fields.h"
 
@@ -23,17 +24,20 @@ namespace {
 
 // One SHA-256 over up to three pieces; `prefix` < 0 means no prefix byte.
 Hash Digest(int prefix, std::string_view a, std::string_view b = {}) {
-  static const EVP_MD* const kSha256 = EVP_sha256();
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  // Fetched once and a context per thread re-initialised: EVP_sha256() with a fresh context
+  // repeats the implicit fetch and the provider context set-up on every call.
+  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);  // never freed
+  thread_local UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
   Hash out(kHashSize, '\0');
   unsigned int len = 0;
   const unsigned char p = static_cast<unsigned char>(prefix);
-  bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx, kSha256, nullptr) == 1 &&
-            (prefix < 0 || EVP_DigestUpdate(ctx, &p, 1) == 1) &&
-            EVP_DigestUpdate(ctx, a.data(), a.size()) == 1 &&
-            EVP_DigestUpdate(ctx, b.data(), b.size()) == 1 &&
-            EVP_DigestFinal_ex(ctx, reinterpret_cast<unsigned char*>(out.data()), &len) == 1;
-  EVP_MD_CTX_free(ctx);
+  bool ok = kSha256 != nullptr && ctx != nullptr &&
+            EVP_DigestInit_ex2(ctx.get(), kSha256, nullptr) == 1 &&
+            (prefix < 0 || EVP_DigestUpdate(ctx.get(), &p, 1) == 1) &&
+            EVP_DigestUpdate(ctx.get(), a.data(), a.size()) == 1 &&
+            EVP_DigestUpdate(ctx.get(), b.data(), b.size()) == 1 &&
+            EVP_DigestFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len) ==
+                1;
   // SHA-256 of in-memory bytes cannot fail short of memory exhaustion.
   if (!ok) std::abort();
   return out;
