@@ -74,8 +74,8 @@ std::string StatusOf(const store::Voucher& v, absl::Time now) {
   return std::string(kIssued);
 }
 
-bool IsLive(const store::Voucher& v, absl::Time now) {
-  return !IsArchived(v) && v.expires_at > now;
+bool IsLive(const store::VoucherSummary& v, absl::Time now) {
+  return !v.archived_at && v.status != kArchived && v.expires_at > now;
 }
 
 absl::Time WholeSeconds(absl::Time t) { return absl::FromUnixSeconds(absl::ToUnixSeconds(t)); }
@@ -132,6 +132,21 @@ absl::StatusOr<store::Voucher> ServiceImpl::AuthorizedVoucher(const AccessContex
   }
   MASA_RETURN_IF_ERROR(Authorize(access, p, group, what));
   return v;
+}
+
+absl::StatusOr<internal::ParsedPdc> ServiceImpl::ParsePdcCached(std::string_view pem_or_der,
+                                                                 std::string_view what) const {
+  constexpr size_t kMaxEntries = 256;
+  {
+    absl::MutexLock lock(&pdc_cache_mu_);
+    auto it = pdc_cache_.find(std::string(pem_or_der));
+    if (it != pdc_cache_.end()) return it->second;
+  }
+  MASA_ASSIGN_OR_RETURN(internal::ParsedPdc parsed, internal::ParsePdc(pem_or_der, what));
+  absl::MutexLock lock(&pdc_cache_mu_);
+  if (pdc_cache_.size() >= kMaxEntries) pdc_cache_.clear();
+  pdc_cache_.emplace(std::string(pem_or_der), parsed);
+  return parsed;
 }
 
 absl::StatusOr<absl::Time> ServiceImpl::ExpiryFor(std::optional<absl::Time> asked,
@@ -215,9 +230,9 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
     if (absl::Status s = Authorize(access, Permission::kView, stored->group_id, what); !s.ok()) {
       return reject(s);
     }
-    MASA_ASSIGN_OR_RETURN(pdc, internal::ParsePdc(stored->certificate_der, what));
+    MASA_ASSIGN_OR_RETURN(pdc, ParsePdcCached(stored->certificate_der, what));
   } else {
-    auto parsed = internal::ParsePdc(input.pdc_pem, "pinned-domain certificate");
+    auto parsed = ParsePdcCached(input.pdc_pem, "pinned-domain certificate");
     if (!parsed.ok()) return reject(parsed.status());
     pdc = *std::move(parsed);
   }
@@ -284,10 +299,11 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
       continue;
     }
     if (!input.override_conflicts) {
-      MASA_ASSIGN_OR_RETURN(auto existing, snap.VouchersBySerial(ien, serial));
-      auto conflict = std::find_if(existing.begin(), existing.end(), [&](const store::Voucher& v) {
-        return v.organization_id == org && IsLive(v, now) && v.pdc_sha256 != pdc.sha256;
-      });
+      MASA_ASSIGN_OR_RETURN(auto existing, snap.VoucherSummariesBySerial(ien, serial));
+      auto conflict =
+          std::find_if(existing.begin(), existing.end(), [&](const store::VoucherSummary& v) {
+            return v.organization_id == org && IsLive(v, now) && v.pdc_sha256 != pdc.sha256;
+          });
       if (conflict != existing.end()) {
         r.code = absl::StatusCode::kAlreadyExists;
         r.reason = "serial " + serial + " has live voucher " + conflict->id +
@@ -350,12 +366,13 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
         }
         // Checked again here: a request committed since the snapshot may have pinned it.
         if (!override_conflicts) {
-          MASA_ASSIGN_OR_RETURN(auto existing,
-                                txn.VouchersBySerial(p.record.ien, p.record.serial_number));
-          bool conflict = std::any_of(existing.begin(), existing.end(), [&](const store::Voucher& v) {
-            return v.organization_id == p.record.organization_id && IsLive(v, now) &&
-                   v.pdc_sha256 != p.record.pdc_sha256;
-          });
+          MASA_ASSIGN_OR_RETURN(auto existing, txn.VoucherSummariesBySerial(
+                                                   p.record.ien, p.record.serial_number));
+          bool conflict =
+              std::any_of(existing.begin(), existing.end(), [&](const store::VoucherSummary& v) {
+                return v.organization_id == p.record.organization_id && IsLive(v, now) &&
+                       v.pdc_sha256 != p.record.pdc_sha256;
+              });
           if (conflict) {
             r.code = absl::StatusCode::kAlreadyExists;
             r.reason = "serial " + r.serial_number +

@@ -146,6 +146,19 @@ struct Voucher {
   std::string unknown_fields;
 };
 
+// A projection of a Voucher kept as the value of its (ien, serial) index entry, so that the
+// checks that scan every voucher of a serial read neither the voucher record nor its CMS.
+// Written and replaced together with the Voucher; the tags are the Voucher's.
+struct VoucherSummary {
+  std::string id;  // from the index key, not stored in the value
+  std::string organization_id;
+  std::string status;
+  absl::Time expires_at = absl::UnixEpoch();
+  std::optional<absl::Time> archived_at;
+  std::string pdc_sha256;
+  std::string unknown_fields;
+};
+
 enum class KeyState : uint32_t { kPending = 0, kActive = 1, kRetired = 2 };
 
 // Key: id. An HSM key known by its pkcs11: URI.

@@ -60,6 +60,17 @@ std::string SerialKey(const Voucher& v) {
 }
 std::string RequestKey(const Voucher& v) { return absl::StrCat(v.request_id, Sep(), v.id); }
 
+// The serial index value (schema 3).
+std::string SummaryValue(const Voucher& v) {
+  VoucherSummary s;
+  s.organization_id = v.organization_id;
+  s.status = v.status;
+  s.expires_at = v.expires_at;
+  s.archived_at = v.archived_at;
+  s.pdc_sha256 = v.pdc_sha256;
+  return internal::Encode(s);
+}
+
 absl::Status CheckKeyPart(std::string_view part, std::string_view what, bool allow_empty) {
   if (!allow_empty && part.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(Sv(what), " must not be empty"));
@@ -210,6 +221,27 @@ absl::StatusOr<std::vector<Voucher>> Reader::VouchersBySerial(std::string_view i
   for (const auto& id : ids) {
     MASA_ASSIGN_OR_RETURN(Voucher v, Get<Voucher>(id));
     out.push_back(std::move(v));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<VoucherSummary>> Reader::VoucherSummariesBySerial(
+    std::string_view ien, std::string_view serial) const {
+  const std::string prefix = absl::StrCat(Sv(ien), Sep(), Sv(serial), Sep());
+  std::vector<VoucherSummary> out;
+  MASA_ASSIGN_OR_RETURN(auto cursor,
+                        internal::Cursor::Open(txn_, (*dbs_)[internal::kIdxVoucherSerial]));
+  MASA_ASSIGN_OR_RETURN(bool more, cursor.Seek(prefix));
+  while (more && cursor.key().substr(0, prefix.size()) == prefix) {
+    VoucherSummary s;
+    absl::Status st = internal::Decode(cursor.value(), &s);
+    if (!st.ok()) {
+      return absl::DataLossError(absl::StrCat(
+          "serial index entry ", absl::CEscape(Sv(cursor.key())), ": ", st.message()));
+    }
+    s.id = std::string(cursor.key().substr(prefix.size()));
+    out.push_back(std::move(s));
+    MASA_ASSIGN_OR_RETURN(more, cursor.Next());
   }
   return out;
 }
@@ -427,7 +459,8 @@ absl::StatusOr<uint64_t> Reader::SchemaVersion() const {
 namespace {
 
 absl::Status PutIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
-  MASA_RETURN_IF_ERROR(internal::Put(txn, dbs[internal::kIdxVoucherSerial], SerialKey(v), ""));
+  MASA_RETURN_IF_ERROR(
+      internal::Put(txn, dbs[internal::kIdxVoucherSerial], SerialKey(v), SummaryValue(v)));
   MASA_RETURN_IF_ERROR(internal::Put(txn, dbs[internal::kIdxVoucherOrgTime], OrgTimeKey(v), ""));
   return internal::Put(txn, dbs[internal::kIdxVoucherRequest], RequestKey(v), "");
 }
@@ -597,7 +630,20 @@ absl::Status MigrateAddRequestIndex(MDB_txn* txn, const Dbs& dbs) {
   return absl::OkStatus();
 }
 
-constexpr Migration kMigrations[] = {{1, MigrateAddRequestIndex}};
+// 2 -> 3: the serial index holds each voucher's summary instead of "".
+absl::Status MigrateSerialIndexSummaries(MDB_txn* txn, const Dbs& dbs) {
+  MASA_ASSIGN_OR_RETURN(auto cursor, Cursor::Open(txn, dbs[kVouchers]));
+  MASA_ASSIGN_OR_RETURN(bool more, cursor.Seek({}));
+  while (more) {
+    MASA_ASSIGN_OR_RETURN(Voucher v, DecodeRecord<Voucher>(cursor.value(), cursor.key()));
+    MASA_RETURN_IF_ERROR(Put(txn, dbs[kIdxVoucherSerial], SerialKey(v), SummaryValue(v)));
+    MASA_ASSIGN_OR_RETURN(more, cursor.Next());
+  }
+  return absl::OkStatus();
+}
+
+constexpr Migration kMigrations[] = {{1, MigrateAddRequestIndex},
+                                     {2, MigrateSerialIndexSummaries}};
 
 class StoreImpl final : public Store {
  public:
@@ -614,6 +660,7 @@ class StoreImpl final : public Store {
   }
 
   absl::Status Init();
+  absl::Status InitOnce();
 
   void Submit(WriteBatch batch,
               std::function<void(absl::StatusOr<CommitResult>)> done) override {
@@ -692,6 +739,19 @@ class StoreImpl final : public Store {
 };
 
 absl::Status StoreImpl::Init() {
+  // A migration may need more room than the map has: grow it like a full write group does
+  // (no other transaction of ours exists yet) and run the whole open transaction again.
+  while (true) {
+    absl::Status st = InitOnce();
+    size_t size = env_.MapSize();
+    if (!IsMapFull(st) || options_.read_only || size >= options_.max_map_size) return st;
+    size_t grown = std::min(options_.max_map_size, size * 2);
+    MASA_RETURN_IF_ERROR(env_.SetMapSize(grown));
+    Log(LogLevel::kInfo, absl::StrCat("store map grown to ", grown, " bytes while opening"));
+  }
+}
+
+absl::Status StoreImpl::InitOnce() {
   MDB_txn* txn = nullptr;
   auto begun = env_.Begin(options_.read_only);
   if (!begun.ok()) return begun.status();

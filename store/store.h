@@ -42,7 +42,7 @@ class StoreImpl;
 }  // namespace internal
 
 // The schema version this build writes; older stores are migrated at open.
-inline constexpr uint64_t kSchemaVersion = 2;
+inline constexpr uint64_t kSchemaVersion = 3;
 
 struct StoreOptions {
   // The state folder. The LMDB environment lives in state_dir/store/ (created 0700 when
@@ -89,6 +89,9 @@ class Reader {
   // Secondary indexes.
   absl::StatusOr<std::vector<Voucher>> VouchersBySerial(std::string_view ien,
                                                         std::string_view serial_number) const;
+  // The summaries of the same vouchers, read from the index alone (no record, no CMS).
+  absl::StatusOr<std::vector<VoucherSummary>> VoucherSummariesBySerial(
+      std::string_view ien, std::string_view serial_number) const;
   // Vouchers of `organization_id` with from <= requested_at < to, oldest first.
   absl::StatusOr<std::vector<Voucher>> VouchersByOrganization(
       std::string_view organization_id, absl::Time from = absl::InfinitePast(),

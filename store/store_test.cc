@@ -127,6 +127,39 @@ TEST(StoreTest, RecordsRoundTripAndIndexesFollowUpdates) {
   EXPECT_EQ(snap->VouchersBySerial("32473", "SN3")->size(), 4u);
 }
 
+TEST(StoreTest, SerialSummariesFollowTheVoucherRecords) {
+  TempDir dir;
+  auto store = Store::Open(Options(dir));
+  ASSERT_TRUE(store.ok()) << store.status();
+  Voucher a = MakeVoucher(1);
+  a.serial_number = "SN-S";
+  a.expires_at = absl::FromUnixSeconds(1800000000);
+  a.pdc_sha256 = std::string(32, 'p');
+  Voucher b = MakeVoucher(2, "org-b");
+  b.serial_number = "SN-S";
+  ASSERT_TRUE((*store)->Write(WriteBatch().Put(a).Put(b).Put(MakeVoucher(3))).ok());
+  auto summaries = (*store)->Read()->VoucherSummariesBySerial("32473", "SN-S");
+  ASSERT_TRUE(summaries.ok()) << summaries.status();
+  ASSERT_EQ(summaries->size(), 2u);
+  EXPECT_EQ((*summaries)[0].id, "v-1");
+  EXPECT_EQ((*summaries)[0].organization_id, "org-a");
+  EXPECT_EQ((*summaries)[0].status, "issued");
+  EXPECT_EQ((*summaries)[0].expires_at, absl::FromUnixSeconds(1800000000));
+  EXPECT_EQ((*summaries)[0].pdc_sha256, std::string(32, 'p'));
+  EXPECT_FALSE((*summaries)[0].archived_at.has_value());
+  EXPECT_EQ((*summaries)[1].organization_id, "org-b");
+
+  // An update (archive) replaces the summary; a delete removes it.
+  a.status = "archived";
+  a.archived_at = absl::FromUnixSeconds(1700000100);
+  ASSERT_TRUE((*store)->Write(WriteBatch().Put(a).Delete<Voucher>("v-2")).ok());
+  summaries = (*store)->Read()->VoucherSummariesBySerial("32473", "SN-S");
+  ASSERT_TRUE(summaries.ok());
+  ASSERT_EQ(summaries->size(), 1u);
+  EXPECT_EQ((*summaries)[0].status, "archived");
+  EXPECT_EQ((*summaries)[0].archived_at, absl::FromUnixSeconds(1700000100));
+}
+
 TEST(StoreTest, UnknownFieldsSurviveReadModifyWrite) {
   Voucher v = MakeVoucher(1);
   std::string bytes = internal::Encode(v);
@@ -258,8 +291,58 @@ TEST(StoreTest, MigratesAnOlderSchemaAtOpen) {
   auto store = Store::Open(Options(dir));
   ASSERT_TRUE(store.ok()) << store.status();
   auto snap = (*store)->Read();
-  EXPECT_EQ(*snap->SchemaVersion(), 2u);
+  EXPECT_EQ(*snap->SchemaVersion(), kSchemaVersion);
   EXPECT_EQ(snap->VouchersByRequest("req-1")->size(), 10u);
+  EXPECT_EQ(snap->VoucherSummariesBySerial("32473", "SN3")->size(), 3u);  // 3, 10, 17
+}
+
+TEST(StoreTest, MigratesSchemaTwoSerialIndexToSummaries) {
+  TempDir dir;
+  {
+    auto store = Store::Open(Options(dir));
+    ASSERT_TRUE(store.ok());
+    WriteBatch b;
+    for (int i = 0; i < 20; ++i) {
+      Voucher v = MakeVoucher(i);
+      v.pdc_sha256 = std::string(32, static_cast<char>('a' + i));
+      b.Put(v);
+    }
+    ASSERT_TRUE((*store)->Write(std::move(b)).ok());
+  }
+  // Turn it into a schema 2 store: the serial index values are empty.
+  WithRawEnv(dir.path(), [](MDB_txn* txn) {
+    MDB_dbi idx, meta;
+    ASSERT_EQ(mdb_dbi_open(txn, "idx_voucher_serial", 0, &idx), 0);
+    std::vector<std::string> keys;
+    MDB_cursor* c = nullptr;
+    ASSERT_EQ(mdb_cursor_open(txn, idx, &c), 0);
+    MDB_val k, d;
+    for (int rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+      keys.emplace_back(static_cast<const char*>(k.mv_data), k.mv_size);
+    }
+    mdb_cursor_close(c);
+    ASSERT_EQ(keys.size(), 20u);
+    for (auto& key : keys) {
+      MDB_val mk{key.size(), key.data()}, empty{0, nullptr};
+      ASSERT_EQ(mdb_put(txn, idx, &mk, &empty, 0), 0);
+    }
+    ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    std::string v = internal::BigEndian64(2);
+    MDB_val mk{14, const_cast<char*>("schema_version")}, md{8, v.data()};
+    ASSERT_EQ(mdb_put(txn, meta, &mk, &md, 0), 0);
+  });
+  auto store = Store::Open(Options(dir));
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto snap = (*store)->Read();
+  EXPECT_EQ(*snap->SchemaVersion(), kSchemaVersion);
+  auto summaries = snap->VoucherSummariesBySerial("32473", "SN3");
+  ASSERT_TRUE(summaries.ok()) << summaries.status();
+  ASSERT_EQ(summaries->size(), 3u);  // 10, 17, 3 in key order
+  EXPECT_EQ((*summaries)[0].id, "v-10");
+  EXPECT_EQ((*summaries)[0].organization_id, "org-a");
+  EXPECT_EQ((*summaries)[0].status, "issued");
+  EXPECT_EQ((*summaries)[0].pdc_sha256, std::string(32, 'a' + 10));
 }
 
 TEST(StoreTest, RefusesNewerSchema) {

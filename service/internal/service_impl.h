@@ -4,10 +4,13 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "service/internal/authz.h"
+#include "service/internal/pdc.h"
 #include "service/service.h"
 
 namespace masa::service {
@@ -117,6 +120,13 @@ class ServiceImpl final : public Service {
                                             const std::string& org_name, bool create_org,
                                             std::string_view username, Role role);
 
+  // internal::ParsePdc with the successful results of recent inputs kept: clients send the
+  // same certificate with every request, and parsing it (EC key set-up) costs more than
+  // the rest of the request's checks. The result depends on the bytes alone; validity
+  // against the clock is checked by the caller each time. Thread-safe.
+  absl::StatusOr<internal::ParsedPdc> ParsePdcCached(std::string_view pem_or_der,
+                                                     std::string_view what) const;
+
   // Requests whose callback has not yet run; the destructor waits for zero.
   void BeginInflight();
   void EndInflight();
@@ -127,6 +137,9 @@ class ServiceImpl final : public Service {
   mutable absl::Mutex keys_mu_;
   std::shared_ptr<const SigningKeys> keys_ ABSL_GUARDED_BY(keys_mu_);
   mutable Metrics metrics_;
+  mutable absl::Mutex pdc_cache_mu_;
+  mutable std::unordered_map<std::string, internal::ParsedPdc> pdc_cache_
+      ABSL_GUARDED_BY(pdc_cache_mu_);
   absl::Mutex inflight_mu_;
   int inflight_ ABSL_GUARDED_BY(inflight_mu_) = 0;
 };

@@ -124,6 +124,16 @@ void Fields(V& v, Voucher& r) {
   v(23, r.audit_seq);
 }
 
+// The serial index value: the same tags as the Voucher fields it copies.
+template <typename V>
+void Fields(V& v, VoucherSummary& r) {
+  v(3, r.organization_id);
+  v(6, r.status);
+  v(11, r.expires_at);
+  v(18, r.pdc_sha256);
+  v(19, r.archived_at);
+}
+
 template <typename V>
 void Fields(V& v, KeyRecord& r) {
   v(1, r.id);

@@ -8,7 +8,8 @@
 //   audit_tree           u8 level || u64 BE index -> 32-byte subtree hash (every perfect
 //                        subtree, leaves included: about 2n nodes for n entries)
 //   checkpoints          u64 BE tree size -> signed note text
-//   idx_voucher_serial   ien 0x00 serial 0x00 voucher id -> ""
+//   idx_voucher_serial   ien 0x00 serial 0x00 voucher id -> VoucherSummary (codec.h;
+//                        "" before schema 3)
 //   idx_voucher_org_time org 0x00 u64 BE (requested_at ns + 2^63) voucher id -> ""
 //   idx_voucher_request  request id 0x00 voucher id -> ""       (schema 2)
 #pragma once
