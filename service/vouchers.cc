@@ -257,7 +257,7 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
 
   // --- per serial ---
   auto request = std::make_shared<store::VoucherRequest>();
-  request->id = internal::NewId("req-");
+  request->id = internal::NewTimeOrderedId("req-", Now());
   request->organization_id = org;
   request->requested_by = caller.principal_id();
   request->requested_at = Now();
@@ -312,7 +312,7 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
       }
     }
     store::Voucher v;
-    v.id = internal::NewId("v-");
+    v.id = internal::NewTimeOrderedId("v-", Now());
     v.request_id = request->id;
     v.organization_id = org;
     v.ien = ien;

@@ -29,6 +29,13 @@ std::string NewId(std::string_view prefix, size_t hex_bytes) {
   return std::string(prefix) + HexEncode(RandomBytes(hex_bytes));
 }
 
+std::string NewTimeOrderedId(std::string_view prefix, absl::Time now) {
+  uint64_t ms = static_cast<uint64_t>(absl::ToUnixMillis(now)) & 0xffffffffffffULL;
+  std::string time(6, '\0');
+  for (int i = 5; i >= 0; --i, ms >>= 8) time[i] = static_cast<char>(ms & 0xff);
+  return std::string(prefix) + HexEncode(time) + HexEncode(RandomBytes(8));
+}
+
 absl::StatusOr<Secret> NewTokenSecret() {
   std::string raw = RandomBytes(kTokenBytes);
   std::string b64 = Base64Encode(raw);

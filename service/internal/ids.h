@@ -6,12 +6,18 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/secret.h"
 
 namespace masa::service::internal {
 
 // `prefix` + `hex_bytes` random bytes as lower-case hex, e.g. NewId("v-", 8).
 std::string NewId(std::string_view prefix, size_t hex_bytes = 8);
+
+// `prefix` + 12 hex digits of the time in milliseconds + 8 random bytes as hex, for records
+// written at a high rate (vouchers, requests): ids sort by creation, so a transaction's
+// inserts land on the same few B-tree pages instead of dirtying a random page each.
+std::string NewTimeOrderedId(std::string_view prefix, absl::Time now);
 
 // A bearer token: "masa_" + base64url (no padding) of 32 random bytes.
 absl::StatusOr<Secret> NewTokenSecret();
