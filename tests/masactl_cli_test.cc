@@ -94,21 +94,8 @@ TEST(MasactlDevInitTest, MissingStateFolderIsNamed) {
 }
 
 // A dev-init state shared by the tests below, which must leave it unchanged.
-class MasactlStateTest : public ::testing::Test {
+class MasactlStateTest : public DevStateSuite {
  protected:
-  static void SetUpTestSuite() {
-    root_ = new TempFolder();
-    state_ = new DevState(MakeDevState(*root_ / "state"));
-    MakeCa(root_->path(), "pdc");
-  }
-  static void TearDownTestSuite() {
-    delete state_;
-    delete root_;
-    ClearWatchedSecrets();
-  }
-  void SetUp() override {
-    ASSERT_FALSE(state_->user_pin.empty()) << "dev-init failed in SetUpTestSuite";
-  }
 
   // `voucher sign` with the suite's state and PDC writing into out_, plus `extra`.
   ProcessResult Sign(std::vector<std::string> extra, const std::string& out_name = "v.vcj",
@@ -121,14 +108,9 @@ class MasactlStateTest : public ::testing::Test {
     args.insert(args.end(), extra.begin(), extra.end());
     return Masactl(args, std::move(env));
   }
-
-  static TempFolder* root_;
-  static DevState* state_;
   TempFolder out_;
 };
 
-TempFolder* MasactlStateTest::root_ = nullptr;
-DevState* MasactlStateTest::state_ = nullptr;
 
 TEST_F(MasactlStateTest, StateIsPrivate) {
   EXPECT_EQ(ModeOf(state_->dir), 0700u);

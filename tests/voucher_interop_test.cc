@@ -20,21 +20,8 @@ constexpr char kDataOid[] = "1.2.840.113549.1.7.1";
 
 // One dev-init state and one customer PDC (made by the openssl CLI) for the whole suite; the
 // tests only read them and write vouchers into their own folders.
-class InteropTest : public ::testing::Test {
+class InteropTest : public DevStateSuite {
  protected:
-  static void SetUpTestSuite() {
-    root_ = new TempFolder();
-    state_ = new DevState(MakeDevState(*root_ / "state"));
-    MakeCa(root_->path(), "pdc");
-  }
-  static void TearDownTestSuite() {
-    delete state_;
-    delete root_;
-    ClearWatchedSecrets();
-  }
-  void SetUp() override {
-    ASSERT_FALSE(state_->user_pin.empty()) << "dev-init failed in SetUpTestSuite";
-  }
 
   // Signs a voucher for `serial` pinning the suite's PDC; returns its path.
   std::string Sign(const std::string& serial, std::vector<std::string> extra = {}) {
@@ -64,14 +51,9 @@ class InteropTest : public ::testing::Test {
     return RunTool({CERTTOOL, "--p7-verify", "--inder", "--load-ca-certificate", anchor, "--infile",
                 voucher});
   }
-
-  static TempFolder* root_;
-  static DevState* state_;
   TempFolder out_;
 };
 
-TempFolder* InteropTest::root_ = nullptr;
-DevState* InteropTest::state_ = nullptr;
 
 TEST_F(InteropTest, OpensslVerifiesVoucherAndYieldsTheRequestedJson) {
   std::string voucher = Sign("SN-INTEROP-1");

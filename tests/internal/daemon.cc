@@ -10,43 +10,14 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <map>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-
-extern char** environ;
+#include "tests/internal/subprocess.h"
 
 namespace masa::e2e {
 namespace {
-
-std::vector<std::string> Environment(
-    const std::vector<std::pair<std::string, std::optional<std::string>>>& changes) {
-  std::map<std::string, std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string entry(*e);
-    size_t eq = entry.find('=');
-    if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
-  }
-  for (const auto& [name, value] : changes) {
-    if (value) {
-      env[name] = *value;
-    } else {
-      env.erase(name);
-    }
-  }
-  std::vector<std::string> out;
-  for (const auto& [name, value] : env) out.push_back(absl::StrCat(name, "=", value));
-  return out;
-}
-
-std::vector<char*> CStrings(std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  for (auto& s : strings) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
 
 int ExitCode(int status) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -76,7 +47,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   posix_spawn_file_actions_addopen(&actions, 2, options.log_path.c_str(),
                                    O_WRONLY | O_CREAT | O_APPEND, 0600);
   std::vector<std::string> args = options.argv;
-  std::vector<std::string> env = Environment(options.env);
+  std::vector<std::string> env = ChildEnvironment(options.env);
   std::vector<char*> c_args = CStrings(args);
   std::vector<char*> c_env = CStrings(env);
   std::unique_ptr<Daemon> d(new Daemon());

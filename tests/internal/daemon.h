@@ -21,13 +21,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "tests/internal/subprocess.h"
 
 namespace masa::e2e {
 
 struct DaemonOptions {
   std::vector<std::string> argv;
-  // Changes to the inherited environment: a value sets the variable, nullopt removes it.
-  std::vector<std::pair<std::string, std::optional<std::string>>> env;
+  EnvChanges env;  // changes to the inherited environment (see subprocess.h)
   // Start() returns once a stdout line starts with this.
   std::string ready_prefix;
   // How long Start() waits for that line before it kills the child.

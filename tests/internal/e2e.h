@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "gtest/gtest.h"
 #include "tests/internal/subprocess.h"
 
 namespace masa::e2e {
@@ -60,6 +61,30 @@ DevState MakeDevState(const std::string& dir);
 void MakeCa(const std::string& dir, const std::string& name);
 // An end-entity certificate NAME.pem / NAME.key in `dir` issued by CA.pem / CA.key there.
 void MakeLeaf(const std::string& dir, const std::string& name, const std::string& ca);
+
+// A test suite sharing one dev-init state (root()/state) and a self-signed PDC
+// (root()/pdc.pem) made once in SetUpTestSuite; its tests must leave both unchanged.
+class DevStateSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = new TempFolder();
+    state_ = new DevState(MakeDevState(*root_ / "state"));
+    MakeCa(root_->path(), "pdc");
+  }
+  static void TearDownTestSuite() {
+    delete state_;
+    delete root_;
+    state_ = nullptr;
+    root_ = nullptr;
+    ClearWatchedSecrets();
+  }
+  void SetUp() override {
+    ASSERT_FALSE(state_->user_pin.empty()) << "dev-init failed in SetUpTestSuite";
+  }
+
+  static inline TempFolder* root_ = nullptr;
+  static inline DevState* state_ = nullptr;
+};
 
 // The base64 body of the first PEM block in `pem`, without line breaks.
 std::string PemBody(const std::string& pem);

@@ -39,7 +39,10 @@ struct Fds {
   }
 };
 
-std::vector<std::string> BuildEnvironment(const ProcessOptions& options) {
+
+}  // namespace
+
+std::vector<std::string> ChildEnvironment(const EnvChanges& changes) {
   std::map<std::string, std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string entry(*e);
@@ -47,7 +50,7 @@ std::vector<std::string> BuildEnvironment(const ProcessOptions& options) {
     if (eq == std::string::npos) continue;
     env[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
-  for (const auto& [name, value] : options.env) {
+  for (const auto& [name, value] : changes) {
     if (value) {
       env[name] = *value;
     } else {
@@ -65,8 +68,6 @@ std::vector<char*> CStrings(std::vector<std::string>& strings) {
   out.push_back(nullptr);
   return out;
 }
-
-}  // namespace
 
 std::ostream& operator<<(std::ostream& os, const ProcessResult& r) {
   os << "$ " << absl::StrJoin(r.argv, " ") << "\nexit code " << r.exit_code;
@@ -91,7 +92,7 @@ absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv,
   posix_spawn_file_actions_adddup2(&actions, fds.fd[3], 2);
 
   std::vector<std::string> args = argv;
-  std::vector<std::string> env = BuildEnvironment(options);
+  std::vector<std::string> env = ChildEnvironment(options.env);
   std::vector<char*> c_args = CStrings(args);
   std::vector<char*> c_env = CStrings(env);
   pid_t pid = -1;

@@ -15,9 +15,11 @@
 
 namespace masa::e2e {
 
+// Changes to the inherited environment: a value sets the variable, nullopt removes it.
+using EnvChanges = std::vector<std::pair<std::string, std::optional<std::string>>>;
+
 struct ProcessOptions {
-  // Changes to the inherited environment: a value sets the variable, nullopt removes it.
-  std::vector<std::pair<std::string, std::optional<std::string>>> env;
+  EnvChanges env;  // see EnvChanges
   // The child is killed (SIGKILL) after this long; the result then has timed_out set.
   absl::Duration timeout = absl::Seconds(60);
 };
@@ -32,6 +34,12 @@ struct ProcessResult {
 
 // Prints the command, exit code and both streams, for test failure messages.
 std::ostream& operator<<(std::ostream& os, const ProcessResult& r);
+
+// The process environment with `changes` applied, as NAME=value strings.
+std::vector<std::string> ChildEnvironment(const EnvChanges& changes);
+
+// Pointers into `strings` with a terminating null, for posix_spawn; `strings` must outlive them.
+std::vector<char*> CStrings(std::vector<std::string>& strings);
 
 // Starts argv[0] (searched in PATH when it has no '/') with stdin from /dev/null and waits
 // for it. Errors only when the process cannot be started (kNotFound for a missing program);
