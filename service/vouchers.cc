@@ -74,8 +74,13 @@ std::string StatusOf(const store::Voucher& v, absl::Time now) {
   return std::string(kIssued);
 }
 
-bool IsLive(const store::VoucherSummary& v, absl::Time now) {
-  return !v.archived_at && v.status != kArchived && v.expires_at > now;
+// A live voucher of the serial pinned to another certificate than `pdc_sha256`, if any.
+const store::SerialPin* ConflictingPin(const std::vector<store::SerialPin>& pins,
+                                       std::string_view pdc_sha256, absl::Time now) {
+  for (const auto& pin : pins) {
+    if (pin.pdc_sha256 != pdc_sha256 && pin.expires_at > now) return &pin;
+  }
+  return nullptr;
 }
 
 absl::Time WholeSeconds(absl::Time t) { return absl::FromUnixSeconds(absl::ToUnixSeconds(t)); }
@@ -299,14 +304,10 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
       continue;
     }
     if (!input.override_conflicts) {
-      MASA_ASSIGN_OR_RETURN(auto existing, snap.VoucherSummariesBySerial(ien, serial));
-      auto conflict =
-          std::find_if(existing.begin(), existing.end(), [&](const store::VoucherSummary& v) {
-            return v.organization_id == org && IsLive(v, now) && v.pdc_sha256 != pdc.sha256;
-          });
-      if (conflict != existing.end()) {
+      MASA_ASSIGN_OR_RETURN(auto pins, snap.PinsBySerial(ien, serial, org));
+      if (const store::SerialPin* other = ConflictingPin(pins, pdc.sha256, now)) {
         r.code = absl::StatusCode::kAlreadyExists;
-        r.reason = "serial " + serial + " has live voucher " + conflict->id +
+        r.reason = "serial " + serial + " has live voucher " + other->voucher_id +
                    " pinned to a different certificate; set override to issue anyway";
         continue;
       }
@@ -366,17 +367,13 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
         }
         // Checked again here: a request committed since the snapshot may have pinned it.
         if (!override_conflicts) {
-          MASA_ASSIGN_OR_RETURN(auto existing, txn.VoucherSummariesBySerial(
-                                                   p.record.ien, p.record.serial_number));
-          bool conflict =
-              std::any_of(existing.begin(), existing.end(), [&](const store::VoucherSummary& v) {
-                return v.organization_id == p.record.organization_id && IsLive(v, now) &&
-                       v.pdc_sha256 != p.record.pdc_sha256;
-              });
-          if (conflict) {
+          MASA_ASSIGN_OR_RETURN(auto pins,
+                                txn.PinsBySerial(p.record.ien, p.record.serial_number,
+                                                 p.record.organization_id));
+          if (const store::SerialPin* other = ConflictingPin(pins, p.record.pdc_sha256, now)) {
             r.code = absl::StatusCode::kAlreadyExists;
-            r.reason = "serial " + r.serial_number +
-                       " has a live voucher pinned to a different certificate";
+            r.reason = "serial " + r.serial_number + " has live voucher " + other->voucher_id +
+                       " pinned to a different certificate; set override to issue anyway";
             continue;
           }
         }

@@ -159,6 +159,16 @@ struct VoucherSummary {
   std::string unknown_fields;
 };
 
+// The pin index value: of the vouchers of one serial number, organization and pinned-domain
+// certificate that are not archived, the one that expires last. Whether it is still live
+// depends on the time of asking, so callers compare expires_at with their own clock.
+struct SerialPin {
+  std::string pdc_sha256;  // from the index key, not stored in the value
+  std::string voucher_id;
+  absl::Time expires_at = absl::UnixEpoch();
+  std::string unknown_fields;
+};
+
 enum class KeyState : uint32_t { kPending = 0, kActive = 1, kRetired = 2 };
 
 // Key: id. An HSM key known by its pkcs11: URI.

@@ -59,6 +59,12 @@ std::string SerialKey(const Voucher& v) {
   return absl::StrCat(v.ien, Sep(), v.serial_number, Sep(), v.id);
 }
 std::string RequestKey(const Voucher& v) { return absl::StrCat(v.request_id, Sep(), v.id); }
+std::string PinPrefix(std::string_view ien, std::string_view serial, std::string_view org) {
+  return absl::StrCat(Sv(ien), Sep(), Sv(serial), Sep(), Sv(org), Sep());
+}
+std::string PinKey(const Voucher& v) {
+  return PinPrefix(v.ien, v.serial_number, v.organization_id) + v.pdc_sha256;
+}
 
 // The serial index value (schema 3).
 std::string SummaryValue(const Voucher& v) {
@@ -241,6 +247,27 @@ absl::StatusOr<std::vector<VoucherSummary>> Reader::VoucherSummariesBySerial(
     }
     s.id = std::string(cursor.key().substr(prefix.size()));
     out.push_back(std::move(s));
+    MASA_ASSIGN_OR_RETURN(more, cursor.Next());
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<SerialPin>> Reader::PinsBySerial(std::string_view ien,
+                                                            std::string_view serial,
+                                                            std::string_view org) const {
+  const std::string prefix = PinPrefix(ien, serial, org);
+  std::vector<SerialPin> out;
+  MASA_ASSIGN_OR_RETURN(auto cursor, internal::Cursor::Open(txn_, (*dbs_)[internal::kIdxSerialPin]));
+  MASA_ASSIGN_OR_RETURN(bool more, cursor.Seek(prefix));
+  while (more && cursor.key().substr(0, prefix.size()) == prefix) {
+    SerialPin pin;
+    absl::Status st = internal::Decode(cursor.value(), &pin);
+    if (!st.ok()) {
+      return absl::DataLossError(absl::StrCat(
+          "pin index entry ", absl::CEscape(Sv(cursor.key())), ": ", st.message()));
+    }
+    pin.pdc_sha256 = std::string(cursor.key().substr(prefix.size()));
+    out.push_back(std::move(pin));
     MASA_ASSIGN_OR_RETURN(more, cursor.Next());
   }
   return out;
@@ -465,6 +492,49 @@ absl::Status PutIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
   return internal::Put(txn, dbs[internal::kIdxVoucherRequest], RequestKey(v), "");
 }
 
+// Sets the pin entry of v's (serial, organization, PDC) from scratch: scans the serial index,
+// so it is used when a voucher changes or goes, which is rare; an insert only compares.
+absl::Status RecomputePin(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
+  const std::string prefix = absl::StrCat(v.ien, Sep(), v.serial_number, Sep());
+  std::optional<SerialPin> best;
+  MASA_ASSIGN_OR_RETURN(auto cursor, internal::Cursor::Open(txn, dbs[internal::kIdxVoucherSerial]));
+  MASA_ASSIGN_OR_RETURN(bool more, cursor.Seek(prefix));
+  while (more && cursor.key().substr(0, prefix.size()) == prefix) {
+    VoucherSummary s;
+    MASA_RETURN_IF_ERROR(internal::Decode(cursor.value(), &s));
+    if (s.organization_id == v.organization_id && s.pdc_sha256 == v.pdc_sha256 &&
+        !s.archived_at && (!best || s.expires_at > best->expires_at)) {
+      best = SerialPin{};
+      best->voucher_id = std::string(cursor.key().substr(prefix.size()));
+      best->expires_at = s.expires_at;
+    }
+    MASA_ASSIGN_OR_RETURN(more, cursor.Next());
+  }
+  if (!best) {
+    absl::Status st = internal::Del(txn, dbs[internal::kIdxSerialPin], PinKey(v));
+    return absl::IsNotFound(st) ? absl::OkStatus() : st;
+  }
+  return internal::Put(txn, dbs[internal::kIdxSerialPin], PinKey(v), internal::Encode(*best));
+}
+
+// An inserted voucher extends its pin if it expires later than the pin's current voucher.
+absl::Status ExtendPin(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
+  if (v.archived_at) return absl::OkStatus();
+  const std::string key = PinKey(v);
+  auto current = internal::Get(txn, dbs[internal::kIdxSerialPin], key);
+  if (current.ok()) {
+    SerialPin pin;
+    MASA_RETURN_IF_ERROR(internal::Decode(*current, &pin));
+    if (pin.expires_at >= v.expires_at) return absl::OkStatus();
+  } else if (!absl::IsNotFound(current.status())) {
+    return current.status();
+  }
+  SerialPin pin;
+  pin.voucher_id = v.id;
+  pin.expires_at = v.expires_at;
+  return internal::Put(txn, dbs[internal::kIdxSerialPin], key, internal::Encode(pin));
+}
+
 absl::Status DelIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
   for (auto [db, key] : {std::pair{internal::kIdxVoucherSerial, SerialKey(v)},
                          std::pair{internal::kIdxVoucherOrgTime, OrgTimeKey(v)},
@@ -481,8 +551,14 @@ absl::Status UpdateIndexes(MDB_txn*, const Dbs&, const T*, const T&) {
 }
 template <>
 absl::Status UpdateIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher* old, const Voucher& v) {
-  if (old != nullptr) MASA_RETURN_IF_ERROR(DelIndexes(txn, dbs, *old));
-  return PutIndexes(txn, dbs, v);
+  if (old == nullptr) {
+    MASA_RETURN_IF_ERROR(PutIndexes(txn, dbs, v));
+    return ExtendPin(txn, dbs, v);
+  }
+  MASA_RETURN_IF_ERROR(DelIndexes(txn, dbs, *old));
+  MASA_RETURN_IF_ERROR(PutIndexes(txn, dbs, v));
+  if (PinKey(*old) != PinKey(v)) MASA_RETURN_IF_ERROR(RecomputePin(txn, dbs, *old));
+  return RecomputePin(txn, dbs, v);
 }
 
 template <typename T>
@@ -520,7 +596,10 @@ template <typename T>
 absl::Status WriteTxn::Delete(std::string_view key) {
   MASA_ASSIGN_OR_RETURN(T old, Get<T>(key));
   MASA_RETURN_IF_ERROR(internal::Del(txn_, (*dbs_)[TableTraits<T>::kDb], key));
-  if constexpr (std::is_same_v<T, Voucher>) MASA_RETURN_IF_ERROR(DelIndexes(txn_, *dbs_, old));
+  if constexpr (std::is_same_v<T, Voucher>) {
+    MASA_RETURN_IF_ERROR(DelIndexes(txn_, *dbs_, old));
+    MASA_RETURN_IF_ERROR(RecomputePin(txn_, *dbs_, old));
+  }
   return absl::OkStatus();
 }
 
@@ -642,8 +721,21 @@ absl::Status MigrateSerialIndexSummaries(MDB_txn* txn, const Dbs& dbs) {
   return absl::OkStatus();
 }
 
+// 3 -> 4: the pin index, built from the vouchers.
+absl::Status MigrateAddPinIndex(MDB_txn* txn, const Dbs& dbs) {
+  MASA_ASSIGN_OR_RETURN(auto cursor, Cursor::Open(txn, dbs[kVouchers]));
+  MASA_ASSIGN_OR_RETURN(bool more, cursor.Seek({}));
+  while (more) {
+    MASA_ASSIGN_OR_RETURN(Voucher v, DecodeRecord<Voucher>(cursor.value(), cursor.key()));
+    MASA_RETURN_IF_ERROR(ExtendPin(txn, dbs, v));
+    MASA_ASSIGN_OR_RETURN(more, cursor.Next());
+  }
+  return absl::OkStatus();
+}
+
 constexpr Migration kMigrations[] = {{1, MigrateAddRequestIndex},
-                                     {2, MigrateSerialIndexSummaries}};
+                                     {2, MigrateSerialIndexSummaries},
+                                     {3, MigrateAddPinIndex}};
 
 class StoreImpl final : public Store {
  public:

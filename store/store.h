@@ -42,7 +42,7 @@ class StoreImpl;
 }  // namespace internal
 
 // The schema version this build writes; older stores are migrated at open.
-inline constexpr uint64_t kSchemaVersion = 3;
+inline constexpr uint64_t kSchemaVersion = 4;
 
 struct StoreOptions {
   // The state folder. The LMDB environment lives in state_dir/store/ (created 0700 when
@@ -92,6 +92,12 @@ class Reader {
   // The summaries of the same vouchers, read from the index alone (no record, no CMS).
   absl::StatusOr<std::vector<VoucherSummary>> VoucherSummariesBySerial(
       std::string_view ien, std::string_view serial_number) const;
+  // The pins of a serial number within one organization: for each pinned-domain certificate
+  // that has an unarchived voucher, the one that expires last. One read per certificate, however
+  // many vouchers the serial number has had.
+  absl::StatusOr<std::vector<SerialPin>> PinsBySerial(std::string_view ien,
+                                                      std::string_view serial_number,
+                                                      std::string_view organization_id) const;
   // Vouchers of `organization_id` with from <= requested_at < to, oldest first.
   absl::StatusOr<std::vector<Voucher>> VouchersByOrganization(
       std::string_view organization_id, absl::Time from = absl::InfinitePast(),

@@ -160,6 +160,94 @@ TEST(StoreTest, SerialSummariesFollowTheVoucherRecords) {
   EXPECT_EQ((*summaries)[0].archived_at, absl::FromUnixSeconds(1700000100));
 }
 
+// The pin index answers "which certificates is this serial pinned to" with one entry per
+// certificate: the unarchived voucher that expires last, kept right through inserts,
+// updates (renew, archive) and deletes.
+TEST(StoreTest, PinsFollowTheVoucherRecords) {
+  TempDir dir;
+  auto store = Store::Open(Options(dir));
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto voucher = [](const std::string& id, const std::string& org, char pdc, int64_t expires) {
+    Voucher v = MakeVoucher(0, org);
+    v.id = id;
+    v.serial_number = "SN-P";
+    v.pdc_sha256 = std::string(32, pdc);
+    v.expires_at = absl::FromUnixSeconds(expires);
+    return v;
+  };
+  Voucher a = voucher("v-a", "org-a", 'p', 1800000000);
+  Voucher b = voucher("v-b", "org-a", 'p', 1900000000);
+  Voucher c = voucher("v-c", "org-a", 'q', 1850000000);
+  Voucher d = voucher("v-d", "org-b", 'r', 1850000000);
+  ASSERT_TRUE((*store)->Write(WriteBatch().Put(b).Put(a).Put(c).Put(d)).ok());
+  auto pins = [&](const std::string& org) {
+    auto r = (*store)->Read()->PinsBySerial("32473", "SN-P", org);
+    EXPECT_TRUE(r.ok()) << r.status();
+    std::vector<std::string> out;
+    for (const auto& pin : *r) {
+      out.push_back(pin.pdc_sha256.substr(0, 1) + " " + pin.voucher_id + " " +
+                    std::to_string(absl::ToUnixSeconds(pin.expires_at)));
+    }
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(pins("org-a"), (V{"p v-b 1900000000", "q v-c 1850000000"}));
+  EXPECT_EQ(pins("org-b"), (V{"r v-d 1850000000"}));
+  EXPECT_EQ(pins("org-c"), V{});
+
+  // Archiving the pin's voucher falls back to the next one of the same certificate.
+  b.status = "archived";
+  b.archived_at = absl::FromUnixSeconds(1700000100);
+  // A renewal that moves the expiry earlier is followed too.
+  c.expires_at = absl::FromUnixSeconds(1750000000);
+  ASSERT_TRUE((*store)->Write(WriteBatch().Put(b).Put(c)).ok());
+  EXPECT_EQ(pins("org-a"), (V{"p v-a 1800000000", "q v-c 1750000000"}));
+
+  // Without an unarchived voucher a certificate is no longer a pin.
+  ASSERT_TRUE((*store)->Write(WriteBatch().Delete<Voucher>("v-a").Delete<Voucher>("v-c")).ok());
+  EXPECT_EQ(pins("org-a"), V{});
+  EXPECT_EQ(pins("org-b"), (V{"r v-d 1850000000"}));
+}
+
+TEST(StoreTest, MigratesSchemaThreeByBuildingThePinIndex) {
+  TempDir dir;
+  {
+    auto store = Store::Open(Options(dir));
+    ASSERT_TRUE(store.ok());
+    WriteBatch b;
+    for (int i = 0; i < 20; ++i) {
+      Voucher v = MakeVoucher(i);
+      v.pdc_sha256 = std::string(32, static_cast<char>('a' + i % 2));
+      v.expires_at = absl::FromUnixSeconds(1800000000 + i);
+      b.Put(v);
+    }
+    ASSERT_TRUE((*store)->Write(std::move(b)).ok());
+  }
+  // Turn it into a schema 3 store: no pin index.
+  WithRawEnv(dir.path(), [](MDB_txn* txn) {
+    MDB_dbi idx, meta;
+    ASSERT_EQ(mdb_dbi_open(txn, "idx_serial_pin", 0, &idx), 0);
+    ASSERT_EQ(mdb_drop(txn, idx, 1), 0);
+    ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    std::string v = internal::BigEndian64(3);
+    MDB_val mk{14, const_cast<char*>("schema_version")}, md{8, v.data()};
+    ASSERT_EQ(mdb_put(txn, meta, &mk, &md, 0), 0);
+  });
+  auto store = Store::Open(Options(dir));
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto snap = (*store)->Read();
+  EXPECT_EQ(*snap->SchemaVersion(), kSchemaVersion);
+  // SN3 has vouchers 3, 10, 17: certificate 'b' (odd) for 3 and 17, 'a' for 10.
+  auto pins = snap->PinsBySerial("32473", "SN3", "org-a");
+  ASSERT_TRUE(pins.ok()) << pins.status();
+  ASSERT_EQ(pins->size(), 2u);
+  EXPECT_EQ((*pins)[0].pdc_sha256, std::string(32, 'a'));
+  EXPECT_EQ((*pins)[0].voucher_id, "v-10");
+  EXPECT_EQ((*pins)[1].pdc_sha256, std::string(32, 'b'));
+  EXPECT_EQ((*pins)[1].voucher_id, "v-17");
+  EXPECT_EQ((*pins)[1].expires_at, absl::FromUnixSeconds(1800000017));
+}
+
 TEST(StoreTest, UnknownFieldsSurviveReadModifyWrite) {
   Voucher v = MakeVoucher(1);
   std::string bytes = internal::Encode(v);

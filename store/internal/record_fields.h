@@ -135,6 +135,12 @@ void Fields(V& v, VoucherSummary& r) {
 }
 
 template <typename V>
+void Fields(V& v, SerialPin& r) {
+  v(1, r.voucher_id);
+  v(2, r.expires_at);
+}
+
+template <typename V>
 void Fields(V& v, KeyRecord& r) {
   v(1, r.id);
   v(2, r.uri);

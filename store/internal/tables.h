@@ -12,6 +12,8 @@
 //                        "" before schema 3)
 //   idx_voucher_org_time org 0x00 u64 BE (requested_at ns + 2^63) voucher id -> ""
 //   idx_voucher_request  request id 0x00 voucher id -> ""       (schema 2)
+//   idx_serial_pin       ien 0x00 serial 0x00 org 0x00 pdc SHA-256 -> SerialPin: the
+//                        unarchived voucher of that pin that expires last (schema 4)
 #pragma once
 
 #include <string>
@@ -39,6 +41,7 @@ enum Db : int {
   kIdxVoucherSerial,
   kIdxVoucherOrgTime,
   kIdxVoucherRequest,
+  kIdxSerialPin,
   kDbCount
 };
 
@@ -49,7 +52,7 @@ inline constexpr const char* kDbNames[kDbCount] = {
     "pdcs",          "components",        "voucher_requests",
     "vouchers",      "keys",              "audit",
     "audit_tree",    "checkpoints",       "idx_voucher_serial",
-    "idx_voucher_org_time", "idx_voucher_request"};
+    "idx_voucher_org_time", "idx_voucher_request", "idx_serial_pin"};
 
 // The handles of the open databases (MDB_dbi is unsigned int).
 struct Dbs {
