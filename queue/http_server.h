@@ -73,13 +73,19 @@ struct HttpServerOptions {
   // Plain HTTP: only with this set AND a loopback address; otherwise Create() refuses.
   bool allow_plain_http_on_loopback = false;
 
-  // Limits, and what a client sees at each (libevent 2.1 writes the error answers itself;
-  // they never reach the handler, and the connection is closed after them):
-  //  - request line + headers over max_header_bytes: 400 (libevent 2.1 has no 431);
-  //  - a body over max_body_bytes: 413, sent as soon as Content-Length (or the chunks read
-  //    so far) exceeds it, before the rest of the body is read;
-  //  - malformed request line, header or Content-Length: 400; an unknown or disallowed
-  //    method (TRACE, CONNECT, ...): 501; a path or query that does not decode: 400;
+  // Limits, and what a client sees at each. A refused request never reaches the handler.
+  //  - Size. The server judges each request head as it arrives, before libevent 2.1's evhttp
+  //    parses it, and answers itself with an RFC 9457 problem+json body and
+  //    "Connection: close": a request line longer than max_header_bytes: 414; request line
+  //    + headers larger than max_header_bytes: 431 (both counted as libevent counts them,
+  //    without line ends); a Content-Length over max_body_bytes: 413, before any of the body
+  //    is read. It then reads and drops what the client still sends until the client closes
+  //    or stays silent for 2 s (so that a reset does not destroy the answer), and closes.
+  //  - What libevent still answers itself, with its own HTML page, closing the connection:
+  //    a chunked body whose chunks add up to more than max_body_bytes: 413, as soon as they
+  //    do; a malformed request line, header or Content-Length: 400; an unknown or disallowed
+  //    method (TRACE, CONNECT, ...): 501; an Expect other than 100-continue: 417.
+  //  - A path or query that does not decode: 400, problem+json; the connection stays open.
   //  - more than max_connections open: a new connection is closed at once, unanswered;
   //  - request_timeout: libevent's inactivity timer while a request is read or an answer
   //    written (no byte moves for that long: closed, unanswered), and also a hard deadline:
@@ -112,10 +118,10 @@ class HttpServer {
   // The bound port (after Start()).
   virtual uint16_t port() const = 0;
   // Stops accepting, waits up to `grace` for requests in flight to be answered and written
-  // out (requests arriving meanwhile on open connections get 503 with Retry-After, and
-  // every answer carries "Connection: close"), then closes every connection and joins the
-  // loop thread. Idempotent; the destructor calls Shutdown(zero). Call from any thread but
-  // the loop thread (not from Handle()).
+  // out (requests arriving meanwhile on open connections get 503 problem+json with
+  // Retry-After, and every answer carries "Connection: close"), then closes every
+  // connection and joins the loop thread. Idempotent; the destructor calls Shutdown(zero).
+  // Call from any thread but the loop thread (not from Handle()).
   virtual void Shutdown(absl::Duration grace) = 0;
 
   // Connections open and requests handed to the handler whose answer has not been written

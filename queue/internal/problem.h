@@ -1,0 +1,31 @@
+// The answers the HTTP server writes itself (limits, undecodable targets, draining), as RFC
+// 9457 problem details like the REST layer's, which queue/ may not depend on.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "absl/time/time.h"
+#include "queue/http_server.h"
+
+namespace masa::queue::internal {
+
+inline constexpr std::string_view kProblemContentType = "application/problem+json";
+
+// {"type":...,"title":...,"status":...,"detail":...}. The strings must be UTF-8; they are
+// JSON-escaped here.
+std::string ProblemJson(std::string_view type, std::string_view title, int status,
+                        std::string_view detail);
+
+// A problem+json answer with `status`.
+HttpResponse ServerProblem(int status, std::string_view type, std::string_view title,
+                           std::string_view detail);
+
+// `response` as the bytes of a whole HTTP/1.1 answer after which the server closes the
+// connection: status line, Date (from `now`), Content-Type, Content-Length,
+// "Connection: close", the extra headers, the body. For answers the server writes to the
+// connection itself, without evhttp. The extra headers must be valid (no CR or LF) and must
+// not be framing headers (Content-Length, Transfer-Encoding, Connection).
+std::string ClosingAnswerBytes(const HttpResponse& response, absl::Time now);
+
+}  // namespace masa::queue::internal
