@@ -591,7 +591,8 @@ absl::StatusOr<std::unique_ptr<RestApi>> RestApi::Create(const RestApiOptions& o
     MASA_ASSIGN_OR_RETURN(workers, queue::WorkQueue::Create(
                                        {.workers = options.handler_threads,
                                         .capacity = options.handler_queue_capacity,
-                                        .max_batch = 1}));
+                                        .max_batch = 1,
+                                        .name = "masa-api"}));
   }
   return std::unique_ptr<RestApi>(
       new internal::RestApiImpl(options, std::move(openapi), std::move(workers)));

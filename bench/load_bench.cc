@@ -196,6 +196,7 @@ struct Options {
   int serials_per_request = 20;
   int serial_pool = 20000;     // distinct serial numbers assigned and cycled through
   int workers = 2;             // masad [queue] workers, and C_Sign threads
+  int worker_nice = 5;         // masad [queue] worker_nice
   double sign_s = 4;           // raw C_Sign phase
   std::string keep_state;      // keep the work folder here
 };
@@ -204,7 +205,7 @@ void Usage() {
   std::printf(
       "usage: load_bench [--duration S] [--warmup S] [--connections N] [--open-connections N]\n"
       "                  [--rate REQ_PER_S] [--serials-per-request N] [--serial-pool N]\n"
-      "                  [--workers N] [--sign-seconds S] [--keep-state DIR]\n");
+      "                  [--workers N] [--worker-nice N] [--sign-seconds S] [--keep-state DIR]\n");
 }
 
 Options ParseOptions(int argc, char** argv) {
@@ -241,6 +242,7 @@ Options ParseOptions(int argc, char** argv) {
     else if (arg == "--serials-per-request") o.serials_per_request = static_cast<int>(num(1, 20));
     else if (arg == "--serial-pool") o.serial_pool = static_cast<int>(num(1, 1e6));
     else if (arg == "--workers") o.workers = static_cast<int>(num(1, 64));
+    else if (arg == "--worker-nice") o.worker_nice = static_cast<int>(num(0, 19));
     else if (arg == "--sign-seconds") o.sign_s = num(1, 600);
     else if (arg == "--keep-state") o.keep_state = value;
     else {
@@ -292,7 +294,7 @@ void Provision(const Options& o, Daemon* d) {
            d->work + "/serials.txt"},
           log);
   std::ofstream(d->state + "/masad.toml", std::ios::app)
-      << "\n[queue]\nworkers = " << o.workers << "\n";
+      << "\n[queue]\nworkers = " << o.workers << "\nworker_nice = " << o.worker_nice << "\n";
   d->token = ReadWholeFile(d->work + "/admin.token");
   while (!d->token.empty() && (d->token.back() == '\n' || d->token.back() == ' ')) {
     d->token.pop_back();

@@ -1,5 +1,12 @@
 #include "queue/work_queue.h"
 
+#include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
@@ -97,6 +104,12 @@ class WorkQueueImpl final : public WorkQueue {
 
  private:
   void WorkerLoop() {
+    pthread_setname_np(pthread_self(), options_.name.substr(0, 15).c_str());
+    if (options_.nice != 0 &&
+        setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), options_.nice) != 0) {
+      Log(LogLevel::kWarning,
+          absl::StrCat("cannot lower the priority of a worker thread: ", strerror(errno)));
+    }
     std::vector<Job> batch;
     batch.reserve(options_.max_batch);
     for (;;) {
@@ -133,6 +146,9 @@ absl::StatusOr<std::unique_ptr<WorkQueue>> WorkQueue::Create(const WorkQueueOpti
   if (options.workers == 0) return absl::InvalidArgumentError("work queue needs at least one worker");
   if (options.capacity == 0) return absl::InvalidArgumentError("work queue capacity must be positive");
   if (options.max_batch == 0) return absl::InvalidArgumentError("work queue max_batch must be positive");
+  if (options.nice < 0 || options.nice > 19) {
+    return absl::InvalidArgumentError("work queue nice must be between 0 and 19");
+  }
   auto queue = std::make_unique<WorkQueueImpl>(options);
   queue->StartWorkers();
   return std::unique_ptr<WorkQueue>(std::move(queue));

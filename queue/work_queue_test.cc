@@ -1,6 +1,12 @@
 #include "queue/work_queue.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <future>
 #include <mutex>
@@ -51,6 +57,29 @@ TEST(WorkQueueTest, CreateRefusesZeroWorkersCapacityOrBatch) {
   EXPECT_EQ(WorkQueue::Create({.capacity = 0}).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(WorkQueue::Create({.max_batch = 0}).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST(WorkQueueTest, WorkersRunAtTheConfiguredLowerPriority) {
+  EXPECT_EQ(WorkQueue::Create({.nice = 20}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(WorkQueue::Create({.nice = -1}).status().code(), absl::StatusCode::kInvalidArgument);
+  errno = 0;
+  const int base = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
+  ASSERT_EQ(errno, 0);
+  auto q = WorkQueue::Create({.workers = 2, .nice = 5});
+  ASSERT_TRUE(q.ok()) << q.status();
+  std::promise<int> seen;
+  ASSERT_TRUE((*q)->TryEnqueueAll([&] {
+                  std::vector<WorkQueue::Job> jobs(1);
+                  jobs[0].run = [&] {
+                    seen.set_value(getpriority(PRIO_PROCESS,
+                                               static_cast<id_t>(syscall(SYS_gettid))));
+                  };
+                  return jobs;
+                }())
+                  .ok());
+  EXPECT_EQ(seen.get_future().get(), std::min(base + 5, 19));
+  // The caller's own thread keeps its priority.
+  EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid))), base);
 }
 
 TEST(WorkQueueTest, FullQueueRefusesWithMessageSayingHowFull) {

@@ -1,6 +1,7 @@
 #include "store/store.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -921,7 +922,12 @@ absl::Status StoreImpl::InitOnce() {
   }
   MASA_RETURN_IF_ERROR(owner.Commit());
   last_checkpoint_time_ = options_.clock->Now();
-  if (!options_.read_only) writer_ = std::thread([this] { WriterLoop(); });
+  if (!options_.read_only) {
+    writer_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "masa-store");
+      WriterLoop();
+    });
+  }
   return absl::OkStatus();
 }
 

@@ -189,6 +189,7 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
   MASA_RETURN_IF_ERROR(queue.Integer("workers", &c.workers, 1, 256));
   MASA_RETURN_IF_ERROR(queue.Integer("capacity", &c.queue_capacity, 20, 1 << 20));
   MASA_RETURN_IF_ERROR(queue.Integer("max_batch", &c.max_batch, 1, 4096));
+  MASA_RETURN_IF_ERROR(queue.Integer("worker_nice", &c.worker_nice, 0, 19));
   MASA_RETURN_IF_ERROR(queue.NoUnknownKeys());
 
   for (std::string* path : {&c.tls_certificate, &c.tls_key, &c.softhsm_conf, &c.pin_file,
@@ -249,7 +250,7 @@ std::string FormatConfig(const MasadConfig& c) {
       "\ncheckpoint_every_seconds = ", absl::ToInt64Seconds(c.checkpoint_every),
       "\n\n[store]\nstate_dir = ", q(c.state_dir), "\nmax_map_size_mb = ", c.max_map_bytes >> 20,
       "\n\n[queue]\nworkers = ", c.workers, "\ncapacity = ", c.queue_capacity,
-      "\nmax_batch = ", c.max_batch, "\n");
+      "\nmax_batch = ", c.max_batch, "\nworker_nice = ", c.worker_nice, "\n");
 }
 
 }  // namespace masa::tools

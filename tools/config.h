@@ -54,6 +54,7 @@ struct MasadConfig {
   size_t workers = 2;            // signer threads, one HSM session each
   size_t queue_capacity = 4096;  // sign jobs waiting at most; beyond: 503 + Retry-After
   size_t max_batch = 32;
+  int worker_nice = 5;           // signer threads yield the CPU to ingress and commits
 
   std::string config_dir = ".";  // folder of the file, for resolving relative paths
 };

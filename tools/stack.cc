@@ -82,7 +82,9 @@ absl::StatusOr<std::unique_ptr<Stack>> OpenStack(const MasadConfig& config) {
   MASA_ASSIGN_OR_RETURN(stack->work_queue,
                         queue::WorkQueue::Create({.workers = config.workers,
                                                   .capacity = config.queue_capacity,
-                                                  .max_batch = config.max_batch}));
+                                                  .max_batch = config.max_batch,
+                                                  .nice = config.worker_nice,
+                                                  .name = "masa-signer"}));
   service::ServiceOptions options;
   options.store = stack->store.get();
   options.work_queue = stack->work_queue.get();
