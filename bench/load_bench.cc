@@ -197,6 +197,7 @@ struct Options {
   int serial_pool = 20000;     // distinct serial numbers assigned and cycled through
   int workers = 2;             // masad [queue] workers, and C_Sign threads
   int worker_nice = 5;         // masad [queue] worker_nice
+  int commit_interval_ms = 4;  // masad [store] min_commit_interval_ms
   double sign_s = 4;           // raw C_Sign phase
   std::string keep_state;      // keep the work folder here
 };
@@ -205,7 +206,7 @@ void Usage() {
   std::printf(
       "usage: load_bench [--duration S] [--warmup S] [--connections N] [--open-connections N]\n"
       "                  [--rate REQ_PER_S] [--serials-per-request N] [--serial-pool N]\n"
-      "                  [--workers N] [--worker-nice N] [--sign-seconds S] [--keep-state DIR]\n");
+      "                  [--workers N] [--worker-nice N] [--commit-interval-ms N] [--sign-seconds S] [--keep-state DIR]\n");
 }
 
 Options ParseOptions(int argc, char** argv) {
@@ -243,6 +244,7 @@ Options ParseOptions(int argc, char** argv) {
     else if (arg == "--serial-pool") o.serial_pool = static_cast<int>(num(1, 1e6));
     else if (arg == "--workers") o.workers = static_cast<int>(num(1, 64));
     else if (arg == "--worker-nice") o.worker_nice = static_cast<int>(num(0, 19));
+    else if (arg == "--commit-interval-ms") o.commit_interval_ms = static_cast<int>(num(0, 100));
     else if (arg == "--sign-seconds") o.sign_s = num(1, 600);
     else if (arg == "--keep-state") o.keep_state = value;
     else {
@@ -293,8 +295,15 @@ void Provision(const Options& o, Daemon* d) {
   RunTool({MASA_MASACTL, "serials", "assign", "--state", d->state, "--org", "org-bench", "--file",
            d->work + "/serials.txt"},
           log);
-  std::ofstream(d->state + "/masad.toml", std::ios::app)
-      << "\n[queue]\nworkers = " << o.workers << "\nworker_nice = " << o.worker_nice << "\n";
+  // dev-init's masad.toml has a [store] table (TOML allows a table once) and no [queue].
+  std::string toml = ReadWholeFile(d->state + "/masad.toml");
+  const size_t store_table = toml.find("[store]\n");
+  if (store_table == std::string::npos) Die("masad.toml from dev-init has no [store] table");
+  toml.insert(store_table + 8,
+              "min_commit_interval_ms = " + std::to_string(o.commit_interval_ms) + "\n");
+  toml += "\n[queue]\nworkers = " + std::to_string(o.workers) +
+          "\nworker_nice = " + std::to_string(o.worker_nice) + "\n";
+  std::ofstream(d->state + "/masad.toml", std::ios::trunc) << toml;
   d->token = ReadWholeFile(d->work + "/admin.token");
   while (!d->token.empty() && (d->token.back() == '\n' || d->token.back() == ' ')) {
     d->token.pop_back();

@@ -419,6 +419,33 @@ TEST_F(ServiceTest, OverrideIsNeededForALiveVoucherPinnedElsewhere) {
   EXPECT_EQ(info->pdc_organization, "Acme Labs");
 }
 
+TEST_F(ServiceTest, ExpiryEndsTheConflictAndOnlyLiveVouchersCount) {
+  // A short-lived voucher pinned to the first certificate, then a year-long one on it.
+  VoucherRequestInput short_lived = Input({"SN-05"});
+  short_lived.expires_at = clock_.Now() + absl::Hours(24);
+  auto r = Request(admin_, short_lived);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->serials[0].status, "issued") << r->serials[0].reason;
+  VoucherRequestInput other_in = Input({"SN-05"}, &acme_pdc2_);
+  other_in.override_conflicts = true;
+  auto other = Request(admin_, other_in);  // now pinned to both
+  ASSERT_TRUE(other.ok());
+  ASSERT_EQ(other->serials[0].status, "issued");
+  // Asking for the first certificate conflicts with the live second one, and the reason
+  // names it.
+  auto first_again = Request(admin_, Input({"SN-05"}));
+  ASSERT_TRUE(first_again.ok());
+  EXPECT_EQ(first_again->serials[0].code, StatusCode::kAlreadyExists);
+  EXPECT_NE(first_again->serials[0].reason.find(other->serials[0].voucher_id), std::string::npos)
+      << first_again->serials[0].reason;
+  // Once the short-lived voucher of the first certificate has expired, the second
+  // certificate is free to be requested without override.
+  clock_.Set(clock_.Now() + absl::Hours(48));
+  auto second_again = Request(admin_, Input({"SN-05"}, &acme_pdc2_));
+  ASSERT_TRUE(second_again.ok());
+  EXPECT_EQ(second_again->serials[0].status, "issued") << second_again->serials[0].reason;
+}
+
 TEST_F(ServiceTest, ArchiveEndsTheConflictAndIsAudited) {
   std::string id = Issue("SN-03");
   auto archived = service_->ArchiveVoucher(admin_, id);

@@ -143,6 +143,10 @@ struct Voucher {
   std::string os_type;
   std::string security_profile;
   std::optional<uint64_t> audit_seq;  // the audit entry of the latest issue/renew
+  // Only in the stored form, never in a record the store hands out: the CMS certificate set
+  // is cut out of `cms` at this offset and kept once under its SHA-256 (see store.h).
+  std::string cms_certificates_sha256;
+  uint64_t cms_certificates_offset = 0;
   std::string unknown_fields;
 };
 
@@ -159,13 +163,14 @@ struct VoucherSummary {
   std::string unknown_fields;
 };
 
-// The pin index value: of the vouchers of one serial number, organization and pinned-domain
-// certificate that are not archived, the one that expires last. Whether it is still live
-// depends on the time of asking, so callers compare expires_at with their own clock.
+// The pin index value. A (serial number, organization, pinned-domain certificate) entry
+// exists while some unarchived voucher has that pin; whether one of them is still live
+// depends on the time of asking, so the index says only "pinned here at some point" and a
+// caller that cares reads the serial's voucher summaries. An entry is written when its first
+// voucher is, so re-requesting vouchers for the same pin writes nothing here.
 struct SerialPin {
   std::string pdc_sha256;  // from the index key, not stored in the value
-  std::string voucher_id;
-  absl::Time expires_at = absl::UnixEpoch();
+  std::string voucher_id;  // the voucher that made the entry (it may have expired since)
   std::string unknown_fields;
 };
 

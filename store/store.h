@@ -67,6 +67,12 @@ struct StoreOptions {
   absl::Duration checkpoint_every = absl::Minutes(5);
   // At most this many batches go into one LMDB transaction.
   size_t max_batches_per_txn = 4096;
+  // A commit starts at least this long after the previous one started; batches submitted
+  // meanwhile wait and join it. Every commit rewrites the B-tree path to each page it
+  // touches in about ten tables, so under load a few large commits write far fewer pages
+  // per record than many small ones. An idle store commits at once: the wait applies only
+  // when commits follow each other closely.
+  absl::Duration min_commit_interval = absl::ZeroDuration();
 };
 
 // The key a Component is stored under.
@@ -92,9 +98,8 @@ class Reader {
   // The summaries of the same vouchers, read from the index alone (no record, no CMS).
   absl::StatusOr<std::vector<VoucherSummary>> VoucherSummariesBySerial(
       std::string_view ien, std::string_view serial_number) const;
-  // The pins of a serial number within one organization: for each pinned-domain certificate
-  // that has an unarchived voucher, the one that expires last. One read per certificate, however
-  // many vouchers the serial number has had.
+  // The pins of a serial number within one organization: one entry per pinned-domain
+  // certificate that an unarchived voucher of it has, however many vouchers that is.
   absl::StatusOr<std::vector<SerialPin>> PinsBySerial(std::string_view ien,
                                                       std::string_view serial_number,
                                                       std::string_view organization_id) const;

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -161,52 +162,51 @@ TEST(StoreTest, SerialSummariesFollowTheVoucherRecords) {
 }
 
 // The pin index answers "which certificates is this serial pinned to" with one entry per
-// certificate: the unarchived voucher that expires last, kept right through inserts,
-// updates (renew, archive) and deletes.
+// certificate while an unarchived voucher has it, kept right through inserts, updates
+// (archive) and deletes.
 TEST(StoreTest, PinsFollowTheVoucherRecords) {
   TempDir dir;
   auto store = Store::Open(Options(dir));
   ASSERT_TRUE(store.ok()) << store.status();
-  auto voucher = [](const std::string& id, const std::string& org, char pdc, int64_t expires) {
+  auto voucher = [](const std::string& id, const std::string& org, char pdc) {
     Voucher v = MakeVoucher(0, org);
     v.id = id;
     v.serial_number = "SN-P";
     v.pdc_sha256 = std::string(32, pdc);
-    v.expires_at = absl::FromUnixSeconds(expires);
     return v;
   };
-  Voucher a = voucher("v-a", "org-a", 'p', 1800000000);
-  Voucher b = voucher("v-b", "org-a", 'p', 1900000000);
-  Voucher c = voucher("v-c", "org-a", 'q', 1850000000);
-  Voucher d = voucher("v-d", "org-b", 'r', 1850000000);
+  Voucher a = voucher("v-a", "org-a", 'p');
+  Voucher b = voucher("v-b", "org-a", 'p');
+  Voucher c = voucher("v-c", "org-a", 'q');
+  Voucher d = voucher("v-d", "org-b", 'r');
   ASSERT_TRUE((*store)->Write(WriteBatch().Put(b).Put(a).Put(c).Put(d)).ok());
   auto pins = [&](const std::string& org) {
     auto r = (*store)->Read()->PinsBySerial("32473", "SN-P", org);
     EXPECT_TRUE(r.ok()) << r.status();
     std::vector<std::string> out;
-    for (const auto& pin : *r) {
-      out.push_back(pin.pdc_sha256.substr(0, 1) + " " + pin.voucher_id + " " +
-                    std::to_string(absl::ToUnixSeconds(pin.expires_at)));
-    }
+    for (const auto& pin : *r) out.push_back(pin.pdc_sha256.substr(0, 1) + " " + pin.voucher_id);
     return out;
   };
   using V = std::vector<std::string>;
-  EXPECT_EQ(pins("org-a"), (V{"p v-b 1900000000", "q v-c 1850000000"}));
-  EXPECT_EQ(pins("org-b"), (V{"r v-d 1850000000"}));
+  EXPECT_EQ(pins("org-a"), (V{"p v-b", "q v-c"}));  // the first voucher of each pin
+  EXPECT_EQ(pins("org-b"), (V{"r v-d"}));
   EXPECT_EQ(pins("org-c"), V{});
 
-  // Archiving the pin's voucher falls back to the next one of the same certificate.
+  // Archiving one voucher of a pin keeps the pin while another holds it.
   b.status = "archived";
   b.archived_at = absl::FromUnixSeconds(1700000100);
-  // A renewal that moves the expiry earlier is followed too.
-  c.expires_at = absl::FromUnixSeconds(1750000000);
+  c.status = "archived";
+  c.archived_at = absl::FromUnixSeconds(1700000100);
   ASSERT_TRUE((*store)->Write(WriteBatch().Put(b).Put(c)).ok());
-  EXPECT_EQ(pins("org-a"), (V{"p v-a 1800000000", "q v-c 1750000000"}));
+  EXPECT_EQ(pins("org-a"), (V{"p v-b"}));
 
   // Without an unarchived voucher a certificate is no longer a pin.
-  ASSERT_TRUE((*store)->Write(WriteBatch().Delete<Voucher>("v-a").Delete<Voucher>("v-c")).ok());
+  ASSERT_TRUE((*store)->Write(WriteBatch().Delete<Voucher>("v-a")).ok());
   EXPECT_EQ(pins("org-a"), V{});
-  EXPECT_EQ(pins("org-b"), (V{"r v-d 1850000000"}));
+  EXPECT_EQ(pins("org-b"), (V{"r v-d"}));
+  // A new voucher pins again.
+  ASSERT_TRUE((*store)->Write(WriteBatch().Put(voucher("v-e", "org-a", 'q'))).ok());
+  EXPECT_EQ(pins("org-a"), (V{"q v-e"}));
 }
 
 TEST(StoreTest, MigratesSchemaThreeByBuildingThePinIndex) {
@@ -244,8 +244,131 @@ TEST(StoreTest, MigratesSchemaThreeByBuildingThePinIndex) {
   EXPECT_EQ((*pins)[0].pdc_sha256, std::string(32, 'a'));
   EXPECT_EQ((*pins)[0].voucher_id, "v-10");
   EXPECT_EQ((*pins)[1].pdc_sha256, std::string(32, 'b'));
-  EXPECT_EQ((*pins)[1].voucher_id, "v-17");
-  EXPECT_EQ((*pins)[1].expires_at, absl::FromUnixSeconds(1800000017));
+  EXPECT_EQ((*pins)[1].voucher_id, "v-17");  // key order: v-17 before v-3
+}
+
+// DER TLV with a definite length (short or long form).
+std::string Tlv(uint8_t tag, const std::string& content) {
+  std::string out(1, static_cast<char>(tag));
+  if (content.size() < 128) {
+    out += static_cast<char>(content.size());
+  } else {
+    std::string len;
+    for (size_t n = content.size(); n > 0; n >>= 8) len.insert(len.begin(), static_cast<char>(n & 0xff));
+    out += static_cast<char>(0x80 | len.size());
+    out += len;
+  }
+  return out + content;
+}
+
+// A CMS ContentInfo shaped like a signed voucher: SignedData with a certificate set.
+std::string FakeSignedCms(const std::string& content, const std::string& certificates) {
+  const std::string signed_data_oid("\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02", 9);
+  std::string sd = Tlv(0x02, "\x03") + Tlv(0x31, "") +
+                   Tlv(0x30, Tlv(0x06, "\x2a") + Tlv(0xa0, Tlv(0x04, content))) +
+                   Tlv(0xa0, certificates) + Tlv(0x31, Tlv(0x30, "signer info"));
+  return Tlv(0x30, Tlv(0x06, signed_data_oid) + Tlv(0xa0, Tlv(0x30, sd)));
+}
+
+// Vouchers signed with one key share their certificate chain: it is stored once and put
+// back on every read, byte for byte; the stored records are that much smaller.
+TEST(StoreTest, VoucherCertificateSetsAreStoredOnceAndRestoredExactly) {
+  TempDir dir;
+  const std::string chain = Tlv(0x30, std::string(520, 'A')) + Tlv(0x30, std::string(540, 'B'));
+  const std::string other_chain = Tlv(0x30, std::string(300, 'C'));
+  std::vector<Voucher> vouchers;
+  for (int i = 0; i < 5; ++i) {
+    Voucher v = MakeVoucher(i);
+    v.cms = FakeSignedCms("voucher " + std::to_string(i) + std::string(900, 'j'),
+                          i == 4 ? other_chain : chain);
+    vouchers.push_back(v);
+  }
+  Voucher plain = MakeVoucher(5);  // not a CMS: stored whole
+  {
+    auto store = Store::Open(Options(dir));
+    ASSERT_TRUE(store.ok()) << store.status();
+    WriteBatch b;
+    for (const auto& v : vouchers) b.Insert(v);
+    b.Insert(plain);
+    ASSERT_TRUE((*store)->Write(std::move(b)).ok());
+    auto snap = (*store)->Read();
+    for (const auto& v : vouchers) {
+      auto got = snap->Get<Voucher>(v.id);
+      ASSERT_TRUE(got.ok()) << got.status();
+      EXPECT_EQ(got->cms, v.cms) << v.id;
+      EXPECT_TRUE(got->cms_certificates_sha256.empty());
+      EXPECT_EQ(got->cms_certificates_offset, 0u);
+    }
+    EXPECT_EQ(snap->Get<Voucher>(plain.id)->cms, plain.cms);
+    auto listed = snap->List<Voucher>();
+    ASSERT_TRUE(listed.ok()) << listed.status();
+    ASSERT_EQ(listed->size(), 6u);
+    EXPECT_EQ((*listed)[2].cms, vouchers[2].cms);
+    // A renewal rewrites the record; the set is still shared, not stored again.
+    Voucher renewed = *snap->Get<Voucher>("v-1");
+    renewed.cms = FakeSignedCms("renewed", chain);
+    ASSERT_TRUE((*store)->Write(WriteBatch().Put(renewed)).ok());
+    EXPECT_EQ((*store)->Read()->Get<Voucher>("v-1")->cms, renewed.cms);
+  }
+  // On disk: two sets (one per chain), and records without them.
+  std::string first_set_key;
+  WithRawEnv(dir.path(), [&](MDB_txn* txn) {
+    MDB_dbi sets, records;
+    ASSERT_EQ(mdb_dbi_open(txn, "cms_certificates", 0, &sets), 0);
+    MDB_stat st;
+    ASSERT_EQ(mdb_stat(txn, sets, &st), 0);
+    EXPECT_EQ(st.ms_entries, 2u);
+    ASSERT_EQ(mdb_dbi_open(txn, "vouchers", 0, &records), 0);
+    MDB_val k{3, const_cast<char*>("v-0")}, d;
+    ASSERT_EQ(mdb_get(txn, records, &k, &d), 0);
+    EXPECT_LT(d.mv_size + chain.size() / 2, vouchers[0].cms.size());
+    // Damage the shared set of the first chain.
+    MDB_cursor* c = nullptr;
+    ASSERT_EQ(mdb_cursor_open(txn, sets, &c), 0);
+    MDB_val sk, sd;
+    for (int rc = mdb_cursor_get(c, &sk, &sd, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &sk, &sd, MDB_NEXT)) {
+      if (sd.mv_size == Tlv(0xa0, chain).size()) first_set_key.assign(static_cast<char*>(sk.mv_data), sk.mv_size);
+    }
+    mdb_cursor_close(c);
+    ASSERT_FALSE(first_set_key.empty());
+    std::string damaged = Tlv(0xa0, chain);
+    damaged[100] ^= 1;
+    MDB_val dk{first_set_key.size(), first_set_key.data()}, dv{damaged.size(), damaged.data()};
+    ASSERT_EQ(mdb_put(txn, sets, &dk, &dv, 0), 0);
+  });
+  auto store = Store::Open(Options(dir));
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto damaged = (*store)->Read()->Get<Voucher>("v-0");
+  EXPECT_TRUE(absl::IsDataLoss(damaged.status())) << damaged.status();
+  EXPECT_NE(damaged.status().message().find("certificate set does not match its hash"),
+            absl::string_view::npos)
+      << damaged.status();
+  // A voucher with the other chain is unaffected.
+  EXPECT_EQ((*store)->Read()->Get<Voucher>("v-4")->cms, vouchers[4].cms);
+}
+
+// Under a steady stream, batches that arrive within min_commit_interval of the previous
+// commit wait for it and share one transaction; none is lost or reordered.
+TEST(StoreTest, BatchesArrivingSoonAfterACommitJoinTheNextOne) {
+  TempDir dir;
+  StoreOptions o = Options(dir);
+  o.min_commit_interval = absl::Milliseconds(300);
+  auto store = Store::Open(o);
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE((*store)->Write(WriteBatch().Audit({"t", "first", "0", "ok", ""})).ok());
+  const uint64_t commits_before = (*store)->CommitCount();
+  std::vector<std::future<absl::StatusOr<CommitResult>>> futures;
+  for (int i = 1; i <= 5; ++i) {
+    futures.push_back((*store)->Submit(
+        WriteBatch().Audit({"t", "next", std::to_string(i), "ok", ""})));
+  }
+  for (int i = 0; i < 5; ++i) {
+    auto r = futures[i].get();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->audit_seqs, std::vector<uint64_t>{static_cast<uint64_t>(i + 1)});
+  }
+  EXPECT_EQ((*store)->CommitCount() - commits_before, 1u);
 }
 
 TEST(StoreTest, UnknownFieldsSurviveReadModifyWrite) {

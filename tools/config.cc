@@ -183,6 +183,9 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
   uint64_t map_mb = c.max_map_bytes >> 20;
   MASA_RETURN_IF_ERROR(store.Integer("max_map_size_mb", &map_mb, 16, int64_t{1} << 24));
   c.max_map_bytes = map_mb << 20;
+  int64_t interval_ms = absl::ToInt64Milliseconds(c.min_commit_interval);
+  MASA_RETURN_IF_ERROR(store.Integer("min_commit_interval_ms", &interval_ms, 0, 100));
+  c.min_commit_interval = absl::Milliseconds(interval_ms);
   MASA_RETURN_IF_ERROR(store.NoUnknownKeys());
 
   Section queue(table("queue"), "queue");
@@ -249,6 +252,7 @@ std::string FormatConfig(const MasadConfig& c) {
       "\ncheckpoint_every_entries = ", c.checkpoint_every_entries,
       "\ncheckpoint_every_seconds = ", absl::ToInt64Seconds(c.checkpoint_every),
       "\n\n[store]\nstate_dir = ", q(c.state_dir), "\nmax_map_size_mb = ", c.max_map_bytes >> 20,
+      "\nmin_commit_interval_ms = ", absl::ToInt64Milliseconds(c.min_commit_interval),
       "\n\n[queue]\nworkers = ", c.workers, "\ncapacity = ", c.queue_capacity,
       "\nmax_batch = ", c.max_batch, "\nworker_nice = ", c.worker_nice, "\n");
 }

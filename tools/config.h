@@ -49,6 +49,8 @@ struct MasadConfig {
   // [store]
   std::string state_dir = ".";   // holds store/ (the LMDB environment)
   uint64_t max_map_bytes = uint64_t{64} << 30;
+  // Commits start at most this often under load (StoreOptions::min_commit_interval).
+  absl::Duration min_commit_interval = absl::Milliseconds(4);
 
   // [queue]
   size_t workers = 2;            // signer threads, one HSM session each

@@ -71,6 +71,7 @@ absl::StatusOr<std::unique_ptr<Stack>> OpenStack(const MasadConfig& config) {
   store::StoreOptions store_options;
   store_options.state_dir = config.state_dir;
   store_options.max_map_size = config.max_map_bytes;
+  store_options.min_commit_interval = config.min_commit_interval;
   store_options.checkpoint_signer = stack->checkpoint_signer.get();
   store_options.checkpoint_origin = config.audit_origin;
   store_options.checkpoint_every_entries = config.checkpoint_every_entries;

@@ -122,6 +122,8 @@ void Fields(V& v, Voucher& r) {
   v(21, r.os_type);
   v(22, r.security_profile);
   v(23, r.audit_seq);
+  v(24, r.cms_certificates_sha256);
+  v(25, r.cms_certificates_offset);
 }
 
 // The serial index value: the same tags as the Voucher fields it copies.
@@ -137,7 +139,6 @@ void Fields(V& v, VoucherSummary& r) {
 template <typename V>
 void Fields(V& v, SerialPin& r) {
   v(1, r.voucher_id);
-  v(2, r.expires_at);
 }
 
 template <typename V>

@@ -12,8 +12,11 @@
 //                        "" before schema 3)
 //   idx_voucher_org_time org 0x00 u64 BE (requested_at ns + 2^63) voucher id -> ""
 //   idx_voucher_request  request id 0x00 voucher id -> ""       (schema 2)
-//   idx_serial_pin       ien 0x00 serial 0x00 org 0x00 pdc SHA-256 -> SerialPin: the
-//                        unarchived voucher of that pin that expires last (schema 4)
+//   cms_certificates     SHA-256 -> a CMS certificate set ([0] IMPLICIT CertificateSet, the
+//                        whole TLV) cut out of stored vouchers: every voucher signed with
+//                        one key carries the same chain, kept once (schema 4)
+//   idx_serial_pin       ien 0x00 serial 0x00 org 0x00 pdc SHA-256 -> SerialPin, present
+//                        while an unarchived voucher has that pin (schema 4)
 #pragma once
 
 #include <string>
@@ -42,6 +45,7 @@ enum Db : int {
   kIdxVoucherOrgTime,
   kIdxVoucherRequest,
   kIdxSerialPin,
+  kCmsCertificates,
   kDbCount
 };
 
@@ -52,7 +56,7 @@ inline constexpr const char* kDbNames[kDbCount] = {
     "pdcs",          "components",        "voucher_requests",
     "vouchers",      "keys",              "audit",
     "audit_tree",    "checkpoints",       "idx_voucher_serial",
-    "idx_voucher_org_time", "idx_voucher_request", "idx_serial_pin"};
+    "idx_voucher_org_time", "idx_voucher_request", "idx_serial_pin", "cms_certificates"};
 
 // The handles of the open databases (MDB_dbi is unsigned int).
 struct Dbs {
