@@ -416,6 +416,12 @@ absl::StatusOr<std::string> BuildOpenApiDocument() {
           responses["503"] = {{"description", "Not ready"}};
         }
       }
+      // The HTTP server's own refusals, before any route runs.
+      if (op.request_schema != nullptr) {
+        responses["413"] = ProblemResponseDoc("Body larger than the server's limit");
+      }
+      responses["414"] = ProblemResponseDoc("Request line longer than the server's limit");
+      responses["431"] = ProblemResponseDoc("Request headers larger than the server's limit");
       responses["500"] = ProblemResponseDoc("Internal error");
       operation["responses"] = std::move(responses);
       paths[op.path][op.method] = std::move(operation);
