@@ -69,11 +69,24 @@ std::vector<std::string> Serials(const std::string& prefix, int from, int to) {
 std::string Trimmed(const std::string& s) { return std::string(absl::StripAsciiWhitespace(s)); }
 
 // Starts masad on `state` (port 0); the caller checks HasFatalFailure().
-void StartMasad(const std::string& state, std::unique_ptr<Daemon>* out) {
+// Starts masad on `state`; `days_ahead` > 0 runs it with its clock that many days in the
+// future (libfaketime), as if it were restarted then.
+void StartMasad(const std::string& state, std::unique_ptr<Daemon>* out, int days_ahead = 0) {
+  EnvChanges env = {{"MASA_HSM_PIN", std::nullopt}, {"MASA_PKCS11_MODULE", std::nullopt}};
+  if (days_ahead > 0) {
+    env.push_back({"LD_PRELOAD", LIBFAKETIME});
+    env.push_back({"FAKETIME", absl::StrCat("+", days_ahead, "d")});
+    env.push_back({"FAKETIME_DONT_FAKE_MONOTONIC", "1"});
+    env.push_back({"FAKETIME_NO_CACHE", "1"});
+    // Under ASan, the preloaded library comes before ASan's runtime, which it then refuses
+    // unless told that this order is intended.
+    const char* asan = getenv("ASAN_OPTIONS");
+    env.push_back({"ASAN_OPTIONS", absl::StrCat(asan ? asan : "", asan && *asan ? ":" : "",
+                                                "verify_asan_link_order=0")});
+  }
   auto masad = Daemon::Start({.argv = {MASAD, "--config", state + "/masad.toml", "--listen",
                                        "127.0.0.1:0"},
-                              .env = {{"MASA_HSM_PIN", std::nullopt},
-                                      {"MASA_PKCS11_MODULE", std::nullopt}},
+                              .env = std::move(env),
                               .ready_prefix = "masad listening on ",
                               .start_timeout = absl::Seconds(90),
                               .log_path = state + "/masad.log"});
@@ -425,7 +438,61 @@ TEST_F(MasadE2eTest, RevokedTokenIsRefusedAtOnceAndValidityIsCapped) {
     EXPECT_EQ(a.status, 400) << days << ": " << a;
     EXPECT_TRUE(a.IsProblem()) << a;
   }
-  // Token expiry itself: ServiceTest.TokensExpireAndRevokeAtOnce (injected clock).
+}
+
+// Token expiry against the real daemon: tokens made today, masad restarted days later.
+TEST(MasadClockTest, TokensAreRefusedOnceTheyExpire) {
+  TempFolder root;
+  const std::string state = root / "state";
+  DevState dev = MakeDevState(state);
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  const std::string admin = CreateOrganization(state, "delta", "admin@delta.example",
+                                               root / "delta-admin.token");
+  const std::string scratch = root / "http";
+  ASSERT_EQ(mkdir(scratch.c_str(), 0700), 0);
+
+  std::unique_ptr<Daemon> masad;
+  StartMasad(state, &masad);
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  std::string day_token, week_token;
+  {
+    HttpsClient client(masad->ready_rest(), state + "/tls.pem", scratch);
+    const std::string auth = client.AuthFile("admin", admin);
+    HttpAnswer day = client.Call("POST", "/tokens", auth, json{{"validity_days", 1}});
+    HttpAnswer week = client.Call("POST", "/tokens", auth, json{{"validity_days", 7}});
+    ASSERT_EQ(day.status, 201) << day;
+    ASSERT_EQ(week.status, 201) << week;
+    day_token = day.Json()["token"]["secret"];
+    week_token = week.Json()["token"]["secret"];
+    EXPECT_EQ(client.Call("GET", "/vouchers", client.AuthFile("day", day_token)).status, 200);
+  }
+  ASSERT_EQ(masad->Terminate(absl::Seconds(30)), 0) << masad->log();
+
+  // Two days on: the one-day token is refused, the week's token and the admin's (30 days)
+  // still work.
+  StartMasad(state, &masad, /*days_ahead=*/2);
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  {
+    HttpsClient client(masad->ready_rest(), state + "/tls.pem", scratch);
+    HttpAnswer expired = client.Call("GET", "/vouchers", client.AuthFile("day", day_token));
+    EXPECT_EQ(expired.status, 401) << expired;
+    EXPECT_TRUE(expired.IsProblem()) << expired;
+    EXPECT_THAT(expired.body, HasSubstr("expired")) << expired;
+    EXPECT_THAT(expired.body, ::testing::Not(HasSubstr(day_token)));
+    EXPECT_EQ(client.Call("GET", "/vouchers", client.AuthFile("week", week_token)).status, 200);
+    EXPECT_EQ(client.Call("GET", "/vouchers", client.AuthFile("admin", admin)).status, 200);
+  }
+  ASSERT_EQ(masad->Terminate(absl::Seconds(30)), 0) << masad->log();
+
+  // A month on, the admin's first token has expired too.
+  StartMasad(state, &masad, /*days_ahead=*/31);
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  HttpsClient client(masad->ready_rest(), state + "/tls.pem", scratch);
+  for (const auto& [who, secret] : {std::pair{"week", week_token}, std::pair{"admin", admin}}) {
+    HttpAnswer a = client.Call("GET", "/vouchers", client.AuthFile(who, secret));
+    EXPECT_EQ(a.status, 401) << who << ": " << a;
+  }
+  EXPECT_EQ(masad->Terminate(absl::Seconds(30)), 0) << masad->log();
 }
 
 // ---------------------------------------------------------------------------------------
