@@ -1,6 +1,8 @@
 // End-to-end load on a real masad over HTTPS: POST /request/ov with 20 serial numbers a
-// request, closed-loop at the maximum rate and open-loop at a fixed rate (latency measured
-// from the scheduled send time, so a slow server cannot hide queueing), then the raw
+// request, closed-loop at the maximum rate and open-loop at 80 % of the rate still sustained
+// in the closed loop's last quarter (the store grows during a run, and masad slows with it;
+// vouchers/s by slice of each phase show how much), latency measured from the scheduled
+// send time so a slow server cannot hide queueing; then the raw
 // PKCS#11 C_Sign rate of the same token in the same run and the ratio (DESIGN.md
 // "Performance targets"). Provisions its own state with masactl, starts masad itself, and
 // stops by itself (about a minute with the defaults). Not a test: it asserts nothing.
@@ -367,6 +369,7 @@ struct PhaseResult {
   double offered_rate = 0;  // open loop only
   uint64_t requests_ok = 0;  // 200 answers completed inside the window
   uint64_t vouchers = 0;     // serials answered "issued" inside the window
+  std::vector<uint64_t> vouchers_by_second;  // the same, by second of the window
   uint64_t serials_failed = 0;
   std::vector<uint32_t> latency_us;  // every answered request, from its scheduled time
   std::map<std::string, uint64_t> errors;
@@ -374,6 +377,17 @@ struct PhaseResult {
   double client_cpu = 0, daemon_cpu = 0;  // seconds
   Memory mem_start, mem_end;
   long rss_max_kb = 0, anon_max_kb = 0;
+
+  // Vouchers per second over the last quarter of the window: the rate the daemon still
+  // sustains once its store has grown, rather than its rate on a fresh one.
+  double SustainedVouchersPerSecond() const {
+    const size_t n = std::min(vouchers_by_second.size(), static_cast<size_t>(seconds));
+    const size_t quarter = std::max<size_t>(1, n / 4);
+    if (n == 0) return 0;
+    uint64_t sum = 0;
+    for (size_t i = n - quarter; i < n; ++i) sum += vouchers_by_second[i];
+    return static_cast<double>(sum) / static_cast<double>(quarter);
+  }
 
   double Percentile(double p) const {
     if (latency_us.empty()) return 0;
@@ -636,6 +650,9 @@ class Client {
             if (in_window) {
               ++r.requests_ok;
               r.vouchers += issued;
+              const size_t second = static_cast<size_t>(std::max<int64_t>(0, done - start) / 1000000000);
+              if (r.vouchers_by_second.size() <= second) r.vouchers_by_second.resize(second + 1);
+              r.vouchers_by_second[second] += issued;
             }
             r.serials_failed += failed_serials;
             if (failed_serials > 0 && r.first_failure.empty()) r.first_failure = body.substr(0, 400);
@@ -738,6 +755,20 @@ void PrintPhase(const PhaseResult& r, int per_request) {
     std::printf("%-22s   offered %.1f requests/s (%.0f vouchers/s)\n", "", r.offered_rate,
                 r.offered_rate * per_request);
   }
+  // Vouchers/s in consecutive slices of the window: a store that slows as it grows shows here.
+  const size_t n = std::min(r.vouchers_by_second.size(), static_cast<size_t>(r.seconds));
+  if (n >= 4) {
+    const size_t slice = std::max<size_t>(1, n / 10);
+    std::string line;
+    for (size_t i = 0; i + slice <= n; i += slice) {
+      uint64_t sum = 0;
+      for (size_t k = i; k < i + slice; ++k) sum += r.vouchers_by_second[k];
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), " %.1fk", sum / 1000.0 / slice);
+      line += buf;
+    }
+    std::printf("%-22s   vouchers/s by %zu s:%s\n", "", slice, line.c_str());
+  }
   for (const auto& [what, n] : r.errors) {
     std::printf("%-22s   errors: %s x %lu\n", "", what.c_str(), static_cast<unsigned long>(n));
   }
@@ -782,10 +813,12 @@ int main(int argc, char** argv) {
     phases.push_back(client.Closed("closed-loop c=" + std::to_string(o.connections),
                                    o.connections, o.duration_s));
     max_rps = phases.back().requests_ok / phases.back().seconds;
-    const double rate80 = 0.8 * max_rps;
+    // DESIGN.md's "80 % of the maximum sustained rate": the closed loop's last quarter.
+    const double sustained_rps = phases.back().SustainedVouchersPerSecond() / o.serials_per_request;
+    const double rate80 = 0.8 * (sustained_rps > 0 ? sustained_rps : max_rps);
     if (rate80 > 0) {
       char name[64];
-      std::snprintf(name, sizeof(name), "open-loop 80%% %.1f/s", rate80);
+      std::snprintf(name, sizeof(name), "open-loop 80%% %.1f/s", rate80);  // of sustained
       phases.push_back(client.Open(name, o.open_connections, o.duration_s, rate80));
     }
     if (o.rate > 0) {
@@ -812,8 +845,11 @@ int main(int argc, char** argv) {
   const double vps = max.vouchers / max.seconds;
   std::printf("\nraw C_Sign (ECDSA P-256, %d threads): %.0f /s\n", o.workers, csign);
   std::printf("end-to-end / C_Sign: %.3f  (target >= 0.75)\n", csign > 0 ? vps / csign : 0);
+  const double sustained = max.SustainedVouchersPerSecond();
+  std::printf("sustained (last quarter of the closed loop): %.0f vouchers/s = %.3f of C_Sign\n",
+              sustained, csign > 0 ? sustained / csign : 0);
   double p99_80 = phases.size() > 1 ? phases[1].Percentile(0.99) : 0;
-  std::printf("p99 at 80%% of max: %.2f ms  (target < 25 ms)\n", p99_80);
+  std::printf("p99 at 80%% of the sustained rate: %.2f ms  (target < 25 ms)\n", p99_80);
   long peak_anon = idle.anon_kb;
   for (const auto& p : phases) peak_anon = std::max(peak_anon, p.anon_max_kb);
   std::printf(
@@ -822,11 +858,11 @@ int main(int argc, char** argv) {
       idle.anon_kb / 1024.0, peak_anon / 1024.0, last.anon_kb / 1024.0, idle.rss_kb / 1024.0,
       last.rss_kb / 1024.0, last.file_kb / 1024.0, last.hwm_kb / 1024.0);
   std::printf(
-      "\nSUMMARY: %.0f vouchers/s (%.1f req/s x %d serials) = %.2f of C_Sign %.0f/s; "
-      "max p50/p99/p99.9 %.1f/%.1f/%.1f ms; at 80%% p99 %.1f ms; heap %.0f->%.0f MB "
-      "(peak %.0f)\n",
+      "\nSUMMARY: %.0f vouchers/s (%.1f req/s x %d serials) = %.2f of C_Sign %.0f/s, "
+      "sustained %.0f/s = %.2f; max p50/p99/p99.9 %.1f/%.1f/%.1f ms; at 80%% p99 %.1f ms; "
+      "heap %.0f->%.0f MB (peak %.0f)\n",
       vps, max.requests_ok / max.seconds, o.serials_per_request, csign > 0 ? vps / csign : 0,
-      csign, max.Percentile(0.5), max.Percentile(0.99), max.Percentile(0.999), p99_80,
+      csign, sustained, csign > 0 ? sustained / csign : 0, max.Percentile(0.5), max.Percentile(0.99), max.Percentile(0.999), p99_80,
       idle.anon_kb / 1024.0, last.anon_kb / 1024.0, peak_anon / 1024.0);
   std::printf("reproduce: %s\n", ReproduceCommand(argc, argv).c_str());
   if (o.keep_state.empty()) {
