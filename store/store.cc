@@ -342,46 +342,45 @@ absl::StatusOr<std::vector<Voucher>> Reader::VouchersBySerial(std::string_view i
   return out;
 }
 
-absl::StatusOr<std::vector<VoucherSummary>> Reader::VoucherSummariesBySerial(
-    std::string_view ien, std::string_view serial) const {
-  const std::string prefix = absl::StrCat(Sv(ien), Sep(), Sv(serial), Sep());
-  std::vector<VoucherSummary> out;
-  MASA_ASSIGN_OR_RETURN(auto cursor,
-                        internal::Cursor::Open(txn_, (*dbs_)[internal::kIdxVoucherSerial]));
+namespace {
+
+// Every value under `prefix` in index `dbi`, decoded as a T, with the rest of its key (the
+// part after the prefix) in `key_rest`. kDataLoss names the entry that does not decode.
+template <typename T>
+absl::StatusOr<std::vector<T>> DecodeIndexRange(MDB_txn* txn, unsigned int dbi,
+                                                std::string_view prefix, std::string_view what,
+                                                std::string T::*key_rest) {
+  std::vector<T> out;
+  MASA_ASSIGN_OR_RETURN(auto cursor, internal::Cursor::Open(txn, dbi));
   MASA_ASSIGN_OR_RETURN(bool more, cursor.Seek(prefix));
   while (more && cursor.key().substr(0, prefix.size()) == prefix) {
-    VoucherSummary s;
-    absl::Status st = internal::Decode(cursor.value(), &s);
+    T value;
+    absl::Status st = internal::Decode(cursor.value(), &value);
     if (!st.ok()) {
-      return absl::DataLossError(absl::StrCat(
-          "serial index entry ", absl::CEscape(Sv(cursor.key())), ": ", st.message()));
+      return absl::DataLossError(absl::StrCat(Sv(what), " entry ", absl::CEscape(Sv(cursor.key())),
+                                              ": ", st.message()));
     }
-    s.id = std::string(cursor.key().substr(prefix.size()));
-    out.push_back(std::move(s));
+    value.*key_rest = std::string(cursor.key().substr(prefix.size()));
+    out.push_back(std::move(value));
     MASA_ASSIGN_OR_RETURN(more, cursor.Next());
   }
   return out;
 }
 
+}  // namespace
+
+absl::StatusOr<std::vector<VoucherSummary>> Reader::VoucherSummariesBySerial(
+    std::string_view ien, std::string_view serial) const {
+  return DecodeIndexRange(txn_, (*dbs_)[internal::kIdxVoucherSerial],
+                          absl::StrCat(Sv(ien), Sep(), Sv(serial), Sep()), "serial index",
+                          &VoucherSummary::id);
+}
+
 absl::StatusOr<std::vector<SerialPin>> Reader::PinsBySerial(std::string_view ien,
                                                             std::string_view serial,
                                                             std::string_view org) const {
-  const std::string prefix = PinPrefix(ien, serial, org);
-  std::vector<SerialPin> out;
-  MASA_ASSIGN_OR_RETURN(auto cursor, internal::Cursor::Open(txn_, (*dbs_)[internal::kIdxSerialPin]));
-  MASA_ASSIGN_OR_RETURN(bool more, cursor.Seek(prefix));
-  while (more && cursor.key().substr(0, prefix.size()) == prefix) {
-    SerialPin pin;
-    absl::Status st = internal::Decode(cursor.value(), &pin);
-    if (!st.ok()) {
-      return absl::DataLossError(absl::StrCat(
-          "pin index entry ", absl::CEscape(Sv(cursor.key())), ": ", st.message()));
-    }
-    pin.pdc_sha256 = std::string(cursor.key().substr(prefix.size()));
-    out.push_back(std::move(pin));
-    MASA_ASSIGN_OR_RETURN(more, cursor.Next());
-  }
-  return out;
+  return DecodeIndexRange(txn_, (*dbs_)[internal::kIdxSerialPin], PinPrefix(ien, serial, org),
+                          "pin index", &SerialPin::pdc_sha256);
 }
 
 absl::StatusOr<std::vector<Voucher>> Reader::VouchersByRequest(std::string_view request_id) const {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -53,6 +54,37 @@ void WithRawEnv(const std::string& state_dir, Fn fn) {
   fn(txn);
   ASSERT_EQ(mdb_txn_commit(txn), 0);
   mdb_env_close(env);
+}
+
+// Writes vouchers 0..19 (MakeVoucher, then `adjust`) to a fresh store in `dir` and closes it.
+void WriteTwentyVouchers(const TempDir& dir, const std::function<void(int, Voucher&)>& adjust) {
+  auto store = Store::Open(Options(dir));
+  ASSERT_TRUE(store.ok()) << store.status();
+  WriteBatch b;
+  for (int i = 0; i < 20; ++i) {
+    Voucher v = MakeVoucher(i);
+    adjust(i, v);
+    b.Put(v);
+  }
+  ASSERT_TRUE((*store)->Write(std::move(b)).ok());
+}
+
+// Makes a closed store look like one of an older schema: `dropped_index` (if any) emptied
+// and the schema version set.
+void DowngradeSchema(const std::string& state_dir, uint64_t version,
+                     const char* dropped_index = nullptr) {
+  WithRawEnv(state_dir, [&](MDB_txn* txn) {
+    MDB_dbi meta;
+    if (dropped_index != nullptr) {
+      MDB_dbi idx;
+      ASSERT_EQ(mdb_dbi_open(txn, dropped_index, 0, &idx), 0);
+      ASSERT_EQ(mdb_drop(txn, idx, 0), 0);
+    }
+    ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    std::string v = internal::BigEndian64(version);
+    MDB_val k{14, const_cast<char*>("schema_version")}, d{8, v.data()};
+    ASSERT_EQ(mdb_put(txn, meta, &k, &d, 0), 0);
+  });
 }
 
 TEST(StoreTest, RecordsRoundTripAndIndexesFollowUpdates) {
@@ -211,28 +243,12 @@ TEST(StoreTest, PinsFollowTheVoucherRecords) {
 
 TEST(StoreTest, MigratesSchemaThreeByBuildingThePinIndex) {
   TempDir dir;
-  {
-    auto store = Store::Open(Options(dir));
-    ASSERT_TRUE(store.ok());
-    WriteBatch b;
-    for (int i = 0; i < 20; ++i) {
-      Voucher v = MakeVoucher(i);
-      v.pdc_sha256 = std::string(32, static_cast<char>('a' + i % 2));
-      v.expires_at = absl::FromUnixSeconds(1800000000 + i);
-      b.Put(v);
-    }
-    ASSERT_TRUE((*store)->Write(std::move(b)).ok());
-  }
-  // Turn it into a schema 3 store: no pin index.
-  WithRawEnv(dir.path(), [](MDB_txn* txn) {
-    MDB_dbi idx, meta;
-    ASSERT_EQ(mdb_dbi_open(txn, "idx_serial_pin", 0, &idx), 0);
-    ASSERT_EQ(mdb_drop(txn, idx, 1), 0);
-    ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-    std::string v = internal::BigEndian64(3);
-    MDB_val mk{14, const_cast<char*>("schema_version")}, md{8, v.data()};
-    ASSERT_EQ(mdb_put(txn, meta, &mk, &md, 0), 0);
+  WriteTwentyVouchers(dir, [](int i, Voucher& v) {
+    v.pdc_sha256 = std::string(32, static_cast<char>('a' + i % 2));
+    v.expires_at = absl::FromUnixSeconds(1800000000 + i);
   });
+  // Turn it into a schema 3 store: no pin index.
+  DowngradeSchema(dir.path(), 3, "idx_serial_pin");
   auto store = Store::Open(Options(dir));
   ASSERT_TRUE(store.ok()) << store.status();
   auto snap = (*store)->Read();
@@ -479,23 +495,9 @@ TEST(StoreTest, ManyThreadsCommitAndEverythingIsReadBack) {
 
 TEST(StoreTest, MigratesAnOlderSchemaAtOpen) {
   TempDir dir;
-  {
-    auto store = Store::Open(Options(dir));
-    ASSERT_TRUE(store.ok());
-    WriteBatch b;
-    for (int i = 0; i < 20; ++i) b.Put(MakeVoucher(i));
-    ASSERT_TRUE((*store)->Write(std::move(b)).ok());
-  }
+  WriteTwentyVouchers(dir, [](int, Voucher&) {});
   // Turn it into a schema 1 store: no request index.
-  WithRawEnv(dir.path(), [](MDB_txn* txn) {
-    MDB_dbi idx, meta;
-    ASSERT_EQ(mdb_dbi_open(txn, "idx_voucher_request", 0, &idx), 0);
-    ASSERT_EQ(mdb_drop(txn, idx, 1), 0);
-    ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-    std::string v = internal::BigEndian64(1);
-    MDB_val k{14, const_cast<char*>("schema_version")}, d{8, v.data()};
-    ASSERT_EQ(mdb_put(txn, meta, &k, &d, 0), 0);
-  });
+  DowngradeSchema(dir.path(), 1, "idx_voucher_request");
   StoreOptions ro = Options(dir);
   ro.read_only = true;
   EXPECT_TRUE(absl::IsFailedPrecondition(Store::Open(ro).status()));
@@ -509,20 +511,12 @@ TEST(StoreTest, MigratesAnOlderSchemaAtOpen) {
 
 TEST(StoreTest, MigratesSchemaTwoSerialIndexToSummaries) {
   TempDir dir;
-  {
-    auto store = Store::Open(Options(dir));
-    ASSERT_TRUE(store.ok());
-    WriteBatch b;
-    for (int i = 0; i < 20; ++i) {
-      Voucher v = MakeVoucher(i);
-      v.pdc_sha256 = std::string(32, static_cast<char>('a' + i));
-      b.Put(v);
-    }
-    ASSERT_TRUE((*store)->Write(std::move(b)).ok());
-  }
+  WriteTwentyVouchers(dir, [](int i, Voucher& v) {
+    v.pdc_sha256 = std::string(32, static_cast<char>('a' + i));
+  });
   // Turn it into a schema 2 store: the serial index values are empty.
   WithRawEnv(dir.path(), [](MDB_txn* txn) {
-    MDB_dbi idx, meta;
+    MDB_dbi idx;
     ASSERT_EQ(mdb_dbi_open(txn, "idx_voucher_serial", 0, &idx), 0);
     std::vector<std::string> keys;
     MDB_cursor* c = nullptr;
@@ -538,11 +532,8 @@ TEST(StoreTest, MigratesSchemaTwoSerialIndexToSummaries) {
       MDB_val mk{key.size(), key.data()}, empty{0, nullptr};
       ASSERT_EQ(mdb_put(txn, idx, &mk, &empty, 0), 0);
     }
-    ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-    std::string v = internal::BigEndian64(2);
-    MDB_val mk{14, const_cast<char*>("schema_version")}, md{8, v.data()};
-    ASSERT_EQ(mdb_put(txn, meta, &mk, &md, 0), 0);
   });
+  DowngradeSchema(dir.path(), 2);
   auto store = Store::Open(Options(dir));
   ASSERT_TRUE(store.ok()) << store.status();
   auto snap = (*store)->Read();
@@ -559,13 +550,7 @@ TEST(StoreTest, MigratesSchemaTwoSerialIndexToSummaries) {
 TEST(StoreTest, RefusesNewerSchema) {
   TempDir dir;
   ASSERT_TRUE(Store::Open(Options(dir)).ok());
-  WithRawEnv(dir.path(), [](MDB_txn* txn) {
-    MDB_dbi meta;
-    ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-    std::string v = internal::BigEndian64(kSchemaVersion + 1);
-    MDB_val k{14, const_cast<char*>("schema_version")}, d{8, v.data()};
-    ASSERT_EQ(mdb_put(txn, meta, &k, &d, 0), 0);
-  });
+  DowngradeSchema(dir.path(), kSchemaVersion + 1);  // "down" to a newer one
   auto store = Store::Open(Options(dir));
   EXPECT_TRUE(absl::IsFailedPrecondition(store.status())) << store.status();
   EXPECT_NE(store.status().message().find("newer"), absl::string_view::npos);
