@@ -1,33 +1,10 @@
 #include "queue/internal/problem.h"
 
-#include <cstdio>
-
 #include "absl/strings/str_cat.h"
+#include "common/json.h"
 
 namespace masa::queue::internal {
 namespace {
-
-void AppendJsonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof(escaped), "\\u%04x", static_cast<unsigned char>(c));
-          out->append(escaped);
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
-}
 
 // RFC 9110 section 15 reason phrases of the statuses the server answers itself.
 const char* ReasonPhrase(int status) {
@@ -47,11 +24,11 @@ const char* ReasonPhrase(int status) {
 std::string ProblemJson(std::string_view type, std::string_view title, int status,
                         std::string_view detail) {
   std::string out = "{\"type\":";
-  AppendJsonString(type, &out);
+  AppendJsonString(&out, type);
   out.append(",\"title\":");
-  AppendJsonString(title, &out);
+  AppendJsonString(&out, title);
   absl::StrAppend(&out, ",\"status\":", status, ",\"detail\":");
-  AppendJsonString(detail, &out);
+  AppendJsonString(&out, detail);
   out.push_back('}');
   return out;
 }
