@@ -56,9 +56,11 @@ std::string OrgTimeKey(const Voucher& v) {
   uint64_t biased = static_cast<uint64_t>(absl::ToUnixNanos(v.requested_at)) ^ (uint64_t{1} << 63);
   return absl::StrCat(v.organization_id, Sep(), BigEndian64(biased), v.id);
 }
-std::string SerialKey(const Voucher& v) {
-  return absl::StrCat(v.ien, Sep(), v.serial_number, Sep(), v.id);
+// The serial index key of a voucher is SerialPrefix(ien, serial) + its id.
+std::string SerialPrefix(std::string_view ien, std::string_view serial) {
+  return absl::StrCat(Sv(ien), Sep(), Sv(serial), Sep());
 }
+std::string SerialKey(const Voucher& v) { return SerialPrefix(v.ien, v.serial_number) + v.id; }
 std::string RequestKey(const Voucher& v) { return absl::StrCat(v.request_id, Sep(), v.id); }
 std::string PinPrefix(std::string_view ien, std::string_view serial, std::string_view org) {
   return absl::StrCat(Sv(ien), Sep(), Sv(serial), Sep(), Sv(org), Sep());
@@ -329,7 +331,7 @@ absl::StatusOr<std::vector<Voucher>> Reader::VouchersBySerial(std::string_view i
                                                               std::string_view serial) const {
   std::vector<std::string> ids;
   MASA_RETURN_IF_ERROR(ScanPrefix(txn_, (*dbs_)[internal::kIdxVoucherSerial],
-                                  absl::StrCat(Sv(ien), Sep(), Sv(serial), Sep()),
+                                  SerialPrefix(ien, serial),
                                   [&](std::string_view id) {
                                     ids.emplace_back(id);
                                     return true;
@@ -372,7 +374,7 @@ absl::StatusOr<std::vector<T>> DecodeIndexRange(MDB_txn* txn, unsigned int dbi,
 absl::StatusOr<std::vector<VoucherSummary>> Reader::VoucherSummariesBySerial(
     std::string_view ien, std::string_view serial) const {
   return DecodeIndexRange(txn_, (*dbs_)[internal::kIdxVoucherSerial],
-                          absl::StrCat(Sv(ien), Sep(), Sv(serial), Sep()), "serial index",
+                          SerialPrefix(ien, serial), "serial index",
                           &VoucherSummary::id);
 }
 
@@ -602,45 +604,37 @@ absl::Status PutIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
   return internal::Put(txn, dbs[internal::kIdxVoucherRequest], RequestKey(v), "");
 }
 
-// Makes the pin entry of v's (serial, organization, PDC) say whether an unarchived voucher
-// has that pin: scans the serial index, so it runs when a voucher changes or goes, which is
-// rare; an insert only looks the entry up.
-absl::Status RecomputePin(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
-  const std::string prefix = absl::StrCat(v.ien, Sep(), v.serial_number, Sep());
-  std::optional<std::string> holder;
-  MASA_ASSIGN_OR_RETURN(auto cursor, internal::Cursor::Open(txn, dbs[internal::kIdxVoucherSerial]));
-  MASA_ASSIGN_OR_RETURN(bool more, cursor.Seek(prefix));
-  while (!holder && more && cursor.key().substr(0, prefix.size()) == prefix) {
-    VoucherSummary s;
-    MASA_RETURN_IF_ERROR(internal::Decode(cursor.value(), &s));
-    if (s.organization_id == v.organization_id && s.pdc_sha256 == v.pdc_sha256 &&
-        !s.archived_at) {
-      holder = std::string(cursor.key().substr(prefix.size()));
-    }
-    MASA_ASSIGN_OR_RETURN(more, cursor.Next());
-  }
-  const std::string key = PinKey(v);
+// Writes the pin entry `key`, naming `voucher_id`, unless there is one.
+absl::Status EnsurePin(MDB_txn* txn, const Dbs& dbs, const std::string& key,
+                       const std::string& voucher_id) {
   auto current = internal::Get(txn, dbs[internal::kIdxSerialPin], key);
-  if (!current.ok() && !absl::IsNotFound(current.status())) return current.status();
-  if (!holder) {
-    return current.ok() ? internal::Del(txn, dbs[internal::kIdxSerialPin], key) : absl::OkStatus();
-  }
   if (current.ok()) return absl::OkStatus();
+  if (!absl::IsNotFound(current.status())) return current.status();
   SerialPin pin;
-  pin.voucher_id = *holder;
+  pin.voucher_id = voucher_id;
   return internal::Put(txn, dbs[internal::kIdxSerialPin], key, internal::Encode(pin));
 }
 
 // An inserted voucher makes its pin entry unless there is one.
 absl::Status AddPin(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
-  if (v.archived_at) return absl::OkStatus();
-  const std::string key = PinKey(v);
-  auto current = internal::Get(txn, dbs[internal::kIdxSerialPin], key);
-  if (current.ok()) return absl::OkStatus();
-  if (!absl::IsNotFound(current.status())) return current.status();
-  SerialPin pin;
-  pin.voucher_id = v.id;
-  return internal::Put(txn, dbs[internal::kIdxSerialPin], key, internal::Encode(pin));
+  return v.archived_at ? absl::OkStatus() : EnsurePin(txn, dbs, PinKey(v), v.id);
+}
+
+// Makes the pin entry of v's (serial, organization, PDC) say whether an unarchived voucher
+// has that pin: reads the serial's summaries, so it runs when a voucher changes or goes,
+// which is rare; an insert only looks the entry up (AddPin).
+absl::Status RecomputePin(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
+  MASA_ASSIGN_OR_RETURN(auto summaries,
+                        DecodeIndexRange(txn, dbs[internal::kIdxVoucherSerial],
+                                         SerialPrefix(v.ien, v.serial_number), "serial index",
+                                         &VoucherSummary::id));
+  auto holder = std::find_if(summaries.begin(), summaries.end(), [&](const VoucherSummary& s) {
+    return s.organization_id == v.organization_id && s.pdc_sha256 == v.pdc_sha256 &&
+           !s.archived_at;
+  });
+  if (holder != summaries.end()) return EnsurePin(txn, dbs, PinKey(v), holder->id);
+  absl::Status st = internal::Del(txn, dbs[internal::kIdxSerialPin], PinKey(v));
+  return absl::IsNotFound(st) ? absl::OkStatus() : st;
 }
 
 absl::Status DelIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
