@@ -94,32 +94,31 @@ auto PdcKey = [](const store::PinnedDomainCert& c) { return c.id; };
 
 }  // namespace
 
-std::string_view RoleName(Role role) {
-  for (const auto& [r, name] : kRoleNames) {
-    if (r == role) return name;
+namespace {
+
+// The name of `value` in a {value, name} table, and back.
+template <typename T, typename Table>
+std::string_view NameIn(const Table& table, T value) {
+  for (const auto& [v, name] : table) {
+    if (v == value) return name;
   }
   return "?";
 }
-
-std::optional<Role> ParseRole(std::string_view name) {
-  for (const auto& [r, n] : kRoleNames) {
-    if (n == name) return r;
+template <typename T, typename Table>
+std::optional<T> ParseIn(const Table& table, std::string_view name) {
+  for (const auto& [v, n] : table) {
+    if (n == name) return v;
   }
   return std::nullopt;
 }
 
-std::string_view GrantName(Grant grant) {
-  for (const auto& [g, name] : kGrantNames) {
-    if (g == grant) return name;
-  }
-  return "?";
-}
+}  // namespace
 
+std::string_view RoleName(Role role) { return NameIn(kRoleNames, role); }
+std::optional<Role> ParseRole(std::string_view name) { return ParseIn<Role>(kRoleNames, name); }
+std::string_view GrantName(Grant grant) { return NameIn(kGrantNames, grant); }
 std::optional<Grant> ParseGrant(std::string_view name) {
-  for (const auto& [g, n] : kGrantNames) {
-    if (n == name) return g;
-  }
-  return std::nullopt;
+  return ParseIn<Grant>(kGrantNames, name);
 }
 
 const signer::VoucherSigner* SigningKeys::For(signer::CmsContentType type) const {
