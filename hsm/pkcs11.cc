@@ -503,6 +503,11 @@ class TokenImpl final : public Token {
   const TokenOptions options_;
   SessionPool pool_;
   std::atomic<bool> copy_refusal_logged_{false};
+  // Serializes a session's first look-up of a key with the copy it makes: SoftHSM2 builds a
+  // C_CopyObject copy from the original's attributes before applying the template, so a
+  // search in another session at that moment finds the half-made copy as a second token
+  // key. Taken once per session and key, never on the signing path.
+  std::mutex key_lookup_mu_;
 };
 
 absl::StatusOr<KeyInfo> TokenImpl::ReadKeyInfo(CK_OBJECT_HANDLE handle) {
@@ -723,6 +728,7 @@ absl::StatusOr<CK_OBJECT_HANDLE> TokenImpl::KeyHandle(internal::PooledSession& s
                                                       const KeyInfo& key) {
   std::string cache_key = absl::StrCat(key.id.size(), ":", key.id, key.label);
   if (auto it = session.keys.find(cache_key); it != session.keys.end()) return it->second;
+  std::lock_guard<std::mutex> lock(key_lookup_mu_);
 
   CK_OBJECT_CLASS private_class = CKO_PRIVATE_KEY;
   CK_BBOOL yes = CK_TRUE;
