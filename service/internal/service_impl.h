@@ -1,5 +1,6 @@
-// The Service implementation, shared by service.cc (principals, tokens, groups, PDCs,
-// serials, audit, bootstrap) and vouchers.cc (requests, renewals, listing).
+// The Service implementation, shared by its concept files: service.cc (life cycle,
+// authentication), pdcs.cc, principals.cc, groups.cc, serials.cc, tokens.cc,
+// audit_views.cc, organizations.cc and vouchers.cc (requests, renewals, listing).
 #pragma once
 
 #include <memory>

@@ -1,0 +1,61 @@
+#include "service/internal/shared.h"
+
+#include <algorithm>
+
+#include "common/base64.h"
+#include "common/status.h"
+#include "service/internal/pdc.h"
+#include "service/internal/service_impl.h"
+
+namespace masa::service::internal {
+
+bool IsVendorRole(Role r) {
+  return r == Role::kSupport || r == Role::kAccountTeam || r == Role::kSecurityOfficer;
+}
+
+bool IsUsername(std::string_view s) {
+  size_t at = s.find('@');
+  return IsPrintableToken(s, 254) && at != std::string_view::npos && at > 0 &&
+         at + 1 < s.size() && s.find('@', at + 1) == std::string_view::npos;
+}
+
+bool IsOrgName(std::string_view s) {
+  if (s.empty() || s.size() > 63 || s.front() == '-' || s.back() == '-') return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+}
+
+PrincipalInfo Describe(const store::Principal& p) {
+  return {p.id, p.organization_id,
+          p.kind == store::PrincipalKind::kServiceAccount ? "service-account" : "user", p.name,
+          p.disabled, p.created_at};
+}
+
+BindingInfo Describe(const store::RoleBinding& b) {
+  return {b.id, b.principal_id, b.group_id, b.role, b.grants, b.created_at};
+}
+
+GroupInfo Describe(const store::Group& g) {
+  return {g.id, g.organization_id, g.parent_id, g.name, g.created_at};
+}
+
+TokenInfo Describe(const store::ApiToken& t) {
+  return {t.id, t.principal_id, t.description, t.created_at, t.expires_at, t.revoked,
+          t.created_by};
+}
+
+absl::StatusOr<PdcInfo> Describe(const store::PinnedDomainCert& c) {
+  MASA_ASSIGN_OR_RETURN(ParsedPdc parsed, ParsePdc(c.certificate_der, c.id));
+  return PdcInfo{c.id,           c.organization_id,   c.group_id,        c.name,
+                 parsed.subject, parsed.organization, parsed.not_before, parsed.not_after,
+                 HexEncode(parsed.sha256), c.certificate_der, c.created_at};
+}
+
+store::AuditEvent Event(std::string actor, std::string action, std::string target,
+                        std::string outcome, std::string hash) {
+  return {std::move(actor), std::move(action), std::move(target), std::move(outcome),
+          std::move(hash)};
+}
+
+}  // namespace masa::service::internal

@@ -1,0 +1,96 @@
+// Organizations and vendor principals created by the operator (bootstrap).
+
+#include "common/status.h"
+#include "service/internal/authz.h"
+#include "service/internal/ids.h"
+#include "service/internal/service_impl.h"
+#include "service/internal/shared.h"
+
+namespace masa::service {
+
+using internal::Event;
+using internal::Describe;
+using internal::PrincipalKey;
+using internal::IsOrgName;
+using internal::IsUsername;
+using internal::kBootstrapActor;
+using internal::Target;
+
+absl::StatusOr<BootstrapResult> ServiceImpl::Bootstrap(const std::string& org_id,
+                                                       const std::string& org_name,
+                                                       bool create_org,
+                                                       std::string_view username, Role role) {
+  if (!IsUsername(username) && !internal::IsPrintableToken(username, 128)) {
+    return absl::InvalidArgumentError("username: 1..128 printable characters, e.g. an e-mail");
+  }
+  const std::string actor(kBootstrapActor);
+  const absl::Time now = Now();
+  store::WriteBatch batch;
+  if (create_org) {
+    store::Organization org{org_id, org_name, now, ""};
+    store::Group root{org_id, org_id, "", org_name, now, ""};
+    batch.Do([org, root, vendor = org_id == options_.vendor_organization_id](
+                 store::WriteTxn& txn) -> absl::Status {
+      absl::Status st = txn.Insert(org);
+      // The vendor organization is created on first use and then reused.
+      if (vendor && absl::IsAlreadyExists(st)) return absl::OkStatus();
+      if (absl::IsAlreadyExists(st)) {
+        return absl::AlreadyExistsError("organization " + org.id + " exists");
+      }
+      MASA_RETURN_IF_ERROR(st);
+      MASA_RETURN_IF_ERROR(txn.Insert(root));
+      return txn.Append(Event("masactl", "org.create", Target(org.id, org.id), "ok: " + org.name))
+          .status();
+    });
+  }
+  store::Principal p;
+  p.id = internal::NewId(org_id + ".p-");
+  p.organization_id = org_id;
+  p.kind = store::PrincipalKind::kUser;
+  p.name = std::string(username);
+  p.email = IsUsername(username) ? p.name : "";
+  p.created_at = now;
+  batch.Do([p](store::WriteTxn& txn) -> absl::Status {
+    MASA_ASSIGN_OR_RETURN(auto existing, internal::ListPrefix<store::Principal>(
+                                             txn, p.organization_id + ".p-", PrincipalKey));
+    for (const auto& e : existing) {
+      if (e.name == p.name) return absl::AlreadyExistsError("principal " + p.name + " exists");
+    }
+    return txn.Insert(p);
+  });
+  batch.Audit(Event(actor, "user.invite", Target(org_id, p.id)));
+  store::RoleBinding b{internal::NewId(p.id + ".b-"), p.id, org_id,
+                       std::string(RoleName(role)), {}, now, ""};
+  batch.Insert(b).Audit(Event(actor, "role.bind", Target(org_id, b.id),
+                              "ok: " + b.role + " on " + org_id + " for " + p.id));
+  MASA_ASSIGN_OR_RETURN(NewToken token,
+                        IssueToken(batch, actor, p, options_.default_token_validity,
+                                   "first token, from masactl"));
+  MASA_RETURN_IF_ERROR(store_->Write(std::move(batch)).status());
+  return BootstrapResult{org_id, Describe(p), std::move(token)};
+}
+
+absl::StatusOr<BootstrapResult> ServiceImpl::CreateOrganization(std::string_view name,
+                                                                std::string_view admin_username) {
+  if (!IsOrgName(name)) {
+    return absl::InvalidArgumentError("organization name: 1..63 of [a-z0-9-], e.g. acme");
+  }
+  std::string id = "org-" + std::string(name);
+  if (id == options_.vendor_organization_id) {
+    return absl::InvalidArgumentError("that is the vendor organization's name");
+  }
+  if (!IsUsername(admin_username)) {
+    return absl::InvalidArgumentError("admin username: expected e.g. alice@example.com");
+  }
+  return Bootstrap(id, std::string(name), true, admin_username, Role::kAdmin);
+}
+
+absl::StatusOr<BootstrapResult> ServiceImpl::CreateVendorPrincipal(std::string_view username,
+                                                                   std::string_view role) {
+  std::optional<Role> r = ParseRole(role);
+  if (!r) return absl::InvalidArgumentError("role: unknown");
+  const std::string& id = options_.vendor_organization_id;
+  return Bootstrap(id, id.substr(id.find('-') + 1), true, username, *r);
+}
+
+}  // namespace masa::service

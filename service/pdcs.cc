@@ -1,0 +1,90 @@
+// Pinned-domain certificates: upload, list, get, delete.
+
+#include "common/status.h"
+#include "service/internal/authz.h"
+#include "service/internal/ids.h"
+#include "service/internal/pdc.h"
+#include "service/internal/service_impl.h"
+#include "service/internal/shared.h"
+
+namespace masa::service {
+
+using internal::AccessContext;
+using internal::Authorize;
+using internal::Event;
+using internal::Describe;
+using internal::PdcKey;
+using internal::Hide;
+using internal::Permission;
+using internal::Target;
+
+absl::StatusOr<PdcInfo> ServiceImpl::UploadPdc(const Caller& caller, PdcInput input) {
+  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+  std::string group = input.group_id.empty() ? caller.organization_id() : input.group_id;
+  MASA_RETURN_IF_ERROR(Authorize(access, Permission::kManagePdcs, group, "group " + group,
+                                 Hide::kOtherOrganizationsOnly));
+  MASA_ASSIGN_OR_RETURN(internal::ParsedPdc parsed,
+                        internal::ParsePdc(input.certificate, "certificate"));
+  if (parsed.not_after <= Now()) {
+    return absl::InvalidArgumentError("certificate expired at " +
+                                      FormatRfc3339(parsed.not_after));
+  }
+  store::PinnedDomainCert pdc;
+  pdc.id = internal::NewId(caller.organization_id() + ".pdc-");
+  pdc.organization_id = caller.organization_id();
+  pdc.group_id = group;
+  pdc.name = !input.name.empty() ? input.name
+             : !parsed.common_name.empty() ? parsed.common_name
+                                           : parsed.subject;
+  if (pdc.name.size() > 256) return absl::InvalidArgumentError("name: longer than 256 bytes");
+  pdc.certificate_der = parsed.der;
+  pdc.created_at = Now();
+  store::WriteBatch batch;
+  batch.Insert(pdc).Audit(Event(caller.principal_id(), "pdc.upload",
+                                Target(pdc.organization_id, pdc.id), "ok", parsed.sha256));
+  MASA_RETURN_IF_ERROR(store_->Write(std::move(batch)).status());
+  return Describe(pdc);
+}
+
+absl::StatusOr<std::vector<PdcInfo>> ServiceImpl::ListPdcs(const Caller& caller) const {
+  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+  MASA_ASSIGN_OR_RETURN(auto all, internal::ListPrefix<store::PinnedDomainCert>(
+                                      snap, caller.organization_id() + ".pdc-", PdcKey));
+  std::vector<PdcInfo> out;
+  for (const auto& c : all) {
+    if (!Authorize(access, Permission::kView, c.group_id, c.id).ok()) continue;
+    MASA_ASSIGN_OR_RETURN(PdcInfo info, Describe(c));
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+absl::StatusOr<PdcInfo> ServiceImpl::GetPdc(const Caller& caller,
+                                            std::string_view cert_id) const {
+  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+  std::string what = "certificate " + std::string(cert_id);
+  auto pdc = snap.Get<store::PinnedDomainCert>(cert_id);
+  if (absl::IsNotFound(pdc.status())) return absl::NotFoundError(what + " not found");
+  if (!pdc.ok()) return pdc.status();
+  MASA_RETURN_IF_ERROR(Authorize(access, Permission::kView, pdc->group_id, what));
+  return Describe(*pdc);
+}
+
+absl::Status ServiceImpl::DeletePdc(const Caller& caller, std::string_view cert_id) {
+  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+  std::string what = "certificate " + std::string(cert_id);
+  auto pdc = snap.Get<store::PinnedDomainCert>(cert_id);
+  if (absl::IsNotFound(pdc.status())) return absl::NotFoundError(what + " not found");
+  if (!pdc.ok()) return pdc.status();
+  MASA_RETURN_IF_ERROR(Authorize(access, Permission::kManagePdcs, pdc->group_id, what));
+  store::WriteBatch batch;
+  batch.Delete<store::PinnedDomainCert>(pdc->id)
+      .Audit(Event(caller.principal_id(), "pdc.delete", Target(pdc->organization_id, pdc->id)));
+  return store_->Write(std::move(batch)).status();
+}
+
+}  // namespace masa::service

@@ -1,0 +1,159 @@
+// Serial numbers: assignment to organizations (account team) and placement in groups.
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "service/internal/authz.h"
+#include "service/internal/service_impl.h"
+#include "service/internal/shared.h"
+
+namespace masa::service {
+
+using internal::AccessContext;
+using internal::Authorize;
+using internal::Event;
+using internal::kBootstrapActor;
+using internal::Hide;
+using internal::Permission;
+
+absl::StatusOr<AssignResult> ServiceImpl::AssignSerials(const Caller& caller,
+                                                        AssignInput input) {
+  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+  if (!access.Anywhere(Permission::kAssignSerials)) {
+    return absl::PermissionDeniedError("assigning serials needs the vendor account-team role");
+  }
+  std::string group = input.group_id.empty() ? input.organization_id : input.group_id;
+  MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAssignSerials, group, "group " + group));
+  return Assign(caller.principal_id(), std::move(input));
+}
+
+absl::StatusOr<AssignResult> ServiceImpl::AssignSerialsOffline(AssignInput input) {
+  return Assign(std::string(kBootstrapActor), std::move(input));
+}
+
+absl::StatusOr<AssignResult> ServiceImpl::Assign(const std::string& actor, AssignInput input) {
+  if (input.serials.empty()) return absl::InvalidArgumentError("no serial numbers given");
+  std::string group = input.group_id.empty() ? input.organization_id : input.group_id;
+  {
+    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+    auto g = snap.Get<store::Group>(group);
+    if (absl::IsNotFound(g.status()) ||
+        (g.ok() && g->organization_id != input.organization_id)) {
+      return absl::NotFoundError("group " + group + " of organization " +
+                                 input.organization_id + " not found");
+    }
+    if (!g.ok()) return g.status();
+  }
+  std::set<std::string> seen;
+  for (auto& s : input.serials) {
+    if (s.ien.empty()) s.ien = options_.vendor_ien;
+    if (!internal::IsPrintableToken(s.serial_number, 64) ||
+        !internal::IsPrintableToken(s.ien, 16) || s.model.size() > 128) {
+      return absl::InvalidArgumentError("serial \"" + s.serial_number +
+                                        "\": ien and serial must be 1..16 / 1..64 printable "
+                                        "characters, model at most 128");
+    }
+    if (!seen.insert(store::ComponentKey(s.ien, s.serial_number)).second) {
+      return absl::InvalidArgumentError("serial " + s.serial_number + " is listed twice");
+    }
+  }
+  AssignResult total;
+  const size_t chunk = options_.assign_batch_size;
+  for (size_t begin = 0; begin < input.serials.size(); begin += chunk) {
+    std::vector<SerialAssignment> part(
+        input.serials.begin() + begin,
+        input.serials.begin() + std::min(input.serials.size(), begin + chunk));
+    auto result = std::make_shared<AssignResult>();
+    store::WriteBatch batch;
+    batch.Do([part, result, org = input.organization_id, group, actor,
+              reassign = input.reassign](store::WriteTxn& txn) -> absl::Status {
+      *result = {};
+      for (const auto& s : part) {
+        auto existing = txn.Get<store::Component>(store::ComponentKey(s.ien, s.serial_number));
+        if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
+        std::string action = "serial.assign";
+        if (existing.ok()) {
+          if (existing->organization_id == org && existing->group_id == group &&
+              (s.model.empty() || s.model == existing->model)) {
+            ++result->unchanged;
+            continue;
+          }
+          if (existing->organization_id != org) {
+            if (!reassign) {
+              return absl::FailedPreconditionError(
+                  "serial " + s.serial_number + " belongs to organization " +
+                  existing->organization_id + "; set reassign to move it");
+            }
+            action = "serial.reassign";
+          }
+        }
+        store::Component c = existing.ok() ? *existing : store::Component{};
+        c.ien = s.ien;
+        c.serial_number = s.serial_number;
+        c.organization_id = org;
+        c.group_id = group;
+        if (!s.model.empty()) c.model = s.model;
+        MASA_RETURN_IF_ERROR(txn.Put(c));
+        std::string outcome = "ok: to " + group;
+        if (action == "serial.reassign") outcome += " from " + existing->organization_id;
+        MASA_RETURN_IF_ERROR(
+            txn.Append(Event(actor, action, internal::SerialTarget(org, s.ien, s.serial_number),
+                             outcome))
+                .status());
+        ++result->assigned;
+      }
+      return absl::OkStatus();
+    });
+    auto written = store_->Write(std::move(batch));
+    if (!written.ok()) {
+      if (begin == 0) return written.status();
+      return absl::Status(written.status().code(),
+                          absl::StrCat(written.status().message(), " (the first ", begin,
+                                       " serials were assigned)"));
+    }
+    total.assigned += result->assigned;
+    total.unchanged += result->unchanged;
+  }
+  return total;
+}
+
+absl::StatusOr<AssignResult> ServiceImpl::PlaceSerials(const Caller& caller,
+                                                       std::string_view group_id,
+                                                       const std::vector<SerialRef>& serials) {
+  if (serials.empty()) return absl::InvalidArgumentError("no serial numbers given");
+  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+  std::string group(group_id);
+  MASA_RETURN_IF_ERROR(Authorize(access, Permission::kPlaceSerials, group, "group " + group,
+                                 Hide::kOtherOrganizationsOnly));
+  const std::string& org = caller.organization_id();
+  std::vector<store::Component> moves;
+  AssignResult result;
+  for (const auto& ref : serials) {
+    std::string ien = ref.ien.empty() ? options_.vendor_ien : ref.ien;
+    std::string what = "serial " + ref.serial_number;
+    auto c = snap.Get<store::Component>(store::ComponentKey(ien, ref.serial_number));
+    if (!c.ok() && !absl::IsNotFound(c.status())) return c.status();
+    if (!c.ok() || c->organization_id != org) return absl::NotFoundError(what + " not found");
+    MASA_RETURN_IF_ERROR(Authorize(access, Permission::kPlaceSerials, c->group_id, what));
+    if (c->group_id == group) {
+      ++result.unchanged;
+      continue;
+    }
+    c->group_id = group;
+    moves.push_back(*std::move(c));
+  }
+  store::WriteBatch batch;
+  for (const auto& c : moves) {
+    batch.Put(c).Audit(Event(caller.principal_id(), "serial.place",
+                             internal::SerialTarget(org, c.ien, c.serial_number),
+                             "ok: to " + group));
+  }
+  if (!batch.empty()) MASA_RETURN_IF_ERROR(store_->Write(std::move(batch)).status());
+  result.assigned = moves.size();
+  return result;
+}
+
+}  // namespace masa::service
