@@ -181,4 +181,23 @@ std::string AuthorityKeyId(X509* cert) {
   return out;
 }
 
+absl::Status CheckIssuedBy(X509* cert, X509* issuer) {
+  if (X509_NAME_cmp(X509_get_issuer_name(cert), X509_get_subject_name(issuer)) != 0) {
+    UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+    X509_NAME_print_ex(bio.get(), X509_get_issuer_name(cert), 0, XN_FLAG_RFC2253);
+    char* data = nullptr;
+    long len = BIO_get_mem_data(bio.get(), &data);
+    return absl::InvalidArgumentError(absl::StrCat(
+        "its issuer \"", absl::string_view(data, static_cast<size_t>(len)),
+        "\" is not the subject \"", SubjectName(issuer), "\""));
+  }
+  EVP_PKEY* key = X509_get0_pubkey(issuer);
+  if (key == nullptr || X509_verify(cert, key) != 1) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError(absl::StrCat(
+        "its signature does not verify with the public key of \"", SubjectName(issuer), "\""));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace masa::signer

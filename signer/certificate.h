@@ -41,6 +41,14 @@ absl::StatusOr<UniquePtr<X509>> IssueCertificate(std::string_view subject, EVP_P
 // Parses `subject` as IssueCertificate does. kInvalidArgument names the bad component.
 absl::StatusOr<UniquePtr<X509_NAME>> ParseDistinguishedName(std::string_view subject);
 
+// Whether `issuer` issued `cert`: `cert`'s issuer name equals `issuer`'s subject (X.509 name
+// comparison) and `cert`'s signature verifies with `issuer`'s public key. kInvalidArgument
+// saying which failed, naming both subjects. Validity periods, basicConstraints and keyUsage
+// are not looked at: an end-entity key (an RFC 8995 registrar pinned as the domain
+// certificate) that signed a certificate has still proven that its holder endorsed it.
+// Thread-safe.
+absl::Status CheckIssuedBy(X509* cert, X509* issuer);
+
 // The keyIdentifier of `cert`'s subjectKeyIdentifier / authorityKeyIdentifier extension as
 // raw bytes; empty when the extension (or the keyIdentifier field) is absent.
 std::string SubjectKeyId(X509* cert);

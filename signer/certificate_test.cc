@@ -105,5 +105,24 @@ TEST(IssueCertificateTest, RejectsBadInput) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(CheckIssuedByTest, NameAndSignatureMustBothMatch) {
+  testing::Identity owner = testing::MakeIdentity("CN=Owner CA,O=Owner", nullptr, true);
+  testing::Identity pk = testing::MakeIdentity("CN=Platform Key,O=Owner", &owner, false);
+  EXPECT_TRUE(CheckIssuedBy(pk.cert.get(), owner.cert.get()).ok());
+  // An end-entity PDC (a registrar) that signed the certificate is accepted as its issuer.
+  testing::Identity registrar = testing::MakeIdentity("CN=Registrar,O=Owner", &owner, false);
+  testing::Identity pk2 = testing::MakeIdentity("CN=Platform Key 2,O=Owner", &registrar, false);
+  EXPECT_TRUE(CheckIssuedBy(pk2.cert.get(), registrar.cert.get()).ok());
+  // Another issuer name.
+  absl::Status s = CheckIssuedBy(pk.cert.get(), registrar.cert.get());
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(s.message()).find("issuer"), std::string::npos) << s;
+  // The same name but another key: an impostor CA.
+  testing::Identity impostor = testing::MakeIdentity("CN=Owner CA,O=Owner", nullptr, true);
+  s = CheckIssuedBy(pk.cert.get(), impostor.cert.get());
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(s.message()).find("signature"), std::string::npos) << s;
+}
+
 }  // namespace
 }  // namespace masa::signer

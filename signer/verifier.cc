@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "signer/certificate.h"
 #include "signer/voucher_json.h"
 
 namespace masa::signer {
@@ -38,6 +39,7 @@ bool VerifyVoucherSteps(const DeviceProfile& device, std::string_view voucher_de
   // signature
   VerifyOptions options;
   options.trust_anchors = device.vendor_trust_anchors;
+  options.partial_chain = device.partial_chain;
   options.verification_time = now;
   options.libctx = device.libctx;
   options.propq = device.propq;
@@ -114,6 +116,18 @@ bool VerifyVoucherSteps(const DeviceProfile& device, std::string_view voucher_de
   auto pdc = DecodeDerCertificate(*v.pinned_domain_cert);
   if (!pdc.ok()) return Fail(result, VerifyStep::kPinnedDomainCert, pdc.status());
   result->pinned_domain_cert = *std::move(pdc);
+  // platform-key-certificate
+  if (v.platform_key_certificate.has_value()) {
+    auto pk = DecodeDerCertificate(*v.platform_key_certificate);
+    if (!pk.ok()) return Fail(result, VerifyStep::kPlatformKeyCertificate, pk.status());
+    if (absl::Status s = CheckIssuedBy(pk->get(), result->pinned_domain_cert.get()); !s.ok()) {
+      return Fail(result, VerifyStep::kPlatformKeyCertificate,
+                  absl::PermissionDeniedError(absl::StrCat(
+                      SubjectName(pk->get()), " was not issued by the pinned-domain-cert: ",
+                      s.message())));
+    }
+    result->platform_key_certificate = *std::move(pk);
+  }
   return true;
 }
 
@@ -219,6 +233,8 @@ std::string_view VerifyStepName(VerifyStep step) {
       return "nonce";
     case VerifyStep::kPinnedDomainCert:
       return "pinned-domain-cert";
+    case VerifyStep::kPlatformKeyCertificate:
+      return "platform-key-certificate";
     case VerifyStep::kOwnerCertificate:
       return "owner-certificate";
     case VerifyStep::kConveyedInformation:

@@ -35,17 +35,26 @@ enum class VerifyStep {
   kIdevidIssuer,         // idevid-issuer matches the device's IDevID AKI (when both known)
   kNonce,                // nonce matches the one the device sent (when either has one)
   kPinnedDomainCert,     // a usable pinned-domain-cert is present
+  kPlatformKeyCertificate,  // the extended voucher's platform key certificate, when present,
+                            // was issued by the pinned-domain-cert
   kOwnerCertificate,     // the owner certificate chains to the pinned-domain-cert
   kConveyedInformation,  // the onboarding information is signed by the owner certificate
 };
 
 // "signature", "parse", "validity", "assertion", "serial-number", "idevid-issuer", "nonce",
-// "pinned-domain-cert", "owner-certificate", "conveyed-information"; "none" for kNone.
+// "pinned-domain-cert", "platform-key-certificate", "owner-certificate",
+// "conveyed-information"; "none" for kNone.
 std::string_view VerifyStepName(VerifyStep step);
 
 // What the device knows about itself. Pointers are borrowed and must outlive the call.
 struct DeviceProfile {
   std::vector<X509*> vendor_trust_anchors;   // the manufacturer's trust anchors
+  // Whether a trust anchor may be any certificate of the chain rather than a self-signed
+  // root: devices are often provisioned with the MASA's own signing certificate instead of
+  // the vendor CA above it (RFC 8366 leaves the anchor to the vendor). True accepts that, as
+  // `openssl cms -verify -partial_chain` does (X509_V_FLAG_PARTIAL_CHAIN); a self-signed CA
+  // anchor verifies the same either way.
+  bool partial_chain = true;
   std::string serial_number;                 // compared byte for byte
   // The keyIdentifier of the device's IDevID authorityKeyIdentifier (raw bytes). When set and
   // the voucher has idevid-issuer, they must be equal. When unset, idevid-issuer is not checked.
@@ -82,6 +91,7 @@ struct VerificationResult {
   Voucher voucher;
   UniquePtr<X509> voucher_signer;         // the vendor/MASA certificate that signed the voucher
   UniquePtr<X509> pinned_domain_cert;
+  UniquePtr<X509> platform_key_certificate;  // null when the voucher carries none
   UniquePtr<X509> owner_certificate;
   std::string conveyed_information;
   CmsContentType conveyed_information_type = CmsContentType::kOther;
@@ -95,6 +105,9 @@ struct VerificationResult {
 //    eContentType (id-ct-animaJSONVoucher or id-data) is accepted, any other is refused.
 //  - parse: DecodeVoucherJson then Validate.
 //  - validity: created-on not later than now + clock_skew; now before expires-on if present.
+//  - platform-key-certificate (masa-extended-voucher): when the voucher has one, the
+//    pinned-domain-cert issued it (signer::CheckIssuedBy: issuer name and signature). Its
+//    validity period is not checked: UEFI firmware does not check the PK's either.
 //  - owner-certificate: the owner (leaf) certificate is the one bag certificate that issued no
 //    other; it must chain, at now, to the pinned-domain-cert as the only trust anchor
 //    (partial chain: the PDC need not be self-signed, and may be the owner certificate
@@ -107,7 +120,7 @@ struct VerificationResult {
 VerificationResult VerifyOnboarding(const DeviceProfile& device,
                                     const OnboardingArtifacts& artifacts);
 
-// Convenience: the voucher steps only (signature .. pinned-domain-cert).
+// Convenience: the voucher steps only (signature .. platform-key-certificate).
 VerificationResult VerifyOwnershipVoucher(const DeviceProfile& device,
                                           std::string_view ownership_voucher);
 

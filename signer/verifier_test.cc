@@ -32,6 +32,7 @@ TEST(VerifyStepTest, Names) {
   EXPECT_EQ(VerifyStepName(VerifyStep::kSerialNumber), "serial-number");
   EXPECT_EQ(VerifyStepName(VerifyStep::kIdevidIssuer), "idevid-issuer");
   EXPECT_EQ(VerifyStepName(VerifyStep::kPinnedDomainCert), "pinned-domain-cert");
+  EXPECT_EQ(VerifyStepName(VerifyStep::kPlatformKeyCertificate), "platform-key-certificate");
   EXPECT_EQ(VerifyStepName(VerifyStep::kOwnerCertificate), "owner-certificate");
   EXPECT_EQ(VerifyStepName(VerifyStep::kConveyedInformation), "conveyed-information");
 }
@@ -83,6 +84,24 @@ TEST_F(Rfc8995VoucherTest, Accepted) {
   auto parsed = ParseSignedData(der_);
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(parsed->content_type, CmsContentType::kData);
+}
+
+// A device provisioned with the MASA's own certificate (not the vendor CA) as its anchor.
+TEST_F(Rfc8995VoucherTest, TheMasaCertificateItselfIsAnAcceptedTrustAnchor) {
+  auto masa = ParseCertificate(testing::Vector("rfc8995/masa.crt"));
+  ASSERT_TRUE(masa.ok());
+  device_.vendor_trust_anchors = {masa->get()};
+  VerificationResult r = VerifyOwnershipVoucher(device_, der_);
+  EXPECT_TRUE(r.ok()) << r.status;
+  // A device that insists on a self-signed root still refuses it.
+  device_.partial_chain = false;
+  ExpectFailedAt(VerifyOwnershipVoucher(device_, der_), VerifyStep::kSignature);
+  // And an unrelated certificate is no anchor either way.
+  auto owner = ParseCertificate(testing::Vector("rfc8995/ownerca_secp384r1.crt"));
+  ASSERT_TRUE(owner.ok());
+  device_.partial_chain = true;
+  device_.vendor_trust_anchors = {owner->get()};
+  ExpectFailedAt(VerifyOwnershipVoucher(device_, der_), VerifyStep::kSignature);
 }
 
 TEST_F(Rfc8995VoucherTest, RejectsOtherDevicesAndTimes) {
@@ -206,6 +225,20 @@ TEST_F(OwnershipChainTest, EndToEnd) {
           SignInfo(owner_, CmsContentType::kSztpConveyedInfoXml));
   ASSERT_TRUE(r.ok()) << r.status;
   EXPECT_EQ(r.conveyed_information_type, CmsContentType::kSztpConveyedInfoXml);
+}
+
+TEST_F(OwnershipChainTest, PlatformKeyCertificateMustBeIssuedByThePinnedDomainCert) {
+  Identity pk = MakeIdentity("CN=Platform Key,O=Owner", &owner_ca_, false);
+  voucher_.platform_key_certificate = testing::CertDer(pk.cert.get());
+  VerificationResult r = VerifyOwnershipVoucher(device_, SignVoucher(voucher_));
+  ASSERT_TRUE(r.ok()) << r.status;
+  ASSERT_NE(r.platform_key_certificate, nullptr);
+  EXPECT_EQ(X509_cmp(r.platform_key_certificate.get(), pk.cert.get()), 0);
+  // One the owner's sub-CA issued is not the pinned certificate's: refused.
+  Identity other = MakeIdentity("CN=Platform Key,O=Owner", &owner_sub_, false);
+  voucher_.platform_key_certificate = testing::CertDer(other.cert.get());
+  ExpectFailedAt(VerifyOwnershipVoucher(device_, SignVoucher(voucher_)),
+                 VerifyStep::kPlatformKeyCertificate);
 }
 
 TEST_F(OwnershipChainTest, PinnedEndEntityCertificateIsItsOwnAnchor) {

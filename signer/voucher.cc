@@ -205,6 +205,15 @@ absl::Status Validate(const Voucher& v) {
       return LeafError("last-renewal-date", "before created-on");
     }
   }
+  if (v.platform_key_certificate.has_value()) {
+    const auto* p = reinterpret_cast<const unsigned char*>(v.platform_key_certificate->data());
+    const auto* end = p + v.platform_key_certificate->size();
+    UniquePtr<X509> pk(d2i_X509(nullptr, &p, static_cast<long>(v.platform_key_certificate->size())));
+    ERR_clear_error();
+    if (pk == nullptr || p != end) {
+      return LeafError(kPlatformKeyCertificateMember, "not one DER X.509 certificate");
+    }
+  }
   MASA_RETURN_IF_ERROR(CheckUri("est-domain", v.est_domain));
   MASA_RETURN_IF_ERROR(CheckUri("additional-configuration", v.additional_configuration));
   return absl::OkStatus();

@@ -30,7 +30,8 @@ std::optional<Assertion> ParseAssertion(std::string_view name);
 // One voucher. An absent leaf is nullopt. Binary leaves hold raw bytes (not base64):
 // idevid_issuer (the AuthorityKeyIdentifier keyIdentifier octets of the device's IDevID),
 // pinned_domain_cert (a DER X.509 certificate), nonce, pinned_domain_pubk (a DER
-// SubjectPublicKeyInfo), pinned_domain_pubk_sha256 (SHA-256 of that SPKI, 32 bytes).
+// SubjectPublicKeyInfo), pinned_domain_pubk_sha256 (SHA-256 of that SPKI, 32 bytes),
+// platform_key_certificate (a DER X.509 certificate).
 // Times are instants; the JSON codec writes them in UTC. A plain value type: copyable,
 // comparable, no hidden state.
 struct Voucher {
@@ -47,9 +48,19 @@ struct Voucher {
   std::optional<absl::Time> last_renewal_date;
   std::optional<std::string> est_domain;                // URI (rfc8366bis, from BRSKI-cloud)
   std::optional<std::string> additional_configuration;  // URI (rfc8366bis)
+  // The extended ownership voucher's leaf (our module masa-extended-voucher, published in
+  // api/yang/): the owner's UEFI secure-boot platform key (PK) certificate, which the device
+  // installs to hand its secure-boot databases to the owner. See kPlatformKeyCertificateMember.
+  std::optional<std::string> platform_key_certificate;
 
   bool operator==(const Voucher& other) const = default;
 };
+
+// The YANG module that augments the voucher with platform-key-certificate, and the leaf's
+// RFC 7951 member name inside "ietf-voucher:voucher" (namespace-qualified: another module).
+inline constexpr char kExtendedVoucherModule[] = "masa-extended-voucher";
+inline constexpr char kPlatformKeyCertificateMember[] =
+    "masa-extended-voucher:platform-key-certificate";
 
 // Bounds of the "nonce" leaf (rfc8366bis: type binary { length "8..32" }).
 inline constexpr size_t kMinNonceBytes = 8;
@@ -70,7 +81,9 @@ inline constexpr size_t kMaxNonceBytes = 32;
 //    about that certificate's revocation status; with only a pinned key it means nothing);
 //  - idevid-issuer, when present, is not empty;
 //  - est-domain and additional-configuration look like absolute URIs (scheme ":" rest,
-//    no whitespace or control characters).
+//    no whitespace or control characters);
+//  - platform-key-certificate, when present, parses as one DER certificate (who issued it is
+//    the service's and the device's business, not a structural rule).
 // Returns the first violation as kInvalidArgument whose message starts with the leaf name,
 // e.g. "nonce: 4 bytes, expected 8..32". Thread-safe.
 absl::Status Validate(const Voucher& voucher);

@@ -309,6 +309,7 @@ absl::StatusOr<std::string> EncodeVoucherJson(const Voucher& v) {
   w.Time("last-renewal-date", v.last_renewal_date);
   MASA_RETURN_IF_ERROR(w.Text("est-domain", v.est_domain));
   MASA_RETURN_IF_ERROR(w.Text("additional-configuration", v.additional_configuration));
+  w.Binary(kPlatformKeyCertificateMember, v.platform_key_certificate);
   return std::move(w).Finish();
 }
 
@@ -379,6 +380,7 @@ absl::StatusOr<Voucher> DecodeVoucherJson(std::string_view json) {
       {"last-renewal-date", time_into(&v.last_renewal_date)},
       {"est-domain", string_into(&v.est_domain)},
       {"additional-configuration", string_into(&v.additional_configuration)},
+      {kPlatformKeyCertificateMember, binary_into(&v.platform_key_certificate)},
   };
   for (const Member& m : sax.members()) {
     const Handler* handler = nullptr;

@@ -17,7 +17,9 @@ namespace masa::signer {
 // the present leaves, always in this order (the order of the rfc8366bis YANG module):
 //   created-on, expires-on, assertion, serial-number, idevid-issuer, pinned-domain-cert,
 //   domain-cert-revocation-checks, nonce, pinned-domain-pubk, pinned-domain-pubk-sha256,
-//   last-renewal-date, est-domain, additional-configuration.
+//   last-renewal-date, est-domain, additional-configuration, and last our augmentation
+//   "masa-extended-voucher:platform-key-certificate" (RFC 7951 section 4: a member from
+//   another module than its parent's is qualified with that module's name).
 // Binary leaves are standard base64 with padding (RFC 4648 section 4); times are RFC 3339 in
 // UTC ("Z"), with fractional seconds only when non-zero; booleans are JSON true/false.
 // Does not call Validate(); fails with kInvalidArgument (naming the leaf) only when a string
@@ -29,7 +31,8 @@ absl::StatusOr<std::string> EncodeVoucherJson(const Voucher& voucher);
 // send base64url nonces, e.g. the RFC 8995 Appendix C voucher). Every other binary leaf must
 // be strict standard base64. Rejects with kInvalidArgument, naming the member: malformed JSON
 // or trailing bytes, a top level that is not exactly {"ietf-voucher:voucher":{...}}, unknown
-// or duplicate members at either level, a value of the wrong JSON type, bad base64, a bad
+// or duplicate members at either level (the one augmentation known is
+// "masa-extended-voucher:platform-key-certificate"; any other qualified member is unknown), a value of the wrong JSON type, bad base64, a bad
 // time, an unknown assertion. Does not call Validate(): a decoded voucher may still lack
 // mandatory leaves. Thread-safe.
 absl::StatusOr<Voucher> DecodeVoucherJson(std::string_view json);

@@ -25,6 +25,7 @@ Voucher FullVoucher() {
   v.last_renewal_date = TestNow() + absl::Hours(24 * 30);
   v.est_domain = "https://est.example.com/";
   v.additional_configuration = "https://config.example.com/x";
+  v.platform_key_certificate = std::string("\x30\x82\x02\x00 pretend PK", 15);
   return v;
 }
 
@@ -65,7 +66,8 @@ TEST(VoucherJsonTest, EncodesEveryLeafAndRoundTrips) {
                          "idevid-issuer", "pinned-domain-cert",
                          "domain-cert-revocation-checks", "pinned-domain-pubk\"",
                          "pinned-domain-pubk-sha256", "last-renewal-date", "est-domain",
-                         "additional-configuration"};
+                         "additional-configuration",
+                         "masa-extended-voucher:platform-key-certificate"};
   size_t last = 0;
   for (const char* leaf : order) {
     size_t at = json->find(std::string("\"") + leaf);
@@ -144,6 +146,36 @@ TEST(VoucherJsonTest, RejectsUnknownMembers) {
   ExpectRejected("{\"extra\":1,\"ietf-voucher:voucher\":{}}", "extra");
   ExpectRejected("{\"ietf-voucher-request:voucher\":{}}", "ietf-voucher-request:voucher");
   ExpectRejected("{}", "ietf-voucher:voucher");
+}
+
+// The extended ownership voucher: our augmentation is a namespace-qualified member of the
+// voucher object (RFC 7951 section 4), base64 DER like pinned-domain-cert, and round-trips.
+TEST(VoucherJsonTest, PlatformKeyCertificateIsAQualifiedMemberAndRoundTrips) {
+  Voucher v;
+  v.serial_number = "SN1";
+  v.pinned_domain_cert = "abc";
+  v.platform_key_certificate = "pk-der";
+  auto json = EncodeVoucherJson(v);
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_EQ(*json,
+            "{\"ietf-voucher:voucher\":{\"serial-number\":\"SN1\",\"pinned-domain-cert\":\"YWJj\","
+            "\"masa-extended-voucher:platform-key-certificate\":\"cGstZGVy\"}}");
+  auto back = DecodeVoucherJson(*json);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->platform_key_certificate, "pk-der");
+  EXPECT_EQ(*back, v);
+  // Only under its module's name, strict base64, at most once, and nowhere else.
+  ExpectRejected(Wrap("\"platform-key-certificate\":\"cGstZGVy\""), "platform-key-certificate");
+  ExpectRejected(Wrap("\"other-module:platform-key-certificate\":\"cGstZGVy\""),
+                 "other-module:platform-key-certificate");
+  ExpectRejected(Wrap("\"masa-extended-voucher:platform-key-certificate\":\"-_x\""),
+                 "masa-extended-voucher:platform-key-certificate");
+  ExpectRejected(Wrap("\"masa-extended-voucher:platform-key-certificate\":\"YWJj\","
+                      "\"masa-extended-voucher:platform-key-certificate\":\"YWJj\""),
+                 "masa-extended-voucher:platform-key-certificate");
+  ExpectRejected("{\"ietf-voucher:voucher\":{},"
+                 "\"masa-extended-voucher:platform-key-certificate\":\"YWJj\"}",
+                 "masa-extended-voucher:platform-key-certificate");
 }
 
 TEST(VoucherJsonTest, RejectsDuplicateMembers) {

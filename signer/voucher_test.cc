@@ -88,6 +88,15 @@ TEST_F(VoucherValidateTest, PinnedDomainCertMustBeOneDerCertificate) {
   ExpectLeafError("pinned-domain-cert");
 }
 
+TEST_F(VoucherValidateTest, PlatformKeyCertificateMustBeOneDerCertificate) {
+  v_.platform_key_certificate = CertDer(pdc_.cert.get());
+  EXPECT_TRUE(Validate(v_).ok());
+  v_.platform_key_certificate = "garbage";
+  ExpectLeafError("masa-extended-voucher:platform-key-certificate");
+  v_.platform_key_certificate = CertDer(pdc_.cert.get()) + "x";
+  ExpectLeafError("masa-extended-voucher:platform-key-certificate");
+}
+
 TEST_F(VoucherValidateTest, ExpiresOnRules) {
   v_.expires_on = TestNow();
   ExpectLeafError("expires-on");  // not after created-on
