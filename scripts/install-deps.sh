@@ -11,6 +11,7 @@ packages=(
   libevent-dev liblmdb-dev lmdb-utils libsystemd-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   gnutls-bin curl python3
+  libyang2-tools libyang2-dev  # tests only: the extended voucher's YANG module and instances
   libfaketime  # tests only: masad restarted days later, to see tokens expire
 )
 
