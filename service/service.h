@@ -87,6 +87,12 @@ struct ServiceOptions {
   absl::Duration default_token_validity = absl::Hours(24 * 30);
   absl::Duration max_token_validity = absl::Hours(24 * 183);
 
+  // The "assertion" of every voucher this service issues: how the vendor verified the
+  // owner. "logged" (the product documentation's vouchers): issued on the vendor's own
+  // serial assignment records, every issuance in the audit log. A renewal keeps the
+  // assertion of the voucher it renews.
+  signer::Assertion default_assertion = signer::Assertion::kLogged;
+
   size_t max_serials_per_request = 20;
   // AssignSerials writes this many components per store transaction.
   size_t assign_batch_size = 1000;
@@ -168,7 +174,12 @@ struct VoucherRequestInput {
   // certificate uploaded with UploadPdc.
   std::string pdc_pem;
   std::string pdc_cert_id;
-  std::string platform_certificate_pem;     // optional; stored with the request only
+  // Optional: the owner's UEFI platform key (PK) certificate, PEM or DER. The request keeps
+  // it and every voucher carries it as masa-extended-voucher:platform-key-certificate
+  // (api/yang/). Must be one certificate, valid now, issued by the pinned-domain cert
+  // (issuer name = PDC subject, signature verifies with the PDC's key); else kInvalidArgument
+  // "platform_cert: ...".
+  std::string platform_certificate_pem;
   std::optional<absl::Time> expires_at;     // default now + default_validity
   std::string os_type;                      // key of device_profiles ("" = default)
   bool override_conflicts = false;          // the API's "override"
@@ -213,7 +224,7 @@ struct VoucherInfo {
   absl::Time created_at;
   absl::Time expires_at;
   std::optional<absl::Time> last_renewal_at;
-  std::string assertion;          // "verified"
+  std::string assertion;          // e.g. "logged" (ServiceOptions::default_assertion)
   std::string status;
   std::string pdc_organization;   // the PDC subject's O ("" when it has none)
   std::string pdc_id;             // the uploaded PDC's id, "" when pasted
@@ -473,9 +484,10 @@ class Service {
   // the queue is full), and returns OK; `done` then runs exactly once. On any non-OK
   // return `done` never runs. A request whose serials all fail still gets a req_id, is
   // stored and audited, and `done` reports the per-serial failures.
-  // Vouchers: created-on = now (whole seconds), expires-on as above, assertion "verified"
-  // (the serial's ownership comes from the vendor's own assignment records), serial-number,
-  // pinned-domain-cert, and the security profile's leaves.
+  // Vouchers: created-on = now (whole seconds), expires-on as above, assertion
+  // ServiceOptions::default_assertion ("logged" unless configured), serial-number,
+  // pinned-domain-cert, the security profile's leaves, and the platform certificate when
+  // given.
   virtual absl::Status RequestVouchers(const Caller& caller, VoucherRequestInput input,
                                        RequestCallback done) = 0;
 
@@ -493,7 +505,7 @@ class Service {
   virtual absl::StatusOr<std::vector<VoucherFile>> DownloadRequest(
       const Caller& caller, std::string_view req_id) const = 0;
   // Re-signs the voucher with a fresh validity (same serial, PDC, content type and
-  // leaves), sets last_renewal_at, audits "voucher.renew". Needs request on the serial's
+  // leaves, among them the assertion and the platform key certificate it was signed with), sets last_renewal_at, audits "voucher.renew". Needs request on the serial's
   // group. Async like RequestVouchers; the result has one SerialResult. kFailedPrecondition
   // for an archived voucher.
   virtual absl::Status RenewVoucher(const Caller& caller, std::string_view voucher_id,

@@ -253,6 +253,29 @@ class ServiceTest : public ::testing::Test {
 
   uint64_t AuditSize() { return *store_->Read()->AuditSize(); }
 
+  // Replaces the service by one on the same store and queue whose vouchers assert `a`.
+  void RestartWithAssertion(signer::Assertion a) {
+    service_.reset();
+    ServiceOptions options;
+    options.store = store_.get();
+    options.work_queue = queue_.get();
+    options.signing_keys = SharedPki().keys;
+    options.clock = &clock_;
+    options.default_assertion = a;
+    auto service = Service::Create(options);
+    ASSERT_TRUE(service.ok()) << service.status();
+    service_ = *std::move(service);
+  }
+
+  // A UEFI platform key certificate issued by `issuer` (signed with `key`), valid `from`..`to`.
+  std::string PlatformCert(X509* issuer, EVP_PKEY* key, absl::Time from, absl::Time to) {
+    UniquePtr<EVP_PKEY> pk = SoftKey();
+    auto cert = signer::IssueCertificate("CN=Acme Platform Key,O=Acme Corp", pk.get(), issuer,
+                                         key, nullptr, nullptr, from, to, false, 9);
+    EXPECT_TRUE(cert.ok()) << cert.status();
+    return cert.ok() ? Pem(cert->get()) : "";
+  }
+
   signer::VerificationResult Verify(const std::string& cms, const std::string& serial) {
     signer::DeviceProfile device;
     device.vendor_trust_anchors = {SharedPki().ca.get()};
@@ -283,7 +306,8 @@ TEST_F(ServiceTest, IssuedVoucherVerifiesOnTheDeviceSide) {
   auto v = Verify(file->cms, "SN-00");
   ASSERT_TRUE(v.ok()) << v.status;
   EXPECT_EQ(*v.voucher.pinned_domain_cert, acme_pdc_.der);
-  EXPECT_EQ(v.voucher.assertion, signer::Assertion::kVerified);
+  EXPECT_EQ(v.voucher.assertion, signer::Assertion::kLogged);  // the default setting
+  EXPECT_FALSE(v.voucher.platform_key_certificate.has_value());
   EXPECT_EQ(*v.voucher.created_on, clock_.Now());
   EXPECT_EQ(*v.voucher.expires_on, clock_.Now() + absl::Hours(24 * 365));
   EXPECT_FALSE(v.voucher.domain_cert_revocation_checks.has_value());
@@ -294,7 +318,7 @@ TEST_F(ServiceTest, IssuedVoucherVerifiesOnTheDeviceSide) {
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->req_id, r->req_id);
   EXPECT_EQ(info->status, "issued");
-  EXPECT_EQ(info->assertion, "verified");
+  EXPECT_EQ(info->assertion, "logged");
   EXPECT_EQ(info->pdc_organization, "Acme Corp");
   EXPECT_EQ(info->requested_by, "admin@acme.example");
   EXPECT_EQ(info->serial_number, "SN-00");
@@ -484,6 +508,91 @@ TEST_F(ServiceTest, RenewResignsWithFreshValidity) {
   EXPECT_EQ(*v.voucher.pinned_domain_cert, acme_pdc_.der);
   auto actions = AuditActions();
   EXPECT_NE(std::find(actions.begin(), actions.end(), "voucher.renew"), actions.end());
+}
+
+TEST_F(ServiceTest, AssertionIsASettingAndARenewalKeepsTheVouchersOwn) {
+  RestartWithAssertion(signer::Assertion::kProximity);
+  std::string id = Issue("SN-06");
+  auto first = service_->DownloadVoucher(admin_, id);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(Verify(first->cms, "SN-06").voucher.assertion, signer::Assertion::kProximity);
+  EXPECT_EQ(service_->GetVoucher(admin_, id)->assertion, "proximity");
+  // The vendor changes the setting; the voucher renewed afterwards still says what it said.
+  RestartWithAssertion(signer::Assertion::kVerified);
+  clock_.Set(clock_.Now() + absl::Hours(24));
+  ASSERT_TRUE(Renew(admin_, id).ok());
+  auto renewed = service_->DownloadVoucher(admin_, id);
+  ASSERT_TRUE(renewed.ok());
+  auto v = Verify(renewed->cms, "SN-06");
+  ASSERT_TRUE(v.ok()) << v.status;
+  EXPECT_EQ(v.voucher.assertion, signer::Assertion::kProximity);
+  EXPECT_EQ(service_->GetVoucher(admin_, id)->assertion, "proximity");
+  // New vouchers follow the new setting.
+  auto other = service_->DownloadVoucher(admin_, Issue("SN-07"));
+  EXPECT_EQ(Verify(other->cms, "SN-07").voucher.assertion, signer::Assertion::kVerified);
+}
+
+TEST_F(ServiceTest, PlatformCertificateIssuedByThePdcIsCarriedByTheVoucherAndItsRenewal) {
+  const absl::Time now = clock_.Now();
+  VoucherRequestInput in = Input({"SN-08"});
+  in.platform_certificate_pem = PlatformCert(acme_pdc_.cert.get(), acme_pdc_.key.get(),
+                                             now - absl::Hours(1), now + absl::Hours(24 * 400));
+  const std::string pk_der = *CertificateToDer(ParseCertificate(in.platform_certificate_pem)->get());
+  auto r = Request(admin_, in);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->serials[0].status, "issued") << r->serials[0].reason;
+  const std::string id = r->serials[0].voucher_id;
+  auto file = service_->DownloadVoucher(admin_, id);
+  ASSERT_TRUE(file.ok());
+  auto v = Verify(file->cms, "SN-08");
+  ASSERT_TRUE(v.ok()) << v.status;
+  EXPECT_EQ(v.voucher.platform_key_certificate, pk_der);
+  EXPECT_NE(signer::ParseSignedData(file->cms)->content.find(
+                "\"masa-extended-voucher:platform-key-certificate\":\""),
+            std::string::npos);
+  // The renewal re-signs with the same certificate.
+  clock_.Set(now + absl::Hours(24));
+  ASSERT_TRUE(Renew(admin_, id).ok());
+  auto renewed = service_->DownloadVoucher(admin_, id);
+  ASSERT_TRUE(renewed.ok());
+  ASSERT_NE(renewed->cms, file->cms);
+  EXPECT_EQ(Verify(renewed->cms, "SN-08").voucher.platform_key_certificate, pk_der);
+}
+
+TEST_F(ServiceTest, PlatformCertificateNotIssuedByThePdcIsRefused) {
+  const absl::Time now = clock_.Now();
+  const uint64_t audit_before = AuditSize();
+  auto refused = [&](const std::string& pem, const std::string& why) {
+    SCOPED_TRACE(why);
+    VoucherRequestInput in = Input({"SN-09"});
+    in.platform_certificate_pem = pem;
+    auto r = Request(admin_, in);
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status();
+    EXPECT_NE(std::string(r.status().message()).find("platform_cert: " + why), std::string::npos)
+        << r.status();
+  };
+  const absl::Time from = now - absl::Hours(1), to = now + absl::Hours(24 * 400);
+  // Issued by the other PDC of the same organization, not the one this request pins.
+  refused(PlatformCert(acme_pdc2_.cert.get(), acme_pdc2_.key.get(), from, to),
+          "not issued by the pinned-domain certificate: its issuer");
+  // Same issuer name as the PDC, another key: an impostor.
+  Owner impostor = MakeOwner("CN=Acme Owner CA,O=Acme Corp", now, absl::Hours(24 * 800));
+  refused(PlatformCert(impostor.cert.get(), impostor.key.get(), from, to),
+          "not issued by the pinned-domain certificate: its signature");
+  // Self-signed.
+  refused(acme_pdc2_.pem, "not issued by the pinned-domain certificate");
+  // Issued by the PDC but expired, or not yet valid.
+  refused(PlatformCert(acme_pdc_.cert.get(), acme_pdc_.key.get(), now - absl::Hours(48),
+                       now - absl::Hours(24)),
+          "not valid now");
+  refused(PlatformCert(acme_pdc_.cert.get(), acme_pdc_.key.get(), now + absl::Hours(24),
+                       to),
+          "not valid now");
+  // Not a certificate; two certificates.
+  refused("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "not a PEM");
+  refused(PlatformCert(acme_pdc_.cert.get(), acme_pdc_.key.get(), from, to) + acme_pdc_.pem,
+          "expected one certificate, got 2");
+  EXPECT_EQ(AuditSize(), audit_before) << "a refused request writes nothing";
 }
 
 TEST_F(ServiceTest, PermissionMatrix) {
@@ -839,7 +948,8 @@ TEST_F(ServiceTest, ListFiltersSortsGroupsAndPages) {
   EXPECT_EQ(by([&](VoucherFilter& f) { f.serial_number = "SN-21"; }), 1u);
   EXPECT_EQ(by([&](VoucherFilter& f) { f.status = "archived"; }), 1u);
   EXPECT_EQ(by([&](VoucherFilter& f) { f.status = "issued"; }), 4u);
-  EXPECT_EQ(by([&](VoucherFilter& f) { f.assertion = "verified"; }), 5u);
+  EXPECT_EQ(by([&](VoucherFilter& f) { f.assertion = "logged"; }), 5u);
+  EXPECT_EQ(by([&](VoucherFilter& f) { f.assertion = "verified"; }), 0u);
   EXPECT_EQ(by([&](VoucherFilter& f) { f.requested_by = "req2@acme.example"; }), 2u);
   EXPECT_EQ(by([&](VoucherFilter& f) { f.requested_by = req.principal_id(); }), 2u);
   EXPECT_EQ(by([&](VoucherFilter& f) { f.pdc_organization = "Acme Labs"; }), 2u);

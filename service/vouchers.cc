@@ -11,6 +11,7 @@
 #include "service/internal/authz.h"
 #include "service/internal/ids.h"
 #include "service/internal/pdc.h"
+#include "service/internal/platform_cert.h"
 #include "service/internal/service_impl.h"
 #include "signer/voucher_json.h"
 
@@ -264,9 +265,9 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
   }
   std::string platform_der;
   if (!input.platform_certificate_pem.empty()) {
-    auto parsed = internal::ParsePdc(input.platform_certificate_pem, "platform certificate");
-    if (!parsed.ok()) return reject(parsed.status());
-    platform_der = parsed->der;
+    auto checked = internal::CheckPlatformCertificate(input.platform_certificate_pem, pdc.der, now);
+    if (!checked.ok()) return reject(checked.status());
+    platform_der = *std::move(checked);
   }
   auto expires = ExpiryFor(input.expires_at, now, pdc.not_after);
   if (!expires.ok()) return reject(expires.status());
@@ -335,7 +336,7 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
     v.ien = ien;
     v.serial_number = serial;
     v.status = std::string(kIssued);
-    v.assertion = std::string(signer::AssertionName(signer::Assertion::kVerified));
+    v.assertion = std::string(signer::AssertionName(options_.default_assertion));
     v.signing_key_id = keys->key_id;
     v.requested_at = request->requested_at;
     v.created_at = now;
@@ -352,10 +353,11 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
     signer::Voucher sv;
     sv.created_on = now;
     sv.expires_on = *expires;
-    sv.assertion = signer::Assertion::kVerified;
+    sv.assertion = options_.default_assertion;
     sv.serial_number = serial;
     sv.pinned_domain_cert = pdc.der;
     sv.domain_cert_revocation_checks = security->second.domain_cert_revocation_checks;
+    if (!platform_der.empty()) sv.platform_key_certificate = platform_der;
     fan->tasks.emplace_back(std::move(sv), device->second.content_type);
     plan->push_back({i, std::move(v)});
   }
