@@ -126,14 +126,14 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
         "configuration line ", e.source().begin.line, " column ", e.source().begin.column, ": ",
         std::string(e.description())));
   }
-  static const std::set<std::string> kSections = {"server", "hsm",   "signing",
+  static const std::set<std::string> kSections = {"server", "hsm",   "signing", "voucher",
                                                   "audit",  "store", "queue"};
   for (const auto& [key, node] : root) {
     std::string name(key.str());
     if (!kSections.count(name) || !node.is_table()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "unknown section [", name, "] (line ", node.source().begin.line,
-          "); sections are [server], [hsm], [signing], [audit], [store], [queue]"));
+          "); sections are [server], [hsm], [signing], [voucher], [audit], [store], [queue]"));
     }
   }
   MasadConfig c;
@@ -169,6 +169,18 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
   MASA_RETURN_IF_ERROR(signing.Days("default_validity_days", &c.default_validity, 1, 3650));
   MASA_RETURN_IF_ERROR(signing.Days("max_validity_days", &c.max_validity, 1, 36500));
   MASA_RETURN_IF_ERROR(signing.NoUnknownKeys());
+
+  Section voucher(table("voucher"), "voucher");
+  std::string assertion(signer::AssertionName(c.default_assertion));
+  MASA_RETURN_IF_ERROR(voucher.String("assertion", &assertion));
+  if (auto a = signer::ParseAssertion(assertion)) {
+    c.default_assertion = *a;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "[voucher] assertion: \"", assertion,
+        "\" is not one of verified, logged, proximity, agent-proximity"));
+  }
+  MASA_RETURN_IF_ERROR(voucher.NoUnknownKeys());
 
   Section audit(table("audit"), "audit");
   MASA_RETURN_IF_ERROR(audit.String("key", &c.audit_key));
@@ -248,6 +260,7 @@ std::string FormatConfig(const MasadConfig& c) {
       "\nchain = ", q(c.signing_chain), "\nvendor_ien = ", q(c.vendor_ien),
       "\ndefault_validity_days = ", absl::ToInt64Hours(c.default_validity) / 24,
       "\nmax_validity_days = ", absl::ToInt64Hours(c.max_validity) / 24,
+      "\n\n[voucher]\nassertion = ", q(std::string(signer::AssertionName(c.default_assertion))),
       "\n\n[audit]\nkey = ", q(c.audit_key), "\norigin = ", q(c.audit_origin),
       "\ncheckpoint_every_entries = ", c.checkpoint_every_entries,
       "\ncheckpoint_every_seconds = ", absl::ToInt64Seconds(c.checkpoint_every),

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "signer/voucher.h"
 
 namespace masa::tools {
 
@@ -39,6 +40,12 @@ struct MasadConfig {
   std::string vendor_ien = "9";
   absl::Duration default_validity = absl::Hours(24 * 365);
   absl::Duration max_validity = absl::Hours(24 * 365 * 3);
+
+  // [voucher]
+  // assertion: the "assertion" leaf of the vouchers masad issues and of `masactl voucher
+  // sign`: "verified", "logged", "proximity" or "agent-proximity" (the YANG enum). A renewal
+  // keeps the assertion its voucher was signed with.
+  signer::Assertion default_assertion = signer::Assertion::kLogged;
 
   // [audit]
   std::string audit_key = "pkcs11:token=masa-dev;object=masa-audit;type=private";

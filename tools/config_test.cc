@@ -19,6 +19,26 @@ TEST(Config, DefaultsAndRelativePathsResolveAgainstTheFile) {
   EXPECT_EQ(c->signing_key, "pkcs11:token=masa-dev;object=masa-signing;type=private");
   EXPECT_EQ(c->workers, 2u);
   EXPECT_EQ(c->default_validity, absl::Hours(24 * 365));
+  EXPECT_EQ(c->default_assertion, signer::Assertion::kLogged);
+}
+
+TEST(Config, VoucherAssertionIsOneOfTheYangEnum) {
+  for (const char* name : {"verified", "logged", "proximity", "agent-proximity"}) {
+    auto c = ParseConfig(std::string("[server]\nplain_http = true\n[voucher]\nassertion = \"") +
+                             name + "\"\n",
+                         "/x");
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ(signer::AssertionName(c->default_assertion), name);
+    EXPECT_NE(FormatConfig(*c).find(std::string("[voucher]\nassertion = \"") + name + "\""),
+              std::string::npos);
+  }
+  auto bad = ParseConfig("[server]\nplain_http = true\n[voucher]\nassertion = \"Verified\"\n", "/x");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find(
+                "[voucher] assertion: \"Verified\" is not one of verified, logged, proximity, "
+                "agent-proximity"),
+            absl::string_view::npos)
+      << bad.status();
 }
 
 TEST(Config, FormattedConfigParsesBackToTheSame) {
@@ -45,6 +65,10 @@ TEST(Config, MistakesNameTheKey) {
       {"[server]\nplain_http = true\n[signing]\ndefault_validity_days = 900\nmax_validity_days = 30\n",
        "default_validity_days exceeds max_validity_days"},
       {"[server]\ntls_certificate = \"a.pem\"\n", "go together"},
+      {"[server]\nplain_http = true\n[voucher]\nassertion = 1\n",
+       "[voucher] assertion must be a string"},
+      {"[server]\nplain_http = true\n[voucher]\nasertion = \"logged\"\n",
+       "unknown key [voucher] asertion"},
   };
   for (const Case& c : cases) {
     auto parsed = ParseConfig(c.text, "/etc/masa");

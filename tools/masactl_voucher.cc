@@ -1,4 +1,7 @@
 // masactl voucher sign | show | verify.
+#include <pwd.h>
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "absl/strings/ascii.h"
@@ -10,12 +13,17 @@
 #include "common/file.h"
 #include "common/status.h"
 #include "common/time.h"
+#include "signer/certificate.h"
 #include "signer/cms.h"
 #include "signer/verifier.h"
 #include "signer/voucher.h"
 #include "signer/voucher_json.h"
+#include "store/audit.h"
+#include "store/records.h"
+#include "store/store.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/stack.h"
 #include "tools/state.h"
 
 namespace masa::tools {
@@ -61,12 +69,42 @@ absl::StatusOr<std::vector<UniquePtr<X509>>> ReadCertificates(const std::string&
   return certs;
 }
 
+// The one certificate in `path`; kInvalidArgument naming `what` when it holds another count.
+absl::StatusOr<UniquePtr<X509>> ReadOneCertificate(const std::string& path, std::string_view what) {
+  MASA_ASSIGN_OR_RETURN(auto certs, ReadCertificates(path));
+  if (certs.size() != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " holds ", certs.size(),
+                                                   " certificates; the ", Sv(what),
+                                                   " is exactly one"));
+  }
+  return std::move(certs[0]);
+}
+
+// "masactl:<user>": the local operator, as the audit log names whoever signs offline.
+std::string LocalOperator() {
+  const struct passwd* pw = getpwuid(geteuid());
+  return absl::StrCat("masactl:", pw != nullptr && pw->pw_name != nullptr
+                                      ? std::string(pw->pw_name)
+                                      : absl::StrCat("uid-", geteuid()));
+}
+
+// Signs with the production key, so the signature is audited like the daemon's: the CMS is
+// made, then its audit entry ("voucher.sign" by the local operator, the CMS hash) is durable
+// in the state's store, and only then is the file written. A state without a store yet gets
+// one (as masad's first start would): every signature with the MASA key is in the log.
 absl::Status Sign(const Flags::Parsed& args) {
+  const std::string state_dir = *args.Get("state");
+  if (!PathExists(state_dir)) {
+    return absl::NotFoundError(
+        absl::StrCat("state folder ", state_dir, " does not exist; run masactl dev-init first"));
+  }
+  MASA_ASSIGN_OR_RETURN(MasadConfig config, ConfigForState(state_dir));
   signer::Voucher voucher;
   // Whole seconds: some deployed device parsers reject fractional times.
   voucher.created_on = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()));
   voucher.serial_number = *args.Get("serial");
-  std::string assertion = args.GetOr("assertion", "verified");
+  std::string assertion =
+      args.GetOr("assertion", std::string(signer::AssertionName(config.default_assertion)));
   voucher.assertion = signer::ParseAssertion(assertion);
   if (!voucher.assertion) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -86,30 +124,73 @@ absl::Status Sign(const Flags::Parsed& args) {
     return absl::InvalidArgumentError(
         absl::StrCat("--content-type must be voucher or data, not \"", type, "\""));
   }
-  const std::string pdc_path = *args.Get("pdc");
-  MASA_ASSIGN_OR_RETURN(auto pdc, ReadCertificates(pdc_path));
-  if (pdc.size() != 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(pdc_path, " holds ", pdc.size(), " certificates; the PDC is exactly one"));
+  MASA_ASSIGN_OR_RETURN(UniquePtr<X509> pdc, ReadOneCertificate(*args.Get("pdc"), "PDC"));
+  MASA_ASSIGN_OR_RETURN(voucher.pinned_domain_cert, CertificateToDer(pdc.get()));
+  if (auto path = args.Get("platform-cert")) {
+    MASA_ASSIGN_OR_RETURN(UniquePtr<X509> pk, ReadOneCertificate(*path, "platform certificate"));
+    if (absl::Status s = signer::CheckIssuedBy(pk.get(), pdc.get()); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          *path, ": not issued by the pinned-domain certificate: ", s.message()));
+    }
+    MASA_ASSIGN_OR_RETURN(voucher.platform_key_certificate, CertificateToDer(pk.get()));
   }
-  MASA_ASSIGN_OR_RETURN(voucher.pinned_domain_cert, CertificateToDer(pdc[0].get()));
   if (args.Has("revocation-checks")) voucher.domain_cert_revocation_checks = true;
   const std::string out = *args.Get("out");
   if (!args.Has("force") && PathExists(out)) {
     return absl::AlreadyExistsError(absl::StrCat(out, " exists; pass --force to replace it"));
   }
 
-  MASA_ASSIGN_OR_RETURN(SigningState state, OpenSigningState(StatePaths(*args.Get("state")), 1));
+  MASA_ASSIGN_OR_RETURN(std::unique_ptr<Stack> stack, OpenStack(config));
+  std::vector<X509*> chain;
+  for (const auto& c : stack->chain) chain.push_back(c.get());
   MASA_ASSIGN_OR_RETURN(auto signer,
-                        signer::VoucherSigner::Create(state.key.get(), state.cert.get(),
-                                                      state.chain_ptrs(), content_type,
-                                                      state.provider->libctx(), nullptr));
+                        signer::VoucherSigner::Create(stack->signing_key.get(),
+                                                      stack->signing_cert.get(), chain,
+                                                      content_type, stack->provider->libctx(),
+                                                      nullptr));
   MASA_ASSIGN_OR_RETURN(std::string der, signer->Sign(voucher));
+  const std::string actor = LocalOperator();
+  const std::string ien = config.vendor_ien;
+  const std::string serial = *voucher.serial_number;
+  const std::string outcome =
+      absl::StrCat("ok: assertion ", assertion, ", pinned ", SubjectName(pdc.get()));
+  store::WriteBatch batch;
+  batch.Do([&](store::WriteTxn& txn) -> absl::Status {
+    // Named like the daemon's serial targets, so the owning organization's audit view shows it.
+    std::string target = absl::StrCat("serial:", ien, "/", serial);
+    auto component = txn.Get<store::Component>(store::ComponentKey(ien, serial));
+    if (component.ok()) {
+      target = absl::StrCat(component->organization_id, "/", target);
+    } else if (!absl::IsNotFound(component.status())) {
+      return component.status();
+    }
+    return txn.Append({actor, "voucher.sign", target, outcome, store::Sha256(der)}).status();
+  });
+  auto committed = stack->store->Write(std::move(batch));
+  if (!committed.ok()) return Annotate(committed.status(), "auditing the signature");
   MASA_RETURN_IF_ERROR(WriteFileAtomic(out, der, 0644, !args.Has("force")));
   std::printf("signed voucher for serial %s (%s, %zu bytes) -> %s\n",
               voucher.serial_number->c_str(), type == "data" ? "id-data" : "id-ct-animaJSONVoucher",
               der.size(), out.c_str());
+  std::printf("audited: voucher.sign by %s\n", actor.c_str());
   return absl::OkStatus();
+}
+
+// Subject, issuer and SHA-256 fingerprint of the platform key certificate, indented.
+std::string DescribePlatformCertificate(X509* cert) {
+  std::string der = CertificateToDer(cert).value_or("");
+  std::string fingerprint;
+  for (unsigned char c : store::Sha256(der)) {
+    if (!fingerprint.empty()) fingerprint.push_back(':');
+    absl::StrAppend(&fingerprint, absl::Hex(c, absl::kZeroPad2));
+  }
+  UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  X509_NAME_print_ex(bio.get(), X509_get_issuer_name(cert), 0, XN_FLAG_RFC2253);
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  return absl::StrCat("  subject: ", SubjectName(cert), "\n  issuer: ",
+                      absl::string_view(data, static_cast<size_t>(len)),
+                      "\n  SHA-256: ", absl::AsciiStrToUpper(fingerprint), "\n");
 }
 
 absl::Status Show(const Flags::Parsed& args) {
@@ -129,7 +210,37 @@ absl::Status Show(const Flags::Parsed& args) {
   for (const auto& cert : cms.certificates) {
     std::printf("certificate: %s\n", SubjectName(cert.get()).c_str());
   }
+  // The extended voucher's platform key certificate, shown (not verified: see verify).
+  auto voucher = signer::DecodeVoucherJson(cms.content);
+  if (voucher.ok() && voucher->platform_key_certificate) {
+    auto pk = ParseCertificates(*voucher->platform_key_certificate);
+    if (!pk.ok() || pk->size() != 1) {
+      std::printf("platform-key-certificate: not one DER X.509 certificate\n");
+    } else {
+      std::printf("platform-key-certificate:\n%s",
+                  DescribePlatformCertificate((*pk)[0].get()).c_str());
+    }
+  }
   return absl::OkStatus();
+}
+
+// Why a voucher may fail at the signature step, naming its signer and the given anchors.
+std::string SignatureHint(const Flags::Parsed& args) {
+  std::string signer = "its signer";
+  if (auto der = ReadCmsFile(args.positional[0]); der.ok()) {
+    if (auto cms = signer::ParseSignedData(*der); cms.ok() && !cms->signers.empty() &&
+                                                  cms->signers[0].certificate) {
+      signer = SubjectName(cms->certificates[*cms->signers[0].certificate].get());
+    }
+  }
+  std::string anchors;
+  if (auto certs = ReadCertificates(*args.Get("trust-anchor")); certs.ok()) {
+    for (const auto& c : *certs) absl::StrAppend(&anchors, anchors.empty() ? "" : "; ", SubjectName(c.get()));
+  }
+  return absl::StrCat("the voucher was signed by \"", signer,
+                      "\"; the trust anchor must be the CA that issued it (or one above), or "
+                      "that signing certificate itself; given: ",
+                      anchors.empty() ? "(none readable)" : anchors);
 }
 
 int Verify(const Flags::Parsed& args) {
@@ -170,6 +281,9 @@ int Verify(const Flags::Parsed& args) {
     std::fprintf(stderr, "masactl: verification FAILED at step %s\n  %s\n",
                  std::string(signer::VerifyStepName(result->failed_step)).c_str(),
                  std::string(result->status.message()).c_str());
+    if (result->failed_step == signer::VerifyStep::kSignature) {
+      std::fprintf(stderr, "  %s\n", SignatureHint(args).c_str());
+    }
     return 1;
   }
   std::printf("voucher signature: OK (signer %s)\n",
@@ -182,6 +296,10 @@ int Verify(const Flags::Parsed& args) {
                   ? absl::StrCat(", expires-on ", FormatRfc3339(*result->voucher.expires_on)).c_str()
                   : "");
   std::printf("pinned-domain-cert: %s\n", SubjectName(result->pinned_domain_cert.get()).c_str());
+  if (result->platform_key_certificate) {
+    std::printf("platform-key-certificate: OK (issued by the pinned-domain-cert)\n%s",
+                DescribePlatformCertificate(result->platform_key_certificate.get()).c_str());
+  }
   if (result->owner_certificate) {
     std::printf("owner certificate: OK (%s)\n",
                 SubjectName(result->owner_certificate.get()).c_str());
@@ -216,14 +334,21 @@ int VoucherCommand(const Args& args) {
   if (sub == "sign") {
     Flags flags("masactl voucher sign --state DIR --serial S --pdc FILE --out FILE [options]",
                 "Signs an ownership voucher (RFC 8366) pinning the domain certificate FILE to\n"
-                "serial number S, with the MASA key in the HSM of state DIR.");
+                "serial number S, with the MASA key in the HSM of state DIR. The signature is\n"
+                "audited (voucher.sign by masactl:<user>) in DIR's store, which is created when\n"
+                "absent, before FILE is written.");
     flags.Option("state", "DIR", "state folder made by masactl dev-init", true)
         .Option("serial", "S", "the device serial number", true)
         .Option("pdc", "FILE", "pinned-domain certificate, PEM or DER", true)
         .Option("out", "FILE", "where to write the voucher (DER CMS, .vcj)", true)
         .Option("expires", "TIME", "expires-on, RFC 3339 (default: none, a nonceless voucher "
                                    "without expiry)")
-        .Option("assertion", "A", "verified (default), logged, proximity or agent-proximity")
+        .Option("assertion", "A",
+                "verified, logged, proximity or agent-proximity (default: [voucher] assertion "
+                "of DIR/masad.toml, else logged)")
+        .Option("platform-cert", "FILE",
+                "the owner's UEFI platform key certificate, PEM or DER, issued by the PDC; "
+                "carried as masa-extended-voucher:platform-key-certificate")
         .Option("content-type", "T", "voucher (id-ct-animaJSONVoucher, default) or data (id-data)")
         .Switch("revocation-checks", "set domain-cert-revocation-checks to true")
         .Switch("force", "replace FILE if it exists");

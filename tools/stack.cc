@@ -93,6 +93,7 @@ absl::StatusOr<std::unique_ptr<Stack>> OpenStack(const MasadConfig& config) {
   options.vendor_ien = config.vendor_ien;
   options.default_validity = config.default_validity;
   options.max_validity = config.max_validity;
+  options.default_assertion = config.default_assertion;
   auto service = service::Service::Create(std::move(options));
   if (!service.ok()) return Annotate(service.status(), "starting the service");
   stack->service = std::move(*service);
