@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/base64.h"
 #include "api/rest_api.h"
 #include "common/openssl.h"
 #include "gmock/gmock.h"
@@ -186,6 +187,7 @@ class RestApiIntegrationTest : public ::testing::Test {
                                         absl::Now() + absl::Hours(24 * 800), true, 7);
     ASSERT_TRUE(pdc.ok());
     pdc_pem_ = *CertificateToPem(pdc->get());
+    pdc_ = *std::move(pdc);
     WriteFile(dir_ + "/ca.pem", *CertificateToPem(ca_), 0644);
   }
 
@@ -262,6 +264,7 @@ class RestApiIntegrationTest : public ::testing::Test {
   std::unique_ptr<queue::HttpServer> server_;
   std::string base_;
   UniquePtr<EVP_PKEY> pdc_key_;
+  UniquePtr<X509> pdc_;
   std::string pdc_pem_;
 };
 
@@ -334,6 +337,59 @@ TEST_F(RestApiIntegrationTest, RequestGetDownloadAndVerifyWithOpenssl) {
   HttpResult listed = Curl("GET", "/vouchers?serial_number=SN-01");
   ASSERT_EQ(listed.status, 200) << listed.body;
   EXPECT_EQ(listed.Json()["total"], 1);
+}
+
+// The extended ownership voucher end to end: the platform certificate given with the request
+// is in the signed JSON that `openssl cms -verify` extracts from the download, and stays there
+// after a renewal; one the PDC did not issue is refused.
+TEST_F(RestApiIntegrationTest, PlatformCertificateIsInTheSignedVoucher) {
+  AssignSerials(1);
+  UniquePtr<EVP_PKEY> pk_key = SoftKey();
+  auto pk = signer::IssueCertificate("CN=Acme Platform Key,O=Acme Corp", pk_key.get(), pdc_.get(),
+                                     pdc_key_.get(), nullptr, nullptr,
+                                     absl::Now() - absl::Hours(1),
+                                     absl::Now() + absl::Hours(24 * 400), false, 8);
+  ASSERT_TRUE(pk.ok()) << pk.status();
+  const std::string pk_b64 = Base64Encode(*CertificateToDer(pk->get()));
+  auto self = signer::IssueCertificate("CN=Acme Platform Key,O=Acme Corp", pk_key.get(), nullptr,
+                                       pk_key.get(), nullptr, nullptr,
+                                       absl::Now() - absl::Hours(1),
+                                       absl::Now() + absl::Hours(24 * 400), false, 9);
+  ASSERT_TRUE(self.ok());
+  HttpResult refused = Post("/request/ov", {{"serial_numbers", {"SN-00"}}, {"pdc", pdc_pem_},
+                                            {"platform_cert", *CertificateToPem(self->get())}});
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_THAT(refused.body, HasSubstr("platform_cert: not issued by the pinned-domain certificate"));
+
+  HttpResult r = Post("/request/ov", {{"serial_numbers", {"SN-00"}}, {"pdc", pdc_pem_},
+                                      {"platform_cert", *CertificateToPem(pk->get())}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::string voucher_id = r.Json()["vouchers"][0]["voucher_id"];
+  EXPECT_EQ(Curl("GET", "/voucher/" + voucher_id).Json()["voucher"]["assertion"], "logged");
+  auto signed_json = [&](const std::string& name) {
+    std::string file = dir_ + "/" + name + ".vcj";
+    EXPECT_EQ(Curl("GET", "/voucher/" + voucher_id + "/download", "admin.hdr", nullptr, file)
+                  .status,
+              200);
+    SpawnResult verify = Spawn({"openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in",
+                                file, "-CAfile", dir_ + "/ca.pem", "-out",
+                                dir_ + "/" + name + ".json"},
+                               dir_);
+    EXPECT_EQ(verify.exit_code, 0) << verify.out;
+    return json::parse(ReadFile(dir_ + "/" + name + ".json"), nullptr, false);
+  };
+  json inner = signed_json("issued");
+  EXPECT_EQ(inner["ietf-voucher:voucher"]["masa-extended-voucher:platform-key-certificate"],
+            pk_b64)
+      << inner.dump();
+  EXPECT_EQ(inner["ietf-voucher:voucher"]["assertion"], "logged");
+
+  HttpResult renewed = Post("/voucher/" + voucher_id + "/renew", json::object());
+  ASSERT_EQ(renewed.status, 200) << renewed.body;
+  json after = signed_json("renewed");
+  EXPECT_EQ(after["ietf-voucher:voucher"]["masa-extended-voucher:platform-key-certificate"],
+            pk_b64)
+      << after.dump();
 }
 
 TEST_F(RestApiIntegrationTest, RefusesBadInputWithProblems) {

@@ -166,7 +166,7 @@ TEST_F(RestApiTest, GetVoucherHasExactlyTheDocumentedShape) {
                    {"created_at", "2027-01-15T08:00:01Z"},
                    {"expires_at", "2030-03-17T17:46:40Z"},
                    {"last_renewal_at", nullptr},
-                   {"assertion", "verified"},
+                   {"assertion", "logged"},
                    {"status", "issued"},
                    {"serial_number", "SN-1"},
                    {"pdc_organization", "Acme"},

@@ -151,6 +151,14 @@ TEST_F(Rfc8995VoucherTest, AfterTheMasaCertificateExpiredFailsAtSignature) {
   EXPECT_THAT(r.err, HasSubstr("expired")) << r;
 }
 
+// A pledge provisioned with the MASA certificate itself rather than the vendor CA.
+TEST_F(Rfc8995VoucherTest, TheMasaCertificateIsAcceptedAsAPartialChainAnchor) {
+  ProcessResult r = Masactl({"voucher", "verify", "--trust-anchor", kVectors + "/masa.crt",
+                             "--serial", kSerial, "--at", kWhenValid, "--nonce", kNonce, kVoucher});
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("verification OK")) << r;
+}
+
 TEST_F(Rfc8995VoucherTest, AnotherTrustAnchorFailsAtSignature) {
   ProcessResult r = Masactl({"voucher", "verify", "--trust-anchor",
                              kVectors + "/ownerca_secp384r1.crt", "--serial", kSerial, "--at",

@@ -35,7 +35,7 @@ class FakeService final : public service::Service {
     v.requested_at = absl::FromUnixSeconds(1800000000);
     v.created_at = absl::FromUnixSeconds(1800000001);
     v.expires_at = absl::FromUnixSeconds(1900000000);
-    v.assertion = "verified";
+    v.assertion = "logged";
     v.status = "issued";
     v.pdc_organization = "Acme";
     v.pdc_id = "pdc-1";
