@@ -212,7 +212,7 @@ constexpr const char* kSchemas = R"json({
       "pdc": {"type": "string", "description": "Pinned-domain certificate, PEM."},
       "cert_id": {"type": "string", "description": "Id of an uploaded PDC."},
       "platform_cert": {"type": "string",
-        "description": "The owner's UEFI platform key (PK) certificate, PEM: one certificate, valid now, issued by the pinned-domain certificate (issuer = its subject, signature by its key). Every voucher of the request carries it as the leaf masa-extended-voucher:platform-key-certificate (extended ownership voucher, YANG module masa-extended-voucher, served with the API documentation); a renewal keeps it. Refused with 400 naming platform_cert otherwise."},
+        "description": "The owner's UEFI platform key (PK) certificate, PEM: one certificate, valid now, issued by the pinned-domain certificate (issuer = its subject, signature by its key). Every voucher of the request carries it as the leaf masa-extended-voucher:platform-key-certificate (extended ownership voucher; YANG module masa-extended-voucher, installed in share/masa/yang); a renewal keeps it. Refused with 400 naming platform_cert otherwise."},
       "expires_at": {"$ref": "#/components/schemas/DateTime"},
       "os_type": {"enum": ["ios-xr", "ios-xe"]},
       "override": {"type": "boolean",
