@@ -143,6 +143,9 @@ struct Voucher {
   std::string os_type;
   std::string security_profile;
   std::optional<uint64_t> audit_seq;  // the audit entry of the latest issue/renew
+  // When a reassignment of its serial to another organization superseded it (service/);
+  // like archived_at, it takes the voucher out of the pin index.
+  std::optional<absl::Time> superseded_at;
   // Only in the stored form, never in a record the store hands out: the CMS certificate set
   // is cut out of `cms` at this offset and kept once under its SHA-256 (see store.h).
   std::string cms_certificates_sha256;
@@ -160,11 +163,12 @@ struct VoucherSummary {
   absl::Time expires_at = absl::UnixEpoch();
   std::optional<absl::Time> archived_at;
   std::string pdc_sha256;
+  std::optional<absl::Time> superseded_at;
   std::string unknown_fields;
 };
 
 // The pin index value. A (serial number, organization, pinned-domain certificate) entry
-// exists while some unarchived voucher has that pin; whether one of them is still live
+// exists while some voucher that is neither archived nor superseded has that pin; whether one of them is still live
 // depends on the time of asking, so the index says only "pinned here at some point" and a
 // caller that cares reads the serial's voucher summaries. An entry is written when its first
 // voucher is, so re-requesting vouchers for the same pin writes nothing here.

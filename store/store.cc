@@ -77,6 +77,7 @@ std::string SummaryValue(const Voucher& v) {
   s.expires_at = v.expires_at;
   s.archived_at = v.archived_at;
   s.pdc_sha256 = v.pdc_sha256;
+  s.superseded_at = v.superseded_at;
   return internal::Encode(s);
 }
 
@@ -617,11 +618,12 @@ absl::Status EnsurePin(MDB_txn* txn, const Dbs& dbs, const std::string& key,
 
 // An inserted voucher makes its pin entry unless there is one.
 absl::Status AddPin(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
-  return v.archived_at ? absl::OkStatus() : EnsurePin(txn, dbs, PinKey(v), v.id);
+  return v.archived_at || v.superseded_at ? absl::OkStatus()
+                                          : EnsurePin(txn, dbs, PinKey(v), v.id);
 }
 
-// Makes the pin entry of v's (serial, organization, PDC) say whether an unarchived voucher
-// has that pin: reads the serial's summaries, so it runs when a voucher changes or goes,
+// Makes the pin entry of v's (serial, organization, PDC) say whether a voucher that is
+// neither archived nor superseded has that pin: reads the serial's summaries, so it runs when a voucher changes or goes,
 // which is rare; an insert only looks the entry up (AddPin).
 absl::Status RecomputePin(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
   MASA_ASSIGN_OR_RETURN(auto summaries,
@@ -630,7 +632,7 @@ absl::Status RecomputePin(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
                                          &VoucherSummary::id));
   auto holder = std::find_if(summaries.begin(), summaries.end(), [&](const VoucherSummary& s) {
     return s.organization_id == v.organization_id && s.pdc_sha256 == v.pdc_sha256 &&
-           !s.archived_at;
+           !s.archived_at && !s.superseded_at;
   });
   if (holder != summaries.end()) return EnsurePin(txn, dbs, PinKey(v), holder->id);
   absl::Status st = internal::Del(txn, dbs[internal::kIdxSerialPin], PinKey(v));

@@ -239,6 +239,22 @@ TEST(StoreTest, PinsFollowTheVoucherRecords) {
   // A new voucher pins again.
   ASSERT_TRUE((*store)->Write(WriteBatch().Put(voucher("v-e", "org-a", 'q'))).ok());
   EXPECT_EQ(pins("org-a"), (V{"q v-e"}));
+
+  // A superseded voucher (its serial moved to another organization) pins nothing either,
+  // and its summary says when it was superseded.
+  d.status = "superseded";
+  d.superseded_at = absl::FromUnixSeconds(1700000200);
+  ASSERT_TRUE((*store)->Write(WriteBatch().Put(d)).ok());
+  EXPECT_EQ(pins("org-b"), V{});
+  auto summaries = (*store)->Read()->VoucherSummariesBySerial("32473", "SN-P");
+  ASSERT_TRUE(summaries.ok()) << summaries.status();
+  size_t superseded = 0;
+  for (const auto& s : *summaries) {
+    if (s.id != "v-d") continue;
+    ++superseded;
+    EXPECT_EQ(s.superseded_at, d.superseded_at);
+  }
+  EXPECT_EQ(superseded, 1u);
 }
 
 TEST(StoreTest, MigratesSchemaThreeByBuildingThePinIndex) {

@@ -124,6 +124,7 @@ void Fields(V& v, Voucher& r) {
   v(23, r.audit_seq);
   v(24, r.cms_certificates_sha256);
   v(25, r.cms_certificates_offset);
+  v(26, r.superseded_at);
 }
 
 // The serial index value: the same tags as the Voucher fields it copies.
@@ -134,6 +135,7 @@ void Fields(V& v, VoucherSummary& r) {
   v(11, r.expires_at);
   v(18, r.pdc_sha256);
   v(19, r.archived_at);
+  v(26, r.superseded_at);
 }
 
 template <typename V>
