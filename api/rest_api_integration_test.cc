@@ -17,8 +17,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/base64.h"
+#include "absl/strings/str_replace.h"
 #include "api/rest_api.h"
+#include "common/base64.h"
 #include "common/openssl.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -441,6 +442,96 @@ TEST_F(RestApiIntegrationTest, RefusesBadInputWithProblems) {
   ASSERT_EQ(metrics.status, 200);
   EXPECT_THAT(metrics.body, HasSubstr("masa_http_requests_total{code=\"400\"} 5"));
   EXPECT_THAT(metrics.body, HasSubstr("masa_open_connections"));
+}
+
+// Issue 8: after the account team moves a serial to another organization, the old owner's
+// voucher is superseded and cannot be renewed, the new owner is not held by it, and both
+// audit views show the transfer.
+TEST_F(RestApiIntegrationTest, ReassignedSerialSupersedesTheOldOwnersVoucher) {
+  AssignSerials(1);
+  auto other = service_->CreateOrganization("other", "admin@other.example");
+  ASSERT_TRUE(other.ok()) << other.status();
+  WriteFile(dir_ + "/other.hdr",
+            absl::StrCat("Authorization: Bearer ", std::string(other->token.secret.view()), "\n"));
+  HttpResult issued = Post("/request/ov", {{"serial_numbers", {"SN-00"}}, {"pdc", pdc_pem_}});
+  ASSERT_EQ(issued.status, 200) << issued.body;
+  std::string old_id = issued.Json()["vouchers"][0]["voucher_id"];
+
+  HttpResult moved = Post("/serials/assign", {{"organization_id", "org-other"},
+                                              {"reassign", true},
+                                              {"serials", {{{"serial_number", "SN-00"}}}}},
+                          "vendor.hdr");
+  ASSERT_EQ(moved.status, 200) << moved.body;
+
+  HttpResult renew = Post("/voucher/" + old_id + "/renew", json::object());
+  EXPECT_EQ(renew.status, 409) << renew.body;
+  HttpResult old_voucher = Curl("GET", "/voucher/" + old_id);
+  ASSERT_EQ(old_voucher.status, 200) << old_voucher.body;
+  EXPECT_EQ(old_voucher.Json()["voucher"]["status"], "superseded");
+  EXPECT_EQ(Curl("GET", "/vouchers?status=superseded").Json()["total"], 1);
+  EXPECT_EQ(Curl("GET", "/voucher/" + old_id + "/download").status, 200);
+
+  // The new owner, with a certificate of its own: issued, no conflict, no override.
+  UniquePtr<EVP_PKEY> key = SoftKey();
+  auto cert = signer::IssueCertificate("CN=Other Owner CA,O=Other Corp", key.get(), nullptr,
+                                       key.get(), nullptr, nullptr, absl::Now() - absl::Hours(1),
+                                       absl::Now() + absl::Hours(24 * 800), true, 8);
+  ASSERT_TRUE(cert.ok());
+  HttpResult theirs = Post("/request/ov",
+                           {{"serial_numbers", {"SN-00"}}, {"pdc", *CertificateToPem(cert->get())}},
+                           "other.hdr");
+  ASSERT_EQ(theirs.status, 200) << theirs.body;
+  EXPECT_EQ(theirs.Json()["vouchers"][0]["status"], "issued") << theirs.body;
+
+  HttpResult acme_audit = Curl("GET", "/audit?limit=1000");
+  ASSERT_EQ(acme_audit.status, 200) << acme_audit.body;
+  EXPECT_THAT(acme_audit.body, HasSubstr("\"serial.transfer-out\""));
+  EXPECT_THAT(acme_audit.body, HasSubstr("\"voucher.supersede\""));
+  EXPECT_THAT(acme_audit.body, ::testing::Not(HasSubstr("org-other")));
+  HttpResult other_audit = Curl("GET", "/audit?limit=1000", "other.hdr");
+  ASSERT_EQ(other_audit.status, 200) << other_audit.body;
+  EXPECT_THAT(other_audit.body, HasSubstr("\"serial.reassign\""));
+  EXPECT_THAT(other_audit.body, ::testing::Not(HasSubstr("org-acme")));
+}
+
+// Issue 8: a requestor bound to one sub-group sees only its serials in GET /request, and
+// "not yours" reads the same as "not visible to you".
+TEST_F(RestApiIntegrationTest, ARequestShowsASubGroupOnlyItsSerials) {
+  AssignSerials(2);
+  HttpResult group = Post("/groups", {{"parent_id", "org-acme"}, {"name", "east"}});
+  ASSERT_EQ(group.status, 201) << group.body;
+  std::string east = group.Json()["group"]["group_id"];
+  ASSERT_EQ(Post("/serials/place",
+                 {{"group_id", east}, {"serials", {{{"serial_number", "SN-00"}}}}}).status, 200);
+  HttpResult user = Post("/users", {{"username", "east@acme.example"}});
+  ASSERT_EQ(user.status, 201) << user.body;
+  std::string principal = user.Json()["principal"]["principal_id"];
+  ASSERT_EQ(Post("/bindings", {{"principal_id", principal}, {"group_id", east},
+                               {"role", "requestor"}}).status, 201);
+  HttpResult token = Post("/tokens", {{"principal_id", principal}});
+  ASSERT_EQ(token.status, 201) << token.body;
+  WriteFile(dir_ + "/east.hdr", absl::StrCat("Authorization: Bearer ",
+                                             token.Json()["token"]["secret"].get<std::string>(),
+                                             "\n"));
+
+  HttpResult both = Post("/request/ov", {{"serial_numbers", {"SN-00", "SN-01"}}, {"pdc", pdc_pem_}});
+  ASSERT_EQ(both.status, 200) << both.body;
+  std::string req_id = both.Json()["req_id"];
+  HttpResult seen = Curl("GET", "/request/" + req_id, "east.hdr");
+  ASSERT_EQ(seen.status, 200) << seen.body;
+  json serials = seen.Json()["request"]["serials"];
+  ASSERT_EQ(serials.size(), 1u) << seen.body;
+  EXPECT_EQ(serials[0]["serial_number"], "SN-00");
+  EXPECT_THAT(seen.body, ::testing::Not(HasSubstr("SN-01")));
+
+  HttpResult mixed = Post("/request/ov", {{"serial_numbers", {"SN-00", "SN-01", "NO-SUCH"}},
+                                          {"pdc", pdc_pem_}}, "east.hdr");
+  ASSERT_EQ(mixed.status, 200) << mixed.body;
+  json answers = mixed.Json()["vouchers"];
+  EXPECT_EQ(answers[0]["status"], "issued");
+  std::string not_visible = answers[1]["reason"], not_ours = answers[2]["reason"];
+  EXPECT_EQ(absl::StrReplaceAll(not_visible, {{"SN-01", "X"}}),
+            absl::StrReplaceAll(not_ours, {{"NO-SUCH", "X"}}));
 }
 
 TEST_F(RestApiIntegrationTest, TokensAndPublicEndpoints) {

@@ -25,11 +25,13 @@ absl::StatusOr<GroupInfo> ServiceImpl::CreateGroup(const Caller& caller,
   if (!internal::IsPrintableToken(name, 128)) {
     return absl::InvalidArgumentError("name: 1..128 printable characters without spaces");
   }
-  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
   std::string parent = parent_id.empty() ? caller.organization_id() : std::string(parent_id);
-  MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, parent, "group " + parent,
-                                 Hide::kOtherOrganizationsOnly));
+  {  // the snapshot ends before the write
+    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+    MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, parent, "group " + parent,
+                                   Hide::kOtherOrganizationsOnly));
+  }
   store::Group g;
   g.organization_id = internal::OrganizationOfId(parent);
   g.id = internal::NewId(g.organization_id + ".g-");
@@ -38,6 +40,8 @@ absl::StatusOr<GroupInfo> ServiceImpl::CreateGroup(const Caller& caller,
   g.created_at = Now();
   store::WriteBatch batch;
   batch.Do([g](store::WriteTxn& txn) -> absl::Status {
+    // The parent may have been deleted since the snapshot.
+    MASA_RETURN_IF_ERROR(internal::RequireGroup(txn, g.parent_id, g.organization_id));
     MASA_ASSIGN_OR_RETURN(auto groups, internal::ListPrefix<store::Group>(
                                            txn, g.organization_id + ".g-", GroupKey));
     for (const auto& other : groups) {
@@ -71,20 +75,27 @@ absl::StatusOr<std::vector<GroupInfo>> ServiceImpl::ListGroups(const Caller& cal
 }
 
 absl::Status ServiceImpl::DeleteGroup(const Caller& caller, std::string_view group_id) {
-  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
-  std::string what = "group " + std::string(group_id);
-  MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, group_id, what,
-                                 Hide::kOtherOrganizationsOnly));
-  MASA_ASSIGN_OR_RETURN(store::Group g, snap.Get<store::Group>(group_id));
-  if (g.parent_id.empty()) {
-    return absl::FailedPreconditionError("the organization's root group cannot be deleted");
+  std::string org, id;
+  {  // the snapshot ends before the write
+    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+    std::string what = "group " + std::string(group_id);
+    MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, group_id, what,
+                                   Hide::kOtherOrganizationsOnly));
+    MASA_ASSIGN_OR_RETURN(store::Group g, snap.Get<store::Group>(group_id));
+    if (g.parent_id.empty()) {
+      return absl::FailedPreconditionError("the organization's root group cannot be deleted");
+    }
+    org = g.organization_id;
+    id = g.id;
   }
-  std::string org = g.organization_id;
-  std::string id = g.id;
   store::WriteBatch batch;
-  // Checked in the write transaction so a serial placed meanwhile is not orphaned.
+  // Everything is checked in the write transaction: writes into the group (PlaceSerials,
+  // UploadPdc, BindRole, CreateGroup, AssignSerials) check in theirs that it still exists,
+  // and the store runs one write transaction at a time, so either they see it gone or
+  // this sees what they added.
   batch.Do([org, id](store::WriteTxn& txn) -> absl::Status {
+    MASA_RETURN_IF_ERROR(internal::RequireGroup(txn, id, org));
     MASA_ASSIGN_OR_RETURN(auto groups,
                           internal::ListPrefix<store::Group>(txn, org + ".g-", GroupKey));
     for (const auto& other : groups) {

@@ -1,4 +1,5 @@
 // Pinned-domain certificates: upload, list, get, delete.
+#include <optional>
 
 #include "common/status.h"
 #include "service/internal/authz.h"
@@ -19,11 +20,13 @@ using internal::Permission;
 using internal::Target;
 
 absl::StatusOr<PdcInfo> ServiceImpl::UploadPdc(const Caller& caller, PdcInput input) {
-  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
   std::string group = input.group_id.empty() ? caller.organization_id() : input.group_id;
-  MASA_RETURN_IF_ERROR(Authorize(access, Permission::kManagePdcs, group, "group " + group,
-                                 Hide::kOtherOrganizationsOnly));
+  {  // the snapshot ends before the write, which checks the group again
+    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+    MASA_RETURN_IF_ERROR(Authorize(access, Permission::kManagePdcs, group, "group " + group,
+                                   Hide::kOtherOrganizationsOnly));
+  }
   MASA_ASSIGN_OR_RETURN(internal::ParsedPdc parsed,
                         internal::ParsePdc(input.certificate, "certificate"));
   if (parsed.not_after <= Now()) {
@@ -41,6 +44,9 @@ absl::StatusOr<PdcInfo> ServiceImpl::UploadPdc(const Caller& caller, PdcInput in
   pdc.certificate_der = parsed.der;
   pdc.created_at = Now();
   store::WriteBatch batch;
+  batch.Do([group, org = pdc.organization_id](store::WriteTxn& txn) {
+    return internal::RequireGroup(txn, group, org);
+  });
   batch.Insert(pdc).Audit(Event(caller.principal_id(), "pdc.upload",
                                 Target(pdc.organization_id, pdc.id), "ok", parsed.sha256));
   MASA_RETURN_IF_ERROR(store_->Write(std::move(batch)).status());
@@ -74,13 +80,17 @@ absl::StatusOr<PdcInfo> ServiceImpl::GetPdc(const Caller& caller,
 }
 
 absl::Status ServiceImpl::DeletePdc(const Caller& caller, std::string_view cert_id) {
-  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
-  std::string what = "certificate " + std::string(cert_id);
-  auto pdc = snap.Get<store::PinnedDomainCert>(cert_id);
-  if (absl::IsNotFound(pdc.status())) return absl::NotFoundError(what + " not found");
-  if (!pdc.ok()) return pdc.status();
-  MASA_RETURN_IF_ERROR(Authorize(access, Permission::kManagePdcs, pdc->group_id, what));
+  std::optional<store::PinnedDomainCert> pdc;
+  {  // the snapshot ends before the write
+    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+    std::string what = "certificate " + std::string(cert_id);
+    auto found = snap.Get<store::PinnedDomainCert>(cert_id);
+    if (absl::IsNotFound(found.status())) return absl::NotFoundError(what + " not found");
+    if (!found.ok()) return found.status();
+    MASA_RETURN_IF_ERROR(Authorize(access, Permission::kManagePdcs, found->group_id, what));
+    pdc = *std::move(found);
+  }
   store::WriteBatch batch;
   batch.Delete<store::PinnedDomainCert>(pdc->id)
       .Audit(Event(caller.principal_id(), "pdc.delete", Target(pdc->organization_id, pdc->id)));

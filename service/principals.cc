@@ -1,5 +1,6 @@
 // Principals (users, service accounts) and their role bindings and grants.
 #include <algorithm>
+#include <memory>
 
 #include "common/status.h"
 #include "service/internal/authz.h"
@@ -30,11 +31,13 @@ absl::StatusOr<PrincipalInfo> ServiceImpl::AddPrincipal(const Caller& caller,
         user ? "username: expected an e-mail-style name like alice@example.com"
              : "name: 1..128 printable characters without spaces");
   }
-  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
   const std::string& org = caller.organization_id();
-  MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, org, "organization " + org,
-                                 Hide::kOtherOrganizationsOnly));
+  {  // the snapshot ends before the write
+    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+    MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, org, "organization " + org,
+                                   Hide::kOtherOrganizationsOnly));
+  }
   store::Principal p;
   p.id = internal::NewId(org + ".p-");
   p.organization_id = org;
@@ -85,24 +88,30 @@ absl::StatusOr<std::vector<PrincipalInfo>> ServiceImpl::ListPrincipals(
 
 absl::Status ServiceImpl::DisablePrincipal(const Caller& caller,
                                            std::string_view principal_id) {
-  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
   std::string what = "principal " + std::string(principal_id);
   if (internal::OrganizationOfId(principal_id) != caller.organization_id()) {
     return absl::NotFoundError(what + " not found");
   }
-  MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, caller.organization_id(),
-                                 what, Hide::kOtherOrganizationsOnly));
+  {  // the snapshot ends before the write
+    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+    MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, caller.organization_id(),
+                                   what, Hide::kOtherOrganizationsOnly));
+  }
   if (principal_id == caller.principal_id()) {
     return absl::FailedPreconditionError("you cannot disable yourself");
   }
-  auto p = snap.Get<store::Principal>(principal_id);
-  if (absl::IsNotFound(p.status())) return absl::NotFoundError(what + " not found");
-  if (!p.ok()) return p.status();
-  p->disabled = true;
   store::WriteBatch batch;
-  batch.Put(*p).Audit(Event(caller.principal_id(), "principal.disable",
-                            Target(p->organization_id, p->id)));
+  batch.Do([id = std::string(principal_id), what,
+            actor = caller.principal_id()](store::WriteTxn& txn) -> absl::Status {
+    auto p = txn.Get<store::Principal>(id);
+    if (absl::IsNotFound(p.status())) return absl::NotFoundError(what + " not found");
+    if (!p.ok()) return p.status();
+    p->disabled = true;
+    MASA_RETURN_IF_ERROR(txn.Put(*p));
+    return txn.Append(Event(actor, "principal.disable", Target(p->organization_id, p->id)))
+        .status();
+  });
   return store_->Write(std::move(batch)).status();
 }
 
@@ -116,13 +125,16 @@ absl::StatusOr<BindingInfo> ServiceImpl::BindRole(const Caller& caller,
         "role: expected viewer, requestor, assigner, admin, support, account-team or "
         "security-officer");
   }
-  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
   std::string group(group_id);
-  MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, group, "group " + group,
-                                 Hide::kOtherOrganizationsOnly));
   std::string what = "principal " + std::string(principal_id);
-  auto p = snap.Get<store::Principal>(principal_id);
+  absl::StatusOr<store::Principal> p = absl::UnknownError("not read");
+  {  // the snapshot ends before the write, which checks the group again
+    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+    MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, group, "group " + group,
+                                   Hide::kOtherOrganizationsOnly));
+    p = snap.Get<store::Principal>(principal_id);
+  }
   if (!p.ok() || p->organization_id != internal::OrganizationOfId(group)) {
     if (p.ok() || absl::IsNotFound(p.status())) return absl::NotFoundError(what + " not found");
     return p.status();
@@ -139,6 +151,9 @@ absl::StatusOr<BindingInfo> ServiceImpl::BindRole(const Caller& caller,
   b.role = std::string(RoleName(*role));
   b.created_at = Now();
   store::WriteBatch batch;
+  batch.Do([group, org = p->organization_id](store::WriteTxn& txn) {
+    return internal::RequireGroup(txn, group, org);
+  });
   batch.Insert(b).Audit(Event(caller.principal_id(), "role.bind",
                               Target(p->organization_id, b.id),
                               "ok: " + b.role + " on " + group + " for " + p->id));
@@ -147,14 +162,17 @@ absl::StatusOr<BindingInfo> ServiceImpl::BindRole(const Caller& caller,
 }
 
 absl::Status ServiceImpl::DeleteBinding(const Caller& caller, std::string_view binding_id) {
-  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
   std::string what = "binding " + std::string(binding_id);
-  auto b = snap.Get<store::RoleBinding>(binding_id);
-  if (absl::IsNotFound(b.status())) return absl::NotFoundError(what + " not found");
-  if (!b.ok()) return b.status();
-  MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, b->group_id, what,
-                                 Hide::kOtherOrganizationsOnly));
+  absl::StatusOr<store::RoleBinding> b = absl::UnknownError("not read");
+  {  // the snapshot ends before the write
+    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+    b = snap.Get<store::RoleBinding>(binding_id);
+    if (absl::IsNotFound(b.status())) return absl::NotFoundError(what + " not found");
+    if (!b.ok()) return b.status();
+    MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, b->group_id, what,
+                                   Hide::kOtherOrganizationsOnly));
+  }
   store::WriteBatch batch;
   batch.Delete<store::RoleBinding>(b->id).Audit(
       Event(caller.principal_id(), "role.unbind",
@@ -168,28 +186,41 @@ absl::StatusOr<BindingInfo> ServiceImpl::ChangeGrant(const Caller& caller,
   if (!ParseGrant(permission)) {
     return absl::InvalidArgumentError("permission: expected request, download or archive");
   }
-  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
   std::string what = "binding " + std::string(binding_id);
-  auto b = snap.Get<store::RoleBinding>(binding_id);
-  if (absl::IsNotFound(b.status())) return absl::NotFoundError(what + " not found");
-  if (!b.ok()) return b.status();
-  MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, b->group_id, what,
-                                 Hide::kOtherOrganizationsOnly));
-  auto it = std::find(b->grants.begin(), b->grants.end(), permission);
-  bool present = it != b->grants.end();
-  if (add == present) return Describe(*b);  // nothing changes, nothing to audit
-  if (add) {
-    b->grants.emplace_back(permission);
-  } else {
-    b->grants.erase(it);
+  {  // the snapshot ends before the write, which reads the binding again
+    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+    auto b = snap.Get<store::RoleBinding>(binding_id);
+    if (absl::IsNotFound(b.status())) return absl::NotFoundError(what + " not found");
+    if (!b.ok()) return b.status();
+    MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, b->group_id, what,
+                                   Hide::kOtherOrganizationsOnly));
   }
+  // Changed in the transaction, so two grants changed at once both stay.
+  auto out = std::make_shared<store::RoleBinding>();
   store::WriteBatch batch;
-  batch.Put(*b).Audit(Event(caller.principal_id(), add ? "permission.grant" : "permission.revoke",
-                            Target(internal::OrganizationOfId(b->group_id), b->id),
-                            "ok: " + std::string(permission)));
+  batch.Do([id = std::string(binding_id), what, grant = std::string(permission), add, out,
+            actor = caller.principal_id()](store::WriteTxn& txn) -> absl::Status {
+    auto b = txn.Get<store::RoleBinding>(id);
+    if (absl::IsNotFound(b.status())) return absl::NotFoundError(what + " not found");
+    if (!b.ok()) return b.status();
+    *out = *b;
+    auto it = std::find(out->grants.begin(), out->grants.end(), grant);
+    bool present = it != out->grants.end();
+    if (add == present) return absl::OkStatus();  // nothing changes, nothing to audit
+    if (add) {
+      out->grants.push_back(grant);
+    } else {
+      out->grants.erase(it);
+    }
+    MASA_RETURN_IF_ERROR(txn.Put(*out));
+    return txn
+        .Append(Event(actor, add ? "permission.grant" : "permission.revoke",
+                      Target(internal::OrganizationOfId(out->group_id), out->id), "ok: " + grant))
+        .status();
+  });
   MASA_RETURN_IF_ERROR(store_->Write(std::move(batch)).status());
-  return Describe(*b);
+  return Describe(*out);
 }
 
 absl::StatusOr<BindingInfo> ServiceImpl::GrantPermission(const Caller& caller,

@@ -7,8 +7,38 @@
 #include "service/internal/authz.h"
 #include "service/internal/service_impl.h"
 #include "service/internal/shared.h"
+#include "service/internal/voucher_state.h"
 
 namespace masa::service {
+namespace {
+
+// Marks every voucher of the serial that another organization than `new_org` holds, and that
+// is neither archived nor already superseded, superseded at `now` (one audit entry each,
+// under the voucher's organization): the old owner loses its signing power over the device,
+// and its vouchers stop counting as live for conflicts. Runs in the reassignment's
+// transaction; reads the serial's index summaries, then only the records it changes.
+absl::Status SupersedeVouchers(store::WriteTxn& txn, const std::string& actor,
+                               const std::string& ien, const std::string& serial,
+                               const std::string& new_org, absl::Time now) {
+  MASA_ASSIGN_OR_RETURN(auto summaries, txn.VoucherSummariesBySerial(ien, serial));
+  for (const auto& summary : summaries) {
+    if (summary.organization_id == new_org || summary.archived_at || summary.superseded_at ||
+        summary.status == internal::kArchived || summary.status == internal::kSuperseded) {
+      continue;
+    }
+    MASA_ASSIGN_OR_RETURN(store::Voucher v, txn.Get<store::Voucher>(summary.id));
+    v.status = std::string(internal::kSuperseded);
+    v.superseded_at = now;
+    MASA_RETURN_IF_ERROR(txn.Put(v));
+    MASA_RETURN_IF_ERROR(txn.Append(internal::Event(actor, "voucher.supersede",
+                                                    internal::Target(v.organization_id, v.id),
+                                                    "ok: its serial was reassigned"))
+                             .status());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 using internal::AccessContext;
 using internal::Authorize;
@@ -19,13 +49,15 @@ using internal::Permission;
 
 absl::StatusOr<AssignResult> ServiceImpl::AssignSerials(const Caller& caller,
                                                         AssignInput input) {
-  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
-  if (!access.Anywhere(Permission::kAssignSerials)) {
-    return absl::PermissionDeniedError("assigning serials needs the vendor account-team role");
+  {  // the snapshot ends before Assign writes
+    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+    if (!access.Anywhere(Permission::kAssignSerials)) {
+      return absl::PermissionDeniedError("assigning serials needs the vendor account-team role");
+    }
+    std::string group = input.group_id.empty() ? input.organization_id : input.group_id;
+    MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAssignSerials, group, "group " + group));
   }
-  std::string group = input.group_id.empty() ? input.organization_id : input.group_id;
-  MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAssignSerials, group, "group " + group));
   return Assign(caller.principal_id(), std::move(input));
 }
 
@@ -61,15 +93,18 @@ absl::StatusOr<AssignResult> ServiceImpl::Assign(const std::string& actor, Assig
   }
   AssignResult total;
   const size_t chunk = options_.assign_batch_size;
+  const absl::Time now = Now();
   for (size_t begin = 0; begin < input.serials.size(); begin += chunk) {
     std::vector<SerialAssignment> part(
         input.serials.begin() + begin,
         input.serials.begin() + std::min(input.serials.size(), begin + chunk));
     auto result = std::make_shared<AssignResult>();
     store::WriteBatch batch;
-    batch.Do([part, result, org = input.organization_id, group, actor,
+    batch.Do([part, result, org = input.organization_id, group, actor, now,
               reassign = input.reassign](store::WriteTxn& txn) -> absl::Status {
       *result = {};
+      // The group may have been deleted since the check above.
+      MASA_RETURN_IF_ERROR(internal::RequireGroup(txn, group, org));
       for (const auto& s : part) {
         auto existing = txn.Get<store::Component>(store::ComponentKey(s.ien, s.serial_number));
         if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
@@ -97,7 +132,17 @@ absl::StatusOr<AssignResult> ServiceImpl::Assign(const std::string& actor, Assig
         if (!s.model.empty()) c.model = s.model;
         MASA_RETURN_IF_ERROR(txn.Put(c));
         std::string outcome = "ok: to " + group;
-        if (action == "serial.reassign") outcome += " from " + existing->organization_id;
+        if (action == "serial.reassign") {
+          // Both sides see the transfer, neither learns who the other is.
+          const std::string& from = existing->organization_id;
+          MASA_RETURN_IF_ERROR(
+              txn.Append(Event(actor, "serial.transfer-out",
+                               internal::SerialTarget(from, s.ien, s.serial_number),
+                               "ok: reassigned to another organization"))
+                  .status());
+          MASA_RETURN_IF_ERROR(SupersedeVouchers(txn, actor, s.ien, s.serial_number, org, now));
+          outcome += " from another organization";
+        }
         MASA_RETURN_IF_ERROR(
             txn.Append(Event(actor, action, internal::SerialTarget(org, s.ien, s.serial_number),
                              outcome))
@@ -123,35 +168,60 @@ absl::StatusOr<AssignResult> ServiceImpl::PlaceSerials(const Caller& caller,
                                                        std::string_view group_id,
                                                        const std::vector<SerialRef>& serials) {
   if (serials.empty()) return absl::InvalidArgumentError("no serial numbers given");
-  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
-  std::string group(group_id);
-  MASA_RETURN_IF_ERROR(Authorize(access, Permission::kPlaceSerials, group, "group " + group,
-                                 Hide::kOtherOrganizationsOnly));
+  const std::string group(group_id);
   const std::string& org = caller.organization_id();
-  std::vector<store::Component> moves;
+  // A move as decided on the snapshot: the serial and the group it was authorized in.
+  struct Move {
+    std::string ien, serial_number, from_group;
+  };
+  std::vector<Move> moves;
   AssignResult result;
-  for (const auto& ref : serials) {
-    std::string ien = ref.ien.empty() ? options_.vendor_ien : ref.ien;
-    std::string what = "serial " + ref.serial_number;
-    auto c = snap.Get<store::Component>(store::ComponentKey(ien, ref.serial_number));
-    if (!c.ok() && !absl::IsNotFound(c.status())) return c.status();
-    if (!c.ok() || c->organization_id != org) return absl::NotFoundError(what + " not found");
-    MASA_RETURN_IF_ERROR(Authorize(access, Permission::kPlaceSerials, c->group_id, what));
-    if (c->group_id == group) {
-      ++result.unchanged;
-      continue;
+  {  // read and decide; the snapshot ends before the write
+    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+    MASA_RETURN_IF_ERROR(Authorize(access, Permission::kPlaceSerials, group, "group " + group,
+                                   Hide::kOtherOrganizationsOnly));
+    for (const auto& ref : serials) {
+      std::string ien = ref.ien.empty() ? options_.vendor_ien : ref.ien;
+      std::string what = "serial " + ref.serial_number;
+      auto c = snap.Get<store::Component>(store::ComponentKey(ien, ref.serial_number));
+      if (!c.ok() && !absl::IsNotFound(c.status())) return c.status();
+      if (!c.ok() || c->organization_id != org) return absl::NotFoundError(what + " not found");
+      MASA_RETURN_IF_ERROR(Authorize(access, Permission::kPlaceSerials, c->group_id, what));
+      if (c->group_id == group) {
+        ++result.unchanged;
+        continue;
+      }
+      moves.push_back({ien, ref.serial_number, c->group_id});
     }
-    c->group_id = group;
-    moves.push_back(*std::move(c));
   }
+  if (moves.empty()) return result;
+  // The write repeats what the decision rested on: the target group still exists (a
+  // concurrent DeleteGroup must not strand the serials) and each serial is still where the
+  // caller was authorized to move it from.
   store::WriteBatch batch;
-  for (const auto& c : moves) {
-    batch.Put(c).Audit(Event(caller.principal_id(), "serial.place",
-                             internal::SerialTarget(org, c.ien, c.serial_number),
-                             "ok: to " + group));
-  }
-  if (!batch.empty()) MASA_RETURN_IF_ERROR(store_->Write(std::move(batch)).status());
+  batch.Do([moves, group, org, actor = caller.principal_id()](store::WriteTxn& txn) -> absl::Status {
+    MASA_RETURN_IF_ERROR(internal::RequireGroup(txn, group, org));
+    for (const Move& m : moves) {
+      auto c = txn.Get<store::Component>(store::ComponentKey(m.ien, m.serial_number));
+      if (!c.ok() && !absl::IsNotFound(c.status())) return c.status();
+      if (!c.ok() || c->organization_id != org) {
+        return absl::NotFoundError("serial " + m.serial_number + " not found");
+      }
+      if (c->group_id != m.from_group) {
+        return absl::FailedPreconditionError("serial " + m.serial_number +
+                                             " was moved meanwhile; nothing was placed, try again");
+      }
+      c->group_id = group;
+      MASA_RETURN_IF_ERROR(txn.Put(*c));
+      MASA_RETURN_IF_ERROR(txn.Append(Event(actor, "serial.place",
+                                            internal::SerialTarget(org, m.ien, m.serial_number),
+                                            "ok: to " + group))
+                               .status());
+    }
+    return absl::OkStatus();
+  });
+  MASA_RETURN_IF_ERROR(store_->Write(std::move(batch)).status());
   result.assigned = moves.size();
   return result;
 }

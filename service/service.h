@@ -193,7 +193,8 @@ struct SerialResult {
   std::string status;      // "issued" or "failed"
   // When failed: why, for a person (never reveals another organization's data), and the
   // code a front end would answer for this serial alone: kNotFound (not a serial of your
-  // organization or not visible to you), kPermissionDenied (visible but you may not
+  // organization or not visible to you: one code and the same words for both, also when the
+  // serial was reassigned between the request and its commit), kPermissionDenied (visible but you may not
   // request), kAlreadyExists (live voucher pinned to another PDC, no override),
   // kInvalidArgument (the voucher breaks a rule, e.g. expiry after the PDC's), kInternal
   // (signing failed).
@@ -211,8 +212,9 @@ struct RequestResult {
 // written (then nothing of the request was written). Must not block: post to a loop.
 using RequestCallback = std::function<void(absl::StatusOr<RequestResult>)>;
 
-// What GET /voucher/{id} shows. status is "issued", "expired" (expires_at passed) or
-// "archived". created_at is when the voucher was first issued; after a renewal the CMS's
+// What GET /voucher/{id} shows. status is "issued", "expired" (expires_at passed),
+// "archived", or "superseded" (its serial was reassigned to another organization; history:
+// still viewable and downloadable, never renewed, not live for conflicts). created_at is when the voucher was first issued; after a renewal the CMS's
 // created-on equals last_renewal_at and expires_at is the renewed expiry.
 struct VoucherInfo {
   std::string voucher_id;
@@ -247,7 +249,10 @@ struct RequestInfo {
   std::string security_profile;
   std::string pdc_organization;
   bool override_conflicts = false;
-  std::vector<SerialResult> serials;   // as the request answered them
+  // As the request answered them, but only the serials the caller may view now (the
+  // serial's current group; the organization's root group for one no longer in the
+  // organization) and, for the requester, those it was answered kNotFound for.
+  std::vector<SerialResult> serials;
   std::vector<VoucherInfo> vouchers;   // its vouchers the caller may view
 };
 
@@ -275,7 +280,7 @@ std::optional<VoucherColumn> ParseVoucherColumn(std::string_view name);
 struct VoucherFilter {
   std::string organization_id;  // vendor callers: which organization ("" = all); others: ignored
   std::string serial_number;    // exact
-  std::string status;           // "issued", "expired", "archived"
+  std::string status;           // "issued", "expired", "archived", "superseded"
   std::string assertion;
   std::string requested_by;     // principal name or id
   std::string pdc_organization; // exact
@@ -395,7 +400,10 @@ struct AssignInput {
   std::string group_id;  // "" = the organization's root group
   std::vector<SerialAssignment> serials;
   // A serial that already belongs to ANOTHER organization is refused (nothing is written)
-  // unless this is set; then it moves (audited as "serial.reassign").
+  // unless this is set; then it moves, and in the same transaction the old organization's
+  // unarchived vouchers of it become "superseded". Audited on both sides without naming the
+  // other: "serial.transfer-out" and one "voucher.supersede" per voucher under the old
+  // organization, "serial.reassign" under the new one.
   bool reassign = false;
 };
 
@@ -507,7 +515,8 @@ class Service {
   // Re-signs the voucher with a fresh validity (same serial, PDC, content type and
   // leaves, among them the assertion and the platform key certificate it was signed with), sets last_renewal_at, audits "voucher.renew". Needs request on the serial's
   // group. Async like RequestVouchers; the result has one SerialResult. kFailedPrecondition
-  // for an archived voucher.
+  // for an archived voucher, and for a superseded one or one whose serial is no longer
+  // assigned to the voucher's organization (checked again when the renewal commits).
   virtual absl::Status RenewVoucher(const Caller& caller, std::string_view voucher_id,
                                     RenewInput input, RequestCallback done) = 0;
   // Marks the voucher archived (no longer counted as live for conflicts); needs archive.
@@ -570,7 +579,10 @@ class Service {
   // The caller organization's groups it may view.
   virtual absl::StatusOr<std::vector<GroupInfo>> ListGroups(const Caller& caller) const = 0;
   // Needs admin on the group. kFailedPrecondition while it has child groups, serials or
-  // PDCs, and for a root group. Its role bindings are deleted with it.
+  // PDCs, and for a root group. Its role bindings are deleted with it. Writes into a group
+  // (PlaceSerials, UploadPdc, BindRole, CreateGroup, AssignSerials) check inside their write
+  // transaction that it still exists (kNotFound when a deletion committed first), so a
+  // concurrent deletion never leaves anything in a deleted group.
   virtual absl::Status DeleteGroup(const Caller& caller, std::string_view group_id) = 0;
 
   // --- serials ---

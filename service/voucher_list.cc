@@ -17,6 +17,7 @@ using internal::IsArchived;
 using internal::kArchived;
 using internal::kExpired;
 using internal::kIssued;
+using internal::kSuperseded;
 using internal::Permission;
 
 namespace {
@@ -102,8 +103,9 @@ absl::StatusOr<VoucherPage> ServiceImpl::ListVouchers(const Caller& caller,
   size_t page_size = input.page_size == 0 ? 50 : input.page_size;
   if (page_size > kMaxPageSize) return absl::InvalidArgumentError("page_size: expected 1..1000");
   const VoucherFilter& f = input.filter;
-  if (!f.status.empty() && f.status != kIssued && f.status != kExpired && f.status != kArchived) {
-    return absl::InvalidArgumentError("status: expected issued, expired or archived");
+  if (!f.status.empty() && f.status != kIssued && f.status != kExpired &&
+      f.status != kArchived && f.status != kSuperseded) {
+    return absl::InvalidArgumentError("status: expected issued, expired, archived or superseded");
   }
   if (f.requested_to < f.requested_from) {
     return absl::InvalidArgumentError("time range: the end is before the start");

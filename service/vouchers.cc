@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -11,6 +12,7 @@
 #include "service/internal/pdc.h"
 #include "service/internal/platform_cert.h"
 #include "service/internal/service_impl.h"
+#include "service/internal/shared.h"
 #include "service/internal/voucher_state.h"
 #include "signer/voucher_json.h"
 
@@ -19,7 +21,10 @@ namespace masa::service {
 using internal::AccessContext;
 using internal::Authorize;
 using internal::Permission;
+using internal::CountsAsLive;
 using internal::IsArchived;
+using internal::IsSuperseded;
+using internal::SerialNotFoundReason;
 using internal::kArchived;
 using internal::kIssued;
 using internal::StatusOf;
@@ -82,8 +87,7 @@ absl::StatusOr<std::string> LiveVoucherPinnedElsewhere(const store::Reader& r,
   }
   MASA_ASSIGN_OR_RETURN(auto summaries, r.VoucherSummariesBySerial(ien, serial));
   for (const auto& v : summaries) {
-    if (v.organization_id == org && v.pdc_sha256 != pdc_sha256 && !v.archived_at &&
-        v.status != kArchived && v.expires_at > now) {
+    if (v.organization_id == org && v.pdc_sha256 != pdc_sha256 && CountsAsLive(v, now)) {
       return v.id;
     }
   }
@@ -95,8 +99,46 @@ absl::Time WholeSeconds(absl::Time t) { return absl::FromUnixSeconds(absl::ToUni
 // A serial planned for signing.
 struct Planned {
   size_t index;          // in the request's serial list
+  std::string group_id;  // the serial's group when the caller was authorized on it
   store::Voucher record; // everything but cms and audit_seq
 };
+
+// Ownership is current: a voucher may be renewed only while its serial is still assigned
+// to the voucher's organization and the voucher was not superseded by a reassignment.
+// Checked against the caller's snapshot and again in the write transaction. The refusal
+// says only that the serial left, which the voucher's "superseded" status already shows.
+absl::Status CheckStillOwned(const store::Reader& r, const store::Voucher& v) {
+  auto c = r.Get<store::Component>(store::ComponentKey(v.ien, v.serial_number));
+  if (!c.ok() && !absl::IsNotFound(c.status())) return c.status();
+  if (IsSuperseded(v) || !c.ok() || c->organization_id != v.organization_id) {
+    return absl::FailedPreconditionError(
+        "voucher " + v.id + " is superseded: its serial " + v.serial_number +
+        " is no longer assigned to your organization");
+  }
+  return absl::OkStatus();
+}
+
+// In the write transaction of a request: OK while p's serial is still assigned to the
+// request's organization (else kNotFound) and, when it was placed in another group since the
+// caller was authorized, the caller may request there (else Authorize's refusal). `access`
+// is loaded from `txn` the first time it is needed.
+absl::Status StillRequestable(const store::Reader& txn, const Planned& p,
+                              const std::string& principal, const std::string& vendor_org,
+                              std::optional<AccessContext>& access) {
+  const store::Voucher& v = p.record;
+  auto c = txn.Get<store::Component>(store::ComponentKey(v.ien, v.serial_number));
+  if (!c.ok() && !absl::IsNotFound(c.status())) return c.status();
+  if (!c.ok() || c->organization_id != v.organization_id) {
+    return absl::NotFoundError("serial " + v.serial_number + " not found");
+  }
+  if (c->group_id == p.group_id) return absl::OkStatus();
+  if (!access) {
+    MASA_ASSIGN_OR_RETURN(AccessContext loaded,
+                          AccessContext::Load(txn, principal, v.organization_id, vendor_org));
+    access.emplace(std::move(loaded));
+  }
+  return Authorize(*access, Permission::kRequest, c->group_id, "serial " + v.serial_number);
+}
 
 }  // namespace
 
@@ -123,10 +165,11 @@ VoucherInfo ServiceImpl::ToInfo(const store::Voucher& v) const {
   return i;
 }
 
-std::string ServiceImpl::GroupOfSerial(const store::Reader& reader, const std::string& ien,
+std::string ServiceImpl::GroupOfSerial(const store::Reader& reader, const std::string& org,
+                                       const std::string& ien,
                                        const std::string& serial) const {
   auto c = reader.Get<store::Component>(store::ComponentKey(ien, serial));
-  return c.ok() ? c->group_id : "";
+  return c.ok() && c->organization_id == org ? c->group_id : org;
 }
 
 absl::StatusOr<store::Voucher> ServiceImpl::AuthorizedVoucher(const AccessContext& access,
@@ -136,13 +179,9 @@ absl::StatusOr<store::Voucher> ServiceImpl::AuthorizedVoucher(const AccessContex
   auto v = access.reader().Get<store::Voucher>(voucher_id);
   if (absl::IsNotFound(v.status())) return absl::NotFoundError(what + " not found");
   if (!v.ok()) return v.status();
-  // The serial's current group decides; a serial since moved to another organization leaves
-  // its old vouchers at the old organization's root.
-  std::string group = GroupOfSerial(access.reader(), v->ien, v->serial_number);
-  if (group.empty() || internal::OrganizationOfId(group) != v->organization_id) {
-    group = v->organization_id;
-  }
-  MASA_RETURN_IF_ERROR(Authorize(access, p, group, what));
+  MASA_RETURN_IF_ERROR(Authorize(
+      access, p, GroupOfSerial(access.reader(), v->organization_id, v->ien, v->serial_number),
+      what));
   return v;
 }
 
@@ -300,14 +339,14 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
     if (!comp.ok() && !absl::IsNotFound(comp.status())) return comp.status();
     if (!comp.ok() || comp->organization_id != org) {
       r.code = absl::StatusCode::kNotFound;
-      r.reason = "serial " + serial + " is not assigned to your organization";
+      r.reason = SerialNotFoundReason(serial);
       continue;
     }
     if (absl::Status s = Authorize(access, Permission::kRequest, comp->group_id,
                                    "serial " + serial);
         !s.ok()) {
       r.code = s.code();
-      r.reason = std::string(s.message());
+      r.reason = absl::IsNotFound(s) ? SerialNotFoundReason(serial) : std::string(s.message());
       continue;
     }
     if (!input.override_conflicts) {
@@ -350,7 +389,7 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
     sv.domain_cert_revocation_checks = security->second.domain_cert_revocation_checks;
     if (!platform_der.empty()) sv.platform_key_certificate = platform_der;
     fan->tasks.emplace_back(std::move(sv), device->second.content_type);
-    plan->push_back({i, std::move(v)});
+    plan->push_back({i, comp->group_id, std::move(v)});
   }
 
   // --- after signing: one batch with every record and audit entry ---
@@ -362,16 +401,27 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
     store::WriteBatch batch;
     auto out = std::make_shared<RequestResult>();
     batch.Do([request, result, plan, actor, override_conflicts, now, out,
+              vendor_org = options_.vendor_organization_id,
               cms = std::move(cms)](store::WriteTxn& txn) -> absl::Status {
       *out = *result;
       store::VoucherRequest req = *request;
       size_t issued = 0;
+      std::optional<AccessContext> access;  // loaded here only when a serial moved group
       for (size_t k = 0; k < plan->size(); ++k) {
         const Planned& p = (*plan)[k];
         SerialResult& r = out->serials[p.index];
         if (!cms[k].ok()) {
           r.code = cms[k].status().code();
           r.reason = "signing failed: " + std::string(cms[k].status().message());
+          continue;
+        }
+        // Ownership is current: a reassignment or placement committed since the snapshot
+        // counts, decided against the same transaction that writes the voucher.
+        if (absl::Status s = StillRequestable(txn, p, actor, vendor_org, access); !s.ok()) {
+          if (!absl::IsNotFound(s) && !absl::IsPermissionDenied(s)) return s;
+          r.code = s.code();
+          r.reason = absl::IsNotFound(s) ? SerialNotFoundReason(r.serial_number)
+                                         : std::string(s.message());
           continue;
         }
         // Checked again here: a request committed since the snapshot may have pinned it.
@@ -465,6 +515,7 @@ absl::Status ServiceImpl::RenewVoucher(const Caller& caller, std::string_view vo
   if (IsArchived(v)) {
     return absl::FailedPreconditionError("voucher " + v.id + " is archived");
   }
+  MASA_RETURN_IF_ERROR(CheckStillOwned(snap, v));
   // Everything but the dates comes from the voucher as it was signed.
   MASA_ASSIGN_OR_RETURN(signer::ParsedSignedData parsed, signer::ParseSignedData(v.cms));
   MASA_ASSIGN_OR_RETURN(signer::Voucher sv, signer::DecodeVoucherJson(parsed.content));
@@ -504,6 +555,7 @@ absl::Status ServiceImpl::RenewVoucher(const Caller& caller, std::string_view vo
       if (IsArchived(v)) {
         return absl::FailedPreconditionError("voucher " + id + " was archived meanwhile");
       }
+      MASA_RETURN_IF_ERROR(CheckStillOwned(txn, v));
       v.cms = cms;
       v.expires_at = expires;
       v.last_renewal_at = now;
@@ -592,6 +644,10 @@ absl::StatusOr<RequestInfo> ServiceImpl::GetRequest(const Caller& caller,
   info.security_profile = req->security_profile;
   info.pdc_organization = req->pdc_organization;
   info.override_conflicts = req->override_conflicts;
+  // Only the serials the caller may view now (their current group, or the organization's
+  // root for one no longer in it), plus, for the requester, the serials it was answered
+  // "not found" for: those it typed itself, and the answer says nothing about them.
+  const bool requester = req->requested_by == caller.principal_id();
   for (const auto& serial : req->serial_numbers) {
     SerialResult r{serial, "", std::string(kIssued), "", absl::StatusCode::kOk};
     for (size_t i = 0; i < req->failed_serials.size(); ++i) {
@@ -601,6 +657,13 @@ absl::StatusOr<RequestInfo> ServiceImpl::GetRequest(const Caller& caller,
           i < req->failure_codes.size() ? std::atoi(req->failure_codes[i].c_str()) : 2);
       r.reason = i < req->failure_reasons.size() ? req->failure_reasons[i] : "";
     }
+    // One wording for every "not found", also in requests stored before it was one.
+    if (r.code == absl::StatusCode::kNotFound) r.reason = SerialNotFoundReason(serial);
+    bool visible =
+        Authorize(access, Permission::kView,
+                  GroupOfSerial(snap, req->organization_id, req->ien, serial), what)
+            .ok();
+    if (!visible && !(requester && r.code == absl::StatusCode::kNotFound)) continue;
     for (const auto& v : vouchers) {
       if (v.serial_number == serial) r.voucher_id = v.id;
     }
@@ -641,16 +704,19 @@ absl::StatusOr<std::vector<VoucherFile>> ServiceImpl::DownloadRequest(
 
 absl::StatusOr<VoucherInfo> ServiceImpl::ArchiveVoucher(const Caller& caller,
                                                         std::string_view voucher_id) {
-  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
-  MASA_ASSIGN_OR_RETURN(store::Voucher v,
-                        AuthorizedVoucher(access, Permission::kArchive, voucher_id));
-  if (IsArchived(v)) {
-    return absl::FailedPreconditionError("voucher " + v.id + " is already archived");
+  std::string id;
+  {  // the snapshot ends before the write; the transaction checks again
+    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+    MASA_ASSIGN_OR_RETURN(store::Voucher v,
+                          AuthorizedVoucher(access, Permission::kArchive, voucher_id));
+    if (IsArchived(v)) {
+      return absl::FailedPreconditionError("voucher " + v.id + " is already archived");
+    }
+    id = v.id;
   }
   const absl::Time now = Now();
   const std::string actor = caller.principal_id();
-  const std::string id = v.id;
   auto out = std::make_shared<store::Voucher>();
   store::WriteBatch batch;
   batch.Do([id, now, actor, out](store::WriteTxn& txn) -> absl::Status {

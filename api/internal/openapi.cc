@@ -67,7 +67,8 @@ const std::vector<OperationDoc>& Operations() {
        "\"failed\" (reason set); the other serials proceed when one fails.",
        {}, "VoucherRequest", true, 200, "application/json", "VoucherRequestResult", true},
       {"get", "/request/{req_id}", "getRequest", "vouchers",
-       "A request, its per-serial outcomes and the vouchers the caller may view.", {kReqId},
+       "A request, the per-serial outcomes and the vouchers the caller may view (serials "
+       "in groups it may not view are left out).", {kReqId},
        nullptr, false, 200, "application/json", "RequestResponse", true},
       {"get", "/request/{req_id}/download", "downloadRequest", "vouchers",
        "Every voucher of the request the caller may download, as a POSIX ustar archive of "
@@ -80,7 +81,8 @@ const std::vector<OperationDoc>& Operations() {
        nullptr, false, 200, "application/voucher-cms+json", nullptr, true},
       {"post", "/voucher/{voucher_id}/renew", "renewVoucher", "vouchers",
        "Re-sign the voucher with a fresh validity; sets last_renewal_at. The body is "
-       "optional.",
+       "optional. 409 for an archived or superseded voucher (its serial is no longer "
+       "assigned to the caller's organization).",
        {kVoucherId}, "RenewRequest", false, 200, "application/json", "VoucherRequestResult",
        true},
       {"post", "/voucher/{voucher_id}/archive", "archiveVoucher", "vouchers",
@@ -95,7 +97,7 @@ const std::vector<OperationDoc>& Operations() {
          "Vendor account team: which organization (default: all)."},
         {"serial_number", "query", "string", "Exact serial number."},
         {"req_id", "query", "string", "Only this request's vouchers."},
-        {"status", "query", "string", "issued, expired or archived."},
+        {"status", "query", "string", "issued, expired, archived or superseded."},
         {"assertion", "query", "string", "Exact assertion, e.g. logged."},
         {"requested_by", "query", "string", "Principal name or id."},
         {"pdc_organization", "query", "string", "Exact O of the pinned-domain certificate."},
@@ -196,7 +198,8 @@ constexpr const char* kSchemas = R"json({
       "assertion": {"enum": ["verified", "logged", "proximity", "agent-proximity"],
         "description": "The voucher's assertion: the vendor's setting ([voucher] assertion, default logged) when issued; a renewal keeps it.",
         "example": "logged"},
-      "status": {"enum": ["issued", "expired", "archived"]},
+      "status": {"enum": ["issued", "expired", "archived", "superseded"],
+        "description": "superseded: its serial was reassigned to another organization; kept as history, never renewed."},
       "serial_number": {"type": "string"}, "pdc_organization": {"type": "string"},
       "requested_by": {"type": "string"}}},
   "VoucherResponse": {"type": "object", "additionalProperties": false,

@@ -100,9 +100,11 @@ class ServiceImpl final : public Service {
   std::shared_ptr<const SigningKeys> keys() const;
   absl::Time Now() const { return options_.clock->Now(); }
   VoucherInfo ToInfo(const store::Voucher& v) const;
-  // The group a serial is placed in now ("" when the serial is not known).
-  std::string GroupOfSerial(const store::Reader& reader, const std::string& ien,
-                            const std::string& serial) const;
+  // The group that decides who may see `org`'s vouchers and requests of a serial: the group
+  // it is placed in now, or `org`'s root group when it is not (or no longer) assigned to
+  // `org` (a serial since moved to another organization leaves its history at the root).
+  std::string GroupOfSerial(const store::Reader& reader, const std::string& org,
+                            const std::string& ien, const std::string& serial) const;
   // Loads a voucher and authorizes `p` on it.
   absl::StatusOr<store::Voucher> AuthorizedVoucher(const internal::AccessContext& access,
                                                    internal::Permission p,

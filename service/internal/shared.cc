@@ -58,4 +58,17 @@ store::AuditEvent Event(std::string actor, std::string action, std::string targe
           std::move(hash)};
 }
 
+absl::Status RequireGroup(const store::Reader& txn, std::string_view group_id,
+                          std::string_view organization_id) {
+  auto g = txn.Get<store::Group>(group_id);
+  if (g.ok() && g->organization_id == organization_id) return absl::OkStatus();
+  if (!g.ok() && !absl::IsNotFound(g.status())) return g.status();
+  return absl::NotFoundError("group " + std::string(group_id) + " not found");
+}
+
+std::string SerialNotFoundReason(std::string_view serial_number) {
+  return "serial " + std::string(serial_number) +
+         " not found: it is not assigned to your organization, or not to a group you may view";
+}
+
 }  // namespace masa::service::internal

@@ -31,6 +31,19 @@ absl::StatusOr<PdcInfo> Describe(const store::PinnedDomainCert& c);
 store::AuditEvent Event(std::string actor, std::string action, std::string target,
                         std::string outcome = "ok", std::string hash = "");
 
+// For the checks a write repeats inside its transaction (`txn` is the store::WriteTxn):
+// OK when group `group_id` exists and belongs to `organization_id`; kNotFound "group <id>
+// not found" otherwise, e.g. when a DeleteGroup committed after the caller's snapshot. Every
+// write that puts something into a group (serial, PDC, binding, child group) runs it in the
+// same transaction, so nothing is left in a deleted group.
+absl::Status RequireGroup(const store::Reader& txn, std::string_view group_id,
+                          std::string_view organization_id);
+
+// The one per-serial answer, with code kNotFound, for a serial that is not assigned to the
+// caller's organization AND for one of its organization in a group the caller may not view:
+// the same words either way, so the answer does not tell the two apart.
+std::string SerialNotFoundReason(std::string_view serial_number);
+
 // The id of a record, for store range reads keyed by id prefix.
 inline constexpr auto BindingKey = [](const store::RoleBinding& b) { return b.id; };
 inline constexpr auto GroupKey = [](const store::Group& g) { return g.id; };
