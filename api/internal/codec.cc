@@ -189,8 +189,8 @@ absl::StatusOr<service::ListVouchersInput> DecodeListVouchers(const Query& query
   f.req_id = q.String("req_id", kIdLength).value_or("");
   f.status = q.String("status", 32).value_or("");
   if (!f.status.empty() && f.status != "issued" && f.status != "expired" &&
-      f.status != "archived") {
-    q.Fail("query parameter status: must be issued, expired or archived");
+      f.status != "archived" && f.status != "superseded") {
+    q.Fail("query parameter status: must be issued, expired, archived or superseded");
   }
   f.assertion = q.String("assertion", 32).value_or("");
   f.requested_by = q.String("requested_by", 256).value_or("");
