@@ -209,6 +209,16 @@ TEST_F(OwnershipTest, WritesIntoAGroupBeingDeletedStrandNothing) {
   std::cout << deleted << " of " << kTries << " deletions won their race\n";
 }
 
+// The write re-checks each serial's group; a serial named twice is refused up front rather
+// than taken for a concurrent move.
+TEST_F(OwnershipTest, PlacingASerialTwiceInOneCallIsRefused) {
+  auto placed = service_->PlaceSerials(admin_, east_, {{"", "SN-20"}, {"", "SN-20"}});
+  EXPECT_EQ(placed.status().code(), StatusCode::kInvalidArgument) << placed.status();
+  placed = service_->PlaceSerials(admin_, east_, {{"", "SN-20"}, {"", "SN-21"}});
+  ASSERT_TRUE(placed.ok()) << placed.status();
+  EXPECT_EQ(placed->assigned, 2u);
+}
+
 TEST_F(OwnershipTest, ARequestShowsASubGroupOnlyTheSerialsItMayView) {
   Caller east_req = User(admin_, "east@acme.example", "requestor", east_);
   auto r = Request(admin_, Input({"EAST-1", "SN-09"}));

@@ -195,6 +195,8 @@ absl::StatusOr<BindingInfo> ServiceImpl::ChangeGrant(const Caller& caller,
     if (!b.ok()) return b.status();
     MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, b->group_id, what,
                                    Hide::kOtherOrganizationsOnly));
+    bool present = std::find(b->grants.begin(), b->grants.end(), permission) != b->grants.end();
+    if (add == present) return Describe(*b);  // nothing changes, nothing to write or audit
   }
   // Changed in the transaction, so two grants changed at once both stay.
   auto out = std::make_shared<store::RoleBinding>();

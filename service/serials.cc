@@ -181,9 +181,13 @@ absl::StatusOr<AssignResult> ServiceImpl::PlaceSerials(const Caller& caller,
     MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
     MASA_RETURN_IF_ERROR(Authorize(access, Permission::kPlaceSerials, group, "group " + group,
                                    Hide::kOtherOrganizationsOnly));
+    std::set<std::string> seen;
     for (const auto& ref : serials) {
       std::string ien = ref.ien.empty() ? options_.vendor_ien : ref.ien;
       std::string what = "serial " + ref.serial_number;
+      if (!seen.insert(store::ComponentKey(ien, ref.serial_number)).second) {
+        return absl::InvalidArgumentError(what + " is listed twice");
+      }
       auto c = snap.Get<store::Component>(store::ComponentKey(ien, ref.serial_number));
       if (!c.ok() && !absl::IsNotFound(c.status())) return c.status();
       if (!c.ok() || c->organization_id != org) return absl::NotFoundError(what + " not found");
