@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "store/internal/codec.h"
+#include "store/internal/env_users.h"
 #include "store/internal/lmdb.h"
 #include "store/internal/record_fields.h"
 #include "store/internal/tables.h"
@@ -844,8 +845,9 @@ constexpr Migration kMigrations[] = {{1, MigrateAddRequestIndex},
 
 class StoreImpl final : public Store {
  public:
-  StoreImpl(const StoreOptions& options, Env env)
-      : options_(options), env_(std::move(env)) {}
+  // `shared`: another process had the environment open when this one opened it.
+  StoreImpl(const StoreOptions& options, Env env, bool shared = false)
+      : options_(options), env_(std::move(env)), shared_(shared) {}
 
   ~StoreImpl() override {
     {
@@ -919,6 +921,7 @@ class StoreImpl final : public Store {
 
   StoreOptions options_;
   Env env_;
+  const bool shared_;
   Dbs dbs_;
   mutable std::shared_timed_mutex resize_mu_;
 
@@ -939,8 +942,14 @@ class StoreImpl final : public Store {
 absl::Status StoreImpl::Init() {
   // A migration may need more room than the map has: grow it like a full write group does
   // (no other transaction of ours exists yet) and run the whole open transaction again.
-  while (true) {
+  for (int resized = 0;;) {
     absl::Status st = InitOnce();
+    // MDB_MAP_RESIZED: another process grew the map past what this one mapped at open
+    // (a store larger than initial_map_size is mapped at its used size): adopt it and retry.
+    if (absl::IsAborted(st) && ++resized < 100) {
+      MASA_RETURN_IF_ERROR(env_.SetMapSize(0));
+      continue;
+    }
     size_t size = env_.MapSize();
     if (!IsMapFull(st) || options_.read_only || size >= options_.max_map_size) return st;
     size_t grown = std::min(options_.max_map_size, size * 2);
@@ -1006,6 +1015,15 @@ absl::Status StoreImpl::InitOnce() {
   }
   for (int d = kMeta + 1; d < kDbCount; ++d) {
     MASA_ASSIGN_OR_RETURN(dbs_.dbi[d], OpenDb(txn, kDbNames[d], create));
+  }
+  if (version < kSchemaVersion && shared_) {
+    // A migration rewrites records that the other process would go on reading in the old
+    // layout (and an older build would write in it): migrate only when alone.
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s has schema version %d and this build needs %d, but another process (a running "
+        "masad, or masactl) has the store open; stop it and start this build's masad, which "
+        "migrates the store when it has it to itself",
+        store_path, version, kSchemaVersion));
   }
   for (const Migration& m : kMigrations) {
     if (m.from != version) continue;
@@ -1171,6 +1189,14 @@ void StoreImpl::CommitGroup(std::vector<Pending>& group) {
 absl::Status StoreImpl::Checkpoint(bool force) {
   std::lock_guard<std::mutex> cp_lock(checkpoint_mu_);
   absl::Time now = options_.clock->Now();
+  if (!force && audit_size_hint_.load() == last_checkpoint_size_ &&
+      now - last_checkpoint_time_ >= options_.checkpoint_every) {
+    // The hint counts this process's commits only; another process (masactl) may have
+    // appended since. Look at the log itself before deciding there is nothing to sign.
+    auto snap = Read();
+    auto size = snap.ok() ? snap->AuditSize() : absl::StatusOr<uint64_t>(snap.status());
+    if (size.ok() && *size > audit_size_hint_.load()) audit_size_hint_.store(*size);
+  }
   if (!force && audit_size_hint_.load() - last_checkpoint_size_ < options_.checkpoint_every_entries &&
       (audit_size_hint_.load() == last_checkpoint_size_ ||
        now - last_checkpoint_time_ < options_.checkpoint_every)) {
@@ -1258,11 +1284,19 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
     return absl::NotFoundError(absl::StrCat("no store in ", dir));
   }
   internal::Env::Options env_options;
-  env_options.map_size = options.initial_map_size;
+  // An existing store is mapped at the size recorded in it (grown by whichever process grew
+  // it last, masad most likely) rather than shrunk to initial_map_size: LMDB would map it at
+  // its used size then, and every page another process adds would resize it again.
+  env_options.map_size = PathExists(dir + "/data.mdb") ? 0 : options.initial_map_size;
   env_options.max_dbs = internal::kDbCount + 4;
   env_options.read_only = options.read_only;
+  // Before this process opens the environment: see env_users.h.
+  bool shared = false;
+  if (!options.read_only) {
+    MASA_ASSIGN_OR_RETURN(shared, internal::OtherProcessHasEnvironmentOpen(dir));
+  }
   MASA_ASSIGN_OR_RETURN(internal::Env env, internal::Env::Open(dir, env_options));
-  auto store = std::make_unique<internal::StoreImpl>(options, std::move(env));
+  auto store = std::make_unique<internal::StoreImpl>(options, std::move(env), shared);
   MASA_RETURN_IF_ERROR(store->Init());
   return std::unique_ptr<Store>(std::move(store));
 }

@@ -230,13 +230,22 @@ class WriteBatch {
   std::vector<Op> ops_;
 };
 
+// Several processes may open one store at once (masad serving while masactl onboards a
+// customer; `masactl audit` reading). LMDB lets one write transaction run at a time across
+// them, and nothing a Store keeps in memory is trusted across its own transactions: the
+// audit log's head (next sequence number, previous hash) and the Merkle nodes it extends
+// are read inside each write transaction, the latest checkpoint is re-read before one is
+// signed (two processes with the same signer never sign one tree size twice), and a map
+// grown by another process is adopted (MDB_MAP_RESIZED) before the next transaction. A
+// store whose schema is older than this build is migrated only by a process that opened
+// it alone; otherwise Open fails with kFailedPrecondition saying so.
 class Store {
  public:
   // Opens (creating when absent, unless read_only) the store in options.state_dir/store,
   // runs migrations, and starts the writer thread. Errors: kNotFound (no store, read_only),
   // kFailedPrecondition (folder owned by someone else or group/world-writable, not a MASA
-  // store, schema newer than this build), kDataLoss (corrupt or not an LMDB file),
-  // kPermissionDenied.
+  // store, schema newer than this build, or older while another process has it open),
+  // kDataLoss (corrupt or not an LMDB file), kPermissionDenied.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
 
   // Completes every batch already submitted, then stops the writer.
