@@ -132,6 +132,9 @@ const std::vector<Route>& RestApiImpl::Routes() {
       {{"GET", "/groups", "listGroups"}, &R::ListGroups},
       {{"DELETE", "/groups/{group_id}", "deleteGroup"}, &R::DeleteGroup},
 
+      {{"POST", "/organizations", "createOrganization"}, &R::CreateOrganization},
+      {{"GET", "/organizations", "listOrganizations"}, &R::ListOrganizations},
+
       {{"POST", "/tokens", "createToken"}, &R::CreateToken},
       {{"GET", "/tokens", "listTokens"}, &R::ListTokens},
       {{"DELETE", "/tokens/{token_id}", "revokeToken"}, &R::RevokeToken},
@@ -518,6 +521,37 @@ absl::StatusOr<HttpResponse> RestApiImpl::DeleteGroup(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_RETURN_IF_ERROR(options_.service->DeleteGroup(call.caller, Param(call, "group_id")));
   return Ok(json{{"ok", true}});
+}
+
+// ---------------------------------------------------------------------------------------
+// Organizations
+
+absl::StatusOr<HttpResponse> RestApiImpl::CreateOrganization(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(OrganizationInput in, DecodeOrganization(call.request.body));
+  MASA_ASSIGN_OR_RETURN(service::BootstrapResult made,
+                        options_.service->CreateOrganization(call.caller, in.name,
+                                                             in.admin_username));
+  json token = TokenJson(made.token.info);
+  token["secret"] = std::string(made.token.secret.view());
+  HttpResponse r = JsonResponse(
+      201, json{{"ok", true},
+                {"organization", OrganizationJson({made.organization_id, in.name,
+                                                   made.principal.created_at})},
+                {"admin", PrincipalJson(made.principal)},
+                {"token", std::move(token)}});
+  // Like POST /tokens: the answer carries a secret and must not be cached on its way.
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::ListOrganizations(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(std::vector<service::OrganizationInfo> list,
+                        options_.service->ListOrganizations(call.caller));
+  json out = json::array();
+  for (const service::OrganizationInfo& o : list) out.push_back(OrganizationJson(o));
+  return Ok(OkWith("organizations", std::move(out)));
 }
 
 // ---------------------------------------------------------------------------------------

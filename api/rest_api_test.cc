@@ -208,6 +208,7 @@ TEST_F(RestApiTest, MalformedBodiesAre400NamingTheField) {
       {"POST", "/serials/assign", R"({"organization_id":"o","serials":[{}]})",
        "serials[0].serial_number"},
       {"POST", "/serials/place", R"({"group_id":"g"})", "serials"},
+      {"POST", "/organizations", R"({"name":"acme"})", "admin_username"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(std::string(c.method) + " " + c.path + " " + c.body);
@@ -254,6 +255,21 @@ TEST_F(RestApiTest, TokenSecretIsShownOnceAndNotCached) {
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_EQ(json::parse(r.body)["token"]["secret"], "masa_secret");
   EXPECT_EQ(HeaderOf(r, "Cache-Control"), "no-store");
+}
+
+TEST_F(RestApiTest, NewOrganizationCarriesItsAdminAndTokenOnceAndIsListed) {
+  queue::HttpResponse r = Do(MakeRequest(
+      "POST", "/organizations", R"({"name":"acme","admin_username":"a@acme.example"})"));
+  ASSERT_EQ(r.status, 201) << r.body;
+  json made = json::parse(r.body);
+  EXPECT_EQ(made["organization"]["organization_id"], "org-acme");
+  EXPECT_EQ(made["organization"]["name"], "acme");
+  EXPECT_EQ(made["admin"]["name"], "a@acme.example");
+  EXPECT_EQ(made["token"]["secret"], "masa_first-secret");
+  EXPECT_EQ(HeaderOf(r, "Cache-Control"), "no-store");
+  queue::HttpResponse list = Do(MakeRequest("GET", "/organizations"));
+  ASSERT_EQ(list.status, 200) << list.body;
+  EXPECT_EQ(json::parse(list.body)["organizations"][0]["organization_id"], "org-acme");
 }
 
 TEST_F(RestApiTest, ProofHasIndexSizeBase64HashesAndCheckpoint) {

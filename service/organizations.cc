@@ -1,4 +1,5 @@
-// Organizations and vendor principals created by the operator (bootstrap).
+// Organizations: created by the vendor's account team (POST /organizations) or by the
+// operator (masactl org create), listed; vendor principals created by the operator.
 
 #include "common/status.h"
 #include "service/internal/authz.h"
@@ -8,28 +9,38 @@
 
 namespace masa::service {
 
+using internal::AccessContext;
 using internal::Event;
 using internal::Describe;
 using internal::PrincipalKey;
 using internal::IsOrgName;
 using internal::IsUsername;
 using internal::kBootstrapActor;
+using internal::Permission;
 using internal::Target;
 
 absl::StatusOr<BootstrapResult> ServiceImpl::Bootstrap(const std::string& org_id,
                                                        const std::string& org_name,
                                                        bool create_org,
-                                                       std::string_view username, Role role) {
+                                                       std::string_view username, Role role,
+                                                       const Caller* caller) {
   if (!IsUsername(username) && !internal::IsPrintableToken(username, 128)) {
     return absl::InvalidArgumentError("username: 1..128 printable characters, e.g. an e-mail");
   }
-  const std::string actor(kBootstrapActor);
+  const std::string actor =
+      caller != nullptr ? caller->principal_id() : std::string(kBootstrapActor);
   const absl::Time now = Now();
   store::WriteBatch batch;
+  if (caller != nullptr) {
+    // Decided again where it takes effect: a role removed since the first check counts.
+    batch.Do([this, c = *caller](store::WriteTxn& txn) {
+      return AuthorizeCreateOrganization(c, txn);
+    });
+  }
   if (create_org) {
     store::Organization org{org_id, org_name, now, ""};
     store::Group root{org_id, org_id, "", org_name, now, ""};
-    batch.Do([org, root, vendor = org_id == options_.vendor_organization_id](
+    batch.Do([org, root, actor, vendor = org_id == options_.vendor_organization_id](
                  store::WriteTxn& txn) -> absl::Status {
       absl::Status st = txn.Insert(org);
       // The vendor organization is created on first use and then reused.
@@ -39,7 +50,7 @@ absl::StatusOr<BootstrapResult> ServiceImpl::Bootstrap(const std::string& org_id
       }
       MASA_RETURN_IF_ERROR(st);
       MASA_RETURN_IF_ERROR(txn.Insert(root));
-      return txn.Append(Event("masactl", "org.create", Target(org.id, org.id), "ok: " + org.name))
+      return txn.Append(Event(actor, "org.create", Target(org.id, org.id), "ok: " + org.name))
           .status();
     });
   }
@@ -65,13 +76,54 @@ absl::StatusOr<BootstrapResult> ServiceImpl::Bootstrap(const std::string& org_id
                               "ok: " + b.role + " on " + org_id + " for " + p.id));
   MASA_ASSIGN_OR_RETURN(NewToken token,
                         IssueToken(batch, actor, p, options_.default_token_validity,
-                                   "first token, from masactl"));
+                                   caller != nullptr ? "first token, from the account team"
+                                                     : "first token, from masactl"));
   MASA_RETURN_IF_ERROR(store_->Write(std::move(batch)).status());
   return BootstrapResult{org_id, Describe(p), std::move(token)};
 }
 
-absl::StatusOr<BootstrapResult> ServiceImpl::CreateOrganization(std::string_view name,
+absl::Status ServiceImpl::AuthorizeCreateOrganization(const Caller& caller,
+                                                      const store::Reader& reader) const {
+  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, reader));
+  if (!Has(access.cross_organization(), Permission::kCreateOrganizations)) {
+    return absl::PermissionDeniedError(
+        "creating organizations needs the vendor account-team role");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<BootstrapResult> ServiceImpl::CreateOrganization(const Caller& caller,
+                                                                std::string_view name,
                                                                 std::string_view admin_username) {
+  {
+    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+    MASA_RETURN_IF_ERROR(AuthorizeCreateOrganization(caller, snap));
+  }  // no snapshot is held while the write waits
+  MASA_ASSIGN_OR_RETURN(std::string id, CheckNewOrganization(name, admin_username));
+  return Bootstrap(id, std::string(name), true, admin_username, Role::kAdmin, &caller);
+}
+
+absl::StatusOr<std::vector<OrganizationInfo>> ServiceImpl::ListOrganizations(
+    const Caller& caller) const {
+  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+  std::vector<store::Organization> found;
+  if (Has(access.cross_organization(), Permission::kView)) {
+    MASA_ASSIGN_OR_RETURN(found, snap.List<store::Organization>());
+  } else {
+    MASA_ASSIGN_OR_RETURN(store::Organization own,
+                          snap.Get<store::Organization>(caller.organization_id()));
+    found.push_back(std::move(own));
+  }
+  std::vector<OrganizationInfo> out;
+  for (store::Organization& o : found) {
+    out.push_back({std::move(o.id), std::move(o.name), o.created_at});
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> ServiceImpl::CheckNewOrganization(
+    std::string_view name, std::string_view admin_username) const {
   if (!IsOrgName(name)) {
     return absl::InvalidArgumentError("organization name: 1..63 of [a-z0-9-], e.g. acme");
   }
@@ -82,6 +134,12 @@ absl::StatusOr<BootstrapResult> ServiceImpl::CreateOrganization(std::string_view
   if (!IsUsername(admin_username)) {
     return absl::InvalidArgumentError("admin username: expected e.g. alice@example.com");
   }
+  return id;
+}
+
+absl::StatusOr<BootstrapResult> ServiceImpl::CreateOrganization(std::string_view name,
+                                                                std::string_view admin_username) {
+  MASA_ASSIGN_OR_RETURN(std::string id, CheckNewOrganization(name, admin_username));
   return Bootstrap(id, std::string(name), true, admin_username, Role::kAdmin);
 }
 

@@ -126,6 +126,7 @@ struct ServiceOptions {
 //   users, roles, groups,                         x   |
 //    tokens of others, audit                          |            all* (audit)
 //   assign serials to orgs                            |            x
+//   create organizations                              |            x
 //   (* = every organization, read only.) Grants "request", "download", "archive" add that
 //   one permission to the binding's group subtree.
 enum class Role { kViewer, kRequestor, kAssigner, kAdmin, kSupport, kAccountTeam,
@@ -446,8 +447,17 @@ struct VoucherInclusionProof {
 };
 
 // ---------------------------------------------------------------------------------------
-// Bootstrap (masactl, no caller)
+// Organizations, and bootstrap (masactl, no caller)
 
+// A customer organization (or the vendor's own).
+struct OrganizationInfo {
+  std::string organization_id;  // "org-<name>", also the id of its root group
+  std::string name;
+  absl::Time created_at;
+};
+
+// A new organization or vendor principal: the first admin (or principal) and its first
+// token, whose secret is shown this once.
 struct BootstrapResult {
   std::string organization_id;
   PrincipalInfo principal;
@@ -616,6 +626,18 @@ class Service {
   // the entry yet (retry after the next checkpoint).
   virtual absl::StatusOr<VoucherInclusionProof> InclusionProof(
       const Caller& caller, std::string_view voucher_id) const = 0;
+
+  // --- organizations ---
+  // Vendor account team only (others, customer admins included: kPermissionDenied): what
+  // the bootstrap CreateOrganization below does, audited with the caller as actor. The role
+  // is checked again inside the write transaction. kAlreadyExists when the organization
+  // exists, kInvalidArgument for a bad name or username or the vendor organization's name.
+  virtual absl::StatusOr<BootstrapResult> CreateOrganization(
+      const Caller& caller, std::string_view name, std::string_view admin_username) = 0;
+  // The vendor's account team and support: every organization; anyone else: only its own.
+  // In id order.
+  virtual absl::StatusOr<std::vector<OrganizationInfo>> ListOrganizations(
+      const Caller& caller) const = 0;
 
   // --- bootstrap (operator tools; no caller; audited with actor "masactl") ---
   // Creates organization "org-<name>" (name: [a-z0-9-], 1..63), its first admin user

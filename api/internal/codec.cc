@@ -125,6 +125,16 @@ absl::StatusOr<GroupInput> DecodeGroup(std::string_view body) {
   return in;
 }
 
+absl::StatusOr<OrganizationInput> DecodeOrganization(std::string_view body) {
+  MASA_ASSIGN_OR_RETURN(json object, ParseJsonObject(body, false));
+  ObjectReader r(object);
+  OrganizationInput in;
+  in.name = r.String("name", true, kIdLength).value_or("");
+  in.admin_username = r.String("admin_username", true, 256).value_or("");
+  MASA_RETURN_IF_ERROR(r.Finish());
+  return in;
+}
+
 absl::StatusOr<service::TokenInput> DecodeToken(std::string_view body) {
   MASA_ASSIGN_OR_RETURN(json object, ParseJsonObject(body, true));
   ObjectReader r(object);
@@ -366,6 +376,12 @@ json GroupJson(const service::GroupInfo& g) {
               {"parent_id", g.parent_id.empty() ? json(nullptr) : json(g.parent_id)},
               {"name", g.name},
               {"created_at", TimeJson(g.created_at)}};
+}
+
+json OrganizationJson(const service::OrganizationInfo& o) {
+  return json{{"organization_id", o.organization_id},
+              {"name", o.name},
+              {"created_at", TimeJson(o.created_at)}};
 }
 
 json TokenJson(const service::TokenInfo& t) {

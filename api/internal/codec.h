@@ -40,6 +40,12 @@ struct GroupInput {
 };
 absl::StatusOr<GroupInput> DecodeGroup(std::string_view body);
 absl::StatusOr<service::TokenInput> DecodeToken(std::string_view body);  // empty body ok
+
+struct OrganizationInput {
+  std::string name;            // "acme" makes organization "org-acme"
+  std::string admin_username;  // its first admin
+};
+absl::StatusOr<OrganizationInput> DecodeOrganization(std::string_view body);
 absl::StatusOr<service::AssignInput> DecodeAssign(std::string_view body);
 
 struct PlaceInput {
@@ -69,6 +75,7 @@ nlohmann::json PrincipalJson(const service::PrincipalInfo& p);
 nlohmann::json BindingJson(const service::BindingInfo& b);
 nlohmann::json GroupJson(const service::GroupInfo& g);
 nlohmann::json TokenJson(const service::TokenInfo& t);
+nlohmann::json OrganizationJson(const service::OrganizationInfo& o);
 nlohmann::json AuditPageJson(const service::AuditPage& page);
 nlohmann::json ProofJson(const service::VoucherInclusionProof& proof);
 nlohmann::json AssignResultJson(const service::AssignResult& r);

@@ -232,6 +232,23 @@ class FakeService final : public service::Service {
     p.checkpoint = "masa/audit\n8\nroot\n";
     return p;
   }
+  absl::StatusOr<service::BootstrapResult> CreateOrganization(
+      const service::Caller&, std::string_view name, std::string_view admin) override {
+    if (!fail_with.ok()) return fail_with;
+    service::BootstrapResult r;
+    r.organization_id = "org-" + std::string(name);
+    r.principal.principal_id = r.organization_id + ".p-1";
+    r.principal.organization_id = r.organization_id;
+    r.principal.name = std::string(admin);
+    r.token.info.token_id = "tok-2";
+    r.token.secret = Secret("masa_first-secret");
+    return r;
+  }
+  absl::StatusOr<std::vector<service::OrganizationInfo>> ListOrganizations(
+      const service::Caller&) const override {
+    if (!fail_with.ok()) return fail_with;
+    return std::vector<service::OrganizationInfo>{{"org-acme", "acme", absl::UnixEpoch()}};
+  }
   absl::StatusOr<service::BootstrapResult> CreateOrganization(std::string_view,
                                                               std::string_view) override {
     return absl::UnimplementedError("fake");

@@ -94,6 +94,8 @@ class RestApiImpl final : public RestApi {
   absl::StatusOr<queue::HttpResponse> ListGroups(Call& call);
   absl::StatusOr<queue::HttpResponse> DeleteGroup(Call& call);
   // Tokens.
+  absl::StatusOr<queue::HttpResponse> CreateOrganization(Call& call);
+  absl::StatusOr<queue::HttpResponse> ListOrganizations(Call& call);
   absl::StatusOr<queue::HttpResponse> CreateToken(Call& call);
   absl::StatusOr<queue::HttpResponse> ListTokens(Call& call);
   absl::StatusOr<queue::HttpResponse> RevokeToken(Call& call);

@@ -18,7 +18,8 @@ constexpr PermissionSet kAdmin = kAssigner | P(Permission::kAdminister) | P(Perm
 // Vendor roles, in every organization.
 constexpr PermissionSet kSupportAnywhere = P(Permission::kView);
 constexpr PermissionSet kAccountTeamAnywhere =
-    P(Permission::kView) | P(Permission::kViewAudit) | P(Permission::kAssignSerials);
+    P(Permission::kView) | P(Permission::kViewAudit) | P(Permission::kAssignSerials) |
+    P(Permission::kCreateOrganizations);
 
 }  // namespace
 
@@ -33,6 +34,7 @@ std::string_view PermissionName(Permission p) {
     case Permission::kAdminister: return "administer";
     case Permission::kViewAudit: return "view-audit";
     case Permission::kAssignSerials: return "assign-serials";
+    case Permission::kCreateOrganizations: return "create-organizations";
   }
   return "?";
 }

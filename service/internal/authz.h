@@ -28,6 +28,7 @@ enum class Permission : uint32_t {
   kAdminister = 1u << 6,    // principals, bindings, groups, other principals' tokens
   kViewAudit = 1u << 7,
   kAssignSerials = 1u << 8, // give serials to organizations (vendor)
+  kCreateOrganizations = 1u << 9,  // onboard customer organizations (vendor)
 };
 using PermissionSet = uint32_t;
 

@@ -84,6 +84,10 @@ class ServiceImpl final : public Service {
   absl::StatusOr<VoucherInclusionProof> InclusionProof(
       const Caller& caller, std::string_view voucher_id) const override;
 
+  absl::StatusOr<BootstrapResult> CreateOrganization(const Caller& caller, std::string_view name,
+                                                     std::string_view admin_username) override;
+  absl::StatusOr<std::vector<OrganizationInfo>> ListOrganizations(
+      const Caller& caller) const override;
   absl::StatusOr<BootstrapResult> CreateOrganization(std::string_view name,
                                                      std::string_view admin_username) override;
   absl::StatusOr<BootstrapResult> CreateVendorPrincipal(std::string_view username,
@@ -119,9 +123,18 @@ class ServiceImpl final : public Service {
                                              store::PrincipalKind kind);
   absl::StatusOr<BindingInfo> ChangeGrant(const Caller& caller, std::string_view binding_id,
                                           std::string_view permission, bool add);
+  // `caller` null: the operator (actor "masactl"); else the caller is the actor and must
+  // hold the vendor permission to create organizations, checked inside the transaction.
   absl::StatusOr<BootstrapResult> Bootstrap(const std::string& org_id,
                                             const std::string& org_name, bool create_org,
-                                            std::string_view username, Role role);
+                                            std::string_view username, Role role,
+                                            const Caller* caller = nullptr);
+  // "org-<name>" when `name` and `admin_username` make a valid new organization.
+  absl::StatusOr<std::string> CheckNewOrganization(std::string_view name,
+                                                   std::string_view admin_username) const;
+  // OK when `caller` (its token re-checked in `reader`) may create organizations.
+  absl::Status AuthorizeCreateOrganization(const Caller& caller,
+                                           const store::Reader& reader) const;
 
   // internal::ParsePdc with the successful results of recent inputs kept: clients send the
   // same certificate with every request, and parsing it (EC key set-up) costs more than
