@@ -1,6 +1,8 @@
-// masactl org create | vendor add | serials assign: offline administration of a state
-// folder through the same service the daemon runs (run them while masad is stopped, or
-// against a folder masad does not serve).
+// masactl org create | vendor add | serials assign: administration of a state folder through
+// the same service the daemon runs, on the same store. Safe while masad serves the folder:
+// LMDB serializes the two processes' commits, each re-reads the audit log's head inside its
+// write transaction, and masad reads principals, tokens and serials from the store on every
+// request (see store/store.h, "Several processes").
 #include <cstdio>
 
 #include "absl/strings/ascii.h"
