@@ -2,29 +2,14 @@
 // client for requests no well-behaved client sends. Every server listens on 127.0.0.1:0.
 #include "queue/http_server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
-#include <condition_variable>
 #include <fstream>
-#include <functional>
 #include <future>
 #include <iterator>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <openssl/ec.h>
-#include <openssl/x509v3.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -34,220 +19,27 @@
 #include "gtest/gtest.h"
 #include "hsm/provider/provider.h"
 #include "hsm/testing/softhsm_token.h"
+#include "queue/testing/http_test_util.h"
 #include "signer/certificate.h"
 
 namespace masa::queue {
 namespace {
 
 using ::testing::HasSubstr;
-
-// --- helpers -------------------------------------------------------------------------------
-
-// Polls `pred` every 5 ms for up to `timeout`.
-bool WaitFor(const std::function<bool()>& pred, absl::Duration timeout = absl::Seconds(10)) {
-  absl::Time end = absl::Now() + timeout;
-  while (absl::Now() < end) {
-    if (pred()) return true;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return pred();
-}
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-// Runs a shell command (built by the test, never from input) and collects its output.
-CommandResult RunCommand(const std::string& command) {
-  CommandResult result;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) result.output.append(buf, n);
-  int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
-std::string Curl(const std::string& args) {
-  return absl::StrCat("curl --noproxy '*' -sS --max-time 10 ", args);
-}
-
-// A blocking TCP client for malformed, oversize and slow requests.
-class RawClient {
- public:
-  explicit RawClient(uint16_t port) {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  }
-  ~RawClient() { Close(); }
-  bool connected() const { return connected_; }
-  void Close() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-  bool Send(const std::string& data) {
-    return send(fd_, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
-  }
-  // Reads until the server closes (returns true) or `timeout` passes (false).
-  bool ReadUntilClosed(std::string* out, absl::Duration timeout = absl::Seconds(10)) {
-    absl::Time end = absl::Now() + timeout;
-    for (;;) {
-      int ms = static_cast<int>(absl::ToInt64Milliseconds(end - absl::Now()));
-      if (ms <= 0) return false;
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, ms) != 1) return false;
-      char buf[4096];
-      ssize_t n = recv(fd_, buf, sizeof(buf), 0);
-      if (n <= 0) return true;  // EOF or reset
-      out->append(buf, n);
-    }
-  }
-  // Reads until the end of a response head (or close / timeout).
-  std::string ReadHead(absl::Duration timeout = absl::Seconds(10)) {
-    std::string out;
-    absl::Time end = absl::Now() + timeout;
-    while (out.find("\r\n\r\n") == std::string::npos) {
-      int ms = static_cast<int>(absl::ToInt64Milliseconds(end - absl::Now()));
-      pollfd p{fd_, POLLIN, 0};
-      if (ms <= 0 || poll(&p, 1, ms) != 1) break;
-      char buf[4096];
-      ssize_t n = recv(fd_, buf, sizeof(buf), 0);
-      if (n <= 0) break;
-      out.append(buf, n);
-    }
-    return out;
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-};
-
-// Answers at once with a summary of the request, or (deferred) keeps the responders for
-// the test to answer later from another thread.
-class TestHandler : public HttpHandler {
- public:
-  explicit TestHandler(bool deferred = false) : deferred_(deferred) {}
-
-  void Handle(HttpRequest request, HttpResponder respond) override {
-    std::unique_lock<std::mutex> lock(mu_);
-    requests_.push_back(request);
-    if (deferred_) {
-      responders_.push_back(std::move(respond));
-      cv_.notify_all();
-      return;
-    }
-    lock.unlock();
-    if (request.path == "/bad-header") {
-      respond({.status = 200, .content_type = "text/plain",
-               .headers = {{"X-Evil", "a\r\nSet-Cookie: x=1"}}, .body = "no"});
-      return;
-    }
-    respond({.status = 200,
-             .content_type = "text/plain",
-             .headers = {{"X-Answer", "42"}},
-             .body = absl::StrCat("method=", request.method, " path=", request.path,
-                                  " body=", request.body.size(), "\n")});
-  }
-
-  // Waits for the n-th deferred responder (1-based) and returns a copy of it.
-  HttpResponder WaitResponder(size_t n) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return responders_.size() >= n; });
-    return responders_.size() >= n ? responders_[n - 1] : HttpResponder();
-  }
-  std::vector<HttpRequest> requests() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return requests_;
-  }
-
- private:
-  const bool deferred_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<HttpRequest> requests_;
-  std::vector<HttpResponder> responders_;
-};
-
-// A software EC P-256 key and a self-signed certificate for localhost / 127.0.0.1.
-struct TestCert {
-  UniquePtr<EVP_PKEY> key;
-  UniquePtr<X509> cert;
-  std::string pem_path;
-};
-
-UniquePtr<X509> SelfSign(EVP_PKEY* key, const char* cn) {
-  UniquePtr<X509> x(X509_new());
-  X509_set_version(x.get(), 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x.get()), 1);
-  X509_gmtime_adj(X509_getm_notBefore(x.get()), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(x.get()), 86400);
-  X509_NAME* name = X509_get_subject_name(x.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
-                             -1, -1, 0);
-  X509_set_issuer_name(x.get(), name);
-  X509_set_pubkey(x.get(), key);
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, x.get(), x.get(), nullptr, nullptr, 0);
-  X509_EXTENSION* san =
-      X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
-  X509_add_ext(x.get(), san, -1);
-  X509_EXTENSION_free(san);
-  if (X509_sign(x.get(), key, EVP_sha256()) == 0) return nullptr;
-  return x;
-}
-
-TestCert MakeTestCert(const std::string& dir, const char* cn = "localhost") {
-  TestCert t;
-  t.key.reset(EVP_EC_gen("P-256"));
-  t.cert = SelfSign(t.key.get(), cn);
-  t.pem_path = dir + "/" + cn + ".pem";
-  std::ofstream(t.pem_path) << *CertificateToPem(t.cert.get());
-  return t;
-}
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/masa-http-test-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { RunCommand("rm -rf '" + path_ + "'"); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-std::unique_ptr<HttpServer> StartServer(const HttpServerOptions& options, HttpHandler* handler) {
-  auto server = HttpServer::Create(options, handler);
-  EXPECT_TRUE(server.ok()) << server.status();
-  if (!server.ok()) return nullptr;
-  absl::Status started = (*server)->Start();
-  EXPECT_TRUE(started.ok()) << started;
-  if (!started.ok()) return nullptr;
-  EXPECT_NE((*server)->port(), 0);
-  return std::move(*server);
-}
-
-HttpServerOptions PlainOptions() {
-  HttpServerOptions o;
-  o.address = "127.0.0.1";
-  o.allow_plain_http_on_loopback = true;
-  return o;
-}
-
-std::string Url(uint16_t port, const std::string& path = "/") {
-  return absl::StrCat("http://127.0.0.1:", port, path);
-}
+using testing::CommandResult;
+using testing::Curl;
+using testing::ExpectProblem;
+using testing::ExpectServing;
+using testing::MakeTestCert;
+using testing::PlainOptions;
+using testing::RawClient;
+using testing::RunCommand;
+using testing::StartServer;
+using testing::TempDir;
+using testing::TestCert;
+using testing::TestHandler;
+using testing::Url;
+using testing::WaitFor;
 
 // --- Create ---------------------------------------------------------------------------------
 
@@ -419,31 +211,6 @@ TEST(HttpServerTest, HandlerHeaderWithNewlineBecomes500) {
 
 // --- limits ---------------------------------------------------------------------------------
 
-// The answers the server writes itself for a request over a limit.
-void ExpectProblem(const std::string& answer, int status, const std::string& detail_part) {
-  std::string status_line = absl::StrCat("HTTP/1.1 ", status, " ");
-  EXPECT_TRUE(absl::StartsWith(answer, status_line)) << answer;
-  EXPECT_THAT(answer, HasSubstr("\r\nContent-Type: application/problem+json\r\n"));
-  EXPECT_THAT(answer, HasSubstr("\r\nConnection: close\r\n"));
-  size_t body = answer.find("\r\n\r\n");
-  ASSERT_NE(body, std::string::npos) << answer;
-  std::string json = answer.substr(body + 4);
-  EXPECT_TRUE(absl::StartsWith(json, "{\"type\":\"urn:masa:problem:")) << json;
-  EXPECT_THAT(json, HasSubstr(absl::StrCat("\"status\":", status, ",")));
-  EXPECT_THAT(json, HasSubstr(detail_part));
-  EXPECT_THAT(answer, HasSubstr(absl::StrCat("\r\nContent-Length: ", json.size(), "\r\n")));
-}
-
-// A request on a fresh connection, to show the server is still serving.
-void ExpectServing(uint16_t port) {
-  RawClient client(port);
-  ASSERT_TRUE(client.Send("GET /still-there HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
-  std::string out;
-  EXPECT_TRUE(client.ReadUntilClosed(&out));
-  EXPECT_TRUE(absl::StartsWith(out, "HTTP/1.1 200")) << out;
-  EXPECT_THAT(out, HasSubstr("path=/still-there"));
-}
-
 TEST(HttpServerLimitsTest, ContentLengthOverTheLimitIsProblemJson413) {
   TestHandler handler;
   HttpServerOptions o = PlainOptions();
@@ -602,15 +369,15 @@ TEST(HttpServerLimitsTest, OversizeHeadersAre431AndALongRequestLineIs414) {
   // Counted as libevent counts, without line ends: a head of exactly 1024 bytes so counted
   // is served, one byte more is refused by the server (not by libevent, with HTML).
   const std::string line = "GET /ok HTTP/1.1";  // 16
-  const std::string pad(1024 - 16 - 7, 'p');    // "X-Pad: " is 7
+  const std::string pad(1024 - 16 - 6, 'p');    // "Host: " is 6
   {
     RawClient client(server->port());
-    ASSERT_TRUE(client.Send(line + "\r\nX-Pad: " + pad + "\r\n\r\n"));
+    ASSERT_TRUE(client.Send(line + "\r\nHost: " + pad + "\r\n\r\n"));
     EXPECT_TRUE(absl::StartsWith(client.ReadHead(), "HTTP/1.1 200 "));
   }
   {
     RawClient client(server->port());
-    ASSERT_TRUE(client.Send(line + "\r\nX-Pad: " + pad + "p\r\n\r\n"));
+    ASSERT_TRUE(client.Send(line + "\r\nHost: " + pad + "p\r\n\r\n"));
     std::string out;
     EXPECT_TRUE(client.ReadUntilClosed(&out));
     ExpectProblem(out, 431, "1024-byte limit");
