@@ -34,6 +34,7 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "queue/internal/address.h"
+#include "queue/internal/admission.h"
 #include "queue/internal/libevent.h"
 #include "queue/internal/problem.h"
 #include "queue/internal/request.h"
@@ -95,7 +96,10 @@ struct Connection {
   evhttp_connection* evcon = nullptr;  // known from the first loop turn after accept
   bool tls = false;
   EventPtr init;      // one-shot: learns evcon once libevent has built it
-  EventPtr deadline;  // a complete request must arrive before it fires
+  EventPtr deadline;  // fires at the head's deadline, then at the whole request's
+  absl::Time request_due;  // the whole request's deadline
+  std::string client;      // whose connection it is (internal::ClientOf)
+  bool admitted = false;   // counted in the server's ClientConnections
   EventPtr watch;     // notices a client leaving while its request is being handled
   std::vector<std::shared_ptr<Exchange>> pending;
 
@@ -113,7 +117,11 @@ struct Connection {
 class ServerImpl final : public HttpServer {
  public:
   ServerImpl(const HttpServerOptions& options, HttpHandler* handler)
-      : options_(options), handler_(handler), mailbox_(std::make_shared<Mailbox>()) {}
+      : options_(options),
+        handler_(handler),
+        mailbox_(std::make_shared<Mailbox>()),
+        clients_(internal::PerClientCap(options.max_connections,
+                                        options.max_connections_per_client)) {}
 
   ~ServerImpl() override { Shutdown(absl::ZeroDuration()); }
 
@@ -268,8 +276,7 @@ class ServerImpl final : public HttpServer {
     // The extra reference keeps the bufferevent readable should libevent free it first.
     bufferevent_incref(conn->bev);
     event_active(conn->init.get(), EV_TIMEOUT, 0);
-    timeval tv = absl::ToTimeval(options_.request_timeout);
-    evtimer_add(conn->deadline.get(), &tv);
+    ArmDeadlines(conn.get(), absl::ZeroDuration());
     open_.fetch_add(1);
     bufferevent* bev = conn->bev;
     connections_.insert(conn.release());
@@ -306,6 +313,20 @@ class ServerImpl final : public HttpServer {
       Forget(c);
       return;
     }
+    // One client may not take every connection: over its cap, closed at once, unanswered
+    // (no byte has been read yet; for TLS, not even the ClientHello).
+    sockaddr_storage peer{};
+    socklen_t peer_length = sizeof(peer);
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    if (fd >= 0 && getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_length) == 0) {
+      c->client = internal::ClientOf(reinterpret_cast<sockaddr*>(&peer), peer_length);
+    }
+    if (!clients_.Admit(c->client)) {
+      evhttp_connection_free(evcon);
+      Forget(c);
+      return;
+    }
+    c->admitted = true;
     c->evcon = evcon;
     by_evcon_[evcon] = c;
     // evhttp has just installed its callbacks and waits for the first request line.
@@ -315,6 +336,7 @@ class ServerImpl final : public HttpServer {
     if (c->recheck != nullptr) {
       c->head_watch = evbuffer_add_cb(bufferevent_get_input(c->bev), &ServerImpl::OnInputThunk, c);
     }
+    if (c->head_watch == nullptr) HeadArrived(c);  // no head will be judged
     // An answer leaves as two TLS records (head, then body). With Nagle the second waits
     // for the client's ACK of the first, which a client delays by up to 40 ms: every
     // keep-alive request then took 40 ms more (load_bench: p50 61 ms instead of 20 ms).
@@ -351,16 +373,32 @@ class ServerImpl final : public HttpServer {
   }
 
   void Forget(Connection* c) {
+    if (c->admitted) clients_.Release(c->client);
     connections_.erase(c);
     open_.fetch_sub(1);
     delete c;
   }
 
+  // A new request is due: its head within header_timeout and the whole of it within
+  // request_timeout (never later), both after `idle` (the kept-alive connection's grace).
+  void ArmDeadlines(Connection* c, absl::Duration idle) {
+    c->request_due = absl::Now() + idle + options_.request_timeout;
+    timeval head_tv =
+        absl::ToTimeval(idle + std::min(options_.header_timeout, options_.request_timeout));
+    evtimer_add(c->deadline.get(), &head_tv);
+  }
+
+  // The request's head is complete (or left to evhttp): the body has until request_due.
+  void HeadArrived(Connection* c) {
+    timeval rest = absl::ToTimeval(std::max(c->request_due - absl::Now(), absl::ZeroDuration()));
+    evtimer_add(c->deadline.get(), &rest);
+  }
+
   static void OnDeadlineThunk(evutil_socket_t, short, void* arg) {
-    auto* c = static_cast<Connection*>(arg);
-    // Half-closing makes libevent read EOF and free the connection through its own path.
-    evutil_socket_t fd = bufferevent_getfd(c->bev);
-    if (fd >= 0) shutdown(fd, SHUT_RDWR);
+    // Freed at once, unanswered (its close callback counts out a request in flight). Not by
+    // half-closing the socket: OpenSSL would then try to write an alert to a socket shut for
+    // writing, and raise SIGPIPE in a process that does not ignore it.
+    evhttp_connection_free(static_cast<Connection*>(arg)->evcon);
   }
 
   void StartWatch(Connection* c) {
@@ -409,6 +447,7 @@ class ServerImpl final : public HttpServer {
     if (c->head_check.verdict() != RequestHeadCheck::Verdict::kIncomplete) return;
     if (!EvhttpReading(c) || !c->pending.empty()) {
       c->head_check.Skip();
+      HeadArrived(c);
       return;
     }
     size_t length = evbuffer_get_length(input);
@@ -430,6 +469,7 @@ class ServerImpl final : public HttpServer {
     if (!EvhttpReading(c) || !c->pending.empty() ||
         evbuffer_get_length(input) != c->recheck_length) {
       c->head_check.Skip();
+      HeadArrived(c);
       return;
     }
     JudgeHead(c, input, 0);
@@ -457,9 +497,10 @@ class ServerImpl final : public HttpServer {
         evbuffer_ptr_set(input, &pos, take, EVBUFFER_PTR_ADD);
       }
     }
-    if (verdict != RequestHeadCheck::Verdict::kIncomplete &&
-        verdict != RequestHeadCheck::Verdict::kFits) {
-      Refuse(c, verdict);
+    if (verdict == RequestHeadCheck::Verdict::kFits) {
+      HeadArrived(c);
+    } else if (verdict != RequestHeadCheck::Verdict::kIncomplete) {
+      Refuse(c);
     }
   }
 
@@ -467,36 +508,16 @@ class ServerImpl final : public HttpServer {
   // connection from evhttp: evhttp has parsed part of the head at most and sees nothing more.
   // After the answer is out the connection lingers, dropping input, until the client closes,
   // goes quiet for kRefusalLinger or hits a timeout; then it is freed through evhttp.
-  void Refuse(Connection* c, RequestHeadCheck::Verdict verdict) {
+  void Refuse(Connection* c) {
     c->refusing = true;
     bufferevent_setcb(c->bev, &ServerImpl::DropInput, &ServerImpl::OnRefusalSentThunk,
                       &ServerImpl::OnRefusalEventThunk, c);
-    std::string answer =
-        internal::ClosingAnswerBytes(RefusalFor(verdict, c->head_check.content_length()),
-                                     absl::Now());
+    std::string answer = internal::ClosingAnswerBytes(
+        internal::HeadRefusal(c->head_check, options_.max_header_bytes, options_.max_body_bytes),
+        absl::Now());
     // Should this fail (out of memory), the connection's timeouts close it unanswered.
     (void)bufferevent_write(c->bev, answer.data(), answer.size());
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-  }
-
-  HttpResponse RefusalFor(RequestHeadCheck::Verdict verdict, uint64_t content_length) const {
-    switch (verdict) {
-      case RequestHeadCheck::Verdict::kBodyTooLarge:
-        return internal::ServerProblem(
-            413, "urn:masa:problem:body-too-large", "Request body too large",
-            absl::StrCat("the request body (Content-Length: ", content_length,
-                         ") is larger than the ", options_.max_body_bytes, "-byte limit"));
-      case RequestHeadCheck::Verdict::kRequestLineTooLong:
-        return internal::ServerProblem(
-            414, "urn:masa:problem:request-line-too-long", "Request line too long",
-            absl::StrCat("the request line (method, path and query) is longer than the ",
-                         options_.max_header_bytes, "-byte limit"));
-      default:
-        return internal::ServerProblem(
-            431, "urn:masa:problem:headers-too-large", "Request headers too large",
-            absl::StrCat("the request line and headers are larger than the ",
-                         options_.max_header_bytes, "-byte limit"));
-    }
   }
 
   // Ignores its argument: evhttp's deferred read, scheduled before the refusal, may still
@@ -658,12 +679,11 @@ class ServerImpl final : public HttpServer {
         break;
       }
     }
-    // Between requests the connection may idle for idle_timeout; then it has
-    // request_timeout more to deliver the next request whole.
+    // Between requests the connection may idle for idle_timeout; then the next request's
+    // deadlines run.
     timeval idle_tv = absl::ToTimeval(options_.idle_timeout);
     evhttp_connection_set_timeout_tv(c->evcon, &idle_tv);
-    timeval deadline_tv = absl::ToTimeval(options_.idle_timeout + options_.request_timeout);
-    evtimer_add(c->deadline.get(), &deadline_tv);
+    ArmDeadlines(c, options_.idle_timeout);
     // The next request starts with what is left in the input buffer.
     c->head_check.Reset();
     if (size_t buffered = evbuffer_get_length(bufferevent_get_input(c->bev));
@@ -696,6 +716,7 @@ class ServerImpl final : public HttpServer {
   bool draining_ = false;
   std::unordered_set<Connection*> connections_;  // owned
   std::unordered_map<evhttp_connection*, Connection*> by_evcon_;
+  internal::ClientConnections clients_;
 
   std::atomic<size_t> open_{0};
   std::atomic<size_t> in_flight_{0};
@@ -712,8 +733,13 @@ absl::Status ValidateOptions(const HttpServerOptions& o) {
   if (o.max_header_bytes == 0) return absl::InvalidArgumentError("max_header_bytes must be positive");
   if (o.max_body_bytes == 0) return absl::InvalidArgumentError("max_body_bytes must be positive");
   if (o.max_connections == 0) return absl::InvalidArgumentError("max_connections must be positive");
-  if (o.request_timeout <= absl::ZeroDuration() || o.idle_timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("request_timeout and idle_timeout must be positive");
+  if (o.max_connections_per_client == 0) {
+    return absl::InvalidArgumentError("max_connections_per_client must be positive");
+  }
+  if (o.header_timeout <= absl::ZeroDuration() || o.request_timeout <= absl::ZeroDuration() ||
+      o.idle_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "header_timeout, request_timeout and idle_timeout must be positive");
   }
   if (o.address.empty()) return absl::InvalidArgumentError("address is empty");
   return absl::OkStatus();

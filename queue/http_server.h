@@ -74,29 +74,50 @@ struct HttpServerOptions {
   bool allow_plain_http_on_loopback = false;
 
   // Limits, and what a client sees at each. A refused request never reaches the handler.
-  //  - Size. The server judges each request head as it arrives, before libevent 2.1's evhttp
-  //    parses it, and answers itself with an RFC 9457 problem+json body and
-  //    "Connection: close": a request line longer than max_header_bytes: 414; request line
-  //    + headers larger than max_header_bytes: 431 (both counted as libevent counts them,
-  //    without line ends); a Content-Length over max_body_bytes: 413, before any of the body
-  //    is read. It then reads and drops what the client still sends until the client closes
-  //    or stays silent for 2 s (so that a reset does not destroy the answer), and closes.
+  //  - Framing (RFC 9112; against request smuggling). The server judges each request head as
+  //    it arrives, before libevent 2.1's evhttp parses it (see internal/request_head.h), and
+  //    answers itself with 400, an RFC 9457 problem+json body whose detail says what was
+  //    wrong, and "Connection: close": a line ending in a bare LF; a header line starting
+  //    with white space (obs-fold); a control character other than HTAB (NUL, CR, ...) in the
+  //    request line or a header; a header name that is not a token or has white space before
+  //    its colon; a target not in origin form ("/path", or "*" for OPTIONS), e.g. absolute
+  //    form "http://host/path"; no Host in HTTP/1.1, or two; two Content-Length headers, or
+  //    one that is not plain digits ("+2", "5, 5"); two Transfer-Encoding headers, or one
+  //    other than exactly "chunked"; Content-Length together with Transfer-Encoding;
+  //    Transfer-Encoding in HTTP/1.0; a body on HEAD.
+  //  - Size, judged the same way, answered the same way: a request line longer than
+  //    max_header_bytes: 414; request line + headers larger than max_header_bytes: 431 (both
+  //    counted as libevent counts them, without line ends); a Content-Length over
+  //    max_body_bytes: 413, before any of the body is read.
+  //    After each of these answers the server reads and drops what the client still sends
+  //    until the client closes or stays silent for 2 s (so that a reset does not destroy the
+  //    answer), and closes.
   //  - What libevent still answers itself, with its own HTML page, closing the connection:
   //    a chunked body whose chunks add up to more than max_body_bytes: 413, as soon as they
-  //    do; a malformed request line, header or Content-Length: 400; an unknown or disallowed
-  //    method (TRACE, CONNECT, ...): 501; an Expect other than 100-continue: 417.
+  //    do; a request line too malformed to split in three, a malformed chunk: 400; an
+  //    unknown or disallowed method (TRACE, CONNECT, ...): 501; an Expect other than
+  //    100-continue: 417.
   //  - A path or query that does not decode: 400, problem+json; the connection stays open.
-  //  - more than max_connections open: a new connection is closed at once, unanswered;
+  //  - Connections. More than max_connections open, or more than max_connections_per_client
+  //    from one client (one IPv4 address, or one IPv6 /64): the new connection is closed at
+  //    once, unanswered. One client never holds more than three quarters of max_connections,
+  //    whatever max_connections_per_client says, so that others always get in.
+  //  - header_timeout: the TLS handshake and the request head (up to its blank line) must be
+  //    complete within header_timeout of the connection being accepted (closed, unanswered,
+  //    otherwise), so idle or dribbling connections are dropped quickly;
   //  - request_timeout: libevent's inactivity timer while a request is read or an answer
   //    written (no byte moves for that long: closed, unanswered), and also a hard deadline:
-  //    a request must arrive whole within request_timeout of the connection being accepted
-  //    (so a client dribbling bytes cannot hold a connection);
+  //    the whole request, body included, must arrive within request_timeout of the
+  //    connection being accepted;
   //  - idle_timeout: a kept-alive connection may stay silent this long after an answer,
-  //    and must deliver its next request whole within idle_timeout + request_timeout.
+  //    and must deliver its next request head within idle_timeout + header_timeout and the
+  //    whole request within idle_timeout + request_timeout.
   // Keep-alive is HTTP/1.1's default (and HTTP/1.0's with "Connection: keep-alive").
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 1024 * 1024;
   size_t max_connections = 1024;
+  size_t max_connections_per_client = 64;
+  absl::Duration header_timeout = absl::Seconds(10);
   absl::Duration request_timeout = absl::Seconds(30);
   absl::Duration idle_timeout = absl::Seconds(60);
 };

@@ -56,4 +56,28 @@ std::string ClosingAnswerBytes(const HttpResponse& response, absl::Time now) {
   return out;
 }
 
+HttpResponse HeadRefusal(const RequestHeadCheck& check, size_t max_header_bytes,
+                         size_t max_body_bytes) {
+  switch (check.verdict()) {
+    case RequestHeadCheck::Verdict::kMalformed:
+      return ServerProblem(400, "urn:masa:problem:malformed-request", "Malformed request",
+                           check.problem());
+    case RequestHeadCheck::Verdict::kBodyTooLarge:
+      return ServerProblem(
+          413, "urn:masa:problem:body-too-large", "Request body too large",
+          absl::StrCat("the request body (Content-Length: ", check.content_length(),
+                       ") is larger than the ", max_body_bytes, "-byte limit"));
+    case RequestHeadCheck::Verdict::kRequestLineTooLong:
+      return ServerProblem(414, "urn:masa:problem:request-line-too-long",
+                           "Request line too long",
+                           absl::StrCat("the request line (method, path and query) is longer "
+                                        "than the ", max_header_bytes, "-byte limit"));
+    default:
+      return ServerProblem(431, "urn:masa:problem:headers-too-large",
+                           "Request headers too large",
+                           absl::StrCat("the request line and headers are larger than the ",
+                                        max_header_bytes, "-byte limit"));
+  }
+}
+
 }  // namespace masa::queue::internal

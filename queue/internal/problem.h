@@ -7,6 +7,7 @@
 
 #include "absl/time/time.h"
 #include "queue/http_server.h"
+#include "queue/internal/request_head.h"
 
 namespace masa::queue::internal {
 
@@ -20,6 +21,11 @@ std::string ProblemJson(std::string_view type, std::string_view title, int statu
 // A problem+json answer with `status`.
 HttpResponse ServerProblem(int status, std::string_view type, std::string_view title,
                            std::string_view detail);
+
+// The answer to a request head `check` refused (a verdict other than kIncomplete and kFits):
+// 400 with check.problem(), 413, 414 or 431 naming the limit.
+HttpResponse HeadRefusal(const RequestHeadCheck& check, size_t max_header_bytes,
+                         size_t max_body_bytes);
 
 // `response` as the bytes of a whole HTTP/1.1 answer after which the server closes the
 // connection: status line, Date (from `now`), Content-Type, Content-Length,
