@@ -389,7 +389,9 @@ class ServerImpl final : public HttpServer {
   }
 
   // The request's head is complete (or left to evhttp): the body has until request_due.
+  // Nothing to do while no request is being read (between OnRequest and OnComplete).
   void HeadArrived(Connection* c) {
+    if (!evtimer_pending(c->deadline.get(), nullptr)) return;
     timeval rest = absl::ToTimeval(std::max(c->request_due - absl::Now(), absl::ZeroDuration()));
     evtimer_add(c->deadline.get(), &rest);
   }

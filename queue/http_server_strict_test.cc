@@ -246,6 +246,32 @@ TEST(HttpServerConnectionsTest, BodyMayTakeLongerThanTheHeaderDeadline) {
   EXPECT_EQ(handler.requests()[0].body, "abcd");
 }
 
+TEST(HttpServerConnectionsTest, ASlowAnswerIsNotCutOffByTheDeadlines) {
+  // The deadlines are for reading a request; a handler may take longer, even with the next
+  // request already pipelined behind the first.
+  TestHandler handler(/*deferred=*/true);
+  HttpServerOptions o = PlainOptions();
+  o.header_timeout = absl::Milliseconds(100);
+  o.request_timeout = absl::Milliseconds(300);
+  auto server = StartServer(o, &handler);
+  ASSERT_NE(server, nullptr);
+  RawClient client(server->port());
+  ASSERT_TRUE(client.Send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
+  HttpResponder first = handler.WaitResponder(1);
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(client.Send("GET /next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  absl::SleepFor(absl::Seconds(1));  // past both deadlines of the first request
+  first({.status = 200, .content_type = "text/plain", .headers = {}, .body = "late"});
+  HttpResponder second = handler.WaitResponder(2);
+  ASSERT_TRUE(second);
+  second({.status = 200, .content_type = "text/plain", .headers = {}, .body = "next"});
+  std::string out;
+  EXPECT_TRUE(client.ReadUntilClosed(&out));
+  EXPECT_TRUE(absl::StartsWith(out, "HTTP/1.1 200 ")) << out;
+  EXPECT_THAT(out, HasSubstr("late"));
+  EXPECT_THAT(out, HasSubstr("next"));
+}
+
 TEST(HttpServerConnectionsTest, TlsHandshakeIsDueWithinTheHeaderDeadline) {
   TempDir dir;
   TestCert cert = MakeTestCert(dir.path());
