@@ -100,7 +100,6 @@ const std::vector<Route>& RestApiImpl::Routes() {
   static const std::vector<Route>* routes = new std::vector<Route>{
       {{"GET", "/healthz", "getHealth"}, &R::Healthz, false, false},
       {{"GET", "/readyz", "getReadiness"}, &R::Readyz, false, false},
-      {{"GET", "/metrics", "getMetrics"}, &R::Metrics, false, false},
       {{"GET", "/openapi.json", "getOpenApi"}, &R::OpenApi, false, false},
 
       {{"POST", "/request/ov", "requestVouchers"}, &R::RequestOv},
@@ -277,7 +276,7 @@ absl::StatusOr<HttpResponse> RestApiImpl::Readyz(Call&) {
   return r;
 }
 
-absl::StatusOr<HttpResponse> RestApiImpl::Metrics(Call&) {
+HttpResponse RestApiImpl::Metrics() const {
   MetricsInputs in;
   in.service = &options_.service->metrics();
   in.queue_depth = options_.work_queue ? options_.work_queue->depth()
@@ -291,6 +290,19 @@ absl::StatusOr<HttpResponse> RestApiImpl::Metrics(Call&) {
   r.content_type = std::string(kPrometheusContentType);
   r.body = RenderMetrics(in);
   return r;
+}
+
+void RestApiImpl::MetricsHandler::Handle(queue::HttpRequest request,
+                                         queue::HttpResponder respond) {
+  if (request.path != "/metrics") {
+    respond(Problem(404, "urn:masa:problem:no-such-route", "Not found",
+                    "This listener serves GET /metrics only."));
+  } else if (request.method != "GET" && request.method != "HEAD") {
+    respond(Problem(405, "urn:masa:problem:method-not-allowed", "Method not allowed",
+                    "This resource answers GET.", {{"Allow", "GET"}}));
+  } else {
+    respond(api_->Metrics());
+  }
 }
 
 absl::StatusOr<HttpResponse> RestApiImpl::OpenApi(Call&) {

@@ -1,10 +1,14 @@
 // The REST API of the appliance: routes, JSON encoding of the service's structs, the OpenAPI
-// 3.1 document at /openapi.json, RFC 9457 problem+json errors, /healthz, /readyz and the
-// Prometheus /metrics. It decodes, authenticates the bearer token through the service,
-// calls the service, and encodes; every permission decision stays in service/.
+// 3.1 document at /openapi.json, RFC 9457 problem+json errors, /healthz and /readyz. It
+// decodes, authenticates the bearer token through the service, calls the service, and
+// encodes; every permission decision stays in service/. The Prometheus /metrics (no token,
+// counts across every tenant) has a handler of its own, for a listener of its own that only
+// the operator reaches (loopback), as Prometheus exporters do.
 //
 //   MASA_ASSIGN_OR_RETURN(auto api, api::RestApi::Create({.service = service.get(), ...}));
 //   MASA_ASSIGN_OR_RETURN(auto server, queue::HttpServer::Create(http_options, api.get()));
+//   MASA_ASSIGN_OR_RETURN(auto metrics, queue::HttpServer::Create(loopback_options,
+//                                                                 api->metrics_handler()));
 #pragma once
 
 #include <functional>
@@ -21,7 +25,8 @@ namespace masa::api {
 struct RestApiOptions {
   service::Service* service = nullptr;       // not owned; outlives the RestApi
   queue::WorkQueue* work_queue = nullptr;    // not owned; for queue depth in /metrics
-  const queue::HttpServer* server = nullptr; // not owned, may be set later; connections in /metrics
+  // Not owned, may be set later: the API's server, whose connections /metrics reports.
+  const queue::HttpServer* server = nullptr;
   // /readyz answers 200 only while this says so (false during start-up and draining).
   std::function<bool()> ready = [] { return true; };
   // Seconds a 503 asks the client to wait (Retry-After) when the signing queue is full.
@@ -44,8 +49,13 @@ class RestApi : public queue::HttpHandler {
 
   // The OpenAPI 3.1 document served at /openapi.json.
   virtual const std::string& OpenApiDocument() const = 0;
-  // Lets /metrics report the server's connections once it exists.
+  // Lets /metrics report the API server's connections once it exists.
   virtual void SetServer(const queue::HttpServer* server) = 0;
+  // The handler of the metrics listener: GET (or HEAD) /metrics answers the Prometheus text
+  // exposition (format 0.0.4) of this API's counters; any other path is 404 and any other
+  // method 405, problem+json. The API's own handler (this object) answers /metrics with 404.
+  // Owned by the RestApi; answers on the calling thread.
+  virtual queue::HttpHandler* metrics_handler() = 0;
 };
 
 }  // namespace masa::api

@@ -168,6 +168,11 @@ class RestApiIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(server_->Start().ok());
     api_->SetServer(server_.get());
     base_ = absl::StrCat("http://127.0.0.1:", server_->port());
+    auto metrics_server = queue::HttpServer::Create(ho, api_->metrics_handler());
+    ASSERT_TRUE(metrics_server.ok()) << metrics_server.status();
+    metrics_server_ = *std::move(metrics_server);
+    ASSERT_TRUE(metrics_server_->Start().ok());
+    metrics_base_ = absl::StrCat("http://127.0.0.1:", metrics_server_->port());
 
     // Organization acme with its first admin; a vendor account-team principal.
     auto acme = service_->CreateOrganization("acme", "admin@acme.example");
@@ -195,6 +200,7 @@ class RestApiIntegrationTest : public ::testing::Test {
   void TearDown() override {
     if (server_) server_->Shutdown(absl::Seconds(5));
     server_.reset();
+    metrics_server_.reset();
     api_.reset();
     service_.reset();
     queue_.reset();
@@ -264,6 +270,8 @@ class RestApiIntegrationTest : public ::testing::Test {
   std::unique_ptr<RestApi> api_;
   std::unique_ptr<queue::HttpServer> server_;
   std::string base_;
+  std::unique_ptr<queue::HttpServer> metrics_server_;  // GET /metrics only
+  std::string metrics_base_;
   UniquePtr<EVP_PKEY> pdc_key_;
   UniquePtr<X509> pdc_;
   std::string pdc_pem_;
@@ -438,7 +446,12 @@ TEST_F(RestApiIntegrationTest, RefusesBadInputWithProblems) {
   ASSERT_EQ(vouchers.status, 200) << vouchers.body;
   EXPECT_EQ(vouchers.Json()["total"], 0);
 
+  // Metrics are on their own listener only.
+  EXPECT_EQ(Curl("GET", "/metrics", "").status, 404);
+  std::string api_base = base_;
+  base_ = metrics_base_;
   HttpResult metrics = Curl("GET", "/metrics", "");
+  base_ = api_base;
   ASSERT_EQ(metrics.status, 200);
   EXPECT_THAT(metrics.body, HasSubstr("masa_http_requests_total{code=\"400\"} 5"));
   EXPECT_THAT(metrics.body, HasSubstr("masa_open_connections"));

@@ -301,7 +301,7 @@ TEST_F(RestApiTest, MetricsInPrometheusTextFormat) {
   service_.metrics_.sign_latency.Observe(absl::Microseconds(300));
   service_.metrics_.batch_size.Observe(20);
   Do(MakeRequest("GET", "/nope"));
-  queue::HttpResponse r = Do(MakeRequest("GET", "/metrics", "", false));
+  queue::HttpResponse r = Call(*api_->metrics_handler(), MakeRequest("GET", "/metrics", "", false));
   ASSERT_EQ(r.status, 200);
   EXPECT_THAT(r.content_type, HasSubstr("version=0.0.4"));
   EXPECT_THAT(r.body, HasSubstr("# TYPE masa_queue_depth gauge\nmasa_queue_depth 7\n"));
@@ -331,6 +331,17 @@ TEST_F(RestApiTest, MetricsInPrometheusTextFormat) {
       EXPECT_TRUE(known) << line;
     }
   }
+}
+
+// /metrics needs no token and counts across every tenant: only its own listener serves it.
+TEST_F(RestApiTest, MetricsAreNotOnTheApiAndTheMetricsHandlerServesNothingElse) {
+  ExpectProblem(Do(MakeRequest("GET", "/metrics", "", false)), 404);
+  queue::HttpHandler& metrics = *api_->metrics_handler();
+  ExpectProblem(Call(metrics, MakeRequest("GET", "/healthz", "", false)), 404);
+  ExpectProblem(Call(metrics, MakeRequest("GET", "/vouchers", "", false)), 404);
+  queue::HttpResponse post = Call(metrics, MakeRequest("POST", "/metrics", "", false));
+  ExpectProblem(post, 405);
+  EXPECT_EQ(post.headers, (std::vector<std::pair<std::string, std::string>>{{"Allow", "GET"}}));
 }
 
 TEST_F(RestApiTest, WorkerThreadsAnswerEveryRequest) {

@@ -303,6 +303,10 @@ void Provision(const Options& o, Daemon* d) {
   if (store_table == std::string::npos) Die("masad.toml from dev-init has no [store] table");
   toml.insert(store_table + 8,
               "min_commit_interval_ms = " + std::to_string(o.commit_interval_ms) + "\n");
+  // Every load connection comes from 127.0.0.1: one client, as far as the server can tell.
+  const size_t server_table = toml.find("[server]\n");
+  if (server_table == std::string::npos) Die("masad.toml from dev-init has no [server] table");
+  toml.insert(server_table + 9, "max_connections_per_client = 1024\n");
   toml += "\n[queue]\nworkers = " + std::to_string(o.workers) +
           "\nworker_nice = " + std::to_string(o.worker_nice) + "\n";
   std::ofstream(d->state + "/masad.toml", std::ios::trunc) << toml;
@@ -314,7 +318,8 @@ void Provision(const Options& o, Daemon* d) {
 
 void StartDaemon(Daemon* d) {
   const std::string out = d->work + "/masad.log";
-  d->pid = Spawn({MASA_MASAD, "--config", d->state + "/masad.toml", "--listen", "127.0.0.1:0"},
+  d->pid = Spawn({MASA_MASAD, "--config", d->state + "/masad.toml", "--listen", "127.0.0.1:0",
+                  "--metrics-listen", "127.0.0.1:0"},
                  out);
   const std::string prefix = "masad listening on https://127.0.0.1:";
   for (int i = 0; i < 600; ++i) {  // 60 s at most

@@ -64,7 +64,7 @@ void MakeBusyState(const TempFolder& root, const std::string& state) {
 
 void StartMasad(const std::string& state, std::unique_ptr<Daemon>* out) {
   auto masad = Daemon::Start({.argv = {MASAD, "--config", state + "/masad.toml", "--listen",
-                                       "127.0.0.1:0"},
+                                       "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"},
                               .env = {{"MASA_HSM_PIN", std::nullopt},
                                       {"MASA_PKCS11_MODULE", std::nullopt}},
                               .ready_prefix = "masad listening on ",

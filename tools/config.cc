@@ -105,6 +105,16 @@ absl::Status Validate(const MasadConfig& c) {
     return absl::InvalidArgumentError(
         "[server] needs tls_certificate and tls_key, or plain_http = true (loopback only)");
   }
+  if (c.max_connections_per_client > c.max_connections) {
+    return absl::InvalidArgumentError(
+        "[server] max_connections_per_client exceeds max_connections");
+  }
+  if (!c.metrics_listen.empty()) {
+    std::string address;
+    uint16_t port = 0;
+    MASA_RETURN_IF_ERROR(Annotate(SplitListen(c.metrics_listen, &address, &port),
+                                  "[metrics] listen"));
+  }
   if (c.default_validity > c.max_validity) {
     return absl::InvalidArgumentError(
         "[signing] default_validity_days exceeds max_validity_days");
@@ -127,13 +137,14 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
         std::string(e.description())));
   }
   static const std::set<std::string> kSections = {"server", "hsm",   "signing", "voucher",
-                                                  "audit",  "store", "queue"};
+                                                  "audit",  "store", "queue",   "metrics"};
   for (const auto& [key, node] : root) {
     std::string name(key.str());
     if (!kSections.count(name) || !node.is_table()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "unknown section [", name, "] (line ", node.source().begin.line,
-          "); sections are [server], [hsm], [signing], [voucher], [audit], [store], [queue]"));
+          "); sections are [server], [hsm], [signing], [voucher], [audit], [store], [queue], "
+          "[metrics]"));
     }
   }
   MasadConfig c;
@@ -150,6 +161,9 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
   MASA_RETURN_IF_ERROR(server.Integer("max_header_bytes", &c.max_header_bytes, 1024, 1 << 20));
   MASA_RETURN_IF_ERROR(server.Integer("max_body_bytes", &c.max_body_bytes, 1024, 64 << 20));
   MASA_RETURN_IF_ERROR(server.Integer("max_connections", &c.max_connections, 1, 1 << 20));
+  MASA_RETURN_IF_ERROR(server.Integer("max_connections_per_client", &c.max_connections_per_client,
+                                      1, 1 << 20));
+  MASA_RETURN_IF_ERROR(server.Seconds("header_timeout_seconds", &c.header_timeout, 1, 3600));
   MASA_RETURN_IF_ERROR(server.Seconds("request_timeout_seconds", &c.request_timeout, 1, 3600));
   MASA_RETURN_IF_ERROR(server.Seconds("idle_timeout_seconds", &c.idle_timeout, 1, 3600));
   MASA_RETURN_IF_ERROR(server.NoUnknownKeys());
@@ -207,6 +221,10 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
   MASA_RETURN_IF_ERROR(queue.Integer("worker_nice", &c.worker_nice, 0, 19));
   MASA_RETURN_IF_ERROR(queue.NoUnknownKeys());
 
+  Section metrics(table("metrics"), "metrics");
+  MASA_RETURN_IF_ERROR(metrics.String("listen", &c.metrics_listen));
+  MASA_RETURN_IF_ERROR(metrics.NoUnknownKeys());
+
   for (std::string* path : {&c.tls_certificate, &c.tls_key, &c.softhsm_conf, &c.pin_file,
                             &c.signing_certificate, &c.signing_chain, &c.state_dir}) {
     *path = Resolve(dir, *path);
@@ -216,6 +234,11 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
 }
 
 absl::Status OverrideListen(const std::string& listen, MasadConfig* c) {
+  return SplitListen(listen, &c->listen_address, &c->listen_port);
+}
+
+absl::Status SplitListen(const std::string& listen, std::string* address_out,
+                         uint16_t* port_out) {
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0) {
     return absl::InvalidArgumentError("must be ADDRESS:PORT, e.g. 127.0.0.1:8443");
@@ -228,8 +251,8 @@ absl::Status OverrideListen(const std::string& listen, MasadConfig* c) {
   if (!absl::SimpleAtoi(listen.substr(colon + 1), &port) || port < 0 || port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat("bad port in \"", listen, "\""));
   }
-  c->listen_address = address;
-  c->listen_port = static_cast<uint16_t>(port);
+  *address_out = address;
+  *port_out = static_cast<uint16_t>(port);
   return absl::OkStatus();
 }
 
@@ -252,6 +275,8 @@ std::string FormatConfig(const MasadConfig& c) {
       "\nplain_http = ", c.plain_http ? "true" : "false",
       "\nmax_header_bytes = ", c.max_header_bytes, "\nmax_body_bytes = ", c.max_body_bytes,
       "\nmax_connections = ", c.max_connections,
+      "\nmax_connections_per_client = ", c.max_connections_per_client,
+      "\nheader_timeout_seconds = ", absl::ToInt64Seconds(c.header_timeout),
       "\nrequest_timeout_seconds = ", absl::ToInt64Seconds(c.request_timeout),
       "\nidle_timeout_seconds = ", absl::ToInt64Seconds(c.idle_timeout),
       "\n\n[hsm]\nmodule = ", q(c.pkcs11_module), "\nsofthsm_conf = ", q(c.softhsm_conf),
@@ -267,7 +292,8 @@ std::string FormatConfig(const MasadConfig& c) {
       "\n\n[store]\nstate_dir = ", q(c.state_dir), "\nmax_map_size_mb = ", c.max_map_bytes >> 20,
       "\nmin_commit_interval_ms = ", absl::ToInt64Milliseconds(c.min_commit_interval),
       "\n\n[queue]\nworkers = ", c.workers, "\ncapacity = ", c.queue_capacity,
-      "\nmax_batch = ", c.max_batch, "\nworker_nice = ", c.worker_nice, "\n");
+      "\nmax_batch = ", c.max_batch, "\nworker_nice = ", c.worker_nice,
+      "\n\n[metrics]\nlisten = ", q(c.metrics_listen), "\n");
 }
 
 }  // namespace masa::tools

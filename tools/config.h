@@ -24,8 +24,20 @@ struct MasadConfig {
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 1024 * 1024;
   size_t max_connections = 1024;
+  // Connections one client (IPv4 address, IPv6 /64) may hold at once; more are closed at
+  // once. At most max_connections; one client never gets more than 3/4 of max_connections.
+  size_t max_connections_per_client = 64;
+  // The TLS handshake and the request head must be complete this soon after a connection
+  // is accepted (idle connections are dropped); the whole request within request_timeout.
+  absl::Duration header_timeout = absl::Seconds(10);
   absl::Duration request_timeout = absl::Seconds(30);
   absl::Duration idle_timeout = absl::Seconds(60);
+
+  // [metrics]
+  // "ADDRESS:PORT" of the listener that serves GET /metrics (Prometheus text, no token,
+  // counts across every organization), plain HTTP on a loopback address only; "" disables
+  // it. The API listener does not serve /metrics.
+  std::string metrics_listen = "127.0.0.1:9464";
 
   // [hsm]
   std::string pkcs11_module = "/usr/lib/softhsm/libsofthsm2.so";
@@ -78,6 +90,9 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
 
 // Replaces listen_address/listen_port from "ADDRESS:PORT" ("[::1]:0" for IPv6).
 absl::Status OverrideListen(const std::string& listen, MasadConfig* config);
+
+// Splits "ADDRESS:PORT" ("[::1]:9464" for IPv6). kInvalidArgument when it is not that.
+absl::Status SplitListen(const std::string& listen, std::string* address, uint16_t* port);
 
 // The configuration as TOML with every key, for `masad --print-config` and documentation.
 std::string FormatConfig(const MasadConfig& config);

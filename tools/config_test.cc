@@ -20,6 +20,23 @@ TEST(Config, DefaultsAndRelativePathsResolveAgainstTheFile) {
   EXPECT_EQ(c->workers, 2u);
   EXPECT_EQ(c->default_validity, absl::Hours(24 * 365));
   EXPECT_EQ(c->default_assertion, signer::Assertion::kLogged);
+  EXPECT_EQ(c->max_connections_per_client, 64u);
+  EXPECT_EQ(c->header_timeout, absl::Seconds(10));
+  EXPECT_EQ(c->metrics_listen, "127.0.0.1:9464");
+}
+
+TEST(Config, ConnectionLimitsAndTheMetricsListener) {
+  auto c = ParseConfig(
+      "[server]\nplain_http = true\nmax_connections_per_client = 16\n"
+      "header_timeout_seconds = 3\n[metrics]\nlisten = \"[::1]:9100\"\n",
+      "/x");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->max_connections_per_client, 16u);
+  EXPECT_EQ(c->header_timeout, absl::Seconds(3));
+  EXPECT_EQ(c->metrics_listen, "[::1]:9100");
+  auto off = ParseConfig("[server]\nplain_http = true\n[metrics]\nlisten = \"\"\n", "/x");
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_EQ(off->metrics_listen, "");
 }
 
 TEST(Config, VoucherAssertionIsOneOfTheYangEnum) {
@@ -69,6 +86,13 @@ TEST(Config, MistakesNameTheKey) {
        "[voucher] assertion must be a string"},
       {"[server]\nplain_http = true\n[voucher]\nasertion = \"logged\"\n",
        "unknown key [voucher] asertion"},
+      {"[server]\nplain_http = true\nmax_connections = 10\nmax_connections_per_client = 11\n",
+       "max_connections_per_client exceeds max_connections"},
+      {"[server]\nplain_http = true\nheader_timeout_seconds = 0\n",
+       "[server] header_timeout_seconds: 0 is out of range"},
+      {"[server]\nplain_http = true\n[metrics]\nlisten = \"9464\"\n",
+       "[metrics] listen: must be ADDRESS:PORT"},
+      {"[server]\nplain_http = true\n[metrics]\nport = 9464\n", "unknown key [metrics] port"},
   };
   for (const Case& c : cases) {
     auto parsed = ParseConfig(c.text, "/etc/masa");

@@ -84,7 +84,10 @@ constexpr char kDevConfig[] =
     "token = \"masa-dev\"\n"
     "pin_file = \"user.pin\"\n"
     "\n[store]\n"
-    "state_dir = \".\"\n";
+    "state_dir = \".\"\n"
+    "\n[metrics]\n"
+    "# GET /metrics (Prometheus) without a token: plain HTTP, loopback only; \"\" turns it off\n"
+    "listen = \"127.0.0.1:9464\"\n";
 
 // Builds the whole state in `paths` (a fresh folder). The caller renames it into place.
 absl::Status Provision(const StatePaths& paths, const std::string& final_dir, int years) {

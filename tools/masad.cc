@@ -1,6 +1,7 @@
 // masad: the MASA appliance daemon. Serves the REST API over HTTPS on the configured
 // address, signs vouchers with the HSM key, keeps everything in the LMDB store with a
 // tamper-evident audit log. SIGTERM drains requests in flight: nothing acknowledged is lost.
+// Prometheus /metrics is served on a listener of its own ([metrics] listen, loopback).
 //
 //   masad --config /etc/masa/masad.toml
 //   masad --config FILE --check-config     validate and exit
@@ -58,6 +59,27 @@ absl::Status CheckConfig(const MasadConfig& config) {
   return absl::OkStatus();
 }
 
+// "127.0.0.1:8443", "[::1]:8443".
+std::string HostPort(const std::string& address, uint16_t port) {
+  return address.find(':') != std::string::npos ? absl::StrCat("[", address, "]:", port)
+                                                : absl::StrCat(address, ":", port);
+}
+
+// The /metrics listener: plain HTTP, loopback only (HttpServer refuses anything else).
+absl::StatusOr<std::unique_ptr<queue::HttpServer>> StartMetrics(const MasadConfig& config,
+                                                                api::RestApi* api) {
+  queue::HttpServerOptions m;
+  MASA_RETURN_IF_ERROR(SplitListen(config.metrics_listen, &m.address, &m.port));
+  m.allow_plain_http_on_loopback = true;
+  m.max_connections = 32;  // a scraper or two
+  m.max_connections_per_client = 32;
+  m.max_body_bytes = 1024;
+  auto server = queue::HttpServer::Create(m, api->metrics_handler());
+  if (!server.ok()) return Annotate(server.status(), "[metrics] listen");
+  MASA_RETURN_IF_ERROR(Annotate((*server)->Start(), "[metrics] listen"));
+  return server;
+}
+
 absl::Status Serve(const MasadConfig& config) {
   // Signals are taken synchronously by sigwait below; every thread inherits the mask.
   sigset_t signals;
@@ -79,6 +101,8 @@ absl::Status Serve(const MasadConfig& config) {
   http.max_header_bytes = config.max_header_bytes;
   http.max_body_bytes = config.max_body_bytes;
   http.max_connections = config.max_connections;
+  http.max_connections_per_client = config.max_connections_per_client;
+  http.header_timeout = config.header_timeout;
   http.request_timeout = config.request_timeout;
   http.idle_timeout = config.idle_timeout;
   http.libctx = stack->provider->libctx();
@@ -94,12 +118,22 @@ absl::Status Serve(const MasadConfig& config) {
   MASA_ASSIGN_OR_RETURN(auto server, queue::HttpServer::Create(http, api.get()));
   MASA_RETURN_IF_ERROR(server->Start());
   api->SetServer(server.get());
+  std::unique_ptr<queue::HttpServer> metrics;
+  if (!config.metrics_listen.empty()) {
+    MASA_ASSIGN_OR_RETURN(metrics, StartMetrics(config, api.get()));
+  }
   ready = true;
-  std::printf("masad listening on %s://%s:%u\n", config.tls_certificate.empty() ? "http" : "https",
-              config.listen_address.find(':') != std::string::npos
-                  ? absl::StrCat("[", config.listen_address, "]").c_str()
-                  : config.listen_address.c_str(),
-              server->port());
+  // Tests and scripts read these lines; the metrics line comes first, so it is there once
+  // the "listening" line is.
+  if (metrics != nullptr) {
+    std::string address;
+    uint16_t port = 0;
+    MASA_RETURN_IF_ERROR(SplitListen(config.metrics_listen, &address, &port));
+    std::printf("masad metrics on http://%s/metrics\n",
+                HostPort(address, metrics->port()).c_str());
+  }
+  std::printf("masad listening on %s://%s\n", config.tls_certificate.empty() ? "http" : "https",
+              HostPort(config.listen_address, server->port()).c_str());
   std::fflush(stdout);
   queue::NotifyReady();
 
@@ -110,6 +144,8 @@ absl::Status Serve(const MasadConfig& config) {
   ready = false;
   // In-flight requests are answered once their vouchers are durable: the server waits for
   // them, then the stack finishes queued jobs and commits before it closes.
+  if (metrics != nullptr) metrics->Shutdown(absl::ZeroDuration());
+  metrics.reset();
   server->Shutdown(absl::Seconds(20));
   server.reset();
   api.reset();
@@ -130,6 +166,9 @@ int main(int argc, char** argv) {
   flags.Option("config", "FILE", "the TOML configuration (see --print-config)", true)
       .Option("listen", "ADDR:PORT", "override [server] listen (port 0: any free port; the "
                                      "port is printed)")
+      .Option("metrics-listen", "ADDR:PORT",
+              "override [metrics] listen (loopback; port 0: any free port, printed; \"\": "
+              "no metrics listener)")
       .Switch("check-config", "validate the configuration and the files it names, then exit")
       .Switch("print-config", "print the effective configuration with every key, then exit");
   auto parsed = flags.Parse(std::vector<std::string>(argv + 1, argv + argc));
@@ -143,6 +182,15 @@ int main(int argc, char** argv) {
   if (auto listen = parsed->Get("listen")) {
     absl::Status s = masa::tools::OverrideListen(*listen, &*config);
     if (!s.ok()) return masa::tools::ReportError(s);
+  }
+  if (auto listen = parsed->Get("metrics-listen")) {
+    if (!listen->empty()) {
+      std::string address;
+      uint16_t port = 0;
+      absl::Status s = masa::tools::SplitListen(*listen, &address, &port);
+      if (!s.ok()) return masa::tools::ReportError(masa::Annotate(s, "--metrics-listen"));
+    }
+    config->metrics_listen = *listen;
   }
   if (parsed->Has("print-config")) {
     std::printf("%s", masa::tools::FormatConfig(*config).c_str());

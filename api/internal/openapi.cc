@@ -55,9 +55,6 @@ const std::vector<OperationDoc>& Operations() {
       {"get", "/readyz", "getReadiness", "operations",
        "Readiness: 200 when serving, 503 during start-up and draining.", {}, nullptr, false,
        200, "text/plain", nullptr, false},
-      {"get", "/metrics", "getMetrics", "operations",
-       "Prometheus text exposition (format 0.0.4).", {}, nullptr, false, 200, "text/plain",
-       nullptr, false},
       {"get", "/openapi.json", "getOpenApi", "operations", "This document.", {}, nullptr,
        false, 200, "application/json", nullptr, false},
 
@@ -454,6 +451,10 @@ absl::StatusOr<std::string> BuildOpenApiDocument() {
         }
       }
       // The HTTP server's own refusals, before any route runs.
+      if (!op.authenticated) {
+        responses["400"] = ProblemResponseDoc(
+            "Malformed request (framing: RFC 9112); detail says what was wrong");
+      }
       if (op.request_schema != nullptr) {
         responses["413"] = ProblemResponseDoc("Body larger than the server's limit");
       }
@@ -471,7 +472,9 @@ absl::StatusOr<std::string> BuildOpenApiDocument() {
           {"description",
            "Ownership vouchers (RFC 8366) signed by an HSM key. Errors are "
            "application/problem+json (RFC 9457). Authenticate with an API token: "
-           "Authorization: Bearer <token>."}}},
+           "Authorization: Bearer <token>. Prometheus metrics are not part of this API: masad "
+           "serves GET /metrics on a listener of its own, loopback by default ([metrics] "
+           "listen)."}}},
         {"paths", std::move(paths)},
         {"components",
          {{"schemas", std::move(schemas)},

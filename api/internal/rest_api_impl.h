@@ -51,6 +51,7 @@ class RestApiImpl final : public RestApi {
   void SetServer(const queue::HttpServer* server) override {
     server_.store(server, std::memory_order_release);
   }
+  queue::HttpHandler* metrics_handler() override { return &metrics_handler_; }
 
   // The route table, in the order routes are listed.
   static const std::vector<Route>& Routes();
@@ -63,7 +64,6 @@ class RestApiImpl final : public RestApi {
   // Public.
   absl::StatusOr<queue::HttpResponse> Healthz(Call& call);
   absl::StatusOr<queue::HttpResponse> Readyz(Call& call);
-  absl::StatusOr<queue::HttpResponse> Metrics(Call& call);
   absl::StatusOr<queue::HttpResponse> OpenApi(Call& call);
   // Vouchers and requests.
   absl::StatusOr<queue::HttpResponse> RequestOv(Call& call);
@@ -104,6 +104,18 @@ class RestApiImpl final : public RestApi {
   absl::StatusOr<queue::HttpResponse> PlaceSerials(Call& call);
   absl::StatusOr<queue::HttpResponse> ListAudit(Call& call);
 
+  // The metrics listener's handler.
+  class MetricsHandler final : public queue::HttpHandler {
+   public:
+    explicit MetricsHandler(const RestApiImpl* api) : api_(api) {}
+    void Handle(queue::HttpRequest request, queue::HttpResponder respond) override;
+
+   private:
+    const RestApiImpl* api_;
+  };
+  // The exposition of every counter, now.
+  queue::HttpResponse Metrics() const;
+
   // The callback RequestVouchers/RenewVoucher answer through.
   service::RequestCallback AnswerLater(queue::HttpResponder respond) const;
 
@@ -112,6 +124,7 @@ class RestApiImpl final : public RestApi {
   std::unique_ptr<queue::WorkQueue> workers_;  // null: handlers run on the calling thread
   std::atomic<const queue::HttpServer*> server_{nullptr};
   std::shared_ptr<HttpCodeCounter> http_codes_ = std::make_shared<HttpCodeCounter>();
+  MetricsHandler metrics_handler_{this};
 };
 
 // The OpenAPI 3.1 document (built from its own table of operations in openapi.cc, which

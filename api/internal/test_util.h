@@ -20,7 +20,7 @@ inline queue::HttpRequest MakeRequest(std::string method, std::string path,
 }
 
 // Handles `request` and waits (up to 10 s) for the one answer.
-inline queue::HttpResponse Call(RestApi& api, queue::HttpRequest request) {
+inline queue::HttpResponse Call(queue::HttpHandler& api, queue::HttpRequest request) {
   auto promise = std::make_shared<std::promise<queue::HttpResponse>>();
   std::future<queue::HttpResponse> future = promise->get_future();
   api.Handle(std::move(request),
