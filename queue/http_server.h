@@ -103,8 +103,9 @@ struct HttpServerOptions {
   //    once, unanswered. One client never holds more than three quarters of max_connections,
   //    whatever max_connections_per_client says, so that others always get in.
   //  - header_timeout: the TLS handshake and the request head (up to its blank line) must be
-  //    complete within header_timeout of the connection being accepted (closed, unanswered,
-  //    otherwise), so idle or dribbling connections are dropped quickly;
+  //    complete within header_timeout (or request_timeout, if shorter) of the connection
+  //    being accepted (closed, unanswered, otherwise), so idle or dribbling connections are
+  //    dropped quickly;
   //  - request_timeout: libevent's inactivity timer while a request is read or an answer
   //    written (no byte moves for that long: closed, unanswered), and also a hard deadline:
   //    the whole request, body included, must arrive within request_timeout of the
