@@ -21,8 +21,10 @@ using internal::Target;
 absl::StatusOr<NewToken> ServiceImpl::IssueToken(store::WriteBatch& batch,
                                                  const std::string& actor,
                                                  const store::Principal& principal,
-                                                 absl::Duration validity,
-                                                 std::string description) {
+                                                 std::optional<absl::Duration> asked,
+                                                 std::string description,
+                                                 const store::ApiToken* minted_by) {
+  absl::Duration validity = asked.value_or(options_.default_token_validity);
   if (validity <= absl::ZeroDuration() || validity > options_.max_token_validity) {
     return absl::InvalidArgumentError(
         absl::StrCat("validity: must be more than 0 and at most ",
@@ -31,18 +33,46 @@ absl::StatusOr<NewToken> ServiceImpl::IssueToken(store::WriteBatch& batch,
   if (description.size() > 256) {
     return absl::InvalidArgumentError("description: longer than 256 bytes");
   }
-  MASA_ASSIGN_OR_RETURN(Secret secret, internal::NewTokenSecret());
   store::ApiToken t;
+  t.created_at = Now();
+  t.expires_at = t.created_at + validity;
+  if (minted_by != nullptr) {
+    t.minted_by = minted_by->id;
+    if (t.expires_at > minted_by->expires_at) {
+      if (asked) {
+        absl::Duration left =
+            absl::Floor(minted_by->expires_at - t.created_at, absl::Seconds(1));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "validity: at most ", absl::FormatDuration(left), ", since a token never outlives "
+            "the token that mints it (", minted_by->id, " expires at ",
+            FormatRfc3339(minted_by->expires_at), "); leave validity out to get one that "
+            "expires with it"));
+      }
+      t.expires_at = minted_by->expires_at;
+    }
+  }
+  MASA_ASSIGN_OR_RETURN(Secret secret, internal::NewTokenSecret());
   t.token_hash = internal::TokenHash(secret.view());
   t.id = internal::TokenIdFromHash(t.token_hash);
   t.principal_id = principal.id;
   t.description = std::move(description);
-  t.created_at = Now();
-  t.expires_at = t.created_at + validity;
   t.created_by = actor;
+  if (minted_by != nullptr) {
+    // A revocation of the minter that commits first must make this write fail; one that
+    // commits later finds this token and revokes it with its minter (RevokeToken).
+    batch.Do([hash = minted_by->token_hash](store::WriteTxn& txn) -> absl::Status {
+      auto minter = txn.Get<store::ApiToken>(hash);
+      if (absl::IsNotFound(minter.status()) || (minter.ok() && minter->revoked)) {
+        return absl::UnauthenticatedError("the token that mints it was revoked");
+      }
+      return minter.status();
+    });
+  }
   batch.Insert(t).Audit(Event(actor, "token.create", Target(principal.organization_id, t.id),
-                              "ok: for " + principal.id + " until " +
-                                  FormatRfc3339(t.expires_at)));
+                              absl::StrCat("ok: for ", principal.id, " until ",
+                                           FormatRfc3339(t.expires_at),
+                                           t.minted_by.empty() ? "" : ", minted by ",
+                                           t.minted_by)));
   return NewToken{Describe(t), std::move(secret)};
 }
 
@@ -62,12 +92,12 @@ absl::StatusOr<NewToken> ServiceImpl::CreateToken(const Caller& caller, TokenInp
   if (absl::IsNotFound(principal.status())) return absl::NotFoundError(what + " not found");
   if (!principal.ok()) return principal.status();
   if (principal->disabled) return absl::FailedPreconditionError(what + " is disabled");
+  // Access() has just found the caller's token valid in this snapshot.
+  MASA_ASSIGN_OR_RETURN(store::ApiToken minter, snap.Get<store::ApiToken>(caller.token_hash_));
   store::WriteBatch batch;
-  MASA_ASSIGN_OR_RETURN(
-      NewToken token,
-      IssueToken(batch, caller.principal_id(), *principal,
-                 input.validity.value_or(options_.default_token_validity),
-                 std::move(input.description)));
+  MASA_ASSIGN_OR_RETURN(NewToken token,
+                        IssueToken(batch, caller.principal_id(), *principal, input.validity,
+                                   std::move(input.description), &minter));
   MASA_RETURN_IF_ERROR(store_->Write(std::move(batch)).status());
   return token;
 }
@@ -108,11 +138,29 @@ absl::Status ServiceImpl::RevokeToken(const Caller& caller, std::string_view tok
     MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, caller.organization_id(),
                                    what, Hide::kOtherOrganizationsOnly));
   }
-  if (it->revoked) return absl::OkStatus();
-  it->revoked = true;
+  // Read, decide and write inside the write transaction: a token minted from this one (or
+  // from one of its descendants) that committed after our snapshot is revoked too.
   store::WriteBatch batch;
-  batch.Put(*it).Audit(Event(caller.principal_id(), "token.revoke",
-                             Target(caller.organization_id(), it->id)));
+  batch.Do([root = it->id, actor = caller.principal_id()](store::WriteTxn& txn) -> absl::Status {
+    MASA_ASSIGN_OR_RETURN(auto tokens, txn.List<store::ApiToken>());
+    std::vector<std::string> ids = {root};  // the root, then its descendants, breadth first
+    for (size_t i = 0; i < ids.size(); ++i) {
+      for (auto& t : tokens) {
+        if (t.id == ids[i] && !t.revoked) {
+          t.revoked = true;
+          MASA_RETURN_IF_ERROR(txn.Put(t));
+          std::string outcome = t.id == root ? "ok" : "ok: minted by " + t.minted_by;
+          MASA_RETURN_IF_ERROR(
+              txn.Append(Event(actor, "token.revoke",
+                               Target(internal::OrganizationOfId(t.principal_id), t.id),
+                               std::move(outcome)))
+                  .status());
+        }
+        if (t.minted_by == ids[i]) ids.push_back(t.id);
+      }
+    }
+    return absl::OkStatus();
+  });
   return store_->Write(std::move(batch)).status();
 }
 

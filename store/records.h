@@ -69,6 +69,9 @@ struct ApiToken {
   bool revoked = false;
   std::string id;          // "tok-" + hex of the hash's first 8 bytes: names it in lists/audit
   std::string created_by;  // principal id, or "masactl"
+  // The id of the token that minted this one through the API; "" when masactl made it (or
+  // the record predates the field). Revoking a token revokes the tokens it minted.
+  std::string minted_by;
   std::string unknown_fields;
 };
 

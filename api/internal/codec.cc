@@ -391,7 +391,8 @@ json TokenJson(const service::TokenInfo& t) {
               {"created_at", TimeJson(t.created_at)},
               {"expires_at", TimeJson(t.expires_at)},
               {"revoked", t.revoked},
-              {"created_by", t.created_by}};
+              {"created_by", t.created_by},
+              {"minted_by", t.minted_by.empty() ? json(nullptr) : json(t.minted_by)}};
 }
 
 json AuditPageJson(const service::AuditPage& page) {

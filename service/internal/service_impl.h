@@ -116,9 +116,17 @@ class ServiceImpl final : public Service {
   absl::StatusOr<absl::Time> ExpiryFor(std::optional<absl::Time> asked, absl::Time created,
                                        absl::Time pdc_not_after) const;
   absl::StatusOr<AssignResult> Assign(const std::string& actor, AssignInput input);
+  // Adds a new token to `batch`. nullopt validity = default_token_validity. With
+  // `minted_by` (the token of the caller minting it) the new token expires no later than
+  // that one: an explicit validity beyond it is kInvalidArgument naming the limit, the
+  // default is cut to it; and the batch re-checks inside its transaction that `minted_by`
+  // is still unrevoked (kUnauthenticated otherwise), so a concurrent revocation either sees
+  // the new token and revokes it too or makes this write fail.
   absl::StatusOr<NewToken> IssueToken(store::WriteBatch& batch, const std::string& actor,
                                       const store::Principal& principal,
-                                      absl::Duration validity, std::string description);
+                                      std::optional<absl::Duration> validity,
+                                      std::string description,
+                                      const store::ApiToken* minted_by = nullptr);
   absl::StatusOr<PrincipalInfo> AddPrincipal(const Caller& caller, std::string_view name,
                                              store::PrincipalKind kind);
   absl::StatusOr<BindingInfo> ChangeGrant(const Caller& caller, std::string_view binding_id,

@@ -41,12 +41,13 @@ GroupInfo Describe(const store::Group& g) {
 }
 
 TokenInfo Describe(const store::ApiToken& t) {
-  return {t.id, t.principal_id, t.description, t.created_at, t.expires_at, t.revoked,
-          t.created_by};
+  return {t.id,         t.principal_id, t.description, t.created_at,
+          t.expires_at, t.revoked,      t.created_by,  t.minted_by};
 }
 
 absl::StatusOr<PdcInfo> Describe(const store::PinnedDomainCert& c) {
-  MASA_ASSIGN_OR_RETURN(ParsedPdc parsed, ParsePdc(c.certificate_der, c.id));
+  MASA_ASSIGN_OR_RETURN(ParsedPdc parsed,
+                        ParsePdc(c.certificate_der, c.id, PdcRules::kStored));
   return PdcInfo{c.id,           c.organization_id,   c.group_id,        c.name,
                  parsed.subject, parsed.organization, parsed.not_before, parsed.not_after,
                  HexEncode(parsed.sha256), c.certificate_der, c.created_at};

@@ -54,6 +54,7 @@ void Fields(V& v, ApiToken& r) {
   v(6, r.revoked);
   v(7, r.id);
   v(8, r.created_by);
+  v(9, r.minted_by);
 }
 
 template <typename V>
