@@ -1,6 +1,7 @@
 // Organizations: created by the vendor's account team (POST /organizations) or by the
 // operator (masactl org create), listed; vendor principals created by the operator.
 
+#include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "service/internal/authz.h"
 #include "service/internal/ids.h"
@@ -146,7 +147,13 @@ absl::StatusOr<BootstrapResult> ServiceImpl::CreateOrganization(std::string_view
 absl::StatusOr<BootstrapResult> ServiceImpl::CreateVendorPrincipal(std::string_view username,
                                                                    std::string_view role) {
   std::optional<Role> r = ParseRole(role);
-  if (!r) return absl::InvalidArgumentError("role: unknown");
+  if (!r || !internal::IsVendorRole(*r)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("role \"", std::string(role),
+                     "\": a vendor principal takes one of the vendor roles support, "
+                     "account-team or security-officer",
+                     r ? " (customer roles belong to customer organizations)" : ""));
+  }
   const std::string& id = options_.vendor_organization_id;
   return Bootstrap(id, id.substr(id.find('-') + 1), true, username, *r);
 }

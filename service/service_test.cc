@@ -808,5 +808,35 @@ TEST_F(ServiceTest, AccountTeamCreatesAndListsOrganizationsCustomersCannot) {
   EXPECT_EQ((*list)[1].created_at, clock_.Now());
 }
 
+TEST_F(ServiceTest, VendorPrincipalsTakeOnlyVendorRoles) {
+  const uint64_t audit_before = AuditSize();
+  for (const char* role : {"admin", "assigner", "requestor", "viewer", "root", ""}) {
+    SCOPED_TRACE(role);
+    auto r = service_->CreateVendorPrincipal("x@vendor.example", role);
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status();
+    EXPECT_NE(r.status().message().find("support, account-team or security-officer"),
+              std::string_view::npos)
+        << r.status();
+  }
+  EXPECT_EQ(AuditSize(), audit_before) << "a refused vendor principal left a trace";
+  EXPECT_TRUE(service_->CreateVendorPrincipal("so@vendor.example", "security-officer").ok());
+}
+
+TEST_F(ServiceTest, VoucherListOfAnOrganizationTheCallerCannotSeeIsNotFound) {
+  Issue("SN-26");
+  ListVouchersInput in;
+  in.filter.organization_id = "org-other";
+  auto foreign = service_->ListVouchers(admin_, in);
+  EXPECT_EQ(foreign.status().code(), StatusCode::kNotFound) << foreign.status();
+  in.filter.organization_id = "org-acme";
+  auto own = service_->ListVouchers(admin_, in);
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_EQ(own->total, 1u);
+  // The account team sees every organization, but not one that does not exist.
+  EXPECT_EQ(service_->ListVouchers(account_team_, in)->total, 1u);
+  in.filter.organization_id = "org-nosuch";
+  EXPECT_EQ(service_->ListVouchers(account_team_, in).status().code(), StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace masa::service::testing

@@ -211,5 +211,19 @@ TEST_F(MasactlStateTest, PinsAppearInNoOutput) {
   }
 }
 
+TEST_F(MasactlStateTest, VendorAddRefusesCustomerRolesNamingTheVendorRoles) {
+  for (const char* role : {"admin", "viewer", "owner"}) {
+    SCOPED_TRACE(role);
+    ProcessResult r = Masactl({"vendor", "add", "--state", state_->dir, "--username",
+                               "x@vendor.example", "--role", role, "--token-out",
+                               out_ / "x.token"});
+    EXPECT_NE(r.exit_code, 0) << r;
+    EXPECT_THAT(r.err, HasSubstr("support, account-team or security-officer")) << r;
+    EXPECT_THAT(r.err, HasSubstr(role)) << r;
+    EXPECT_EQ(r.out, "") << r;
+    EXPECT_FALSE(Exists(out_ / "x.token")) << "a token was issued";
+  }
+}
+
 }  // namespace
 }  // namespace masa::e2e
