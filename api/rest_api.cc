@@ -232,6 +232,21 @@ void RestApiImpl::Dispatch(const Route& route, std::shared_ptr<Call> call) {
     }
     call->caller = *std::move(caller);
   }
+  // Every POST route reads a JSON body (some an optional one); GET and DELETE routes read
+  // none. A POST without a body (archive, disable) needs no Content-Type.
+  if (call->request.method == "POST" && !call->request.body.empty()) {
+    std::string type = call->request.Header("content-type");
+    if (!IsJsonContentType(type)) {
+      if (type.size() > 80) type = type.substr(0, 80) + "...";
+      call->respond(Problem(
+          415, "urn:masa:problem:unsupported-media-type", "Unsupported media type",
+          absl::StrCat("The request body must be JSON sent with \"Content-Type: "
+                       "application/json\" (a charset, if given, utf-8); got ",
+                       type.empty() ? "no Content-Type" : "\"" + type + "\"", "."),
+          {{"Accept", std::string(kJson)}}));
+      return;
+    }
+  }
   absl::StatusOr<HttpResponse> response = (this->*route.handler)(*call);
   if (!response.ok()) {
     call->respond(Fail(response.status()));

@@ -208,10 +208,12 @@ class RestApiIntegrationTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  // curl with the header file `auth` ("" = none); `body` is sent as JSON when not null.
+  // curl with the header file `auth` ("" = none); `body` is sent when not null, with
+  // `content_type` ("" = no Content-Type header at all).
   HttpResult Curl(const std::string& method, const std::string& path,
                   const std::string& auth = "admin.hdr", const std::string* body = nullptr,
-                  const std::string& out_file = "") {
+                  const std::string& out_file = "",
+                  const std::string& content_type = "application/json") {
     std::string out = out_file.empty() ? dir_ + "/body.out" : out_file;
     std::vector<std::string> argv = {"curl",       "--noproxy",   "*",          "-sS",
                                      "--max-time", "30",          "-X",         method,
@@ -223,8 +225,10 @@ class RestApiIntegrationTest : public ::testing::Test {
     }
     if (body != nullptr) {
       WriteFile(dir_ + "/request.json", *body);
-      argv.insert(argv.end(), {"-H", "Content-Type: application/json", "--data-binary",
-                               "@" + dir_ + "/request.json"});
+      // "Content-Type:" with nothing after it makes curl leave the header out.
+      std::string header =
+          content_type.empty() ? "Content-Type:" : "Content-Type: " + content_type;
+      argv.insert(argv.end(), {"-H", header, "--data-binary", "@" + dir_ + "/request.json"});
     }
     argv.push_back(base_ + path);
     SpawnResult run = Spawn(argv, dir_);
@@ -563,6 +567,74 @@ TEST_F(RestApiIntegrationTest, TokensAndPublicEndpoints) {
   EXPECT_EQ(Curl("GET", "/readyz", "").status, 200);
   HttpResult doc = Curl("GET", "/openapi.json", "");
   EXPECT_EQ(doc.Json()["openapi"], "3.1.0");
+}
+
+// Strict bodies through the real server and curl: 415 for a body that is not JSON (curl's
+// own default for --data is a form), 400 naming a duplicated key.
+TEST_F(RestApiIntegrationTest, NonJsonBodiesAre415AndDuplicateKeys400) {
+  const std::string body = R"({"description":"x","validity_days":7})";
+  for (const char* type : {"text/plain", "application/x-www-form-urlencoded", ""}) {
+    SCOPED_TRACE(type);
+    HttpResult r = Curl("POST", "/tokens", "admin.hdr", &body, "", type);
+    EXPECT_EQ(r.status, 415) << r.body;
+    EXPECT_THAT(r.headers, HasSubstr("content-type: application/problem+json"));
+    EXPECT_THAT(r.Json()["detail"].get<std::string>(), HasSubstr("application/json"));
+  }
+  HttpResult utf8 = Curl("POST", "/tokens", "admin.hdr", &body, "",
+                         "application/json; charset=utf-8");
+  EXPECT_EQ(utf8.status, 201) << utf8.body;
+
+  const std::string twice = R"({"validity_days":1,"validity_days":180})";
+  HttpResult dup = Curl("POST", "/tokens", "admin.hdr", &twice);
+  EXPECT_EQ(dup.status, 400) << dup.body;
+  EXPECT_THAT(dup.Json()["detail"].get<std::string>(), HasSubstr("\"validity_days\" twice"));
+
+  // A POST without a body needs no Content-Type: the answer is about the voucher.
+  HttpResult archive = Curl("POST", "/voucher/v-none/archive");
+  EXPECT_EQ(archive.status, 404) << archive.body;
+}
+
+TEST_F(RestApiIntegrationTest, WeakPdcIsRefusedNamingTheProblem) {
+  UniquePtr<EVP_PKEY> rsa(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{1024}));
+  ASSERT_NE(rsa, nullptr);
+  auto weak = signer::IssueCertificate("CN=Weak Owner,O=Acme Corp", rsa.get(), nullptr,
+                                       rsa.get(), nullptr, nullptr, absl::Now() - absl::Hours(1),
+                                       absl::Now() + absl::Hours(24 * 30), true, 9);
+  ASSERT_TRUE(weak.ok()) << weak.status();
+  HttpResult r = Post("/pdc", {{"certificate", *CertificateToPem(weak->get())}});
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_THAT(r.Json()["detail"].get<std::string>(), HasSubstr("1024 bits"));
+  HttpResult junk = Post("/pdc", {{"certificate", pdc_pem_ + "trailing junk\n"}});
+  EXPECT_EQ(junk.status, 400) << junk.body;
+  EXPECT_THAT(junk.Json()["detail"].get<std::string>(), HasSubstr("after the END"));
+  EXPECT_EQ(Curl("GET", "/pdcs").Json()["pdcs"].size(), 0u);
+}
+
+// A token minted with a one-day token cannot outlive it, and dies with it.
+TEST_F(RestApiIntegrationTest, MintedTokensAreBoundedByAndRevokedWithTheirMinter) {
+  HttpResult day = Post("/tokens", {{"validity_days", 1}, {"description", "one day"}});
+  ASSERT_EQ(day.status, 201) << day.body;
+  const std::string day_id = day.Json()["token"]["token_id"];
+  WriteFile(dir_ + "/day.hdr",
+            "Authorization: Bearer " + day.Json()["token"]["secret"].get<std::string>() + "\n");
+
+  HttpResult long_one = Post("/tokens", {{"validity_days", 183}}, "day.hdr");
+  EXPECT_EQ(long_one.status, 400) << long_one.body;
+  EXPECT_THAT(long_one.Json()["detail"].get<std::string>(), HasSubstr(day_id));
+
+  HttpResult child = Post("/tokens", json::object(), "day.hdr");
+  ASSERT_EQ(child.status, 201) << child.body;
+  EXPECT_EQ(child.Json()["token"]["minted_by"], day_id);
+  EXPECT_LE(child.Json()["token"]["expires_at"].get<std::string>(),
+            day.Json()["token"]["expires_at"].get<std::string>());
+  WriteFile(dir_ + "/child.hdr", "Authorization: Bearer " +
+                                     child.Json()["token"]["secret"].get<std::string>() + "\n");
+  ASSERT_EQ(Curl("GET", "/tokens", "child.hdr").status, 200);
+
+  ASSERT_EQ(Curl("DELETE", "/tokens/" + day_id).status, 200);
+  HttpResult refused = Curl("GET", "/tokens", "child.hdr");
+  EXPECT_EQ(refused.status, 401) << refused.body;
+  EXPECT_EQ(Curl("GET", "/tokens").status, 200) << "the admin's own token still works";
 }
 
 }  // namespace

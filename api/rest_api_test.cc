@@ -217,6 +217,65 @@ TEST_F(RestApiTest, MalformedBodiesAre400NamingTheField) {
   }
 }
 
+TEST_F(RestApiTest, DuplicateKeysAre400NamingTheKey) {
+  struct Case {
+    const char* path;
+    std::string body;
+    const char* key;
+  };
+  const Case cases[] = {
+      {"/request/ov", R"({"serial_numbers":["a"],"cert_id":"c","cert_id":"d"})", "cert_id"},
+      {"/tokens", R"({"validity_days":1,"description":"x","validity_days":183})",
+       "validity_days"},
+      {"/serials/assign",
+       R"({"organization_id":"o","serials":[{"serial_number":"a","serial_number":"b"}]})",
+       "serial_number"},
+      {"/voucher/v-1/archive", R"({"a":{"b":1},"a":2})", "a"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.body);
+    json body = ExpectProblem(Do(MakeRequest("POST", c.path, c.body)), 400);
+    EXPECT_THAT(body["detail"].get<std::string>(),
+                HasSubstr(std::string("the key \"") + c.key + "\" twice"));
+  }
+  // The same key in two different objects is fine.
+  queue::HttpResponse r = Do(MakeRequest(
+      "POST", "/serials/assign",
+      R"({"organization_id":"o","serials":[{"serial_number":"a"},{"serial_number":"b"}]})"));
+  EXPECT_EQ(r.status, 200) << r.body;
+}
+
+TEST_F(RestApiTest, BodiesThatAreNotJsonAre415) {
+  const std::string request_body = R"({"serial_numbers":["SN-415"],"cert_id":"c"})";
+  for (const char* type : {"text/plain", "application/x-www-form-urlencoded",
+                           "application/merge-patch+json", "application/json; charset=latin1",
+                           "application/jsonx", ""}) {
+    SCOPED_TRACE(type);
+    queue::HttpRequest r = MakeRequest("POST", "/request/ov", request_body);
+    if (*type == '\0') {
+      r.headers.erase("content-type");
+    } else {
+      r.headers["content-type"] = type;
+    }
+    queue::HttpResponse answer = Do(r);
+    json body = ExpectProblem(answer, 415);
+    EXPECT_THAT(body["detail"].get<std::string>(), HasSubstr("application/json"));
+    EXPECT_EQ(HeaderOf(answer, "Accept"), "application/json");
+    EXPECT_TRUE(service_.last_request.serial_numbers.empty()) << "the service was called";
+  }
+  for (const char* type : {"application/json", "Application/JSON; charset=UTF-8",
+                           "application/json;charset=\"utf-8\""}) {
+    SCOPED_TRACE(type);
+    queue::HttpRequest r = MakeRequest("POST", "/request/ov", request_body);
+    r.headers["content-type"] = type;
+    EXPECT_EQ(Do(r).status, 200);
+  }
+  // A POST without a body needs no Content-Type.
+  queue::HttpRequest archive = MakeRequest("POST", "/voucher/v-1/archive", "");
+  ASSERT_EQ(archive.headers.count("content-type"), 0u);
+  EXPECT_EQ(Do(archive).status, 200);
+}
+
 TEST_F(RestApiTest, RequestOvAnswers200WithPerSerialResults) {
   queue::HttpResponse r = Do(MakeRequest(
       "POST", "/request/ov", R"({"serial_numbers":["SN-1","SN-X"],"cert_id":"pdc-1"})"));

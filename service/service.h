@@ -279,7 +279,9 @@ std::string_view VoucherColumnName(VoucherColumn column);
 std::optional<VoucherColumn> ParseVoucherColumn(std::string_view name);
 
 struct VoucherFilter {
-  std::string organization_id;  // vendor callers: which organization ("" = all); others: ignored
+  // Vendor callers: which organization ("" = all). Others: "" or their own; another
+  // organization (or, for vendor callers, an unknown one) is kNotFound.
+  std::string organization_id;
   std::string serial_number;    // exact
   std::string status;           // "issued", "expired", "archived", "superseded"
   std::string assertion;
@@ -378,6 +380,7 @@ struct TokenInfo {
   absl::Time expires_at;
   bool revoked = false;
   std::string created_by;
+  std::string minted_by;     // the token that minted it; "" when masactl made it
 };
 
 // A new token: `secret` is the bearer credential ("masa_" + base64url of 32 random bytes),
@@ -610,11 +613,29 @@ class Service {
   // --- tokens ---
   // For the caller itself, or (admin on the root group) another principal of the
   // organization. kInvalidArgument for validity <= 0 or above max_token_validity.
+  // Minting rule: the caller's token mints the new one, and a minted token never outlives
+  // its minter nor survives it:
+  //  - it expires no later than the caller's token. An explicit validity reaching past
+  //    that is kInvalidArgument naming the minting token and its expiry (refused rather
+  //    than silently shortened, so a client never holds a shorter token than it asked
+  //    for); without one, default_token_validity is cut to the caller's token's expiry.
+  //    The same holds when an admin mints for another principal: bounded by the admin's
+  //    token, so a long-lived service-account token needs a long-lived admin token.
+  //  - revoking a token revokes every token it minted, transitively (see RevokeToken).
+  // Tokens made by masactl (bootstrap) have no minter. kUnauthenticated when the caller's
+  // token is revoked while this runs.
   virtual absl::StatusOr<NewToken> CreateToken(const Caller& caller, TokenInput input) = 0;
   // principal_id "" = the caller's; another principal's needs admin. Never the secret.
   virtual absl::StatusOr<std::vector<TokenInfo>> ListTokens(
       const Caller& caller, std::string_view principal_id) const = 0;
-  // The caller's own token, or (admin) any of its organization. Takes effect at once.
+  // The caller's own token, or (admin) any of its organization. Takes effect at once, and
+  // revokes in the same store transaction every token minted from it, directly or through
+  // other minted tokens (each audited "token.revoke"), whoever they belong to. Revoking in
+  // the write rather than following the minting chain at every Authenticate keeps
+  // authentication one read, and shows the minted tokens as revoked in ListTokens; it is
+  // race-free because CreateToken re-checks its minter inside its own write transaction
+  // and the store runs write transactions one at a time. Disabling a principal does not
+  // reach the tokens it minted for others.
   virtual absl::Status RevokeToken(const Caller& caller, std::string_view token_id) = 0;
 
   // --- audit ---
@@ -644,8 +665,9 @@ class Service {
   // `admin_username` bound admin on the root group, and a first token.
   virtual absl::StatusOr<BootstrapResult> CreateOrganization(std::string_view name,
                                                              std::string_view admin_username) = 0;
-  // A principal of the vendor organization (created when absent) with `role` (any role;
-  // vendor roles are the point) on its root group, and a first token.
+  // A principal of the vendor organization (created when absent) with `role` on its root
+  // group, and a first token. `role` must be a vendor role (support, account-team,
+  // security-officer); any other, customer roles included, is kInvalidArgument naming them.
   virtual absl::StatusOr<BootstrapResult> CreateVendorPrincipal(std::string_view username,
                                                                 std::string_view role) = 0;
   // AssignSerials without a caller.

@@ -123,14 +123,24 @@ absl::StatusOr<VoucherPage> ServiceImpl::ListVouchers(const Caller& caller,
   MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
 
   std::vector<std::string> orgs;
+  // An organization_id the caller cannot see is an unknown object (kNotFound), not a
+  // filter to drop silently.
+  const std::string unknown_org = "organization_id: organization " + f.organization_id +
+                                  " not found";
   if (internal::Has(access.cross_organization(), Permission::kView)) {
     if (!f.organization_id.empty()) {
+      auto org = snap.Get<store::Organization>(f.organization_id);
+      if (absl::IsNotFound(org.status())) return absl::NotFoundError(unknown_org);
+      MASA_RETURN_IF_ERROR(org.status());
       orgs.push_back(f.organization_id);
     } else {
       MASA_ASSIGN_OR_RETURN(auto all, snap.List<store::Organization>());
       for (const auto& o : all) orgs.push_back(o.id);
     }
   } else {
+    if (!f.organization_id.empty() && f.organization_id != caller.organization_id()) {
+      return absl::NotFoundError(unknown_org);
+    }
     orgs.push_back(caller.organization_id());
   }
   std::vector<VoucherInfo> rows;

@@ -1,10 +1,15 @@
 #include "api/internal/json_body.h"
 
 #include <charconv>
+#include <set>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/status.h"
 #include "common/time.h"
 
@@ -46,6 +51,29 @@ bool TooDeep(std::string_view body) {
 std::string TypeName(const json& value) { return value.type_name(); }
 
 }  // namespace
+
+bool IsJsonContentType(std::string_view content_type) {
+  std::vector<absl::string_view> parts =
+      absl::StrSplit(absl::string_view(content_type.data(), content_type.size()), ';');
+  if (!absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(parts[0]), "application/json")) {
+    return false;
+  }
+  for (size_t i = 1; i < parts.size(); ++i) {
+    absl::string_view param = absl::StripAsciiWhitespace(parts[i]);
+    if (param.empty()) continue;
+    size_t eq = param.find('=');
+    if (eq == absl::string_view::npos) return false;
+    absl::string_view name = absl::StripAsciiWhitespace(param.substr(0, eq));
+    absl::string_view value = absl::StripAsciiWhitespace(param.substr(eq + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+      value = value.substr(1, value.size() - 2);
+    }
+    if (absl::EqualsIgnoreCase(name, "charset") && !absl::EqualsIgnoreCase(value, "utf-8")) {
+      return false;
+    }
+  }
+  return true;
+}
 
 bool IsValidUtf8(std::string_view text) {
   size_t i = 0;
@@ -97,14 +125,42 @@ absl::StatusOr<json> ParseJsonObject(std::string_view body, bool allow_empty) {
     return Invalid(absl::StrCat("the request body nests arrays/objects deeper than ",
                                 kMaxJsonDepth, " levels"));
   }
+  // The keys seen so far in each object being parsed, innermost last. nlohmann keeps the
+  // last of duplicate keys; the API refuses them instead (RFC 8259 section 4 leaves the
+  // meaning of duplicates open, and two readers could pick different ones).
+  std::vector<std::set<std::string, std::less<>>> keys;
+  std::string duplicate;
+  auto refuse_duplicates = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+        keys.emplace_back();
+        break;
+      case json::parse_event_t::object_end:
+        if (!keys.empty()) keys.pop_back();
+        break;
+      case json::parse_event_t::key:
+        if (!keys.empty() && !keys.back().insert(parsed.get<std::string>()).second &&
+            duplicate.empty()) {
+          duplicate = parsed.get<std::string>();
+        }
+        break;
+      default:
+        break;
+    }
+    return true;
+  };
   json value;
   try {
-    value = json::parse(body.begin(), body.end());
+    value = json::parse(body.begin(), body.end(), refuse_duplicates);
   } catch (const json::parse_error& e) {
     return Invalid(absl::StrCat("the request body is not valid JSON (at byte ", e.byte,
                                 "); send one JSON object"));
   } catch (const std::exception&) {
     return Invalid("the request body is not valid JSON; send one JSON object");
+  }
+  if (!duplicate.empty()) {
+    return Invalid(absl::StrCat("the request body has the key \"", duplicate,
+                                "\" twice in one object; send each member once"));
   }
   if (!value.is_object()) {
     return Invalid(absl::StrCat("the request body must be a JSON object, not ", TypeName(value)));

@@ -23,7 +23,8 @@ inline constexpr int kMaxJsonDepth = 16;
 
 // Parses `body` as one JSON object. An empty (or all-whitespace) body is {} when
 // `allow_empty`, else an error. kInvalidArgument: not JSON (with the byte offset), invalid
-// UTF-8, nested deeper than kMaxJsonDepth, or not an object.
+// UTF-8, nested deeper than kMaxJsonDepth, a key twice in one object (naming the key), or
+// not an object.
 absl::StatusOr<nlohmann::json> ParseJsonObject(std::string_view body, bool allow_empty);
 
 // Reads the members of one JSON object with type checks, remembering the first problem.
@@ -80,6 +81,12 @@ class QueryReader {
 
 // Serializes for a response: never throws; invalid UTF-8 in strings becomes U+FFFD.
 std::string Dump(const nlohmann::json& value);
+
+// True when a request body with this Content-Type value may be read as JSON:
+// application/json, case-insensitive, with optional parameters of which a charset must be
+// utf-8 (RFC 8259 section 8.1). Structured-suffix types (application/*+json) are not: each
+// names its own format (merge-patch, problem, ...), which the API does not speak.
+bool IsJsonContentType(std::string_view content_type);
 
 // True when `text` is valid UTF-8 (no overlongs, no surrogates).
 bool IsValidUtf8(std::string_view text);

@@ -91,7 +91,8 @@ const std::vector<OperationDoc>& Operations() {
       {"get", "/vouchers", "listVouchers", "vouchers",
        "Vouchers the caller may view: filtered, sorted, grouped and paged.",
        {{"organization_id", "query", "string",
-         "Vendor account team: which organization (default: all)."},
+         "Vendor account team and support: which organization (default: all). Others may "
+         "name only their own; another organization answers 404."},
         {"serial_number", "query", "string", "Exact serial number."},
         {"req_id", "query", "string", "Only this request's vouchers."},
         {"status", "query", "string", "issued, expired, archived or superseded."},
@@ -163,12 +164,16 @@ const std::vector<OperationDoc>& Operations() {
        {}, nullptr, false, 200, "application/json", "OrganizationList", true},
 
       {"post", "/tokens", "createToken", "tokens",
-       "Create an API token; the secret is in this answer only.", {}, "TokenRequest", false,
+       "Create an API token; the secret is in this answer only. The caller's token mints "
+       "it: the new token expires no later than the caller's (validity_days reaching past "
+       "that is refused with 400; without validity_days the default is cut to it) and is "
+       "revoked when the caller's token is.", {}, "TokenRequest", false,
        201, "application/json", "NewTokenResponse", true},
       {"get", "/tokens", "listTokens", "tokens", "Tokens (never their secrets).",
        {kPrincipalFilter}, nullptr, false, 200, "application/json", "TokenList", true},
       {"delete", "/tokens/{token_id}", "revokeToken", "tokens",
-       "Revoke a token; refused at once from then on.", {kTokenId}, nullptr, false, 200,
+       "Revoke a token, and every token minted from it (transitively); refused at once "
+       "from then on.", {kTokenId}, nullptr, false, 200,
        "application/json", "Ok", true},
 
       {"post", "/serials/assign", "assignSerials", "serials",
@@ -356,7 +361,8 @@ constexpr const char* kSchemas = R"json({
       "description": {"type": "string"},
       "created_at": {"$ref": "#/components/schemas/DateTime"},
       "expires_at": {"$ref": "#/components/schemas/DateTime"},
-      "revoked": {"type": "boolean"}, "created_by": {"type": "string"}}},
+      "revoked": {"type": "boolean"}, "created_by": {"type": "string"},
+      "minted_by": {"type": ["string", "null"], "description": "The token that minted this one (null: made by masactl). A token expires no later than its minter and is revoked with it."}}},
   "NewTokenResponse": {"type": "object", "required": ["ok", "token"],
     "properties": {"ok": {"const": true}, "token": {"allOf": [
       {"$ref": "#/components/schemas/Token"},
@@ -457,6 +463,11 @@ absl::StatusOr<std::string> BuildOpenApiDocument() {
       }
       if (op.request_schema != nullptr) {
         responses["413"] = ProblemResponseDoc("Body larger than the server's limit");
+      }
+      if (std::string(op.method) == "post") {
+        responses["415"] = ProblemResponseDoc(
+            "A body whose Content-Type is not application/json (parameters allowed; a "
+            "charset must be utf-8)");
       }
       responses["414"] = ProblemResponseDoc("Request line longer than the server's limit");
       responses["431"] = ProblemResponseDoc("Request headers larger than the server's limit");

@@ -15,6 +15,7 @@ inline queue::HttpRequest MakeRequest(std::string method, std::string path,
   r.method = std::move(method);
   r.path = std::move(path);
   r.body = std::move(body);
+  if (!r.body.empty()) r.headers["content-type"] = "application/json";
   if (with_token) r.headers["authorization"] = "Bearer " + std::string(FakeService::kToken);
   return r;
 }
