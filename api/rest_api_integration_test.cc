@@ -590,7 +590,7 @@ TEST_F(RestApiIntegrationTest, NonJsonBodiesAre415AndDuplicateKeys400) {
   EXPECT_THAT(dup.Json()["detail"].get<std::string>(), HasSubstr("\"validity_days\" twice"));
 
   // A POST without a body needs no Content-Type: the answer is about the voucher.
-  HttpResult archive = Curl("POST", "/voucher/v-none/archive");
+  HttpResult archive = Curl("POST", "/voucher/0190a0b0-0000-7000-8000-000000000000/archive");
   EXPECT_EQ(archive.status, 404) << archive.body;
 }
 

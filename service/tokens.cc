@@ -1,5 +1,7 @@
 // API tokens: issue, list, revoke.
 #include <algorithm>
+#include <map>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
@@ -77,27 +79,31 @@ absl::StatusOr<NewToken> ServiceImpl::IssueToken(store::WriteBatch& batch,
 }
 
 absl::StatusOr<NewToken> ServiceImpl::CreateToken(const Caller& caller, TokenInput input) {
-  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
-  std::string pid = input.principal_id.empty() ? caller.principal_id() : input.principal_id;
-  std::string what = "principal " + pid;
-  if (pid != caller.principal_id()) {
-    if (internal::OrganizationOfId(pid) != caller.organization_id()) {
-      return absl::NotFoundError(what + " not found");
-    }
-    MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, caller.organization_id(),
-                                   what, Hide::kOtherOrganizationsOnly));
-  }
-  auto principal = snap.Get<store::Principal>(pid);
-  if (absl::IsNotFound(principal.status())) return absl::NotFoundError(what + " not found");
-  if (!principal.ok()) return principal.status();
-  if (principal->disabled) return absl::FailedPreconditionError(what + " is disabled");
-  // Access() has just found the caller's token valid in this snapshot.
-  MASA_ASSIGN_OR_RETURN(store::ApiToken minter, snap.Get<store::ApiToken>(caller.token_hash_));
   store::WriteBatch batch;
-  MASA_ASSIGN_OR_RETURN(NewToken token,
-                        IssueToken(batch, caller.principal_id(), *principal, input.validity,
-                                   std::move(input.description), &minter));
+  // The snapshot ends before the write (IssueToken's batch re-checks the minter inside it).
+  absl::StatusOr<NewToken> token = [&]() -> absl::StatusOr<NewToken> {
+    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+    std::string pid = input.principal_id.empty() ? caller.principal_id() : input.principal_id;
+    std::string what = "principal " + pid;
+    if (pid != caller.principal_id()) {
+      if (internal::OrganizationOfId(pid) != caller.organization_id()) {
+        return absl::NotFoundError(what + " not found");
+      }
+      MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, caller.organization_id(),
+                                     what, Hide::kOtherOrganizationsOnly));
+    }
+    auto principal = snap.Get<store::Principal>(pid);
+    if (absl::IsNotFound(principal.status())) return absl::NotFoundError(what + " not found");
+    if (!principal.ok()) return principal.status();
+    if (principal->disabled) return absl::FailedPreconditionError(what + " is disabled");
+    // Access() has just found the caller's token valid in this snapshot.
+    MASA_ASSIGN_OR_RETURN(store::ApiToken minter,
+                          snap.Get<store::ApiToken>(caller.token_hash_));
+    return IssueToken(batch, caller.principal_id(), *principal, input.validity,
+                      std::move(input.description), &minter);
+  }();
+  if (!token.ok()) return token.status();
   MASA_RETURN_IF_ERROR(store_->Write(std::move(batch)).status());
   return token;
 }
@@ -124,40 +130,50 @@ absl::StatusOr<std::vector<TokenInfo>> ServiceImpl::ListTokens(
 }
 
 absl::Status ServiceImpl::RevokeToken(const Caller& caller, std::string_view token_id) {
-  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
-  std::string what = "token " + std::string(token_id);
-  MASA_ASSIGN_OR_RETURN(auto all, snap.List<store::ApiToken>());
-  auto it = std::find_if(all.begin(), all.end(),
-                         [&](const store::ApiToken& t) { return t.id == token_id; });
-  if (it == all.end() ||
-      internal::OrganizationOfId(it->principal_id) != caller.organization_id()) {
-    return absl::NotFoundError(what + " not found");
+  std::string root;
+  {
+    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+    std::string what = "token " + std::string(token_id);
+    MASA_ASSIGN_OR_RETURN(auto all, snap.List<store::ApiToken>());
+    auto it = std::find_if(all.begin(), all.end(),
+                           [&](const store::ApiToken& t) { return t.id == token_id; });
+    if (it == all.end() ||
+        internal::OrganizationOfId(it->principal_id) != caller.organization_id()) {
+      return absl::NotFoundError(what + " not found");
+    }
+    if (it->principal_id != caller.principal_id()) {
+      MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, caller.organization_id(),
+                                     what, Hide::kOtherOrganizationsOnly));
+    }
+    root = it->id;
   }
-  if (it->principal_id != caller.principal_id()) {
-    MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, caller.organization_id(),
-                                   what, Hide::kOtherOrganizationsOnly));
-  }
-  // Read, decide and write inside the write transaction: a token minted from this one (or
-  // from one of its descendants) that committed after our snapshot is revoked too.
+  // The revocation itself reads, decides and writes inside the write transaction: a token
+  // minted from this one (or from a descendant) that committed after the snapshot above is
+  // revoked too.
   store::WriteBatch batch;
-  batch.Do([root = it->id, actor = caller.principal_id()](store::WriteTxn& txn) -> absl::Status {
+  batch.Do([root, actor = caller.principal_id()](store::WriteTxn& txn) -> absl::Status {
     MASA_ASSIGN_OR_RETURN(auto tokens, txn.List<store::ApiToken>());
-    std::vector<std::string> ids = {root};  // the root, then its descendants, breadth first
-    for (size_t i = 0; i < ids.size(); ++i) {
-      for (auto& t : tokens) {
-        if (t.id == ids[i] && !t.revoked) {
-          t.revoked = true;
-          MASA_RETURN_IF_ERROR(txn.Put(t));
-          std::string outcome = t.id == root ? "ok" : "ok: minted by " + t.minted_by;
-          MASA_RETURN_IF_ERROR(
-              txn.Append(Event(actor, "token.revoke",
-                               Target(internal::OrganizationOfId(t.principal_id), t.id),
-                               std::move(outcome)))
-                  .status());
-        }
-        if (t.minted_by == ids[i]) ids.push_back(t.id);
-      }
+    std::multimap<std::string, size_t> minted;  // minter id -> index in tokens
+    size_t root_index = tokens.size();
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      if (!tokens[i].minted_by.empty()) minted.emplace(tokens[i].minted_by, i);
+      if (tokens[i].id == root) root_index = i;
+    }
+    if (root_index == tokens.size()) return absl::NotFoundError("token " + root + " not found");
+    std::vector<size_t> order = {root_index};  // the root, then its descendants
+    for (size_t k = 0; k < order.size(); ++k) {
+      store::ApiToken& t = tokens[order[k]];
+      auto [from, to] = minted.equal_range(t.id);
+      for (auto m = from; m != to; ++m) order.push_back(m->second);
+      if (t.revoked) continue;
+      t.revoked = true;
+      MASA_RETURN_IF_ERROR(txn.Put(t));
+      MASA_RETURN_IF_ERROR(
+          txn.Append(Event(actor, "token.revoke",
+                           Target(internal::OrganizationOfId(t.principal_id), t.id),
+                           k == 0 ? "ok" : "ok: minted by " + t.minted_by))
+              .status());
     }
     return absl::OkStatus();
   });
