@@ -380,7 +380,10 @@ TEST_F(MasadE2eTest, PermissionMatrixThroughRest) {
   ASSERT_EQ(b.status, 200) << b;
   EXPECT_EQ(b.Json()["total"], 0) << b;
   EXPECT_TRUE(b.Json()["vouchers"].empty()) << b;
-  EXPECT_EQ(VoucherTotal("b-admin", "?organization_id=org-alpha"), 0);
+  // Naming the other organization is not silently ignored: it is unknown to B (404).
+  HttpAnswer named = Get("/vouchers?organization_id=org-alpha", "b-admin");
+  EXPECT_EQ(named.status, 404) << named;
+  EXPECT_TRUE(named.IsProblem()) << named;
   // ... and nothing of it by id either.
   EXPECT_EQ(Get("/voucher/" + own[0] + "/download", "b-admin").status, 404);
   EXPECT_EQ(Post("/voucher/" + v + "/renew", "b-admin", json::object()).status, 404);
