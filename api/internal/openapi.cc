@@ -362,7 +362,8 @@ constexpr const char* kSchemas = R"json({
       "created_at": {"$ref": "#/components/schemas/DateTime"},
       "expires_at": {"$ref": "#/components/schemas/DateTime"},
       "revoked": {"type": "boolean"}, "created_by": {"type": "string"},
-      "minted_by": {"type": ["string", "null"], "description": "The token that minted this one (null: made by masactl). A token expires no later than its minter and is revoked with it."}}},
+      "minted_by": {"type": ["string", "null"],
+        "description": "The token that minted it (null: masactl); it dies with that one."}}},
   "NewTokenResponse": {"type": "object", "required": ["ok", "token"],
     "properties": {"ok": {"const": true}, "token": {"allOf": [
       {"$ref": "#/components/schemas/Token"},
