@@ -406,7 +406,7 @@ class Client {
   Client(const Daemon& d, const Options& o) : daemon_(d), options_(o) {
     ctx_ = SSL_CTX_new(TLS_client_method());
     if (ctx_ == nullptr ||
-        SSL_CTX_load_verify_locations(ctx_, (d.state + "/tls.pem").c_str(), nullptr) != 1) {
+        SSL_CTX_load_verify_locations(ctx_, (d.state + "/tls-ca.pem").c_str(), nullptr) != 1) {
       PrintOpenSslErrors();
       Die("TLS context");
     }

@@ -100,7 +100,8 @@ absl::StatusOr<UniquePtr<X509>> IssueCertificate(std::string_view subject, EVP_P
                                                  X509* issuer_cert, EVP_PKEY* issuer_key,
                                                  OSSL_LIB_CTX* libctx, const char* propq,
                                                  absl::Time not_before, absl::Time not_after,
-                                                 bool is_ca, uint64_t serial) {
+                                                 bool is_ca, uint64_t serial,
+                                                 std::string_view server_alt_names) {
   if (subject_key == nullptr || issuer_key == nullptr) {
     return absl::InvalidArgumentError("IssueCertificate needs a subject key and an issuer key");
   }
@@ -140,6 +141,11 @@ absl::StatusOr<UniquePtr<X509>> IssueCertificate(std::string_view subject, EVP_P
   // For a self-signed certificate the AKI is read from the SKI just added to it.
   MASA_RETURN_IF_ERROR(
       AddExtension(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always"));
+  if (!server_alt_names.empty()) {
+    MASA_RETURN_IF_ERROR(AddExtension(cert.get(), &ctx, NID_subject_alt_name,
+                                      std::string(server_alt_names).c_str()));
+    MASA_RETURN_IF_ERROR(AddExtension(cert.get(), &ctx, NID_ext_key_usage, "serverAuth"));
+  }
 
   EVP_PKEY* issuer_public =
       issuer_cert != nullptr ? X509_get0_pubkey(issuer_cert) : subject_key;

@@ -30,13 +30,16 @@ namespace masa::signer {
 // Extensions: basicConstraints (critical; cA as `is_ca`), keyUsage (critical;
 // keyCertSign+cRLSign for a CA, digitalSignature otherwise), subjectKeyIdentifier (SHA-1 of
 // the public key, RFC 5280 method 1), authorityKeyIdentifier (the issuer's key identifier).
+// A TLS server certificate: `server_alt_names` non-empty (OpenSSL's subjectAltName form,
+// "DNS:localhost,IP:127.0.0.1") adds that subjectAltName and extendedKeyUsage serverAuth.
 // kInvalidArgument: bad DN, null keys, not_after <= not_before, serial 0.
 // kInternal: OpenSSL failed to build or sign (with its reasons). Thread-safe.
 absl::StatusOr<UniquePtr<X509>> IssueCertificate(std::string_view subject, EVP_PKEY* subject_key,
                                                  X509* issuer_cert, EVP_PKEY* issuer_key,
                                                  OSSL_LIB_CTX* libctx, const char* propq,
                                                  absl::Time not_before, absl::Time not_after,
-                                                 bool is_ca, uint64_t serial);
+                                                 bool is_ca, uint64_t serial,
+                                                 std::string_view server_alt_names = {});
 
 // Parses `subject` as IssueCertificate does. kInvalidArgument names the bad component.
 absl::StatusOr<UniquePtr<X509_NAME>> ParseDistinguishedName(std::string_view subject);

@@ -169,7 +169,8 @@ class MasadE2eTest : public ::testing::Test {
     if (::testing::Test::HasFailure()) return;
     const std::string scratch = w.root / "http";
     ASSERT_EQ(mkdir(scratch.c_str(), 0700), 0);
-    w.client = std::make_unique<HttpsClient>(w.masad->ready_rest(), w.state + "/tls.pem", scratch);
+    w.client =
+        std::make_unique<HttpsClient>(w.masad->ready_rest(), w.state + "/tls-ca.pem", scratch);
     w.auth["admin"] = w.client->AuthFile("admin", alpha);
     w.auth["b-admin"] = w.client->AuthFile("b-admin", beta);
     w.auth["account-team"] =
@@ -464,7 +465,7 @@ TEST(MasadClockTest, TokensAreRefusedOnceTheyExpire) {
   ASSERT_FALSE(::testing::Test::HasFatalFailure());
   std::string day_token, week_token;
   {
-    HttpsClient client(masad->ready_rest(), state + "/tls.pem", scratch);
+    HttpsClient client(masad->ready_rest(), state + "/tls-ca.pem", scratch);
     const std::string auth = client.AuthFile("admin", admin);
     HttpAnswer day = client.Call("POST", "/tokens", auth, json{{"validity_days", 1}});
     HttpAnswer week = client.Call("POST", "/tokens", auth, json{{"validity_days", 7}});
@@ -481,7 +482,7 @@ TEST(MasadClockTest, TokensAreRefusedOnceTheyExpire) {
   StartMasad(state, &masad, /*days_ahead=*/2);
   ASSERT_FALSE(::testing::Test::HasFatalFailure());
   {
-    HttpsClient client(masad->ready_rest(), state + "/tls.pem", scratch);
+    HttpsClient client(masad->ready_rest(), state + "/tls-ca.pem", scratch);
     HttpAnswer expired = client.Call("GET", "/vouchers", client.AuthFile("day", day_token));
     EXPECT_EQ(expired.status, 401) << expired;
     EXPECT_TRUE(expired.IsProblem()) << expired;
@@ -495,11 +496,49 @@ TEST(MasadClockTest, TokensAreRefusedOnceTheyExpire) {
   // A month on, the admin's first token has expired too.
   StartMasad(state, &masad, /*days_ahead=*/31);
   ASSERT_FALSE(::testing::Test::HasFatalFailure());
-  HttpsClient client(masad->ready_rest(), state + "/tls.pem", scratch);
+  HttpsClient client(masad->ready_rest(), state + "/tls-ca.pem", scratch);
   for (const auto& [who, secret] : {std::pair{"week", week_token}, std::pair{"admin", admin}}) {
     HttpAnswer a = client.Call("GET", "/vouchers", client.AuthFile(who, secret));
     EXPECT_EQ(a.status, 401) << who << ": " << a;
   }
+  EXPECT_EQ(masad->Terminate(absl::Seconds(30)), 0) << masad->log();
+}
+
+// Clients that refuse an end-entity certificate as a trust anchor (GnuTLS certtool says "The
+// certificate issuer is not a CA" of the old self-signed tls.pem) verify masad's server
+// certificate against dev-init's tls-ca.pem; Python's ssl with X.509 strict checks reaches
+// masad through it.
+TEST(MasadTlsTest, StrictClientsTrustTheDevelopmentTlsCa) {
+  TempFolder root;
+  const std::string state = root / "state";
+  MakeDevState(state);
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  ProcessResult verify = RunTool({OPENSSL_CLI, "verify", "-x509_strict", "-purpose", "sslserver",
+                                  "-CAfile", state + "/tls-ca.pem", state + "/tls.pem"});
+  EXPECT_EQ(verify.exit_code, 0) << verify;
+  ProcessResult gnutls = RunTool({CERTTOOL, "--verify", "--load-ca-certificate",
+                                  state + "/tls-ca.pem", "--infile", state + "/tls.pem"});
+  EXPECT_EQ(gnutls.exit_code, 0) << gnutls;
+  EXPECT_THAT(gnutls.out, HasSubstr("Chain verification output: Verified")) << gnutls;
+  ProcessResult leaf = RunTool({OPENSSL_CLI, "x509", "-noout", "-ext", "basicConstraints",
+                                "-in", state + "/tls.pem"});
+  EXPECT_THAT(leaf.out, HasSubstr("CA:FALSE")) << leaf;
+
+  std::unique_ptr<Daemon> masad;
+  StartMasad(state, &masad);
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  const std::string port = masad->ready_rest().substr(masad->ready_rest().rfind(':') + 1);
+  const std::string client = R"(
+import ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[1])
+ctx.verify_flags |= ssl.VERIFY_X509_STRICT
+with urllib.request.urlopen("https://localhost:" + sys.argv[2] + "/healthz", context=ctx) as r:
+    print(r.status, r.read().decode())
+)";
+  ProcessResult python =
+      RunTool({"/usr/bin/python3", "-c", client, state + "/tls-ca.pem", port});
+  EXPECT_EQ(python.exit_code, 0) << python;
+  EXPECT_THAT(python.out, HasSubstr("200")) << python;
   EXPECT_EQ(masad->Terminate(absl::Seconds(30)), 0) << masad->log();
 }
 
@@ -849,7 +888,7 @@ TEST_P(MasadCrashTest, AcknowledgedVouchersSurviveARestart) {
   ASSERT_FALSE(HasFatalFailure());
   const std::string scratch = root / "http";
   ASSERT_EQ(mkdir(scratch.c_str(), 0700), 0);
-  HttpsClient client(masad->ready_rest(), state + "/tls.pem", scratch);
+  HttpsClient client(masad->ready_rest(), state + "/tls-ca.pem", scratch);
   const std::string auth = client.AuthFile("admin", admin);
 
   // Client loops; every request of one thread pins the same PDC to the same serials.

@@ -26,48 +26,40 @@ absl::Status WritePublicKeyPem(const std::string& path, EVP_PKEY* key) {
   return WriteFileAtomic(path, std::string_view(data, static_cast<size_t>(len)), 0644);
 }
 
-// A development TLS server identity for masad: a software P-256 key (TLS keys may also live
-// in the HSM; see [server] tls_key) and a self-signed certificate for localhost, 127.0.0.1
-// and ::1, so curl --cacert DIR/tls.pem verifies it.
-absl::Status WriteDevTlsIdentity(const StatePaths& paths, absl::Time now, int years) {
-  UniquePtr<EVP_PKEY> key(EVP_EC_gen("P-256"));
-  if (key == nullptr) return FromOpenSslErrors("generating the TLS key");
-  UniquePtr<X509> cert(X509_new());
-  X509_set_version(cert.get(), X509_VERSION_3);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), static_cast<long>(absl::ToUnixSeconds(now)));
-  X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("MASA Development"), -1, -1, 0);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
-  X509_set_issuer_name(cert.get(), name);
-  X509_time_adj_ex(X509_getm_notBefore(cert.get()), 0, -3600, nullptr);
-  X509_time_adj_ex(X509_getm_notAfter(cert.get()), 365 * years, 0, nullptr);
-  X509_set_pubkey(cert.get(), key.get());
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);
-  for (auto [nid, value] : {std::pair{NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1"},
-                            std::pair{NID_basic_constraints, "critical,CA:FALSE"},
-                            std::pair{NID_key_usage, "critical,digitalSignature"},
-                            std::pair{NID_ext_key_usage, "serverAuth"}}) {
-    UniquePtr<X509_EXTENSION> ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
-    if (ext == nullptr || !X509_add_ext(cert.get(), ext.get(), -1)) {
-      return FromOpenSslErrors("building the TLS certificate");
-    }
-  }
-  if (X509_sign(cert.get(), key.get(), EVP_sha256()) <= 0) {
-    return FromOpenSslErrors("signing the TLS certificate");
-  }
+absl::Status WritePrivateKeyPem(const std::string& path, EVP_PKEY* key) {
   UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
-  if (!PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr)) {
-    return FromOpenSslErrors("encoding the TLS key");
+  if (!PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr)) {
+    return FromOpenSslErrors("encoding a private key");
   }
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);
-  MASA_RETURN_IF_ERROR(WriteFileAtomic(paths.dir + "/tls-key.pem",
-                                       std::string_view(data, static_cast<size_t>(len)), 0600));
+  return WriteFileAtomic(path, std::string_view(data, static_cast<size_t>(len)), 0600);
+}
+
+// A development TLS server identity for masad: a small TLS CA (DIR/tls-ca.pem, what clients
+// trust) and a server certificate it issued for localhost, 127.0.0.1 and ::1 (DIR/tls.pem,
+// its software P-256 key in DIR/tls-key.pem; TLS keys may also live in the HSM, see
+// [server] tls_key). A strict client (Python's ssl, gRPC) refuses a self-signed end-entity
+// certificate as a trust anchor, hence the CA. The CA's key is used once and never written:
+// a new server certificate comes with a new dev-init.
+absl::Status WriteDevTlsIdentity(const StatePaths& paths, absl::Time now, int years) {
+  UniquePtr<EVP_PKEY> ca_key(EVP_EC_gen("P-256"));
+  UniquePtr<EVP_PKEY> key(EVP_EC_gen("P-256"));
+  if (ca_key == nullptr || key == nullptr) return FromOpenSslErrors("generating the TLS keys");
+  absl::Time start = now - absl::Hours(1);
+  MASA_ASSIGN_OR_RETURN(
+      auto ca, signer::IssueCertificate("CN=MASA Development TLS CA,O=MASA Development",
+                                        ca_key.get(), nullptr, ca_key.get(), nullptr, nullptr,
+                                        start, now + absl::Hours(24 * 365 * years), true, 1));
+  MASA_ASSIGN_OR_RETURN(
+      auto cert, signer::IssueCertificate("CN=localhost,O=MASA Development", key.get(), ca.get(),
+                                          ca_key.get(), nullptr, nullptr, start,
+                                          now + absl::Hours(24 * 365 * years), false, 2,
+                                          "DNS:localhost,IP:127.0.0.1,IP:::1"));
+  MASA_RETURN_IF_ERROR(WritePrivateKeyPem(paths.dir + "/tls-key.pem", key.get()));
+  MASA_ASSIGN_OR_RETURN(std::string ca_pem, CertificateToPem(ca.get()));
   MASA_ASSIGN_OR_RETURN(std::string pem, CertificateToPem(cert.get()));
+  MASA_RETURN_IF_ERROR(WriteFileAtomic(paths.dir + "/tls-ca.pem", ca_pem, 0644));
   return WriteFileAtomic(paths.dir + "/tls.pem", pem, 0644);
 }
 
@@ -198,7 +190,8 @@ int DevInitCommand(const Args& args) {
               "self-signed vendor CA certificate and a MASA certificate it issued, and\n"
               "DIR/trust-anchor.pem for devices. Random PINs go to DIR/so.pin and DIR/user.pin\n"
               "(mode 0600). Also a TLS identity for localhost (DIR/tls.pem, DIR/tls-key.pem)\n"
-              "and DIR/masad.toml to run masad on it. Refuses to touch an existing, non-empty DIR.");
+              "issued by a development TLS CA (DIR/tls-ca.pem: what clients trust), and\n"
+              "DIR/masad.toml to run masad on it. Refuses to touch an existing, non-empty DIR.");
   flags.Option("state", "DIR", "the state folder to create", true)
       .Option("years", "N", "validity of the MASA certificate in years (default 5)");
   auto parsed = flags.Parse(args);

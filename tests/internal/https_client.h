@@ -2,7 +2,7 @@
 // daemon, trusting only the given CA file. Bearer tokens reach curl through a 0600 config
 // file (-K), request bodies through a file (--data-binary @FILE): neither is ever in argv.
 //
-//   HttpsClient client(url, dir + "/tls.pem", scratch);
+//   HttpsClient client(url, dir + "/tls-ca.pem", scratch);
 //   std::string auth = client.AuthFile("admin", secret);
 //   HttpAnswer a = client.Call("GET", "/vouchers", auth);
 //   EXPECT_EQ(a.status, 200) << a;
