@@ -9,11 +9,27 @@ root=$PWD
 state=${MASA_STATE:-$root/state}
 port=${MASA_PORT:-8443}
 
-scripts/install-deps.sh
-scripts/build.sh build >/dev/null
-bin=$root/build/tools
-
 step() { printf '\n== %s\n' "$*"; }
+
+scripts/install-deps.sh
+# The build's own lines: on a terminal one line that updates in place, elsewhere (a log, CI)
+# every line. The whole output is kept in build.log and its end shown if the build fails.
+step "building into build/ (the first build takes a few minutes; output in build.log)"
+show_progress() {
+  if [ -t 1 ]; then
+    while IFS= read -r line; do printf '\r\033[K%s' "${line:0:$(( $(tput cols 2>/dev/null || echo 100) - 1 ))}"; done
+    printf '\r\033[K'
+  else
+    cat
+  fi
+}
+if ! scripts/build.sh build 2>&1 | tee build.log | show_progress; then
+  tail -n 40 build.log
+  echo "the build failed; the whole output is in $root/build.log" >&2
+  exit 1
+fi
+echo "build ready: $root/build/tools"
+bin=$root/build/tools
 
 if [ ! -e "$state/softhsm2.conf" ]; then
   step "provisioning a development HSM token, PKI and TLS identity in $state"
@@ -73,12 +89,12 @@ auth=$state/curl-auth.conf
 (umask 077 && printf 'header = "Authorization: Bearer %s"\n' "$(cat "$state/admin.token")" >"$auth")
 
 step "requesting a voucher for SN-0001 through the REST API"
-answer=$(curl -sS --cacert "$state/tls.pem" -K "$auth" -H 'Content-Type: application/json' \
+answer=$(curl -sS --cacert "$state/tls-ca.pem" -K "$auth" -H 'Content-Type: application/json' \
   --data @"$demo/request.json" "$url/request/ov")
 echo "$answer"
 voucher_id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["vouchers"][0]["voucher_id"])' "$answer")
-curl -sS --cacert "$state/tls.pem" -K "$auth" "$url/voucher/$voucher_id"; echo
-curl -sS --cacert "$state/tls.pem" -K "$auth" -o "$state/SN-0001.vcj" "$url/voucher/$voucher_id/download"
+curl -sS --cacert "$state/tls-ca.pem" -K "$auth" "$url/voucher/$voucher_id"; echo
+curl -sS --cacert "$state/tls-ca.pem" -K "$auth" -o "$state/SN-0001.vcj" "$url/voucher/$voucher_id/download"
 
 step "verifying it as a device would (RFC 8572 section 5.4)"
 "$bin/masactl" voucher verify --trust-anchor "$state/trust-anchor.pem" --serial SN-0001 \
@@ -94,8 +110,8 @@ admin token:      $(cat "$state/admin.token")
 serial numbers:   SN-0001 .. SN-0020 (organization org-example)
 
 request a voucher:
-  curl --cacert $state/tls.pem -K $auth -H 'Content-Type: application/json' \\
+  curl --cacert $state/tls-ca.pem -K $auth -H 'Content-Type: application/json' \\
        --data @$demo/request.json $url/request/ov
-the API:          curl --cacert $state/tls.pem $url/openapi.json
+the API:          curl --cacert $state/tls-ca.pem $url/openapi.json
 MSG
 wait $masad

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The README's main command end to end, as a new user runs it: scripts/run.sh on a fresh
+# state folder builds (showing the build's own progress), provisions, starts masad, requests
+# a voucher through the REST API and verifies it; then it keeps masad running until stopped.
+# Usage: run_sh_test.sh SOURCE_DIR   (ctest runs it only for the build/ folder run.sh uses)
+set -euo pipefail
+src=$1
+work=$(mktemp -d)
+out=$work/out.log
+pid=
+cleanup() {
+  [ -n "$pid" ] && kill -TERM -- "-$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAILED: $*"; echo "--- run.sh output:"; cat "$out"; exit 1; }
+
+MASA_STATE=$work/state MASA_PORT=0 setsid "$src/scripts/run.sh" >"$out" 2>&1 </dev/null &
+pid=$!
+for _ in $(seq 1 1200); do
+  grep -q '^masad is running' "$out" && break
+  kill -0 "$pid" 2>/dev/null || fail "run.sh exited before masad was running"
+  sleep 0.5
+done
+grep -q '^masad is running' "$out" || fail "masad was not running after 10 minutes"
+
+# A new user sees the build happen instead of minutes of silence.
+grep -q 'Built target masad' "$out" || fail "the build's progress was not shown"
+grep -q '^build ready: ' "$out" || fail "no line says the build is ready"
+# The voucher it requested verified as a device would, and with openssl.
+grep -q 'CMS Verification successful' "$out" || fail "openssl cms -verify did not succeed"
+[ -s "$work/state/SN-0001.vcj" ] || fail "no voucher was downloaded"
+url=$(sed -n 's/^masad is running: \([^ ]*\).*/\1/p' "$out")
+code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$work/state/tls-ca.pem" "$url/healthz")
+[ "$code" = 200 ] || fail "masad at $url answered /healthz with $code"
+
+# Ctrl-C (here SIGTERM to its process group) stops masad with it.
+kill -TERM -- "-$pid"
+wait "$pid" 2>/dev/null || true
+pid=
+! pgrep -f "$work/state/masad.toml" >/dev/null || fail "masad still runs after run.sh stopped"
+echo "run.sh: built with progress, provisioned, served and verified a voucher, stopped"
