@@ -186,7 +186,7 @@ TEST(MasadLiveOpsTest, OperatorCommandsRunBesideABusyMasad) {
   ASSERT_FALSE(HasFatalFailure());
   const std::string scratch = root / "http";
   ASSERT_EQ(mkdir(scratch.c_str(), 0700), 0);
-  HttpsClient client(masad->ready_rest(), state + "/tls.pem", scratch);
+  HttpsClient client(masad->ready_rest(), state + "/tls-ca.pem", scratch);
   const std::string gamma_auth =
       client.AuthFile("gamma", Trimmed(ReadFileOrEmpty(root / "gamma.token")));
 
@@ -278,7 +278,7 @@ TEST(MasadLiveOpsTest, AccountTeamOnboardsACustomerThroughTheApi) {
   ASSERT_EQ(vendor.exit_code, 0) << vendor;
   const std::string scratch = root / "http";
   ASSERT_EQ(mkdir(scratch.c_str(), 0700), 0);
-  HttpsClient client(masad->ready_rest(), state + "/tls.pem", scratch);
+  HttpsClient client(masad->ready_rest(), state + "/tls-ca.pem", scratch);
   const std::string at = client.AuthFile("at", Trimmed(ReadFileOrEmpty(root / "at.token")));
 
   HttpAnswer made = client.Call("POST", "/organizations", at,
