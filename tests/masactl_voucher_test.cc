@@ -133,7 +133,7 @@ TEST_F(MasactlVoucherTest, YangCheckRefusesWhatTheModulesDoNotAllow) {
   // Not base64.
   std::string not_binary = json;
   size_t at = not_binary.find("\"masa-extended-voucher:platform-key-certificate\":\"") + 50;
-  not_binary.insert(at, "*");
+  not_binary.insert(at, 1, '*');  // not the const char* overload: GCC 12 -O3 -Wrestrict
   WriteFile(dir_ / "not-binary.json", not_binary);
   EXPECT_EQ(YangCheck(dir_ / "not-binary.json").exit_code, 1);
 }
