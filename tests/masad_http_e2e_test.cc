@@ -101,7 +101,7 @@ class MasadHttpTest : public ::testing::Test {
     ASSERT_TRUE(masad.ok()) << masad.status();
     masad_ = masad->release();
     scratch_ = new TempFolder();
-    client_ = new HttpsClient(masad_->ready_rest(), state_->dir + "/tls.pem", scratch_->path());
+    client_ = new HttpsClient(masad_->ready_rest(), state_->dir + "/tls-ca.pem", scratch_->path());
   }
   static void TearDownTestSuite() {
     if (masad_ != nullptr) {
@@ -145,7 +145,8 @@ class MasadHttpTest : public ::testing::Test {
     WriteFile(file, bytes);
     return RunTool({"sh", "-c",
                     absl::StrCat(OPENSSL_CLI, " s_client -quiet -verify_return_error -CAfile '",
-                                 state_->dir, "/tls.pem' -servername localhost -connect 127.0.0.1:",
+                                 state_->dir,
+                                 "/tls-ca.pem' -servername localhost -connect 127.0.0.1:",
                                  ApiPort(), " <'", file, "'")});
   }
 
