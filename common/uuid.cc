@@ -1,0 +1,117 @@
+#include "common/uuid.h"
+
+#include <openssl/rand.h>
+
+#include <array>
+#include <cstdlib>
+
+namespace masa {
+namespace {
+
+using Bytes = std::array<uint8_t, 16>;
+
+constexpr char kHex[] = "0123456789abcdef";
+constexpr size_t kTextSize = 36;
+
+bool IsHyphenAt(size_t i) { return i == 8 || i == 13 || i == 18 || i == 23; }
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string Format(const Bytes& b) {
+  std::string out;
+  out.reserve(kTextSize);
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(kHex[b[i] >> 4]);
+    out.push_back(kHex[b[i] & 0xf]);
+  }
+  return out;
+}
+
+// Time, version and variant around rand_a (12 bits) and rand_b (62 bits).
+Bytes Layout(uint64_t unix_ms, uint16_t rand_a, uint64_t rand_b) {
+  Bytes b{};
+  for (int i = 5; i >= 0; --i, unix_ms >>= 8) b[i] = static_cast<uint8_t>(unix_ms & 0xff);
+  b[6] = static_cast<uint8_t>(0x70 | ((rand_a >> 8) & 0x0f));
+  b[7] = static_cast<uint8_t>(rand_a & 0xff);
+  b[8] = static_cast<uint8_t>(0x80 | ((rand_b >> 56) & 0x3f));
+  for (int i = 15; i >= 9; --i, rand_b >>= 8) b[i] = static_cast<uint8_t>(rand_b & 0xff);
+  return b;
+}
+
+// Lower-case hex digits only, of the given count.
+std::optional<uint64_t> ParseHex(std::string_view text, size_t digits) {
+  if (text.size() != digits) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return std::nullopt;
+    v = (v << 4) | static_cast<uint64_t>(HexValue(c));
+  }
+  return v;
+}
+
+}  // namespace
+
+std::string NewUuidV7(absl::Time now) {
+  uint64_t ms = static_cast<uint64_t>(absl::ToUnixMillis(now)) & 0xffffffffffffULL;
+  std::array<uint8_t, 10> r;
+  // The DRBG failing means the process cannot make secrets at all: a broken invariant.
+  if (RAND_bytes(r.data(), static_cast<int>(r.size())) != 1) std::abort();
+  uint16_t rand_a = static_cast<uint16_t>((r[0] << 8) | r[1]);
+  uint64_t rand_b = 0;
+  for (size_t i = 2; i < r.size(); ++i) rand_b = (rand_b << 8) | r[i];
+  return Format(Layout(ms, rand_a, rand_b));
+}
+
+std::optional<std::string> CanonicalUuid(std::string_view text) {
+  if (text.size() != kTextSize) return std::nullopt;
+  std::string out(text);
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (IsHyphenAt(i)) {
+      if (out[i] != '-') return std::nullopt;
+      continue;
+    }
+    int v = HexValue(out[i]);
+    if (v < 0) return std::nullopt;
+    out[i] = kHex[v];
+  }
+  return out;
+}
+
+int UuidVersion(std::string_view uuid) {
+  std::optional<std::string> canonical = CanonicalUuid(uuid);
+  return canonical ? HexValue((*canonical)[14]) : -1;
+}
+
+std::optional<int64_t> UuidV7Millis(std::string_view uuid) {
+  std::optional<std::string> canonical = CanonicalUuid(uuid);
+  if (!canonical || (*canonical)[14] != '7' || (HexValue((*canonical)[19]) & 0xc) != 0x8) {
+    return std::nullopt;
+  }
+  std::string hex = canonical->substr(0, 8) + canonical->substr(9, 4);
+  return static_cast<int64_t>(*ParseHex(hex, 12));
+}
+
+std::optional<std::string> LegacyIdToUuid(std::string_view id, std::string_view prefix) {
+  if (id.substr(0, prefix.size()) != prefix) return std::nullopt;
+  std::string_view rest = id.substr(prefix.size());
+  uint64_t ms = 0;
+  if (rest.size() == 28) {
+    std::optional<uint64_t> t = ParseHex(rest.substr(0, 12), 12);
+    if (!t) return std::nullopt;
+    ms = *t;
+    rest.remove_prefix(12);
+  }
+  std::optional<uint64_t> random = ParseHex(rest, 16);
+  if (!random) return std::nullopt;
+  uint16_t rand_a = static_cast<uint16_t>(*random >> 52);
+  uint64_t rand_b = (*random & ((uint64_t{1} << 52) - 1)) << 10;
+  return Format(Layout(ms, rand_a, rand_b));
+}
+
+}  // namespace masa
