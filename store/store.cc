@@ -23,6 +23,7 @@
 #include "store/internal/codec.h"
 #include "store/internal/env_users.h"
 #include "store/internal/lmdb.h"
+#include "store/internal/migrations.h"
 #include "store/internal/record_fields.h"
 #include "store/internal/tables.h"
 
@@ -650,6 +651,17 @@ absl::Status DelIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
   return absl::OkStatus();
 }
 
+}  // namespace
+
+absl::Status internal::PutVoucherIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
+  return PutIndexes(txn, dbs, v);
+}
+absl::Status internal::DeleteVoucherIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
+  return DelIndexes(txn, dbs, v);
+}
+
+namespace {
+
 template <typename T>
 absl::Status UpdateIndexes(MDB_txn*, const Dbs&, const T*, const T&) {
   return absl::OkStatus();
@@ -841,7 +853,8 @@ absl::Status MigrateAddPinIndex(MDB_txn* txn, const Dbs& dbs) {
 
 constexpr Migration kMigrations[] = {{1, MigrateAddRequestIndex},
                                      {2, MigrateSerialIndexSummaries},
-                                     {3, MigrateAddPinIndex}};
+                                     {3, MigrateAddPinIndex},
+                                     {4, MigrateIdsToUuids}};  // store/internal/migrate_ids.cc
 
 class StoreImpl final : public Store {
  public:

@@ -42,7 +42,7 @@ class StoreImpl;
 }  // namespace internal
 
 // The schema version this build writes; older stores are migrated at open.
-inline constexpr uint64_t kSchemaVersion = 4;
+inline constexpr uint64_t kSchemaVersion = 5;
 
 struct StoreOptions {
   // The state folder. The LMDB environment lives in state_dir/store/ (created 0700 when

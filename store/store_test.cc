@@ -36,7 +36,7 @@ Voucher MakeVoucher(int i, const std::string& org = "org-a") {
   v.organization_id = org;
   v.ien = "32473";
   v.serial_number = "SN" + std::to_string(i % 7);
-  v.status = "issued";
+  v.status = "completed";
   v.requested_at = absl::FromUnixSeconds(1700000000 + i);
   v.cms = std::string(100, static_cast<char>('a' + i % 26));
   return v;
@@ -176,7 +176,7 @@ TEST(StoreTest, SerialSummariesFollowTheVoucherRecords) {
   ASSERT_EQ(summaries->size(), 2u);
   EXPECT_EQ((*summaries)[0].id, "v-1");
   EXPECT_EQ((*summaries)[0].organization_id, "org-a");
-  EXPECT_EQ((*summaries)[0].status, "issued");
+  EXPECT_EQ((*summaries)[0].status, "completed");
   EXPECT_EQ((*summaries)[0].expires_at, absl::FromUnixSeconds(1800000000));
   EXPECT_EQ((*summaries)[0].pdc_sha256, std::string(32, 'p'));
   EXPECT_FALSE((*summaries)[0].archived_at.has_value());
@@ -559,7 +559,7 @@ TEST(StoreTest, MigratesSchemaTwoSerialIndexToSummaries) {
   ASSERT_EQ(summaries->size(), 3u);  // 10, 17, 3 in key order
   EXPECT_EQ((*summaries)[0].id, "v-10");
   EXPECT_EQ((*summaries)[0].organization_id, "org-a");
-  EXPECT_EQ((*summaries)[0].status, "issued");
+  EXPECT_EQ((*summaries)[0].status, "completed");
   EXPECT_EQ((*summaries)[0].pdc_sha256, std::string(32, 'a' + 10));
 }
 

@@ -17,6 +17,9 @@
 //                        one key carries the same chain, kept once (schema 4)
 //   idx_serial_pin       ien 0x00 serial 0x00 org 0x00 pdc SHA-256 -> SerialPin, present
 //                        while an unarchived voucher has that pin (schema 4)
+//
+// Voucher and request ids (keys of vouchers and voucher_requests, and inside every voucher
+// index) are UUIDv7 text since schema 5; before, "v-"/"req-" + hex (see migrations.h).
 #pragma once
 
 #include <string>
