@@ -222,7 +222,7 @@ TEST(EncodeTest, VoucherHasExactlyTheDocumentedMembers) {
   v.created_at = absl::FromUnixSeconds(1800000001);
   v.expires_at = absl::FromUnixSeconds(1900000000);
   v.assertion = "verified";
-  v.status = "issued";
+  v.status = service::VoucherStatus::kExpired;
   v.organization_id = "org-secret";  // not shown
   v.pdc_id = "pdc-hidden";           // not shown
   json j = VoucherJson(v);

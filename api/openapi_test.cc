@@ -1,5 +1,6 @@
 // The route table and the OpenAPI document describe the same API: every route is
 // documented with its operationId and path parameters, and nothing else is documented.
+#include <functional>
 #include <set>
 #include <string>
 
@@ -7,6 +8,7 @@
 #include "api/internal/router.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "service/service.h"
 
 namespace masa::api::internal {
 namespace {
@@ -92,6 +94,94 @@ TEST(OpenApiTest, VoucherSchemaListsExactlyTheDocumentedFields) {
                                            "created_at", "expires_at", "last_renewal_at",
                                            "assertion", "status", "serial_number",
                                            "pdc_organization", "requested_by"}));
+}
+
+// The schema `s` stands for, following one $ref into the components.
+json Resolve(const json& doc, const json& s) {
+  if (!s.contains("$ref")) return s;
+  const std::string ref = s["$ref"];
+  return doc["components"]["schemas"][ref.substr(ref.rfind('/') + 1)];
+}
+
+// Calls fn(name, schema) for every property of every object schema in `node`, at any depth.
+void ForEachProperty(const json& node, const std::function<void(const std::string&, const json&)>& fn) {
+  if (node.is_object()) {
+    if (node.contains("properties") && node["properties"].is_object()) {
+      for (auto& [name, schema] : node["properties"].items()) fn(name, schema);
+    }
+    for (auto& [_, child] : node.items()) ForEachProperty(child, fn);
+  } else if (node.is_array()) {
+    for (const json& child : node) ForEachProperty(child, fn);
+  }
+}
+
+TEST(OpenApiTest, EveryVoucherAndRequestIdIsAUuid) {
+  json doc = Document();
+  int params = 0;
+  for (auto& [path, item] : doc["paths"].items()) {
+    for (auto& [method, op] : item.items()) {
+      if (!op.contains("parameters")) continue;
+      for (const json& p : op["parameters"]) {
+        if (p["name"] != "voucher_id" && p["name"] != "req_id") continue;
+        SCOPED_TRACE(method + " " + path + " " + p["name"].get<std::string>());
+        EXPECT_EQ(p["schema"]["type"], "string");
+        EXPECT_EQ(p["schema"]["format"], "uuid");
+        ++params;
+      }
+    }
+  }
+  EXPECT_EQ(params, 8);  // 2 request routes, 5 voucher routes, the list filter
+  int fields = 0;
+  ForEachProperty(doc["components"]["schemas"], [&](const std::string& name, const json& s) {
+    if (name != "voucher_id" && name != "req_id") return;
+    SCOPED_TRACE(name + " " + s.dump());
+    json schema = Resolve(doc, s);
+    EXPECT_EQ(schema["format"], "uuid");
+    EXPECT_TRUE(schema["type"] == "string" || schema["type"] == json({"string", "null"}));
+    ++fields;
+  });
+  EXPECT_EQ(fields, 5);  // Voucher (2), SerialResult, VoucherRequestResult, Request
+}
+
+// Every status value the service can answer (its name tables) is in the document's enum
+// for that status, and nothing else is: the document is built from the tables, and each
+// status field refers to its enum.
+template <typename E>
+void ExpectEnumIsTheTable(const json& doc, const std::string& schema_name) {
+  SCOPED_TRACE(schema_name);
+  const json& schema = doc["components"]["schemas"][schema_name];
+  ASSERT_TRUE(schema.contains("enum")) << schema.dump();
+  std::set<std::string> documented = schema["enum"].get<std::set<std::string>>();
+  std::set<std::string> named;
+  for (std::string_view name : service::StatusNames<E>()) {
+    named.emplace(name);
+    EXPECT_TRUE(documented.count(std::string(name))) << name << " is not in the enum";
+  }
+  EXPECT_EQ(documented, named);
+}
+
+TEST(OpenApiTest, StatusEnumsListEveryValueTheServiceNames) {
+  json doc = Document();
+  ExpectEnumIsTheTable<service::VoucherStatus>(doc, "VoucherStatus");
+  ExpectEnumIsTheTable<service::SerialStatus>(doc, "SerialStatus");
+  ExpectEnumIsTheTable<service::RequestStatus>(doc, "RequestStatus");
+  const json& schemas = doc["components"]["schemas"];
+  EXPECT_EQ(schemas["Voucher"]["properties"]["status"]["$ref"],
+            "#/components/schemas/VoucherStatus");
+  EXPECT_EQ(schemas["SerialResult"]["properties"]["status"]["$ref"],
+            "#/components/schemas/SerialStatus");
+  EXPECT_EQ(schemas["Request"]["properties"]["status"]["$ref"],
+            "#/components/schemas/RequestStatus");
+  bool filter = false;
+  for (const json& p : doc["paths"]["/vouchers"]["get"]["parameters"]) {
+    if (p["name"] != "status") continue;
+    filter = true;
+    EXPECT_EQ(p["schema"]["$ref"], "#/components/schemas/VoucherStatus");
+  }
+  EXPECT_TRUE(filter);
+  // The documentation's word for a signed voucher, not this API's former one.
+  EXPECT_NE(schemas["VoucherStatus"]["enum"].dump().find("\"completed\""), std::string::npos);
+  EXPECT_EQ(doc.dump().find("\"issued\""), std::string::npos);
 }
 
 TEST(RouterTest, PathParametersAndLiteralPrecedence) {

@@ -410,7 +410,9 @@ absl::StatusOr<HttpResponse> RestApiImpl::DownloadRequest(Call& call) {
   }
   absl::Time now = absl::Now();
   MASA_ASSIGN_OR_RETURN(std::string tar, WriteTar(entries, now));
-  return FileResponse("application/x-tar", SafeFileName(req_id, ".tar"), std::move(tar));
+  // Named by the request's UUID, also when it was asked for by an id of the older form.
+  const std::string& name = files.empty() ? req_id : files.front().req_id;
+  return FileResponse("application/x-tar", SafeFileName(name, ".tar"), std::move(tar));
 }
 
 // ---------------------------------------------------------------------------------------

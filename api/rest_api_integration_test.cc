@@ -21,6 +21,7 @@
 #include "api/rest_api.h"
 #include "common/base64.h"
 #include "common/openssl.h"
+#include "common/uuid.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "hsm/provider/provider.h"
@@ -298,11 +299,14 @@ TEST_F(RestApiIntegrationTest, RequestGetDownloadAndVerifyWithOpenssl) {
   EXPECT_EQ(answer["ok"], true);
   std::string req_id = answer["req_id"];
   ASSERT_EQ(answer["vouchers"].size(), 3u);
-  EXPECT_EQ(answer["vouchers"][0]["status"], "issued");
-  EXPECT_EQ(answer["vouchers"][1]["status"], "issued");
+  EXPECT_EQ(UuidVersion(req_id), 7) << req_id;
+  EXPECT_EQ(answer["vouchers"][0]["status"], "completed");
+  EXPECT_EQ(answer["vouchers"][1]["status"], "completed");
   EXPECT_EQ(answer["vouchers"][2]["status"], "failed");
   EXPECT_FALSE(answer["vouchers"][2]["reason"].get<std::string>().empty());
   std::string voucher_id = answer["vouchers"][0]["voucher_id"];
+  EXPECT_EQ(CanonicalUuid(voucher_id), voucher_id);
+  EXPECT_EQ(UuidVersion(voucher_id), 7) << voucher_id;
 
   HttpResult get = Curl("GET", "/voucher/" + voucher_id);
   ASSERT_EQ(get.status, 200) << get.body;
@@ -318,7 +322,7 @@ TEST_F(RestApiIntegrationTest, RequestGetDownloadAndVerifyWithOpenssl) {
   EXPECT_EQ(v["voucher"]["pdc_organization"], "Acme Corp");
   EXPECT_EQ(v["voucher"]["requested_by"], "admin@acme.example");
   EXPECT_TRUE(v["voucher"]["last_renewal_at"].is_null());
-  EXPECT_EQ(v["voucher"]["status"], "issued");
+  EXPECT_EQ(v["voucher"]["status"], "completed");
 
   std::string file = dir_ + "/SN-00.vcj";
   HttpResult download = Curl("GET", "/voucher/" + voucher_id + "/download", "admin.hdr",
@@ -339,6 +343,7 @@ TEST_F(RestApiIntegrationTest, RequestGetDownloadAndVerifyWithOpenssl) {
   HttpResult all = Curl("GET", "/request/" + req_id + "/download", "admin.hdr", nullptr, tar);
   ASSERT_EQ(all.status, 200);
   EXPECT_THAT(all.headers, HasSubstr("content-type: application/x-tar"));
+  EXPECT_THAT(all.headers, HasSubstr("filename=\"" + req_id + ".tar\""));
   SpawnResult list = Spawn({"tar", "-tf", tar}, dir_);
   EXPECT_EQ(list.exit_code, 0) << list.out;
   EXPECT_EQ(list.out, "SN-00.vcj\nSN-01.vcj\n");
@@ -346,10 +351,22 @@ TEST_F(RestApiIntegrationTest, RequestGetDownloadAndVerifyWithOpenssl) {
   HttpResult request = Curl("GET", "/request/" + req_id);
   ASSERT_EQ(request.status, 200) << request.body;
   EXPECT_EQ(request.Json()["request"]["vouchers"].size(), 2u);
+  EXPECT_EQ(request.Json()["request"]["status"], "partial");
+  EXPECT_EQ(request.Json()["request"]["req_id"], req_id);
 
   HttpResult listed = Curl("GET", "/vouchers?serial_number=SN-01");
   ASSERT_EQ(listed.status, 200) << listed.body;
   EXPECT_EQ(listed.Json()["total"], 1);
+  // The status filter takes the documented names, and "issued" from older clients.
+  EXPECT_EQ(Curl("GET", "/vouchers?status=completed").Json()["total"], 2);
+  EXPECT_EQ(Curl("GET", "/vouchers?status=issued").Json()["total"], 2);
+  EXPECT_EQ(Curl("GET", "/vouchers?status=expired").Json()["total"], 0);
+  HttpResult bad_status = Curl("GET", "/vouchers?status=done");
+  EXPECT_EQ(bad_status.status, 400);
+  EXPECT_THAT(bad_status.Json()["detail"].get<std::string>(),
+              HasSubstr("completed, expired, archived"));
+  EXPECT_EQ(Curl("GET", "/vouchers?req_id=" + req_id).Json()["total"], 2);
+  EXPECT_EQ(Curl("GET", "/vouchers?req_id=nope").status, 400);
 }
 
 // The extended ownership voucher end to end: the platform certificate given with the request
@@ -441,6 +458,10 @@ TEST_F(RestApiIntegrationTest, RefusesBadInputWithProblems) {
   EXPECT_EQ(wrong_token.status, 401) << wrong_token.body;
 
   EXPECT_EQ(Curl("GET", "/voucher/v-nope").status, 404);
+  HttpResult not_uuid = Curl("GET", "/voucher/not-a-uuid/download");
+  EXPECT_EQ(not_uuid.status, 404);
+  EXPECT_THAT(not_uuid.Json()["detail"].get<std::string>(), HasSubstr("UUID"));
+  EXPECT_EQ(Curl("GET", "/request/3fa85f64-5717-4562-b3fc-2c963f66afa6").status, 404);
   HttpResult wrong_method = Curl("PUT", "/voucher/v-nope");
   EXPECT_EQ(wrong_method.status, 405);
   EXPECT_THAT(wrong_method.headers, HasSubstr("allow: get"));
@@ -498,7 +519,7 @@ TEST_F(RestApiIntegrationTest, ReassignedSerialSupersedesTheOldOwnersVoucher) {
                            {{"serial_numbers", {"SN-00"}}, {"pdc", *CertificateToPem(cert->get())}},
                            "other.hdr");
   ASSERT_EQ(theirs.status, 200) << theirs.body;
-  EXPECT_EQ(theirs.Json()["vouchers"][0]["status"], "issued") << theirs.body;
+  EXPECT_EQ(theirs.Json()["vouchers"][0]["status"], "completed") << theirs.body;
 
   HttpResult acme_audit = Curl("GET", "/audit?limit=1000");
   ASSERT_EQ(acme_audit.status, 200) << acme_audit.body;
@@ -545,7 +566,7 @@ TEST_F(RestApiIntegrationTest, ARequestShowsASubGroupOnlyItsSerials) {
                                           {"pdc", pdc_pem_}}, "east.hdr");
   ASSERT_EQ(mixed.status, 200) << mixed.body;
   json answers = mixed.Json()["vouchers"];
-  EXPECT_EQ(answers[0]["status"], "issued");
+  EXPECT_EQ(answers[0]["status"], "completed");
   std::string not_visible = answers[1]["reason"], not_ours = answers[2]["reason"];
   EXPECT_EQ(absl::StrReplaceAll(not_visible, {{"SN-01", "X"}}),
             absl::StrReplaceAll(not_ours, {{"NO-SUCH", "X"}}));

@@ -167,7 +167,7 @@ TEST_F(RestApiTest, GetVoucherHasExactlyTheDocumentedShape) {
                    {"expires_at", "2030-03-17T17:46:40Z"},
                    {"last_renewal_at", nullptr},
                    {"assertion", "logged"},
-                   {"status", "issued"},
+                   {"status", "completed"},
                    {"serial_number", "SN-1"},
                    {"pdc_organization", "Acme"},
                    {"requested_by", "alice@acme.example"}};
@@ -285,7 +285,7 @@ TEST_F(RestApiTest, RequestOvAnswers200WithPerSerialResults) {
   EXPECT_EQ(body["req_id"], "r-1");
   ASSERT_EQ(body["vouchers"].size(), 2u);
   EXPECT_EQ(body["vouchers"][0],
-            (json{{"serial_number", "SN-1"}, {"voucher_id", "v-1"}, {"status", "issued"}}));
+            (json{{"serial_number", "SN-1"}, {"voucher_id", "v-1"}, {"status", "completed"}}));
   EXPECT_EQ(body["vouchers"][1]["status"], "failed");
   EXPECT_TRUE(body["vouchers"][1]["voucher_id"].is_null());
   EXPECT_FALSE(body["vouchers"][1]["reason"].get<std::string>().empty());
@@ -300,11 +300,14 @@ TEST_F(RestApiTest, DownloadsCarryMediaTypeAndSafeFileName) {
   EXPECT_EQ(HeaderOf(r, "Content-Disposition"), "attachment; filename=\"SN_..__x.vcj\"");
   EXPECT_EQ(r.body, service_.cms);
 
-  service_.request_files = {{"v-1", "9", "SN1", "one"}, {"v-2", "10", "SN1", "two"}};
-  queue::HttpResponse tar = Do(MakeRequest("GET", "/request/r-1/download"));
+  // The archive is named by the request's id as the service gives it (its UUID), not by
+  // the id in the path, which may be one of the older form.
+  const std::string uuid = "019acc3c-4c7b-7012-8d15-9e26af37bc00";
+  service_.request_files = {{"v-1", uuid, "9", "SN1", "one"}, {"v-2", uuid, "10", "SN1", "two"}};
+  queue::HttpResponse tar = Do(MakeRequest("GET", "/request/req-019acc3c4c7b0123456789abcdef/download"));
   ASSERT_EQ(tar.status, 200);
   EXPECT_EQ(tar.content_type, "application/x-tar");
-  EXPECT_EQ(HeaderOf(tar, "Content-Disposition"), "attachment; filename=\"r-1.tar\"");
+  EXPECT_EQ(HeaderOf(tar, "Content-Disposition"), "attachment; filename=\"" + uuid + ".tar\"");
   EXPECT_EQ(tar.body.substr(0, 7), std::string("SN1.vcj"));
   EXPECT_EQ(tar.body.substr(1024, 9), std::string("SN1-2.vcj"));
 }

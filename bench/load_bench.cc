@@ -373,7 +373,7 @@ struct PhaseResult {
   double seconds = 0;
   double offered_rate = 0;  // open loop only
   uint64_t requests_ok = 0;  // 200 answers completed inside the window
-  uint64_t vouchers = 0;     // serials answered "issued" inside the window
+  uint64_t vouchers = 0;     // serials answered "completed" inside the window
   std::vector<uint64_t> vouchers_by_second;  // the same, by second of the window
   uint64_t serials_failed = 0;
   std::vector<uint32_t> latency_us;  // every answered request, from its scheduled time
@@ -650,7 +650,7 @@ class Client {
           r.latency_us.push_back(static_cast<uint32_t>((done - c->scheduled_ns) / 1000));
           const bool in_window = done <= end || rate > 0;
           if (status == 200) {
-            uint64_t issued = Count(body, "\"status\":\"issued\"");
+            uint64_t issued = Count(body, "\"status\":\"completed\"");
             uint64_t failed_serials = Count(body, "\"status\":\"failed\"");
             if (in_window) {
               ++r.requests_ok;

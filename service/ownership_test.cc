@@ -68,10 +68,10 @@ TEST_F(OwnershipTest, ReassignmentSupersedesTheOldOwnersVouchers) {
   EXPECT_EQ(renewed.status().message().find("org-other"), std::string::npos);
   auto info = service_->GetVoucher(admin_, old_id);
   ASSERT_TRUE(info.ok()) << info.status();
-  EXPECT_EQ(info->status, "superseded");
+  EXPECT_EQ(StatusName(info->status), "superseded");
   EXPECT_TRUE(service_->DownloadVoucher(admin_, old_id).ok());
   ListVouchersInput superseded;
-  superseded.filter.status = "superseded";
+  superseded.filter.status = VoucherStatus::kSuperseded;
   auto page = service_->ListVouchers(admin_, superseded);
   ASSERT_TRUE(page.ok()) << page.status();
   ASSERT_EQ(page->total, 1u);
@@ -81,7 +81,7 @@ TEST_F(OwnershipTest, ReassignmentSupersedesTheOldOwnersVouchers) {
   // and may renew it.
   auto mine = Request(other_admin_, Input({"SN-13"}, &acme_pdc2_));
   ASSERT_TRUE(mine.ok()) << mine.status();
-  ASSERT_EQ(mine->serials[0].status, "issued") << mine->serials[0].reason;
+  ASSERT_EQ(StatusName(mine->serials[0].status), "completed") << mine->serials[0].reason;
   EXPECT_TRUE(Renew(other_admin_, mine->serials[0].voucher_id).ok());
 
   // Both organizations' audit views show the transfer; neither names the other.
@@ -106,16 +106,17 @@ TEST_F(OwnershipTest, AFormerOwnerGettingTheSerialBackIsNotHeldByItsSupersededVo
   Reassign("SN-14", "org-other");
   auto theirs = Request(other_admin_, Input({"SN-14"}, &acme_pdc2_));
   ASSERT_TRUE(theirs.ok()) << theirs.status();
-  ASSERT_EQ(theirs->serials[0].status, "issued") << theirs->serials[0].reason;
+  ASSERT_EQ(StatusName(theirs->serials[0].status), "completed") << theirs->serials[0].reason;
   Reassign("SN-14", "org-acme");
   // The voucher of the first ownership pins acme_pdc_ but no longer counts as live.
   auto back = Request(admin_, Input({"SN-14"}, &acme_pdc2_));
   ASSERT_TRUE(back.ok()) << back.status();
-  EXPECT_EQ(back->serials[0].status, "issued") << back->serials[0].reason;
-  EXPECT_EQ(service_->GetVoucher(admin_, old_id)->status, "superseded");
+  EXPECT_EQ(StatusName(back->serials[0].status), "completed") << back->serials[0].reason;
+  EXPECT_EQ(StatusName(service_->GetVoucher(admin_, old_id)->status), "superseded");
   EXPECT_EQ(Renew(admin_, old_id).status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(service_->GetVoucher(other_admin_, theirs->serials[0].voucher_id)->status,
-            "superseded");
+  auto theirs_now = service_->GetVoucher(other_admin_, theirs->serials[0].voucher_id);
+  ASSERT_TRUE(theirs_now.ok()) << theirs_now.status();
+  EXPECT_EQ(StatusName(theirs_now->status), "superseded");
 }
 
 TEST_F(OwnershipTest, AReassignmentWhileSigningIsSeenAtCommit) {
@@ -137,7 +138,7 @@ TEST_F(OwnershipTest, AReassignmentWhileSigningIsSeenAtCommit) {
   auto request = requested.get_future().get();
   ASSERT_TRUE(request.ok()) << request.status();
   EXPECT_EQ(request->serials[0].code, StatusCode::kNotFound) << request->serials[0].reason;
-  EXPECT_EQ(request->serials[1].status, "issued") << request->serials[1].reason;
+  EXPECT_EQ(StatusName(request->serials[1].status), "completed") << request->serials[1].reason;
   auto renewal = renewed.get_future().get();
   EXPECT_EQ(renewal.status().code(), StatusCode::kFailedPrecondition) << renewal.status();
   ListVouchersInput sn16;
@@ -223,7 +224,7 @@ TEST_F(OwnershipTest, ARequestShowsASubGroupOnlyTheSerialsItMayView) {
   Caller east_req = User(admin_, "east@acme.example", "requestor", east_);
   auto r = Request(admin_, Input({"EAST-1", "SN-09"}));
   ASSERT_TRUE(r.ok()) << r.status();
-  ASSERT_EQ(r->serials[1].status, "issued");
+  ASSERT_EQ(StatusName(r->serials[1].status), "completed");
   auto seen = service_->GetRequest(east_req, r->req_id);
   ASSERT_TRUE(seen.ok()) << seen.status();  // it may view the EAST-1 voucher
   ASSERT_EQ(seen->serials.size(), 1u);
@@ -240,7 +241,7 @@ TEST_F(OwnershipTest, NotYoursAndNotVisibleToYouReadTheSame) {
   const std::vector<std::string> serials = {"EAST-1", "SN-09", "OT-1", "NO-SUCH"};
   auto r = Request(east_req, Input(serials));
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->serials[0].status, "issued");
+  EXPECT_EQ(StatusName(r->serials[0].status), "completed");
   auto generic = [&](const SerialResult& s) {
     return absl::StrReplaceAll(s.reason, {{s.serial_number, "<serial>"}});
   };

@@ -23,11 +23,12 @@ absl::Status SupersedeVouchers(store::WriteTxn& txn, const std::string& actor,
   MASA_ASSIGN_OR_RETURN(auto summaries, txn.VoucherSummariesBySerial(ien, serial));
   for (const auto& summary : summaries) {
     if (summary.organization_id == new_org || summary.archived_at || summary.superseded_at ||
-        summary.status == internal::kArchived || summary.status == internal::kSuperseded) {
+        summary.status == StatusName(VoucherStatus::kArchived) ||
+        summary.status == StatusName(VoucherStatus::kSuperseded)) {
       continue;
     }
     MASA_ASSIGN_OR_RETURN(store::Voucher v, txn.Get<store::Voucher>(summary.id));
-    v.status = std::string(internal::kSuperseded);
+    v.status = internal::StoredStatus(VoucherStatus::kSuperseded);
     v.superseded_at = now;
     MASA_RETURN_IF_ERROR(txn.Put(v));
     MASA_RETURN_IF_ERROR(txn.Append(internal::Event(actor, "voucher.supersede",

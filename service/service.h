@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -162,6 +163,39 @@ class Caller {
 
 // ---------------------------------------------------------------------------------------
 // Vouchers and requests
+//
+// Voucher and request ids are RFC 9562 UUIDs, version 7 (time-ordered), in lower-case
+// 8-4-4-4-12 text, as the product documentation types voucher_id and req_id. Every method
+// that takes one also accepts it in upper case, and accepts an id of the form used before
+// (store schema 4: "v-..." / "req-..."), which names the record the store migration moved
+// to its UUID (common/uuid.h LegacyIdToUuid); answers always carry the UUID. Anything else
+// is kNotFound, like an unknown id.
+
+// The status vocabulary, in the product documentation's words. Each enum's names live in
+// one table (statuses.cc); front ends render them with StatusName() and list them with
+// StatusNames(), so a value added to an enum and its table reaches the API and its OpenAPI
+// enum at once.
+//
+// A voucher: completed (signed; live until expires_at), expired (expires_at passed),
+// archived (ArchiveVoucher), superseded (its serial was reassigned to another organization;
+// history: still viewable and downloadable, never renewed, not live for conflicts).
+enum class VoucherStatus { kCompleted, kExpired, kArchived, kSuperseded };
+// One serial of a request: completed (its voucher was signed) or failed (reason says why).
+enum class SerialStatus { kCompleted, kFailed };
+// A request: completed (every serial), partial (some), failed (none).
+enum class RequestStatus { kCompleted, kPartial, kFailed };
+
+// "completed", "expired", ... E is one of the enums above.
+template <typename E>
+std::string_view StatusName(E status);
+// The value named `name`, or nullopt. For VoucherStatus also "issued", this API's name for
+// completed before the product documentation's vocabulary was adopted: old clients' list
+// filters keep working (answers say "completed").
+template <typename E>
+std::optional<E> ParseStatus(std::string_view name);
+// Every name of E, in enum order (the aliases ParseStatus takes are not listed).
+template <typename E>
+std::vector<std::string_view> StatusNames();
 
 struct SerialRef {
   std::string ien;  // empty: ServiceOptions::vendor_ien
@@ -190,8 +224,8 @@ struct VoucherRequestInput {
 // The outcome for one serial of a request.
 struct SerialResult {
   std::string serial_number;
-  std::string voucher_id;  // set when issued
-  std::string status;      // "issued" or "failed"
+  std::string voucher_id;  // set when completed
+  SerialStatus status = SerialStatus::kFailed;
   // When failed: why, for a person (never reveals another organization's data), and the
   // code a front end would answer for this serial alone: kNotFound (not a serial of your
   // organization or not visible to you: one code and the same words for both, also when the
@@ -213,10 +247,8 @@ struct RequestResult {
 // written (then nothing of the request was written). Must not block: post to a loop.
 using RequestCallback = std::function<void(absl::StatusOr<RequestResult>)>;
 
-// What GET /voucher/{id} shows. status is "issued", "expired" (expires_at passed),
-// "archived", or "superseded" (its serial was reassigned to another organization; history:
-// still viewable and downloadable, never renewed, not live for conflicts). created_at is when the voucher was first issued; after a renewal the CMS's
-// created-on equals last_renewal_at and expires_at is the renewed expiry.
+// What GET /voucher/{id} shows. created_at is when the voucher was first issued; after a
+// renewal the CMS's created-on equals last_renewal_at and expires_at is the renewed expiry.
 struct VoucherInfo {
   std::string voucher_id;
   std::string req_id;
@@ -228,7 +260,7 @@ struct VoucherInfo {
   absl::Time expires_at;
   std::optional<absl::Time> last_renewal_at;
   std::string assertion;          // e.g. "logged" (ServiceOptions::default_assertion)
-  std::string status;
+  VoucherStatus status = VoucherStatus::kCompleted;
   std::string pdc_organization;   // the PDC subject's O ("" when it has none)
   std::string pdc_id;             // the uploaded PDC's id, "" when pasted
   std::string requested_by;       // the requesting principal's name
@@ -245,7 +277,7 @@ struct RequestInfo {
   std::string requested_by_id;
   absl::Time requested_at;
   std::string ien;
-  std::string status;             // "complete", "partial", "failed"
+  RequestStatus status = RequestStatus::kCompleted;
   std::string os_type;
   std::string security_profile;
   std::string pdc_organization;
@@ -260,6 +292,7 @@ struct RequestInfo {
 // One voucher file: the CMS (DER) and what names it (<serial_number>.vcj).
 struct VoucherFile {
   std::string voucher_id;
+  std::string req_id;
   std::string ien;
   std::string serial_number;
   std::string cms;
@@ -283,11 +316,11 @@ struct VoucherFilter {
   // organization (or, for vendor callers, an unknown one) is kNotFound.
   std::string organization_id;
   std::string serial_number;    // exact
-  std::string status;           // "issued", "expired", "archived", "superseded"
+  std::optional<VoucherStatus> status;  // nullopt: any
   std::string assertion;
   std::string requested_by;     // principal name or id
   std::string pdc_organization; // exact
-  std::string req_id;
+  std::string req_id;           // a request id as the methods take it (see above)
   absl::Time requested_from = absl::InfinitePast();  // requested_at in [from, to)
   absl::Time requested_to = absl::InfiniteFuture();
   std::optional<bool> archived; // nullopt: both
@@ -538,8 +571,9 @@ class Service {
                                                      std::string_view voucher_id) = 0;
   // The vouchers the caller may view, filtered, sorted (ties by voucher_id), grouped and
   // paged. Page tokens are opaque and bound to the filter and sort; one from another query
-  // is kInvalidArgument. Pages are offsets into the current result: a voucher issued
-  // between two calls may shift the pages by one.
+  // is kInvalidArgument, and so is a req_id filter that is not a request id. Pages are
+  // offsets into the current result: a voucher issued between two calls may shift the
+  // pages by one.
   virtual absl::StatusOr<VoucherPage> ListVouchers(const Caller& caller,
                                                    const ListVouchersInput& input) const = 0;
 

@@ -11,7 +11,7 @@ TEST_F(ServiceTest, IssuedVoucherVerifiesOnTheDeviceSide) {
   auto r = Request(admin_, Input({"SN-00"}));
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->serials.size(), 1u);
-  ASSERT_EQ(r->serials[0].status, "issued") << r->serials[0].reason;
+  ASSERT_EQ(StatusName(r->serials[0].status), "completed") << r->serials[0].reason;
   auto file = service_->DownloadVoucher(admin_, r->serials[0].voucher_id);
   ASSERT_TRUE(file.ok()) << file.status();
   EXPECT_EQ(file->serial_number, "SN-00");
@@ -29,7 +29,7 @@ TEST_F(ServiceTest, IssuedVoucherVerifiesOnTheDeviceSide) {
   auto info = service_->GetVoucher(admin_, r->serials[0].voucher_id);
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->req_id, r->req_id);
-  EXPECT_EQ(info->status, "issued");
+  EXPECT_EQ(StatusName(info->status), "completed");
   EXPECT_EQ(info->assertion, "logged");
   EXPECT_EQ(info->pdc_organization, "Acme Corp");
   EXPECT_EQ(info->requested_by, "admin@acme.example");
@@ -69,14 +69,14 @@ TEST_F(ServiceTest, TwentySerialsAreIssuedAndTwentyOneRefused) {
   ASSERT_EQ(r->serials.size(), 20u);
   std::set<std::string> ids;
   for (const auto& s : r->serials) {
-    EXPECT_EQ(s.status, "issued") << s.reason;
+    EXPECT_EQ(StatusName(s.status), "completed") << s.reason;
     ids.insert(s.voucher_id);
   }
   EXPECT_EQ(ids.size(), 20u);
   auto req = service_->GetRequest(admin_, r->req_id);
   ASSERT_TRUE(req.ok());
   EXPECT_EQ(req->vouchers.size(), 20u);
-  EXPECT_EQ(req->status, "complete");
+  EXPECT_EQ(StatusName(req->status), "completed");
   auto files = service_->DownloadRequest(admin_, r->req_id);
   ASSERT_TRUE(files.ok());
   ASSERT_EQ(files->size(), 20u);
@@ -120,18 +120,18 @@ TEST_F(ServiceTest, SerialOfAnotherOrganizationFailsWhileOthersProceed) {
   auto r = Request(admin_, Input({"SN-00", "OT-1", "NOPE-1", "EAST-0"}));
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->serials.size(), 4u);
-  EXPECT_EQ(r->serials[0].status, "issued");
-  EXPECT_EQ(r->serials[1].status, "failed");
+  EXPECT_EQ(StatusName(r->serials[0].status), "completed");
+  EXPECT_EQ(StatusName(r->serials[1].status), "failed");
   EXPECT_EQ(r->serials[1].code, StatusCode::kNotFound);
   EXPECT_EQ(r->serials[2].code, StatusCode::kNotFound);
   // Same words whether the serial exists elsewhere or not at all.
   EXPECT_EQ(r->serials[1].reason.substr(r->serials[1].reason.find(' ', 7)),
             r->serials[2].reason.substr(r->serials[2].reason.find(' ', 7)));
-  EXPECT_EQ(r->serials[3].status, "issued");
+  EXPECT_EQ(StatusName(r->serials[3].status), "completed");
   auto req = service_->GetRequest(admin_, r->req_id);
   ASSERT_TRUE(req.ok());
-  EXPECT_EQ(req->status, "partial");
-  EXPECT_EQ(req->serials[1].status, "failed");
+  EXPECT_EQ(StatusName(req->status), "partial");
+  EXPECT_EQ(StatusName(req->serials[1].status), "failed");
   EXPECT_EQ(req->serials[1].code, StatusCode::kNotFound);
   EXPECT_EQ(req->vouchers.size(), 2u);
 }
@@ -141,16 +141,16 @@ TEST_F(ServiceTest, OverrideIsNeededForALiveVoucherPinnedElsewhere) {
   // Same PDC again: no conflict.
   auto same = Request(admin_, Input({"SN-02"}));
   ASSERT_TRUE(same.ok());
-  EXPECT_EQ(same->serials[0].status, "issued");
+  EXPECT_EQ(StatusName(same->serials[0].status), "completed");
   auto other = Request(admin_, Input({"SN-02"}, &acme_pdc2_));
   ASSERT_TRUE(other.ok());
-  EXPECT_EQ(other->serials[0].status, "failed");
+  EXPECT_EQ(StatusName(other->serials[0].status), "failed");
   EXPECT_EQ(other->serials[0].code, StatusCode::kAlreadyExists);
   VoucherRequestInput in = Input({"SN-02"}, &acme_pdc2_);
   in.override_conflicts = true;
   auto forced = Request(admin_, in);
   ASSERT_TRUE(forced.ok());
-  EXPECT_EQ(forced->serials[0].status, "issued");
+  EXPECT_EQ(StatusName(forced->serials[0].status), "completed");
   auto info = service_->GetVoucher(admin_, forced->serials[0].voucher_id);
   EXPECT_EQ(info->pdc_organization, "Acme Labs");
 }
@@ -161,12 +161,12 @@ TEST_F(ServiceTest, ExpiryEndsTheConflictAndOnlyLiveVouchersCount) {
   short_lived.expires_at = clock_.Now() + absl::Hours(24);
   auto r = Request(admin_, short_lived);
   ASSERT_TRUE(r.ok()) << r.status();
-  ASSERT_EQ(r->serials[0].status, "issued") << r->serials[0].reason;
+  ASSERT_EQ(StatusName(r->serials[0].status), "completed") << r->serials[0].reason;
   VoucherRequestInput other_in = Input({"SN-05"}, &acme_pdc2_);
   other_in.override_conflicts = true;
   auto other = Request(admin_, other_in);  // now pinned to both
   ASSERT_TRUE(other.ok());
-  ASSERT_EQ(other->serials[0].status, "issued");
+  ASSERT_EQ(StatusName(other->serials[0].status), "completed");
   // Asking for the first certificate conflicts with the live second one, and the reason
   // names it.
   auto first_again = Request(admin_, Input({"SN-05"}));
@@ -179,20 +179,21 @@ TEST_F(ServiceTest, ExpiryEndsTheConflictAndOnlyLiveVouchersCount) {
   clock_.Set(clock_.Now() + absl::Hours(48));
   auto second_again = Request(admin_, Input({"SN-05"}, &acme_pdc2_));
   ASSERT_TRUE(second_again.ok());
-  EXPECT_EQ(second_again->serials[0].status, "issued") << second_again->serials[0].reason;
+  EXPECT_EQ(StatusName(second_again->serials[0].status), "completed")
+      << second_again->serials[0].reason;
 }
 
 TEST_F(ServiceTest, ArchiveEndsTheConflictAndIsAudited) {
   std::string id = Issue("SN-03");
   auto archived = service_->ArchiveVoucher(admin_, id);
   ASSERT_TRUE(archived.ok()) << archived.status();
-  EXPECT_EQ(archived->status, "archived");
+  EXPECT_EQ(StatusName(archived->status), "archived");
   EXPECT_EQ(service_->ArchiveVoucher(admin_, id).status().code(),
             StatusCode::kFailedPrecondition);
   EXPECT_EQ(Renew(admin_, id).status().code(), StatusCode::kFailedPrecondition);
   auto r = Request(admin_, Input({"SN-03"}, &acme_pdc2_));
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->serials[0].status, "issued") << r->serials[0].reason;
+  EXPECT_EQ(StatusName(r->serials[0].status), "completed") << r->serials[0].reason;
   auto actions = AuditActions();
   EXPECT_NE(std::find(actions.begin(), actions.end(), "voucher.archive"), actions.end());
 }
@@ -252,7 +253,7 @@ TEST_F(ServiceTest, PlatformCertificateIssuedByThePdcIsCarriedByTheVoucherAndIts
   const std::string pk_der = *CertificateToDer(ParseCertificate(in.platform_certificate_pem)->get());
   auto r = Request(admin_, in);
   ASSERT_TRUE(r.ok()) << r.status();
-  ASSERT_EQ(r->serials[0].status, "issued") << r->serials[0].reason;
+  ASSERT_EQ(StatusName(r->serials[0].status), "completed") << r->serials[0].reason;
   const std::string id = r->serials[0].voucher_id;
   auto file = service_->DownloadVoucher(admin_, id);
   ASSERT_TRUE(file.ok());
@@ -388,7 +389,7 @@ TEST_F(ServiceTest, ViewerWithGrantsGainsExactlyThosePermissions) {
   ASSERT_TRUE(service_->GrantPermission(admin_, binding, "request").ok());
   auto r = Request(user, Input({"SN-08"}));
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->serials[0].status, "issued");
+  EXPECT_EQ(StatusName(r->serials[0].status), "completed");
   ASSERT_TRUE(service_->RevokePermission(admin_, binding, "download").ok());
   EXPECT_EQ(service_->DownloadVoucher(user, id).status().code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(service_->GrantPermission(admin_, binding, "admin").status().code(),
@@ -401,15 +402,16 @@ TEST_F(ServiceTest, GroupBindingCoversItsSubtreeOnly) {
   Caller east_req = User(admin_, "east@acme.example", "requestor", east_);
   auto r = Request(east_req, Input({"EAST-1", "SN-09"}));
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->serials[0].status, "issued");
-  EXPECT_EQ(r->serials[1].status, "failed");
+  EXPECT_EQ(StatusName(r->serials[0].status), "completed");
+  EXPECT_EQ(StatusName(r->serials[1].status), "failed");
   EXPECT_EQ(r->serials[1].code, StatusCode::kNotFound);  // not visible to an east-only user
   auto sub = service_->CreateGroup(admin_, east_, "east-dc1");
   ASSERT_TRUE(sub.ok());
   ASSERT_TRUE(service_->PlaceSerials(admin_, sub->group_id, {{"", "EAST-2"}}).ok());
   auto r2 = Request(east_req, Input({"EAST-2"}));
   ASSERT_TRUE(r2.ok());
-  EXPECT_EQ(r2->serials[0].status, "issued");  // the subgroup is in the binding's subtree
+  // The subgroup is in the binding's subtree.
+  EXPECT_EQ(StatusName(r2->serials[0].status), "completed");
   std::string root_voucher = Issue("SN-09");
   EXPECT_EQ(service_->GetVoucher(east_req, root_voucher).status().code(), StatusCode::kNotFound);
   auto page = service_->ListVouchers(east_req, {});
@@ -585,7 +587,7 @@ TEST_F(ServiceTest, FullQueueRefusesTheWholeRequestAndWritesNothing) {
   while (queue_->depth() > 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
   auto ok = Request(admin_, Input({"SN-14", "SN-15"}));
   ASSERT_TRUE(ok.ok()) << ok.status();
-  EXPECT_EQ(ok->serials[1].status, "issued");
+  EXPECT_EQ(StatusName(ok->serials[1].status), "completed");
 }
 
 TEST_F(ServiceTest, EveryStateChangeIsAudited) {
@@ -658,8 +660,8 @@ TEST_F(ServiceTest, ListFiltersSortsGroupsAndPages) {
     return service_->ListVouchers(admin_, q)->total;
   };
   EXPECT_EQ(by([&](VoucherFilter& f) { f.serial_number = "SN-21"; }), 1u);
-  EXPECT_EQ(by([&](VoucherFilter& f) { f.status = "archived"; }), 1u);
-  EXPECT_EQ(by([&](VoucherFilter& f) { f.status = "issued"; }), 4u);
+  EXPECT_EQ(by([&](VoucherFilter& f) { f.status = VoucherStatus::kArchived; }), 1u);
+  EXPECT_EQ(by([&](VoucherFilter& f) { f.status = VoucherStatus::kCompleted; }), 4u);
   EXPECT_EQ(by([&](VoucherFilter& f) { f.assertion = "logged"; }), 5u);
   EXPECT_EQ(by([&](VoucherFilter& f) { f.assertion = "verified"; }), 0u);
   EXPECT_EQ(by([&](VoucherFilter& f) { f.requested_by = "req2@acme.example"; }), 2u);
@@ -697,7 +699,7 @@ TEST_F(ServiceTest, UploadedPdcCanBeUsedByIdAndDeleted) {
   in.pdc_cert_id = pdc->cert_id;
   auto r = Request(requestor, in);
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->serials[0].status, "issued");
+  EXPECT_EQ(StatusName(r->serials[0].status), "completed");
   EXPECT_EQ(service_->GetVoucher(admin_, r->serials[0].voucher_id)->pdc_id, pdc->cert_id);
   EXPECT_EQ(service_->DeletePdc(requestor, pdc->cert_id).code(), StatusCode::kPermissionDenied);
   EXPECT_TRUE(service_->DeletePdc(admin_, pdc->cert_id).ok());

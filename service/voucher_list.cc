@@ -6,6 +6,7 @@
 #include "common/base64.h"
 #include "common/status.h"
 #include "service/internal/authz.h"
+#include "service/internal/ids.h"
 #include "service/internal/service_impl.h"
 #include "service/internal/voucher_state.h"
 
@@ -14,10 +15,6 @@ namespace masa::service {
 using internal::AccessContext;
 using internal::Authorize;
 using internal::IsArchived;
-using internal::kArchived;
-using internal::kExpired;
-using internal::kIssued;
-using internal::kSuperseded;
 using internal::Permission;
 
 namespace {
@@ -32,7 +29,7 @@ std::string ColumnText(const VoucherInfo& v, VoucherColumn c) {
     case VoucherColumn::kLastRenewalAt:
       return v.last_renewal_at ? FormatRfc3339(*v.last_renewal_at) : "";
     case VoucherColumn::kSerialNumber: return v.serial_number;
-    case VoucherColumn::kStatus: return v.status;
+    case VoucherColumn::kStatus: return std::string(StatusName(v.status));
     case VoucherColumn::kAssertion: return v.assertion;
     case VoucherColumn::kRequestedBy: return v.requested_by;
     case VoucherColumn::kPdcOrganization: return v.pdc_organization;
@@ -73,7 +70,8 @@ constexpr std::pair<VoucherColumn, std::string_view> kColumnNames[] = {
 std::string QueryFingerprint(const ListVouchersInput& in) {
   const VoucherFilter& f = in.filter;
   std::string key = absl::StrCat(
-      f.organization_id, "\x1f", f.serial_number, "\x1f", f.status, "\x1f", f.assertion, "\x1f",
+      f.organization_id, "\x1f", f.serial_number, "\x1f",
+      Sv(f.status ? StatusName(*f.status) : ""), "\x1f", f.assertion, "\x1f",
       f.requested_by, "\x1f", f.pdc_organization, "\x1f", f.req_id, "\x1f",
       absl::FormatTime(f.requested_from), "\x1f", absl::FormatTime(f.requested_to), "\x1f",
       f.archived ? (*f.archived ? "1" : "0") : "-", "\x1f", static_cast<int>(in.sort_by),
@@ -103,9 +101,13 @@ absl::StatusOr<VoucherPage> ServiceImpl::ListVouchers(const Caller& caller,
   size_t page_size = input.page_size == 0 ? 50 : input.page_size;
   if (page_size > kMaxPageSize) return absl::InvalidArgumentError("page_size: expected 1..1000");
   const VoucherFilter& f = input.filter;
-  if (!f.status.empty() && f.status != kIssued && f.status != kExpired &&
-      f.status != kArchived && f.status != kSuperseded) {
-    return absl::InvalidArgumentError("status: expected issued, expired, archived or superseded");
+  std::string req_key;
+  if (!f.req_id.empty()) {
+    auto key = internal::RequestKey(f.req_id);
+    if (!key.ok()) {
+      return absl::InvalidArgumentError("req_id: " + std::string(key.status().message()));
+    }
+    req_key = *std::move(key);
   }
   if (f.requested_to < f.requested_from) {
     return absl::InvalidArgumentError("time range: the end is before the start");
@@ -150,7 +152,7 @@ absl::StatusOr<VoucherPage> ServiceImpl::ListVouchers(const Caller& caller,
                           snap.VouchersByOrganization(org, f.requested_from, f.requested_to));
     for (const auto& v : vouchers) {
       if (!f.serial_number.empty() && v.serial_number != f.serial_number) continue;
-      if (!f.req_id.empty() && v.request_id != f.req_id) continue;
+      if (!req_key.empty() && v.request_id != req_key) continue;
       if (!f.assertion.empty() && v.assertion != f.assertion) continue;
       if (!f.pdc_organization.empty() && v.pdc_organization != f.pdc_organization) continue;
       if (!f.requested_by.empty() && v.requested_by != f.requested_by &&
@@ -160,7 +162,7 @@ absl::StatusOr<VoucherPage> ServiceImpl::ListVouchers(const Caller& caller,
       bool archived = IsArchived(v);
       if (f.archived && *f.archived != archived) continue;
       VoucherInfo info = ToInfo(v);
-      if (!f.status.empty() && info.status != f.status) continue;
+      if (f.status && info.status != *f.status) continue;
       if (!whole_org && !AuthorizedVoucher(access, Permission::kView, v.id).ok()) continue;
       rows.push_back(std::move(info));
     }

@@ -25,9 +25,8 @@ using internal::CountsAsLive;
 using internal::IsArchived;
 using internal::IsSuperseded;
 using internal::SerialNotFoundReason;
-using internal::kArchived;
-using internal::kIssued;
 using internal::StatusOf;
+using internal::StoredStatus;
 using internal::Target;
 
 namespace {
@@ -95,6 +94,12 @@ absl::StatusOr<std::string> LiveVoucherPinnedElsewhere(const store::Reader& r,
 }
 
 absl::Time WholeSeconds(absl::Time t) { return absl::FromUnixSeconds(absl::ToUnixSeconds(t)); }
+
+RequestStatus RequestStatusOf(size_t completed, size_t failed) {
+  return failed == 0 ? RequestStatus::kCompleted
+         : completed == 0 ? RequestStatus::kFailed
+                          : RequestStatus::kPartial;
+}
 
 // A serial planned for signing.
 struct Planned {
@@ -175,8 +180,9 @@ std::string ServiceImpl::GroupOfSerial(const store::Reader& reader, const std::s
 absl::StatusOr<store::Voucher> ServiceImpl::AuthorizedVoucher(const AccessContext& access,
                                                               Permission p,
                                                               std::string_view voucher_id) const {
-  std::string what = "voucher " + std::string(voucher_id);
-  auto v = access.reader().Get<store::Voucher>(voucher_id);
+  MASA_ASSIGN_OR_RETURN(std::string key, internal::VoucherKey(voucher_id));
+  std::string what = "voucher " + key;
+  auto v = access.reader().Get<store::Voucher>(key);
   if (absl::IsNotFound(v.status())) return absl::NotFoundError(what + " not found");
   if (!v.ok()) return v.status();
   MASA_RETURN_IF_ERROR(Authorize(
@@ -308,7 +314,7 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
 
   // --- per serial ---
   auto request = std::make_shared<store::VoucherRequest>();
-  request->id = internal::NewTimeOrderedId("req-", Now());
+  request->id = internal::NewRequestId(Now());
   request->organization_id = org;
   request->requested_by = caller.principal_id();
   request->requested_at = Now();
@@ -334,7 +340,7 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
     const std::string& serial = input.serial_numbers[i];
     SerialResult& r = result->serials[i];
     r.serial_number = serial;
-    r.status = "failed";
+    r.status = SerialStatus::kFailed;
     auto comp = snap.Get<store::Component>(store::ComponentKey(ien, serial));
     if (!comp.ok() && !absl::IsNotFound(comp.status())) return comp.status();
     if (!comp.ok() || comp->organization_id != org) {
@@ -360,12 +366,12 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
       }
     }
     store::Voucher v;
-    v.id = internal::NewTimeOrderedId("v-", Now());
+    v.id = internal::NewVoucherId(Now());
     v.request_id = request->id;
     v.organization_id = org;
     v.ien = ien;
     v.serial_number = serial;
-    v.status = std::string(kIssued);
+    v.status = StoredStatus(VoucherStatus::kCompleted);
     v.assertion = std::string(signer::AssertionName(options_.default_assertion));
     v.signing_key_id = keys->key_id;
     v.requested_at = request->requested_at;
@@ -446,7 +452,7 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
         v.audit_seq = seq;
         MASA_RETURN_IF_ERROR(txn.Insert(v));
         r.voucher_id = v.id;
-        r.status = std::string(kIssued);
+        r.status = SerialStatus::kCompleted;
         r.code = absl::StatusCode::kOk;
         r.reason.clear();
         ++issued;
@@ -458,7 +464,7 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
         req.failure_reasons.push_back(r.reason);
       }
       size_t failed = out->serials.size() - issued;
-      req.status = failed == 0 ? "complete" : issued == 0 ? "failed" : "partial";
+      req.status = StatusName(RequestStatusOf(issued, failed));
       MASA_RETURN_IF_ERROR(txn.Insert(req));
       return txn
           .Append({actor, "request.create", Target(req.organization_id, req.id),
@@ -566,7 +572,7 @@ absl::Status ServiceImpl::RenewVoucher(const Caller& caller, std::string_view vo
                                         store::Sha256(v.cms)}));
       v.audit_seq = seq;
       MASA_RETURN_IF_ERROR(txn.Put(v));
-      *out = {v.request_id, {{v.serial_number, v.id, std::string(kIssued), "",
+      *out = {v.request_id, {{v.serial_number, v.id, SerialStatus::kCompleted, "",
                               absl::StatusCode::kOk}}};
       return absl::OkStatus();
     });
@@ -611,15 +617,16 @@ absl::StatusOr<VoucherFile> ServiceImpl::DownloadVoucher(const Caller& caller,
   MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
   MASA_ASSIGN_OR_RETURN(store::Voucher v,
                         AuthorizedVoucher(access, Permission::kDownload, voucher_id));
-  return VoucherFile{v.id, v.ien, v.serial_number, v.cms};
+  return VoucherFile{v.id, v.request_id, v.ien, v.serial_number, v.cms};
 }
 
 absl::StatusOr<RequestInfo> ServiceImpl::GetRequest(const Caller& caller,
                                                     std::string_view req_id) const {
   MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
   MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
-  std::string what = "request " + std::string(req_id);
-  auto req = snap.Get<store::VoucherRequest>(req_id);
+  MASA_ASSIGN_OR_RETURN(std::string key, internal::RequestKey(req_id));
+  std::string what = "request " + key;
+  auto req = snap.Get<store::VoucherRequest>(key);
   if (absl::IsNotFound(req.status())) return absl::NotFoundError(what + " not found");
   if (!req.ok()) return req.status();
   MASA_ASSIGN_OR_RETURN(auto vouchers, snap.VouchersByRequest(req->id));
@@ -639,7 +646,8 @@ absl::StatusOr<RequestInfo> ServiceImpl::GetRequest(const Caller& caller,
   info.requested_by = p.ok() ? p->name : req->requested_by;
   info.requested_at = req->requested_at;
   info.ien = req->ien;
-  info.status = req->status;
+  info.status = RequestStatusOf(req->serial_numbers.size() - req->failed_serials.size(),
+                                req->failed_serials.size());
   info.os_type = req->os_type;
   info.security_profile = req->security_profile;
   info.pdc_organization = req->pdc_organization;
@@ -649,10 +657,10 @@ absl::StatusOr<RequestInfo> ServiceImpl::GetRequest(const Caller& caller,
   // "not found" for: those it typed itself, and the answer says nothing about them.
   const bool requester = req->requested_by == caller.principal_id();
   for (const auto& serial : req->serial_numbers) {
-    SerialResult r{serial, "", std::string(kIssued), "", absl::StatusCode::kOk};
+    SerialResult r{serial, "", SerialStatus::kCompleted, "", absl::StatusCode::kOk};
     for (size_t i = 0; i < req->failed_serials.size(); ++i) {
       if (req->failed_serials[i] != serial) continue;
-      r.status = "failed";
+      r.status = SerialStatus::kFailed;
       r.code = static_cast<absl::StatusCode>(
           i < req->failure_codes.size() ? std::atoi(req->failure_codes[i].c_str()) : 2);
       r.reason = i < req->failure_reasons.size() ? req->failure_reasons[i] : "";
@@ -676,8 +684,9 @@ absl::StatusOr<std::vector<VoucherFile>> ServiceImpl::DownloadRequest(
     const Caller& caller, std::string_view req_id) const {
   MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
   MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
-  std::string what = "request " + std::string(req_id);
-  auto req = snap.Get<store::VoucherRequest>(req_id);
+  MASA_ASSIGN_OR_RETURN(std::string key, internal::RequestKey(req_id));
+  std::string what = "request " + key;
+  auto req = snap.Get<store::VoucherRequest>(key);
   if (absl::IsNotFound(req.status())) return absl::NotFoundError(what + " not found");
   if (!req.ok()) return req.status();
   MASA_ASSIGN_OR_RETURN(auto vouchers, snap.VouchersByRequest(req->id));
@@ -688,7 +697,7 @@ absl::StatusOr<std::vector<VoucherFile>> ServiceImpl::DownloadRequest(
       if (v.serial_number != serial) continue;
       auto ok = AuthorizedVoucher(access, Permission::kDownload, v.id);
       if (ok.ok()) {
-        files.push_back({v.id, v.ien, v.serial_number, v.cms});
+        files.push_back({v.id, v.request_id, v.ien, v.serial_number, v.cms});
         any_visible = true;
       } else if (absl::IsPermissionDenied(ok.status())) {
         any_visible = true;
@@ -724,7 +733,7 @@ absl::StatusOr<VoucherInfo> ServiceImpl::ArchiveVoucher(const Caller& caller,
     if (IsArchived(v)) {
       return absl::FailedPreconditionError("voucher " + id + " is already archived");
     }
-    v.status = std::string(kArchived);
+    v.status = StoredStatus(VoucherStatus::kArchived);
     v.archived_at = now;
     MASA_RETURN_IF_ERROR(txn.Put(v));
     MASA_RETURN_IF_ERROR(

@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -216,7 +217,7 @@ class MasadE2eTest : public ::testing::Test {
     if (a.status != 200 || !j.contains("vouchers")) return ids;
     if (req_id != nullptr) *req_id = j.value("req_id", "");
     for (const json& v : j["vouchers"]) {
-      EXPECT_EQ(v.value("status", ""), "issued") << a;
+      EXPECT_EQ(v.value("status", ""), "completed") << a;
       ids.push_back(v["voucher_id"].is_string() ? v["voucher_id"].get<std::string>() : "");
     }
     EXPECT_EQ(ids.size(), serials.size()) << a;
@@ -345,7 +346,7 @@ TEST_F(MasadE2eTest, PermissionMatrixThroughRest) {
           EXPECT_TRUE(j["vouchers"][0]["voucher_id"].is_null()) << a;
           EXPECT_THAT(j["vouchers"][0].value("reason", ""), HasSubstr("not assigned")) << a;
         } else {
-          EXPECT_EQ(j["vouchers"][0]["status"], "issued") << a;
+          EXPECT_EQ(j["vouchers"][0]["status"], "completed") << a;
         }
       }
       if (op.name == "download voucher" && a.status == 200) {
@@ -548,13 +549,34 @@ with urllib.request.urlopen("https://localhost:" + sys.argv[2] + "/healthz", con
 TEST_F(MasadE2eTest, TwentySerialsIssueAndTwentyOneWriteNothing) {
   const int64_t before = VoucherTotal("admin");
   std::string req_id;
+  const int64_t asked_at = absl::ToUnixMillis(absl::Now());
   std::vector<std::string> ids = Issue("admin", Serials("A", 21, 40), w().pdc_x, &req_id);
+  const int64_t answered_at = absl::ToUnixMillis(absl::Now());
   ASSERT_EQ(ids.size(), 20u);
   EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 20u);
+  // Ids are RFC 9562 UUIDv7 as the product documentation types them: lower-case
+  // 8-4-4-4-12, version 7, variant 0b10, and their first 48 bits the Unix time in ms.
+  const std::regex uuid_v7("^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+  ids.push_back(req_id);
+  for (const std::string& id : ids) {
+    EXPECT_TRUE(std::regex_match(id, uuid_v7)) << id;
+    const int64_t ms = std::stoll(id.substr(0, 8) + id.substr(9, 4), nullptr, 16);
+    EXPECT_GE(ms, asked_at) << id;
+    EXPECT_LE(ms, answered_at) << id;
+  }
+  ids.pop_back();
   EXPECT_EQ(VoucherTotal("admin"), before + 20);
   HttpAnswer req = Get("/request/" + req_id, "admin");
   ASSERT_EQ(req.status, 200) << req;
-  EXPECT_EQ(req.Json()["request"]["status"], "complete");
+  EXPECT_EQ(req.Json()["request"]["status"], "completed");
+  EXPECT_EQ(req.Json()["request"]["req_id"], req_id);
+  HttpAnswer one = Get("/voucher/" + ids[0], "admin");
+  ASSERT_EQ(one.status, 200) << one;
+  EXPECT_EQ(one.Json()["voucher"]["voucher_id"], ids[0]);
+  EXPECT_EQ(one.Json()["voucher"]["req_id"], req_id);
+  EXPECT_EQ(one.Json()["voucher"]["status"], "completed");
+  EXPECT_EQ(VoucherTotal("admin", "?status=completed&req_id=" + req_id), 20);
+  EXPECT_EQ(Get("/voucher/not-a-uuid", "admin").status, 404);
 
   HttpAnswer audit_before = Get("/audit?limit=1000", "admin");
   ASSERT_EQ(audit_before.status, 200) << audit_before;
@@ -590,7 +612,7 @@ TEST_F(MasadE2eTest, OverrideIssuesOverALiveVoucherPinnedElsewhere) {
   EXPECT_TRUE(j["vouchers"][0]["voucher_id"].is_null()) << conflict;
   EXPECT_THAT(j["vouchers"][0].value("reason", ""), HasSubstr("override")) << conflict;
   // The other serial proceeds.
-  EXPECT_EQ(j["vouchers"][1]["status"], "issued") << conflict;
+  EXPECT_EQ(j["vouchers"][1]["status"], "completed") << conflict;
   HttpAnswer req = Get("/request/" + j["req_id"].get<std::string>(), "admin");
   EXPECT_EQ(req.Json()["request"]["status"], "partial") << req;
   EXPECT_EQ(VoucherTotal("admin", "?serial_number=A-0050"), 2);
@@ -598,13 +620,13 @@ TEST_F(MasadE2eTest, OverrideIssuesOverALiveVoucherPinnedElsewhere) {
   HttpAnswer forced = Post("/request/ov", "admin", RequestBody({"A-0050"}, w().pdc_y, true));
   ASSERT_EQ(forced.status, 200) << forced;
   json f = forced.Json();
-  EXPECT_EQ(f["vouchers"][0]["status"], "issued") << forced;
+  EXPECT_EQ(f["vouchers"][0]["status"], "completed") << forced;
   ASSERT_TRUE(f["vouchers"][0]["voucher_id"].is_string()) << forced;
   const std::string id = f["vouchers"][0]["voucher_id"];
   EXPECT_NE(id, first[0]);
   HttpAnswer got = Get("/voucher/" + id, "admin");
   ASSERT_EQ(got.status, 200) << got;
-  EXPECT_EQ(got.Json()["voucher"]["status"], "issued");
+  EXPECT_EQ(got.Json()["voucher"]["status"], "completed");
   EXPECT_EQ(got.Json()["voucher"]["serial_number"], "A-0050");
   EXPECT_EQ(VoucherTotal("admin", "?serial_number=A-0050"), 3);
 }
@@ -634,7 +656,7 @@ TEST_F(MasadE2eTest, RenewResignsAndArchiveMarksArchived) {
   HttpAnswer renew = Post("/voucher/" + id + "/renew", "admin", json::object());
   ASSERT_EQ(renew.status, 200) << renew;
   EXPECT_EQ(renew.Json()["vouchers"][0]["voucher_id"], id) << renew;
-  EXPECT_EQ(renew.Json()["vouchers"][0]["status"], "issued") << renew;
+  EXPECT_EQ(renew.Json()["vouchers"][0]["status"], "completed") << renew;
   HttpAnswer after = Get("/voucher/" + id, "admin");
   ASSERT_EQ(after.status, 200) << after;
   EXPECT_TRUE(after.Json()["voucher"]["last_renewal_at"].is_string()) << after;
@@ -905,7 +927,7 @@ TEST_P(MasadCrashTest, AcknowledgedVouchersSurviveARestart) {
         if (a.status == 200) {
           json j = a.Json();
           for (const json& v : j["vouchers"]) {
-            EXPECT_EQ(v["status"], "issued") << a;
+            EXPECT_EQ(v["status"], "completed") << a;
             if (v["voucher_id"].is_string()) r.voucher_ids.push_back(v["voucher_id"].get<std::string>());
           }
           EXPECT_EQ(r.voucher_ids.size(), static_cast<size_t>(kSerialsPerRequest)) << a;
@@ -978,7 +1000,7 @@ TEST_P(MasadCrashTest, AcknowledgedVouchersSurviveARestart) {
     EXPECT_EQ(gets[i].status, 200) << gets[i].path;
     json v = json::parse(ReadFileOrEmpty(gets[i].output_file), nullptr, false);
     EXPECT_EQ(v["voucher"]["voucher_id"], acked[i]);
-    EXPECT_EQ(v["voucher"]["status"], "issued");
+    EXPECT_EQ(v["voucher"]["status"], "completed");
   }
   const std::string files = root / "vcj";
   ASSERT_EQ(mkdir(files.c_str(), 0700), 0);

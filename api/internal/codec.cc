@@ -197,10 +197,15 @@ absl::StatusOr<service::ListVouchersInput> DecodeListVouchers(const Query& query
   f.organization_id = q.String("organization_id", kIdLength).value_or("");
   f.serial_number = q.String("serial_number", kIdLength).value_or("");
   f.req_id = q.String("req_id", kIdLength).value_or("");
-  f.status = q.String("status", 32).value_or("");
-  if (!f.status.empty() && f.status != "issued" && f.status != "expired" &&
-      f.status != "archived" && f.status != "superseded") {
-    q.Fail("query parameter status: must be issued, expired, archived or superseded");
+  if (auto s = q.String("status", 32)) {
+    f.status = service::ParseStatus<service::VoucherStatus>(*s);
+    if (!f.status) {
+      std::string names;
+      for (std::string_view name : service::StatusNames<service::VoucherStatus>()) {
+        absl::StrAppend(&names, names.empty() ? "" : ", ", Sv(name));
+      }
+      q.Fail("query parameter status: must be one of " + names);
+    }
   }
   f.assertion = q.String("assertion", 32).value_or("");
   f.requested_by = q.String("requested_by", 256).value_or("");
@@ -272,7 +277,7 @@ json VoucherJson(const service::VoucherInfo& v) {
               {"expires_at", TimeJson(v.expires_at)},
               {"last_renewal_at", OptionalTime(v.last_renewal_at)},
               {"assertion", v.assertion},
-              {"status", v.status},
+              {"status", service::StatusName(v.status)},
               {"serial_number", v.serial_number},
               {"pdc_organization", v.pdc_organization},
               {"requested_by", v.requested_by}};
@@ -281,7 +286,7 @@ json VoucherJson(const service::VoucherInfo& v) {
 json SerialResultJson(const service::SerialResult& r) {
   json out = {{"serial_number", r.serial_number},
               {"voucher_id", r.voucher_id.empty() ? json(nullptr) : json(r.voucher_id)},
-              {"status", r.status}};
+              {"status", service::StatusName(r.status)}};
   if (!r.reason.empty()) out["reason"] = r.reason;
   return out;
 }
@@ -300,7 +305,7 @@ json RequestInfoJson(const service::RequestInfo& r) {
   return json{{"req_id", r.req_id},
               {"requested_at", TimeJson(r.requested_at)},
               {"requested_by", r.requested_by},
-              {"status", r.status},
+              {"status", service::StatusName(r.status)},
               {"ien", r.ien},
               {"os_type", r.os_type},
               {"security_profile", r.security_profile},

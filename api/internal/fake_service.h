@@ -36,7 +36,7 @@ class FakeService final : public service::Service {
     v.created_at = absl::FromUnixSeconds(1800000001);
     v.expires_at = absl::FromUnixSeconds(1900000000);
     v.assertion = "logged";
-    v.status = "issued";
+    v.status = service::VoucherStatus::kCompleted;
     v.pdc_organization = "Acme";
     v.pdc_id = "pdc-1";
     v.requested_by = "alice@acme.example";
@@ -64,9 +64,9 @@ class FakeService final : public service::Service {
       s.serial_number = input.serial_numbers[i];
       if (i == 0) {
         s.voucher_id = "v-1";
-        s.status = "issued";
+        s.status = service::SerialStatus::kCompleted;
       } else {
-        s.status = "failed";
+        s.status = service::SerialStatus::kFailed;
         s.reason = "not a serial number of your organization";
         s.code = absl::StatusCode::kNotFound;
       }
@@ -86,7 +86,8 @@ class FakeService final : public service::Service {
                                                        std::string_view id) const override {
     if (!fail_with.ok()) return fail_with;
     if (id != voucher.voucher_id) return absl::NotFoundError("no voucher with this id");
-    return service::VoucherFile{voucher.voucher_id, "9", voucher.serial_number, cms};
+    return service::VoucherFile{voucher.voucher_id, voucher.req_id, "9", voucher.serial_number,
+                                cms};
   }
   absl::StatusOr<service::RequestInfo> GetRequest(const service::Caller&,
                                                   std::string_view) const override {
@@ -104,7 +105,8 @@ class FakeService final : public service::Service {
   absl::Status RenewVoucher(const service::Caller&, std::string_view, service::RenewInput,
                             service::RequestCallback done) override {
     if (!fail_with.ok()) return fail_with;
-    done(service::RequestResult{"r-2", {{"SN-1", "v-1", "issued", "", absl::StatusCode::kOk}}});
+    done(service::RequestResult{
+        "r-2", {{"SN-1", "v-1", service::SerialStatus::kCompleted, "", absl::StatusCode::kOk}}});
     return absl::OkStatus();
   }
   absl::StatusOr<service::VoucherInfo> ArchiveVoucher(const service::Caller&,

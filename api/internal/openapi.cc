@@ -1,6 +1,7 @@
 // The OpenAPI 3.1 document. Its operations are listed here, apart from the route table in
 // rest_api.cc, on purpose: the consistency test compares the two, so a route added without
 // documentation (or documentation without a route) fails the build's tests.
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,7 @@
 #include "api/internal/json_body.h"
 #include "api/internal/rest_api_impl.h"
 #include "nlohmann/json.hpp"
+#include "service/service.h"
 
 namespace masa::api::internal {
 namespace {
@@ -17,7 +19,9 @@ using nlohmann::json;
 struct ParamDoc {
   const char* name;
   const char* in;  // "path" or "query"
-  const char* type;  // JSON schema type; "date-time" for RFC 3339 strings
+  // JSON schema type; "date-time" for RFC 3339 strings, "uuid" for voucher and request ids,
+  // or the name of a component schema (capitalized, e.g. "VoucherStatus").
+  const char* type;
   const char* description;
 };
 
@@ -36,8 +40,10 @@ struct OperationDoc {
   bool authenticated;
 };
 
-const ParamDoc kVoucherId{"voucher_id", "path", "string", "The voucher's id."};
-const ParamDoc kReqId{"req_id", "path", "string", "The request's id."};
+const ParamDoc kVoucherId{"voucher_id", "path", "uuid",
+                          "The voucher's id (an id of the older form v-... also finds it)."};
+const ParamDoc kReqId{"req_id", "path", "uuid",
+                      "The request's id (an id of the older form req-... also finds it)."};
 const ParamDoc kCertId{"cert_id", "path", "string", "The uploaded certificate's id."};
 const ParamDoc kPrincipalId{"principal_id", "path", "string", "The principal's id."};
 const ParamDoc kBindingId{"binding_id", "path", "string", "The role binding's id."};
@@ -60,7 +66,7 @@ const std::vector<OperationDoc>& Operations() {
 
       {"post", "/request/ov", "requestVouchers", "vouchers",
        "Request ownership vouchers for 1 to 20 serial numbers. Answers 200 once the request "
-       "is durable, with one entry per serial: status \"issued\" (voucher_id set) or "
+       "is durable, with one entry per serial: status \"completed\" (voucher_id set) or "
        "\"failed\" (reason set); the other serials proceed when one fails.",
        {}, "VoucherRequest", true, 200, "application/json", "VoucherRequestResult", true},
       {"get", "/request/{req_id}", "getRequest", "vouchers",
@@ -94,8 +100,10 @@ const std::vector<OperationDoc>& Operations() {
          "Vendor account team and support: which organization (default: all). Others may "
          "name only their own; another organization answers 404."},
         {"serial_number", "query", "string", "Exact serial number."},
-        {"req_id", "query", "string", "Only this request's vouchers."},
-        {"status", "query", "string", "issued, expired, archived or superseded."},
+        {"req_id", "query", "uuid", "Only this request's vouchers."},
+        {"status", "query", "VoucherStatus",
+         "Only vouchers with this status (\"issued\", its former name, is taken as "
+         "completed)."},
         {"assertion", "query", "string", "Exact assertion, e.g. logged."},
         {"requested_by", "query", "string", "Principal name or id."},
         {"pdc_organization", "query", "string", "Exact O of the pinned-domain certificate."},
@@ -198,11 +206,15 @@ constexpr const char* kSchemas = R"json({
       "status": {"type": "integer"}, "detail": {"type": "string"}}},
   "Ok": {"type": "object", "required": ["ok"], "properties": {"ok": {"const": true}}},
   "DateTime": {"type": "string", "format": "date-time"},
+  "Uuid": {"type": "string", "format": "uuid",
+    "description": "An RFC 9562 UUID, version 7 (time-ordered), lower case.",
+    "examples": ["019acc3c-4c7b-7012-8d15-9e26af37bc00"]},
   "Voucher": {"type": "object", "additionalProperties": false,
     "required": ["req_id", "voucher_id", "requested_at", "created_at", "expires_at",
       "last_renewal_at", "assertion", "status", "serial_number", "pdc_organization",
       "requested_by"],
-    "properties": {"req_id": {"type": "string"}, "voucher_id": {"type": "string"},
+    "properties": {"req_id": {"$ref": "#/components/schemas/Uuid"},
+      "voucher_id": {"$ref": "#/components/schemas/Uuid"},
       "requested_at": {"$ref": "#/components/schemas/DateTime"},
       "created_at": {"$ref": "#/components/schemas/DateTime"},
       "expires_at": {"$ref": "#/components/schemas/DateTime"},
@@ -210,8 +222,7 @@ constexpr const char* kSchemas = R"json({
       "assertion": {"enum": ["verified", "logged", "proximity", "agent-proximity"],
         "description": "The voucher's assertion: the vendor's setting ([voucher] assertion, default logged) when issued; a renewal keeps it.",
         "example": "logged"},
-      "status": {"enum": ["issued", "expired", "archived", "superseded"],
-        "description": "superseded: its serial was reassigned to another organization; kept as history, never renewed."},
+      "status": {"$ref": "#/components/schemas/VoucherStatus"},
       "serial_number": {"type": "string"}, "pdc_organization": {"type": "string"},
       "requested_by": {"type": "string"}}},
   "VoucherResponse": {"type": "object", "additionalProperties": false,
@@ -235,19 +246,19 @@ constexpr const char* kSchemas = R"json({
       "security_profile": {"type": "string"}}},
   "SerialResult": {"type": "object", "required": ["serial_number", "voucher_id", "status"],
     "properties": {"serial_number": {"type": "string"},
-      "voucher_id": {"type": ["string", "null"]},
-      "status": {"enum": ["issued", "failed"]}, "reason": {"type": "string"}}},
+      "voucher_id": {"type": ["string", "null"], "format": "uuid"},
+      "status": {"$ref": "#/components/schemas/SerialStatus"}, "reason": {"type": "string"}}},
   "VoucherRequestResult": {"type": "object", "required": ["ok", "req_id", "vouchers"],
-    "properties": {"ok": {"const": true}, "req_id": {"type": "string"},
+    "properties": {"ok": {"const": true}, "req_id": {"$ref": "#/components/schemas/Uuid"},
       "vouchers": {"type": "array", "items": {"$ref": "#/components/schemas/SerialResult"}}}},
   "RenewRequest": {"type": "object", "additionalProperties": false,
     "properties": {"expires_at": {"$ref": "#/components/schemas/DateTime"}}},
   "Request": {"type": "object",
     "required": ["req_id", "requested_at", "requested_by", "status", "serials", "vouchers"],
-    "properties": {"req_id": {"type": "string"},
+    "properties": {"req_id": {"$ref": "#/components/schemas/Uuid"},
       "requested_at": {"$ref": "#/components/schemas/DateTime"},
       "requested_by": {"type": "string"},
-      "status": {"enum": ["complete", "partial", "failed"]},
+      "status": {"$ref": "#/components/schemas/RequestStatus"},
       "ien": {"type": "string"}, "os_type": {"type": "string"},
       "security_profile": {"type": "string"}, "pdc_organization": {"type": "string"},
       "override": {"type": "boolean"},
@@ -404,6 +415,13 @@ constexpr const char* kSchemas = R"json({
 
 json Ref(const std::string& name) { return {{"$ref", "#/components/schemas/" + name}}; }
 
+template <typename E>
+json StatusSchema(const char* description) {
+  json names = json::array();
+  for (std::string_view name : service::StatusNames<E>()) names.push_back(std::string(name));
+  return {{"type", "string"}, {"enum", std::move(names)}, {"description", description}};
+}
+
 json ProblemResponseDoc(const char* description) {
   return {{"description", description},
           {"content", {{"application/problem+json", {{"schema", Ref("Problem")}}}}}};
@@ -414,6 +432,16 @@ json ProblemResponseDoc(const char* description) {
 absl::StatusOr<std::string> BuildOpenApiDocument() {
   try {
     json schemas = json::parse(kSchemas);
+    // The status vocabularies come from the service's name tables, so every value the code
+    // can answer is listed.
+    schemas["VoucherStatus"] = StatusSchema<service::VoucherStatus>(
+        "completed: signed and live; expired: expires_at has passed; archived: archived; "
+        "superseded: its serial was reassigned to another organization (kept as history, "
+        "never renewed).");
+    schemas["SerialStatus"] = StatusSchema<service::SerialStatus>(
+        "completed: the serial's voucher was signed (voucher_id); failed: see reason.");
+    schemas["RequestStatus"] = StatusSchema<service::RequestStatus>(
+        "completed: every serial got a voucher; partial: some did; failed: none did.");
     json paths = json::object();
     for (const OperationDoc& op : Operations()) {
       json operation = {{"operationId", op.operation_id},
@@ -421,9 +449,13 @@ absl::StatusOr<std::string> BuildOpenApiDocument() {
                         {"tags", {op.tag}}};
       json params = json::array();
       for (const ParamDoc& p : op.params) {
-        json schema = std::string(p.type) == "date-time"
-                          ? json{{"type", "string"}, {"format", "date-time"}}
-                          : json{{"type", p.type}};
+        const std::string type = p.type;
+        json schema = {{"type", type}};
+        if (type == "date-time" || type == "uuid") {
+          schema = {{"type", "string"}, {"format", type}};
+        } else if (std::isupper(static_cast<unsigned char>(type[0]))) {
+          schema = Ref(type);
+        }
         params.push_back({{"name", p.name},
                           {"in", p.in},
                           {"required", std::string(p.in) == "path"},

@@ -4,7 +4,11 @@
 
 #include <cstdlib>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "common/base64.h"
+#include "common/status.h"
+#include "common/uuid.h"
 #include "store/audit.h"
 
 namespace masa::service::internal {
@@ -23,17 +27,35 @@ std::string RandomBytes(size_t n) {
   return out;
 }
 
+// The id prefixes before ids were UUIDs (store schema 4).
+constexpr std::string_view kOldVoucherPrefix = "v-";
+constexpr std::string_view kOldRequestPrefix = "req-";
+
+absl::StatusOr<std::string> RecordKey(std::string_view id, std::string_view old_prefix,
+                                      std::string_view what) {
+  if (std::optional<std::string> uuid = CanonicalUuid(id)) return *std::move(uuid);
+  if (std::optional<std::string> uuid = LegacyIdToUuid(id, old_prefix)) return *std::move(uuid);
+  constexpr size_t kQuoted = 64;
+  return absl::NotFoundError(absl::StrCat(
+      Sv(what), " \"", absl::CHexEscape(Sv(id.substr(0, kQuoted))),
+      id.size() > kQuoted ? "...\"" : "\"", " not found: ", Sv(what),
+      " ids are UUIDs such as 0192f0c4-7c1e-7a3b-9d2e-4f5a6b7c8d9e"));
+}
+
 }  // namespace
 
 std::string NewId(std::string_view prefix, size_t hex_bytes) {
   return std::string(prefix) + HexEncode(RandomBytes(hex_bytes));
 }
 
-std::string NewTimeOrderedId(std::string_view prefix, absl::Time now) {
-  uint64_t ms = static_cast<uint64_t>(absl::ToUnixMillis(now)) & 0xffffffffffffULL;
-  std::string time(6, '\0');
-  for (int i = 5; i >= 0; --i, ms >>= 8) time[i] = static_cast<char>(ms & 0xff);
-  return std::string(prefix) + HexEncode(time) + HexEncode(RandomBytes(8));
+std::string NewVoucherId(absl::Time now) { return NewUuidV7(now); }
+std::string NewRequestId(absl::Time now) { return NewUuidV7(now); }
+
+absl::StatusOr<std::string> VoucherKey(std::string_view voucher_id) {
+  return RecordKey(voucher_id, kOldVoucherPrefix, "voucher");
+}
+absl::StatusOr<std::string> RequestKey(std::string_view req_id) {
+  return RecordKey(req_id, kOldRequestPrefix, "request");
 }
 
 absl::StatusOr<Secret> NewTokenSecret() {

@@ -14,10 +14,18 @@ namespace masa::service::internal {
 // `prefix` + `hex_bytes` random bytes as lower-case hex, e.g. NewId("v-", 8).
 std::string NewId(std::string_view prefix, size_t hex_bytes = 8);
 
-// `prefix` + 12 hex digits of the time in milliseconds + 8 random bytes as hex, for records
-// written at a high rate (vouchers, requests): ids sort by creation, so a transaction's
-// inserts land on the same few B-tree pages instead of dirtying a random page each.
-std::string NewTimeOrderedId(std::string_view prefix, absl::Time now);
+// A new voucher or request id: a UUIDv7 of `now` (common/uuid.h). These records are written
+// at a high rate; ids that sort by creation put a transaction's inserts on the same few
+// B-tree pages instead of dirtying a random page each.
+std::string NewVoucherId(absl::Time now);
+std::string NewRequestId(absl::Time now);
+
+// The store key of a voucher / request id a caller gave (service.h: a UUID in either case,
+// or an id of the pre-UUID form, which names the UUID the store migration moved it to).
+// kNotFound ("voucher ... not found", as for an unknown id) for anything else; the message
+// quotes at most the first 64 characters of the id, escaped.
+absl::StatusOr<std::string> VoucherKey(std::string_view voucher_id);
+absl::StatusOr<std::string> RequestKey(std::string_view req_id);
 
 // A bearer token: "masa_" + base64url (no padding) of 32 random bytes.
 absl::StatusOr<Secret> NewTokenSecret();

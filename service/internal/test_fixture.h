@@ -242,7 +242,7 @@ class ServiceTest : public ::testing::Test {
   std::string Issue(const std::string& serial) {
     auto r = Request(admin_, Input({serial}));
     EXPECT_TRUE(r.ok()) << r.status();
-    EXPECT_EQ(r->serials[0].status, "issued") << r->serials[0].reason;
+    EXPECT_EQ(StatusName(r->serials[0].status), "completed") << r->serials[0].reason;
     return r->serials[0].voucher_id;
   }
 

@@ -6,36 +6,41 @@
 #include <string_view>
 
 #include "absl/time/time.h"
+#include "service/service.h"
 #include "store/records.h"
 
 namespace masa::service::internal {
 
-inline constexpr std::string_view kIssued = "issued";
-inline constexpr std::string_view kExpired = "expired";
-inline constexpr std::string_view kArchived = "archived";
+// store::Voucher::status holds the name (service.h StatusName) of the status the voucher
+// was given when written: completed, then archived or superseded. Expired is computed from
+// expires_at, never stored. Records written before store schema 5 said "issued"; the
+// migration renamed them.
+inline std::string StoredStatus(VoucherStatus status) { return std::string(StatusName(status)); }
+
+inline bool IsArchived(const store::Voucher& v) {
+  return v.archived_at || v.status == StatusName(VoucherStatus::kArchived);
+}
 // Its serial was reassigned to another organization: it no longer counts as live, cannot be
 // renewed, and stays viewable and downloadable by its organization as history.
-inline constexpr std::string_view kSuperseded = "superseded";
-
-inline bool IsArchived(const store::Voucher& v) { return v.archived_at || v.status == kArchived; }
 inline bool IsSuperseded(const store::Voucher& v) {
-  return v.superseded_at || v.status == kSuperseded;
+  return v.superseded_at || v.status == StatusName(VoucherStatus::kSuperseded);
 }
 
-// "archived", else "superseded", else "expired" once expires_at has passed at `now`, else
-// "issued".
-inline std::string StatusOf(const store::Voucher& v, absl::Time now) {
-  if (IsArchived(v)) return std::string(kArchived);
-  if (IsSuperseded(v)) return std::string(kSuperseded);
-  if (v.expires_at <= now) return std::string(kExpired);
-  return std::string(kIssued);
+// Archived, else superseded, else expired once expires_at has passed at `now`, else
+// completed.
+inline VoucherStatus StatusOf(const store::Voucher& v, absl::Time now) {
+  if (IsArchived(v)) return VoucherStatus::kArchived;
+  if (IsSuperseded(v)) return VoucherStatus::kSuperseded;
+  if (v.expires_at <= now) return VoucherStatus::kExpired;
+  return VoucherStatus::kCompleted;
 }
 
 // True while the voucher counts for the conflict check: neither archived nor superseded,
 // and not expired at `now`.
 inline bool CountsAsLive(const store::VoucherSummary& v, absl::Time now) {
-  return !v.archived_at && v.status != kArchived && !v.superseded_at &&
-         v.status != kSuperseded && v.expires_at > now;
+  return !v.archived_at && v.status != StatusName(VoucherStatus::kArchived) &&
+         !v.superseded_at && v.status != StatusName(VoucherStatus::kSuperseded) &&
+         v.expires_at > now;
 }
 
 }  // namespace masa::service::internal
