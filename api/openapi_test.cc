@@ -104,7 +104,8 @@ json Resolve(const json& doc, const json& s) {
 }
 
 // Calls fn(name, schema) for every property of every object schema in `node`, at any depth.
-void ForEachProperty(const json& node, const std::function<void(const std::string&, const json&)>& fn) {
+void ForEachProperty(const json& node,
+                     const std::function<void(const std::string&, const json&)>& fn) {
   if (node.is_object()) {
     if (node.contains("properties") && node["properties"].is_object()) {
       for (auto& [name, schema] : node["properties"].items()) fn(name, schema);

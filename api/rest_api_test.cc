@@ -304,7 +304,8 @@ TEST_F(RestApiTest, DownloadsCarryMediaTypeAndSafeFileName) {
   // the id in the path, which may be one of the older form.
   const std::string uuid = "019acc3c-4c7b-7012-8d15-9e26af37bc00";
   service_.request_files = {{"v-1", uuid, "9", "SN1", "one"}, {"v-2", uuid, "10", "SN1", "two"}};
-  queue::HttpResponse tar = Do(MakeRequest("GET", "/request/req-019acc3c4c7b0123456789abcdef/download"));
+  queue::HttpResponse tar =
+      Do(MakeRequest("GET", "/request/req-019acc3c4c7b0123456789abcdef/download"));
   ASSERT_EQ(tar.status, 200);
   EXPECT_EQ(tar.content_type, "application/x-tar");
   EXPECT_EQ(HeaderOf(tar, "Content-Disposition"), "attachment; filename=\"" + uuid + ".tar\"");
