@@ -106,7 +106,7 @@ struct VoucherRequest {
   std::string ien;
   std::vector<std::string> serial_numbers;
   std::string pdc_id;
-  std::string status;  // "complete", "partial", "failed"
+  std::string status;  // "completed", "partial", "failed" (service.h RequestStatus names)
   std::string os_type;
   std::string security_profile;
   std::optional<absl::Time> expires_at;  // as requested; nullopt = the default validity
