@@ -706,6 +706,15 @@ class Service {
                                                                 std::string_view role) = 0;
   // AssignSerials without a caller.
   virtual absl::StatusOr<AssignResult> AssignSerialsOffline(AssignInput input) = 0;
+  // A new token, minted by no token, for the enabled principal named `username` (or its
+  // principal id) of `organization_id`: how an operator lets an organization back in once
+  // its tokens, which never outlive the token that minted them, have all expired or been
+  // revoked. validity: default default_token_validity, at most max_token_validity.
+  // kNotFound for an unknown organization or principal; kFailedPrecondition for a disabled
+  // one. Audited "token.create" with actor "masactl".
+  virtual absl::StatusOr<NewToken> IssueTokenOffline(std::string_view organization_id,
+                                                     std::string_view username,
+                                                     std::optional<absl::Duration> validity) = 0;
 
   // --- observability ---
   virtual const Metrics& metrics() const = 0;

@@ -18,6 +18,7 @@ using internal::Event;
 using internal::Describe;
 using internal::Hide;
 using internal::Permission;
+using internal::PrincipalKey;
 using internal::Target;
 
 absl::StatusOr<NewToken> ServiceImpl::IssueToken(store::WriteBatch& batch,
@@ -178,6 +179,37 @@ absl::Status ServiceImpl::RevokeToken(const Caller& caller, std::string_view tok
     return absl::OkStatus();
   });
   return store_->Write(std::move(batch)).status();
+}
+
+absl::StatusOr<NewToken> ServiceImpl::IssueTokenOffline(std::string_view organization_id,
+                                                        std::string_view username,
+                                                        std::optional<absl::Duration> validity) {
+  const std::string org(organization_id);
+  std::optional<store::Principal> principal;
+  {
+    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+    if (!snap.Get<store::Organization>(org).ok()) {
+      return absl::NotFoundError("organization " + org + " not found");
+    }
+    MASA_ASSIGN_OR_RETURN(auto principals, internal::ListPrefix<store::Principal>(
+                                               snap, org + ".p-", PrincipalKey));
+    for (auto& p : principals) {
+      if (p.name == username || p.id == username) principal = std::move(p);
+    }
+  }  // the snapshot ends before the write
+  if (!principal) {
+    return absl::NotFoundError(absl::StrCat("no principal \"", std::string(username),
+                                            "\" in organization ", org));
+  }
+  if (principal->disabled) {
+    return absl::FailedPreconditionError("principal " + principal->id + " is disabled");
+  }
+  store::WriteBatch batch;
+  MASA_ASSIGN_OR_RETURN(NewToken token,
+                        IssueToken(batch, std::string(internal::kBootstrapActor), *principal,
+                                   validity, "issued by the operator (masactl token issue)"));
+  MASA_RETURN_IF_ERROR(store_->Write(std::move(batch)).status());
+  return token;
 }
 
 }  // namespace masa::service

@@ -145,5 +145,30 @@ TEST_F(BootstrapTokenTest, TokensFromMasactlHaveNoMinterAndMintUpToSixMonths) {
   EXPECT_EQ(longest->info.minted_by, admin_.token_id());
 }
 
+// Every API token descends from one the operator issued and dies with it, so once an
+// organization's tokens have expired or been revoked only the operator lets it back in.
+TEST_F(TokenMintingTest, TheOperatorIssuesARootTokenOnceAnOrganizationsTokensAreGone) {
+  NewToken half_year =
+      *service_->IssueTokenOffline("org-acme", "admin@acme.example", absl::Hours(24 * 183));
+  EXPECT_EQ(half_year.info.principal_id, admin_.principal_id());
+  EXPECT_EQ(half_year.info.expires_at - half_year.info.created_at, absl::Hours(24 * 183));
+  // It is a root: the admin's first token being revoked does not take it along.
+  ASSERT_TRUE(service_->RevokeToken(admin_, admin_.token_id()).ok());
+  Caller again = Login(half_year.secret.view());
+  EXPECT_EQ(again.principal_id(), admin_.principal_id());
+  // And it mints as any token does, within its own life.
+  EXPECT_TRUE(service_->CreateToken(again, {"", absl::Hours(24 * 90), "ci"}).ok());
+  EXPECT_EQ(AuditCount("token.create"), 3);  // bootstrap, operator, minted
+
+  EXPECT_EQ(service_->IssueTokenOffline("org-acme", "nobody@acme.example", {}).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(service_->IssueTokenOffline("org-nope", "admin@acme.example", {}).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(service_->IssueTokenOffline("org-acme", "admin@acme.example", absl::Hours(24 * 184))
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace masa::service

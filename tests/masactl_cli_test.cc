@@ -225,5 +225,32 @@ TEST_F(MasactlStateTest, VendorAddRefusesCustomerRolesNamingTheVendorRoles) {
   }
 }
 
+// The operator's way back in for an organization whose tokens are all gone.
+TEST_F(MasactlStateTest, TokenIssueGivesAnExistingPrincipalANewTokenOnce) {
+  ProcessResult org = Masactl({"org", "create", "--state", state_->dir, "--name", "tokens",
+                               "--admin", "admin@tokens.example", "--token-out",
+                               out_ / "first.token"});
+  ASSERT_EQ(org.exit_code, 0) << org;
+  ProcessResult r = Masactl({"token", "issue", "--state", state_->dir, "--org", "org-tokens",
+                             "--username", "admin@tokens.example", "--days", "90",
+                             "--token-out", out_ / "new.token"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(ModeOf(out_ / "new.token"), 0600u);
+  const std::string secret = ReadFileOrEmpty(out_ / "new.token");
+  EXPECT_THAT(secret, ::testing::StartsWith("masa_"));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr(secret.substr(0, 20)))) << r;
+  EXPECT_NE(secret, ReadFileOrEmpty(out_ / "first.token"));
+
+  ProcessResult unknown = Masactl({"token", "issue", "--state", state_->dir, "--org",
+                                   "org-tokens", "--username", "eve@tokens.example"});
+  EXPECT_EQ(unknown.exit_code, 3) << unknown;
+  EXPECT_THAT(unknown.err, HasSubstr("eve@tokens.example")) << unknown;
+  ProcessResult too_long = Masactl({"token", "issue", "--state", state_->dir, "--org",
+                                    "org-tokens", "--username", "admin@tokens.example",
+                                    "--days", "184"});
+  EXPECT_EQ(too_long.exit_code, 2) << too_long;
+  EXPECT_THAT(too_long.err, HasSubstr("1 to 183")) << too_long;
+}
+
 }  // namespace
 }  // namespace masa::e2e

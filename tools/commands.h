@@ -16,5 +16,6 @@ int StoreCommand(const Args& args);     // tools/masactl_audit.cc
 int OrgCommand(const Args& args);       // tools/masactl_org.cc
 int VendorCommand(const Args& args);    // tools/masactl_org.cc
 int SerialsCommand(const Args& args);   // tools/masactl_org.cc
+int TokenCommand(const Args& args);     // tools/masactl_org.cc
 
 }  // namespace masa::tools

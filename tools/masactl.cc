@@ -25,6 +25,8 @@ constexpr Group kGroups[] = {
     {"vendor", "add a vendor principal (account-team, support, security-officer)",
      masa::tools::VendorCommand},
     {"serials", "assign device serial numbers to an organization", masa::tools::SerialsCommand},
+    {"token", "issue a new API token for a principal (minted by no token)",
+     masa::tools::TokenCommand},
 };
 
 void PrintUsage(FILE* out) {

@@ -259,6 +259,10 @@ class FakeService final : public service::Service {
                                                                  std::string_view) override {
     return absl::UnimplementedError("fake");
   }
+  absl::StatusOr<service::NewToken> IssueTokenOffline(std::string_view, std::string_view,
+                                                      std::optional<absl::Duration>) override {
+    return absl::UnimplementedError("fake");
+  }
   absl::StatusOr<service::AssignResult> AssignSerialsOffline(service::AssignInput) override {
     return absl::UnimplementedError("fake");
   }

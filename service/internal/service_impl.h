@@ -93,6 +93,9 @@ class ServiceImpl final : public Service {
   absl::StatusOr<BootstrapResult> CreateVendorPrincipal(std::string_view username,
                                                         std::string_view role) override;
   absl::StatusOr<AssignResult> AssignSerialsOffline(AssignInput input) override;
+  absl::StatusOr<NewToken> IssueTokenOffline(std::string_view organization_id,
+                                             std::string_view username,
+                                             std::optional<absl::Duration> validity) override;
 
   const Metrics& metrics() const override { return metrics_; }
   size_t queue_depth() const override { return queue_->depth(); }
