@@ -21,7 +21,6 @@
 #include <map>
 #include <memory>
 #include <random>
-#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -56,6 +55,18 @@ using nlohmann::json;
 
 constexpr char kAlpha[] = "org-alpha";
 constexpr char kBeta[] = "org-beta";
+
+// Lower-case 8-4-4-4-12 hex with version 7 and variant 0b10, checked by hand (std::regex
+// trips GCC 12's -Wmaybe-uninitialized under ASan).
+bool IsUuidV7(const std::string& id) {
+  if (id.size() != 36) return false;
+  for (size_t i = 0; i < id.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    const char c = id[i];
+    if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return id[14] == '7' && std::string_view("89ab").find(id[19]) != std::string_view::npos;
+}
 
 // "A-0001" style serial numbers.
 std::string Serial(const std::string& prefix, int n) {
@@ -556,10 +567,9 @@ TEST_F(MasadE2eTest, TwentySerialsIssueAndTwentyOneWriteNothing) {
   EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 20u);
   // Ids are RFC 9562 UUIDv7 as the product documentation types them: lower-case
   // 8-4-4-4-12, version 7, variant 0b10, and their first 48 bits the Unix time in ms.
-  const std::regex uuid_v7("^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
   ids.push_back(req_id);
   for (const std::string& id : ids) {
-    EXPECT_TRUE(std::regex_match(id, uuid_v7)) << id;
+    EXPECT_TRUE(IsUuidV7(id)) << id;
     const int64_t ms = std::stoll(id.substr(0, 8) + id.substr(9, 4), nullptr, 16);
     EXPECT_GE(ms, asked_at) << id;
     EXPECT_LE(ms, answered_at) << id;
