@@ -235,6 +235,10 @@ class ServerImpl final : public HttpServer {
       Forget(c);
     }
     wake_.reset();
+    // Callbacks libevent deferred before the loop stopped (a bufferevent's deferred event
+    // callback holds a reference to it) and the finalizers of what was freed above: without
+    // one more turn event_base_free cancels them and a TLS connection is never freed.
+    event_base_loop(base_.get(), EVLOOP_NONBLOCK);
     base_.reset();
     ssl_ctx_.reset();
   }
