@@ -53,13 +53,8 @@ class IdsTest : public ::testing::Test {
 
   // Opens the store (running its migrations) and a service on it.
   void Open() {
-    store::StoreOptions so;
-    so.state_dir = dir_;
-    so.clock = &clock_;
-    so.checkpoint_signer = checkpoint_signer_.get();
-    so.checkpoint_every_entries = 1u << 30;
-    so.checkpoint_every = absl::Hours(1000);
-    auto store = store::Store::Open(so);
+    auto store =
+        store::Store::Open(TestStoreOptions(dir_, &clock_, checkpoint_signer_.get()));
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     ServiceOptions options;

@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "common/openssl.h"
+#include "service/internal/test_clock.h"
 #include "hsm/provider/provider.h"
 #include "hsm/testing/softhsm_token.h"
 #include "signer/certificate.h"
@@ -28,24 +29,6 @@
 namespace masa::service::testing {
 
 using absl::StatusCode;
-
-// The store's writer thread reads the clock while a test moves it.
-class TestClock final : public Clock {
- public:
-  explicit TestClock(absl::Time now) : now_(now) {}
-  absl::Time Now() const override {
-    absl::MutexLock lock(&mu_);
-    return now_;
-  }
-  void Set(absl::Time now) {
-    absl::MutexLock lock(&mu_);
-    now_ = now;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  absl::Time now_;
-};
 
 inline UniquePtr<EVP_PKEY> SoftKey() {
   return UniquePtr<EVP_PKEY>(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
@@ -128,13 +111,8 @@ class ServiceTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
     checkpoint_signer_ = *store::NewEvpCheckpointSigner("test/audit", SoftKey());
-    store::StoreOptions so;
-    so.state_dir = dir_;
-    so.clock = &clock_;
-    so.checkpoint_signer = checkpoint_signer_.get();
-    so.checkpoint_every_entries = 1u << 30;
-    so.checkpoint_every = absl::Hours(1000);
-    auto store = store::Store::Open(so);
+    auto store =
+        store::Store::Open(TestStoreOptions(dir_, &clock_, checkpoint_signer_.get()));
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     MakeQueue({.workers = 2, .capacity = 256, .max_batch = 32});

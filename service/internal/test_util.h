@@ -14,29 +14,12 @@
 
 #include "absl/synchronization/mutex.h"
 #include "common/openssl.h"
+#include "service/internal/test_clock.h"
 #include "service/service.h"
 #include "signer/certificate.h"
 #include "store/checkpoint.h"
 
 namespace masa::service::testing {
-
-// The store's writer thread reads the clock while a test moves it.
-class TestClock final : public Clock {
- public:
-  explicit TestClock(absl::Time now) : now_(now) {}
-  absl::Time Now() const override {
-    absl::MutexLock lock(&mu_);
-    return now_;
-  }
-  void Advance(absl::Duration d) {
-    absl::MutexLock lock(&mu_);
-    now_ += d;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  absl::Time now_;
-};
 
 inline UniquePtr<EVP_PKEY> EcKey(const char* curve = "P-256") {
   return UniquePtr<EVP_PKEY>(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", curve));
@@ -51,13 +34,8 @@ class SmallServiceTest : public ::testing::Test {
     auto checkpoint_signer = store::NewEvpCheckpointSigner("test/audit", EcKey());
     ASSERT_TRUE(checkpoint_signer.ok()) << checkpoint_signer.status();
     checkpoint_signer_ = *std::move(checkpoint_signer);
-    store::StoreOptions so;
-    so.state_dir = dir_;
-    so.clock = &clock_;
-    so.checkpoint_signer = checkpoint_signer_.get();
-    so.checkpoint_every_entries = 1u << 30;
-    so.checkpoint_every = absl::Hours(1000);
-    auto store = store::Store::Open(so);
+    auto store =
+        store::Store::Open(TestStoreOptions(dir_, &clock_, checkpoint_signer_.get()));
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     auto queue = queue::WorkQueue::Create({.workers = 1, .capacity = 64, .max_batch = 8});
