@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/utf8.h"  // IsValidUtf8 for this layer and its callers
 #include "nlohmann/json.hpp"
 
 namespace masa::api::internal {
@@ -87,8 +88,5 @@ std::string Dump(const nlohmann::json& value);
 // utf-8 (RFC 8259 section 8.1). Structured-suffix types (application/*+json) are not: each
 // names its own format (merge-patch, problem, ...), which the API does not speak.
 bool IsJsonContentType(std::string_view content_type);
-
-// True when `text` is valid UTF-8 (no overlongs, no surrogates).
-bool IsValidUtf8(std::string_view text);
 
 }  // namespace masa::api::internal
