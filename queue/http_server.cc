@@ -575,18 +575,17 @@ class ServerImpl final : public HttpServer {
 
     if (draining_) {
       ex->answered = true;
-      HttpResponse busy = internal::ServerProblem(
-          503, "urn:masa:problem:unavailable", "Service unavailable",
-          "the server is shutting down; retry in a moment");
-      busy.headers = {{"Retry-After", "1"}};
+      HttpResponse busy =
+          Problem(503, "urn:masa:problem:unavailable", "Service unavailable",
+                  "the server is shutting down; retry in a moment", {{"Retry-After", "1"}});
       Send(ex, std::move(busy));
       return;
     }
     absl::StatusOr<HttpRequest> request = internal::DecodeRequest(req);
     if (!request.ok()) {
       ex->answered = true;
-      Send(ex, internal::ServerProblem(400, "urn:masa:problem:invalid-request", "Invalid request",
-                                       std::string(request.status().message())));
+      Send(ex, Problem(400, "urn:masa:problem:invalid-request", "Invalid request",
+                       std::string(request.status().message())));
       return;
     }
     char* address = nullptr;
@@ -656,8 +655,8 @@ class ServerImpl final : public HttpServer {
       Log(LogLevel::kError, absl::StrCat("HttpServer: handler answer refused: ", encoded.message()));
       evhttp_clear_headers(evhttp_request_get_output_headers(req));
       evbuffer_drain(body, evbuffer_get_length(body));
-      response = internal::ServerProblem(500, "urn:masa:problem:internal", "Internal error",
-                                         "the server could not send its answer");
+      response = Problem(500, "urn:masa:problem:internal", "Internal error",
+                         "the server could not send its answer");
       (void)internal::EncodeResponse(response, req, body);
     }
     if (draining_) {

@@ -5,7 +5,6 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status.h"
-#include "nlohmann/json.hpp"
 
 namespace masa::api::internal {
 namespace {
@@ -52,26 +51,6 @@ const HttpErrorClass& ErrorClassFor(absl::StatusCode code) {
     default:
       return kInternal;
   }
-}
-
-std::string ProblemBody(std::string_view type, std::string_view title, int http_status,
-                        std::string_view detail) {
-  nlohmann::json body = {{"type", std::string(type)},
-                         {"title", std::string(title)},
-                         {"status", http_status},
-                         {"detail", std::string(detail)}};
-  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-queue::HttpResponse Problem(int http_status, std::string_view type, std::string_view title,
-                            std::string_view detail,
-                            std::vector<std::pair<std::string, std::string>> headers) {
-  queue::HttpResponse response;
-  response.status = http_status;
-  response.content_type = std::string(kProblemContentType);
-  response.headers = std::move(headers);
-  response.body = ProblemBody(type, title, http_status, detail);
-  return response;
 }
 
 queue::HttpResponse ProblemResponse(const absl::Status& status, int retry_after_seconds) {

@@ -1,4 +1,5 @@
-// RFC 9457 problem+json answers and the one table that maps absl::StatusCode to HTTP.
+// RFC 9457 problem+json answers for service statuses: the one table that maps
+// absl::StatusCode to HTTP. The documents themselves are written by queue/problem.h.
 #pragma once
 
 #include <string>
@@ -8,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "queue/http_server.h"
+#include "queue/problem.h"
 
 namespace masa::api::internal {
 
@@ -25,21 +27,13 @@ struct HttpErrorClass {
 // kUnavailable 503 with Retry-After, everything else 500 with a generic detail.
 const HttpErrorClass& ErrorClassFor(absl::StatusCode code);
 
-// The problem+json body {"type","title","status","detail"}; strings that are not valid
-// UTF-8 are repaired (U+FFFD), so any detail can be sent.
-std::string ProblemBody(std::string_view type, std::string_view title, int http_status,
-                        std::string_view detail);
-
 // A complete answer for a non-OK `status` by the table above. Messages of 500-class codes
 // never reach the client (they are logged instead); kUnauthenticated carries
 // WWW-Authenticate: Bearer. `status` must not be OK (an OK status answers 500).
 queue::HttpResponse ProblemResponse(const absl::Status& status, int retry_after_seconds);
 
-// A problem answer that does not come from a service status (404 route, 405, 401).
-queue::HttpResponse Problem(int http_status, std::string_view type, std::string_view title,
-                            std::string_view detail,
-                            std::vector<std::pair<std::string, std::string>> headers = {});
-
-inline constexpr std::string_view kProblemContentType = "application/problem+json";
+// A problem answer that does not come from a service status (404 route, 405, 401): the
+// one problem+json writer, queue/problem.h, which the HTTP server's own answers use too.
+using queue::Problem;
 
 }  // namespace masa::api::internal

@@ -1,7 +1,6 @@
 #include "queue/internal/problem.h"
 
 #include "absl/strings/str_cat.h"
-#include "common/json.h"
 
 namespace masa::queue::internal {
 namespace {
@@ -20,26 +19,6 @@ const char* ReasonPhrase(int status) {
 }
 
 }  // namespace
-
-std::string ProblemJson(std::string_view type, std::string_view title, int status,
-                        std::string_view detail) {
-  std::string out = "{\"type\":";
-  AppendJsonString(&out, type);
-  out.append(",\"title\":");
-  AppendJsonString(&out, title);
-  absl::StrAppend(&out, ",\"status\":", status, ",\"detail\":");
-  AppendJsonString(&out, detail);
-  out.push_back('}');
-  return out;
-}
-
-HttpResponse ServerProblem(int status, std::string_view type, std::string_view title,
-                           std::string_view detail) {
-  return HttpResponse{.status = status,
-                      .content_type = std::string(kProblemContentType),
-                      .headers = {},
-                      .body = ProblemJson(type, title, status, detail)};
-}
 
 std::string ClosingAnswerBytes(const HttpResponse& response, absl::Time now) {
   std::string out = absl::StrCat(
@@ -60,23 +39,21 @@ HttpResponse HeadRefusal(const RequestHeadCheck& check, size_t max_header_bytes,
                          size_t max_body_bytes) {
   switch (check.verdict()) {
     case RequestHeadCheck::Verdict::kMalformed:
-      return ServerProblem(400, "urn:masa:problem:malformed-request", "Malformed request",
-                           check.problem());
+      return Problem(400, "urn:masa:problem:malformed-request", "Malformed request",
+                     check.problem());
     case RequestHeadCheck::Verdict::kBodyTooLarge:
-      return ServerProblem(
+      return Problem(
           413, "urn:masa:problem:body-too-large", "Request body too large",
           absl::StrCat("the request body (Content-Length: ", check.content_length(),
                        ") is larger than the ", max_body_bytes, "-byte limit"));
     case RequestHeadCheck::Verdict::kRequestLineTooLong:
-      return ServerProblem(414, "urn:masa:problem:request-line-too-long",
-                           "Request line too long",
-                           absl::StrCat("the request line (method, path and query) is longer "
-                                        "than the ", max_header_bytes, "-byte limit"));
+      return Problem(414, "urn:masa:problem:request-line-too-long", "Request line too long",
+                     absl::StrCat("the request line (method, path and query) is longer "
+                                  "than the ", max_header_bytes, "-byte limit"));
     default:
-      return ServerProblem(431, "urn:masa:problem:headers-too-large",
-                           "Request headers too large",
-                           absl::StrCat("the request line and headers are larger than the ",
-                                        max_header_bytes, "-byte limit"));
+      return Problem(431, "urn:masa:problem:headers-too-large", "Request headers too large",
+                     absl::StrCat("the request line and headers are larger than the ",
+                                  max_header_bytes, "-byte limit"));
   }
 }
 

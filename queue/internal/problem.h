@@ -1,5 +1,5 @@
 // The answers the HTTP server writes itself (limits, undecodable targets, draining), as RFC
-// 9457 problem details like the REST layer's, which queue/ may not depend on.
+// 9457 problem details written by queue/problem.h like the REST layer's.
 #pragma once
 
 #include <string>
@@ -8,19 +8,9 @@
 #include "absl/time/time.h"
 #include "queue/http_server.h"
 #include "queue/internal/request_head.h"
+#include "queue/problem.h"
 
 namespace masa::queue::internal {
-
-inline constexpr std::string_view kProblemContentType = "application/problem+json";
-
-// {"type":...,"title":...,"status":...,"detail":...}. The strings must be UTF-8; they are
-// JSON-escaped here.
-std::string ProblemJson(std::string_view type, std::string_view title, int status,
-                        std::string_view detail);
-
-// A problem+json answer with `status`.
-HttpResponse ServerProblem(int status, std::string_view type, std::string_view title,
-                           std::string_view detail);
 
 // The answer to a request head `check` refused (a verdict other than kIncomplete and kFits):
 // 400 with check.problem(), 413, 414 or 431 naming the limit.

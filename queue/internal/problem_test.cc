@@ -10,14 +10,14 @@ TEST(ProblemTest, WritesTheFourMembersAndEscapesStrings) {
   EXPECT_EQ(ProblemJson("urn:x", "Title", 413, "a \"quoted\" \\ path\n\x01"),
             "{\"type\":\"urn:x\",\"title\":\"Title\",\"status\":413,"
             "\"detail\":\"a \\\"quoted\\\" \\\\ path\\n\\u0001\"}");
-  HttpResponse r = ServerProblem(503, "urn:y", "Busy", "later");
+  HttpResponse r = Problem(503, "urn:y", "Busy", "later");
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(r.content_type, "application/problem+json");
   EXPECT_EQ(r.body, "{\"type\":\"urn:y\",\"title\":\"Busy\",\"status\":503,\"detail\":\"later\"}");
 }
 
 TEST(ProblemTest, ClosingAnswerIsACompleteHttpAnswer) {
-  HttpResponse r = ServerProblem(431, "urn:z", "Too large", "d");
+  HttpResponse r = Problem(431, "urn:z", "Too large", "d");
   r.headers = {{"Retry-After", "1"}};
   EXPECT_EQ(ClosingAnswerBytes(r, absl::FromUnixSeconds(1700000000)),
             "HTTP/1.1 431 Request Header Fields Too Large\r\n"
