@@ -4,9 +4,7 @@
 // real curl binary; the downloaded voucher is checked with `openssl cms -verify`.
 // Tokens reach curl through a 0600 header file (-H @file), never through argv.
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -21,6 +19,7 @@
 #include "api/rest_api.h"
 #include "common/base64.h"
 #include "common/openssl.h"
+#include "common/testing/subprocess.h"
 #include "common/uuid.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -34,8 +33,6 @@
 #include "signer/cms.h"
 #include "store/checkpoint.h"
 #include "store/store.h"
-
-extern char** environ;
 
 namespace masa::api {
 namespace {
@@ -66,26 +63,12 @@ struct SpawnResult {
   std::string out;  // stdout and stderr
 };
 
-// Spawns `argv` (no shell) with stdout+stderr into a file, waits, returns both.
-SpawnResult Spawn(const std::vector<std::string>& argv, const std::string& scratch) {
-  std::string log = scratch + "/spawn.log";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid;
-  SpawnResult run;
-  if (posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ) == 0) {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  posix_spawn_file_actions_destroy(&actions);
-  run.out = ReadFile(log);
-  return run;
+// Runs `argv` (no shell) and waits; stdout and stderr together, as the program wrote them.
+SpawnResult Spawn(const std::vector<std::string>& argv) {
+  absl::StatusOr<subprocess::ProcessResult> r =
+      subprocess::RunProcess(argv, {.merge_stderr = true});
+  if (!r.ok()) return {.exit_code = -1, .out = r.status().ToString()};
+  return {.exit_code = r->exit_code, .out = std::move(r->out)};
 }
 
 struct HttpResult {
@@ -232,7 +215,7 @@ class RestApiIntegrationTest : public ::testing::Test {
       argv.insert(argv.end(), {"-H", header, "--data-binary", "@" + dir_ + "/request.json"});
     }
     argv.push_back(base_ + path);
-    SpawnResult run = Spawn(argv, dir_);
+    SpawnResult run = Spawn(argv);
     HttpResult result;
     EXPECT_EQ(run.exit_code, 0) << run.out;
     result.status = std::atoi(run.out.c_str());
@@ -331,8 +314,7 @@ TEST_F(RestApiIntegrationTest, RequestGetDownloadAndVerifyWithOpenssl) {
   EXPECT_THAT(download.headers, HasSubstr("content-type: application/voucher-cms+json"));
   EXPECT_THAT(download.headers, HasSubstr("filename=\"sn-00.vcj\""));
   SpawnResult verify = Spawn({"openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", file,
-                      "-CAfile", dir_ + "/ca.pem", "-out", dir_ + "/voucher.json"},
-                     dir_);
+                              "-CAfile", dir_ + "/ca.pem", "-out", dir_ + "/voucher.json"});
   EXPECT_EQ(verify.exit_code, 0) << verify.out;
   EXPECT_THAT(verify.out, HasSubstr("Verification successful"));
   json inner = json::parse(ReadFile(dir_ + "/voucher.json"), nullptr, false);
@@ -344,7 +326,7 @@ TEST_F(RestApiIntegrationTest, RequestGetDownloadAndVerifyWithOpenssl) {
   ASSERT_EQ(all.status, 200);
   EXPECT_THAT(all.headers, HasSubstr("content-type: application/x-tar"));
   EXPECT_THAT(all.headers, HasSubstr("filename=\"" + req_id + ".tar\""));
-  SpawnResult list = Spawn({"tar", "-tf", tar}, dir_);
+  SpawnResult list = Spawn({"tar", "-tf", tar});
   EXPECT_EQ(list.exit_code, 0) << list.out;
   EXPECT_EQ(list.out, "SN-00.vcj\nSN-01.vcj\n");
 
@@ -403,8 +385,7 @@ TEST_F(RestApiIntegrationTest, PlatformCertificateIsInTheSignedVoucher) {
               200);
     SpawnResult verify = Spawn({"openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in",
                                 file, "-CAfile", dir_ + "/ca.pem", "-out",
-                                dir_ + "/" + name + ".json"},
-                               dir_);
+                                dir_ + "/" + name + ".json"});
     EXPECT_EQ(verify.exit_code, 0) << verify.out;
     return json::parse(ReadFile(dir_ + "/" + name + ".json"), nullptr, false);
   };

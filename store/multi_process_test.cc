@@ -4,10 +4,10 @@
 // what is really stored), a map grown by another process must be adopted, a migration must
 // wait until the process runs alone, and entries another process appended must get signed.
 #include <lmdb.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <memory>
 #include <cstdio>
 #include <set>
 #include <string>
@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/testing/subprocess.h"
 #include "gtest/gtest.h"
 #include "store/audit_verify.h"
 #include "store/internal/codec.h"
@@ -44,23 +45,6 @@ WriteBatch Issue(const std::string& id) {
   Voucher v = MakeVoucher(id);
   AuditEvent e{"multi-test", "voucher.issue", id, "ok", Sha256(v.cms)};
   return std::move(WriteBatch().Put(std::move(v)).Audit(std::move(e)));
-}
-
-// Forks a child that runs `body` (its exit code: 0 for success) and never returns into the
-// test. Call it while this process's Store, if any, has no thread mid-fork hazard: the child
-// only uses its own Store.
-template <typename Fn>
-pid_t Spawn(Fn body) {
-  std::fflush(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) _exit(body());
-  return pid;
-}
-
-int WaitFor(pid_t pid) {
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 // A child's writes: `count` vouchers "<prefix>-<i>", each with its audit entry, in `rounds`
@@ -104,9 +88,9 @@ TEST(MultiProcessStoreTest, ProcessesWritingAtOnceExtendOneLog) {
   // Created before the children start, so they all open an existing store.
   ASSERT_TRUE(Store::Open(o).ok());
 
-  std::vector<pid_t> children;
+  std::vector<std::unique_ptr<subprocess::Child>> children;
   for (int c = 0; c < kChildren; ++c) {
-    children.push_back(Spawn([&, c] {
+    children.push_back(subprocess::ForkChild([&, c] {
       return WriteFromChild(dir.path(), signer->get(), absl::StrCat("c", c), kPerProcess,
                             /*rounds=*/12);
     }));
@@ -122,7 +106,7 @@ TEST(MultiProcessStoreTest, ProcessesWritingAtOnceExtendOneLog) {
       ASSERT_TRUE(r.ok()) << i << ": " << r.status();
       expected.insert(id);
     }
-    for (pid_t pid : children) EXPECT_EQ(WaitFor(pid), 0);
+    for (auto& child : children) EXPECT_EQ(child->Wait(), 0);
     for (int c = 0; c < kChildren; ++c) {
       for (int i = 0; i < kPerProcess; ++i) expected.insert(absl::StrCat("c", c, "-", i));
     }
@@ -165,7 +149,7 @@ TEST(MultiProcessStoreTest, OpensWhileAnotherProcessGrowsTheMap) {
   int ready[2], go[2];
   ASSERT_EQ(pipe(ready), 0);
   ASSERT_EQ(pipe(go), 0);
-  pid_t grower = Spawn([&] {
+  auto grower = subprocess::ForkChild([&] {
     close(ready[0]);
     close(go[1]);
     MDB_env* env = nullptr;
@@ -202,7 +186,7 @@ TEST(MultiProcessStoreTest, OpensWhileAnotherProcessGrowsTheMap) {
   });
   auto store = Store::Open(o);
   release.join();
-  EXPECT_EQ(WaitFor(grower), 0);
+  EXPECT_EQ(grower->Wait(), 0);
   close(ready[0]);
   ASSERT_TRUE(store.ok()) << store.status();
   ASSERT_TRUE((*store)->Write(Issue("after-growth")).ok());
@@ -239,7 +223,7 @@ TEST(MultiProcessStoreTest, MigratesOnlyWhenNoOtherProcessHasTheStoreOpen) {
   int ready[2], release[2];
   ASSERT_EQ(pipe(ready), 0);
   ASSERT_EQ(pipe(release), 0);
-  pid_t holder = Spawn([&] {
+  auto holder = subprocess::ForkChild([&] {
     close(ready[0]);
     close(release[1]);
     MDB_env* env = nullptr;
@@ -264,7 +248,7 @@ TEST(MultiProcessStoreTest, MigratesOnlyWhenNoOtherProcessHasTheStoreOpen) {
   refused = absl::UnknownError("closed");  // close it before the next open, if it opened
 
   close(release[1]);
-  EXPECT_EQ(WaitFor(holder), 0);
+  EXPECT_EQ(holder->Wait(), 0);
   close(ready[0]);
   // Alone now: the migration runs.
   auto store = Store::Open(o);
@@ -287,8 +271,8 @@ TEST(MultiProcessStoreTest, IdleStoreSignsEntriesAnotherProcessAppended) {
   ASSERT_TRUE(store.ok());
 
   // masactl, without a signer of its own, appends three entries and exits.
-  pid_t child = Spawn([&] { return WriteFromChild(dir.path(), nullptr, "ctl", 3); });
-  ASSERT_EQ(WaitFor(child), 0);
+  auto child = subprocess::ForkChild([&] { return WriteFromChild(dir.path(), nullptr, "ctl", 3); });
+  ASSERT_EQ(child->Wait(), 0);
 
   // The idle daemon's checkpoint timer must notice them; wait (bounded) for its checkpoint.
   std::optional<std::string> latest;

@@ -1,13 +1,13 @@
 // Tamper evidence, end to end: edit, delete or reorder one audit record with raw LMDB calls
 // and check that `masactl audit verify` names it; prove / check-proof / export / backup.
 #include <lmdb.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/testing/subprocess.h"
 #include "gtest/gtest.h"
 #include "store/internal/codec.h"
 #include "store/internal/test_util.h"
@@ -28,29 +28,12 @@ struct RunResult {
 };
 
 RunResult RunMasactl(const std::vector<std::string>& args) {
-  int fds[2];
-  if (pipe(fds) != 0) return {};
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    close(fds[0]);
-    close(fds[1]);
-    std::vector<char*> argv{const_cast<char*>(MASACTL)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(MASACTL, argv.data());
-    _exit(127);
-  }
-  close(fds[1]);
-  RunResult r;
-  char buf[4096];
-  for (ssize_t n; (n = read(fds[0], buf, sizeof(buf))) > 0;) r.output.append(buf, n);
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
+  std::vector<std::string> argv{MASACTL};
+  argv.insert(argv.end(), args.begin(), args.end());
+  absl::StatusOr<subprocess::ProcessResult> r =
+      subprocess::RunProcess(argv, {.merge_stderr = true});
+  if (!r.ok()) return {.exit_code = -1, .output = r.status().ToString()};
+  return {.exit_code = r->exit_code, .output = std::move(r->out)};
 }
 
 constexpr int kDataLossExit = 7;

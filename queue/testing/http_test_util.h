@@ -6,10 +6,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <openssl/ec.h>
@@ -29,6 +28,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/openssl.h"
+#include "common/testing/subprocess.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "queue/http_server.h"
@@ -53,15 +53,10 @@ struct CommandResult {
 
 // Runs a shell command (built by the test, never from input) and collects its output.
 inline CommandResult RunCommand(const std::string& command) {
-  CommandResult result;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) result.output.append(buf, n);
-  int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  absl::StatusOr<subprocess::ProcessResult> r =
+      subprocess::RunProcess({"/bin/sh", "-c", command}, {.merge_stderr = true});
+  if (!r.ok()) return {.exit_code = -1, .output = r.status().ToString()};
+  return {.exit_code = r->exit_code, .output = std::move(r->out)};
 }
 
 inline std::string Curl(const std::string& args) {
