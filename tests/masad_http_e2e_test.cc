@@ -19,9 +19,9 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/internal/daemon.h"
 #include "tests/internal/e2e.h"
 #include "tests/internal/https_client.h"
+#include "tests/internal/masad.h"
 
 #ifndef MASAD
 #error "MASAD must name the masad binary"
@@ -91,13 +91,7 @@ class MasadHttpTest : public ::testing::Test {
     root_ = new TempFolder();
     state_ = new DevState(MakeDevState(*root_ / "state"));
     if (::testing::Test::HasFailure()) return;
-    auto masad = Daemon::Start(
-        {.argv = {MASAD, "--config", state_->dir + "/masad.toml", "--listen", "127.0.0.1:0",
-                  "--metrics-listen", "127.0.0.1:0"},
-         .env = {{"MASA_HSM_PIN", std::nullopt}, {"MASA_PKCS11_MODULE", std::nullopt}},
-         .ready_prefix = "masad listening on ",
-         .start_timeout = absl::Seconds(90),
-         .log_path = state_->dir + "/masad.log"});
+    auto masad = StartMasad({.binary = MASAD, .state = state_->dir});
     ASSERT_TRUE(masad.ok()) << masad.status();
     masad_ = masad->release();
     scratch_ = new TempFolder();
@@ -121,22 +115,10 @@ class MasadHttpTest : public ::testing::Test {
   }
   void SetUp() override { ASSERT_NE(client_, nullptr) << "the suite set-up failed"; }
 
-  static uint16_t ApiPort() {
-    const std::string& url = masad_->ready_rest();  // https://127.0.0.1:PORT
-    int port = 0;
-    EXPECT_TRUE(absl::SimpleAtoi(url.substr(url.rfind(':') + 1), &port)) << url;
-    return static_cast<uint16_t>(port);
-  }
+  static uint16_t ApiPort() { return MasadPort(*masad_); }
 
   // The URL masad printed for its metrics listener ("" when it printed none).
-  static std::string MetricsUrl() {
-    const std::string prefix = "masad metrics on ";
-    std::string out = masad_->output();
-    size_t at = out.find(prefix);
-    if (at == std::string::npos) return "";
-    size_t end = out.find('\n', at);
-    return out.substr(at + prefix.size(), end - at - prefix.size());
-  }
+  static std::string MetricsUrl() { return MasadMetricsUrl(*masad_); }
 
   // Sends `bytes` over TLS with openssl s_client, exactly as given, and returns what the
   // server answered (s_client's stdout) once it closed the connection.

@@ -24,9 +24,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "tests/internal/daemon.h"
 #include "tests/internal/e2e.h"
 #include "tests/internal/https_client.h"
+#include "tests/internal/masad.h"
 
 #ifndef MASAD
 #error "MASAD must name the masad binary"
@@ -60,18 +60,6 @@ void MakeBusyState(const TempFolder& root, const std::string& state) {
   WriteFile(state + "/masad.toml",
             toml + "\n[audit]\ncheckpoint_every_entries = 5\ncheckpoint_every_seconds = 1\n");
   MakeCa(root.path(), "pdc");
-}
-
-void StartMasad(const std::string& state, std::unique_ptr<Daemon>* out) {
-  auto masad = Daemon::Start({.argv = {MASAD, "--config", state + "/masad.toml", "--listen",
-                                       "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"},
-                              .env = {{"MASA_HSM_PIN", std::nullopt},
-                                      {"MASA_PKCS11_MODULE", std::nullopt}},
-                              .ready_prefix = "masad listening on ",
-                              .start_timeout = absl::Seconds(90),
-                              .log_path = state + "/masad.log"});
-  ASSERT_TRUE(masad.ok()) << masad.status();
-  *out = *std::move(masad);
 }
 
 // A bounded stream of voucher requests from several curl loops, recording every voucher id
@@ -181,9 +169,9 @@ TEST(MasadLiveOpsTest, OperatorCommandsRunBesideABusyMasad) {
                                     "--serials", absl::StrJoin(Serials("G", 1, 40), ",")});
   ASSERT_EQ(assigned.exit_code, 0) << assigned;
 
-  std::unique_ptr<Daemon> masad;
-  StartMasad(state, &masad);
-  ASSERT_FALSE(HasFatalFailure());
+  auto started = StartMasad({.binary = MASAD, .state = state});
+  ASSERT_TRUE(started.ok()) << started.status();
+  std::unique_ptr<Daemon> masad = *std::move(started);
   const std::string scratch = root / "http";
   ASSERT_EQ(mkdir(scratch.c_str(), 0700), 0);
   HttpsClient client(masad->ready_rest(), state + "/tls-ca.pem", scratch);
@@ -269,9 +257,9 @@ TEST(MasadLiveOpsTest, AccountTeamOnboardsACustomerThroughTheApi) {
   MakeBusyState(root, state);
   ASSERT_FALSE(HasFailure());
   const std::string pdc = ReadFileOrEmpty(root / "pdc.pem");
-  std::unique_ptr<Daemon> masad;
-  StartMasad(state, &masad);
-  ASSERT_FALSE(HasFatalFailure());
+  auto started = StartMasad({.binary = MASAD, .state = state});
+  ASSERT_TRUE(started.ok()) << started.status();
+  std::unique_ptr<Daemon> masad = *std::move(started);
   ProcessResult vendor = Masactl({"vendor", "add", "--state", state, "--username",
                                   "at@vendor.example", "--role", "account-team", "--token-out",
                                   root / "at.token"});

@@ -2,13 +2,23 @@
 // and certtool as a user would. Every helper reports failures through GoogleTest.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "common/testing/subprocess.h"
 #include "gtest/gtest.h"
-#include "tests/internal/subprocess.h"
 
 namespace masa::e2e {
+
+// The child-process helpers (common/testing/subprocess.h) by the short names the tests use.
+using subprocess::Daemon;
+using subprocess::DaemonOptions;
+using subprocess::EnvChanges;
+using subprocess::ProcessOptions;
+using subprocess::ProcessResult;
+using subprocess::RunProcess;
 
 // A fresh, private folder under testing::TempDir(), removed with everything in it on
 // destruction.

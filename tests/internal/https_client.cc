@@ -12,7 +12,6 @@
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "tests/internal/e2e.h"
-#include "tests/internal/subprocess.h"
 
 namespace masa::e2e {
 namespace {
