@@ -1,15 +1,15 @@
 // The ustar writer: parsed back byte by byte, and listed/extracted by the system's tar.
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "api/internal/tar.h"
+#include "common/testing/subprocess.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -101,22 +101,27 @@ TEST(TarTest, SafeFileNameNeutralizesPathsAndQuotes) {
   EXPECT_EQ(SafeFileName(std::string(200, 's'), ".vcj").size(), 94u);
 }
 
-std::string RunCapture(const std::string& command) {
-  std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return out;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
-  int status = pclose(pipe);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << command << "\n" << out;
-  return out;
+// Runs the system's tar with `args`; what it printed (stdout and stderr). A failing run is a
+// test failure.
+std::string RunTar(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"tar"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  absl::StatusOr<subprocess::ProcessResult> r =
+      subprocess::RunProcess(argv, {.merge_stderr = true});
+  EXPECT_TRUE(r.ok()) << r.status();
+  if (!r.ok()) return "";
+  EXPECT_EQ(r->exit_code, 0) << *r;
+  return r->out;
 }
 
 TEST(TarTest, SystemTarListsAndExtractsIt) {
-  if (access("/usr/bin/tar", X_OK) != 0 && access("/bin/tar", X_OK) != 0) {
-    GTEST_SKIP() << "no tar binary";
-  }
+  // tar is a required program, not an optional one: a missing tar fails here, by name.
+  absl::StatusOr<subprocess::ProcessResult> version = subprocess::RunProcess({"tar", "--version"});
+  ASSERT_TRUE(version.ok() && version->exit_code == 0)
+      << "this test needs the tar program (Debian package tar; scripts/install-deps.sh installs "
+         "it): "
+      << (version.ok() ? absl::StrCat("tar --version exited with ", version->exit_code)
+                       : version.status().ToString());
   std::filesystem::path dir = std::filesystem::temp_directory_path() /
                               ("masa-tar-test-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir / "out");
@@ -125,12 +130,11 @@ TEST(TarTest, SystemTarListsAndExtractsIt) {
       WriteTar({{"SN1.vcj", one}, {"SN2.vcj", "two"}}, absl::FromUnixSeconds(1800000000));
   ASSERT_TRUE(tar.ok());
   { std::ofstream(dir / "r.tar", std::ios::binary) << *tar; }
-  std::string listing = RunCapture("tar -tvf " + (dir / "r.tar").string() + " 2>&1");
+  std::string listing = RunTar({"-tvf", (dir / "r.tar").string()});
   EXPECT_THAT(listing, ::testing::HasSubstr("SN1.vcj"));
   EXPECT_THAT(listing, ::testing::HasSubstr("700"));
   EXPECT_THAT(listing, ::testing::HasSubstr("SN2.vcj"));
-  RunCapture("tar -xf " + (dir / "r.tar").string() + " -C " + (dir / "out").string() +
-             " 2>&1");
+  RunTar({"-xf", (dir / "r.tar").string(), "-C", (dir / "out").string()});
   std::ifstream in(dir / "out" / "SN1.vcj", std::ios::binary);
   std::stringstream content;
   content << in.rdbuf();

@@ -13,6 +13,7 @@ packages=(
   gnutls-bin curl python3
   libyang2-tools libyang2-dev  # tests only: the extended voucher's YANG module and instances
   libfaketime  # tests only: masad restarted days later, to see tokens expire
+  tar  # tests: the voucher archive of GET /request/{req_id}/download, listed and extracted
 )
 
 missing=()
