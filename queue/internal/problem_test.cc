@@ -16,6 +16,13 @@ TEST(ProblemTest, WritesTheFourMembersAndEscapesStrings) {
   EXPECT_EQ(r.body, "{\"type\":\"urn:y\",\"title\":\"Busy\",\"status\":503,\"detail\":\"later\"}");
 }
 
+TEST(ProblemTest, BytesThatAreNotUtf8BecomeReplacementCharacters) {
+  // A detail may quote a client's bytes; the document must stay valid JSON (RFC 8259 8.1).
+  EXPECT_EQ(ProblemJson("urn:x", "T\xc3", 400, "bad \xff\xed\xa0\x80 byte \xc3\xa9"),
+            "{\"type\":\"urn:x\",\"title\":\"T\xef\xbf\xbd\",\"status\":400,"
+            "\"detail\":\"bad \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd byte \xc3\xa9\"}");
+}
+
 TEST(ProblemTest, ClosingAnswerIsACompleteHttpAnswer) {
   HttpResponse r = Problem(431, "urn:z", "Too large", "d");
   r.headers = {{"Retry-After", "1"}};
