@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_format.h"
+#include "common/sha256.h"
 #include "common/status.h"
 #include "common/uuid.h"
 #include "service/internal/test_fixture.h"
@@ -244,7 +245,7 @@ TEST_F(IdsTest, StoreWrittenWithOldIdsMigratesAndOldIdsKeepResolving) {
       v.request_id = old_req;
       v.status = "issued";
       MASA_ASSIGN_OR_RETURN(v.audit_seq, txn.Append({actor, "voucher.issue", "org-acme/" + v.id,
-                                                     "ok", store::Sha256(v.cms)}));
+                                                     "ok", Sha256(v.cms)}));
       MASA_RETURN_IF_ERROR(txn.Put(v));
       old_ids[v.serial_number] = v.id;
       cms[v.serial_number] = v.cms;
@@ -312,7 +313,7 @@ TEST_F(IdsTest, StoreWrittenWithOldIdsMigratesAndOldIdsKeepResolving) {
   auto entry = store::DecodeAuditEntry(proof->entry_bytes);
   ASSERT_TRUE(entry.ok());
   EXPECT_EQ(entry->target, "org-acme/" + old_id);
-  EXPECT_EQ(entry->object_hash, store::Sha256(cms["SN-03"]));
+  EXPECT_EQ(entry->object_hash, Sha256(cms["SN-03"]));
 
   // Renewal by the old id renews the migrated voucher; its new entry names the UUID.
   auto renewed = Renew(old_id);

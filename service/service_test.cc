@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "common/sha256.h"
+
 namespace masa::service::testing {
 namespace {
 
@@ -723,7 +725,7 @@ TEST_F(ServiceTest, InclusionProofOfAVoucherVerifies) {
                   .ok());
   auto entry = store::DecodeAuditEntry(proof->entry_bytes);
   EXPECT_EQ(entry->action, "voucher.issue");
-  EXPECT_EQ(entry->object_hash, store::Sha256(service_->DownloadVoucher(admin_, id)->cms));
+  EXPECT_EQ(entry->object_hash, Sha256(service_->DownloadVoucher(admin_, id)->cms));
 }
 
 TEST_F(ServiceTest, BootstrapRefusesDuplicatesAndBadNames) {

@@ -4,6 +4,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/base64.h"
+#include "common/sha256.h"
 #include "common/status.h"
 #include "service/internal/authz.h"
 #include "service/internal/ids.h"
@@ -77,7 +78,7 @@ std::string QueryFingerprint(const ListVouchersInput& in) {
       f.archived ? (*f.archived ? "1" : "0") : "-", "\x1f", static_cast<int>(in.sort_by),
       in.descending ? "d" : "a", in.group_by ? static_cast<int>(*in.group_by) : -1, "\x1f",
       in.page_size);
-  return HexEncode(store::Sha256(key)).substr(0, 16);
+  return HexEncode(Sha256(key)).substr(0, 16);
 }
 
 }  // namespace

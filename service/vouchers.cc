@@ -6,6 +6,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "common/sha256.h"
 #include "common/status.h"
 #include "service/internal/authz.h"
 #include "service/internal/ids.h"
@@ -448,7 +449,7 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
         MASA_ASSIGN_OR_RETURN(
             uint64_t seq,
             txn.Append({actor, "voucher.issue", Target(v.organization_id, v.id),
-                        override_conflicts ? "ok: override" : "ok", store::Sha256(v.cms)}));
+                        override_conflicts ? "ok: override" : "ok", Sha256(v.cms)}));
         v.audit_seq = seq;
         MASA_RETURN_IF_ERROR(txn.Insert(v));
         r.voucher_id = v.id;
@@ -569,7 +570,7 @@ absl::Status ServiceImpl::RenewVoucher(const Caller& caller, std::string_view vo
       MASA_ASSIGN_OR_RETURN(uint64_t seq,
                             txn.Append({actor, "voucher.renew", Target(v.organization_id, v.id),
                                         "ok: until " + FormatRfc3339(expires),
-                                        store::Sha256(v.cms)}));
+                                        Sha256(v.cms)}));
       v.audit_seq = seq;
       MASA_RETURN_IF_ERROR(txn.Put(v));
       *out = {v.request_id, {{v.serial_number, v.id, SerialStatus::kCompleted, "",

@@ -1,11 +1,6 @@
 #include "store/audit.h"
 
-#include <openssl/evp.h>
-
-#include <cstdlib>
-
 #include "absl/strings/str_cat.h"
-#include "common/openssl.h"
 #include "store/internal/codec.h"
 #include "store/internal/record_fields.h"
 
@@ -20,35 +15,11 @@ absl::StatusOr<AuditEntry> DecodeAuditEntry(std::string_view bytes) {
   return entry;
 }
 
-namespace {
-
-// One SHA-256 over up to three pieces; `prefix` < 0 means no prefix byte.
-Hash Digest(int prefix, std::string_view a, std::string_view b = {}) {
-  // Fetched once and a context per thread re-initialised: EVP_sha256() with a fresh context
-  // repeats the implicit fetch and the provider context set-up on every call.
-  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);  // never freed
-  thread_local UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
-  Hash out(kHashSize, '\0');
-  unsigned int len = 0;
-  const unsigned char p = static_cast<unsigned char>(prefix);
-  bool ok = kSha256 != nullptr && ctx != nullptr &&
-            EVP_DigestInit_ex2(ctx.get(), kSha256, nullptr) == 1 &&
-            (prefix < 0 || EVP_DigestUpdate(ctx.get(), &p, 1) == 1) &&
-            EVP_DigestUpdate(ctx.get(), a.data(), a.size()) == 1 &&
-            EVP_DigestUpdate(ctx.get(), b.data(), b.size()) == 1 &&
-            EVP_DigestFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len) ==
-                1;
-  // SHA-256 of in-memory bytes cannot fail short of memory exhaustion.
-  if (!ok) std::abort();
-  return out;
+Hash LeafHash(std::string_view entry_bytes) {
+  return Sha256Parts({std::string_view("\x00", 1), entry_bytes});
 }
-
-}  // namespace
-
-Hash Sha256(std::string_view data) { return Digest(-1, data); }
-Hash LeafHash(std::string_view entry_bytes) { return Digest(0x00, entry_bytes); }
 Hash NodeHash(std::string_view left, std::string_view right) {
-  return Digest(0x01, left, right);
+  return Sha256Parts({std::string_view("\x01", 1), left, right});
 }
 
 Hash EmptyRoot() { return Sha256(""); }

@@ -15,12 +15,13 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/sha256.h"
 
 namespace masa::store {
 
-// A SHA-256 digest, always 32 bytes.
+// A SHA-256 digest (common/sha256.h), always 32 bytes.
 using Hash = std::string;
-inline constexpr size_t kHashSize = 32;
+inline constexpr size_t kHashSize = kSha256Size;
 
 // What a caller asks to log; the writer adds sequence number, time and previous hash.
 struct AuditEvent {
@@ -49,7 +50,6 @@ std::string EncodeAuditEntry(const AuditEntry& entry);
 // kDataLoss when `bytes` is not a well-formed entry.
 absl::StatusOr<AuditEntry> DecodeAuditEntry(std::string_view bytes);
 
-Hash Sha256(std::string_view data);
 // RFC 6962: SHA-256(0x00 || entry) and SHA-256(0x01 || left || right).
 Hash LeafHash(std::string_view entry_bytes);
 Hash NodeHash(std::string_view left, std::string_view right);

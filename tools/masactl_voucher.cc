@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "common/base64.h"
 #include "common/file.h"
+#include "common/sha256.h"
 #include "common/status.h"
 #include "common/time.h"
 #include "signer/certificate.h"
@@ -164,7 +165,7 @@ absl::Status Sign(const Flags::Parsed& args) {
     } else if (!absl::IsNotFound(component.status())) {
       return component.status();
     }
-    return txn.Append({actor, "voucher.sign", target, outcome, store::Sha256(der)}).status();
+    return txn.Append({actor, "voucher.sign", target, outcome, Sha256(der)}).status();
   });
   auto committed = stack->store->Write(std::move(batch));
   if (!committed.ok()) return Annotate(committed.status(), "auditing the signature");
@@ -180,7 +181,7 @@ absl::Status Sign(const Flags::Parsed& args) {
 std::string DescribePlatformCertificate(X509* cert) {
   std::string der = CertificateToDer(cert).value_or("");
   std::string fingerprint;
-  for (unsigned char c : store::Sha256(der)) {
+  for (unsigned char c : Sha256(der)) {
     if (!fingerprint.empty()) fingerprint.push_back(':');
     absl::StrAppend(&fingerprint, absl::Hex(c, absl::kZeroPad2));
   }

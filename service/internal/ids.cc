@@ -7,6 +7,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/base64.h"
+#include "common/sha256.h"
 #include "common/status.h"
 #include "common/uuid.h"
 #include "store/audit.h"
@@ -82,7 +83,7 @@ bool LooksLikeToken(std::string_view token) {
   return true;
 }
 
-std::string TokenHash(std::string_view token) { return HexEncode(store::Sha256(token)); }
+std::string TokenHash(std::string_view token) { return HexEncode(Sha256(token)); }
 
 std::string TokenIdFromHash(std::string_view token_hash) {
   return "tok-" + std::string(token_hash.substr(0, 16));

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/openssl.h"
+#include "common/sha256.h"
 #include "common/status.h"
 #include "store/audit.h"
 
@@ -197,7 +198,7 @@ absl::StatusOr<ParsedPdc> ParsePdc(std::string_view pem_or_der, std::string_view
   }
   out.not_before = *nb;
   out.not_after = *na;
-  out.sha256 = store::Sha256(out.der);
+  out.sha256 = Sha256(out.der);
   return out;
 }
 

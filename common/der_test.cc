@@ -1,0 +1,114 @@
+#include "common/der.h"
+
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace masa::der {
+namespace {
+
+std::string Tlv(uint8_t tag, const std::string& content) {
+  std::string out(1, static_cast<char>(tag));
+  if (content.size() < 128) {
+    out += static_cast<char>(content.size());
+  } else {
+    std::string len;
+    for (size_t n = content.size(); n > 0; n >>= 8) len.insert(len.begin(), static_cast<char>(n & 0xff));
+    out += static_cast<char>(0x80 | len.size());
+    out += len;
+  }
+  return out + content;
+}
+
+const std::string kSignedDataOid("\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02", 9);
+
+// A ContentInfo shaped like a signed voucher; `certificates` empty leaves the field out.
+std::string SignedCms(const std::string& certificates, const std::string& oid = kSignedDataOid) {
+  std::string sd = Tlv(0x02, "\x03") + Tlv(0x31, "") +
+                   Tlv(0x30, Tlv(0x06, "\x2a") + Tlv(0xa0, Tlv(0x04, std::string(300, 'j'))));
+  if (!certificates.empty()) sd += Tlv(0xa0, certificates);
+  sd += Tlv(0x31, Tlv(0x30, "signer info"));
+  return Tlv(0x30, Tlv(0x06, oid) + Tlv(0xa0, Tlv(0x30, sd)));
+}
+
+TEST(DerTest, ReadsShortAndLongForms) {
+  const std::string small = Tlv(0x04, "abc");
+  auto tlv = ReadTlv(small, 0);
+  ASSERT_TRUE(tlv.ok()) << tlv.status();
+  EXPECT_EQ(tlv->tag, 0x04);
+  EXPECT_EQ(tlv->header_size, 2u);
+  EXPECT_EQ(tlv->value, "abc");
+  EXPECT_EQ(tlv->end(), small.size());
+
+  const std::string big = Tlv(0x30, std::string(70000, 'x')) + Tlv(0x05, "");
+  tlv = ReadTlv(big, 0, kSequence);
+  ASSERT_TRUE(tlv.ok()) << tlv.status();
+  EXPECT_EQ(tlv->header_size, 5u);  // 0x30 0x83 + three length octets
+  EXPECT_EQ(tlv->value.size(), 70000u);
+  auto after = ReadTlv(big, tlv->end());
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->tag, 0x05);
+  EXPECT_TRUE(after->value.empty());
+
+  // Long form where short would do (some tokens write CKA_EC_POINT that way).
+  const std::string lax("\x04\x81\x02hi", 5);
+  auto whole = ReadWhole(lax, kOctetString);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_EQ(*whole, "hi");
+}
+
+TEST(DerTest, RefusesMalformedInputWithItsOffset) {
+  struct Case {
+    std::string der;
+    size_t offset;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"", 0, "cut short"},
+      {"\x04", 0, "cut short"},
+      {std::string("\x04\x05" "abc", 5), 0, "5 content octets, but only 3 remain"},
+      {std::string("\x30\x80\x00\x00", 4), 0, "indefinite length"},
+      {std::string("\x04\x85\x01\x02\x03\x04\x05", 7), 0, "a length of 5 octets"},
+      {std::string("\x04\x82\x01", 3), 0, "the length is cut short"},
+      {std::string("\x1f\x01\x00", 3), 0, "high-tag-number form"},
+      {Tlv(0x04, "a") + std::string("\x04", 1), 3, "at offset 3"},
+  };
+  for (const Case& c : cases) {
+    auto tlv = ReadTlv(c.der, c.offset);
+    ASSERT_FALSE(tlv.ok()) << c.message;
+    EXPECT_TRUE(absl::IsInvalidArgument(tlv.status())) << tlv.status();
+    EXPECT_NE(tlv.status().message().find(c.message), std::string::npos) << tlv.status();
+  }
+  auto wrong_tag = ReadTlv(Tlv(0x04, "a"), 0, kSequence);
+  EXPECT_NE(wrong_tag.status().message().find("tag 0x04 where 0x30 was expected"),
+            std::string::npos)
+      << wrong_tag.status();
+  auto trailing = ReadWhole(Tlv(0x04, "a") + "zz", kOctetString);
+  EXPECT_NE(trailing.status().message().find("2 octets after the TLV"), std::string::npos)
+      << trailing.status();
+  EXPECT_FALSE(ReadTlv("ab", 5).ok());  // an offset past the end is not a crash
+}
+
+TEST(DerTest, FindsTheCertificateSetOfASignedData) {
+  const std::string chain = Tlv(0x30, std::string(520, 'A')) + Tlv(0x30, std::string(540, 'B'));
+  const std::string cms = SignedCms(chain);
+  auto span = FindCmsCertificateSet(cms);
+  ASSERT_TRUE(span.ok()) << span.status();
+  EXPECT_EQ(cms.substr(span->offset, span->size), Tlv(0xa0, chain));
+}
+
+TEST(DerTest, CertificateSetAbsentOrNotASignedData) {
+  EXPECT_TRUE(absl::IsNotFound(FindCmsCertificateSet(SignedCms("")).status()));
+  // id-data instead of id-signedData.
+  const std::string id_data("\x2a\x86\x48\x86\xf7\x0d\x01\x07\x01", 9);
+  EXPECT_TRUE(absl::IsInvalidArgument(FindCmsCertificateSet(SignedCms("x", id_data)).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(FindCmsCertificateSet("not DER at all").status()));
+  // Every truncation of a good CMS is refused cleanly, never read past its end.
+  const std::string cms = SignedCms(Tlv(0x30, std::string(200, 'C')));
+  for (size_t n = 0; n < cms.size(); ++n) {
+    EXPECT_FALSE(FindCmsCertificateSet(cms.substr(0, n)).ok()) << n;
+  }
+}
+
+}  // namespace
+}  // namespace masa::der
