@@ -18,7 +18,6 @@
 #include <limits>
 #include <memory>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,14 +30,14 @@
 #include "store/checkpoint.h"
 #include "store/records.h"
 
-struct MDB_txn;  // lmdb.h stays private to store/
-
 namespace masa::store {
 
+// Handles only store/ can make (store/internal/txn.h): lmdb.h and the resize lock stay
+// private to store/.
 namespace internal {
-struct Dbs;
-class Txn;
-class StoreImpl;
+struct TxnView;
+struct SnapshotState;
+struct WriteState;
 }  // namespace internal
 
 // The schema version this build writes; older stores are migrated at open.
@@ -137,29 +136,33 @@ class Reader {
   // The schema version recorded in the store.
   absl::StatusOr<uint64_t> SchemaVersion() const;
 
+  // Reads through `txn`, which must outlive this Reader. Only store/ can make one.
+  explicit Reader(const internal::TxnView* txn) : txn_(txn) {}
+
  protected:
-  Reader(MDB_txn* txn, const internal::Dbs* dbs) : txn_(txn), dbs_(dbs) {}
-  absl::StatusOr<Hash> SubtreeRoot(uint64_t begin, uint64_t end) const;
-  MDB_txn* txn_;
-  const internal::Dbs* dbs_;
+  const internal::TxnView* txn_;
 };
 
 // A consistent read-only view (an LMDB read transaction). Never blocks the writer; holds
 // its version of the data alive while it exists, so keep it short. While any Snapshot is
-// open the map cannot grow: a writer that needs to grow waits up to a few seconds, then
-// fails its group with kUnavailable. Move-only.
+// open the map cannot grow: a writer that needs to grow holds back new snapshots, waits
+// for the open ones to end (up to a few seconds), then fails its group with kUnavailable.
+//
+// A Snapshot counts against the thread that opened it (Store::Read) until it ends,
+// wherever it has been moved to meanwhile: while it is open, Store::Write on that thread
+// is refused. A moved-from Snapshot holds nothing and counts for nothing. Handing a
+// Snapshot to another thread is allowed, but the receiving thread must not wait for the
+// writer while it holds it either. Move-only.
 class Snapshot : public Reader {
  public:
+  // Takes over an open read transaction (Store::Read makes these).
+  explicit Snapshot(std::unique_ptr<internal::SnapshotState> state);
   Snapshot(Snapshot&& other) noexcept;
   Snapshot& operator=(Snapshot&&) = delete;
   ~Snapshot();
 
  private:
-  friend class internal::StoreImpl;
-  Snapshot(std::unique_ptr<internal::Txn> txn, std::shared_lock<std::shared_timed_mutex> lock,
-           const internal::Dbs* dbs);
-  std::unique_ptr<internal::Txn> owned_;
-  std::shared_lock<std::shared_timed_mutex> lock_;
+  std::unique_ptr<internal::SnapshotState> state_;
 };
 
 // The transaction one write batch runs in (a nested transaction of the group's). Only the
@@ -180,12 +183,11 @@ class WriteTxn : public Reader {
   // stored tree nodes, and returns the sequence number.
   absl::StatusOr<uint64_t> Append(const AuditEvent& event);
 
+  // Writes through `state`, which must outlive this WriteTxn. Only store/ can make one.
+  explicit WriteTxn(internal::WriteState* state);
+
  private:
-  friend class internal::StoreImpl;
-  WriteTxn(MDB_txn* txn, const internal::Dbs* dbs, const Clock* clock)
-      : Reader(txn, dbs), clock_(clock) {}
-  const Clock* clock_;
-  std::vector<uint64_t> appended_;
+  internal::WriteState* state_;
 };
 
 // What a committed batch produced.
@@ -259,7 +261,12 @@ class Store {
   virtual void Submit(WriteBatch batch,
                       std::function<void(absl::StatusOr<CommitResult>)> done) = 0;
   std::future<absl::StatusOr<CommitResult>> Submit(WriteBatch batch);
-  // Submits and waits.
+  // Submits and waits. kFailedPrecondition, and nothing is submitted, while the calling
+  // thread has a Snapshot open (see Snapshot): the writer may have to wait for every
+  // snapshot to end before it can grow the map, so waiting for it with one open stalls
+  // every write in flight. Read, decide and write inside the batch (WriteBatch::Do), or end
+  // the snapshot first. (Waiting on the future of Submit with a snapshot open is the same
+  // mistake, and is not caught.)
   absl::StatusOr<CommitResult> Write(WriteBatch batch);
 
   // A consistent read-only snapshot. Thread-safe.

@@ -131,7 +131,7 @@ size_t Env::MapSize() const {
   return info.me_mapsize;
 }
 
-absl::Status Env::SetMapSize(size_t bytes) {
+absl::Status Env::SetMapSize(size_t bytes) const {
   return FromMdb(mdb_env_set_mapsize(env_, bytes), "mdb_env_set_mapsize");
 }
 

@@ -55,6 +55,8 @@ class Txn {
 };
 
 // Owns an MDB_env. Thread-safe as LMDB is; the owner serializes resizes against txns.
+// Const methods act on the shared environment, as LMDB's own calls do: const here means the
+// handle does not change, not that the environment does not.
 class Env {
  public:
   struct Options {
@@ -83,8 +85,9 @@ class Env {
 
   // Current map size in bytes.
   size_t MapSize() const;
-  // Sets the map size. The caller guarantees no transaction of this process is active.
-  absl::Status SetMapSize(size_t bytes);
+  // Sets the map size (0: adopt the size another process set). The caller guarantees no
+  // transaction of this process is active (see ResizeGate).
+  absl::Status SetMapSize(size_t bytes) const;
 
  private:
   explicit Env(MDB_env* env) : env_(env) {}

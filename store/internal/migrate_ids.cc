@@ -8,6 +8,7 @@
 #include "common/status.h"
 #include "common/uuid.h"
 #include "store/internal/codec.h"
+#include "store/internal/indexes.h"
 #include "store/internal/lmdb.h"
 #include "store/internal/migrations.h"
 #include "store/internal/record_fields.h"

@@ -1,9 +1,11 @@
-// Schema migrations that live outside store.cc, and what they may use of it. Each runs
-// inside the write transaction that opens the store, from one schema version to the next
-// (see kMigrations in store.cc); a failure rolls the whole open back.
+// The schema migrations. Each runs inside the write transaction that opens the store, from
+// one schema version to the next (kMigrations, run in order by open.cc); a failure rolls
+// the whole open back.
 #pragma once
 
 #include <lmdb.h>
+
+#include <cstdint>
 
 #include "absl/status/status.h"
 #include "store/internal/tables.h"
@@ -11,10 +13,12 @@
 
 namespace masa::store::internal {
 
-// Writes / removes the serial, organization-time and request index entries of `v` (not its
-// pin entry). Removing absent entries is not an error. Defined in store.cc.
-absl::Status PutVoucherIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher& v);
-absl::Status DeleteVoucherIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher& v);
+// 1 -> 2: vouchers got an index by request id (migrate_indexes.cc).
+absl::Status MigrateAddRequestIndex(MDB_txn* txn, const Dbs& dbs);
+// 2 -> 3: the serial index holds each voucher's summary instead of "".
+absl::Status MigrateSerialIndexSummaries(MDB_txn* txn, const Dbs& dbs);
+// 3 -> 4: the pin index, built from the vouchers.
+absl::Status MigrateAddPinIndex(MDB_txn* txn, const Dbs& dbs);
 
 // 4 -> 5: voucher and request ids become RFC 9562 UUIDv7s and the status names those of
 // the product documentation.
@@ -29,6 +33,17 @@ absl::Status DeleteVoucherIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher& v
 // not touched: its entries keep naming the old ids, and Voucher::audit_seq still points at
 // each voucher's entry. kDataLoss for a record that does not decode; kInternal when an old
 // id maps onto a record that exists already (nothing is written then).
-absl::Status MigrateIdsToUuids(MDB_txn* txn, const Dbs& dbs);
+absl::Status MigrateIdsToUuids(MDB_txn* txn, const Dbs& dbs);  // migrate_ids.cc
+
+// A schema migration: runs inside the open-time write txn, from version `from` to from+1.
+struct Migration {
+  uint64_t from;
+  absl::Status (*run)(MDB_txn* txn, const Dbs& dbs);
+};
+
+inline constexpr Migration kMigrations[] = {{1, MigrateAddRequestIndex},
+                                            {2, MigrateSerialIndexSummaries},
+                                            {3, MigrateAddPinIndex},
+                                            {4, MigrateIdsToUuids}};
 
 }  // namespace masa::store::internal

@@ -1,0 +1,97 @@
+// The audit log: appending entries (hash chain and tree nodes) and reading them back.
+#include "store/internal/audit_log.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/sha256.h"
+#include "common/status.h"
+#include "store/internal/codec.h"
+#include "store/internal/txn.h"
+#include "store/store.h"
+
+namespace masa::store {
+namespace internal {
+namespace {
+
+constexpr char kHeadKey[] = "audit_head";
+
+}  // namespace
+
+absl::StatusOr<AuditHead> ReadAuditHead(MDB_txn* txn, const Dbs& dbs) {
+  AuditHead head;
+  auto v = Get(txn, dbs[kMeta], kHeadKey);
+  if (absl::IsNotFound(v.status())) return head;
+  if (!v.ok()) return v.status();
+  if (v->size() != 8 + kHashSize) return absl::DataLossError("audit head record is malformed");
+  head.size = ReadBigEndian64(*v);
+  head.last_hash = std::string(v->substr(8));
+  return head;
+}
+
+absl::Status WriteAuditHead(MDB_txn* txn, const Dbs& dbs, const AuditHead& head) {
+  return Put(txn, dbs[kMeta], kHeadKey, BigEndian64(head.size) + head.last_hash);
+}
+
+}  // namespace internal
+
+absl::StatusOr<uint64_t> Reader::AuditSize() const {
+  MASA_ASSIGN_OR_RETURN(internal::AuditHead head, internal::ReadAuditHead(txn_->txn, *txn_->dbs));
+  return head.size;
+}
+
+absl::StatusOr<std::string> Reader::AuditEntryBytes(uint64_t seq) const {
+  auto v = internal::Get(txn_->txn, (*txn_->dbs)[internal::kAudit], internal::BigEndian64(seq));
+  if (absl::IsNotFound(v.status())) {
+    return absl::NotFoundError(absl::StrCat("audit entry ", seq, " not found"));
+  }
+  if (!v.ok()) return v.status();
+  return std::string(*v);
+}
+
+absl::StatusOr<AuditEntry> Reader::GetAuditEntry(uint64_t seq) const {
+  MASA_ASSIGN_OR_RETURN(std::string bytes, AuditEntryBytes(seq));
+  auto entry = DecodeAuditEntry(bytes);
+  if (!entry.ok()) return Annotate(entry.status(), absl::StrCat("audit entry ", seq));
+  return entry;
+}
+
+absl::Status Reader::ScanAudit(uint64_t from,
+                               const std::function<bool(uint64_t, std::string_view)>& fn) const {
+  MASA_ASSIGN_OR_RETURN(auto cursor,
+                        internal::Cursor::Open(txn_->txn, (*txn_->dbs)[internal::kAudit]));
+  MASA_ASSIGN_OR_RETURN(bool more, cursor.Seek(internal::BigEndian64(from)));
+  while (more) {
+    if (cursor.key().size() != 8) return absl::DataLossError("audit key is not 8 bytes");
+    if (!fn(internal::ReadBigEndian64(cursor.key()), cursor.value())) break;
+    MASA_ASSIGN_OR_RETURN(more, cursor.Next());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> WriteTxn::Append(const AuditEvent& event) {
+  if (!event.object_hash.empty() && event.object_hash.size() != kHashSize) {
+    return absl::InvalidArgumentError("audit object hash must be 32 bytes (SHA-256) or empty");
+  }
+  MDB_txn* txn = state_->view.txn;
+  const internal::Dbs& dbs = *state_->view.dbs;
+  MASA_ASSIGN_OR_RETURN(internal::AuditHead head, internal::ReadAuditHead(txn, dbs));
+  AuditEntry entry;
+  entry.seq = head.size;
+  entry.time = state_->clock->Now();
+  entry.actor = event.actor;
+  entry.action = event.action;
+  entry.target = event.target;
+  entry.outcome = event.outcome;
+  entry.object_hash = event.object_hash;
+  entry.prev_hash = head.last_hash;
+  std::string bytes = EncodeAuditEntry(entry);
+  MASA_RETURN_IF_ERROR(internal::Put(txn, dbs[internal::kAudit], internal::BigEndian64(entry.seq),
+                                     bytes, MDB_APPEND));
+  MASA_RETURN_IF_ERROR(internal::PutTreeNodes(txn, dbs, entry.seq, LeafHash(bytes)));
+  MASA_RETURN_IF_ERROR(internal::WriteAuditHead(txn, dbs, {head.size + 1, Sha256(bytes)}));
+  state_->appended.push_back(entry.seq);
+  return entry.seq;
+}
+
+}  // namespace masa::store

@@ -1,0 +1,205 @@
+#include "store/internal/indexes.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "store/internal/txn.h"
+#include "store/store.h"
+
+namespace masa::store {
+namespace internal {
+namespace {
+
+std::string Sep() { return std::string(1, '\0'); }
+
+absl::Status PutIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
+  MASA_RETURN_IF_ERROR(Put(txn, dbs[kIdxVoucherSerial], SerialKey(v), SummaryValue(v)));
+  MASA_RETURN_IF_ERROR(Put(txn, dbs[kIdxVoucherOrgTime], OrgTimeKey(v), ""));
+  return Put(txn, dbs[kIdxVoucherRequest], RequestKey(v), "");
+}
+
+// Writes the pin entry `key`, naming `voucher_id`, unless there is one.
+absl::Status EnsurePin(MDB_txn* txn, const Dbs& dbs, const std::string& key,
+                       const std::string& voucher_id) {
+  auto current = Get(txn, dbs[kIdxSerialPin], key);
+  if (current.ok()) return absl::OkStatus();
+  if (!absl::IsNotFound(current.status())) return current.status();
+  SerialPin pin;
+  pin.voucher_id = voucher_id;
+  return Put(txn, dbs[kIdxSerialPin], key, Encode(pin));
+}
+
+}  // namespace
+
+uint64_t OrgTimeOrder(absl::Time t) {
+  return static_cast<uint64_t>(absl::ToUnixNanos(t)) ^ (uint64_t{1} << 63);
+}
+
+std::string OrgTimeKey(const Voucher& v) {
+  return absl::StrCat(v.organization_id, Sep(), BigEndian64(OrgTimeOrder(v.requested_at)), v.id);
+}
+std::string SerialPrefix(std::string_view ien, std::string_view serial) {
+  return absl::StrCat(Sv(ien), Sep(), Sv(serial), Sep());
+}
+std::string SerialKey(const Voucher& v) { return SerialPrefix(v.ien, v.serial_number) + v.id; }
+std::string RequestKey(const Voucher& v) { return absl::StrCat(v.request_id, Sep(), v.id); }
+std::string PinPrefix(std::string_view ien, std::string_view serial, std::string_view org) {
+  return absl::StrCat(Sv(ien), Sep(), Sv(serial), Sep(), Sv(org), Sep());
+}
+std::string PinKey(const Voucher& v) {
+  return PinPrefix(v.ien, v.serial_number, v.organization_id) + v.pdc_sha256;
+}
+
+std::string SummaryValue(const Voucher& v) {
+  VoucherSummary s;
+  s.organization_id = v.organization_id;
+  s.status = v.status;
+  s.expires_at = v.expires_at;
+  s.archived_at = v.archived_at;
+  s.pdc_sha256 = v.pdc_sha256;
+  s.superseded_at = v.superseded_at;
+  return Encode(s);
+}
+
+absl::Status PutVoucherIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
+  return PutIndexes(txn, dbs, v);
+}
+
+absl::Status DeleteVoucherIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
+  for (auto [db, key] : {std::pair{kIdxVoucherSerial, SerialKey(v)},
+                         std::pair{kIdxVoucherOrgTime, OrgTimeKey(v)},
+                         std::pair{kIdxVoucherRequest, RequestKey(v)}}) {
+    absl::Status st = Del(txn, dbs[db], key);
+    if (!st.ok() && !absl::IsNotFound(st)) return st;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AddPin(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
+  return v.archived_at || v.superseded_at ? absl::OkStatus()
+                                          : EnsurePin(txn, dbs, PinKey(v), v.id);
+}
+
+// Reads the serial's summaries, so it runs when a voucher changes or goes, which is rare;
+// an insert only looks the entry up (AddPin).
+absl::Status RecomputePin(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
+  MASA_ASSIGN_OR_RETURN(auto summaries,
+                        DecodeIndexRange(txn, dbs[kIdxVoucherSerial],
+                                         SerialPrefix(v.ien, v.serial_number), "serial index",
+                                         &VoucherSummary::id));
+  auto holder = std::find_if(summaries.begin(), summaries.end(), [&](const VoucherSummary& s) {
+    return s.organization_id == v.organization_id && s.pdc_sha256 == v.pdc_sha256 &&
+           !s.archived_at && !s.superseded_at;
+  });
+  if (holder != summaries.end()) return EnsurePin(txn, dbs, PinKey(v), holder->id);
+  absl::Status st = Del(txn, dbs[kIdxSerialPin], PinKey(v));
+  return absl::IsNotFound(st) ? absl::OkStatus() : st;
+}
+
+absl::Status UpdateVoucherIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher* old,
+                                  const Voucher& v) {
+  if (old == nullptr) {
+    MASA_RETURN_IF_ERROR(PutIndexes(txn, dbs, v));
+    return AddPin(txn, dbs, v);
+  }
+  MASA_RETURN_IF_ERROR(DeleteVoucherIndexes(txn, dbs, *old));
+  MASA_RETURN_IF_ERROR(PutIndexes(txn, dbs, v));
+  if (PinKey(*old) != PinKey(v)) MASA_RETURN_IF_ERROR(RecomputePin(txn, dbs, *old));
+  return RecomputePin(txn, dbs, v);
+}
+
+absl::Status ScanPrefix(MDB_txn* txn, unsigned int dbi, std::string_view prefix,
+                        const std::function<bool(std::string_view)>& fn) {
+  MASA_ASSIGN_OR_RETURN(auto cursor, Cursor::Open(txn, dbi));
+  MASA_ASSIGN_OR_RETURN(bool more,
+                        cursor.Seek(prefix.empty() ? std::string_view("\0", 1) : prefix));
+  while (more && cursor.key().substr(0, prefix.size()) == prefix) {
+    if (!fn(cursor.key().substr(prefix.size()))) break;
+    MASA_ASSIGN_OR_RETURN(more, cursor.Next());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace internal
+
+// ---------------------------------------------------------------------------------------
+// Reader: the index queries
+
+namespace {
+
+// The vouchers named by `ids`, in that order.
+absl::StatusOr<std::vector<Voucher>> GetAll(const Reader& reader,
+                                            const std::vector<std::string>& ids) {
+  std::vector<Voucher> out;
+  for (const auto& id : ids) {
+    MASA_ASSIGN_OR_RETURN(Voucher v, reader.Get<Voucher>(id));
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Voucher>> Reader::VouchersBySerial(std::string_view ien,
+                                                              std::string_view serial) const {
+  std::vector<std::string> ids;
+  MASA_RETURN_IF_ERROR(internal::ScanPrefix(txn_->txn, (*txn_->dbs)[internal::kIdxVoucherSerial],
+                                            internal::SerialPrefix(ien, serial),
+                                            [&](std::string_view id) {
+                                              ids.emplace_back(id);
+                                              return true;
+                                            }));
+  return GetAll(*this, ids);
+}
+
+absl::StatusOr<std::vector<VoucherSummary>> Reader::VoucherSummariesBySerial(
+    std::string_view ien, std::string_view serial) const {
+  return internal::DecodeIndexRange(txn_->txn, (*txn_->dbs)[internal::kIdxVoucherSerial],
+                                    internal::SerialPrefix(ien, serial), "serial index",
+                                    &VoucherSummary::id);
+}
+
+absl::StatusOr<std::vector<SerialPin>> Reader::PinsBySerial(std::string_view ien,
+                                                            std::string_view serial,
+                                                            std::string_view org) const {
+  return internal::DecodeIndexRange(txn_->txn, (*txn_->dbs)[internal::kIdxSerialPin],
+                                    internal::PinPrefix(ien, serial, org), "pin index",
+                                    &SerialPin::pdc_sha256);
+}
+
+absl::StatusOr<std::vector<Voucher>> Reader::VouchersByRequest(std::string_view request_id) const {
+  std::vector<std::string> ids;
+  MASA_RETURN_IF_ERROR(internal::ScanPrefix(txn_->txn, (*txn_->dbs)[internal::kIdxVoucherRequest],
+                                            absl::StrCat(Sv(request_id), std::string(1, '\0')),
+                                            [&](std::string_view id) {
+                                              ids.emplace_back(id);
+                                              return true;
+                                            }));
+  return GetAll(*this, ids);
+}
+
+absl::StatusOr<std::vector<Voucher>> Reader::VouchersByOrganization(std::string_view org,
+                                                                    absl::Time from,
+                                                                    absl::Time to,
+                                                                    size_t limit) const {
+  std::string prefix = absl::StrCat(Sv(org), std::string(1, '\0'));
+  Voucher probe;
+  probe.organization_id = std::string(org);
+  probe.requested_at = from;
+  std::string start = internal::OrgTimeKey(probe);
+  const uint64_t to_order = internal::OrgTimeOrder(to);
+  std::vector<std::string> ids;
+  MASA_ASSIGN_OR_RETURN(auto cursor, internal::Cursor::Open(
+                                         txn_->txn, (*txn_->dbs)[internal::kIdxVoucherOrgTime]));
+  MASA_ASSIGN_OR_RETURN(bool more, cursor.Seek(start));
+  while (more && ids.size() < limit && cursor.key().substr(0, prefix.size()) == prefix) {
+    std::string_view rest = cursor.key().substr(prefix.size());
+    if (rest.size() < 8) return absl::DataLossError("malformed organization index key");
+    if (internal::ReadBigEndian64(rest) >= to_order && to != absl::InfiniteFuture()) break;
+    ids.emplace_back(rest.substr(8));
+    MASA_ASSIGN_OR_RETURN(more, cursor.Next());
+  }
+  return GetAll(*this, ids);
+}
+
+}  // namespace masa::store

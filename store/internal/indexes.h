@@ -1,0 +1,78 @@
+// The secondary indexes of vouchers (see tables.h for their keys): building their keys,
+// keeping them in step with the voucher records, and reading ranges of them.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "store/internal/codec.h"
+#include "store/internal/lmdb.h"
+#include "store/internal/record_fields.h"
+#include "store/internal/tables.h"
+#include "store/records.h"
+
+namespace masa::store::internal {
+
+// The organization-time index key of `v`: org 0x00 u64 BE (requested_at ns + 2^63) id.
+std::string OrgTimeKey(const Voucher& v);
+// requested_at as the organization-time index orders it.
+uint64_t OrgTimeOrder(absl::Time t);
+// The serial index key of a voucher is SerialPrefix(ien, serial) + its id.
+std::string SerialPrefix(std::string_view ien, std::string_view serial);
+std::string SerialKey(const Voucher& v);
+std::string RequestKey(const Voucher& v);
+std::string PinPrefix(std::string_view ien, std::string_view serial, std::string_view org);
+std::string PinKey(const Voucher& v);
+// The serial index value (schema 3): the voucher's summary.
+std::string SummaryValue(const Voucher& v);
+
+// Writes / removes the serial, organization-time and request index entries of `v` (not its
+// pin entry). Removing absent entries is not an error.
+absl::Status PutVoucherIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher& v);
+absl::Status DeleteVoucherIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher& v);
+
+// An inserted voucher makes its pin entry unless there is one (or it is archived or
+// superseded).
+absl::Status AddPin(MDB_txn* txn, const Dbs& dbs, const Voucher& v);
+// Makes the pin entry of v's (serial, organization, PDC) say whether a voucher that is
+// neither archived nor superseded has that pin.
+absl::Status RecomputePin(MDB_txn* txn, const Dbs& dbs, const Voucher& v);
+// Brings every index in step after the voucher `old` (null: there was none) became `v`.
+absl::Status UpdateVoucherIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher* old,
+                                  const Voucher& v);
+
+// Visits the keys of index `dbi` that start with `prefix`; fn(suffix) returns false to stop.
+absl::Status ScanPrefix(MDB_txn* txn, unsigned int dbi, std::string_view prefix,
+                        const std::function<bool(std::string_view)>& fn);
+
+// Every value under `prefix` in index `dbi`, decoded as a T, with the rest of its key (the
+// part after the prefix) in `key_rest`. kDataLoss names the entry that does not decode.
+template <typename T>
+absl::StatusOr<std::vector<T>> DecodeIndexRange(MDB_txn* txn, unsigned int dbi,
+                                                std::string_view prefix, std::string_view what,
+                                                std::string T::*key_rest) {
+  std::vector<T> out;
+  MASA_ASSIGN_OR_RETURN(auto cursor, Cursor::Open(txn, dbi));
+  MASA_ASSIGN_OR_RETURN(bool more, cursor.Seek(prefix));
+  while (more && cursor.key().substr(0, prefix.size()) == prefix) {
+    T value;
+    absl::Status st = Decode(cursor.value(), &value);
+    if (!st.ok()) {
+      return absl::DataLossError(absl::StrCat(Sv(what), " entry ", absl::CEscape(Sv(cursor.key())),
+                                              ": ", st.message()));
+    }
+    value.*key_rest = std::string(cursor.key().substr(prefix.size()));
+    out.push_back(std::move(value));
+    MASA_ASSIGN_OR_RETURN(more, cursor.Next());
+  }
+  return out;
+}
+
+}  // namespace masa::store::internal

@@ -1,0 +1,42 @@
+// Schema migrations 1 -> 4: each adds or rebuilds a voucher index from the records.
+#include "common/status.h"
+#include "store/internal/indexes.h"
+#include "store/internal/lmdb.h"
+#include "store/internal/migrations.h"
+#include "store/internal/stored_form.h"
+
+namespace masa::store::internal {
+namespace {
+
+// Calls fn(v) for every voucher in its stored form.
+template <typename Fn>
+absl::Status ForEachVoucher(MDB_txn* txn, const Dbs& dbs, Fn fn) {
+  MASA_ASSIGN_OR_RETURN(auto cursor, Cursor::Open(txn, dbs[kVouchers]));
+  MASA_ASSIGN_OR_RETURN(bool more, cursor.Seek({}));
+  while (more) {
+    MASA_ASSIGN_OR_RETURN(Voucher v, DecodeRecord<Voucher>(cursor.value(), cursor.key()));
+    MASA_RETURN_IF_ERROR(fn(v));
+    MASA_ASSIGN_OR_RETURN(more, cursor.Next());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status MigrateAddRequestIndex(MDB_txn* txn, const Dbs& dbs) {
+  return ForEachVoucher(txn, dbs, [&](const Voucher& v) {
+    return Put(txn, dbs[kIdxVoucherRequest], RequestKey(v), "");
+  });
+}
+
+absl::Status MigrateSerialIndexSummaries(MDB_txn* txn, const Dbs& dbs) {
+  return ForEachVoucher(txn, dbs, [&](const Voucher& v) {
+    return Put(txn, dbs[kIdxVoucherSerial], SerialKey(v), SummaryValue(v));
+  });
+}
+
+absl::Status MigrateAddPinIndex(MDB_txn* txn, const Dbs& dbs) {
+  return ForEachVoucher(txn, dbs, [&](const Voucher& v) { return AddPin(txn, dbs, v); });
+}
+
+}  // namespace masa::store::internal

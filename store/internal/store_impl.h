@@ -1,0 +1,87 @@
+// The LMDB Store: one environment, one group-commit writer thread, snapshots, checkpoints
+// and backups. Its methods live by concept in writer.cc (the group commit loop and map
+// growth), reader.cc (snapshots), checkpoint_writer.cc, backup.cc and open.cc.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "store/internal/lmdb.h"
+#include "store/internal/resize_gate.h"
+#include "store/internal/tables.h"
+#include "store/store.h"
+
+namespace masa::store::internal {
+
+// How long a writer (or a reader adopting another process's map size) waits for open
+// snapshots to end before it gives up with kUnavailable.
+inline constexpr absl::Duration kResizeWait = absl::Seconds(5);
+
+class StoreImpl final : public Store {
+ public:
+  // `shared`: another process had the environment open when this one opened it.
+  StoreImpl(const StoreOptions& options, Env env, bool shared)
+      : options_(options), env_(std::move(env)), shared_(shared) {}
+  // Completes every batch already submitted, then stops the writer.
+  ~StoreImpl() override;
+
+  // Opens the databases, checks and migrates the schema, and starts the writer (open.cc).
+  absl::Status Init();
+
+  void Submit(WriteBatch batch,
+              std::function<void(absl::StatusOr<CommitResult>)> done) override;
+  absl::StatusOr<Snapshot> Read() const override;
+  absl::Status WriteCheckpoint() override;
+  absl::Status Backup(const std::string& path) const override;
+  size_t MapSize() const override { return env_.MapSize(); }
+  uint64_t CommitCount() const override { return commits_.load(); }
+
+ private:
+  struct Pending {
+    WriteBatch batch;
+    std::function<void(absl::StatusOr<CommitResult>)> done;
+  };
+
+  absl::Status InitOnce();
+  void WriterLoop();
+  void CommitGroup(std::vector<Pending>& group);
+  // Doubles the map (up to max_map_size) once no transaction of this process is active.
+  absl::Status GrowMap();
+  // Another process grew the map: adopt its size (needs no txn of ours active).
+  absl::Status AdoptMapSize() const;
+  absl::Status Checkpoint(bool force);
+  // A share of the resize gate for a transaction begun on the calling thread.
+  SharedGate ShareGate() const;
+
+  const StoreOptions options_;
+  const Env env_;
+  const bool shared_;
+  Dbs dbs_;  // set by Init, then read-only
+  // Every transaction of this process holds a share; a map resize holds it alone.
+  mutable ResizeGate resize_gate_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Pending> queue_;  // guarded by mu_
+  bool stop_ = false;           // guarded by mu_
+  std::thread writer_;
+  std::chrono::steady_clock::time_point last_commit_start_;  // writer thread only
+  std::atomic<uint64_t> commits_{0};
+
+  std::mutex checkpoint_mu_;
+  absl::Time last_checkpoint_time_;  // guarded by checkpoint_mu_ (and Init)
+  // Hints that spare a write txn when no checkpoint is due (the txn re-checks).
+  std::atomic<uint64_t> audit_size_hint_{0};
+  uint64_t last_checkpoint_size_ = 0;  // guarded by checkpoint_mu_ (and Init)
+};
+
+}  // namespace masa::store::internal

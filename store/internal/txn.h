@@ -1,0 +1,40 @@
+// What the public Reader, Snapshot and WriteTxn hold behind their opaque pointers.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "common/time.h"
+#include "store/internal/lmdb.h"
+#include "store/internal/resize_gate.h"
+#include "store/internal/tables.h"
+
+namespace masa::store::internal {
+
+// One LMDB transaction and the databases opened in the environment.
+struct TxnView {
+  MDB_txn* txn = nullptr;
+  const Dbs* dbs = nullptr;
+};
+
+// An open snapshot: its read transaction, the share of the resize gate that keeps the map
+// still under it, and the count against the thread that opened it. Members end in reverse
+// order: the transaction ends before the share.
+struct SnapshotState {
+  SnapshotState(SharedGate share, Txn read, const Dbs* dbs)
+      : share(std::move(share)), txn(std::move(read)), view{txn.get(), dbs} {}
+
+  SharedGate share;
+  SnapshotTicket ticket;
+  Txn txn;
+  TxnView view;
+};
+
+// The nested transaction one batch runs in, and what the batch appended to the audit log.
+struct WriteState {
+  TxnView view;
+  const Clock* clock = nullptr;
+  std::vector<uint64_t> appended;  // audit sequence numbers, in order
+};
+
+}  // namespace masa::store::internal

@@ -1,0 +1,187 @@
+// The group-commit writer: one thread takes every queued batch into one LMDB write
+// transaction (each batch in a nested one), commits durably once, then completes them all;
+// and grows the map when a group does not fit.
+#include <pthread.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "store/internal/store_impl.h"
+#include "store/internal/txn.h"
+
+namespace masa::store::internal {
+
+StoreImpl::~StoreImpl() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+void StoreImpl::Submit(WriteBatch batch,
+                       std::function<void(absl::StatusOr<CommitResult>)> done) {
+  if (options_.read_only) {
+    done(absl::FailedPreconditionError("the store was opened read-only"));
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(Pending{std::move(batch), std::move(done)});
+  }
+  cv_.notify_one();
+}
+
+void StoreImpl::WriterLoop() {
+  pthread_setname_np(pthread_self(), "masa-store");
+  std::unique_lock<std::mutex> lock(mu_);
+  auto tick = std::chrono::milliseconds(
+      std::max<int64_t>(1, absl::ToInt64Milliseconds(options_.checkpoint_every)));
+  if (options_.checkpoint_signer == nullptr) tick = std::chrono::hours(1);
+  while (true) {
+    cv_.wait_for(lock, tick, [this] { return stop_ || !queue_.empty(); });
+    if (queue_.empty()) {
+      if (stop_) break;
+      lock.unlock();
+      if (options_.checkpoint_signer != nullptr) (void)Checkpoint(/*force=*/false);
+      lock.lock();
+      continue;
+    }
+    if (options_.min_commit_interval > absl::ZeroDuration() && !stop_) {
+      const auto not_before =
+          last_commit_start_ + absl::ToChronoNanoseconds(options_.min_commit_interval);
+      cv_.wait_until(lock, not_before, [this] {
+        return stop_ || queue_.size() >= options_.max_batches_per_txn;
+      });
+    }
+    last_commit_start_ = std::chrono::steady_clock::now();
+    std::vector<Pending> group;
+    if (queue_.size() <= options_.max_batches_per_txn) {
+      group.swap(queue_);
+    } else {
+      auto cut = queue_.begin() + static_cast<ptrdiff_t>(options_.max_batches_per_txn);
+      group.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(cut));
+      queue_.erase(queue_.begin(), cut);
+    }
+    lock.unlock();
+    CommitGroup(group);
+    if (options_.checkpoint_signer != nullptr) (void)Checkpoint(/*force=*/false);
+    lock.lock();
+  }
+}
+
+void StoreImpl::CommitGroup(std::vector<Pending>& group) {
+  std::vector<absl::StatusOr<CommitResult>> results;
+  absl::Status group_status;
+  while (true) {
+    results.clear();
+    bool map_full = false;
+    group_status = absl::OkStatus();
+    {
+      SharedGate share = ShareGate();
+      auto outer = env_.Begin(/*read_only=*/false);
+      if (absl::IsAborted(outer.status())) {
+        share.Release();
+        group_status = AdoptMapSize();
+        if (group_status.ok()) continue;
+        break;
+      }
+      if (!outer.ok()) {
+        group_status = outer.status();
+        break;
+      }
+      for (Pending& p : group) {
+        auto nested = env_.Begin(/*read_only=*/false, outer->get());
+        if (!nested.ok()) {
+          map_full = IsMapFull(nested.status());
+          group_status = nested.status();
+          break;
+        }
+        WriteState state{{nested->get(), &dbs_}, options_.clock, {}};
+        WriteTxn w(&state);
+        absl::Status st;
+        for (const auto& op : p.batch.ops()) {
+          st = op(w);
+          if (!st.ok()) break;
+        }
+        if (IsMapFull(st)) {
+          map_full = true;
+          break;
+        }
+        if (st.ok()) st = nested->Commit();
+        if (IsMapFull(st)) {
+          map_full = true;
+          break;
+        }
+        if (st.ok()) {
+          if (!state.appended.empty()) {
+            uint64_t size = state.appended.back() + 1;
+            if (size > audit_size_hint_.load()) audit_size_hint_.store(size);
+          }
+          results.push_back(CommitResult{std::move(state.appended)});
+        } else {
+          results.push_back(st);
+        }
+      }
+      if (!map_full && group_status.ok()) {
+        absl::Status st = outer->Commit();
+        if (st.ok()) {
+          commits_.fetch_add(1);
+          break;
+        }
+        if (!IsMapFull(st)) {
+          group_status = Annotate(st, "committing to the store");
+          break;
+        }
+        map_full = true;
+      }
+    }
+    if (!map_full) break;
+    // Every transaction of ours has ended (the share with it): grow, then run the group again.
+    group_status = GrowMap();
+    if (!group_status.ok()) break;
+  }
+  for (size_t i = 0; i < group.size(); ++i) {
+    if (!group_status.ok()) {
+      group[i].done(group_status);
+    } else {
+      group[i].done(std::move(results[i]));
+    }
+  }
+}
+
+absl::Status StoreImpl::GrowMap() {
+  size_t size = env_.MapSize();
+  if (size >= options_.max_map_size) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "the store is full: its map reached max_map_size (%d bytes); raise the limit or "
+        "free space",
+        options_.max_map_size));
+  }
+  size_t grown = std::min(options_.max_map_size, size * 2);
+  // New snapshots wait from here on; the open ones are short unless a caller holds one.
+  if (!resize_gate_.EnterExclusive(kResizeWait)) {
+    return absl::UnavailableError(
+        "the store map is full and cannot grow while long-lived snapshots are open; retry");
+  }
+  absl::Status st = env_.SetMapSize(grown);
+  resize_gate_.ExitExclusive();
+  if (st.ok()) Log(LogLevel::kInfo, absl::StrCat("store map grown to ", grown, " bytes"));
+  return st;
+}
+
+absl::Status StoreImpl::AdoptMapSize() const {
+  if (!resize_gate_.EnterExclusive(kResizeWait)) {
+    return absl::UnavailableError("cannot adopt the new map size while snapshots are open");
+  }
+  absl::Status st = env_.SetMapSize(0);
+  resize_gate_.ExitExclusive();
+  return st;
+}
+
+}  // namespace masa::store::internal
