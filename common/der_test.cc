@@ -31,7 +31,7 @@ std::string SignedCms(const std::string& certificates, const std::string& oid = 
   return Tlv(0x30, Tlv(0x06, oid) + Tlv(0xa0, Tlv(0x30, sd)));
 }
 
-TEST(DerTest, ReadsShortAndLongForms) {
+TEST(DerReaderTest, ReadsShortAndLongForms) {
   const std::string small = Tlv(0x04, "abc");
   auto tlv = ReadTlv(small, 0);
   ASSERT_TRUE(tlv.ok()) << tlv.status();
@@ -57,7 +57,7 @@ TEST(DerTest, ReadsShortAndLongForms) {
   EXPECT_EQ(*whole, "hi");
 }
 
-TEST(DerTest, RefusesMalformedInputWithItsOffset) {
+TEST(DerReaderTest, RefusesMalformedInputWithItsOffset) {
   struct Case {
     std::string der;
     size_t offset;
@@ -89,7 +89,7 @@ TEST(DerTest, RefusesMalformedInputWithItsOffset) {
   EXPECT_FALSE(ReadTlv("ab", 5).ok());  // an offset past the end is not a crash
 }
 
-TEST(DerTest, FindsTheCertificateSetOfASignedData) {
+TEST(DerReaderTest, FindsTheCertificateSetOfASignedData) {
   const std::string chain = Tlv(0x30, std::string(520, 'A')) + Tlv(0x30, std::string(540, 'B'));
   const std::string cms = SignedCms(chain);
   auto span = FindCmsCertificateSet(cms);
@@ -97,7 +97,7 @@ TEST(DerTest, FindsTheCertificateSetOfASignedData) {
   EXPECT_EQ(cms.substr(span->offset, span->size), Tlv(0xa0, chain));
 }
 
-TEST(DerTest, CertificateSetAbsentOrNotASignedData) {
+TEST(DerReaderTest, CertificateSetAbsentOrNotASignedData) {
   EXPECT_TRUE(absl::IsNotFound(FindCmsCertificateSet(SignedCms("")).status()));
   // id-data instead of id-signedData.
   const std::string id_data("\x2a\x86\x48\x86\xf7\x0d\x01\x07\x01", 9);

@@ -1,6 +1,7 @@
 // Snapshots and the writer: a thread holding a snapshot may not wait for a write, and
 // snapshots that come and go never keep the writer from growing the map.
 #include <atomic>
+#include <cstdio>
 #include <future>
 #include <string>
 #include <thread>
