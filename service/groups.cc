@@ -10,7 +10,6 @@ namespace masa::service {
 
 using internal::AccessContext;
 using internal::Authorize;
-using internal::Event;
 using internal::Describe;
 using internal::PdcKey;
 using internal::GroupKey;
@@ -26,34 +25,28 @@ absl::StatusOr<GroupInfo> ServiceImpl::CreateGroup(const Caller& caller,
     return absl::InvalidArgumentError("name: 1..128 printable characters without spaces");
   }
   std::string parent = parent_id.empty() ? caller.organization_id() : std::string(parent_id);
-  {  // the snapshot ends before the write
-    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
-    MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, parent, "group " + parent,
-                                   Hide::kOtherOrganizationsOnly));
-  }
   store::Group g;
   g.organization_id = internal::OrganizationOfId(parent);
   g.id = internal::NewId(g.organization_id + ".g-");
   g.parent_id = parent;
   g.name = std::string(name);
   g.created_at = Now();
-  store::WriteBatch batch;
-  batch.Do([g](store::WriteTxn& txn) -> absl::Status {
-    // The parent may have been deleted since the snapshot.
-    MASA_RETURN_IF_ERROR(internal::RequireGroup(txn, g.parent_id, g.organization_id));
+  MASA_RETURN_IF_ERROR(Run(&caller, [&](internal::Operation& op) -> absl::Status {
+    MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kAdminister, parent,
+                                   "group " + parent, Hide::kOtherOrganizationsOnly));
+    MASA_RETURN_IF_ERROR(internal::RequireGroup(op.txn(), g.parent_id, g.organization_id));
     MASA_ASSIGN_OR_RETURN(auto groups, internal::ListPrefix<store::Group>(
-                                           txn, g.organization_id + ".g-", GroupKey));
+                                           op.txn(), g.organization_id + ".g-", GroupKey));
     for (const auto& other : groups) {
       if (other.parent_id == g.parent_id && other.name == g.name) {
         return absl::AlreadyExistsError("group " + g.parent_id + " has a child named " + g.name);
       }
     }
-    return txn.Insert(g);
-  });
-  batch.Audit(Event(caller.principal_id(), "group.create", Target(g.organization_id, g.id),
-                    "ok: " + g.name + " under " + parent));
-  MASA_RETURN_IF_ERROR(store_->Write(std::move(batch)).status());
+    MASA_RETURN_IF_ERROR(op.txn().Insert(g));
+    return op.Audit("group.create", Target(g.organization_id, g.id),
+                    "ok: " + g.name + " under " + parent)
+        .status();
+  }));
   return Describe(g);
 }
 
@@ -75,27 +68,22 @@ absl::StatusOr<std::vector<GroupInfo>> ServiceImpl::ListGroups(const Caller& cal
 }
 
 absl::Status ServiceImpl::DeleteGroup(const Caller& caller, std::string_view group_id) {
-  std::string org, id;
-  {  // the snapshot ends before the write
-    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
-    std::string what = "group " + std::string(group_id);
-    MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, group_id, what,
+  const std::string what = "group " + std::string(group_id);
+  // Decided where it takes effect: writes into the group (PlaceSerials, UploadPdc, BindRole,
+  // CreateGroup, AssignSerials) check in their transaction that it still exists, and the
+  // store runs one write transaction at a time, so either they see it gone or this sees
+  // what they added.
+  return Run(&caller, [&](internal::Operation& op) -> absl::Status {
+    store::WriteTxn& txn = op.txn();
+    MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kAdminister, group_id, what,
                                    Hide::kOtherOrganizationsOnly));
-    MASA_ASSIGN_OR_RETURN(store::Group g, snap.Get<store::Group>(group_id));
-    if (g.parent_id.empty()) {
+    auto g = txn.Get<store::Group>(group_id);
+    if (absl::IsNotFound(g.status())) return absl::NotFoundError(what + " not found");
+    if (!g.ok()) return g.status();
+    if (g->parent_id.empty()) {
       return absl::FailedPreconditionError("the organization's root group cannot be deleted");
     }
-    org = g.organization_id;
-    id = g.id;
-  }
-  store::WriteBatch batch;
-  // Everything is checked in the write transaction: writes into the group (PlaceSerials,
-  // UploadPdc, BindRole, CreateGroup, AssignSerials) check in theirs that it still exists,
-  // and the store runs one write transaction at a time, so either they see it gone or
-  // this sees what they added.
-  batch.Do([org, id](store::WriteTxn& txn) -> absl::Status {
-    MASA_RETURN_IF_ERROR(internal::RequireGroup(txn, id, org));
+    const std::string org = g->organization_id, id = g->id;
     MASA_ASSIGN_OR_RETURN(auto groups,
                           internal::ListPrefix<store::Group>(txn, org + ".g-", GroupKey));
     for (const auto& other : groups) {
@@ -129,10 +117,9 @@ absl::Status ServiceImpl::DeleteGroup(const Caller& caller, std::string_view gro
     for (const auto& b : bindings) {
       if (b.group_id == id) MASA_RETURN_IF_ERROR(txn.Delete<store::RoleBinding>(b.id));
     }
-    return txn.Delete<store::Group>(id);
+    MASA_RETURN_IF_ERROR(txn.Delete<store::Group>(id));
+    return op.Audit("group.delete", Target(org, id)).status();
   });
-  batch.Audit(Event(caller.principal_id(), "group.delete", Target(org, id)));
-  return store_->Write(std::move(batch)).status();
 }
 
 }  // namespace masa::service

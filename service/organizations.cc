@@ -11,7 +11,6 @@
 namespace masa::service {
 
 using internal::AccessContext;
-using internal::Event;
 using internal::Describe;
 using internal::PrincipalKey;
 using internal::IsOrgName;
@@ -28,33 +27,7 @@ absl::StatusOr<BootstrapResult> ServiceImpl::Bootstrap(const std::string& org_id
   if (!IsUsername(username) && !internal::IsPrintableToken(username, 128)) {
     return absl::InvalidArgumentError("username: 1..128 printable characters, e.g. an e-mail");
   }
-  const std::string actor =
-      caller != nullptr ? caller->principal_id() : std::string(kBootstrapActor);
   const absl::Time now = Now();
-  store::WriteBatch batch;
-  if (caller != nullptr) {
-    // Decided again where it takes effect: a role removed since the first check counts.
-    batch.Do([this, c = *caller](store::WriteTxn& txn) {
-      return AuthorizeCreateOrganization(c, txn);
-    });
-  }
-  if (create_org) {
-    store::Organization org{org_id, org_name, now, ""};
-    store::Group root{org_id, org_id, "", org_name, now, ""};
-    batch.Do([org, root, actor, vendor = org_id == options_.vendor_organization_id](
-                 store::WriteTxn& txn) -> absl::Status {
-      absl::Status st = txn.Insert(org);
-      // The vendor organization is created on first use and then reused.
-      if (vendor && absl::IsAlreadyExists(st)) return absl::OkStatus();
-      if (absl::IsAlreadyExists(st)) {
-        return absl::AlreadyExistsError("organization " + org.id + " exists");
-      }
-      MASA_RETURN_IF_ERROR(st);
-      MASA_RETURN_IF_ERROR(txn.Insert(root));
-      return txn.Append(Event(actor, "org.create", Target(org.id, org.id), "ok: " + org.name))
-          .status();
-    });
-  }
   store::Principal p;
   p.id = internal::NewId(org_id + ".p-");
   p.organization_id = org_id;
@@ -62,30 +35,46 @@ absl::StatusOr<BootstrapResult> ServiceImpl::Bootstrap(const std::string& org_id
   p.name = std::string(username);
   p.email = IsUsername(username) ? p.name : "";
   p.created_at = now;
-  batch.Do([p](store::WriteTxn& txn) -> absl::Status {
-    MASA_ASSIGN_OR_RETURN(auto existing, internal::ListPrefix<store::Principal>(
-                                             txn, p.organization_id + ".p-", PrincipalKey));
-    for (const auto& e : existing) {
-      if (e.name == p.name) return absl::AlreadyExistsError("principal " + p.name + " exists");
-    }
-    return txn.Insert(p);
-  });
-  batch.Audit(Event(actor, "user.invite", Target(org_id, p.id)));
   store::RoleBinding b{internal::NewId(p.id + ".b-"), p.id, org_id,
                        std::string(RoleName(role)), {}, now, ""};
-  batch.Insert(b).Audit(Event(actor, "role.bind", Target(org_id, b.id),
-                              "ok: " + b.role + " on " + org_id + " for " + p.id));
-  MASA_ASSIGN_OR_RETURN(NewToken token,
-                        IssueToken(batch, actor, p, options_.default_token_validity,
-                                   caller != nullptr ? "first token, from the account team"
-                                                     : "first token, from masactl"));
-  MASA_RETURN_IF_ERROR(store_->Write(std::move(batch)).status());
+  const bool vendor = org_id == options_.vendor_organization_id;
+  MASA_ASSIGN_OR_RETURN(
+      NewToken token,
+      Mutate<NewToken>(caller, [&](internal::Operation& op) -> absl::StatusOr<NewToken> {
+        store::WriteTxn& txn = op.txn();
+        if (op.has_caller()) MASA_RETURN_IF_ERROR(AuthorizeCreateOrganization(op.access()));
+        if (create_org) {
+          absl::Status st = txn.Insert(store::Organization{org_id, org_name, now, ""});
+          // The vendor organization is created on first use and then reused.
+          if (absl::IsAlreadyExists(st) && !vendor) {
+            return absl::AlreadyExistsError("organization " + org_id + " exists");
+          }
+          if (!absl::IsAlreadyExists(st)) {
+            MASA_RETURN_IF_ERROR(st);
+            MASA_RETURN_IF_ERROR(txn.Insert(store::Group{org_id, org_id, "", org_name, now, ""}));
+            MASA_RETURN_IF_ERROR(op.Audit("org.create", Target(org_id, org_id), "ok: " + org_name)
+                                     .status());
+          }
+        }
+        MASA_ASSIGN_OR_RETURN(auto existing, internal::ListPrefix<store::Principal>(
+                                                 txn, org_id + ".p-", PrincipalKey));
+        for (const auto& e : existing) {
+          if (e.name == p.name) return absl::AlreadyExistsError("principal " + p.name + " exists");
+        }
+        MASA_RETURN_IF_ERROR(txn.Insert(p));
+        MASA_RETURN_IF_ERROR(op.Audit("user.invite", Target(org_id, p.id)).status());
+        MASA_RETURN_IF_ERROR(txn.Insert(b));
+        MASA_RETURN_IF_ERROR(op.Audit("role.bind", Target(org_id, b.id),
+                                      "ok: " + b.role + " on " + org_id + " for " + p.id)
+                                 .status());
+        return IssueToken(op, p, options_.default_token_validity,
+                          caller != nullptr ? "first token, from the account team"
+                                            : "first token, from masactl");
+      }));
   return BootstrapResult{org_id, Describe(p), std::move(token)};
 }
 
-absl::Status ServiceImpl::AuthorizeCreateOrganization(const Caller& caller,
-                                                      const store::Reader& reader) const {
-  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, reader));
+absl::Status ServiceImpl::AuthorizeCreateOrganization(const AccessContext& access) const {
   if (!Has(access.cross_organization(), Permission::kCreateOrganizations)) {
     return absl::PermissionDeniedError(
         "creating organizations needs the vendor account-team role");
@@ -96,12 +85,16 @@ absl::Status ServiceImpl::AuthorizeCreateOrganization(const Caller& caller,
 absl::StatusOr<BootstrapResult> ServiceImpl::CreateOrganization(const Caller& caller,
                                                                 std::string_view name,
                                                                 std::string_view admin_username) {
-  {
-    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-    MASA_RETURN_IF_ERROR(AuthorizeCreateOrganization(caller, snap));
-  }  // no snapshot is held while the write waits
-  MASA_ASSIGN_OR_RETURN(std::string id, CheckNewOrganization(name, admin_username));
-  return Bootstrap(id, std::string(name), true, admin_username, Role::kAdmin, &caller);
+  absl::StatusOr<std::string> id = CheckNewOrganization(name, admin_username);
+  if (!id.ok()) {
+    // A caller who may not create organizations learns that, not what is wrong with the name.
+    MASA_RETURN_IF_ERROR(Run(&caller, [&](internal::Operation& op) {
+      return AuthorizeCreateOrganization(op.access());
+    }));
+    return id.status();
+  }
+  // Bootstrap authorizes the caller inside its write transaction.
+  return Bootstrap(*id, std::string(name), true, admin_username, Role::kAdmin, &caller);
 }
 
 absl::StatusOr<std::vector<OrganizationInfo>> ServiceImpl::ListOrganizations(

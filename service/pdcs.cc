@@ -12,7 +12,6 @@ namespace masa::service {
 
 using internal::AccessContext;
 using internal::Authorize;
-using internal::Event;
 using internal::Describe;
 using internal::PdcKey;
 using internal::Hide;
@@ -21,12 +20,6 @@ using internal::Target;
 
 absl::StatusOr<PdcInfo> ServiceImpl::UploadPdc(const Caller& caller, PdcInput input) {
   std::string group = input.group_id.empty() ? caller.organization_id() : input.group_id;
-  {  // the snapshot ends before the write, which checks the group again
-    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
-    MASA_RETURN_IF_ERROR(Authorize(access, Permission::kManagePdcs, group, "group " + group,
-                                   Hide::kOtherOrganizationsOnly));
-  }
   MASA_ASSIGN_OR_RETURN(internal::ParsedPdc parsed,
                         internal::ParsePdc(input.certificate, "certificate"));
   if (parsed.not_after <= Now()) {
@@ -43,13 +36,14 @@ absl::StatusOr<PdcInfo> ServiceImpl::UploadPdc(const Caller& caller, PdcInput in
   if (pdc.name.size() > 256) return absl::InvalidArgumentError("name: longer than 256 bytes");
   pdc.certificate_der = parsed.der;
   pdc.created_at = Now();
-  store::WriteBatch batch;
-  batch.Do([group, org = pdc.organization_id](store::WriteTxn& txn) {
-    return internal::RequireGroup(txn, group, org);
-  });
-  batch.Insert(pdc).Audit(Event(caller.principal_id(), "pdc.upload",
-                                Target(pdc.organization_id, pdc.id), "ok", parsed.sha256));
-  MASA_RETURN_IF_ERROR(store_->Write(std::move(batch)).status());
+  MASA_RETURN_IF_ERROR(Run(&caller, [&](internal::Operation& op) -> absl::Status {
+    MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kManagePdcs, group,
+                                   "group " + group, Hide::kOtherOrganizationsOnly));
+    MASA_RETURN_IF_ERROR(internal::RequireGroup(op.txn(), group, pdc.organization_id));
+    MASA_RETURN_IF_ERROR(op.txn().Insert(pdc));
+    return op.Audit("pdc.upload", Target(pdc.organization_id, pdc.id), "ok", parsed.sha256)
+        .status();
+  }));
   return Describe(pdc);
 }
 
@@ -80,21 +74,15 @@ absl::StatusOr<PdcInfo> ServiceImpl::GetPdc(const Caller& caller,
 }
 
 absl::Status ServiceImpl::DeletePdc(const Caller& caller, std::string_view cert_id) {
-  std::optional<store::PinnedDomainCert> pdc;
-  {  // the snapshot ends before the write
-    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
-    std::string what = "certificate " + std::string(cert_id);
-    auto found = snap.Get<store::PinnedDomainCert>(cert_id);
-    if (absl::IsNotFound(found.status())) return absl::NotFoundError(what + " not found");
-    if (!found.ok()) return found.status();
-    MASA_RETURN_IF_ERROR(Authorize(access, Permission::kManagePdcs, found->group_id, what));
-    pdc = *std::move(found);
-  }
-  store::WriteBatch batch;
-  batch.Delete<store::PinnedDomainCert>(pdc->id)
-      .Audit(Event(caller.principal_id(), "pdc.delete", Target(pdc->organization_id, pdc->id)));
-  return store_->Write(std::move(batch)).status();
+  std::string what = "certificate " + std::string(cert_id);
+  return Run(&caller, [&](internal::Operation& op) -> absl::Status {
+    auto pdc = op.txn().Get<store::PinnedDomainCert>(cert_id);
+    if (absl::IsNotFound(pdc.status())) return absl::NotFoundError(what + " not found");
+    if (!pdc.ok()) return pdc.status();
+    MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kManagePdcs, pdc->group_id, what));
+    MASA_RETURN_IF_ERROR(op.txn().Delete<store::PinnedDomainCert>(pdc->id));
+    return op.Audit("pdc.delete", Target(pdc->organization_id, pdc->id)).status();
+  });
 }
 
 }  // namespace masa::service

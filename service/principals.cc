@@ -12,7 +12,6 @@ namespace masa::service {
 
 using internal::AccessContext;
 using internal::Authorize;
-using internal::Event;
 using internal::Describe;
 using internal::PrincipalKey;
 using internal::BindingKey;
@@ -32,12 +31,6 @@ absl::StatusOr<PrincipalInfo> ServiceImpl::AddPrincipal(const Caller& caller,
              : "name: 1..128 printable characters without spaces");
   }
   const std::string& org = caller.organization_id();
-  {  // the snapshot ends before the write
-    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
-    MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, org, "organization " + org,
-                                   Hide::kOtherOrganizationsOnly));
-  }
   store::Principal p;
   p.id = internal::NewId(org + ".p-");
   p.organization_id = org;
@@ -45,20 +38,20 @@ absl::StatusOr<PrincipalInfo> ServiceImpl::AddPrincipal(const Caller& caller,
   p.name = std::string(name);
   if (user) p.email = p.name;
   p.created_at = Now();
-  store::WriteBatch batch;
-  batch.Do([p](store::WriteTxn& txn) -> absl::Status {
+  MASA_RETURN_IF_ERROR(Run(&caller, [&](internal::Operation& op) -> absl::Status {
+    MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kAdminister, org,
+                                   "organization " + org, Hide::kOtherOrganizationsOnly));
     MASA_ASSIGN_OR_RETURN(auto existing, internal::ListPrefix<store::Principal>(
-                                             txn, p.organization_id + ".p-", PrincipalKey));
+                                             op.txn(), org + ".p-", PrincipalKey));
     for (const auto& e : existing) {
       if (e.name == p.name) {
         return absl::AlreadyExistsError("a principal named " + p.name + " exists (" + e.id + ")");
       }
     }
-    return txn.Insert(p);
-  });
-  batch.Audit(Event(caller.principal_id(), user ? "user.invite" : "service-account.create",
-                    Target(org, p.id)));
-  MASA_RETURN_IF_ERROR(store_->Write(std::move(batch)).status());
+    MASA_RETURN_IF_ERROR(op.txn().Insert(p));
+    return op.Audit(user ? "user.invite" : "service-account.create", Target(org, p.id))
+        .status();
+  }));
   return Describe(p);
 }
 
@@ -92,27 +85,20 @@ absl::Status ServiceImpl::DisablePrincipal(const Caller& caller,
   if (internal::OrganizationOfId(principal_id) != caller.organization_id()) {
     return absl::NotFoundError(what + " not found");
   }
-  {  // the snapshot ends before the write
-    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
-    MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, caller.organization_id(),
-                                   what, Hide::kOtherOrganizationsOnly));
-  }
-  if (principal_id == caller.principal_id()) {
-    return absl::FailedPreconditionError("you cannot disable yourself");
-  }
-  store::WriteBatch batch;
-  batch.Do([id = std::string(principal_id), what,
-            actor = caller.principal_id()](store::WriteTxn& txn) -> absl::Status {
-    auto p = txn.Get<store::Principal>(id);
+  return Run(&caller, [&](internal::Operation& op) -> absl::Status {
+    MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kAdminister,
+                                   caller.organization_id(), what,
+                                   Hide::kOtherOrganizationsOnly));
+    if (principal_id == caller.principal_id()) {
+      return absl::FailedPreconditionError("you cannot disable yourself");
+    }
+    auto p = op.txn().Get<store::Principal>(principal_id);
     if (absl::IsNotFound(p.status())) return absl::NotFoundError(what + " not found");
     if (!p.ok()) return p.status();
     p->disabled = true;
-    MASA_RETURN_IF_ERROR(txn.Put(*p));
-    return txn.Append(Event(actor, "principal.disable", Target(p->organization_id, p->id)))
-        .status();
+    MASA_RETURN_IF_ERROR(op.txn().Put(*p));
+    return op.Audit("principal.disable", Target(p->organization_id, p->id)).status();
   });
-  return store_->Write(std::move(batch)).status();
 }
 
 absl::StatusOr<BindingInfo> ServiceImpl::BindRole(const Caller& caller,
@@ -125,59 +111,48 @@ absl::StatusOr<BindingInfo> ServiceImpl::BindRole(const Caller& caller,
         "role: expected viewer, requestor, assigner, admin, support, account-team or "
         "security-officer");
   }
-  std::string group(group_id);
-  std::string what = "principal " + std::string(principal_id);
-  absl::StatusOr<store::Principal> p = absl::UnknownError("not read");
-  {  // the snapshot ends before the write, which checks the group again
-    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
-    MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, group, "group " + group,
-                                   Hide::kOtherOrganizationsOnly));
-    p = snap.Get<store::Principal>(principal_id);
-  }
-  if (!p.ok() || p->organization_id != internal::OrganizationOfId(group)) {
-    if (p.ok() || absl::IsNotFound(p.status())) return absl::NotFoundError(what + " not found");
-    return p.status();
-  }
-  if (IsVendorRole(*role) && (p->organization_id != options_.vendor_organization_id ||
-                              group != options_.vendor_organization_id)) {
-    return absl::InvalidArgumentError("role " + std::string(role_name) +
-                                      " exists only on the vendor organization's root group");
-  }
-  store::RoleBinding b;
-  b.id = internal::NewId(p->id + ".b-");
-  b.principal_id = p->id;
-  b.group_id = group;
-  b.role = std::string(RoleName(*role));
-  b.created_at = Now();
-  store::WriteBatch batch;
-  batch.Do([group, org = p->organization_id](store::WriteTxn& txn) {
-    return internal::RequireGroup(txn, group, org);
+  const std::string group(group_id);
+  const std::string what = "principal " + std::string(principal_id);
+  return Mutate<BindingInfo>(&caller, [&](internal::Operation& op) -> absl::StatusOr<BindingInfo> {
+    MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kAdminister, group,
+                                   "group " + group, Hide::kOtherOrganizationsOnly));
+    auto p = op.txn().Get<store::Principal>(principal_id);
+    if (!p.ok() || p->organization_id != internal::OrganizationOfId(group)) {
+      if (p.ok() || absl::IsNotFound(p.status())) return absl::NotFoundError(what + " not found");
+      return p.status();
+    }
+    if (IsVendorRole(*role) && (p->organization_id != options_.vendor_organization_id ||
+                                group != options_.vendor_organization_id)) {
+      return absl::InvalidArgumentError("role " + std::string(role_name) +
+                                        " exists only on the vendor organization's root group");
+    }
+    MASA_RETURN_IF_ERROR(internal::RequireGroup(op.txn(), group, p->organization_id));
+    store::RoleBinding b;
+    b.id = internal::NewId(p->id + ".b-");
+    b.principal_id = p->id;
+    b.group_id = group;
+    b.role = std::string(RoleName(*role));
+    b.created_at = Now();
+    MASA_RETURN_IF_ERROR(op.txn().Insert(b));
+    MASA_RETURN_IF_ERROR(op.Audit("role.bind", Target(p->organization_id, b.id),
+                                  "ok: " + b.role + " on " + group + " for " + p->id)
+                             .status());
+    return Describe(b);
   });
-  batch.Insert(b).Audit(Event(caller.principal_id(), "role.bind",
-                              Target(p->organization_id, b.id),
-                              "ok: " + b.role + " on " + group + " for " + p->id));
-  MASA_RETURN_IF_ERROR(store_->Write(std::move(batch)).status());
-  return Describe(b);
 }
 
 absl::Status ServiceImpl::DeleteBinding(const Caller& caller, std::string_view binding_id) {
   std::string what = "binding " + std::string(binding_id);
-  absl::StatusOr<store::RoleBinding> b = absl::UnknownError("not read");
-  {  // the snapshot ends before the write
-    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
-    b = snap.Get<store::RoleBinding>(binding_id);
+  return Run(&caller, [&](internal::Operation& op) -> absl::Status {
+    auto b = op.txn().Get<store::RoleBinding>(binding_id);
     if (absl::IsNotFound(b.status())) return absl::NotFoundError(what + " not found");
     if (!b.ok()) return b.status();
-    MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, b->group_id, what,
+    MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kAdminister, b->group_id, what,
                                    Hide::kOtherOrganizationsOnly));
-  }
-  store::WriteBatch batch;
-  batch.Delete<store::RoleBinding>(b->id).Audit(
-      Event(caller.principal_id(), "role.unbind",
-            Target(internal::OrganizationOfId(b->group_id), b->id)));
-  return store_->Write(std::move(batch)).status();
+    MASA_RETURN_IF_ERROR(op.txn().Delete<store::RoleBinding>(b->id));
+    return op.Audit("role.unbind", Target(internal::OrganizationOfId(b->group_id), b->id))
+        .status();
+  });
 }
 
 absl::StatusOr<BindingInfo> ServiceImpl::ChangeGrant(const Caller& caller,
@@ -186,43 +161,30 @@ absl::StatusOr<BindingInfo> ServiceImpl::ChangeGrant(const Caller& caller,
   if (!ParseGrant(permission)) {
     return absl::InvalidArgumentError("permission: expected request, download or archive");
   }
-  std::string what = "binding " + std::string(binding_id);
-  {  // the snapshot ends before the write, which reads the binding again
-    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
-    auto b = snap.Get<store::RoleBinding>(binding_id);
+  const std::string what = "binding " + std::string(binding_id);
+  const std::string grant(permission);
+  // Decided and changed in one transaction, so two grants changed at once both stay.
+  return Mutate<BindingInfo>(&caller, [&](internal::Operation& op) -> absl::StatusOr<BindingInfo> {
+    auto b = op.txn().Get<store::RoleBinding>(binding_id);
     if (absl::IsNotFound(b.status())) return absl::NotFoundError(what + " not found");
     if (!b.ok()) return b.status();
-    MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, b->group_id, what,
+    MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kAdminister, b->group_id, what,
                                    Hide::kOtherOrganizationsOnly));
-    bool present = std::find(b->grants.begin(), b->grants.end(), permission) != b->grants.end();
+    auto it = std::find(b->grants.begin(), b->grants.end(), grant);
+    bool present = it != b->grants.end();
     if (add == present) return Describe(*b);  // nothing changes, nothing to write or audit
-  }
-  // Changed in the transaction, so two grants changed at once both stay.
-  auto out = std::make_shared<store::RoleBinding>();
-  store::WriteBatch batch;
-  batch.Do([id = std::string(binding_id), what, grant = std::string(permission), add, out,
-            actor = caller.principal_id()](store::WriteTxn& txn) -> absl::Status {
-    auto b = txn.Get<store::RoleBinding>(id);
-    if (absl::IsNotFound(b.status())) return absl::NotFoundError(what + " not found");
-    if (!b.ok()) return b.status();
-    *out = *b;
-    auto it = std::find(out->grants.begin(), out->grants.end(), grant);
-    bool present = it != out->grants.end();
-    if (add == present) return absl::OkStatus();  // nothing changes, nothing to audit
     if (add) {
-      out->grants.push_back(grant);
+      b->grants.push_back(grant);
     } else {
-      out->grants.erase(it);
+      b->grants.erase(it);
     }
-    MASA_RETURN_IF_ERROR(txn.Put(*out));
-    return txn
-        .Append(Event(actor, add ? "permission.grant" : "permission.revoke",
-                      Target(internal::OrganizationOfId(out->group_id), out->id), "ok: " + grant))
-        .status();
+    MASA_RETURN_IF_ERROR(op.txn().Put(*b));
+    MASA_RETURN_IF_ERROR(op.Audit(add ? "permission.grant" : "permission.revoke",
+                                  Target(internal::OrganizationOfId(b->group_id), b->id),
+                                  "ok: " + grant)
+                             .status());
+    return Describe(*b);
   });
-  MASA_RETURN_IF_ERROR(store_->Write(std::move(batch)).status());
-  return Describe(*out);
 }
 
 absl::StatusOr<BindingInfo> ServiceImpl::GrantPermission(const Caller& caller,

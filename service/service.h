@@ -503,9 +503,10 @@ struct BootstrapResult {
 // ---------------------------------------------------------------------------------------
 
 // Thread-safe: every method may be called from any thread at once. Methods that take a
-// Caller re-check its token (revoked/expired/disabled -> kUnauthenticated) and authorize
-// from a fresh store snapshot. Every state change writes its audit entries in the same
-// store transaction as the change; secrets never reach audit entries, logs or messages.
+// Caller re-check its token (revoked/expired/disabled -> kUnauthenticated). Reads authorize
+// on a fresh store snapshot; every state change authorizes, changes and writes its audit
+// entries inside one store write transaction (internal/operation.h), so nothing changes
+// between the decision and the write; secrets never reach audit entries, logs or messages.
 class Service {
  public:
   // kInvalidArgument when store, work_queue, clock or signing_keys (with an

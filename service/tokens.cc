@@ -14,15 +14,13 @@ namespace masa::service {
 
 using internal::AccessContext;
 using internal::Authorize;
-using internal::Event;
 using internal::Describe;
 using internal::Hide;
 using internal::Permission;
 using internal::PrincipalKey;
 using internal::Target;
 
-absl::StatusOr<NewToken> ServiceImpl::IssueToken(store::WriteBatch& batch,
-                                                 const std::string& actor,
+absl::StatusOr<NewToken> ServiceImpl::IssueToken(internal::Operation& op,
                                                  const store::Principal& principal,
                                                  std::optional<absl::Duration> asked,
                                                  std::string description,
@@ -59,54 +57,40 @@ absl::StatusOr<NewToken> ServiceImpl::IssueToken(store::WriteBatch& batch,
   t.id = internal::TokenIdFromHash(t.token_hash);
   t.principal_id = principal.id;
   t.description = std::move(description);
-  t.created_by = actor;
-  if (minted_by != nullptr) {
-    // A revocation of the minter that commits first must make this write fail; one that
-    // commits later finds this token and revokes it with its minter (RevokeToken).
-    batch.Do([hash = minted_by->token_hash](store::WriteTxn& txn) -> absl::Status {
-      auto minter = txn.Get<store::ApiToken>(hash);
-      if (absl::IsNotFound(minter.status()) || (minter.ok() && minter->revoked)) {
-        return absl::UnauthenticatedError("the token that mints it was revoked");
-      }
-      return minter.status();
-    });
-  }
-  batch.Insert(t).Audit(Event(actor, "token.create", Target(principal.organization_id, t.id),
-                              absl::StrCat("ok: for ", principal.id, " until ",
-                                           FormatRfc3339(t.expires_at),
-                                           t.minted_by.empty() ? "" : ", minted by ",
-                                           t.minted_by)));
+  t.created_by = op.actor();
+  MASA_RETURN_IF_ERROR(op.txn().Insert(t));
+  MASA_RETURN_IF_ERROR(op.Audit("token.create", Target(principal.organization_id, t.id),
+                                absl::StrCat("ok: for ", principal.id, " until ",
+                                             FormatRfc3339(t.expires_at),
+                                             t.minted_by.empty() ? "" : ", minted by ",
+                                             t.minted_by))
+                           .status());
   return NewToken{Describe(t), std::move(secret)};
 }
 
 absl::StatusOr<NewToken> ServiceImpl::CreateToken(const Caller& caller, TokenInput input) {
-  store::WriteBatch batch;
-  // The snapshot ends before the write (IssueToken's batch re-checks the minter inside it).
-  absl::StatusOr<NewToken> token = [&]() -> absl::StatusOr<NewToken> {
-    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
-    std::string pid = input.principal_id.empty() ? caller.principal_id() : input.principal_id;
-    std::string what = "principal " + pid;
+  const std::string pid = input.principal_id.empty() ? caller.principal_id() : input.principal_id;
+  const std::string what = "principal " + pid;
+  // The minter is read in the same transaction that inserts the new token (Run re-checked
+  // the caller's token there): a revocation of the minter that commits first makes this
+  // fail, one that commits later finds this token and revokes it with its minter.
+  return Mutate<NewToken>(&caller, [&](internal::Operation& op) -> absl::StatusOr<NewToken> {
     if (pid != caller.principal_id()) {
       if (internal::OrganizationOfId(pid) != caller.organization_id()) {
         return absl::NotFoundError(what + " not found");
       }
-      MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, caller.organization_id(),
-                                     what, Hide::kOtherOrganizationsOnly));
+      MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kAdminister,
+                                     caller.organization_id(), what,
+                                     Hide::kOtherOrganizationsOnly));
     }
-    auto principal = snap.Get<store::Principal>(pid);
+    auto principal = op.txn().Get<store::Principal>(pid);
     if (absl::IsNotFound(principal.status())) return absl::NotFoundError(what + " not found");
     if (!principal.ok()) return principal.status();
     if (principal->disabled) return absl::FailedPreconditionError(what + " is disabled");
-    // Access() has just found the caller's token valid in this snapshot.
     MASA_ASSIGN_OR_RETURN(store::ApiToken minter,
-                          snap.Get<store::ApiToken>(caller.token_hash_));
-    return IssueToken(batch, caller.principal_id(), *principal, input.validity,
-                      std::move(input.description), &minter);
-  }();
-  if (!token.ok()) return token.status();
-  MASA_RETURN_IF_ERROR(store_->Write(std::move(batch)).status());
-  return token;
+                          op.txn().Get<store::ApiToken>(caller.token_hash_));
+    return IssueToken(op, *principal, input.validity, input.description, &minter);
+  });
 }
 
 absl::StatusOr<std::vector<TokenInfo>> ServiceImpl::ListTokens(
@@ -131,37 +115,28 @@ absl::StatusOr<std::vector<TokenInfo>> ServiceImpl::ListTokens(
 }
 
 absl::Status ServiceImpl::RevokeToken(const Caller& caller, std::string_view token_id) {
-  std::string root;
-  {
-    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
-    std::string what = "token " + std::string(token_id);
-    MASA_ASSIGN_OR_RETURN(auto all, snap.List<store::ApiToken>());
-    auto it = std::find_if(all.begin(), all.end(),
-                           [&](const store::ApiToken& t) { return t.id == token_id; });
-    if (it == all.end() ||
-        internal::OrganizationOfId(it->principal_id) != caller.organization_id()) {
-      return absl::NotFoundError(what + " not found");
-    }
-    if (it->principal_id != caller.principal_id()) {
-      MASA_RETURN_IF_ERROR(Authorize(access, Permission::kAdminister, caller.organization_id(),
-                                     what, Hide::kOtherOrganizationsOnly));
-    }
-    root = it->id;
-  }
-  // The revocation itself reads, decides and writes inside the write transaction: a token
-  // minted from this one (or from a descendant) that committed after the snapshot above is
-  // revoked too.
-  store::WriteBatch batch;
-  batch.Do([root, actor = caller.principal_id()](store::WriteTxn& txn) -> absl::Status {
+  const std::string what = "token " + std::string(token_id);
+  // Read, decided and written in one transaction: a token minted from this one (or from a
+  // descendant) that committed just before is revoked too.
+  return Run(&caller, [&](internal::Operation& op) -> absl::Status {
+    store::WriteTxn& txn = op.txn();
     MASA_ASSIGN_OR_RETURN(auto tokens, txn.List<store::ApiToken>());
     std::multimap<std::string, size_t> minted;  // minter id -> index in tokens
     size_t root_index = tokens.size();
     for (size_t i = 0; i < tokens.size(); ++i) {
       if (!tokens[i].minted_by.empty()) minted.emplace(tokens[i].minted_by, i);
-      if (tokens[i].id == root) root_index = i;
+      if (tokens[i].id == token_id) root_index = i;
     }
-    if (root_index == tokens.size()) return absl::NotFoundError("token " + root + " not found");
+    if (root_index == tokens.size() ||
+        internal::OrganizationOfId(tokens[root_index].principal_id) !=
+            caller.organization_id()) {
+      return absl::NotFoundError(what + " not found");
+    }
+    if (tokens[root_index].principal_id != caller.principal_id()) {
+      MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kAdminister,
+                                     caller.organization_id(), what,
+                                     Hide::kOtherOrganizationsOnly));
+    }
     std::vector<size_t> order = {root_index};  // the root, then its descendants
     for (size_t k = 0; k < order.size(); ++k) {
       store::ApiToken& t = tokens[order[k]];
@@ -170,46 +145,39 @@ absl::Status ServiceImpl::RevokeToken(const Caller& caller, std::string_view tok
       if (t.revoked) continue;
       t.revoked = true;
       MASA_RETURN_IF_ERROR(txn.Put(t));
-      MASA_RETURN_IF_ERROR(
-          txn.Append(Event(actor, "token.revoke",
-                           Target(internal::OrganizationOfId(t.principal_id), t.id),
-                           k == 0 ? "ok" : "ok: minted by " + t.minted_by))
-              .status());
+      MASA_RETURN_IF_ERROR(op.Audit("token.revoke",
+                                    Target(internal::OrganizationOfId(t.principal_id), t.id),
+                                    k == 0 ? "ok" : "ok: minted by " + t.minted_by)
+                               .status());
     }
     return absl::OkStatus();
   });
-  return store_->Write(std::move(batch)).status();
 }
 
 absl::StatusOr<NewToken> ServiceImpl::IssueTokenOffline(std::string_view organization_id,
                                                         std::string_view username,
                                                         std::optional<absl::Duration> validity) {
   const std::string org(organization_id);
-  std::optional<store::Principal> principal;
-  {
-    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-    if (!snap.Get<store::Organization>(org).ok()) {
+  return Mutate<NewToken>(nullptr, [&](internal::Operation& op) -> absl::StatusOr<NewToken> {
+    if (!op.txn().Get<store::Organization>(org).ok()) {
       return absl::NotFoundError("organization " + org + " not found");
     }
     MASA_ASSIGN_OR_RETURN(auto principals, internal::ListPrefix<store::Principal>(
-                                               snap, org + ".p-", PrincipalKey));
+                                               op.txn(), org + ".p-", PrincipalKey));
+    std::optional<store::Principal> principal;
     for (auto& p : principals) {
       if (p.name == username || p.id == username) principal = std::move(p);
     }
-  }  // the snapshot ends before the write
-  if (!principal) {
-    return absl::NotFoundError(absl::StrCat("no principal \"", std::string(username),
-                                            "\" in organization ", org));
-  }
-  if (principal->disabled) {
-    return absl::FailedPreconditionError("principal " + principal->id + " is disabled");
-  }
-  store::WriteBatch batch;
-  MASA_ASSIGN_OR_RETURN(NewToken token,
-                        IssueToken(batch, std::string(internal::kBootstrapActor), *principal,
-                                   validity, "issued by the operator (masactl token issue)"));
-  MASA_RETURN_IF_ERROR(store_->Write(std::move(batch)).status());
-  return token;
+    if (!principal) {
+      return absl::NotFoundError(absl::StrCat("no principal \"", std::string(username),
+                                              "\" in organization ", org));
+    }
+    if (principal->disabled) {
+      return absl::FailedPreconditionError("principal " + principal->id + " is disabled");
+    }
+    return IssueToken(op, *principal, validity,
+                      "issued by the operator (masactl token issue)");
+  });
 }
 
 }  // namespace masa::service

@@ -405,11 +405,11 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
   auto commit = [this, request, result, plan, actor, override_conflicts, now,
                  done = std::move(done),
                  start](std::vector<absl::StatusOr<std::string>> cms) mutable {
-    store::WriteBatch batch;
     auto out = std::make_shared<RequestResult>();
-    batch.Do([request, result, plan, actor, override_conflicts, now, out,
-              vendor_org = options_.vendor_organization_id,
-              cms = std::move(cms)](store::WriteTxn& txn) -> absl::Status {
+    auto body = [request, result, plan, actor, override_conflicts, now, out,
+                 vendor_org = options_.vendor_organization_id,
+                 cms = std::move(cms)](internal::Operation& op) -> absl::Status {
+      store::WriteTxn& txn = op.txn();
       *out = *result;
       store::VoucherRequest req = *request;
       size_t issued = 0;
@@ -446,10 +446,10 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
         }
         store::Voucher v = p.record;
         v.cms = *cms[k];
-        MASA_ASSIGN_OR_RETURN(
-            uint64_t seq,
-            txn.Append({actor, "voucher.issue", Target(v.organization_id, v.id),
-                        override_conflicts ? "ok: override" : "ok", Sha256(v.cms)}));
+        MASA_ASSIGN_OR_RETURN(uint64_t seq,
+                              op.Audit("voucher.issue", Target(v.organization_id, v.id),
+                                       override_conflicts ? "ok: override" : "ok",
+                                       Sha256(v.cms)));
         v.audit_seq = seq;
         MASA_RETURN_IF_ERROR(txn.Insert(v));
         r.voucher_id = v.id;
@@ -467,13 +467,13 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
       size_t failed = out->serials.size() - issued;
       req.status = StatusName(RequestStatusOf(issued, failed));
       MASA_RETURN_IF_ERROR(txn.Insert(req));
-      return txn
-          .Append({actor, "request.create", Target(req.organization_id, req.id),
-                   absl::StrCat("ok: ", issued, " issued, ", failed, " failed"), ""})
+      return op
+          .Audit("request.create", Target(req.organization_id, req.id),
+                 absl::StrCat("ok: ", issued, " issued, ", failed, " failed"))
           .status();
-    });
+    };
     const absl::Time submitted = absl::Now();
-    store_->Submit(std::move(batch), [this, out, done = std::move(done), start,
+    SubmitOperation(actor, std::move(body), [this, out, done = std::move(done), start,
                                       submitted](absl::StatusOr<store::CommitResult> r) {
       metrics_.commit_latency.Observe(absl::Now() - submitted);
       metrics_.request_latency.Observe(absl::Now() - start);
@@ -555,9 +555,9 @@ absl::Status ServiceImpl::RenewVoucher(const Caller& caller, std::string_view vo
       return;
     }
     auto out = std::make_shared<RequestResult>();
-    store::WriteBatch batch;
-    batch.Do([actor, id, now, expires, key_id, out,
-              cms = *std::move(cms[0])](store::WriteTxn& txn) -> absl::Status {
+    auto body = [id, now, expires, key_id, out,
+                 cms = *std::move(cms[0])](internal::Operation& op) -> absl::Status {
+      store::WriteTxn& txn = op.txn();
       MASA_ASSIGN_OR_RETURN(store::Voucher v, txn.Get<store::Voucher>(id));
       if (IsArchived(v)) {
         return absl::FailedPreconditionError("voucher " + id + " was archived meanwhile");
@@ -568,17 +568,17 @@ absl::Status ServiceImpl::RenewVoucher(const Caller& caller, std::string_view vo
       v.last_renewal_at = now;
       v.signing_key_id = key_id;
       MASA_ASSIGN_OR_RETURN(uint64_t seq,
-                            txn.Append({actor, "voucher.renew", Target(v.organization_id, v.id),
-                                        "ok: until " + FormatRfc3339(expires),
-                                        Sha256(v.cms)}));
+                            op.Audit("voucher.renew", Target(v.organization_id, v.id),
+                                     "ok: until " + FormatRfc3339(expires),
+                                     Sha256(v.cms)));
       v.audit_seq = seq;
       MASA_RETURN_IF_ERROR(txn.Put(v));
       *out = {v.request_id, {{v.serial_number, v.id, SerialStatus::kCompleted, "",
                               absl::StatusCode::kOk}}};
       return absl::OkStatus();
-    });
+    };
     const absl::Time submitted = absl::Now();
-    store_->Submit(std::move(batch), [this, out, done = std::move(done), start,
+    SubmitOperation(actor, std::move(body), [this, out, done = std::move(done), start,
                                       submitted](absl::StatusOr<store::CommitResult> r) {
       metrics_.commit_latency.Observe(absl::Now() - submitted);
       metrics_.request_latency.Observe(absl::Now() - start);
@@ -714,36 +714,22 @@ absl::StatusOr<std::vector<VoucherFile>> ServiceImpl::DownloadRequest(
 
 absl::StatusOr<VoucherInfo> ServiceImpl::ArchiveVoucher(const Caller& caller,
                                                         std::string_view voucher_id) {
-  std::string id;
-  {  // the snapshot ends before the write; the transaction checks again
-    MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-    MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
-    MASA_ASSIGN_OR_RETURN(store::Voucher v,
-                          AuthorizedVoucher(access, Permission::kArchive, voucher_id));
-    if (IsArchived(v)) {
-      return absl::FailedPreconditionError("voucher " + v.id + " is already archived");
-    }
-    id = v.id;
-  }
   const absl::Time now = Now();
-  const std::string actor = caller.principal_id();
-  auto out = std::make_shared<store::Voucher>();
-  store::WriteBatch batch;
-  batch.Do([id, now, actor, out](store::WriteTxn& txn) -> absl::Status {
-    MASA_ASSIGN_OR_RETURN(store::Voucher v, txn.Get<store::Voucher>(id));
-    if (IsArchived(v)) {
-      return absl::FailedPreconditionError("voucher " + id + " is already archived");
-    }
-    v.status = StoredStatus(VoucherStatus::kArchived);
-    v.archived_at = now;
-    MASA_RETURN_IF_ERROR(txn.Put(v));
-    MASA_RETURN_IF_ERROR(
-        txn.Append({actor, "voucher.archive", Target(v.organization_id, v.id), "ok", ""}).status());
-    *out = v;
-    return absl::OkStatus();
-  });
-  MASA_RETURN_IF_ERROR(store_->Write(std::move(batch)).status());
-  return ToInfo(*out);
+  MASA_ASSIGN_OR_RETURN(
+      store::Voucher archived,
+      Mutate<store::Voucher>(&caller, [&](internal::Operation& op) -> absl::StatusOr<store::Voucher> {
+        MASA_ASSIGN_OR_RETURN(store::Voucher v,
+                              AuthorizedVoucher(op.access(), Permission::kArchive, voucher_id));
+        if (IsArchived(v)) {
+          return absl::FailedPreconditionError("voucher " + v.id + " is already archived");
+        }
+        v.status = StoredStatus(VoucherStatus::kArchived);
+        v.archived_at = now;
+        MASA_RETURN_IF_ERROR(op.txn().Put(v));
+        MASA_RETURN_IF_ERROR(op.Audit("voucher.archive", Target(v.organization_id, v.id)).status());
+        return v;
+      }));
+  return ToInfo(archived);
 }
 
 }  // namespace masa::service

@@ -9,8 +9,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
+#include "common/status.h"
 #include "service/internal/authz.h"
+#include "service/internal/operation.h"
 #include "service/internal/pdc.h"
 #include "service/service.h"
 
@@ -101,6 +104,30 @@ class ServiceImpl final : public Service {
   size_t queue_depth() const override { return queue_->depth(); }
 
  private:
+  // The one path of every write (internal/operation.h): `body` runs inside one store write
+  // transaction, and Run returns its status or the commit's. `caller` null: the operator
+  // (actor "masactl", no access). With a caller, its token and principal are re-checked and
+  // its access loaded in that transaction (kUnauthenticated when revoked meanwhile). The
+  // calling thread must hold no snapshot.
+  absl::Status Run(const Caller* caller,
+                   absl::FunctionRef<absl::Status(internal::Operation&)> body);
+  // Run, for a body that returns a value.
+  template <typename T, typename F>
+  absl::StatusOr<T> Mutate(const Caller* caller, F&& body) {
+    absl::StatusOr<T> out = absl::UnknownError("the operation did not run");
+    MASA_RETURN_IF_ERROR(Run(caller, [&](internal::Operation& op) -> absl::Status {
+      out = body(op);  // a re-run after the map grew replaces the first result
+      return out.status();
+    }));
+    return out;
+  }
+  // Run without waiting, for the voucher pipeline, whose commit follows signing: `body` gets
+  // an operation by `actor` without access (it loads what it needs), and `done` runs on the
+  // writer thread once the batch is durable or failed.
+  void SubmitOperation(std::string actor,
+                       std::function<absl::Status(internal::Operation&)> body,
+                       std::function<void(absl::StatusOr<store::CommitResult>)> done);
+
   // The caller's access, after re-checking its token and principal in `reader`.
   absl::StatusOr<internal::AccessContext> Access(const Caller& caller,
                                                  const store::Reader& reader) const;
@@ -118,14 +145,13 @@ class ServiceImpl final : public Service {
                                                    std::string_view voucher_id) const;
   absl::StatusOr<absl::Time> ExpiryFor(std::optional<absl::Time> asked, absl::Time created,
                                        absl::Time pdc_not_after) const;
-  absl::StatusOr<AssignResult> Assign(const std::string& actor, AssignInput input);
-  // Adds a new token to `batch`. nullopt validity = default_token_validity. With
-  // `minted_by` (the token of the caller minting it) the new token expires no later than
-  // that one: an explicit validity beyond it is kInvalidArgument naming the limit, the
-  // default is cut to it; and the batch re-checks inside its transaction that `minted_by`
-  // is still unrevoked (kUnauthenticated otherwise), so a concurrent revocation either sees
-  // the new token and revokes it too or makes this write fail.
-  absl::StatusOr<NewToken> IssueToken(store::WriteBatch& batch, const std::string& actor,
+  // AssignSerials; `caller` null: the operator (AssignSerialsOffline).
+  absl::StatusOr<AssignResult> Assign(const Caller* caller, AssignInput input);
+  // Adds a new token for `principal` in `op`, audited with op's actor. nullopt validity =
+  // default_token_validity. With `minted_by` (the caller's token as op's transaction shows
+  // it, so unrevoked there) the new token expires no later than that one: an explicit
+  // validity beyond it is kInvalidArgument naming the limit, the default is cut to it.
+  absl::StatusOr<NewToken> IssueToken(internal::Operation& op,
                                       const store::Principal& principal,
                                       std::optional<absl::Duration> validity,
                                       std::string description,
@@ -143,9 +169,8 @@ class ServiceImpl final : public Service {
   // "org-<name>" when `name` and `admin_username` make a valid new organization.
   absl::StatusOr<std::string> CheckNewOrganization(std::string_view name,
                                                    std::string_view admin_username) const;
-  // OK when `caller` (its token re-checked in `reader`) may create organizations.
-  absl::Status AuthorizeCreateOrganization(const Caller& caller,
-                                           const store::Reader& reader) const;
+  // OK when `access` allows creating organizations (the vendor's account team).
+  absl::Status AuthorizeCreateOrganization(const internal::AccessContext& access) const;
 
   // internal::ParsePdc with the successful results of recent inputs kept: clients send the
   // same certificate with every request, and parsing it (EC key set-up) costs more than
