@@ -111,8 +111,10 @@ class ServiceTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
     checkpoint_signer_ = *store::NewEvpCheckpointSigner("test/audit", SoftKey());
-    auto store =
-        store::Store::Open(TestStoreOptions(dir_, &clock_, checkpoint_signer_.get()));
+    store::StoreOptions store_options =
+        TestStoreOptions(dir_, &clock_, checkpoint_signer_.get());
+    ConfigureStore(store_options);
+    auto store = store::Store::Open(store_options);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     MakeQueue({.workers = 2, .capacity = 256, .max_batch = 32});
@@ -162,6 +164,9 @@ class ServiceTest : public ::testing::Test {
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
+
+  // Lets a test change the store's options before it opens.
+  virtual void ConfigureStore(store::StoreOptions&) {}
 
   void MakeQueue(queue::WorkQueueOptions o) {
     auto q = queue::WorkQueue::Create(o);
