@@ -461,7 +461,7 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
       for (const auto& r : out->serials) {
         if (r.code == absl::StatusCode::kOk) continue;
         req.failed_serials.push_back(r.serial_number);
-        req.failure_codes.push_back(std::to_string(static_cast<int>(r.code)));
+        req.failure_codes.push_back(r.code);
         req.failure_reasons.push_back(r.reason);
       }
       size_t failed = out->serials.size() - issued;
@@ -662,8 +662,7 @@ absl::StatusOr<RequestInfo> ServiceImpl::GetRequest(const Caller& caller,
     for (size_t i = 0; i < req->failed_serials.size(); ++i) {
       if (req->failed_serials[i] != serial) continue;
       r.status = SerialStatus::kFailed;
-      r.code = static_cast<absl::StatusCode>(
-          i < req->failure_codes.size() ? std::atoi(req->failure_codes[i].c_str()) : 2);
+      r.code = i < req->failure_codes.size() ? req->failure_codes[i] : absl::StatusCode::kUnknown;
       r.reason = i < req->failure_reasons.size() ? req->failure_reasons[i] : "";
     }
     // One wording for every "not found", also in requests stored before it was one.

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 
 namespace masa::store {
@@ -113,9 +114,11 @@ struct VoucherRequest {
   bool override_conflicts = false;
   std::string platform_certificate_der;  // the optional platform key certificate
   std::string pdc_organization;          // the PDC subject's O
-  // Serials that got no voucher, with the absl::StatusCode (decimal) and reason, parallel.
+  // Serials that got no voucher, with the absl::StatusCode and reason, parallel. Records
+  // written before the codes were integers kept them as decimal text under another tag;
+  // decoding reads both into failure_codes.
   std::vector<std::string> failed_serials;
-  std::vector<std::string> failure_codes;
+  std::vector<absl::StatusCode> failure_codes;
   std::vector<std::string> failure_reasons;
   std::string unknown_fields;
 };

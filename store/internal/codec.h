@@ -37,6 +37,15 @@ bool GetVarint(std::string_view* in, uint64_t* v);
 std::string BigEndian64(uint64_t v);
 uint64_t ReadBigEndian64(std::string_view b);  // b.size() >= 8
 
+// A repeated enum field of an older layout that wrote each value as decimal text (e.g. "5"),
+// read into the same member as the current integer field and never written again:
+//   v(16, DecimalEnums{r.failure_codes});  // before: decimal text; read only
+//   v(18, r.failure_codes);                // now: varints
+template <typename E>
+struct DecimalEnums {
+  std::vector<E>& values;
+};
+
 class Encoder {
  public:
   Encoder() { out_.push_back(static_cast<char>(kEncodingVersion)); }
@@ -69,6 +78,13 @@ class Encoder {
   void operator()(uint32_t tag, E v) {
     (*this)(tag, static_cast<uint64_t>(v));
   }
+  // Every element, zero included (a repeated field has no default to omit).
+  template <typename E, typename = std::enable_if_t<std::is_enum_v<E>>>
+  void operator()(uint32_t tag, const std::vector<E>& v) {
+    for (E e : v) Int(tag, static_cast<uint64_t>(e));
+  }
+  template <typename E>
+  void operator()(uint32_t, DecimalEnums<E>) {}  // the old layout is never written
 
   // Appends already-encoded fields (unknown_fields) and returns the record.
   std::string Finish(const std::string& unknown_fields) && {
@@ -124,6 +140,24 @@ class FieldSetter {
   template <typename E, typename = std::enable_if_t<std::is_enum_v<E>>>
   void operator()(uint32_t tag, E& v) {
     if (Match(tag)) v = static_cast<E>(Int());
+  }
+  template <typename E, typename = std::enable_if_t<std::is_enum_v<E>>>
+  void operator()(uint32_t tag, std::vector<E>& v) {
+    if (Match(tag)) v.push_back(static_cast<E>(Int()));
+  }
+  template <typename E>
+  void operator()(uint32_t tag, DecimalEnums<E> v) {
+    if (!Match(tag)) return;
+    uint64_t n = 0;
+    if (value_.empty() || value_.size() > 19) bad_ = true;
+    for (char c : value_) {
+      if (c < '0' || c > '9') {
+        bad_ = true;
+        return;
+      }
+      n = n * 10 + static_cast<uint64_t>(c - '0');
+    }
+    if (!bad_) v.values.push_back(static_cast<E>(n));
   }
 
  private:

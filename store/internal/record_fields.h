@@ -2,7 +2,9 @@
 // Never renumber or reuse a tag; add new fields with new tags.
 #pragma once
 
+#include "absl/status/status.h"
 #include "store/audit.h"
+#include "store/internal/codec.h"
 #include "store/records.h"
 
 namespace masa::store::internal {
@@ -94,8 +96,9 @@ void Fields(V& v, VoucherRequest& r) {
   v(13, r.platform_certificate_der);
   v(14, r.pdc_organization);
   v(15, r.failed_serials);
-  v(16, r.failure_codes);
+  v(16, DecimalEnums<absl::StatusCode>{r.failure_codes});  // before: decimal text; read only
   v(17, r.failure_reasons);
+  v(18, r.failure_codes);
 }
 
 template <typename V>
