@@ -221,7 +221,7 @@ TEST(EncodeTest, VoucherHasExactlyTheDocumentedMembers) {
   v.requested_at = absl::FromUnixSeconds(1800000000);
   v.created_at = absl::FromUnixSeconds(1800000001);
   v.expires_at = absl::FromUnixSeconds(1900000000);
-  v.assertion = "verified";
+  v.assertion = signer::Assertion::kVerified;
   v.status = service::VoucherStatus::kExpired;
   v.organization_id = "org-secret";  // not shown
   v.pdc_id = "pdc-hidden";           // not shown
@@ -234,6 +234,7 @@ TEST(EncodeTest, VoucherHasExactlyTheDocumentedMembers) {
                                          "requested_by"}));
   EXPECT_TRUE(j["last_renewal_at"].is_null());
   EXPECT_EQ(j["requested_at"], "2027-01-15T08:00:00Z");
+  EXPECT_EQ(j["assertion"], "verified");
   v.last_renewal_at = absl::FromUnixSeconds(1800000100);
   EXPECT_EQ(VoucherJson(v)["last_renewal_at"], "2027-01-15T08:01:40Z");
 }

@@ -8,7 +8,7 @@
 #include "api/internal/router.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "service/service.h"
+#include "service/types.h"
 
 namespace masa::api::internal {
 namespace {

@@ -11,6 +11,7 @@
 #include "api/internal/problem.h"
 #include "api/internal/rest_api_impl.h"
 #include "api/internal/tar.h"
+#include "service/service.h"
 #include "common/status.h"
 #include "common/time.h"
 
@@ -225,7 +226,7 @@ void RestApiImpl::Dispatch(const Route& route, std::shared_ptr<Call> call) {
           "The Authorization header must be \"Bearer <token>\" with a non-empty token.", true));
       return;
     }
-    absl::StatusOr<service::Caller> caller = options_.service->Authenticate(*token);
+    absl::StatusOr<service::Caller> caller = options_.services.authenticator->Authenticate(*token);
     if (!caller.ok()) {
       call->respond(Fail(caller.status()));
       return;
@@ -293,9 +294,10 @@ absl::StatusOr<HttpResponse> RestApiImpl::Readyz(Call&) {
 
 HttpResponse RestApiImpl::Metrics() const {
   MetricsInputs in;
-  in.service = &options_.service->metrics();
-  in.queue_depth = options_.work_queue ? options_.work_queue->depth()
-                                       : options_.service->queue_depth();
+  in.service = options_.services.metrics;
+  in.queue_depth = options_.work_queue            ? options_.work_queue->depth()
+                   : options_.services.queue_depth ? options_.services.queue_depth()
+                                                   : 0;
   if (const queue::HttpServer* server = server_.load(std::memory_order_acquire)) {
     in.open_connections = server->open_connections();
     in.requests_in_flight = server->requests_in_flight();
@@ -335,7 +337,7 @@ absl::StatusOr<HttpResponse> RestApiImpl::RequestOv(Call& call) {
   MASA_ASSIGN_OR_RETURN(service::VoucherRequestInput input,
                         DecodeVoucherRequest(call.request.body));
   // `done` runs only after an OK return; on an error it never runs and the error answers.
-  MASA_RETURN_IF_ERROR(options_.service->RequestVouchers(call.caller, std::move(input),
+  MASA_RETURN_IF_ERROR(options_.services.voucher_requests->RequestVouchers(call.caller, std::move(input),
                                                          AnswerLater(call.respond)));
   return Deferred();
 }
@@ -343,13 +345,13 @@ absl::StatusOr<HttpResponse> RestApiImpl::RequestOv(Call& call) {
 absl::StatusOr<HttpResponse> RestApiImpl::GetVoucher(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(service::VoucherInfo v,
-                        options_.service->GetVoucher(call.caller, Param(call, "voucher_id")));
+                        options_.services.voucher_views->GetVoucher(call.caller, Param(call, "voucher_id")));
   return Ok(OkWith("voucher", VoucherJson(v)));
 }
 
 absl::StatusOr<HttpResponse> RestApiImpl::DownloadVoucher(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
-  MASA_ASSIGN_OR_RETURN(service::VoucherFile file, options_.service->DownloadVoucher(
+  MASA_ASSIGN_OR_RETURN(service::VoucherFile file, options_.services.voucher_views->DownloadVoucher(
                                                        call.caller, Param(call, "voucher_id")));
   return FileResponse(kVoucherMediaType, SafeFileName(file.serial_number, ".vcj"),
                       std::move(file.cms));
@@ -358,7 +360,7 @@ absl::StatusOr<HttpResponse> RestApiImpl::DownloadVoucher(Call& call) {
 absl::StatusOr<HttpResponse> RestApiImpl::RenewVoucher(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(service::RenewInput input, DecodeRenew(call.request.body));
-  MASA_RETURN_IF_ERROR(options_.service->RenewVoucher(call.caller, Param(call, "voucher_id"),
+  MASA_RETURN_IF_ERROR(options_.services.voucher_requests->RenewVoucher(call.caller, Param(call, "voucher_id"),
                                                       std::move(input),
                                                       AnswerLater(call.respond)));
   return Deferred();
@@ -367,7 +369,7 @@ absl::StatusOr<HttpResponse> RestApiImpl::RenewVoucher(Call& call) {
 absl::StatusOr<HttpResponse> RestApiImpl::ArchiveVoucher(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_RETURN_IF_ERROR(ParseJsonObject(call.request.body, /*allow_empty=*/true).status());
-  MASA_ASSIGN_OR_RETURN(service::VoucherInfo v, options_.service->ArchiveVoucher(
+  MASA_ASSIGN_OR_RETURN(service::VoucherInfo v, options_.services.voucher_requests->ArchiveVoucher(
                                                     call.caller, Param(call, "voucher_id")));
   return Ok(OkWith("voucher", VoucherJson(v)));
 }
@@ -375,21 +377,21 @@ absl::StatusOr<HttpResponse> RestApiImpl::ArchiveVoucher(Call& call) {
 absl::StatusOr<HttpResponse> RestApiImpl::VoucherProof(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(service::VoucherInclusionProof proof,
-                        options_.service->InclusionProof(call.caller, Param(call, "voucher_id")));
+                        options_.services.audit->InclusionProof(call.caller, Param(call, "voucher_id")));
   return Ok(ProofJson(proof));
 }
 
 absl::StatusOr<HttpResponse> RestApiImpl::ListVouchers(Call& call) {
   MASA_ASSIGN_OR_RETURN(service::ListVouchersInput input, DecodeListVouchers(call.request.query));
   MASA_ASSIGN_OR_RETURN(service::VoucherPage page,
-                        options_.service->ListVouchers(call.caller, input));
+                        options_.services.voucher_views->ListVouchers(call.caller, input));
   return Ok(VoucherPageJson(page));
 }
 
 absl::StatusOr<HttpResponse> RestApiImpl::GetRequest(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(service::RequestInfo r,
-                        options_.service->GetRequest(call.caller, Param(call, "req_id")));
+                        options_.services.voucher_views->GetRequest(call.caller, Param(call, "req_id")));
   return Ok(OkWith("request", RequestInfoJson(r)));
 }
 
@@ -397,7 +399,7 @@ absl::StatusOr<HttpResponse> RestApiImpl::DownloadRequest(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   const std::string& req_id = Param(call, "req_id");
   MASA_ASSIGN_OR_RETURN(std::vector<service::VoucherFile> files,
-                        options_.service->DownloadRequest(call.caller, req_id));
+                        options_.services.voucher_views->DownloadRequest(call.caller, req_id));
   std::vector<TarEntry> entries;
   std::set<std::string> names;
   for (service::VoucherFile& f : files) {
@@ -422,14 +424,14 @@ absl::StatusOr<HttpResponse> RestApiImpl::UploadPdc(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(service::PdcInput input, DecodePdc(call.request.body));
   MASA_ASSIGN_OR_RETURN(service::PdcInfo pdc,
-                        options_.service->UploadPdc(call.caller, std::move(input)));
+                        options_.services.pdcs->UploadPdc(call.caller, std::move(input)));
   return JsonResponse(201, OkWith("pdc", PdcJson(pdc)));
 }
 
 absl::StatusOr<HttpResponse> RestApiImpl::ListPdcs(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(std::vector<service::PdcInfo> pdcs,
-                        options_.service->ListPdcs(call.caller));
+                        options_.services.pdcs->ListPdcs(call.caller));
   json list = json::array();
   for (const service::PdcInfo& p : pdcs) list.push_back(PdcJson(p));
   return Ok(OkWith("pdcs", std::move(list)));
@@ -438,13 +440,13 @@ absl::StatusOr<HttpResponse> RestApiImpl::ListPdcs(Call& call) {
 absl::StatusOr<HttpResponse> RestApiImpl::GetPdc(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(service::PdcInfo pdc,
-                        options_.service->GetPdc(call.caller, Param(call, "cert_id")));
+                        options_.services.pdcs->GetPdc(call.caller, Param(call, "cert_id")));
   return Ok(OkWith("pdc", PdcJson(pdc)));
 }
 
 absl::StatusOr<HttpResponse> RestApiImpl::DeletePdc(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
-  MASA_RETURN_IF_ERROR(options_.service->DeletePdc(call.caller, Param(call, "cert_id")));
+  MASA_RETURN_IF_ERROR(options_.services.pdcs->DeletePdc(call.caller, Param(call, "cert_id")));
   return Ok(json{{"ok", true}});
 }
 
@@ -455,7 +457,7 @@ absl::StatusOr<HttpResponse> RestApiImpl::InviteUser(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(std::string username, DecodeUsername(call.request.body));
   MASA_ASSIGN_OR_RETURN(service::PrincipalInfo p,
-                        options_.service->InviteUser(call.caller, username));
+                        options_.services.principals->InviteUser(call.caller, username));
   return JsonResponse(201, OkWith("principal", PrincipalJson(p)));
 }
 
@@ -463,14 +465,14 @@ absl::StatusOr<HttpResponse> RestApiImpl::CreateServiceAccount(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(std::string name, DecodeAccountName(call.request.body));
   MASA_ASSIGN_OR_RETURN(service::PrincipalInfo p,
-                        options_.service->CreateServiceAccount(call.caller, name));
+                        options_.services.principals->CreateServiceAccount(call.caller, name));
   return JsonResponse(201, OkWith("principal", PrincipalJson(p)));
 }
 
 absl::StatusOr<HttpResponse> RestApiImpl::ListPrincipals(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(std::vector<service::PrincipalInfo> list,
-                        options_.service->ListPrincipals(call.caller));
+                        options_.services.principals->ListPrincipals(call.caller));
   json out = json::array();
   for (const service::PrincipalInfo& p : list) out.push_back(PrincipalJson(p));
   return Ok(OkWith("principals", std::move(out)));
@@ -480,14 +482,14 @@ absl::StatusOr<HttpResponse> RestApiImpl::DisablePrincipal(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_RETURN_IF_ERROR(ParseJsonObject(call.request.body, /*allow_empty=*/true).status());
   MASA_RETURN_IF_ERROR(
-      options_.service->DisablePrincipal(call.caller, Param(call, "principal_id")));
+      options_.services.principals->DisablePrincipal(call.caller, Param(call, "principal_id")));
   return Ok(json{{"ok", true}});
 }
 
 absl::StatusOr<HttpResponse> RestApiImpl::CreateBinding(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(BindingInput in, DecodeBinding(call.request.body));
-  MASA_ASSIGN_OR_RETURN(service::BindingInfo b, options_.service->BindRole(
+  MASA_ASSIGN_OR_RETURN(service::BindingInfo b, options_.services.principals->BindRole(
                                                     call.caller, in.principal_id,
                                                     in.group_id, in.role));
   return JsonResponse(201, OkWith("binding", BindingJson(b)));
@@ -496,7 +498,7 @@ absl::StatusOr<HttpResponse> RestApiImpl::CreateBinding(Call& call) {
 absl::StatusOr<HttpResponse> RestApiImpl::ListBindings(Call& call) {
   MASA_ASSIGN_OR_RETURN(std::string principal_id, DecodePrincipalFilter(call.request.query));
   MASA_ASSIGN_OR_RETURN(std::vector<service::BindingInfo> list,
-                        options_.service->ListBindings(call.caller, principal_id));
+                        options_.services.principals->ListBindings(call.caller, principal_id));
   json out = json::array();
   for (const service::BindingInfo& b : list) out.push_back(BindingJson(b));
   return Ok(OkWith("bindings", std::move(out)));
@@ -504,14 +506,14 @@ absl::StatusOr<HttpResponse> RestApiImpl::ListBindings(Call& call) {
 
 absl::StatusOr<HttpResponse> RestApiImpl::DeleteBinding(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
-  MASA_RETURN_IF_ERROR(options_.service->DeleteBinding(call.caller, Param(call, "binding_id")));
+  MASA_RETURN_IF_ERROR(options_.services.principals->DeleteBinding(call.caller, Param(call, "binding_id")));
   return Ok(json{{"ok", true}});
 }
 
 absl::StatusOr<HttpResponse> RestApiImpl::AddGrant(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
-  MASA_ASSIGN_OR_RETURN(std::string grant, DecodeGrant(call.request.body));
-  MASA_ASSIGN_OR_RETURN(service::BindingInfo b, options_.service->GrantPermission(
+  MASA_ASSIGN_OR_RETURN(service::Grant grant, DecodeGrant(call.request.body));
+  MASA_ASSIGN_OR_RETURN(service::BindingInfo b, options_.services.principals->GrantPermission(
                                                     call.caller, Param(call, "binding_id"),
                                                     grant));
   return Ok(OkWith("binding", BindingJson(b)));
@@ -519,11 +521,8 @@ absl::StatusOr<HttpResponse> RestApiImpl::AddGrant(Call& call) {
 
 absl::StatusOr<HttpResponse> RestApiImpl::RemoveGrant(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
-  const std::string& grant = Param(call, "grant");
-  if (!service::ParseGrant(grant)) {
-    return absl::InvalidArgumentError("grant (path): must be one of request, download, archive");
-  }
-  MASA_ASSIGN_OR_RETURN(service::BindingInfo b, options_.service->RevokePermission(
+  MASA_ASSIGN_OR_RETURN(service::Grant grant, ParseGrantParam(Param(call, "grant")));
+  MASA_ASSIGN_OR_RETURN(service::BindingInfo b, options_.services.principals->RevokePermission(
                                                     call.caller, Param(call, "binding_id"),
                                                     grant));
   return Ok(OkWith("binding", BindingJson(b)));
@@ -533,14 +532,14 @@ absl::StatusOr<HttpResponse> RestApiImpl::CreateGroup(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(GroupInput in, DecodeGroup(call.request.body));
   MASA_ASSIGN_OR_RETURN(service::GroupInfo g,
-                        options_.service->CreateGroup(call.caller, in.parent_id, in.name));
+                        options_.services.organizations->CreateGroup(call.caller, in.parent_id, in.name));
   return JsonResponse(201, OkWith("group", GroupJson(g)));
 }
 
 absl::StatusOr<HttpResponse> RestApiImpl::ListGroups(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(std::vector<service::GroupInfo> list,
-                        options_.service->ListGroups(call.caller));
+                        options_.services.organizations->ListGroups(call.caller));
   json out = json::array();
   for (const service::GroupInfo& g : list) out.push_back(GroupJson(g));
   return Ok(OkWith("groups", std::move(out)));
@@ -548,7 +547,7 @@ absl::StatusOr<HttpResponse> RestApiImpl::ListGroups(Call& call) {
 
 absl::StatusOr<HttpResponse> RestApiImpl::DeleteGroup(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
-  MASA_RETURN_IF_ERROR(options_.service->DeleteGroup(call.caller, Param(call, "group_id")));
+  MASA_RETURN_IF_ERROR(options_.services.organizations->DeleteGroup(call.caller, Param(call, "group_id")));
   return Ok(json{{"ok", true}});
 }
 
@@ -559,7 +558,7 @@ absl::StatusOr<HttpResponse> RestApiImpl::CreateOrganization(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(OrganizationInput in, DecodeOrganization(call.request.body));
   MASA_ASSIGN_OR_RETURN(service::BootstrapResult made,
-                        options_.service->CreateOrganization(call.caller, in.name,
+                        options_.services.organizations->CreateOrganization(call.caller, in.name,
                                                              in.admin_username));
   json token = TokenJson(made.token.info);
   token["secret"] = std::string(made.token.secret.view());
@@ -577,7 +576,7 @@ absl::StatusOr<HttpResponse> RestApiImpl::CreateOrganization(Call& call) {
 absl::StatusOr<HttpResponse> RestApiImpl::ListOrganizations(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(std::vector<service::OrganizationInfo> list,
-                        options_.service->ListOrganizations(call.caller));
+                        options_.services.organizations->ListOrganizations(call.caller));
   json out = json::array();
   for (const service::OrganizationInfo& o : list) out.push_back(OrganizationJson(o));
   return Ok(OkWith("organizations", std::move(out)));
@@ -590,7 +589,7 @@ absl::StatusOr<HttpResponse> RestApiImpl::CreateToken(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(service::TokenInput in, DecodeToken(call.request.body));
   MASA_ASSIGN_OR_RETURN(service::NewToken token,
-                        options_.service->CreateToken(call.caller, std::move(in)));
+                        options_.services.tokens->CreateToken(call.caller, std::move(in)));
   json out = TokenJson(token.info);
   out["secret"] = std::string(token.secret.view());
   HttpResponse r = JsonResponse(201, OkWith("token", std::move(out)));
@@ -602,7 +601,7 @@ absl::StatusOr<HttpResponse> RestApiImpl::CreateToken(Call& call) {
 absl::StatusOr<HttpResponse> RestApiImpl::ListTokens(Call& call) {
   MASA_ASSIGN_OR_RETURN(std::string principal_id, DecodePrincipalFilter(call.request.query));
   MASA_ASSIGN_OR_RETURN(std::vector<service::TokenInfo> list,
-                        options_.service->ListTokens(call.caller, principal_id));
+                        options_.services.tokens->ListTokens(call.caller, principal_id));
   json out = json::array();
   for (const service::TokenInfo& t : list) out.push_back(TokenJson(t));
   return Ok(OkWith("tokens", std::move(out)));
@@ -610,7 +609,7 @@ absl::StatusOr<HttpResponse> RestApiImpl::ListTokens(Call& call) {
 
 absl::StatusOr<HttpResponse> RestApiImpl::RevokeToken(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
-  MASA_RETURN_IF_ERROR(options_.service->RevokeToken(call.caller, Param(call, "token_id")));
+  MASA_RETURN_IF_ERROR(options_.services.tokens->RevokeToken(call.caller, Param(call, "token_id")));
   return Ok(json{{"ok", true}});
 }
 
@@ -621,7 +620,7 @@ absl::StatusOr<HttpResponse> RestApiImpl::AssignSerials(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(service::AssignInput in, DecodeAssign(call.request.body));
   MASA_ASSIGN_OR_RETURN(service::AssignResult result,
-                        options_.service->AssignSerials(call.caller, std::move(in)));
+                        options_.services.serials->AssignSerials(call.caller, std::move(in)));
   return Ok(AssignResultJson(result));
 }
 
@@ -629,21 +628,37 @@ absl::StatusOr<HttpResponse> RestApiImpl::PlaceSerials(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(PlaceInput in, DecodePlace(call.request.body));
   MASA_ASSIGN_OR_RETURN(service::AssignResult result,
-                        options_.service->PlaceSerials(call.caller, in.group_id, in.serials));
+                        options_.services.serials->PlaceSerials(call.caller, in.group_id, in.serials));
   return Ok(AssignResultJson(result));
 }
 
 absl::StatusOr<HttpResponse> RestApiImpl::ListAudit(Call& call) {
   MASA_ASSIGN_OR_RETURN(service::AuditQuery query, DecodeAuditQuery(call.request.query));
-  MASA_ASSIGN_OR_RETURN(service::AuditPage page, options_.service->ListAudit(call.caller, query));
+  MASA_ASSIGN_OR_RETURN(service::AuditPage page, options_.services.audit->ListAudit(call.caller, query));
   return Ok(AuditPageJson(page));
 }
 
 }  // namespace internal
 
+RestApiServices RestApiServices::Of(service::Service& service) {
+  return {.authenticator = &service,
+          .organizations = &service,
+          .principals = &service,
+          .tokens = &service,
+          .pdcs = &service,
+          .serials = &service,
+          .voucher_requests = &service,
+          .voucher_views = &service,
+          .audit = &service,
+          .metrics = &service.metrics(),
+          .queue_depth = [&service] { return service.queue_depth(); }};
+}
+
 absl::StatusOr<std::unique_ptr<RestApi>> RestApi::Create(const RestApiOptions& options) {
-  if (options.service == nullptr) {
-    return absl::InvalidArgumentError("RestApi: options.service is required");
+  const RestApiServices& s = options.services;
+  if (!s.authenticator || !s.organizations || !s.principals || !s.tokens || !s.pdcs ||
+      !s.serials || !s.voucher_requests || !s.voucher_views || !s.audit || !s.metrics) {
+    return absl::InvalidArgumentError("RestApi: every one of options.services is required");
   }
   MASA_ASSIGN_OR_RETURN(std::string openapi, internal::BuildOpenApiDocument());
   std::unique_ptr<queue::WorkQueue> workers;

@@ -5,12 +5,14 @@
 // counts across every tenant) has a handler of its own, for a listener of its own that only
 // the operator reaches (loopback), as Prometheus exporters do.
 //
-//   MASA_ASSIGN_OR_RETURN(auto api, api::RestApi::Create({.service = service.get(), ...}));
+//   MASA_ASSIGN_OR_RETURN(auto api, api::RestApi::Create(
+//       {.services = api::RestApiServices::Of(*service), ...}));
 //   MASA_ASSIGN_OR_RETURN(auto server, queue::HttpServer::Create(http_options, api.get()));
 //   MASA_ASSIGN_OR_RETURN(auto metrics, queue::HttpServer::Create(loopback_options,
 //                                                                 api->metrics_handler()));
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -18,12 +20,46 @@
 #include "absl/status/statusor.h"
 #include "queue/http_server.h"
 #include "queue/work_queue.h"
-#include "service/service.h"
+#include "service/audit_views.h"
+#include "service/authentication.h"
+#include "service/metrics.h"
+#include "service/organizations.h"
+#include "service/pdcs.h"
+#include "service/principals.h"
+#include "service/serials.h"
+#include "service/tokens.h"
+#include "service/voucher_requests.h"
+#include "service/voucher_views.h"
+
+namespace masa::service {
+class Service;
+}  // namespace masa::service
 
 namespace masa::api {
 
+// The service interfaces the REST API calls: every one is required, none is owned, and each
+// must outlive the RestApi. In the daemon one service::Service implements them all (Of());
+// tests give small fakes (service/testing/).
+struct RestApiServices {
+  const service::Authenticator* authenticator = nullptr;
+  service::Organizations* organizations = nullptr;  // and groups
+  service::Principals* principals = nullptr;        // and role bindings
+  service::Tokens* tokens = nullptr;
+  service::Pdcs* pdcs = nullptr;
+  service::Serials* serials = nullptr;
+  service::VoucherRequests* voucher_requests = nullptr;
+  const service::VoucherViews* voucher_views = nullptr;
+  const service::AuditViews* audit = nullptr;
+  const service::Metrics* metrics = nullptr;  // the service's counters, for /metrics
+  // The signing queue's depth for /metrics when RestApiOptions::work_queue is not given.
+  std::function<size_t()> queue_depth;
+
+  // Every interface of `service`, which must outlive the RestApi.
+  static RestApiServices Of(service::Service& service);
+};
+
 struct RestApiOptions {
-  service::Service* service = nullptr;       // not owned; outlives the RestApi
+  RestApiServices services;
   queue::WorkQueue* work_queue = nullptr;    // not owned; for queue depth in /metrics
   // Not owned, may be set later: the API's server, whose connections /metrics reports.
   const queue::HttpServer* server = nullptr;
@@ -41,7 +77,7 @@ struct RestApiOptions {
 
 class RestApi : public queue::HttpHandler {
  public:
-  // kInvalidArgument when options.service is null or handler_queue_capacity is 0 while
+  // kInvalidArgument when one of options.services is missing, or handler_queue_capacity is 0 while
   // handler_threads is not. Handle() may be called from any thread; answers are given
   // exactly once, possibly on another thread.
   static absl::StatusOr<std::unique_ptr<RestApi>> Create(const RestApiOptions& options);

@@ -141,7 +141,8 @@ class RestApiIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(service.ok()) << service.status();
     service_ = *std::move(service);
 
-    auto api = RestApi::Create({.service = service_.get(), .work_queue = queue_.get()});
+    auto api = RestApi::Create(
+        {.services = RestApiServices::Of(*service_), .work_queue = queue_.get()});
     ASSERT_TRUE(api.ok()) << api.status();
     api_ = *std::move(api);
     queue::HttpServerOptions ho;
@@ -163,7 +164,7 @@ class RestApiIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(acme.ok()) << acme.status();
     WriteFile(dir_ + "/admin.hdr",
               absl::StrCat("Authorization: Bearer ", std::string(acme->token.secret.view()), "\n"));
-    auto at = service_->CreateVendorPrincipal("at@vendor.example", "account-team");
+    auto at = service_->CreateVendorPrincipal("at@vendor.example", service::Role::kAccountTeam);
     ASSERT_TRUE(at.ok()) << at.status();
     WriteFile(dir_ + "/vendor.hdr",
               absl::StrCat("Authorization: Bearer ", std::string(at->token.secret.view()), "\n"));

@@ -8,7 +8,6 @@
 #include <sstream>
 #include <string>
 
-#include "api/internal/fake_service.h"
 #include "api/internal/problem.h"
 #include "api/internal/test_util.h"
 #include "gmock/gmock.h"
@@ -22,7 +21,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using nlohmann::json;
 using testing::Call;
-using testing::FakeService;
+using testing::FakeServices;
 using testing::HeaderOf;
 using testing::MakeRequest;
 
@@ -30,7 +29,7 @@ class RestApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     RestApiOptions options;
-    options.service = &service_;
+    options.services = fakes_.services();
     options.handler_threads = 0;
     options.retry_after_seconds = 7;
     options.ready = [this] { return ready_; };
@@ -55,13 +54,67 @@ class RestApiTest : public ::testing::Test {
     return body;
   }
 
-  FakeService service_;
+  FakeServices fakes_;
   bool ready_ = true;
   std::unique_ptr<RestApi> api_;
 };
 
 TEST_F(RestApiTest, CreateRefusesMissingService) {
   EXPECT_EQ(RestApi::Create({}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(RestApiTest, CreateRefusesAMissingInterface) {
+  RestApiOptions options;
+  options.services = fakes_.services();
+  options.services.audit = nullptr;
+  EXPECT_EQ(RestApi::Create(options).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Role and grant names are parsed here, at the edge: the service is given the enums, and an
+// unknown name never reaches it.
+TEST_F(RestApiTest, RoleAndGrantNamesAreParsedAtTheEdge) {
+  queue::HttpResponse bound = Do(MakeRequest(
+      "POST", "/bindings", R"({"principal_id":"p-1","group_id":"org-acme","role":"assigner"})"));
+  ASSERT_EQ(bound.status, 201) << bound.body;
+  EXPECT_EQ(fakes_.principals.last_role, service::Role::kAssigner);
+  EXPECT_EQ(json::parse(bound.body)["binding"]["role"], "assigner");
+
+  fakes_.principals.last_role.reset();
+  queue::HttpResponse god = Do(MakeRequest(
+      "POST", "/bindings", R"({"principal_id":"p-1","group_id":"org-acme","role":"god"})"));
+  EXPECT_EQ(ExpectProblem(god, 400)["detail"],
+            "role: must be one of viewer, requestor, assigner, admin, support, account-team, "
+            "security-officer");
+  EXPECT_FALSE(fakes_.principals.last_role) << "the service was called";
+
+  queue::HttpResponse granted =
+      Do(MakeRequest("POST", "/bindings/b-1/grants", R"({"grant":"download"})"));
+  ASSERT_EQ(granted.status, 200) << granted.body;
+  EXPECT_EQ(fakes_.principals.last_grant, service::Grant::kDownload);
+  EXPECT_EQ(json::parse(granted.body)["binding"]["grants"], json::array({"download"}));
+
+  queue::HttpResponse revoked = Do(MakeRequest("DELETE", "/bindings/b-1/grants/archive"));
+  ASSERT_EQ(revoked.status, 200) << revoked.body;
+  EXPECT_EQ(fakes_.principals.last_grant, service::Grant::kArchive);
+
+  fakes_.principals.last_grant.reset();
+  EXPECT_EQ(ExpectProblem(Do(MakeRequest("DELETE", "/bindings/b-1/grants/all")), 400)["detail"],
+            "grant (path): must be one of request, download, archive");
+  EXPECT_EQ(ExpectProblem(Do(MakeRequest("POST", "/bindings/b-1/grants", R"({"grant":"x"})")),
+                          400)["detail"],
+            "grant: must be one of request, download, archive");
+  EXPECT_FALSE(fakes_.principals.last_grant) << "the service was called";
+}
+
+TEST_F(RestApiTest, PrincipalKindsAreRenderedByName) {
+  queue::HttpResponse user =
+      Do(MakeRequest("POST", "/users", R"({"username":"bob@acme.example"})"));
+  ASSERT_EQ(user.status, 201) << user.body;
+  EXPECT_EQ(json::parse(user.body)["principal"]["kind"], "user");
+  queue::HttpResponse account =
+      Do(MakeRequest("POST", "/service-accounts", R"({"name":"ztp-1"})"));
+  ASSERT_EQ(account.status, 201) << account.body;
+  EXPECT_EQ(json::parse(account.body)["principal"]["kind"], "service-account");
 }
 
 TEST_F(RestApiTest, EveryStatusCodeMapsThroughTheOneTable) {
@@ -88,7 +141,8 @@ TEST_F(RestApiTest, EveryStatusCodeMapsThroughTheOneTable) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(absl::StatusCodeToString(c.code));
-    service_.fail_with = absl::Status(c.code, "secret detail /var/lib/masa/key.pem");
+    fakes_.voucher_views.fail_with =
+        absl::Status(c.code, "secret detail /var/lib/masa/key.pem");
     queue::HttpResponse r = Do(MakeRequest("GET", "/voucher/v-1"));
     json body = ExpectProblem(r, c.http);
     if (c.shows_message) {
@@ -105,7 +159,8 @@ TEST_F(RestApiTest, EveryStatusCodeMapsThroughTheOneTable) {
 }
 
 TEST_F(RestApiTest, AsyncErrorsMapTheSameWay) {
-  service_.fail_with = absl::ResourceExhaustedError("the signing queue is full (4096/4096)");
+  fakes_.voucher_requests.fail_with =
+      absl::ResourceExhaustedError("the signing queue is full (4096/4096)");
   queue::HttpResponse r =
       Do(MakeRequest("POST", "/request/ov", R"({"serial_numbers":["a"],"cert_id":"c"})"));
   ExpectProblem(r, 503);
@@ -130,7 +185,7 @@ TEST_F(RestApiTest, MissingOrBadTokenIs401WithChallenge) {
   EXPECT_THAT(w.body, Not(HasSubstr("not-a-token")));
 
   queue::HttpRequest lower = MakeRequest("GET", "/voucher/v-1", "", false);
-  lower.headers["authorization"] = "bearer  " + std::string(FakeService::kToken);
+  lower.headers["authorization"] = "bearer  " + std::string(service::testing::FakeAuthenticator::kToken);
   EXPECT_EQ(Do(lower).status, 200);
 }
 
@@ -151,7 +206,7 @@ TEST_F(RestApiTest, UnknownRouteIs404AndWrongMethodIs405WithAllow) {
 }
 
 TEST_F(RestApiTest, GetVoucherHasExactlyTheDocumentedShape) {
-  service_.voucher.last_renewal_at = std::nullopt;
+  fakes_.voucher_views.voucher.last_renewal_at = std::nullopt;
   queue::HttpResponse r = Do(MakeRequest("GET", "/voucher/v-1"));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.content_type, "application/json");
@@ -261,7 +316,7 @@ TEST_F(RestApiTest, BodiesThatAreNotJsonAre415) {
     json body = ExpectProblem(answer, 415);
     EXPECT_THAT(body["detail"].get<std::string>(), HasSubstr("application/json"));
     EXPECT_EQ(HeaderOf(answer, "Accept"), "application/json");
-    EXPECT_TRUE(service_.last_request.serial_numbers.empty()) << "the service was called";
+    EXPECT_TRUE(fakes_.voucher_requests.last_request.serial_numbers.empty()) << "the service was called";
   }
   for (const char* type : {"application/json", "Application/JSON; charset=UTF-8",
                            "application/json;charset=\"utf-8\""}) {
@@ -289,21 +344,21 @@ TEST_F(RestApiTest, RequestOvAnswers200WithPerSerialResults) {
   EXPECT_EQ(body["vouchers"][1]["status"], "failed");
   EXPECT_TRUE(body["vouchers"][1]["voucher_id"].is_null());
   EXPECT_FALSE(body["vouchers"][1]["reason"].get<std::string>().empty());
-  EXPECT_EQ(service_.last_request.pdc_cert_id, "pdc-1");
+  EXPECT_EQ(fakes_.voucher_requests.last_request.pdc_cert_id, "pdc-1");
 }
 
 TEST_F(RestApiTest, DownloadsCarryMediaTypeAndSafeFileName) {
-  service_.voucher.serial_number = "SN/../\"x";
+  fakes_.voucher_views.voucher.serial_number = "SN/../\"x";
   queue::HttpResponse r = Do(MakeRequest("GET", "/voucher/v-1/download"));
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "application/voucher-cms+json");
   EXPECT_EQ(HeaderOf(r, "Content-Disposition"), "attachment; filename=\"SN_..__x.vcj\"");
-  EXPECT_EQ(r.body, service_.cms);
+  EXPECT_EQ(r.body, fakes_.voucher_views.cms);
 
   // The archive is named by the request's id as the service gives it (its UUID), not by
   // the id in the path, which may be one of the older form.
   const std::string uuid = "019acc3c-4c7b-7012-8d15-9e26af37bc00";
-  service_.request_files = {{"v-1", uuid, "9", "SN1", "one"}, {"v-2", uuid, "10", "SN1", "two"}};
+  fakes_.voucher_views.request_files = {{"v-1", uuid, "9", "SN1", "one"}, {"v-2", uuid, "10", "SN1", "two"}};
   queue::HttpResponse tar =
       Do(MakeRequest("GET", "/request/req-019acc3c4c7b0123456789abcdef/download"));
   ASSERT_EQ(tar.status, 200);
@@ -361,8 +416,8 @@ TEST_F(RestApiTest, PublicEndpoints) {
 }
 
 TEST_F(RestApiTest, MetricsInPrometheusTextFormat) {
-  service_.metrics_.sign_latency.Observe(absl::Microseconds(300));
-  service_.metrics_.batch_size.Observe(20);
+  fakes_.metrics.sign_latency.Observe(absl::Microseconds(300));
+  fakes_.metrics.batch_size.Observe(20);
   Do(MakeRequest("GET", "/nope"));
   queue::HttpResponse r = Call(*api_->metrics_handler(), MakeRequest("GET", "/metrics", "", false));
   ASSERT_EQ(r.status, 200);
@@ -409,7 +464,7 @@ TEST_F(RestApiTest, MetricsAreNotOnTheApiAndTheMetricsHandlerServesNothingElse) 
 
 TEST_F(RestApiTest, WorkerThreadsAnswerEveryRequest) {
   RestApiOptions options;
-  options.service = &service_;
+  options.services = fakes_.services();
   options.handler_threads = 2;
   auto api = RestApi::Create(options);
   ASSERT_TRUE(api.ok());
@@ -423,14 +478,14 @@ TEST_F(RestApiTest, FullHandlerQueueAnswers503WithRetryAfter) {
   std::shared_future<void> released = release.get_future().share();
   std::promise<void> entered;
   std::atomic<bool> first{true};
-  service_.on_get_voucher = [&] {
+  fakes_.voucher_views.on_get_voucher = [&] {
     if (first.exchange(false)) {
       entered.set_value();
       released.wait();
     }
   };
   RestApiOptions options;
-  options.service = &service_;
+  options.services = fakes_.services();
   options.handler_threads = 1;
   options.handler_queue_capacity = 1;
   options.retry_after_seconds = 3;

@@ -12,8 +12,8 @@
 #include "common/sha256.h"
 #include "common/status.h"
 #include "common/uuid.h"
-#include "service/internal/test_fixture.h"
 #include "service/service.h"
+#include "service/testing/hsm_fixture.h"
 #include "store/audit_verify.h"
 #include "store/checkpoint.h"
 #include "store/testing/schema.h"
@@ -21,22 +21,22 @@
 namespace masa::service::testing {
 namespace {
 
-// Its own fixture (one organization, ten serials), reopening the store in a test; the PKI
-// and clock are internal/test_fixture.h's.
-
-class IdsTest : public ::testing::Test {
+// One organization and ten serials, on the shared set-up with the HSM key; a test may close
+// and reopen the store.
+class IdsTest : public ServiceFixture {
  protected:
+  IdsTest()
+      : ServiceFixture(absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now())) +
+                       absl::Milliseconds(163)) {}
+
+  std::shared_ptr<const SigningKeys> Keys() override { return SharedPki().keys; }
+  queue::WorkQueueOptions QueueOptions() override {
+    return {.workers = 2, .capacity = 64, .max_batch = 8};
+  }
+
   void SetUp() override {
-    ASSERT_NE(SharedPki().keys, nullptr);
-    char tmpl[] = "/tmp/masa-ids-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    checkpoint_signer_ = *store::NewEvpCheckpointSigner("test/audit", SoftKey());
-    auto q = queue::WorkQueue::Create({.workers = 2, .capacity = 64, .max_batch = 8});
-    ASSERT_TRUE(q.ok()) << q.status();
-    queue_ = *std::move(q);
-    Open();
-    ASSERT_FALSE(HasFatalFailure());
+    ServiceFixture::SetUp();
+    if (HasFatalFailure()) return;
     pdc_ = MakeOwner("CN=Acme Owner CA,O=Acme Corp", clock_.Now(), absl::Hours(24 * 800));
     auto acme = service_->CreateOrganization("acme", "admin@acme.example");
     ASSERT_TRUE(acme.ok()) << acme.status();
@@ -46,26 +46,11 @@ class IdsTest : public ::testing::Test {
     ASSERT_TRUE(service_->AssignSerialsOffline(serials).ok());
   }
 
-  void TearDown() override {
-    Close();
-    queue_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
   // Opens the store (running its migrations) and a service on it.
   void Open() {
-    auto store =
-        store::Store::Open(TestStoreOptions(dir_, &clock_, checkpoint_signer_.get()));
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = *std::move(store);
-    ServiceOptions options;
-    options.store = store_.get();
-    options.work_queue = queue_.get();
-    options.signing_keys = SharedPki().keys;
-    options.clock = &clock_;
-    auto service = Service::Create(options);
-    ASSERT_TRUE(service.ok()) << service.status();
-    service_ = *std::move(service);
+    OpenStore();
+    ASSERT_FALSE(HasFatalFailure());
+    MakeService();
   }
 
   void Close() {
@@ -104,13 +89,6 @@ class IdsTest : public ::testing::Test {
     return page.ok() ? page->total : 0;
   }
 
-  TestClock clock_{absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now())) +
-                   absl::Milliseconds(163)};
-  std::string dir_;
-  std::unique_ptr<store::CheckpointSigner> checkpoint_signer_;
-  std::unique_ptr<queue::WorkQueue> queue_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<Service> service_;
   Owner pdc_;
   Caller admin_;
 };

@@ -3,7 +3,7 @@
 // snapshot of the process closed; a service call that kept one open across its write, or a
 // stream of readers that never lets the writer in, would stall the commit group for the
 // store's five-second grace and then fail every request in it with kUnavailable. Here none
-// may fail. Fixture: internal/test_fixture.h (real store, SoftHSM2 key, work queue).
+// may fail. Fixture: service/testing/hsm_fixture.h (real store, SoftHSM2 key, work queue).
 #include <atomic>
 #include <iostream>
 #include <mutex>
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "service/internal/test_fixture.h"
+#include "service/testing/hsm_fixture.h"
 
 namespace masa::service::testing {
 namespace {
@@ -61,11 +61,11 @@ TEST_F(MapGrowthTest, EveryCallSucceedsWhileTheMapGrowsUnderLoad) {
       auto user = service_->InviteUser(admin_, absl::StrCat("user", i, "@acme.example"));
       Record("InviteUser", user.status());
       if (!user.ok()) continue;
-      auto binding = service_->BindRole(admin_, user->principal_id, east_, "requestor");
+      auto binding = service_->BindRole(admin_, user->principal_id, east_, Role::kRequestor);
       Record("BindRole", binding.status());
       if (binding.ok()) {
         Record("GrantPermission",
-               service_->GrantPermission(admin_, binding->binding_id, "archive").status());
+               service_->GrantPermission(admin_, binding->binding_id, Grant::kArchive).status());
       }
       auto token = service_->CreateToken(admin_, {user->principal_id, std::nullopt, "load"});
       Record("CreateToken", token.status());

@@ -138,17 +138,15 @@ absl::StatusOr<BootstrapResult> ServiceImpl::CreateOrganization(std::string_view
 }
 
 absl::StatusOr<BootstrapResult> ServiceImpl::CreateVendorPrincipal(std::string_view username,
-                                                                   std::string_view role) {
-  std::optional<Role> r = ParseRole(role);
-  if (!r || !internal::IsVendorRole(*r)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("role \"", std::string(role),
-                     "\": a vendor principal takes one of the vendor roles support, "
-                     "account-team or security-officer",
-                     r ? " (customer roles belong to customer organizations)" : ""));
+                                                                   Role role) {
+  if (!internal::IsVendorRole(role)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "role \"", std::string(RoleName(role)),
+        "\": a vendor principal takes one of the vendor roles support, account-team or "
+        "security-officer (customer roles belong to customer organizations)"));
   }
   const std::string& id = options_.vendor_organization_id;
-  return Bootstrap(id, id.substr(id.find('-') + 1), true, username, *r);
+  return Bootstrap(id, id.substr(id.find('-') + 1), true, username, role);
 }
 
 }  // namespace masa::service

@@ -2,7 +2,7 @@
 // owner loses its signing power (its vouchers are superseded), writes into a group re-check
 // it inside the write transaction, and a request shows a caller only the serials it may
 // view, with one reason for "not yours" and "not visible to you". Fixture:
-// internal/test_fixture.h (real store, SoftHSM2 key, work queue).
+// service/testing/hsm_fixture.h (real store, SoftHSM2 key, work queue).
 #include <functional>
 #include <future>
 #include <iostream>
@@ -13,7 +13,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/notification.h"
-#include "service/internal/test_fixture.h"
+#include "service/testing/hsm_fixture.h"
 
 namespace masa::service::testing {
 namespace {
@@ -168,7 +168,7 @@ TEST_F(OwnershipTest, WritesIntoAGroupBeingDeletedStrandNothing) {
               .status();
         },
         [&] { return service_->UploadPdc(admin_, {"", acme_pdc_.pem, id}).status(); },
-        [&] { return service_->BindRole(admin_, bob->principal_id, id, "viewer").status(); },
+        [&] { return service_->BindRole(admin_, bob->principal_id, id, Role::kViewer).status(); },
         [&] { return service_->CreateGroup(admin_, id, "child").status(); },
     };
     std::latch go(writes.size());
@@ -221,7 +221,7 @@ TEST_F(OwnershipTest, PlacingASerialTwiceInOneCallIsRefused) {
 }
 
 TEST_F(OwnershipTest, ARequestShowsASubGroupOnlyTheSerialsItMayView) {
-  Caller east_req = User(admin_, "east@acme.example", "requestor", east_);
+  Caller east_req = User(admin_, "east@acme.example", Role::kRequestor, east_);
   auto r = Request(admin_, Input({"EAST-1", "SN-09"}));
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(StatusName(r->serials[1].status), "completed");
@@ -236,7 +236,7 @@ TEST_F(OwnershipTest, ARequestShowsASubGroupOnlyTheSerialsItMayView) {
 }
 
 TEST_F(OwnershipTest, NotYoursAndNotVisibleToYouReadTheSame) {
-  Caller east_req = User(admin_, "east@acme.example", "requestor", east_);
+  Caller east_req = User(admin_, "east@acme.example", Role::kRequestor, east_);
   // SN-09: acme's root group (not visible to east); OT-1: other's; NO-SUCH: nobody's.
   const std::vector<std::string> serials = {"EAST-1", "SN-09", "OT-1", "NO-SUCH"};
   auto r = Request(east_req, Input(serials));

@@ -103,14 +103,7 @@ absl::Status ServiceImpl::DisablePrincipal(const Caller& caller,
 
 absl::StatusOr<BindingInfo> ServiceImpl::BindRole(const Caller& caller,
                                                   std::string_view principal_id,
-                                                  std::string_view group_id,
-                                                  std::string_view role_name) {
-  std::optional<Role> role = ParseRole(role_name);
-  if (!role) {
-    return absl::InvalidArgumentError(
-        "role: expected viewer, requestor, assigner, admin, support, account-team or "
-        "security-officer");
-  }
+                                                  std::string_view group_id, Role role) {
   const std::string group(group_id);
   const std::string what = "principal " + std::string(principal_id);
   return Mutate<BindingInfo>(&caller, [&](internal::Operation& op) -> absl::StatusOr<BindingInfo> {
@@ -121,9 +114,9 @@ absl::StatusOr<BindingInfo> ServiceImpl::BindRole(const Caller& caller,
       if (p.ok() || absl::IsNotFound(p.status())) return absl::NotFoundError(what + " not found");
       return p.status();
     }
-    if (IsVendorRole(*role) && (p->organization_id != options_.vendor_organization_id ||
-                                group != options_.vendor_organization_id)) {
-      return absl::InvalidArgumentError("role " + std::string(role_name) +
+    if (IsVendorRole(role) && (p->organization_id != options_.vendor_organization_id ||
+                               group != options_.vendor_organization_id)) {
+      return absl::InvalidArgumentError("role " + std::string(RoleName(role)) +
                                         " exists only on the vendor organization's root group");
     }
     MASA_RETURN_IF_ERROR(internal::RequireGroup(op.txn(), group, p->organization_id));
@@ -131,7 +124,7 @@ absl::StatusOr<BindingInfo> ServiceImpl::BindRole(const Caller& caller,
     b.id = internal::NewId(p->id + ".b-");
     b.principal_id = p->id;
     b.group_id = group;
-    b.role = std::string(RoleName(*role));
+    b.role = std::string(RoleName(role));
     b.created_at = Now();
     MASA_RETURN_IF_ERROR(op.txn().Insert(b));
     MASA_RETURN_IF_ERROR(op.Audit("role.bind", Target(p->organization_id, b.id),
@@ -157,12 +150,9 @@ absl::Status ServiceImpl::DeleteBinding(const Caller& caller, std::string_view b
 
 absl::StatusOr<BindingInfo> ServiceImpl::ChangeGrant(const Caller& caller,
                                                      std::string_view binding_id,
-                                                     std::string_view permission, bool add) {
-  if (!ParseGrant(permission)) {
-    return absl::InvalidArgumentError("permission: expected request, download or archive");
-  }
+                                                     Grant permission, bool add) {
   const std::string what = "binding " + std::string(binding_id);
-  const std::string grant(permission);
+  const std::string grant(GrantName(permission));
   // Decided and changed in one transaction, so two grants changed at once both stay.
   return Mutate<BindingInfo>(&caller, [&](internal::Operation& op) -> absl::StatusOr<BindingInfo> {
     auto b = op.txn().Get<store::RoleBinding>(binding_id);
@@ -189,13 +179,13 @@ absl::StatusOr<BindingInfo> ServiceImpl::ChangeGrant(const Caller& caller,
 
 absl::StatusOr<BindingInfo> ServiceImpl::GrantPermission(const Caller& caller,
                                                          std::string_view binding_id,
-                                                         std::string_view permission) {
+                                                         Grant permission) {
   return ChangeGrant(caller, binding_id, permission, true);
 }
 
 absl::StatusOr<BindingInfo> ServiceImpl::RevokePermission(const Caller& caller,
                                                           std::string_view binding_id,
-                                                          std::string_view permission) {
+                                                          Grant permission) {
   return ChangeGrant(caller, binding_id, permission, false);
 }
 

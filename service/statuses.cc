@@ -1,7 +1,7 @@
-// The status vocabulary: one name table per enum of service.h.
+// The status vocabulary: one name table per enum of service/types.h.
 #include <span>
 
-#include "service/service.h"
+#include "service/types.h"
 
 namespace masa::service {
 namespace {
@@ -86,5 +86,9 @@ MASA_STATUS_ENUM(VoucherStatus)
 MASA_STATUS_ENUM(SerialStatus)
 MASA_STATUS_ENUM(RequestStatus)
 #undef MASA_STATUS_ENUM
+
+std::string_view PrincipalKindName(PrincipalKind kind) {
+  return kind == PrincipalKind::kServiceAccount ? "service-account" : "user";
+}
 
 }  // namespace masa::service

@@ -3,7 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "service/internal/test_util.h"
+#include "service/testing/fixture.h"
 
 namespace masa::service {
 namespace {

@@ -31,7 +31,7 @@ std::string ColumnText(const VoucherInfo& v, VoucherColumn c) {
       return v.last_renewal_at ? FormatRfc3339(*v.last_renewal_at) : "";
     case VoucherColumn::kSerialNumber: return v.serial_number;
     case VoucherColumn::kStatus: return std::string(StatusName(v.status));
-    case VoucherColumn::kAssertion: return v.assertion;
+    case VoucherColumn::kAssertion: return std::string(signer::AssertionName(v.assertion));
     case VoucherColumn::kRequestedBy: return v.requested_by;
     case VoucherColumn::kPdcOrganization: return v.pdc_organization;
     case VoucherColumn::kVoucherId: return v.voucher_id;

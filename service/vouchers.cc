@@ -159,7 +159,8 @@ VoucherInfo ServiceImpl::ToInfo(const store::Voucher& v) const {
   i.created_at = v.created_at;
   i.expires_at = v.expires_at;
   i.last_renewal_at = v.last_renewal_at;
-  i.assertion = v.assertion;
+  // The store keeps the name (signer::AssertionName) this service wrote.
+  i.assertion = signer::ParseAssertion(v.assertion).value_or(options_.default_assertion);
   i.status = StatusOf(v, Now());
   i.pdc_organization = v.pdc_organization;
   i.pdc_id = v.pdc_id;

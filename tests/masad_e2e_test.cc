@@ -14,7 +14,7 @@
 //
 // Token expiry is not waited for here (token validity is set in whole days through the
 // API); it is covered with an injected clock by ServiceTest.TokensExpireAndRevokeAtOnce in
-// service/service_test.cc. Revocation, and the six-month cap, are checked here.
+// service/access_test.cc. Revocation, and the six-month cap, are checked here.
 #include <sys/stat.h>
 
 #include <functional>

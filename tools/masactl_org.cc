@@ -4,6 +4,7 @@
 // write transaction, and masad reads principals, tokens and serials from the store on every
 // request (see store/store.h, "Several processes").
 #include <cstdio>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -101,9 +102,17 @@ int VendorCommand(const Args& args) {
       .Option("role", "ROLE", "account-team, support or security-officer", true)
       .Option("token-out", "FILE", "write the token secret to this new 0600 file instead");
   return Run(flags, Args(args.begin() + 1, args.end()), [](const Flags::Parsed& a) {
+    // The role's name is parsed here, at the edge; the service takes the enum.
+    std::optional<service::Role> role = service::ParseRole(*a.Get("role"));
+    if (!role) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "role \"", *a.Get("role"),
+          "\": a vendor principal takes one of the vendor roles support, account-team or "
+          "security-officer"));
+    }
     MASA_ASSIGN_OR_RETURN(auto stack, Open(a));
-    MASA_ASSIGN_OR_RETURN(auto result, stack->service->CreateVendorPrincipal(*a.Get("username"),
-                                                                             *a.Get("role")));
+    MASA_ASSIGN_OR_RETURN(auto result,
+                          stack->service->CreateVendorPrincipal(*a.Get("username"), *role));
     std::printf("vendor principal %s (%s), role %s\n", result.principal.name.c_str(),
                 result.principal.principal_id.c_str(), a.Get("role")->c_str());
     return DeliverToken(result.token, a);

@@ -91,9 +91,10 @@ absl::Status Serve(const MasadConfig& config) {
 
   MASA_ASSIGN_OR_RETURN(std::unique_ptr<Stack> stack, OpenStack(config));
   std::atomic<bool> ready{false};
-  MASA_ASSIGN_OR_RETURN(auto api, api::RestApi::Create({.service = stack->service.get(),
-                                                        .work_queue = stack->work_queue.get(),
-                                                        .ready = [&] { return ready.load(); }}));
+  MASA_ASSIGN_OR_RETURN(auto api,
+                        api::RestApi::Create({.services = api::RestApiServices::Of(*stack->service),
+                                              .work_queue = stack->work_queue.get(),
+                                              .ready = [&] { return ready.load(); }}));
   queue::HttpServerOptions http;
   http.address = config.listen_address;
   http.port = config.listen_port;

@@ -95,24 +95,35 @@ absl::StatusOr<BindingInput> DecodeBinding(std::string_view body) {
   BindingInput in;
   in.principal_id = r.String("principal_id", true, kIdLength).value_or("");
   in.group_id = r.String("group_id", true, kIdLength).value_or("");
-  in.role = r.String("role", true, 32).value_or("");
-  if (r.ok() && !service::ParseRole(in.role)) {
+  std::string role = r.String("role", true, 32).value_or("");
+  std::optional<service::Role> parsed = service::ParseRole(role);
+  if (r.ok() && !parsed) {
     r.Fail("role: must be one of viewer, requestor, assigner, admin, support, account-team, "
            "security-officer");
   }
   MASA_RETURN_IF_ERROR(r.Finish());
+  in.role = *parsed;
   return in;
 }
 
-absl::StatusOr<std::string> DecodeGrant(std::string_view body) {
+absl::StatusOr<service::Grant> DecodeGrant(std::string_view body) {
   MASA_ASSIGN_OR_RETURN(json object, ParseJsonObject(body, false));
   ObjectReader r(object);
   std::string grant = r.String("grant", true, 32).value_or("");
-  if (r.ok() && !service::ParseGrant(grant)) {
+  std::optional<service::Grant> parsed = service::ParseGrant(grant);
+  if (r.ok() && !parsed) {
     r.Fail("grant: must be one of request, download, archive");
   }
   MASA_RETURN_IF_ERROR(r.Finish());
-  return grant;
+  return *parsed;
+}
+
+absl::StatusOr<service::Grant> ParseGrantParam(std::string_view name) {
+  std::optional<service::Grant> grant = service::ParseGrant(name);
+  if (!grant) {
+    return absl::InvalidArgumentError("grant (path): must be one of request, download, archive");
+  }
+  return *grant;
 }
 
 absl::StatusOr<GroupInput> DecodeGroup(std::string_view body) {
@@ -276,7 +287,7 @@ json VoucherJson(const service::VoucherInfo& v) {
               {"created_at", TimeJson(v.created_at)},
               {"expires_at", TimeJson(v.expires_at)},
               {"last_renewal_at", OptionalTime(v.last_renewal_at)},
-              {"assertion", v.assertion},
+              {"assertion", signer::AssertionName(v.assertion)},
               {"status", service::StatusName(v.status)},
               {"serial_number", v.serial_number},
               {"pdc_organization", v.pdc_organization},
@@ -360,18 +371,24 @@ json PdcJson(const service::PdcInfo& p) {
 json PrincipalJson(const service::PrincipalInfo& p) {
   return json{{"principal_id", p.principal_id},
               {"organization_id", p.organization_id},
-              {"kind", p.kind},
+              {"kind", service::PrincipalKindName(p.kind)},
               {"name", p.name},
               {"disabled", p.disabled},
               {"created_at", TimeJson(p.created_at)}};
+}
+
+static json GrantNames(const std::vector<service::Grant>& grants) {
+  json out = json::array();
+  for (service::Grant g : grants) out.push_back(service::GrantName(g));
+  return out;
 }
 
 json BindingJson(const service::BindingInfo& b) {
   return json{{"binding_id", b.binding_id},
               {"principal_id", b.principal_id},
               {"group_id", b.group_id},
-              {"role", b.role},
-              {"grants", b.grants},
+              {"role", service::RoleName(b.role)},
+              {"grants", GrantNames(b.grants)},
               {"created_at", TimeJson(b.created_at)}};
 }
 

@@ -9,7 +9,14 @@
 
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
-#include "service/service.h"
+#include "service/audit_views.h"
+#include "service/organizations.h"
+#include "service/pdcs.h"
+#include "service/principals.h"
+#include "service/serials.h"
+#include "service/tokens.h"
+#include "service/types.h"
+#include "service/voucher_types.h"
 
 namespace masa::api::internal {
 
@@ -29,10 +36,13 @@ absl::StatusOr<std::string> DecodeAccountName(std::string_view body);   // {"nam
 struct BindingInput {
   std::string principal_id;
   std::string group_id;
-  std::string role;
+  service::Role role = service::Role::kViewer;
 };
+// An unknown role or grant name is kInvalidArgument naming the valid ones.
 absl::StatusOr<BindingInput> DecodeBinding(std::string_view body);
-absl::StatusOr<std::string> DecodeGrant(std::string_view body);  // {"grant"}
+absl::StatusOr<service::Grant> DecodeGrant(std::string_view body);  // {"grant"}
+// A grant named in a path ({grant}); unknown: kInvalidArgument naming the valid ones.
+absl::StatusOr<service::Grant> ParseGrantParam(std::string_view name);
 
 struct GroupInput {
   std::string parent_id;

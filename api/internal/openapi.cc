@@ -9,7 +9,7 @@
 #include "api/internal/json_body.h"
 #include "api/internal/rest_api_impl.h"
 #include "nlohmann/json.hpp"
-#include "service/service.h"
+#include "service/types.h"
 
 namespace masa::api::internal {
 namespace {

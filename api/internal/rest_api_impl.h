@@ -13,7 +13,8 @@
 #include "api/rest_api.h"
 #include "queue/http_server.h"
 #include "queue/work_queue.h"
-#include "service/service.h"
+#include "service/types.h"
+#include "service/voucher_types.h"
 
 namespace masa::api::internal {
 

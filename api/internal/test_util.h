@@ -5,9 +5,48 @@
 #include <string>
 
 #include "api/rest_api.h"
-#include "api/internal/fake_service.h"
+#include "service/metrics.h"
+#include "service/testing/fake_audit_views.h"
+#include "service/testing/fake_authenticator.h"
+#include "service/testing/fake_organizations.h"
+#include "service/testing/fake_pdcs.h"
+#include "service/testing/fake_principals.h"
+#include "service/testing/fake_serials.h"
+#include "service/testing/fake_tokens.h"
+#include "service/testing/fake_voucher_requests.h"
+#include "service/testing/fake_voucher_views.h"
 
 namespace masa::api::testing {
+
+// One fake per service interface the REST API calls (service/testing/), combined; a test
+// sets the fakes it cares about (e.g. voucher_views.fail_with) and leaves the others.
+struct FakeServices {
+  service::testing::FakeAuthenticator authenticator;
+  service::testing::FakeOrganizations organizations;
+  service::testing::FakePrincipals principals;
+  service::testing::FakeTokens tokens;
+  service::testing::FakePdcs pdcs;
+  service::testing::FakeSerials serials;
+  service::testing::FakeVoucherRequests voucher_requests;
+  service::testing::FakeVoucherViews voucher_views;
+  service::testing::FakeAuditViews audit;
+  service::Metrics metrics;
+  size_t queue_depth = 7;
+
+  RestApiServices services() {
+    return {.authenticator = &authenticator,
+            .organizations = &organizations,
+            .principals = &principals,
+            .tokens = &tokens,
+            .pdcs = &pdcs,
+            .serials = &serials,
+            .voucher_requests = &voucher_requests,
+            .voucher_views = &voucher_views,
+            .audit = &audit,
+            .metrics = &metrics,
+            .queue_depth = [this] { return queue_depth; }};
+  }
+};
 
 inline queue::HttpRequest MakeRequest(std::string method, std::string path,
                                       std::string body = "", bool with_token = true) {
@@ -16,7 +55,7 @@ inline queue::HttpRequest MakeRequest(std::string method, std::string path,
   r.path = std::move(path);
   r.body = std::move(body);
   if (!r.body.empty()) r.headers["content-type"] = "application/json";
-  if (with_token) r.headers["authorization"] = "Bearer " + std::string(FakeService::kToken);
+  if (with_token) r.headers["authorization"] = "Bearer " + std::string(service::testing::FakeAuthenticator::kToken);
   return r;
 }
 

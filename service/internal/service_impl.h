@@ -56,15 +56,14 @@ class ServiceImpl final : public Service {
   absl::StatusOr<std::vector<PrincipalInfo>> ListPrincipals(const Caller& caller) const override;
   absl::Status DisablePrincipal(const Caller& caller, std::string_view principal_id) override;
   absl::StatusOr<BindingInfo> BindRole(const Caller& caller, std::string_view principal_id,
-                                       std::string_view group_id,
-                                       std::string_view role) override;
+                                       std::string_view group_id, Role role) override;
   absl::Status DeleteBinding(const Caller& caller, std::string_view binding_id) override;
   absl::StatusOr<BindingInfo> GrantPermission(const Caller& caller,
                                               std::string_view binding_id,
-                                              std::string_view permission) override;
+                                              Grant permission) override;
   absl::StatusOr<BindingInfo> RevokePermission(const Caller& caller,
                                                std::string_view binding_id,
-                                               std::string_view permission) override;
+                                               Grant permission) override;
   absl::StatusOr<std::vector<BindingInfo>> ListBindings(
       const Caller& caller, std::string_view principal_id) const override;
 
@@ -94,7 +93,7 @@ class ServiceImpl final : public Service {
   absl::StatusOr<BootstrapResult> CreateOrganization(std::string_view name,
                                                      std::string_view admin_username) override;
   absl::StatusOr<BootstrapResult> CreateVendorPrincipal(std::string_view username,
-                                                        std::string_view role) override;
+                                                        Role role) override;
   absl::StatusOr<AssignResult> AssignSerialsOffline(AssignInput input) override;
   absl::StatusOr<NewToken> IssueTokenOffline(std::string_view organization_id,
                                              std::string_view username,
@@ -159,7 +158,7 @@ class ServiceImpl final : public Service {
   absl::StatusOr<PrincipalInfo> AddPrincipal(const Caller& caller, std::string_view name,
                                              store::PrincipalKind kind);
   absl::StatusOr<BindingInfo> ChangeGrant(const Caller& caller, std::string_view binding_id,
-                                          std::string_view permission, bool add);
+                                          Grant permission, bool add);
   // `caller` null: the operator (actor "masactl"); else the caller is the actor and must
   // hold the vendor permission to create organizations, checked inside the transaction.
   absl::StatusOr<BootstrapResult> Bootstrap(const std::string& org_id,

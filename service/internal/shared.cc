@@ -28,12 +28,20 @@ bool IsOrgName(std::string_view s) {
 
 PrincipalInfo Describe(const store::Principal& p) {
   return {p.id, p.organization_id,
-          p.kind == store::PrincipalKind::kServiceAccount ? "service-account" : "user", p.name,
-          p.disabled, p.created_at};
+          p.kind == store::PrincipalKind::kServiceAccount ? PrincipalKind::kServiceAccount
+                                                          : PrincipalKind::kUser,
+          p.name, p.disabled, p.created_at};
 }
 
 BindingInfo Describe(const store::RoleBinding& b) {
-  return {b.id, b.principal_id, b.group_id, b.role, b.grants, b.created_at};
+  // The store keeps the names (RoleName, GrantName), and only ever those: a name no enum
+  // has would show as the lowest role and no grant, as authorization reads it (authz.cc).
+  BindingInfo info{b.id, b.principal_id, b.group_id, ParseRole(b.role).value_or(Role::kViewer),
+                   {}, b.created_at};
+  for (const std::string& g : b.grants) {
+    if (std::optional<Grant> grant = ParseGrant(g)) info.grants.push_back(*grant);
+  }
+  return info;
 }
 
 GroupInfo Describe(const store::Group& g) {

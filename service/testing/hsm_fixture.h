@@ -1,16 +1,14 @@
-// The fixture of the service tests (service_test.cc, ownership_test.cc): the service against
-// the real store (temp LMDB), a real SoftHSM2 token behind the OpenSSL provider, and the
-// real work queue. Two organizations (acme with a child group "east", other), an account
-// team principal, and serials assigned to both. Tests only.
+// ServiceTest: the fixture of the tests of the whole domain (service_*_test.cc,
+// ownership_test.cc) on the shared set-up of service/testing/fixture.h, with the signing key
+// in a real SoftHSM2 token behind the OpenSSL provider. Two organizations (acme with a child
+// group "east", other), an account team principal, and serials assigned to both. Tests only.
 #pragma once
 
-#include "service/service.h"
-
-#include <stdlib.h>
-
-#include <filesystem>
 #include <future>
+#include <memory>
 #include <set>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -18,23 +16,15 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "common/openssl.h"
-#include "service/internal/test_clock.h"
 #include "hsm/provider/provider.h"
 #include "hsm/testing/softhsm_token.h"
+#include "service/service.h"
+#include "service/testing/fixture.h"
 #include "signer/certificate.h"
 #include "signer/verifier.h"
 #include "signer/voucher_json.h"
-#include "store/checkpoint.h"
 
 namespace masa::service::testing {
-
-using absl::StatusCode;
-
-inline UniquePtr<EVP_PKEY> SoftKey() {
-  return UniquePtr<EVP_PKEY>(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
-}
-
-inline std::string Pem(X509* cert) { return *CertificateToPem(cert); }
 
 // The HSM, the vendor CA and the MASA signing certificate: made once per process.
 struct Pki {
@@ -102,31 +92,18 @@ inline Owner MakeOwner(const std::string& subject, absl::Time now, absl::Duratio
   return o;
 }
 
-class ServiceTest : public ::testing::Test {
+class ServiceTest : public ServiceFixture {
  protected:
-  void SetUp() override {
-    Pki& pki = SharedPki();
-    ASSERT_NE(pki.keys, nullptr);
-    char tmpl[] = "/tmp/masa-service-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    checkpoint_signer_ = *store::NewEvpCheckpointSigner("test/audit", SoftKey());
-    store::StoreOptions store_options =
-        TestStoreOptions(dir_, &clock_, checkpoint_signer_.get());
-    ConfigureStore(store_options);
-    auto store = store::Store::Open(store_options);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = *std::move(store);
-    MakeQueue({.workers = 2, .capacity = 256, .max_batch = 32});
-    ServiceOptions options;
-    options.store = store_.get();
-    options.work_queue = queue_.get();
-    options.signing_keys = pki.keys;
-    options.clock = &clock_;
-    auto service = Service::Create(options);
-    ASSERT_TRUE(service.ok()) << service.status();
-    service_ = *std::move(service);
+  ServiceTest() : ServiceFixture(absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()))) {}
 
+  std::shared_ptr<const SigningKeys> Keys() override { return SharedPki().keys; }
+  queue::WorkQueueOptions QueueOptions() override {
+    return {.workers = 2, .capacity = 256, .max_batch = 32};
+  }
+
+  void SetUp() override {
+    ServiceFixture::SetUp();
+    if (HasFatalFailure()) return;
     acme_pdc_ = MakeOwner("CN=Acme Owner CA,O=Acme Corp", clock_.Now(), absl::Hours(24 * 800));
     acme_pdc2_ = MakeOwner("CN=Acme Other CA,O=Acme Labs", clock_.Now(), absl::Hours(24 * 800));
 
@@ -138,7 +115,7 @@ class ServiceTest : public ::testing::Test {
     auto other = service_->CreateOrganization("other", "admin@other.example");
     ASSERT_TRUE(other.ok()) << other.status();
     other_admin_ = Login(other->token.secret.view());
-    auto at = service_->CreateVendorPrincipal("at@vendor.example", "account-team");
+    auto at = service_->CreateVendorPrincipal("at@vendor.example", Role::kAccountTeam);
     ASSERT_TRUE(at.ok()) << at.status();
     account_team_ = Login(at->token.secret.view());
 
@@ -153,39 +130,19 @@ class ServiceTest : public ::testing::Test {
     ASSERT_TRUE(assigned.ok()) << assigned.status();
     ASSERT_EQ(assigned->assigned, 30u);
     AssignInput east_serials{"org-acme", east_, {}, false};
-    for (int i = 0; i < 5; ++i) east_serials.serials.push_back({"", absl::StrFormat("EAST-%d", i), ""});
+    for (int i = 0; i < 5; ++i) {
+      east_serials.serials.push_back({"", absl::StrFormat("EAST-%d", i), ""});
+    }
     ASSERT_TRUE(service_->AssignSerials(account_team_, east_serials).ok());
     ASSERT_TRUE(service_->AssignSerialsOffline({"org-other", "", {{"", "OT-1", ""}}, false}).ok());
   }
 
-  void TearDown() override {
-    service_.reset();
-    queue_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  // Lets a test change the store's options before it opens.
-  virtual void ConfigureStore(store::StoreOptions&) {}
-
-  void MakeQueue(queue::WorkQueueOptions o) {
-    auto q = queue::WorkQueue::Create(o);
-    ASSERT_TRUE(q.ok()) << q.status();
-    queue_ = *std::move(q);
-  }
-
-  Caller Login(std::string_view token) {
-    auto c = service_->Authenticate(token);
-    EXPECT_TRUE(c.ok()) << c.status();
-    return c.ok() ? *c : Caller();
-  }
-
   // A new user of `by`'s organization with `role` on `group` ("" = root), logged in.
-  Caller User(const Caller& by, const std::string& name, const std::string& role,
-              std::string group = "", std::string* binding_id = nullptr) {
+  Caller User(const Caller& by, const std::string& name, Role role, std::string group = "",
+              std::string* binding_id = nullptr) {
     auto p = service_->InviteUser(by, name);
     EXPECT_TRUE(p.ok()) << p.status();
-    if (!role.empty()) {
+    {
       auto b = service_->BindRole(by, p->principal_id,
                                   group.empty() ? by.organization_id() : group, role);
       EXPECT_TRUE(b.ok()) << b.status();
@@ -194,24 +151,6 @@ class ServiceTest : public ::testing::Test {
     auto t = service_->CreateToken(by, {p->principal_id, std::nullopt, "test"});
     EXPECT_TRUE(t.ok()) << t.status();
     return Login(t->secret.view());
-  }
-
-  absl::StatusOr<RequestResult> Request(const Caller& c, VoucherRequestInput in) {
-    std::promise<absl::StatusOr<RequestResult>> p;
-    auto f = p.get_future();
-    absl::Status s = service_->RequestVouchers(c, std::move(in), [&p](auto r) {
-      p.set_value(std::move(r));
-    });
-    if (!s.ok()) return s;
-    return f.get();
-  }
-
-  absl::StatusOr<RequestResult> Renew(const Caller& c, const std::string& id, RenewInput in = {}) {
-    std::promise<absl::StatusOr<RequestResult>> p;
-    auto f = p.get_future();
-    absl::Status s = service_->RenewVoucher(c, id, in, [&p](auto r) { p.set_value(std::move(r)); });
-    if (!s.ok()) return s;
-    return f.get();
   }
 
   VoucherRequestInput Input(std::vector<std::string> serials, const Owner* pdc = nullptr) {
@@ -229,28 +168,11 @@ class ServiceTest : public ::testing::Test {
     return r->serials[0].voucher_id;
   }
 
-  std::vector<std::string> AuditActions() {
-    std::vector<std::string> out;
-    auto snap = store_->Read();
-    uint64_t n = *snap->AuditSize();
-    for (uint64_t i = 0; i < n; ++i) out.push_back(snap->GetAuditEntry(i)->action);
-    return out;
-  }
-
-  uint64_t AuditSize() { return *store_->Read()->AuditSize(); }
-
   // Replaces the service by one on the same store and queue whose vouchers assert `a`.
   void RestartWithAssertion(signer::Assertion a) {
-    service_.reset();
-    ServiceOptions options;
-    options.store = store_.get();
-    options.work_queue = queue_.get();
-    options.signing_keys = SharedPki().keys;
-    options.clock = &clock_;
+    ServiceOptions options = Options();
     options.default_assertion = a;
-    auto service = Service::Create(options);
-    ASSERT_TRUE(service.ok()) << service.status();
-    service_ = *std::move(service);
+    MakeService(std::move(options));
   }
 
   // A UEFI platform key certificate issued by `issuer` (signed with `key`), valid `from`..`to`.
@@ -270,12 +192,6 @@ class ServiceTest : public ::testing::Test {
     return signer::VerifyOwnershipVoucher(device, cms);
   }
 
-  TestClock clock_{absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()))};
-  std::string dir_;
-  std::unique_ptr<store::CheckpointSigner> checkpoint_signer_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<queue::WorkQueue> queue_;
-  std::unique_ptr<Service> service_;
   Owner acme_pdc_, acme_pdc2_;
   Caller admin_, other_admin_, account_team_;
   std::string east_;

@@ -1,0 +1,60 @@
+// Serial numbers: the vendor's account team assigns them to organizations, an
+// organization's assigners place them in its groups.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "service/types.h"
+
+namespace masa::service {
+
+struct SerialAssignment {
+  std::string ien;  // "" = vendor IEN
+  std::string serial_number;
+  std::string model;
+};
+
+struct AssignInput {
+  std::string organization_id;
+  std::string group_id;  // "" = the organization's root group
+  std::vector<SerialAssignment> serials;
+  // A serial that already belongs to ANOTHER organization is refused (nothing is written)
+  // unless this is set; then it moves, and in the same transaction the old organization's
+  // unarchived vouchers of it become "superseded". Audited on both sides without naming the
+  // other: "serial.transfer-out" and one "voucher.supersede" per voucher under the old
+  // organization, "serial.reassign" under the new one.
+  bool reassign = false;
+};
+
+struct AssignResult {
+  size_t assigned = 0;  // new or moved
+  size_t unchanged = 0; // already in that organization and group
+};
+
+// Thread-safe: every method may be called from any thread at once. Methods that take a
+// Caller re-check its token (revoked/expired/disabled -> kUnauthenticated). Reads authorize
+// on a fresh store snapshot; every state change authorizes, changes and writes its audit
+// entries inside one store write transaction (internal/operation.h), so nothing changes
+// between the decision and the write; secrets never reach audit entries, logs or messages.
+// Objects of another organization are answered kNotFound (see service/types.h).
+class Serials {
+ public:
+  virtual ~Serials() = default;
+
+  // Vendor account team only (others: kPermissionDenied). Writes in store transactions of
+  // assign_batch_size; a failure after the first transaction leaves the earlier ones
+  // written (each audited), and the error says how many were assigned.
+  virtual absl::StatusOr<AssignResult> AssignSerials(const Caller& caller,
+                                                     AssignInput input) = 0;
+  // Moves serials of the caller's organization into `group_id`; needs assigner on the
+  // serial's current group and on the target group. kNotFound for a serial not visible.
+  virtual absl::StatusOr<AssignResult> PlaceSerials(const Caller& caller,
+                                                    std::string_view group_id,
+                                                    const std::vector<SerialRef>& serials) = 0;
+};
+
+}  // namespace masa::service

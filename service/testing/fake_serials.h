@@ -1,0 +1,31 @@
+// A fake Serials: every serial given counts as assigned, or every call fails with one
+// chosen status.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "service/serials.h"
+
+namespace masa::service::testing {
+
+// Not thread-safe: tests call it from one thread at a time.
+class FakeSerials final : public Serials {
+ public:
+  absl::Status fail_with = absl::OkStatus();  // when not OK, every method returns it
+
+  AssignInput last_assign;  // what it saw
+
+  absl::StatusOr<AssignResult> AssignSerials(const Caller&, AssignInput input) override {
+    if (!fail_with.ok()) return fail_with;
+    last_assign = input;
+    return AssignResult{input.serials.size(), 0};
+  }
+  absl::StatusOr<AssignResult> PlaceSerials(const Caller&, std::string_view,
+                                            const std::vector<SerialRef>& serials) override {
+    if (!fail_with.ok()) return fail_with;
+    return AssignResult{serials.size(), 0};
+  }
+};
+
+}  // namespace masa::service::testing
