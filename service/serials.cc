@@ -23,7 +23,6 @@ absl::Status SupersedeVouchers(internal::Operation& op, const std::string& ien, 
   MASA_ASSIGN_OR_RETURN(auto summaries, txn.VoucherSummariesBySerial(ien, serial));
   for (const auto& summary : summaries) {
     if (summary.organization_id == new_org || summary.archived_at || summary.superseded_at ||
-        summary.status == StatusName(VoucherStatus::kArchived) ||
         summary.status == StatusName(VoucherStatus::kSuperseded)) {
       continue;
     }

@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "absl/time/time.h"
-#include "service/service.h"
+#include "service/types.h"
 #include "store/records.h"
 
 namespace masa::service::internal {
@@ -17,9 +17,12 @@ namespace masa::service::internal {
 // migration renamed them.
 inline std::string StoredStatus(VoucherStatus status) { return std::string(StatusName(status)); }
 
-inline bool IsArchived(const store::Voucher& v) {
-  return v.archived_at || v.status == StatusName(VoucherStatus::kArchived);
-}
+// Archived: archived_at is the one source of truth, here, in the store's pin index
+// (store/internal/indexes.cc) and in CountsAsLive below. ArchiveVoucher still writes
+// status "archived" too, for earlier builds reading the same store, but nothing reads it.
+// Every record ever archived has archived_at: the field came with the voucher record
+// itself, and the one write that archives sets both in the same Put.
+inline bool IsArchived(const store::Voucher& v) { return v.archived_at.has_value(); }
 // Its serial was reassigned to another organization: it no longer counts as live, cannot be
 // renewed, and stays viewable and downloadable by its organization as history.
 inline bool IsSuperseded(const store::Voucher& v) {
@@ -38,9 +41,8 @@ inline VoucherStatus StatusOf(const store::Voucher& v, absl::Time now) {
 // True while the voucher counts for the conflict check: neither archived nor superseded,
 // and not expired at `now`.
 inline bool CountsAsLive(const store::VoucherSummary& v, absl::Time now) {
-  return !v.archived_at && v.status != StatusName(VoucherStatus::kArchived) &&
-         !v.superseded_at && v.status != StatusName(VoucherStatus::kSuperseded) &&
-         v.expires_at > now;
+  return !v.archived_at && !v.superseded_at &&
+         v.status != StatusName(VoucherStatus::kSuperseded) && v.expires_at > now;
 }
 
 }  // namespace masa::service::internal
