@@ -1,6 +1,7 @@
 // The Service implementation, shared by its concept files: service.cc (life cycle,
 // authentication), pdcs.cc, principals.cc, groups.cc, serials.cc, tokens.cc,
-// audit_views.cc, organizations.cc and vouchers.cc (requests, renewals, listing).
+// audit_views.cc, organizations.cc, voucher_requests.cc (requests, renewals, archiving),
+// voucher_views.cc (get, download) and voucher_list.cc (listing); operation.cc runs writes.
 #pragma once
 
 #include <memory>

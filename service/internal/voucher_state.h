@@ -1,5 +1,6 @@
 // What a stored voucher shows as its status (VoucherInfo.status), shared by the request
-// pipeline (vouchers.cc), the listing (voucher_list.cc) and serial reassignment (serials.cc).
+// pipeline (voucher_requests.cc), the views (voucher_views.cc), the listing
+// (voucher_list.cc) and serial reassignment (serials.cc).
 #pragma once
 
 #include <string>
@@ -43,6 +44,13 @@ inline VoucherStatus StatusOf(const store::Voucher& v, absl::Time now) {
 inline bool CountsAsLive(const store::VoucherSummary& v, absl::Time now) {
   return !v.archived_at && !v.superseded_at &&
          v.status != StatusName(VoucherStatus::kSuperseded) && v.expires_at > now;
+}
+
+// A request's status from how many of its serials got a voucher and how many did not.
+inline RequestStatus RequestStatusOf(size_t completed, size_t failed) {
+  return failed == 0 ? RequestStatus::kCompleted
+         : completed == 0 ? RequestStatus::kFailed
+                          : RequestStatus::kPartial;
 }
 
 }  // namespace masa::service::internal
