@@ -32,7 +32,6 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "queue/http_server.h"
-#include "signer/certificate.h"
 
 namespace masa::queue::testing {
 
