@@ -14,6 +14,8 @@ packages=(
   libyang2-tools libyang2-dev  # tests only: the extended voucher's YANG module and instances
   libfaketime  # tests only: masad restarted days later, to see tokens expire
   tar  # tests: the voucher archive of GET /request/{req_id}/download, listed and extracted
+  clang-14 libclang-rt-14-dev  # tests only: the ThreadSanitizer + -Wthread-safety build
+  clang-format-14  # scripts/format.sh
 )
 
 missing=()
