@@ -14,10 +14,12 @@ if [ "${MASA_SKIP_SANITIZERS:-0}" != 1 ]; then
      ctest --output-on-failure -j2 --timeout 900)
   # TSan: every race stops the process (exit 66) and fails its test, masad's included. The
   # suppressions are for races inside uninstrumented third-party libraries only.
+  # die_after_fork=0: the store's multi-process tests fork a process whose writer thread is
+  # running and open a store (new threads) in the child, as a second process would.
   scripts/build.sh build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
     -DMASA_TSAN=ON -DMASA_THREAD_SAFETY=ON -DMASA_BUILD_BENCH=OFF
-  tsan_options="halt_on_error=1 second_deadlock_stack=1"
+  tsan_options="halt_on_error=1 second_deadlock_stack=1 die_after_fork=0"
   tsan_options+=" suppressions=$PWD/tests/tsan/suppressions.txt"
   (cd build-tsan && TSAN_OPTIONS=$tsan_options ctest --output-on-failure -j2 --timeout 900)
 fi

@@ -9,8 +9,10 @@
 // dlsym(RTLD_NEXT)) and adds the happens-before edge TSan would have recorded had abseil been
 // instrumented: release before a lock is given up, acquire after it is taken.
 //
-// Not covered: lock-order (deadlock) reports for absl::Mutex, and reader/reader ordering
-// (readers are treated as writers, which can hide a race between two readers only).
+// This file is compiled without -fsanitize=thread, like abseil itself, so TSan sees only the
+// edges it adds, not its own bookkeeping. Not covered: lock-order (deadlock) reports for
+// absl::Mutex, and reader/reader ordering (readers are treated as writers, which can hide a
+// race between two readers only).
 #include <dlfcn.h>
 #include <sanitizer/tsan_interface.h>
 
@@ -44,9 +46,9 @@ F Real(const char* rest, bool is_const = false) {
 
 using Cond = const absl::Condition&;
 
-// abseil evaluates a Condition inside its own lock functions, with the lock held but before
-// they return to us (and sometimes in the thread that unlocks). This Condition acquires
-// first, so that what the condition reads is ordered after the last holder's writes.
+// abseil evaluates a Condition inside its own lock functions, with the lock held but out of
+// our sight (before they return to us, or in another thread as it unlocks). This Condition
+// acquires before and releases after, as a holder of the lock does around its accesses.
 class Acquiring {
  public:
   Acquiring(absl::Mutex* mu, Cond cond) : mu_(mu), cond_(&cond), wrapped_(&Eval, this) {}
@@ -55,7 +57,9 @@ class Acquiring {
  private:
   static bool Eval(Acquiring* self) {
     __tsan_acquire(self->mu_);
-    return self->cond_->Eval();
+    bool met = self->cond_->Eval();
+    __tsan_release(self->mu_);
+    return met;
   }
   absl::Mutex* mu_;
   const absl::Condition* cond_;
@@ -101,48 +105,55 @@ bool Mutex::ReaderTryLock() {
 }
 void Mutex::LockWhen(Cond cond) {
   static auto real = Real<void (*)(Mutex*, Cond)>("5Mutex8LockWhenERKNS0_9ConditionE");
-  real(this, Acquiring(this, cond).get());
+  Acquiring wrapped(this, cond);
+  real(this, wrapped.get());
   __tsan_acquire(this);
 }
 void Mutex::ReaderLockWhen(Cond cond) {
   static auto real = Real<void (*)(Mutex*, Cond)>("5Mutex14ReaderLockWhenERKNS0_9ConditionE");
-  real(this, Acquiring(this, cond).get());
+  Acquiring wrapped(this, cond);
+  real(this, wrapped.get());
   __tsan_acquire(this);
 }
 // The timed variants hold the lock on return whatever they return.
 bool Mutex::LockWhenWithTimeout(Cond cond, Duration timeout) {
   static auto real = Real<bool (*)(Mutex*, Cond, Duration)>(
       "5Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE");
-  bool met = real(this, Acquiring(this, cond).get(), timeout);
+  Acquiring wrapped(this, cond);
+  bool met = real(this, wrapped.get(), timeout);
   __tsan_acquire(this);
   return met;
 }
 bool Mutex::LockWhenWithDeadline(Cond cond, Time deadline) {
   static auto real = Real<bool (*)(Mutex*, Cond, Time)>(
       "5Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE");
-  bool met = real(this, Acquiring(this, cond).get(), deadline);
+  Acquiring wrapped(this, cond);
+  bool met = real(this, wrapped.get(), deadline);
   __tsan_acquire(this);
   return met;
 }
 void Mutex::Await(Cond cond) {
   static auto real = Real<void (*)(Mutex*, Cond)>("5Mutex5AwaitERKNS0_9ConditionE");
+  Acquiring wrapped(this, cond);
   __tsan_release(this);
-  real(this, Acquiring(this, cond).get());
+  real(this, wrapped.get());
   __tsan_acquire(this);
 }
 bool Mutex::AwaitWithTimeout(Cond cond, Duration timeout) {
   static auto real = Real<bool (*)(Mutex*, Cond, Duration)>(
       "5Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE");
+  Acquiring wrapped(this, cond);
   __tsan_release(this);
-  bool met = real(this, Acquiring(this, cond).get(), timeout);
+  bool met = real(this, wrapped.get(), timeout);
   __tsan_acquire(this);
   return met;
 }
 bool Mutex::AwaitWithDeadline(Cond cond, Time deadline) {
   static auto real = Real<bool (*)(Mutex*, Cond, Time)>(
       "5Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE");
+  Acquiring wrapped(this, cond);
   __tsan_release(this);
-  bool met = real(this, Acquiring(this, cond).get(), deadline);
+  bool met = real(this, wrapped.get(), deadline);
   __tsan_acquire(this);
   return met;
 }
