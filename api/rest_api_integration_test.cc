@@ -183,9 +183,10 @@ class RestApiIntegrationTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    // The metrics listener first: its /metrics handler reads the API server (SetServer).
+    metrics_server_.reset();
     if (server_) server_->Shutdown(absl::Seconds(5));
     server_.reset();
-    metrics_server_.reset();
     api_.reset();
     service_.reset();
     queue_.reset();
