@@ -9,7 +9,7 @@
 #include <string>
 
 #include "api/internal/problem.h"
-#include "api/internal/test_util.h"
+#include "api/testing/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
