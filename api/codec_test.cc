@@ -22,9 +22,7 @@ struct BadBody {
   const char* must_mention;  // the field (or problem) the message must name
 };
 
-std::string Nested(int depth) {
-  return std::string(depth, '[') + std::string(depth, ']');
-}
+std::string Nested(int depth) { return std::string(depth, '[') + std::string(depth, ']'); }
 
 std::vector<BadBody> BadVoucherRequests() {
   std::string ok_pdc = std::string("\"pdc\":\"") + kPem + "\"";
@@ -48,25 +46,23 @@ std::vector<BadBody> BadVoucherRequests() {
       {"serial empty", "{\"serial_numbers\":[\"\"]," + ok_pdc + "}", "serial_numbers[0]"},
       {"serial with NUL", "{\"serial_numbers\":[\"a\\u0000b\"]," + ok_pdc + "}",
        "serial_numbers[0]"},
-      {"too many serials", "{\"serial_numbers\":" + many + "," + ok_pdc + "}",
-       "serial_numbers"},
+      {"too many serials", "{\"serial_numbers\":" + many + "," + ok_pdc + "}", "serial_numbers"},
       {"unknown field", "{\"serial_numbers\":[\"a\"]," + ok_pdc + ",\"colour\":1}", "colour"},
       {"pdc not string", "{\"serial_numbers\":[\"a\"],\"pdc\":5}", "pdc"},
       {"no pdc and no cert_id", "{\"serial_numbers\":[\"a\"]}", "cert_id"},
       {"pdc and cert_id", "{\"serial_numbers\":[\"a\"]," + ok_pdc + ",\"cert_id\":\"c\"}",
        "cert_id"},
-      {"expires_at not a time", "{\"serial_numbers\":[\"a\"]," + ok_pdc +
-                                    ",\"expires_at\":\"tomorrow\"}", "expires_at"},
+      {"expires_at not a time",
+       "{\"serial_numbers\":[\"a\"]," + ok_pdc + ",\"expires_at\":\"tomorrow\"}", "expires_at"},
       {"expires_at number", "{\"serial_numbers\":[\"a\"]," + ok_pdc + ",\"expires_at\":5}",
        "expires_at"},
       {"override string", "{\"serial_numbers\":[\"a\"]," + ok_pdc + ",\"override\":\"yes\"}",
        "override"},
-      {"os_type object", "{\"serial_numbers\":[\"a\"]," + ok_pdc + ",\"os_type\":{}}",
-       "os_type"},
-      {"platform_cert array", "{\"serial_numbers\":[\"a\"]," + ok_pdc +
-                                  ",\"platform_cert\":[]}", "platform_cert"},
-      {"security_profile bool", "{\"serial_numbers\":[\"a\"]," + ok_pdc +
-                                    ",\"security_profile\":true}", "security_profile"},
+      {"os_type object", "{\"serial_numbers\":[\"a\"]," + ok_pdc + ",\"os_type\":{}}", "os_type"},
+      {"platform_cert array", "{\"serial_numbers\":[\"a\"]," + ok_pdc + ",\"platform_cert\":[]}",
+       "platform_cert"},
+      {"security_profile bool",
+       "{\"serial_numbers\":[\"a\"]," + ok_pdc + ",\"security_profile\":true}", "security_profile"},
       {"ien number", "{\"serial_numbers\":[\"a\"]," + ok_pdc + ",\"ien\":9}", "ien"},
       {"huge pdc", "{\"serial_numbers\":[\"a\"],\"pdc\":\"" + std::string(70000, 'A') + "\"}",
        "pdc"},
@@ -118,16 +114,15 @@ TEST(DecodeOtherBodiesTest, RefuseMalformedInputNamingTheField) {
     return [f](std::string_view b) -> absl::Status { return f(b).status(); };
   };
   std::vector<Case> cases = {
-      {"renew bad time", st(DecodeRenew), R"({"expires_at":"2020-13-01T00:00:00Z"})",
-       "expires_at"},
+      {"renew bad time", st(DecodeRenew), R"({"expires_at":"2020-13-01T00:00:00Z"})", "expires_at"},
       {"renew unknown", st(DecodeRenew), R"({"expires":"x"})", "expires"},
       {"pdc missing certificate", st(DecodePdc), R"({"name":"x"})", "certificate"},
       {"pdc group number", st(DecodePdc), R"({"certificate":"x","group_id":3})", "group_id"},
       {"user missing", st(DecodeUsername), R"({})", "username"},
       {"user array", st(DecodeUsername), R"({"username":["a"]})", "username"},
       {"account missing", st(DecodeAccountName), R"({"username":"a"})", "name"},
-      {"binding role", st(DecodeBinding),
-       R"({"principal_id":"p","group_id":"g","role":"god"})", "role"},
+      {"binding role", st(DecodeBinding), R"({"principal_id":"p","group_id":"g","role":"god"})",
+       "role"},
       {"binding missing group", st(DecodeBinding), R"({"principal_id":"p","role":"admin"})",
        "group_id"},
       {"grant unknown", st(DecodeGrant), R"({"grant":"delete"})", "grant"},
@@ -148,8 +143,7 @@ TEST(DecodeOtherBodiesTest, RefuseMalformedInputNamingTheField) {
       {"assign serial unknown field", st(DecodeAssign),
        R"({"organization_id":"org-a","serials":[{"serial_number":"a","colour":1}]})",
        "serials[0].colour"},
-      {"assign empty", st(DecodeAssign), R"({"organization_id":"org-a","serials":[]})",
-       "serials"},
+      {"assign empty", st(DecodeAssign), R"({"organization_id":"org-a","serials":[]})", "serials"},
       {"place missing group", st(DecodePlace), R"({"serials":[{"serial_number":"a"}]})",
        "group_id"},
   };
@@ -175,8 +169,9 @@ TEST(DecodeOtherBodiesTest, OptionalBodiesMayBeEmpty) {
 }
 
 TEST(DecodeQueryTest, ListVouchers) {
-  Query good = {{"serial_number", "SN1"}, {"status", "issued"}, {"sort", "expires_at"},
-                {"order", "asc"}, {"group_by", "status"}, {"page_size", "10"},
+  Query good = {{"serial_number", "SN1"},         {"status", "issued"},
+                {"sort", "expires_at"},           {"order", "asc"},
+                {"group_by", "status"},           {"page_size", "10"},
                 {"from", "2026-01-01T00:00:00Z"}, {"archived", "false"}};
   absl::StatusOr<service::ListVouchersInput> in = DecodeListVouchers(good);
   ASSERT_TRUE(in.ok()) << in.status();
@@ -229,9 +224,8 @@ TEST(EncodeTest, VoucherHasExactlyTheDocumentedMembers) {
   std::set<std::string> keys;
   for (auto& [k, _] : j.items()) keys.insert(k);
   EXPECT_EQ(keys, (std::set<std::string>{"req_id", "voucher_id", "requested_at", "created_at",
-                                         "expires_at", "last_renewal_at", "assertion",
-                                         "status", "serial_number", "pdc_organization",
-                                         "requested_by"}));
+                                         "expires_at", "last_renewal_at", "assertion", "status",
+                                         "serial_number", "pdc_organization", "requested_by"}));
   EXPECT_TRUE(j["last_renewal_at"].is_null());
   EXPECT_EQ(j["requested_at"], "2027-01-15T08:00:00Z");
   EXPECT_EQ(j["assertion"], "verified");

@@ -77,8 +77,7 @@ TEST(OpenApiTest, EveryReferencedSchemaExists) {
   json doc = Document();
   std::string text = doc.dump();
   const std::string kPrefix = "#/components/schemas/";
-  for (size_t at = text.find(kPrefix); at != std::string::npos;
-       at = text.find(kPrefix, at + 1)) {
+  for (size_t at = text.find(kPrefix); at != std::string::npos; at = text.find(kPrefix, at + 1)) {
     size_t start = at + kPrefix.size();
     std::string name = text.substr(start, text.find('"', start) - start);
     EXPECT_TRUE(doc["components"]["schemas"].contains(name)) << name;
@@ -90,10 +89,9 @@ TEST(OpenApiTest, VoucherSchemaListsExactlyTheDocumentedFields) {
   const json& voucher = doc["components"]["schemas"]["Voucher"];
   std::set<std::string> fields;
   for (auto& [k, v] : voucher["properties"].items()) fields.insert(k);
-  EXPECT_EQ(fields, (std::set<std::string>{"req_id", "voucher_id", "requested_at",
-                                           "created_at", "expires_at", "last_renewal_at",
-                                           "assertion", "status", "serial_number",
-                                           "pdc_organization", "requested_by"}));
+  EXPECT_EQ(fields, (std::set<std::string>{"req_id", "voucher_id", "requested_at", "created_at",
+                                           "expires_at", "last_renewal_at", "assertion", "status",
+                                           "serial_number", "pdc_organization", "requested_by"}));
 }
 
 // The schema `s` stands for, following one $ref into the components.

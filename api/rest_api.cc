@@ -11,9 +11,9 @@
 #include "api/internal/problem.h"
 #include "api/internal/rest_api_impl.h"
 #include "api/internal/tar.h"
-#include "service/service.h"
 #include "common/status.h"
 #include "common/time.h"
+#include "service/service.h"
 
 namespace masa::api {
 namespace internal {
@@ -64,14 +64,13 @@ std::optional<std::string> BearerToken(const queue::HttpRequest& request) {
 }
 
 HttpResponse Unauthenticated(std::string_view detail, bool invalid_request) {
-  return Problem(401, "urn:masa:problem:unauthenticated", "Authentication required", detail,
-                 {{"WWW-Authenticate", invalid_request
-                                           ? "Bearer realm=\"masa\", error=\"invalid_request\""
-                                           : "Bearer realm=\"masa\""}});
+  return Problem(
+      401, "urn:masa:problem:unauthenticated", "Authentication required", detail,
+      {{"WWW-Authenticate", invalid_request ? "Bearer realm=\"masa\", error=\"invalid_request\""
+                                            : "Bearer realm=\"masa\""}});
 }
 
-HttpResponse FileResponse(std::string_view content_type, std::string filename,
-                          std::string body) {
+HttpResponse FileResponse(std::string_view content_type, std::string filename, std::string body) {
   HttpResponse r;
   r.status = 200;
   r.content_type = std::string(content_type);
@@ -121,8 +120,7 @@ const std::vector<Route>& RestApiImpl::Routes() {
       {{"POST", "/users", "inviteUser"}, &R::InviteUser},
       {{"POST", "/service-accounts", "createServiceAccount"}, &R::CreateServiceAccount},
       {{"GET", "/principals", "listPrincipals"}, &R::ListPrincipals},
-      {{"POST", "/principals/{principal_id}/disable", "disablePrincipal"},
-       &R::DisablePrincipal},
+      {{"POST", "/principals/{principal_id}/disable", "disablePrincipal"}, &R::DisablePrincipal},
       {{"POST", "/bindings", "createBinding"}, &R::CreateBinding},
       {{"GET", "/bindings", "listBindings"}, &R::ListBindings},
       {{"DELETE", "/bindings/{binding_id}", "deleteBinding"}, &R::DeleteBinding},
@@ -239,12 +237,12 @@ void RestApiImpl::Dispatch(const Route& route, std::shared_ptr<Call> call) {
     std::string type = call->request.Header("content-type");
     if (!IsJsonContentType(type)) {
       if (type.size() > 80) type = type.substr(0, 80) + "...";
-      call->respond(Problem(
-          415, "urn:masa:problem:unsupported-media-type", "Unsupported media type",
-          absl::StrCat("The request body must be JSON sent with \"Content-Type: "
-                       "application/json\" (a charset, if given, utf-8); got ",
-                       type.empty() ? "no Content-Type" : "\"" + type + "\"", "."),
-          {{"Accept", std::string(kJson)}}));
+      call->respond(
+          Problem(415, "urn:masa:problem:unsupported-media-type", "Unsupported media type",
+                  absl::StrCat("The request body must be JSON sent with \"Content-Type: "
+                               "application/json\" (a charset, if given, utf-8); got ",
+                               type.empty() ? "no Content-Type" : "\"" + type + "\"", "."),
+                  {{"Accept", std::string(kJson)}}));
       return;
     }
   }
@@ -260,14 +258,14 @@ service::RequestCallback RestApiImpl::AnswerLater(queue::HttpResponder respond) 
   // Runs on a store or worker thread after this handler returned; the responder carries
   // the answer back to the server's loop.
   int retry_after = options_.retry_after_seconds;
-  return [respond = std::move(respond), retry_after](
-             absl::StatusOr<service::RequestResult> result) {
-    if (!result.ok()) {
-      respond(ProblemResponse(result.status(), retry_after));
-      return;
-    }
-    respond(Ok(RequestResultJson(*result)));
-  };
+  return
+      [respond = std::move(respond), retry_after](absl::StatusOr<service::RequestResult> result) {
+        if (!result.ok()) {
+          respond(ProblemResponse(result.status(), retry_after));
+          return;
+        }
+        respond(Ok(RequestResultJson(*result)));
+      };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -295,7 +293,7 @@ absl::StatusOr<HttpResponse> RestApiImpl::Readyz(Call&) {
 HttpResponse RestApiImpl::Metrics() const {
   MetricsInputs in;
   in.service = options_.services.metrics;
-  in.queue_depth = options_.work_queue            ? options_.work_queue->depth()
+  in.queue_depth = options_.work_queue             ? options_.work_queue->depth()
                    : options_.services.queue_depth ? options_.services.queue_depth()
                                                    : 0;
   if (const queue::HttpServer* server = server_.load(std::memory_order_acquire)) {
@@ -309,8 +307,7 @@ HttpResponse RestApiImpl::Metrics() const {
   return r;
 }
 
-void RestApiImpl::MetricsHandler::Handle(queue::HttpRequest request,
-                                         queue::HttpResponder respond) {
+void RestApiImpl::MetricsHandler::Handle(queue::HttpRequest request, queue::HttpResponder respond) {
   if (request.path != "/metrics") {
     respond(Problem(404, "urn:masa:problem:no-such-route", "Not found",
                     "This listener serves GET /metrics only."));
@@ -337,15 +334,15 @@ absl::StatusOr<HttpResponse> RestApiImpl::RequestOv(Call& call) {
   MASA_ASSIGN_OR_RETURN(service::VoucherRequestInput input,
                         DecodeVoucherRequest(call.request.body));
   // `done` runs only after an OK return; on an error it never runs and the error answers.
-  MASA_RETURN_IF_ERROR(options_.services.voucher_requests->RequestVouchers(call.caller, std::move(input),
-                                                         AnswerLater(call.respond)));
+  MASA_RETURN_IF_ERROR(options_.services.voucher_requests->RequestVouchers(
+      call.caller, std::move(input), AnswerLater(call.respond)));
   return Deferred();
 }
 
 absl::StatusOr<HttpResponse> RestApiImpl::GetVoucher(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
-  MASA_ASSIGN_OR_RETURN(service::VoucherInfo v,
-                        options_.services.voucher_views->GetVoucher(call.caller, Param(call, "voucher_id")));
+  MASA_ASSIGN_OR_RETURN(service::VoucherInfo v, options_.services.voucher_views->GetVoucher(
+                                                    call.caller, Param(call, "voucher_id")));
   return Ok(OkWith("voucher", VoucherJson(v)));
 }
 
@@ -360,9 +357,8 @@ absl::StatusOr<HttpResponse> RestApiImpl::DownloadVoucher(Call& call) {
 absl::StatusOr<HttpResponse> RestApiImpl::RenewVoucher(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(service::RenewInput input, DecodeRenew(call.request.body));
-  MASA_RETURN_IF_ERROR(options_.services.voucher_requests->RenewVoucher(call.caller, Param(call, "voucher_id"),
-                                                      std::move(input),
-                                                      AnswerLater(call.respond)));
+  MASA_RETURN_IF_ERROR(options_.services.voucher_requests->RenewVoucher(
+      call.caller, Param(call, "voucher_id"), std::move(input), AnswerLater(call.respond)));
   return Deferred();
 }
 
@@ -376,8 +372,9 @@ absl::StatusOr<HttpResponse> RestApiImpl::ArchiveVoucher(Call& call) {
 
 absl::StatusOr<HttpResponse> RestApiImpl::VoucherProof(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
-  MASA_ASSIGN_OR_RETURN(service::VoucherInclusionProof proof,
-                        options_.services.audit->InclusionProof(call.caller, Param(call, "voucher_id")));
+  MASA_ASSIGN_OR_RETURN(
+      service::VoucherInclusionProof proof,
+      options_.services.audit->InclusionProof(call.caller, Param(call, "voucher_id")));
   return Ok(ProofJson(proof));
 }
 
@@ -390,8 +387,8 @@ absl::StatusOr<HttpResponse> RestApiImpl::ListVouchers(Call& call) {
 
 absl::StatusOr<HttpResponse> RestApiImpl::GetRequest(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
-  MASA_ASSIGN_OR_RETURN(service::RequestInfo r,
-                        options_.services.voucher_views->GetRequest(call.caller, Param(call, "req_id")));
+  MASA_ASSIGN_OR_RETURN(service::RequestInfo r, options_.services.voucher_views->GetRequest(
+                                                    call.caller, Param(call, "req_id")));
   return Ok(OkWith("request", RequestInfoJson(r)));
 }
 
@@ -489,9 +486,9 @@ absl::StatusOr<HttpResponse> RestApiImpl::DisablePrincipal(Call& call) {
 absl::StatusOr<HttpResponse> RestApiImpl::CreateBinding(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(BindingInput in, DecodeBinding(call.request.body));
-  MASA_ASSIGN_OR_RETURN(service::BindingInfo b, options_.services.principals->BindRole(
-                                                    call.caller, in.principal_id,
-                                                    in.group_id, in.role));
+  MASA_ASSIGN_OR_RETURN(
+      service::BindingInfo b,
+      options_.services.principals->BindRole(call.caller, in.principal_id, in.group_id, in.role));
   return JsonResponse(201, OkWith("binding", BindingJson(b)));
 }
 
@@ -506,7 +503,8 @@ absl::StatusOr<HttpResponse> RestApiImpl::ListBindings(Call& call) {
 
 absl::StatusOr<HttpResponse> RestApiImpl::DeleteBinding(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
-  MASA_RETURN_IF_ERROR(options_.services.principals->DeleteBinding(call.caller, Param(call, "binding_id")));
+  MASA_RETURN_IF_ERROR(
+      options_.services.principals->DeleteBinding(call.caller, Param(call, "binding_id")));
   return Ok(json{{"ok", true}});
 }
 
@@ -514,8 +512,7 @@ absl::StatusOr<HttpResponse> RestApiImpl::AddGrant(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(service::Grant grant, DecodeGrant(call.request.body));
   MASA_ASSIGN_OR_RETURN(service::BindingInfo b, options_.services.principals->GrantPermission(
-                                                    call.caller, Param(call, "binding_id"),
-                                                    grant));
+                                                    call.caller, Param(call, "binding_id"), grant));
   return Ok(OkWith("binding", BindingJson(b)));
 }
 
@@ -523,16 +520,15 @@ absl::StatusOr<HttpResponse> RestApiImpl::RemoveGrant(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(service::Grant grant, ParseGrantParam(Param(call, "grant")));
   MASA_ASSIGN_OR_RETURN(service::BindingInfo b, options_.services.principals->RevokePermission(
-                                                    call.caller, Param(call, "binding_id"),
-                                                    grant));
+                                                    call.caller, Param(call, "binding_id"), grant));
   return Ok(OkWith("binding", BindingJson(b)));
 }
 
 absl::StatusOr<HttpResponse> RestApiImpl::CreateGroup(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(GroupInput in, DecodeGroup(call.request.body));
-  MASA_ASSIGN_OR_RETURN(service::GroupInfo g,
-                        options_.services.organizations->CreateGroup(call.caller, in.parent_id, in.name));
+  MASA_ASSIGN_OR_RETURN(service::GroupInfo g, options_.services.organizations->CreateGroup(
+                                                  call.caller, in.parent_id, in.name));
   return JsonResponse(201, OkWith("group", GroupJson(g)));
 }
 
@@ -547,7 +543,8 @@ absl::StatusOr<HttpResponse> RestApiImpl::ListGroups(Call& call) {
 
 absl::StatusOr<HttpResponse> RestApiImpl::DeleteGroup(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
-  MASA_RETURN_IF_ERROR(options_.services.organizations->DeleteGroup(call.caller, Param(call, "group_id")));
+  MASA_RETURN_IF_ERROR(
+      options_.services.organizations->DeleteGroup(call.caller, Param(call, "group_id")));
   return Ok(json{{"ok", true}});
 }
 
@@ -557,15 +554,15 @@ absl::StatusOr<HttpResponse> RestApiImpl::DeleteGroup(Call& call) {
 absl::StatusOr<HttpResponse> RestApiImpl::CreateOrganization(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(OrganizationInput in, DecodeOrganization(call.request.body));
-  MASA_ASSIGN_OR_RETURN(service::BootstrapResult made,
-                        options_.services.organizations->CreateOrganization(call.caller, in.name,
-                                                             in.admin_username));
+  MASA_ASSIGN_OR_RETURN(
+      service::BootstrapResult made,
+      options_.services.organizations->CreateOrganization(call.caller, in.name, in.admin_username));
   json token = TokenJson(made.token.info);
   token["secret"] = std::string(made.token.secret.view());
   HttpResponse r = JsonResponse(
       201, json{{"ok", true},
-                {"organization", OrganizationJson({made.organization_id, in.name,
-                                                   made.principal.created_at})},
+                {"organization",
+                 OrganizationJson({made.organization_id, in.name, made.principal.created_at})},
                 {"admin", PrincipalJson(made.principal)},
                 {"token", std::move(token)}});
   // Like POST /tokens: the answer carries a secret and must not be cached on its way.
@@ -627,14 +624,15 @@ absl::StatusOr<HttpResponse> RestApiImpl::AssignSerials(Call& call) {
 absl::StatusOr<HttpResponse> RestApiImpl::PlaceSerials(Call& call) {
   MASA_RETURN_IF_ERROR(NoQuery(call));
   MASA_ASSIGN_OR_RETURN(PlaceInput in, DecodePlace(call.request.body));
-  MASA_ASSIGN_OR_RETURN(service::AssignResult result,
-                        options_.services.serials->PlaceSerials(call.caller, in.group_id, in.serials));
+  MASA_ASSIGN_OR_RETURN(service::AssignResult result, options_.services.serials->PlaceSerials(
+                                                          call.caller, in.group_id, in.serials));
   return Ok(AssignResultJson(result));
 }
 
 absl::StatusOr<HttpResponse> RestApiImpl::ListAudit(Call& call) {
   MASA_ASSIGN_OR_RETURN(service::AuditQuery query, DecodeAuditQuery(call.request.query));
-  MASA_ASSIGN_OR_RETURN(service::AuditPage page, options_.services.audit->ListAudit(call.caller, query));
+  MASA_ASSIGN_OR_RETURN(service::AuditPage page,
+                        options_.services.audit->ListAudit(call.caller, query));
   return Ok(AuditPageJson(page));
 }
 
@@ -656,8 +654,8 @@ RestApiServices RestApiServices::Of(service::Service& service) {
 
 absl::StatusOr<std::unique_ptr<RestApi>> RestApi::Create(const RestApiOptions& options) {
   const RestApiServices& s = options.services;
-  if (!s.authenticator || !s.organizations || !s.principals || !s.tokens || !s.pdcs ||
-      !s.serials || !s.voucher_requests || !s.voucher_views || !s.audit || !s.metrics) {
+  if (!s.authenticator || !s.organizations || !s.principals || !s.tokens || !s.pdcs || !s.serials ||
+      !s.voucher_requests || !s.voucher_views || !s.audit || !s.metrics) {
     return absl::InvalidArgumentError("RestApi: every one of options.services is required");
   }
   MASA_ASSIGN_OR_RETURN(std::string openapi, internal::BuildOpenApiDocument());
@@ -666,11 +664,11 @@ absl::StatusOr<std::unique_ptr<RestApi>> RestApi::Create(const RestApiOptions& o
     if (options.handler_queue_capacity == 0) {
       return absl::InvalidArgumentError("RestApi: handler_queue_capacity must be positive");
     }
-    MASA_ASSIGN_OR_RETURN(workers, queue::WorkQueue::Create(
-                                       {.workers = options.handler_threads,
-                                        .capacity = options.handler_queue_capacity,
-                                        .max_batch = 1,
-                                        .name = "masa-api"}));
+    MASA_ASSIGN_OR_RETURN(workers,
+                          queue::WorkQueue::Create({.workers = options.handler_threads,
+                                                    .capacity = options.handler_queue_capacity,
+                                                    .max_batch = 1,
+                                                    .name = "masa-api"}));
   }
   return std::unique_ptr<RestApi>(
       new internal::RestApiImpl(options, std::move(openapi), std::move(workers)));

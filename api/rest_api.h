@@ -60,7 +60,7 @@ struct RestApiServices {
 
 struct RestApiOptions {
   RestApiServices services;
-  queue::WorkQueue* work_queue = nullptr;    // not owned; for queue depth in /metrics
+  queue::WorkQueue* work_queue = nullptr;  // not owned; for queue depth in /metrics
   // Not owned, may be set later: the API's server, whose connections /metrics reports.
   const queue::HttpServer* server = nullptr;
   // /readyz answers 200 only while this says so (false during start-up and draining).

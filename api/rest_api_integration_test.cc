@@ -100,8 +100,8 @@ class RestApiIntegrationTest : public ::testing::Test {
                                        now + absl::Hours(24 * 3650), true, 1);
     ASSERT_TRUE(ca.ok()) << ca.status();
     ca_ = ca->release();
-    auto cert = signer::IssueCertificate("CN=Test MASA,O=Vendor", pub->get(), ca_, ca_key_,
-                                         nullptr, nullptr, now - absl::Hours(48),
+    auto cert = signer::IssueCertificate("CN=Test MASA,O=Vendor", pub->get(), ca_, ca_key_, nullptr,
+                                         nullptr, now - absl::Hours(48),
                                          now + absl::Hours(24 * 3650), false, 2);
     ASSERT_TRUE(cert.ok()) << cert.status();
     auto keys = std::make_shared<service::SigningKeys>();
@@ -141,8 +141,8 @@ class RestApiIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(service.ok()) << service.status();
     service_ = *std::move(service);
 
-    auto api = RestApi::Create(
-        {.services = RestApiServices::Of(*service_), .work_queue = queue_.get()});
+    auto api =
+        RestApi::Create({.services = RestApiServices::Of(*service_), .work_queue = queue_.get()});
     ASSERT_TRUE(api.ok()) << api.status();
     api_ = *std::move(api);
     queue::HttpServerOptions ho;
@@ -172,10 +172,9 @@ class RestApiIntegrationTest : public ::testing::Test {
 
     // The owner's pinned-domain certificate.
     pdc_key_ = SoftKey();
-    auto pdc = signer::IssueCertificate("CN=Acme Owner CA,O=Acme Corp", pdc_key_.get(), nullptr,
-                                        pdc_key_.get(), nullptr, nullptr,
-                                        absl::Now() - absl::Hours(1),
-                                        absl::Now() + absl::Hours(24 * 800), true, 7);
+    auto pdc = signer::IssueCertificate(
+        "CN=Acme Owner CA,O=Acme Corp", pdc_key_.get(), nullptr, pdc_key_.get(), nullptr, nullptr,
+        absl::Now() - absl::Hours(1), absl::Now() + absl::Hours(24 * 800), true, 7);
     ASSERT_TRUE(pdc.ok());
     pdc_pem_ = *CertificateToPem(pdc->get());
     pdc_ = *std::move(pdc);
@@ -201,10 +200,9 @@ class RestApiIntegrationTest : public ::testing::Test {
                   const std::string& out_file = "",
                   const std::string& content_type = "application/json") {
     std::string out = out_file.empty() ? dir_ + "/body.out" : out_file;
-    std::vector<std::string> argv = {"curl",       "--noproxy",   "*",          "-sS",
-                                     "--max-time", "30",          "-X",         method,
-                                     "-o",         out,           "-D",         dir_ + "/headers.out",
-                                     "-w",         "%{http_code}"};
+    std::vector<std::string> argv = {
+        "curl", "--noproxy", "*", "-sS", "--max-time",          "30", "-X",
+        method, "-o",        out, "-D",  dir_ + "/headers.out", "-w", "%{http_code}"};
     if (!auth.empty()) {
       argv.push_back("-H");
       argv.push_back("@" + dir_ + "/" + auth);
@@ -212,8 +210,7 @@ class RestApiIntegrationTest : public ::testing::Test {
     if (body != nullptr) {
       WriteFile(dir_ + "/request.json", *body);
       // "Content-Type:" with nothing after it makes curl leave the header out.
-      std::string header =
-          content_type.empty() ? "Content-Type:" : "Content-Type: " + content_type;
+      std::string header = content_type.empty() ? "Content-Type:" : "Content-Type: " + content_type;
       argv.insert(argv.end(), {"-H", header, "--data-binary", "@" + dir_ + "/request.json"});
     }
     argv.push_back(base_ + path);
@@ -222,7 +219,8 @@ class RestApiIntegrationTest : public ::testing::Test {
     EXPECT_EQ(run.exit_code, 0) << run.out;
     result.status = std::atoi(run.out.c_str());
     result.headers = ReadFile(dir_ + "/headers.out");
-    for (char& c : result.headers) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : result.headers)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     result.body = ReadFile(out);
     return result;
   }
@@ -277,8 +275,8 @@ std::shared_ptr<const service::SigningKeys>* RestApiIntegrationTest::keys_ = nul
 
 TEST_F(RestApiIntegrationTest, RequestGetDownloadAndVerifyWithOpenssl) {
   AssignSerials(3);
-  HttpResult r = Post("/request/ov", {{"serial_numbers", {"SN-00", "SN-01", "NOT-OURS"}},
-                                      {"pdc", pdc_pem_}});
+  HttpResult r =
+      Post("/request/ov", {{"serial_numbers", {"SN-00", "SN-01", "NOT-OURS"}}, {"pdc", pdc_pem_}});
   ASSERT_EQ(r.status, 200) << r.body;
   json answer = r.Json();
   EXPECT_EQ(answer["ok"], true);
@@ -298,10 +296,9 @@ TEST_F(RestApiIntegrationTest, RequestGetDownloadAndVerifyWithOpenssl) {
   json v = get.Json();
   std::set<std::string> members;
   for (auto& [k, _] : v["voucher"].items()) members.insert(k);
-  EXPECT_EQ(members, (std::set<std::string>{"req_id", "voucher_id", "requested_at",
-                                            "created_at", "expires_at", "last_renewal_at",
-                                            "assertion", "status", "serial_number",
-                                            "pdc_organization", "requested_by"}));
+  EXPECT_EQ(members, (std::set<std::string>{"req_id", "voucher_id", "requested_at", "created_at",
+                                            "expires_at", "last_renewal_at", "assertion", "status",
+                                            "serial_number", "pdc_organization", "requested_by"}));
   EXPECT_EQ(v["voucher"]["serial_number"], "SN-00");
   EXPECT_EQ(v["voucher"]["req_id"], req_id);
   EXPECT_EQ(v["voucher"]["pdc_organization"], "Acme Corp");
@@ -310,8 +307,8 @@ TEST_F(RestApiIntegrationTest, RequestGetDownloadAndVerifyWithOpenssl) {
   EXPECT_EQ(v["voucher"]["status"], "completed");
 
   std::string file = dir_ + "/SN-00.vcj";
-  HttpResult download = Curl("GET", "/voucher/" + voucher_id + "/download", "admin.hdr",
-                             nullptr, file);
+  HttpResult download =
+      Curl("GET", "/voucher/" + voucher_id + "/download", "admin.hdr", nullptr, file);
   ASSERT_EQ(download.status, 200);
   EXPECT_THAT(download.headers, HasSubstr("content-type: application/voucher-cms+json"));
   EXPECT_THAT(download.headers, HasSubstr("filename=\"sn-00.vcj\""));
@@ -360,48 +357,47 @@ TEST_F(RestApiIntegrationTest, PlatformCertificateIsInTheSignedVoucher) {
   AssignSerials(1);
   UniquePtr<EVP_PKEY> pk_key = SoftKey();
   auto pk = signer::IssueCertificate("CN=Acme Platform Key,O=Acme Corp", pk_key.get(), pdc_.get(),
-                                     pdc_key_.get(), nullptr, nullptr,
-                                     absl::Now() - absl::Hours(1),
+                                     pdc_key_.get(), nullptr, nullptr, absl::Now() - absl::Hours(1),
                                      absl::Now() + absl::Hours(24 * 400), false, 8);
   ASSERT_TRUE(pk.ok()) << pk.status();
   const std::string pk_b64 = Base64Encode(*CertificateToDer(pk->get()));
   auto self = signer::IssueCertificate("CN=Acme Platform Key,O=Acme Corp", pk_key.get(), nullptr,
-                                       pk_key.get(), nullptr, nullptr,
-                                       absl::Now() - absl::Hours(1),
+                                       pk_key.get(), nullptr, nullptr, absl::Now() - absl::Hours(1),
                                        absl::Now() + absl::Hours(24 * 400), false, 9);
   ASSERT_TRUE(self.ok());
-  HttpResult refused = Post("/request/ov", {{"serial_numbers", {"SN-00"}}, {"pdc", pdc_pem_},
+  HttpResult refused = Post("/request/ov", {{"serial_numbers", {"SN-00"}},
+                                            {"pdc", pdc_pem_},
                                             {"platform_cert", *CertificateToPem(self->get())}});
   EXPECT_EQ(refused.status, 400) << refused.body;
-  EXPECT_THAT(refused.body, HasSubstr("platform_cert: not issued by the pinned-domain certificate"));
+  EXPECT_THAT(refused.body,
+              HasSubstr("platform_cert: not issued by the pinned-domain certificate"));
 
-  HttpResult r = Post("/request/ov", {{"serial_numbers", {"SN-00"}}, {"pdc", pdc_pem_},
+  HttpResult r = Post("/request/ov", {{"serial_numbers", {"SN-00"}},
+                                      {"pdc", pdc_pem_},
                                       {"platform_cert", *CertificateToPem(pk->get())}});
   ASSERT_EQ(r.status, 200) << r.body;
   std::string voucher_id = r.Json()["vouchers"][0]["voucher_id"];
   EXPECT_EQ(Curl("GET", "/voucher/" + voucher_id).Json()["voucher"]["assertion"], "logged");
   auto signed_json = [&](const std::string& name) {
     std::string file = dir_ + "/" + name + ".vcj";
-    EXPECT_EQ(Curl("GET", "/voucher/" + voucher_id + "/download", "admin.hdr", nullptr, file)
-                  .status,
-              200);
-    SpawnResult verify = Spawn({"openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in",
-                                file, "-CAfile", dir_ + "/ca.pem", "-out",
-                                dir_ + "/" + name + ".json"});
+    EXPECT_EQ(
+        Curl("GET", "/voucher/" + voucher_id + "/download", "admin.hdr", nullptr, file).status,
+        200);
+    SpawnResult verify =
+        Spawn({"openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", file, "-CAfile",
+               dir_ + "/ca.pem", "-out", dir_ + "/" + name + ".json"});
     EXPECT_EQ(verify.exit_code, 0) << verify.out;
     return json::parse(ReadFile(dir_ + "/" + name + ".json"), nullptr, false);
   };
   json inner = signed_json("issued");
-  EXPECT_EQ(inner["ietf-voucher:voucher"]["masa-extended-voucher:platform-key-certificate"],
-            pk_b64)
+  EXPECT_EQ(inner["ietf-voucher:voucher"]["masa-extended-voucher:platform-key-certificate"], pk_b64)
       << inner.dump();
   EXPECT_EQ(inner["ietf-voucher:voucher"]["assertion"], "logged");
 
   HttpResult renewed = Post("/voucher/" + voucher_id + "/renew", json::object());
   ASSERT_EQ(renewed.status, 200) << renewed.body;
   json after = signed_json("renewed");
-  EXPECT_EQ(after["ietf-voucher:voucher"]["masa-extended-voucher:platform-key-certificate"],
-            pk_b64)
+  EXPECT_EQ(after["ietf-voucher:voucher"]["masa-extended-voucher:platform-key-certificate"], pk_b64)
       << after.dump();
 }
 
@@ -478,9 +474,10 @@ TEST_F(RestApiIntegrationTest, ReassignedSerialSupersedesTheOldOwnersVoucher) {
   ASSERT_EQ(issued.status, 200) << issued.body;
   std::string old_id = issued.Json()["vouchers"][0]["voucher_id"];
 
-  HttpResult moved = Post("/serials/assign", {{"organization_id", "org-other"},
-                                              {"reassign", true},
-                                              {"serials", {{{"serial_number", "SN-00"}}}}},
+  HttpResult moved = Post("/serials/assign",
+                          {{"organization_id", "org-other"},
+                           {"reassign", true},
+                           {"serials", {{{"serial_number", "SN-00"}}}}},
                           "vendor.hdr");
   ASSERT_EQ(moved.status, 200) << moved.body;
 
@@ -498,9 +495,9 @@ TEST_F(RestApiIntegrationTest, ReassignedSerialSupersedesTheOldOwnersVoucher) {
                                        key.get(), nullptr, nullptr, absl::Now() - absl::Hours(1),
                                        absl::Now() + absl::Hours(24 * 800), true, 8);
   ASSERT_TRUE(cert.ok());
-  HttpResult theirs = Post("/request/ov",
-                           {{"serial_numbers", {"SN-00"}}, {"pdc", *CertificateToPem(cert->get())}},
-                           "other.hdr");
+  HttpResult theirs =
+      Post("/request/ov", {{"serial_numbers", {"SN-00"}}, {"pdc", *CertificateToPem(cert->get())}},
+           "other.hdr");
   ASSERT_EQ(theirs.status, 200) << theirs.body;
   EXPECT_EQ(theirs.Json()["vouchers"][0]["status"], "completed") << theirs.body;
 
@@ -522,20 +519,25 @@ TEST_F(RestApiIntegrationTest, ARequestShowsASubGroupOnlyItsSerials) {
   HttpResult group = Post("/groups", {{"parent_id", "org-acme"}, {"name", "east"}});
   ASSERT_EQ(group.status, 201) << group.body;
   std::string east = group.Json()["group"]["group_id"];
-  ASSERT_EQ(Post("/serials/place",
-                 {{"group_id", east}, {"serials", {{{"serial_number", "SN-00"}}}}}).status, 200);
+  ASSERT_EQ(
+      Post("/serials/place", {{"group_id", east}, {"serials", {{{"serial_number", "SN-00"}}}}})
+          .status,
+      200);
   HttpResult user = Post("/users", {{"username", "east@acme.example"}});
   ASSERT_EQ(user.status, 201) << user.body;
   std::string principal = user.Json()["principal"]["principal_id"];
-  ASSERT_EQ(Post("/bindings", {{"principal_id", principal}, {"group_id", east},
-                               {"role", "requestor"}}).status, 201);
+  ASSERT_EQ(
+      Post("/bindings", {{"principal_id", principal}, {"group_id", east}, {"role", "requestor"}})
+          .status,
+      201);
   HttpResult token = Post("/tokens", {{"principal_id", principal}});
   ASSERT_EQ(token.status, 201) << token.body;
-  WriteFile(dir_ + "/east.hdr", absl::StrCat("Authorization: Bearer ",
-                                             token.Json()["token"]["secret"].get<std::string>(),
-                                             "\n"));
+  WriteFile(dir_ + "/east.hdr",
+            absl::StrCat("Authorization: Bearer ",
+                         token.Json()["token"]["secret"].get<std::string>(), "\n"));
 
-  HttpResult both = Post("/request/ov", {{"serial_numbers", {"SN-00", "SN-01"}}, {"pdc", pdc_pem_}});
+  HttpResult both =
+      Post("/request/ov", {{"serial_numbers", {"SN-00", "SN-01"}}, {"pdc", pdc_pem_}});
   ASSERT_EQ(both.status, 200) << both.body;
   std::string req_id = both.Json()["req_id"];
   HttpResult seen = Curl("GET", "/request/" + req_id, "east.hdr");
@@ -545,8 +547,9 @@ TEST_F(RestApiIntegrationTest, ARequestShowsASubGroupOnlyItsSerials) {
   EXPECT_EQ(serials[0]["serial_number"], "SN-00");
   EXPECT_THAT(seen.body, ::testing::Not(HasSubstr("SN-01")));
 
-  HttpResult mixed = Post("/request/ov", {{"serial_numbers", {"SN-00", "SN-01", "NO-SUCH"}},
-                                          {"pdc", pdc_pem_}}, "east.hdr");
+  HttpResult mixed =
+      Post("/request/ov", {{"serial_numbers", {"SN-00", "SN-01", "NO-SUCH"}}, {"pdc", pdc_pem_}},
+           "east.hdr");
   ASSERT_EQ(mixed.status, 200) << mixed.body;
   json answers = mixed.Json()["vouchers"];
   EXPECT_EQ(answers[0]["status"], "completed");
@@ -584,8 +587,8 @@ TEST_F(RestApiIntegrationTest, NonJsonBodiesAre415AndDuplicateKeys400) {
     EXPECT_THAT(r.headers, HasSubstr("content-type: application/problem+json"));
     EXPECT_THAT(r.Json()["detail"].get<std::string>(), HasSubstr("application/json"));
   }
-  HttpResult utf8 = Curl("POST", "/tokens", "admin.hdr", &body, "",
-                         "application/json; charset=utf-8");
+  HttpResult utf8 =
+      Curl("POST", "/tokens", "admin.hdr", &body, "", "application/json; charset=utf-8");
   EXPECT_EQ(utf8.status, 201) << utf8.body;
 
   const std::string twice = R"({"validity_days":1,"validity_days":180})";
@@ -601,8 +604,8 @@ TEST_F(RestApiIntegrationTest, NonJsonBodiesAre415AndDuplicateKeys400) {
 TEST_F(RestApiIntegrationTest, WeakPdcIsRefusedNamingTheProblem) {
   UniquePtr<EVP_PKEY> rsa(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{1024}));
   ASSERT_NE(rsa, nullptr);
-  auto weak = signer::IssueCertificate("CN=Weak Owner,O=Acme Corp", rsa.get(), nullptr,
-                                       rsa.get(), nullptr, nullptr, absl::Now() - absl::Hours(1),
+  auto weak = signer::IssueCertificate("CN=Weak Owner,O=Acme Corp", rsa.get(), nullptr, rsa.get(),
+                                       nullptr, nullptr, absl::Now() - absl::Hours(1),
                                        absl::Now() + absl::Hours(24 * 30), true, 9);
   ASSERT_TRUE(weak.ok()) << weak.status();
   HttpResult r = Post("/pdc", {{"certificate", *CertificateToPem(weak->get())}});
@@ -631,8 +634,8 @@ TEST_F(RestApiIntegrationTest, MintedTokensAreBoundedByAndRevokedWithTheirMinter
   EXPECT_EQ(child.Json()["token"]["minted_by"], day_id);
   EXPECT_LE(child.Json()["token"]["expires_at"].get<std::string>(),
             day.Json()["token"]["expires_at"].get<std::string>());
-  WriteFile(dir_ + "/child.hdr", "Authorization: Bearer " +
-                                     child.Json()["token"]["secret"].get<std::string>() + "\n");
+  WriteFile(dir_ + "/child.hdr",
+            "Authorization: Bearer " + child.Json()["token"]["secret"].get<std::string>() + "\n");
   ASSERT_EQ(Curl("GET", "/tokens", "child.hdr").status, 200);
 
   ASSERT_EQ(Curl("DELETE", "/tokens/" + day_id).status, 200);

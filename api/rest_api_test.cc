@@ -111,8 +111,7 @@ TEST_F(RestApiTest, PrincipalKindsAreRenderedByName) {
       Do(MakeRequest("POST", "/users", R"({"username":"bob@acme.example"})"));
   ASSERT_EQ(user.status, 201) << user.body;
   EXPECT_EQ(json::parse(user.body)["principal"]["kind"], "user");
-  queue::HttpResponse account =
-      Do(MakeRequest("POST", "/service-accounts", R"({"name":"ztp-1"})"));
+  queue::HttpResponse account = Do(MakeRequest("POST", "/service-accounts", R"({"name":"ztp-1"})"));
   ASSERT_EQ(account.status, 201) << account.body;
   EXPECT_EQ(json::parse(account.body)["principal"]["kind"], "service-account");
 }
@@ -141,8 +140,7 @@ TEST_F(RestApiTest, EveryStatusCodeMapsThroughTheOneTable) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(absl::StatusCodeToString(c.code));
-    fakes_.voucher_views.fail_with =
-        absl::Status(c.code, "secret detail /var/lib/masa/key.pem");
+    fakes_.voucher_views.fail_with = absl::Status(c.code, "secret detail /var/lib/masa/key.pem");
     queue::HttpResponse r = Do(MakeRequest("GET", "/voucher/v-1"));
     json body = ExpectProblem(r, c.http);
     if (c.shows_message) {
@@ -185,7 +183,8 @@ TEST_F(RestApiTest, MissingOrBadTokenIs401WithChallenge) {
   EXPECT_THAT(w.body, Not(HasSubstr("not-a-token")));
 
   queue::HttpRequest lower = MakeRequest("GET", "/voucher/v-1", "", false);
-  lower.headers["authorization"] = "bearer  " + std::string(service::testing::FakeAuthenticator::kToken);
+  lower.headers["authorization"] =
+      "bearer  " + std::string(service::testing::FakeAuthenticator::kToken);
   EXPECT_EQ(Do(lower).status, 200);
 }
 
@@ -280,8 +279,7 @@ TEST_F(RestApiTest, DuplicateKeysAre400NamingTheKey) {
   };
   const Case cases[] = {
       {"/request/ov", R"({"serial_numbers":["a"],"cert_id":"c","cert_id":"d"})", "cert_id"},
-      {"/tokens", R"({"validity_days":1,"description":"x","validity_days":183})",
-       "validity_days"},
+      {"/tokens", R"({"validity_days":1,"description":"x","validity_days":183})", "validity_days"},
       {"/serials/assign",
        R"({"organization_id":"o","serials":[{"serial_number":"a","serial_number":"b"}]})",
        "serial_number"},
@@ -302,9 +300,9 @@ TEST_F(RestApiTest, DuplicateKeysAre400NamingTheKey) {
 
 TEST_F(RestApiTest, BodiesThatAreNotJsonAre415) {
   const std::string request_body = R"({"serial_numbers":["SN-415"],"cert_id":"c"})";
-  for (const char* type : {"text/plain", "application/x-www-form-urlencoded",
-                           "application/merge-patch+json", "application/json; charset=latin1",
-                           "application/jsonx", ""}) {
+  for (const char* type :
+       {"text/plain", "application/x-www-form-urlencoded", "application/merge-patch+json",
+        "application/json; charset=latin1", "application/jsonx", ""}) {
     SCOPED_TRACE(type);
     queue::HttpRequest r = MakeRequest("POST", "/request/ov", request_body);
     if (*type == '\0') {
@@ -316,7 +314,8 @@ TEST_F(RestApiTest, BodiesThatAreNotJsonAre415) {
     json body = ExpectProblem(answer, 415);
     EXPECT_THAT(body["detail"].get<std::string>(), HasSubstr("application/json"));
     EXPECT_EQ(HeaderOf(answer, "Accept"), "application/json");
-    EXPECT_TRUE(fakes_.voucher_requests.last_request.serial_numbers.empty()) << "the service was called";
+    EXPECT_TRUE(fakes_.voucher_requests.last_request.serial_numbers.empty())
+        << "the service was called";
   }
   for (const char* type : {"application/json", "Application/JSON; charset=UTF-8",
                            "application/json;charset=\"utf-8\""}) {
@@ -358,7 +357,8 @@ TEST_F(RestApiTest, DownloadsCarryMediaTypeAndSafeFileName) {
   // The archive is named by the request's id as the service gives it (its UUID), not by
   // the id in the path, which may be one of the older form.
   const std::string uuid = "019acc3c-4c7b-7012-8d15-9e26af37bc00";
-  fakes_.voucher_views.request_files = {{"v-1", uuid, "9", "SN1", "one"}, {"v-2", uuid, "10", "SN1", "two"}};
+  fakes_.voucher_views.request_files = {{"v-1", uuid, "9", "SN1", "one"},
+                                        {"v-2", uuid, "10", "SN1", "two"}};
   queue::HttpResponse tar =
       Do(MakeRequest("GET", "/request/req-019acc3c4c7b0123456789abcdef/download"));
   ASSERT_EQ(tar.status, 200);
@@ -376,8 +376,8 @@ TEST_F(RestApiTest, TokenSecretIsShownOnceAndNotCached) {
 }
 
 TEST_F(RestApiTest, NewOrganizationCarriesItsAdminAndTokenOnceAndIsListed) {
-  queue::HttpResponse r = Do(MakeRequest(
-      "POST", "/organizations", R"({"name":"acme","admin_username":"a@acme.example"})"));
+  queue::HttpResponse r = Do(MakeRequest("POST", "/organizations",
+                                         R"({"name":"acme","admin_username":"a@acme.example"})"));
   ASSERT_EQ(r.status, 201) << r.body;
   json made = json::parse(r.body);
   EXPECT_EQ(made["organization"]["organization_id"], "org-acme");
@@ -498,10 +498,10 @@ TEST_F(RestApiTest, FullHandlerQueueAnswers503WithRetryAfter) {
     (*api)->Handle(MakeRequest("GET", "/voucher/v-1"),
                    [p](queue::HttpResponse r) { p->set_value(std::move(r)); });
   };
-  send();                         // taken by the one worker, which then waits
+  send();  // taken by the one worker, which then waits
   entered.get_future().wait();
-  send();                         // waits in the queue
-  send();                         // no room
+  send();  // waits in the queue
+  send();  // no room
   queue::HttpResponse busy = answers[2].get();
   ExpectProblem(busy, 503);
   EXPECT_EQ(HeaderOf(busy, "Retry-After"), "3");

@@ -85,9 +85,9 @@ TEST(TarTest, EmptyArchiveIsTwoZeroBlocks) {
 }
 
 TEST(TarTest, RefusesUnsafeNames) {
-  for (std::string name : {std::string(""), std::string("../x"), std::string("a/b"),
-                           std::string("."), std::string(".."), std::string(101, 'a'),
-                           std::string("a\0b", 3)}) {
+  for (std::string name :
+       {std::string(""), std::string("../x"), std::string("a/b"), std::string("."),
+        std::string(".."), std::string(101, 'a'), std::string("a\0b", 3)}) {
     EXPECT_FALSE(WriteTar({{name, "x"}}, absl::UnixEpoch()).ok()) << name;
   }
 }
@@ -122,8 +122,8 @@ TEST(TarTest, SystemTarListsAndExtractsIt) {
          "it): "
       << (version.ok() ? absl::StrCat("tar --version exited with ", version->exit_code)
                        : version.status().ToString());
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              ("masa-tar-test-" + std::to_string(getpid()));
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("masa-tar-test-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir / "out");
   std::string one(700, 'v');
   absl::StatusOr<std::string> tar =

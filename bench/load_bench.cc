@@ -45,11 +45,11 @@ namespace {
 // Options
 
 struct Options {
-  double duration_s = 20;      // each load phase
+  double duration_s = 20;  // each load phase
   double warmup_s = 3;
-  int connections = 32;        // closed loop: enough in flight to fill commit groups
-  int open_connections = 64;   // open loop: requests beyond this many in flight wait (and count)
-  double rate = 0;             // open loop, requests/s; 0: 80 % of the closed-loop maximum
+  int connections = 32;       // closed loop: enough in flight to fill commit groups
+  int open_connections = 64;  // open loop: requests beyond this many in flight wait (and count)
+  double rate = 0;            // open loop, requests/s; 0: 80 % of the closed-loop maximum
   int serials_per_request = 20;
   int serial_pool = 20000;     // distinct serial numbers assigned and cycled through
   int workers = 2;             // masad [queue] workers, and C_Sign threads
@@ -92,18 +92,30 @@ Options ParseOptions(int argc, char** argv) {
       }
       return v;
     };
-    if (arg == "--duration") o.duration_s = num(1, 3600);
-    else if (arg == "--warmup") o.warmup_s = num(0, 600);
-    else if (arg == "--connections") o.connections = static_cast<int>(num(1, 512));
-    else if (arg == "--open-connections") o.open_connections = static_cast<int>(num(1, 512));
-    else if (arg == "--rate") o.rate = num(0, 1e6);
-    else if (arg == "--serials-per-request") o.serials_per_request = static_cast<int>(num(1, 20));
-    else if (arg == "--serial-pool") o.serial_pool = static_cast<int>(num(1, 1e6));
-    else if (arg == "--workers") o.workers = static_cast<int>(num(1, 64));
-    else if (arg == "--worker-nice") o.worker_nice = static_cast<int>(num(0, 19));
-    else if (arg == "--commit-interval-ms") o.commit_interval_ms = static_cast<int>(num(0, 100));
-    else if (arg == "--sign-seconds") o.sign_s = num(1, 600);
-    else if (arg == "--keep-state") o.keep_state = value;
+    if (arg == "--duration")
+      o.duration_s = num(1, 3600);
+    else if (arg == "--warmup")
+      o.warmup_s = num(0, 600);
+    else if (arg == "--connections")
+      o.connections = static_cast<int>(num(1, 512));
+    else if (arg == "--open-connections")
+      o.open_connections = static_cast<int>(num(1, 512));
+    else if (arg == "--rate")
+      o.rate = num(0, 1e6);
+    else if (arg == "--serials-per-request")
+      o.serials_per_request = static_cast<int>(num(1, 20));
+    else if (arg == "--serial-pool")
+      o.serial_pool = static_cast<int>(num(1, 1e6));
+    else if (arg == "--workers")
+      o.workers = static_cast<int>(num(1, 64));
+    else if (arg == "--worker-nice")
+      o.worker_nice = static_cast<int>(num(0, 19));
+    else if (arg == "--commit-interval-ms")
+      o.commit_interval_ms = static_cast<int>(num(0, 100));
+    else if (arg == "--sign-seconds")
+      o.sign_s = num(1, 600);
+    else if (arg == "--keep-state")
+      o.keep_state = value;
     else {
       Usage();
       Die("unknown flag " + arg);
@@ -221,7 +233,8 @@ double RawCSignRate(const std::string& state, int threads, double seconds) {
   if (!key.ok()) Die("signing key: " + std::string(key.status().message()));
   const std::string digest(32, '\x5a');
   // A warm-up signature per session (key copies are made on first use).
-  for (int i = 0; i < threads; ++i) (void)(*token)->Sign(*key, {hsm::SignMechanism::kEcdsa}, digest);
+  for (int i = 0; i < threads; ++i)
+    (void)(*token)->Sign(*key, {hsm::SignMechanism::kEcdsa}, digest);
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> total{0}, failures{0};
   std::vector<std::thread> pool;
@@ -241,8 +254,9 @@ double RawCSignRate(const std::string& state, int threads, double seconds) {
   stop = true;
   for (auto& t : pool) t.join();
   const double elapsed = (NowNs() - start) / 1e9;
-  if (failures > 0) std::fprintf(stderr, "load_bench: %lu C_Sign failures\n",
-                                 static_cast<unsigned long>(failures.load()));
+  if (failures > 0)
+    std::fprintf(stderr, "load_bench: %lu C_Sign failures\n",
+                 static_cast<unsigned long>(failures.load()));
   return total / elapsed;
 }
 
@@ -252,11 +266,10 @@ double RawCSignRate(const std::string& state, int threads, double seconds) {
 void PrintPhase(const PhaseResult& r, int per_request) {
   const double rps = r.requests_ok / r.seconds;
   std::printf("%-22s %7.1f %8.0f %7.2f %7.2f %8.2f %7zu %6.0f%% %6.0f%%  %5.1f/%5.1f/%5.1f %7.1f\n",
-              r.name.c_str(), rps, r.vouchers / r.seconds, r.Percentile(0.50),
-              r.Percentile(0.99), r.Percentile(0.999), r.latency_us.size(),
-              100 * r.client_cpu / r.seconds, 100 * r.daemon_cpu / r.seconds,
-              r.mem_start.anon_kb / 1024.0, r.anon_max_kb / 1024.0, r.mem_end.anon_kb / 1024.0,
-              r.mem_end.rss_kb / 1024.0);
+              r.name.c_str(), rps, r.vouchers / r.seconds, r.Percentile(0.50), r.Percentile(0.99),
+              r.Percentile(0.999), r.latency_us.size(), 100 * r.client_cpu / r.seconds,
+              100 * r.daemon_cpu / r.seconds, r.mem_start.anon_kb / 1024.0, r.anon_max_kb / 1024.0,
+              r.mem_end.anon_kb / 1024.0, r.mem_end.rss_kb / 1024.0);
   if (r.offered_rate > 0) {
     std::printf("%-22s   offered %.1f requests/s (%.0f vouchers/s)\n", "", r.offered_rate,
                 r.offered_rate * per_request);
@@ -322,8 +335,8 @@ int main(int argc, char** argv) {
                        .serials_per_request = o.serials_per_request,
                        .serial_pool = o.serial_pool});
     if (o.warmup_s > 0) client->Closed("warm-up", o.connections, o.warmup_s);
-    phases.push_back(client->Closed("closed-loop c=" + std::to_string(o.connections),
-                                    o.connections, o.duration_s));
+    phases.push_back(client->Closed("closed-loop c=" + std::to_string(o.connections), o.connections,
+                                    o.duration_s));
     max_rps = phases.back().requests_ok / phases.back().seconds;
     // DESIGN.md's "80 % of the maximum sustained rate": the closed loop's last quarter.
     const double sustained_rps = phases.back().SustainedVouchersPerSecond() / o.serials_per_request;
@@ -347,11 +360,10 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   const double csign = RawCSignRate(d.state, o.workers, o.sign_s);
 
-  std::printf("\n%-22s %7s %8s %7s %7s %8s %7s %7s %7s  %17s %7s\n", "phase", "req/s",
-              "vouch/s", "p50 ms", "p99 ms", "p99.9 ms", "answers", "client", "masad",
-              "anon MB 0/max/1", "RSS MB");
-  std::printf("%-22s (CPU %% of one core; anon = masad heap at start/peak/end of the phase)\n",
-              "");
+  std::printf("\n%-22s %7s %8s %7s %7s %8s %7s %7s %7s  %17s %7s\n", "phase", "req/s", "vouch/s",
+              "p50 ms", "p99 ms", "p99.9 ms", "answers", "client", "masad", "anon MB 0/max/1",
+              "RSS MB");
+  std::printf("%-22s (CPU %% of one core; anon = masad heap at start/peak/end of the phase)\n", "");
   for (const auto& p : phases) PrintPhase(p, o.serials_per_request);
   const PhaseResult& max = phases.front();
   const double vps = max.vouchers / max.seconds;
@@ -373,9 +385,10 @@ int main(int argc, char** argv) {
       "\nSUMMARY: %.0f vouchers/s (%.1f req/s x %d serials) = %.2f of C_Sign %.0f/s, "
       "sustained %.0f/s = %.2f; max p50/p99/p99.9 %.1f/%.1f/%.1f ms; at 80%% p99 %.1f ms; "
       "heap %.0f->%.0f MB (peak %.0f)\n",
-      vps, max.requests_ok / max.seconds, o.serials_per_request, csign > 0 ? vps / csign : 0,
-      csign, sustained, csign > 0 ? sustained / csign : 0, max.Percentile(0.5), max.Percentile(0.99), max.Percentile(0.999), p99_80,
-      idle.anon_kb / 1024.0, last.anon_kb / 1024.0, peak_anon / 1024.0);
+      vps, max.requests_ok / max.seconds, o.serials_per_request, csign > 0 ? vps / csign : 0, csign,
+      sustained, csign > 0 ? sustained / csign : 0, max.Percentile(0.5), max.Percentile(0.99),
+      max.Percentile(0.999), p99_80, idle.anon_kb / 1024.0, last.anon_kb / 1024.0,
+      peak_anon / 1024.0);
   std::printf("reproduce: %s\n", ReproduceCommand(argc, argv).c_str());
   if (o.keep_state.empty()) {
     std::error_code ec;

@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <map>
 #include <set>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "benchmark/benchmark.h"
@@ -54,15 +54,14 @@ Fixture& Get() {
     f->token = Must(hsm::testing::TempToken::Create({.sessions = 2}), "token");
     f->token_without_copies = Must(
         hsm::testing::TempToken::Create({.sessions = 2, .session_key_copies = false}), "token");
-    f->key = Must(f->token->token()->GenerateKeyPair(hsm::KeyType::kEcP256, "masa-signing"),
-                  "key");
-    f->key_without_copies = Must(f->token_without_copies->token()->GenerateKeyPair(
-                                     hsm::KeyType::kEcP256, "masa-signing"),
-                                 "key");
+    f->key = Must(f->token->token()->GenerateKeyPair(hsm::KeyType::kEcP256, "masa-signing"), "key");
+    f->key_without_copies = Must(
+        f->token_without_copies->token()->GenerateKeyPair(hsm::KeyType::kEcP256, "masa-signing"),
+        "key");
     f->provider = Must(hsm::ProviderContext::Create(f->token->token()), "provider");
     f->pkey = Must(f->provider->LoadPrivateKey(f->key.uri), "load key");
-    auto ca_key = Must(f->token->token()->GenerateKeyPair(hsm::KeyType::kEcP384, "vendor-ca"),
-                       "ca key");
+    auto ca_key =
+        Must(f->token->token()->GenerateKeyPair(hsm::KeyType::kEcP384, "vendor-ca"), "ca key");
     auto ca_pkey = Must(f->provider->LoadPrivateKey(ca_key.uri), "load ca");
     auto ca_pub = Must(f->provider->PublicKey(ca_key), "ca public");
     auto masa_pub = Must(f->provider->PublicKey(f->key), "masa public");
@@ -72,12 +71,12 @@ Fixture& Get() {
                                                now + absl::Hours(24), true, 1),
                       "ca cert");
     f->masa_cert = Must(signer::IssueCertificate("CN=Bench MASA", masa_pub.get(), f->ca_cert.get(),
-                                                 ca_pkey.get(), f->provider->libctx(), nullptr,
-                                                 now, now + absl::Hours(24), false, 2),
+                                                 ca_pkey.get(), f->provider->libctx(), nullptr, now,
+                                                 now + absl::Hours(24), false, 2),
                         "masa cert");
-    f->voucher_signer = Must(signer::VoucherSigner::Create(f->pkey.get(), f->masa_cert.get(),
-                                                           {f->ca_cert.get()}),
-                             "voucher signer");
+    f->voucher_signer =
+        Must(signer::VoucherSigner::Create(f->pkey.get(), f->masa_cert.get(), {f->ca_cert.get()}),
+             "voucher signer");
     // A realistic pinned-domain certificate: a customer CA, P-256.
     UniquePtr<EVP_PKEY> owner(EVP_EC_gen("P-256"));
     auto pdc = Must(signer::IssueCertificate("CN=Customer Owner CA,O=Customer", owner.get(),
@@ -176,8 +175,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
       std::string suffix = "/real_time/threads:" + std::to_string(threads);
       double ceiling = rates_["BM_RawCSign" + suffix];
       if (ceiling <= 0) continue;
-      for (const char* name : {"BM_RawCSign", "BM_RawCSignTokenObject", "BM_ProviderSign",
-                               "BM_Voucher"}) {
+      for (const char* name :
+           {"BM_RawCSign", "BM_RawCSignTokenObject", "BM_ProviderSign", "BM_Voucher"}) {
         double rate = rates_[name + suffix];
         std::printf("  %-24s threads=%d %10.0f /s  ratio %.3f\n", name, threads, rate,
                     rate / ceiling);

@@ -8,8 +8,7 @@
 namespace masa {
 namespace {
 
-constexpr char kAlphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 int DecodeChar(char c, bool url) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -42,8 +41,7 @@ absl::StatusOr<std::string> Decode(std::string_view text, bool url) {
   for (size_t i = 0; i < len; ++i) {
     int v = DecodeChar(text[i], url);
     if (v < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid base64 character at position ", i));
+      return absl::InvalidArgumentError(absl::StrCat("invalid base64 character at position ", i));
     }
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;
@@ -65,8 +63,8 @@ std::string Base64Encode(std::string_view data) {
   out.reserve((data.size() + 2) / 3 * 4);
   size_t i = 0;
   for (; i + 3 <= data.size(); i += 3) {
-    uint32_t v = (static_cast<uint8_t>(data[i]) << 16) |
-                 (static_cast<uint8_t>(data[i + 1]) << 8) | static_cast<uint8_t>(data[i + 2]);
+    uint32_t v = (static_cast<uint8_t>(data[i]) << 16) | (static_cast<uint8_t>(data[i + 1]) << 8) |
+                 static_cast<uint8_t>(data[i + 2]);
     out.push_back(kAlphabet[(v >> 18) & 63]);
     out.push_back(kAlphabet[(v >> 12) & 63]);
     out.push_back(kAlphabet[(v >> 6) & 63]);

@@ -33,7 +33,8 @@ absl::StatusOr<Tlv> ReadTlv(std::string_view der, size_t offset) {
     if (n > 4) return Malformed(offset, absl::StrFormat("a length of %d octets", n));
     if (der.size() - offset - 2 < n) return Malformed(offset, "the length is cut short");
     length = 0;
-    for (size_t i = 0; i < n; ++i) length = (length << 8) | static_cast<uint8_t>(der[offset + 2 + i]);
+    for (size_t i = 0; i < n; ++i)
+      length = (length << 8) | static_cast<uint8_t>(der[offset + 2 + i]);
     header += n;
   }
   if (length > der.size() - offset - header) {
@@ -69,7 +70,8 @@ absl::StatusOr<Span> FindCmsCertificateSet(std::string_view der) {
     return absl::InvalidArgumentError("the CMS ContentInfo does not hold SignedData");
   }
   MASA_ASSIGN_OR_RETURN(Tlv explicit_content, ReadTlv(der, type.end(), kContext0));
-  MASA_ASSIGN_OR_RETURN(Tlv signed_data, ReadTlv(der, explicit_content.content_offset(), kSequence));
+  MASA_ASSIGN_OR_RETURN(Tlv signed_data,
+                        ReadTlv(der, explicit_content.content_offset(), kSequence));
   // SignedData ::= SEQUENCE { version INTEGER, digestAlgorithms SET, encapContentInfo
   //   SEQUENCE, certificates [0] IMPLICIT CertificateSet OPTIONAL, crls [1] ..., signerInfos }
   size_t pos = signed_data.content_offset();

@@ -13,7 +13,8 @@ std::string Tlv(uint8_t tag, const std::string& content) {
     out += static_cast<char>(content.size());
   } else {
     std::string len;
-    for (size_t n = content.size(); n > 0; n >>= 8) len.insert(len.begin(), static_cast<char>(n & 0xff));
+    for (size_t n = content.size(); n > 0; n >>= 8)
+      len.insert(len.begin(), static_cast<char>(n & 0xff));
     out += static_cast<char>(0x80 | len.size());
     out += len;
   }
@@ -66,7 +67,10 @@ TEST(DerReaderTest, RefusesMalformedInputWithItsOffset) {
   const Case cases[] = {
       {"", 0, "cut short"},
       {"\x04", 0, "cut short"},
-      {std::string("\x04\x05" "abc", 5), 0, "5 content octets, but only 3 remain"},
+      {std::string("\x04\x05"
+                   "abc",
+                   5),
+       0, "5 content octets, but only 3 remain"},
       {std::string("\x30\x80\x00\x00", 4), 0, "indefinite length"},
       {std::string("\x04\x85\x01\x02\x03\x04\x05", 7), 0, "a length of 5 octets"},
       {std::string("\x04\x82\x01", 3), 0, "the length is cut short"},

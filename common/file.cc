@@ -12,7 +12,8 @@
 namespace masa {
 
 absl::Status FromErrno(int err, std::string_view what, std::string_view path) {
-  std::string message = absl::StrCat(std::string(what), " ", std::string(path), ": ", std::strerror(err));
+  std::string message =
+      absl::StrCat(std::string(what), " ", std::string(path), ": ", std::strerror(err));
   switch (err) {
     case ENOENT:
       return absl::NotFoundError(message);

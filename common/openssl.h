@@ -26,9 +26,9 @@ namespace masa {
 namespace internal {
 template <typename T>
 struct Deleter;
-#define MASA_OPENSSL_DELETER(type, fn) \
-  template <>                          \
-  struct Deleter<type> {               \
+#define MASA_OPENSSL_DELETER(type, fn)        \
+  template <>                                 \
+  struct Deleter<type> {                      \
     void operator()(type* p) const { fn(p); } \
   }
 MASA_OPENSSL_DELETER(BIO, BIO_free_all);

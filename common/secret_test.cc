@@ -10,9 +10,7 @@
 namespace masa {
 namespace {
 
-std::string TempPath(const char* name) {
-  return std::string(testing::TempDir()) + "/" + name;
-}
+std::string TempPath(const char* name) { return std::string(testing::TempDir()) + "/" + name; }
 
 TEST(Secret, ReadsFileAndDropsTrailingNewline) {
   std::string path = TempPath("pin-ok");

@@ -13,12 +13,11 @@
 #define MASA_CONCAT_(a, b) MASA_CONCAT_INNER_(a, b)
 
 // Returns from the enclosing function when `expr` (an absl::Status) is not OK.
-#define MASA_RETURN_IF_ERROR(expr)                   \
-  do {                                               \
-    if (::absl::Status masa_status_ = (expr);        \
-        !masa_status_.ok()) {                        \
-      return masa_status_;                           \
-    }                                                \
+#define MASA_RETURN_IF_ERROR(expr)                                  \
+  do {                                                              \
+    if (::absl::Status masa_status_ = (expr); !masa_status_.ok()) { \
+      return masa_status_;                                          \
+    }                                                               \
   } while (false)
 
 // `MASA_ASSIGN_OR_RETURN(auto x, Foo());` declares x from an OK StatusOr, else returns
@@ -26,8 +25,8 @@
 #define MASA_ASSIGN_OR_RETURN(lhs, rexpr) \
   MASA_ASSIGN_OR_RETURN_IMPL_(MASA_CONCAT_(masa_statusor_, __LINE__), lhs, rexpr)
 
-#define MASA_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \
-  auto statusor = (rexpr);                                \
+#define MASA_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr)  \
+  auto statusor = (rexpr);                                 \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 

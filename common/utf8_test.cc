@@ -39,21 +39,21 @@ TEST(Utf8Test, RefusesSurrogates) {
 }
 
 TEST(Utf8Test, RefusesCodePointsAboveU10FFFF) {
-  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // U+110000
-  EXPECT_FALSE(IsValidUtf8("\xf7\xbf\xbf\xbf"));  // U+1FFFFF
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));      // U+110000
+  EXPECT_FALSE(IsValidUtf8("\xf7\xbf\xbf\xbf"));      // U+1FFFFF
   EXPECT_FALSE(IsValidUtf8("\xf8\x88\x80\x80\x80"));  // old five-byte form
   EXPECT_FALSE(IsValidUtf8("\xfe"));
   EXPECT_FALSE(IsValidUtf8("\xff"));
 }
 
 TEST(Utf8Test, RefusesTruncatedAndBrokenSequences) {
-  EXPECT_FALSE(IsValidUtf8("\xc3"));               // lead byte at the end
-  EXPECT_FALSE(IsValidUtf8("\xe2\x82"));           // one continuation missing
-  EXPECT_FALSE(IsValidUtf8("\xf0\x9f\x98"));       // one of three missing
-  EXPECT_FALSE(IsValidUtf8("ok \xf0\x9f"));        // cut short after valid text
-  EXPECT_FALSE(IsValidUtf8("\xe2\x82x"));          // a non-continuation inside
-  EXPECT_FALSE(IsValidUtf8("\x80"));               // a lone continuation byte
-  EXPECT_FALSE(IsValidUtf8("\xc3\xa9\xa9"));       // one continuation too many
+  EXPECT_FALSE(IsValidUtf8("\xc3"));                           // lead byte at the end
+  EXPECT_FALSE(IsValidUtf8("\xe2\x82"));                       // one continuation missing
+  EXPECT_FALSE(IsValidUtf8("\xf0\x9f\x98"));                   // one of three missing
+  EXPECT_FALSE(IsValidUtf8("ok \xf0\x9f"));                    // cut short after valid text
+  EXPECT_FALSE(IsValidUtf8("\xe2\x82x"));                      // a non-continuation inside
+  EXPECT_FALSE(IsValidUtf8("\x80"));                           // a lone continuation byte
+  EXPECT_FALSE(IsValidUtf8("\xc3\xa9\xa9"));                   // one continuation too many
   EXPECT_FALSE(IsValidUtf8(std::string_view("\xc3\xa9", 1)));  // the view ends mid-way
 }
 

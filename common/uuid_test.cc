@@ -83,10 +83,9 @@ TEST(UuidTest, LegacyIdsMapToUuidV7KeepingTheirTimeAndRandomBits) {
   EXPECT_LT(*LegacyIdToUuid("v-019acc3c4c7bffffffffffffffff", "v-"),
             *LegacyIdToUuid("v-019acc3c4c7c0000000000000000", "v-"));
   // Not a legacy id: wrong prefix, length, case or digits.
-  for (std::string_view bad :
-       {"v-019acc3c4c7b0123456789abcde", "r-019acc3c4c7b0123456789abcdef",
-        "v-019ACC3C4C7B0123456789ABCDEF", "v-019acc3c4c7b0123456789abcdeg", "v-1", "v-",
-        "019acc3c-4c7b-7012-8d15-9e26af37bc00"}) {
+  for (std::string_view bad : {"v-019acc3c4c7b0123456789abcde", "r-019acc3c4c7b0123456789abcdef",
+                               "v-019ACC3C4C7B0123456789ABCDEF", "v-019acc3c4c7b0123456789abcdeg",
+                               "v-1", "v-", "019acc3c-4c7b-7012-8d15-9e26af37bc00"}) {
     EXPECT_EQ(LegacyIdToUuid(bad, "v-"), std::nullopt) << bad;
   }
 }

@@ -23,7 +23,8 @@ namespace {
 constexpr size_t kKeyIdSize = 16;
 
 // DER of the namedCurve OIDs (CKA_EC_PARAMS).
-constexpr unsigned char kP256Params[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+constexpr unsigned char kP256Params[] = {0x06, 0x08, 0x2a, 0x86, 0x48,
+                                         0xce, 0x3d, 0x03, 0x01, 0x07};
 constexpr unsigned char kP384Params[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
 // id-Ed25519 (1.3.101.112), as RFC 8410 and PKCS#11 3.0 name the curve.
 constexpr unsigned char kEd25519Params[] = {0x06, 0x03, 0x2b, 0x65, 0x70};
@@ -110,7 +111,8 @@ absl::StatusOr<KeyInfo> TokenImpl::ReadKeyInfo(CK_OBJECT_HANDLE handle) {
     case CKK_EC: {
       info.family = KeyFamily::kEc;
       MASA_ASSIGN_OR_RETURN(info.ec_params, GetAttribute(fl_, admin_session_, pub, CKA_EC_PARAMS));
-      MASA_ASSIGN_OR_RETURN(std::string point, GetAttribute(fl_, admin_session_, pub, CKA_EC_POINT));
+      MASA_ASSIGN_OR_RETURN(std::string point,
+                            GetAttribute(fl_, admin_session_, pub, CKA_EC_POINT));
       info.ec_point = UnwrapOctetString(point, [](size_t n) { return n % 2 == 1; });
       if (info.ec_params == AsView(kP256Params, sizeof(kP256Params))) {
         info.bits = 256;
@@ -124,7 +126,8 @@ absl::StatusOr<KeyInfo> TokenImpl::ReadKeyInfo(CK_OBJECT_HANDLE handle) {
     case CKK_EC_EDWARDS: {
       info.family = KeyFamily::kEdwards;
       MASA_ASSIGN_OR_RETURN(info.ec_params, GetAttribute(fl_, admin_session_, pub, CKA_EC_PARAMS));
-      MASA_ASSIGN_OR_RETURN(std::string point, GetAttribute(fl_, admin_session_, pub, CKA_EC_POINT));
+      MASA_ASSIGN_OR_RETURN(std::string point,
+                            GetAttribute(fl_, admin_session_, pub, CKA_EC_POINT));
       info.ec_point = UnwrapOctetString(point, [](size_t n) { return n == 32 || n == 57; });
       info.bits = info.ec_point.size() == 57 ? 448 : 255;
       break;
@@ -150,8 +153,8 @@ absl::StatusOr<KeyInfo> TokenImpl::FindKey(std::string_view uri_text) {
   std::string text(uri_text);
   int parsed = p11_kit_uri_parse(text.c_str(), P11_KIT_URI_FOR_OBJECT_ON_TOKEN, uri.get());
   if (parsed != P11_KIT_URI_OK) {
-    return absl::InvalidArgumentError(absl::StrCat("not a valid pkcs11: URI '", text,
-                                                   "': ", p11_kit_uri_message(parsed)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a valid pkcs11: URI '", text, "': ", p11_kit_uri_message(parsed)));
   }
   if (p11_kit_uri_any_unrecognized(uri.get())) {
     return absl::InvalidArgumentError(
@@ -186,8 +189,8 @@ absl::StatusOr<KeyInfo> TokenImpl::FindKey(std::string_view uri_text) {
     return absl::NotFoundError(absl::StrCat("no private key matches '", text, "'"));
   }
   if (found.size() > 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        found.size(), " private keys match '", text, "'; add id= or object= to choose one"));
+    return absl::InvalidArgumentError(absl::StrCat(found.size(), " private keys match '", text,
+                                                   "'; add id= or object= to choose one"));
   }
   return ReadKeyInfo(found.front());
 }
@@ -233,9 +236,9 @@ absl::StatusOr<KeyInfo> TokenImpl::GenerateKeyPair(KeyType type, std::string_vie
       break;
   }
   if (mechanisms_.count(mechanism.mechanism) == 0) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "token '%s' has no key-pair generation mechanism 0x%x for this key type", label_,
-        mechanism.mechanism));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("token '%s' has no key-pair generation mechanism 0x%x for this key type",
+                        label_, mechanism.mechanism));
   }
 
   std::string id(kKeyIdSize, '\0');
@@ -247,10 +250,8 @@ absl::StatusOr<KeyInfo> TokenImpl::GenerateKeyPair(KeyType type, std::string_vie
   CK_ULONG modulus_bits = 3072;
   unsigned char public_exponent[] = {0x01, 0x00, 0x01};
   std::vector<CK_ATTRIBUTE> public_template = {
-      {CKA_TOKEN, &yes, sizeof(yes)},
-      {CKA_PRIVATE, &no, sizeof(no)},
-      {CKA_VERIFY, &yes, sizeof(yes)},
-      {CKA_LABEL, label.data(), label.size()},
+      {CKA_TOKEN, &yes, sizeof(yes)},  {CKA_PRIVATE, &no, sizeof(no)},
+      {CKA_VERIFY, &yes, sizeof(yes)}, {CKA_LABEL, label.data(), label.size()},
       {CKA_ID, id.data(), id.size()},
   };
   if (type == KeyType::kRsa3072) {
@@ -286,16 +287,15 @@ absl::StatusOr<KeyInfo> TokenImpl::GenerateKeyPair(KeyType type, std::string_vie
   }
   CK_OBJECT_HANDLE public_key = CK_INVALID_HANDLE;
   CK_OBJECT_HANDLE private_key = CK_INVALID_HANDLE;
-  MASA_RETURN_IF_ERROR(Annotate(
-      MASA_CK(fl_, C_GenerateKeyPair, admin_session_, &mechanism, public_template.data(),
-              public_template.size(), private_template.data(), private_template.size(),
-              &public_key, &private_key),
-      absl::StrCat("generating key pair '", label, "' on token '", label_, "'")));
+  MASA_RETURN_IF_ERROR(
+      Annotate(MASA_CK(fl_, C_GenerateKeyPair, admin_session_, &mechanism, public_template.data(),
+                       public_template.size(), private_template.data(), private_template.size(),
+                       &public_key, &private_key),
+               absl::StrCat("generating key pair '", label, "' on token '", label_, "'")));
   return ReadKeyInfo(private_key);
 }
 
-absl::StatusOr<CK_OBJECT_HANDLE> TokenImpl::KeyHandle(PooledSession& session,
-                                                      const KeyInfo& key) {
+absl::StatusOr<CK_OBJECT_HANDLE> TokenImpl::KeyHandle(PooledSession& session, const KeyInfo& key) {
   std::string cache_key = absl::StrCat(key.id.size(), ":", key.id, key.label);
   if (auto it = session.keys.find(cache_key); it != session.keys.end()) return it->second;
   std::lock_guard<std::mutex> lock(key_lookup_mu_);
@@ -314,8 +314,8 @@ absl::StatusOr<CK_OBJECT_HANDLE> TokenImpl::KeyHandle(PooledSession& session,
   MASA_ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> found,
                         FindObjects(fl_, session.handle, search.data(), search.size()));
   if (found.size() != 1) {
-    return absl::NotFoundError(absl::StrCat(found.size(), " private keys on token '", label_,
-                                            "' match ", key.uri));
+    return absl::NotFoundError(
+        absl::StrCat(found.size(), " private keys on token '", label_, "' match ", key.uri));
   }
   CK_OBJECT_HANDLE handle = found.front();
   if (options_.session_key_copies) {
@@ -328,9 +328,9 @@ absl::StatusOr<CK_OBJECT_HANDLE> TokenImpl::KeyHandle(PooledSession& session,
     if (copied.ok()) {
       handle = copy;
     } else if (!copy_refusal_logged_.exchange(true)) {
-      Log(LogLevel::kInfo, absl::StrCat("token '", label_, "' will not copy key ", key.uri, " (",
-                                        copied.status().message(),
-                                        "); signing with the token object"));
+      Log(LogLevel::kInfo,
+          absl::StrCat("token '", label_, "' will not copy key ", key.uri, " (",
+                       copied.status().message(), "); signing with the token object"));
     }
   }
   session.keys.emplace(std::move(cache_key), handle);

@@ -156,8 +156,8 @@ absl::StatusOr<CK_SLOT_ID> ModuleImpl::FindSlot(std::string_view label) {
         absl::StrCat("no token labelled '", Sv(label), "' in PKCS#11 module ", path_));
   }
   if (matches.size() > 1) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        matches.size(), " tokens are labelled '", Sv(label), "' in PKCS#11 module ", path_));
+    return absl::FailedPreconditionError(absl::StrCat(matches.size(), " tokens are labelled '",
+                                                      Sv(label), "' in PKCS#11 module ", path_));
   }
   return matches.front();
 }
@@ -176,8 +176,8 @@ absl::Status ModuleImpl::InitToken(std::string_view label, const Secret& so_pin,
   const TokenDescription* free_slot = nullptr;
   for (const TokenDescription& token : tokens) {
     if (token.initialized && token.label == label) {
-      return absl::AlreadyExistsError(absl::StrCat("a token labelled '", Sv(label),
-                                                   "' exists already in ", path_));
+      return absl::AlreadyExistsError(
+          absl::StrCat("a token labelled '", Sv(label), "' exists already in ", path_));
     }
     if (!token.initialized && free_slot == nullptr) free_slot = &token;
   }
@@ -188,10 +188,10 @@ absl::Status ModuleImpl::InitToken(std::string_view label, const Secret& so_pin,
   std::string padded = Padded(label);
   {
     PinBuffer pin(so_pin);
-    MASA_RETURN_IF_ERROR(Annotate(
-        MASA_CK(fl_, C_InitToken, free_slot->slot_id, pin.data(), pin.size(),
-                reinterpret_cast<CK_UTF8CHAR*>(padded.data())),
-        "initializing token"));
+    MASA_RETURN_IF_ERROR(
+        Annotate(MASA_CK(fl_, C_InitToken, free_slot->slot_id, pin.data(), pin.size(),
+                         reinterpret_cast<CK_UTF8CHAR*>(padded.data())),
+                 "initializing token"));
   }
   // SoftHSM2 gives the new token another slot id and adds a fresh free slot: look again.
   MASA_ASSIGN_OR_RETURN(CK_SLOT_ID slot, FindSlot(label));
@@ -199,9 +199,9 @@ absl::Status ModuleImpl::InitToken(std::string_view label, const Secret& so_pin,
   MASA_RETURN_IF_ERROR(session.Open(slot, CKF_RW_SESSION));
   {
     PinBuffer pin(so_pin);
-    MASA_RETURN_IF_ERROR(Annotate(
-        MASA_CK(fl_, C_Login, session.handle(), CKU_SO, pin.data(), pin.size()),
-        "logging in as security officer"));
+    MASA_RETURN_IF_ERROR(
+        Annotate(MASA_CK(fl_, C_Login, session.handle(), CKU_SO, pin.data(), pin.size()),
+                 "logging in as security officer"));
   }
   PinBuffer pin(user_pin);
   absl::Status status = MASA_CK(fl_, C_InitPIN, session.handle(), pin.data(), pin.size());
@@ -258,8 +258,9 @@ absl::StatusOr<std::shared_ptr<Module>> Module::Load(const std::string& path) {
   CkResult got = CkResult("C_GetFunctionList", get_function_list(&fl));
   if (!got.ok() || fl == nullptr) {
     dlclose(library);
-    return absl::FailedPreconditionError(absl::StrCat(
-        "loading PKCS#11 module ", path, ": ", got.ok() ? "no function list" : got.status().message()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("loading PKCS#11 module ", path, ": ",
+                     got.ok() ? "no function list" : got.status().message()));
   }
   CK_C_INITIALIZE_ARGS args = {};
   args.flags = CKF_OS_LOCKING_OK;
@@ -279,14 +280,14 @@ absl::StatusOr<std::shared_ptr<Module>> Module::Load(const std::string& path) {
   }
   // The deleter finalizes under the registry lock, so that a concurrent Load() of the same
   // path waits for it instead of racing C_Finalize with C_Initialize.
-  std::shared_ptr<ModuleImpl> module(
-      new ModuleImpl(path, key, library, fl, finalize), [](ModuleImpl* module) {
-        internal::ModuleRegistry& registry = internal::Registry();
-        std::lock_guard<std::mutex> lock(registry.mu);
-        registry.entries[module->key()].live = false;
-        delete module;
-        registry.finalized.notify_all();
-      });
+  std::shared_ptr<ModuleImpl> module(new ModuleImpl(path, key, library, fl, finalize),
+                                     [](ModuleImpl* module) {
+                                       internal::ModuleRegistry& registry = internal::Registry();
+                                       std::lock_guard<std::mutex> lock(registry.mu);
+                                       registry.entries[module->key()].live = false;
+                                       delete module;
+                                       registry.finalized.notify_all();
+                                     });
   entry.module = module;
   entry.live = true;
   return module;

@@ -49,9 +49,9 @@ struct PublicKeyInfo {
 
 // A private key in the token, identified by label and CKA_ID, with its public half.
 struct KeyInfo {
-  std::string label;       // CKA_LABEL
-  std::string id;          // CKA_ID (raw bytes)
-  std::string uri;         // canonical RFC 7512 URI: token, object, id, type=private
+  std::string label;  // CKA_LABEL
+  std::string id;     // CKA_ID (raw bytes)
+  std::string uri;    // canonical RFC 7512 URI: token, object, id, type=private
   PublicKeyInfo public_key;
 };
 

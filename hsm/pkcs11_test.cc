@@ -25,9 +25,9 @@ namespace {
 
 using ::masa::hsm::testing::TempToken;
 
-#define ASSERT_OK(expr)                                     \
-  do {                                                      \
-    const auto& masa_test_status_ = (expr);                 \
+#define ASSERT_OK(expr)                                                \
+  do {                                                                 \
+    const auto& masa_test_status_ = (expr);                            \
     ASSERT_TRUE(masa_test_status_.ok()) << masa_test_status_.status(); \
   } while (false)
 
@@ -89,10 +89,9 @@ UniquePtr<EVP_PKEY> PublicKey(const PublicKeyInfo& info) {
 std::string EcdsaRawToDer(const std::string& raw) {
   size_t half = raw.size() / 2;
   UniquePtr<ECDSA_SIG> sig(ECDSA_SIG_new());
-  ECDSA_SIG_set0(sig.get(),
-                 BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()), half, nullptr),
-                 BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()) + half, half,
-                           nullptr));
+  ECDSA_SIG_set0(
+      sig.get(), BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()), half, nullptr),
+      BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()) + half, half, nullptr));
   unsigned char* out = nullptr;
   int n = i2d_ECDSA_SIG(sig.get(), &out);
   std::string der(reinterpret_cast<char*>(out), n);
@@ -119,9 +118,8 @@ bool VerifyDigest(const PublicKeyInfo& info, const std::string& digest,
     EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING);
     EVP_PKEY_CTX_set_signature_md(ctx.get(), md);
   }
-  return EVP_PKEY_verify(ctx.get(), reinterpret_cast<const unsigned char*>(sig.data()),
-                         sig.size(), reinterpret_cast<const unsigned char*>(digest.data()),
-                         digest.size()) == 1;
+  return EVP_PKEY_verify(ctx.get(), reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
+                         reinterpret_cast<const unsigned char*>(digest.data()), digest.size()) == 1;
 }
 
 bool VerifyEddsa(const PublicKeyInfo& info, const std::string& message,
@@ -133,8 +131,7 @@ bool VerifyEddsa(const PublicKeyInfo& info, const std::string& message,
     return false;
   }
   return EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
-                          signature.size(),
-                          reinterpret_cast<const unsigned char*>(message.data()),
+                          signature.size(), reinterpret_cast<const unsigned char*>(message.data()),
                           message.size()) == 1;
 }
 
@@ -187,7 +184,8 @@ TEST(TokenTest, WrongPinIsPermissionDeniedWithoutThePin) {
   ASSERT_NE(temp, nullptr);
   // A token nobody in this process is logged in to: PKCS#11 login state is per application.
   const std::string label = temp->label() + "-closed";
-  ASSERT_TRUE(temp->module()->InitToken(label, Secret("so-pin-1234"), Secret("right-pin-1234")).ok());
+  ASSERT_TRUE(
+      temp->module()->InitToken(label, Secret("so-pin-1234"), Secret("right-pin-1234")).ok());
   const std::string wrong = "wrong-pin-98765";
   auto token = Token::Open(temp->module(), label, Secret(wrong));
   ASSERT_FALSE(token.ok());
@@ -230,7 +228,6 @@ TEST(TokenTest, GeneratedEcKeyIsSensitiveAndSigns) {
   EXPECT_FALSE(VerifyDigest(key->public_key, Sha("other", 256), *signature, {}));
 }
 
-
 struct KeyCase {
   KeyType type;
   KeyFamily family;
@@ -263,7 +260,8 @@ TEST_P(KeyTypeTest, GeneratesNonExtractableKeyThatVerifies) {
     if (t.label == temp->label()) slot = t.slot_id;
   }
   CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
-  ASSERT_TRUE(MASA_CK(fl, C_OpenSession, slot, CKF_SERIAL_SESSION, nullptr, nullptr, &session).ok());
+  ASSERT_TRUE(
+      MASA_CK(fl, C_OpenSession, slot, CKF_SERIAL_SESSION, nullptr, nullptr, &session).ok());
   CK_OBJECT_CLASS private_class = CKO_PRIVATE_KEY;
   CK_ATTRIBUTE search[] = {{CKA_CLASS, &private_class, sizeof(private_class)},
                            {CKA_ID, key->id.data(), key->id.size()}};
@@ -282,9 +280,8 @@ TEST_P(KeyTypeTest, GeneratesNonExtractableKeyThatVerifies) {
   EXPECT_TRUE(flag(CKA_PRIVATE));
   EXPECT_TRUE(flag(CKA_SIGN));
   EXPECT_TRUE(flag(CKA_NEVER_EXTRACTABLE));
-  auto secret = internal::GetAttribute(fl, session, handle,
-                                       c.family == KeyFamily::kRsa ? CKA_PRIVATE_EXPONENT
-                                                                   : CKA_VALUE);
+  auto secret = internal::GetAttribute(
+      fl, session, handle, c.family == KeyFamily::kRsa ? CKA_PRIVATE_EXPONENT : CKA_VALUE);
   EXPECT_EQ(secret.status().code(), absl::StatusCode::kPermissionDenied) << secret.status();
   EXPECT_TRUE(MASA_CK(fl, C_CloseSession, session).ok());
 
@@ -334,7 +331,6 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, KeyTypeTest,
                                            KeyCase{KeyType::kRsa3072, KeyFamily::kRsa, 3072},
                                            KeyCase{KeyType::kEd25519, KeyFamily::kEdwards, 255}),
                          KeyCaseName);
-
 
 TEST(TokenTest, SecondOpenWithWrongPinFailsWhileLoggedIn) {
   auto temp = MakeTempToken();
@@ -555,7 +551,8 @@ TEST(TokenTest, StoresCertificate) {
     if (t.label == temp->label()) slot = t.slot_id;
   }
   CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
-  ASSERT_TRUE(MASA_CK(fl, C_OpenSession, slot, CKF_SERIAL_SESSION, nullptr, nullptr, &session).ok());
+  ASSERT_TRUE(
+      MASA_CK(fl, C_OpenSession, slot, CKF_SERIAL_SESSION, nullptr, nullptr, &session).ok());
   CK_OBJECT_CLASS certificate_class = CKO_CERTIFICATE;
   std::string label = "signing-cert";
   CK_ATTRIBUTE search[] = {{CKA_CLASS, &certificate_class, sizeof(certificate_class)},
@@ -578,8 +575,8 @@ TEST(CkRvTest, MapsReturnValuesToStatusCodes) {
   EXPECT_EQ(FromCkRv(CKR_PIN_INCORRECT, "C_Login").message(), "C_Login: CKR_PIN_INCORRECT");
   EXPECT_EQ(FromCkRv(CKR_PIN_INCORRECT, "C_Login").code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(FromCkRv(CKR_PIN_LOCKED, "C_Login").code(), absl::StatusCode::kFailedPrecondition);
-  for (CK_RV rv : {CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT, CKR_DEVICE_ERROR,
-                   CKR_SESSION_HANDLE_INVALID}) {
+  for (CK_RV rv :
+       {CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT, CKR_DEVICE_ERROR, CKR_SESSION_HANDLE_INVALID}) {
     EXPECT_EQ(FromCkRv(rv, "C_Sign").code(), absl::StatusCode::kUnavailable) << rv;
   }
   EXPECT_EQ(FromCkRv(CKR_KEY_TYPE_INCONSISTENT, "C_SignInit").code(),

@@ -42,8 +42,7 @@ CK_RSA_PKCS_MGF_TYPE Mgf1(HashAlgorithm hash) {
 
 }  // namespace
 
-absl::StatusOr<std::string> TokenImpl::SignInSession(PooledSession& session,
-                                                     const KeyInfo& key,
+absl::StatusOr<std::string> TokenImpl::SignInSession(PooledSession& session, const KeyInfo& key,
                                                      const SignParams& params,
                                                      std::string_view input) {
   MASA_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE handle, KeyHandle(session, key));
@@ -88,7 +87,7 @@ absl::StatusOr<std::string> TokenImpl::SignInSession(PooledSession& session,
 }
 
 absl::StatusOr<std::string> TokenImpl::Sign(const KeyInfo& key, const SignParams& params,
-                                             std::string_view input) {
+                                            std::string_view input) {
   // Tokens differ in when (or whether) they notice a mechanism that does not fit the key
   // (SoftHSM2 accepts CKM_RSA_PKCS for an EC key at C_SignInit and fails C_Sign with
   // CKR_GENERAL_ERROR); say it plainly and spare the session.
@@ -171,11 +170,12 @@ using internal::PinBuffer;
 using internal::TokenImpl;
 
 absl::StatusOr<std::unique_ptr<Token>> Token::Open(std::shared_ptr<Module> module,
-                                                   std::string_view label_view,
-                                                   const Secret& pin, TokenOptions options) {
+                                                   std::string_view label_view, const Secret& pin,
+                                                   TokenOptions options) {
   auto impl = std::dynamic_pointer_cast<ModuleImpl>(module);
   if (impl == nullptr) return absl::InvalidArgumentError("not a module from Module::Load");
-  if (options.sessions == 0) return absl::InvalidArgumentError("a token needs at least one session");
+  if (options.sessions == 0)
+    return absl::InvalidArgumentError("a token needs at least one session");
   std::string label(label_view);
   CK_FUNCTION_LIST* fl = impl->functions();
   MASA_ASSIGN_OR_RETURN(CK_SLOT_ID slot, impl->FindSlot(label));
@@ -183,9 +183,10 @@ absl::StatusOr<std::unique_ptr<Token>> Token::Open(std::shared_ptr<Module> modul
   MASA_RETURN_IF_ERROR(MASA_CK(fl, C_GetTokenInfo, slot, &info));
 
   CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
-  MASA_RETURN_IF_ERROR(Annotate(MASA_CK(fl, C_OpenSession, slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
-                                        nullptr, nullptr, &session),
-                                absl::StrCat("opening token '", label, "'")));
+  MASA_RETURN_IF_ERROR(
+      Annotate(MASA_CK(fl, C_OpenSession, slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr,
+                       nullptr, &session),
+               absl::StrCat("opening token '", label, "'")));
   auto close = [&](absl::Status status) {
     (void)MASA_CK(fl, C_CloseSession, session);
     return status;
@@ -194,8 +195,8 @@ absl::StatusOr<std::unique_ptr<Token>> Token::Open(std::shared_ptr<Module> modul
     PinBuffer buffer(pin);
     return MASA_CK(fl, C_Login, session, CKU_USER, buffer.data(), buffer.size());
   }();
-  const std::string login_key = absl::StrCat(
-      label, "/", FromPadded(info.serialNumber, sizeof(info.serialNumber)));
+  const std::string login_key =
+      absl::StrCat(label, "/", FromPadded(info.serialNumber, sizeof(info.serialNumber)));
   if (login.ok()) {
     impl->RememberLogin(login_key, pin);
   } else if (login.rv() == CKR_USER_ALREADY_LOGGED_IN) {

@@ -69,7 +69,7 @@ struct Connection;
 struct Exchange {
   evhttp_request* req = nullptr;  // null once finished or once the connection is gone
   Connection* conn = nullptr;
-  bool sent = false;              // handed to evhttp_send_reply, waiting to be written
+  bool sent = false;  // handed to evhttp_send_reply, waiting to be written
   std::atomic<bool> answered{false};
 };
 
@@ -78,8 +78,8 @@ struct Exchange {
 struct Mailbox {
   std::mutex mu;
   bool closed = false;
-  event* wake = nullptr;          // persistent user event of the loop
-  ServerImpl* server = nullptr;   // valid while !closed
+  event* wake = nullptr;         // persistent user event of the loop
+  ServerImpl* server = nullptr;  // valid while !closed
   std::thread::id loop_thread;
   std::deque<std::pair<std::shared_ptr<Exchange>, HttpResponse>> answers;
   std::deque<std::function<void()>> tasks;
@@ -95,21 +95,21 @@ struct Connection {
   bufferevent* bev = nullptr;
   evhttp_connection* evcon = nullptr;  // known from the first loop turn after accept
   bool tls = false;
-  EventPtr init;      // one-shot: learns evcon once libevent has built it
-  EventPtr deadline;  // fires at the head's deadline, then at the whole request's
+  EventPtr init;           // one-shot: learns evcon once libevent has built it
+  EventPtr deadline;       // fires at the head's deadline, then at the whole request's
   absl::Time request_due;  // the whole request's deadline
   std::string client;      // whose connection it is (internal::ClientOf)
   bool admitted = false;   // counted in the server's ClientConnections
-  EventPtr watch;     // notices a client leaving while its request is being handled
+  EventPtr watch;          // notices a client leaving while its request is being handled
   std::vector<std::shared_ptr<Exchange>> pending;
 
   // Size limits, judged on the bytes of each request head as they reach the input buffer,
   // before evhttp reads them (evhttp would refuse with an HTML page of its own).
   RequestHeadCheck head_check;
-  evbuffer_cb_entry* head_watch = nullptr;  // on the bufferevent's input buffer
+  evbuffer_cb_entry* head_watch = nullptr;    // on the bufferevent's input buffer
   bufferevent_data_cb evhttp_read = nullptr;  // evhttp's read callback: set while it reads
-  EventPtr recheck;            // one-shot: judges bytes pipelined behind an answer
-  size_t recheck_length = 0;   // how many there were
+  EventPtr recheck;                           // one-shot: judges bytes pipelined behind an answer
+  size_t recheck_length = 0;                  // how many there were
   // The server answers a refusal itself: evhttp no longer sees the connection's bytes.
   bool refusing = false;
 };
@@ -117,11 +117,9 @@ struct Connection {
 class ServerImpl final : public HttpServer {
  public:
   ServerImpl(const HttpServerOptions& options, HttpHandler* handler)
-      : options_(options),
-        handler_(handler),
-        mailbox_(std::make_shared<Mailbox>()),
-        clients_(internal::PerClientCap(options.max_connections,
-                                        options.max_connections_per_client)) {}
+      : options_(options), handler_(handler), mailbox_(std::make_shared<Mailbox>()),
+        clients_(
+            internal::PerClientCap(options.max_connections, options.max_connections_per_client)) {}
 
   ~ServerImpl() override { Shutdown(absl::ZeroDuration()); }
 
@@ -493,12 +491,12 @@ class ServerImpl final : public HttpServer {
       evbuffer_iovec vec[kVecs];
       int n = evbuffer_peek(input, static_cast<ev_ssize_t>(left), &pos, vec, kVecs);
       if (n <= 0) break;
-      for (int i = 0; i < std::min(n, kVecs) && left > 0 &&
-                      verdict == RequestHeadCheck::Verdict::kIncomplete;
+      for (int i = 0;
+           i < std::min(n, kVecs) && left > 0 && verdict == RequestHeadCheck::Verdict::kIncomplete;
            ++i) {
         size_t take = std::min(vec[i].iov_len, left);
-        verdict = c->head_check.Feed(
-            std::string_view(static_cast<const char*>(vec[i].iov_base), take));
+        verdict =
+            c->head_check.Feed(std::string_view(static_cast<const char*>(vec[i].iov_base), take));
         left -= take;
         evbuffer_ptr_set(input, &pos, take, EVBUFFER_PTR_ADD);
       }
@@ -606,7 +604,8 @@ class ServerImpl final : public HttpServer {
   static void Deliver(const std::shared_ptr<Mailbox>& mailbox, const std::shared_ptr<Exchange>& ex,
                       HttpResponse response) {
     if (ex->answered.exchange(true)) {
-      Log(LogLevel::kWarning, "HttpServer: a request was answered twice; the second answer is dropped");
+      Log(LogLevel::kWarning,
+          "HttpServer: a request was answered twice; the second answer is dropped");
       return;
     }
     std::unique_lock<std::mutex> lock(mailbox->mu);
@@ -652,7 +651,8 @@ class ServerImpl final : public HttpServer {
     evbuffer* body = evhttp_request_get_output_buffer(req);
     absl::Status encoded = internal::EncodeResponse(response, req, body);
     if (!encoded.ok()) {
-      Log(LogLevel::kError, absl::StrCat("HttpServer: handler answer refused: ", encoded.message()));
+      Log(LogLevel::kError,
+          absl::StrCat("HttpServer: handler answer refused: ", encoded.message()));
       evhttp_clear_headers(evhttp_request_get_output_headers(req));
       evbuffer_drain(body, evbuffer_get_length(body));
       response = Problem(500, "urn:masa:problem:internal", "Internal error",
@@ -735,7 +735,8 @@ class ServerImpl final : public HttpServer {
 };
 
 absl::Status ValidateOptions(const HttpServerOptions& o) {
-  if (o.max_header_bytes == 0) return absl::InvalidArgumentError("max_header_bytes must be positive");
+  if (o.max_header_bytes == 0)
+    return absl::InvalidArgumentError("max_header_bytes must be positive");
   if (o.max_body_bytes == 0) return absl::InvalidArgumentError("max_body_bytes must be positive");
   if (o.max_connections == 0) return absl::InvalidArgumentError("max_connections must be positive");
   if (o.max_connections_per_client == 0) {
@@ -759,15 +760,15 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpServerO
   SslCtxPtr ssl_ctx;
   bool has_tls = !options.tls_chain.empty() || options.tls_key != nullptr;
   if (has_tls) {
-    MASA_ASSIGN_OR_RETURN(ssl_ctx, internal::NewServerSslContext(options.tls_chain, options.tls_key,
-                                                                 options.libctx));
+    MASA_ASSIGN_OR_RETURN(
+        ssl_ctx, internal::NewServerSslContext(options.tls_chain, options.tls_key, options.libctx));
   } else if (!options.allow_plain_http_on_loopback) {
     return absl::InvalidArgumentError(
         "no TLS certificate and key given; plain HTTP needs allow_plain_http_on_loopback");
   } else if (!internal::IsLoopbackLiteral(options.address)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "plain HTTP is only served on a loopback address (127.0.0.0/8 or ::1), not '",
-        options.address, "'; configure a TLS certificate and key"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("plain HTTP is only served on a loopback address (127.0.0.0/8 or ::1), not '",
+                     options.address, "'; configure a TLS certificate and key"));
   }
   auto server = std::make_unique<ServerImpl>(options, handler);
   MASA_RETURN_IF_ERROR(server->Init(std::move(ssl_ctx)));

@@ -27,12 +27,12 @@
 namespace masa::queue {
 
 struct HttpRequest {
-  std::string method;                            // "GET", "POST", ...
-  std::string path;                              // percent-decoded, without the query
-  std::multimap<std::string, std::string> query; // decoded query parameters
-  std::map<std::string, std::string> headers;    // names lower-cased
+  std::string method;                             // "GET", "POST", ...
+  std::string path;                               // percent-decoded, without the query
+  std::multimap<std::string, std::string> query;  // decoded query parameters
+  std::map<std::string, std::string> headers;     // names lower-cased
   std::string body;
-  std::string peer;                              // "127.0.0.1:53412"
+  std::string peer;  // "127.0.0.1:53412"
   bool tls = false;
 
   // The header value, or "" when absent.
@@ -41,7 +41,7 @@ struct HttpRequest {
 
 struct HttpResponse {
   int status = 200;
-  std::string content_type;                      // omitted when empty
+  std::string content_type;                                  // omitted when empty
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
   std::string body;
 };
@@ -64,11 +64,11 @@ class HttpHandler {
 
 struct HttpServerOptions {
   std::string address = "127.0.0.1";
-  uint16_t port = 0;                    // 0: the kernel picks; see HttpServer::port()
+  uint16_t port = 0;  // 0: the kernel picks; see HttpServer::port()
   // TLS: the server certificate chain (leaf first) and its key. The key may be an HSM key
   // (an EVP_PKEY from hsm::ProviderContext, with `libctx` its library context).
-  std::vector<X509*> tls_chain;         // borrowed for Create(); up-referenced
-  EVP_PKEY* tls_key = nullptr;          // borrowed for Create(); up-referenced
+  std::vector<X509*> tls_chain;  // borrowed for Create(); up-referenced
+  EVP_PKEY* tls_key = nullptr;   // borrowed for Create(); up-referenced
   OSSL_LIB_CTX* libctx = nullptr;
   // Plain HTTP: only with this set AND a loopback address; otherwise Create() refuses.
   bool allow_plain_http_on_loopback = false;
@@ -131,7 +131,7 @@ class HttpServer {
   // that does not match the certificate, zero limits, no handler. `handler` must outlive
   // the server.
   static absl::StatusOr<std::unique_ptr<HttpServer>> Create(const HttpServerOptions& options,
-                                                           HttpHandler* handler);
+                                                            HttpHandler* handler);
   virtual ~HttpServer() = default;
 
   // Binds, listens and starts the loop thread. kUnavailable when the address is in use

@@ -52,7 +52,8 @@ const std::vector<SmugglingCase>& SmugglingCases() {
       {"POST /a HTTP/1.1\nHost: x\nContent-Length: 2\n\nab", "bare LF"},
       {"GET /a HTTP/1.1\r\nHost: x\r\nX-Nul: a\0b\r\n\r\n"s,
        "the value of header X-Nul holds a control character"},
-      {"GET /a HTTP/1.1\r\nHost: x\r\nX-Esc: a\x1b" "b\r\n\r\n",
+      {"GET /a HTTP/1.1\r\nHost: x\r\nX-Esc: a\x1b"
+       "b\r\n\r\n",
        "the value of header X-Esc holds a control character"},
       {"GET http://other.example/a HTTP/1.1\r\nHost: x\r\n\r\n",
        "the request target is in absolute form"},

@@ -98,9 +98,9 @@ TEST(HttpServerTest, DecodesRequestAndEncodesResponse) {
   TestHandler handler;
   auto server = StartServer(PlainOptions(), &handler);
   ASSERT_NE(server, nullptr);
-  CommandResult r = RunCommand(Curl(absl::StrCat(
-      "-i -H 'X-Custom: Hi' -H 'X-Custom: there' --data-binary hello '",
-      Url(server->port(), "/a%20b/c?x=1&y=two+words&x=3&na%6De=v%26w'"))));
+  CommandResult r = RunCommand(
+      Curl(absl::StrCat("-i -H 'X-Custom: Hi' -H 'X-Custom: there' --data-binary hello '",
+                        Url(server->port(), "/a%20b/c?x=1&y=two+words&x=3&na%6De=v%26w'"))));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("HTTP/1.1 200 OK"));
   EXPECT_THAT(r.output, HasSubstr("Content-Type: text/plain"));
@@ -134,8 +134,8 @@ TEST(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
   TestHandler handler;
   auto server = StartServer(PlainOptions(), &handler);
   ASSERT_NE(server, nullptr);
-  CommandResult r = RunCommand(Curl(absl::StrCat("-v '", Url(server->port(), "/one"), "' '",
-                                          Url(server->port(), "/two"), "'")));
+  CommandResult r = RunCommand(Curl(
+      absl::StrCat("-v '", Url(server->port(), "/one"), "' '", Url(server->port(), "/two"), "'")));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("path=/one"));
   EXPECT_THAT(r.output, HasSubstr("path=/two"));
@@ -184,8 +184,9 @@ TEST(HttpServerTest, ClientLeavingBeforeDeferredAnswerIsCountedOutAndAnswerDropp
   EXPECT_TRUE(WaitFor([&] { return server->open_connections() == 0; }));
   // The late answer, from another thread, goes nowhere (and touches nothing freed).
   HttpResponder late = handler.WaitResponder(1);
-  std::thread([late] { late({.status = 200, .content_type = "", .headers = {}, .body = "late"}); })
-      .join();
+  std::thread([late] {
+    late({.status = 200, .content_type = "", .headers = {}, .body = "late"});
+  }).join();
   // The server goes on serving.
   RawClient next(server->port());
   ASSERT_TRUE(next.Send("GET /next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
@@ -238,8 +239,8 @@ TEST(HttpServerLimitsTest, BodyAtTheLimitIsAccepted) {
   auto server = StartServer(o, &handler);
   ASSERT_NE(server, nullptr);
   std::ofstream(dir.path() + "/fits") << std::string(1000, 'f');
-  CommandResult fits = RunCommand(Curl(absl::StrCat("--data-binary @", dir.path(), "/fits '",
-                                                    Url(server->port()), "'")));
+  CommandResult fits = RunCommand(
+      Curl(absl::StrCat("--data-binary @", dir.path(), "/fits '", Url(server->port()), "'")));
   EXPECT_THAT(fits.output, HasSubstr("body=1000"));
   // The same on a kept-alive connection, right after a refusal on another one.
   RawClient refused(server->port());
@@ -267,18 +268,18 @@ TEST(HttpServerLimitsTest, BodySentAnywayDoesNotCostTheClientTheAnswer) {
     // short and could have destroyed the answer.
     const size_t size = 16 << 20;
     RawClient client(server->port());
-    ASSERT_TRUE(client.Send(absl::StrCat("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ", size,
-                                         "\r\n\r\n") +
-                            std::string(size, 'b')));
+    ASSERT_TRUE(client.Send(
+        absl::StrCat("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ", size, "\r\n\r\n") +
+        std::string(size, 'b')));
     std::string out;
     EXPECT_TRUE(client.ReadUntilClosed(&out));
     ExpectProblem(out, 413, absl::StrCat("(Content-Length: ", size, ")"));
   }
   // curl sends a small body along with the head.
   std::ofstream(dir.path() + "/big") << std::string(2000, 'b');
-  CommandResult big = RunCommand(Curl(absl::StrCat(
-      "-o /dev/null -w '%{http_code} %{content_type}' --data-binary @", dir.path(), "/big '",
-      Url(server->port()), "'")));
+  CommandResult big =
+      RunCommand(Curl(absl::StrCat("-o /dev/null -w '%{http_code} %{content_type}' --data-binary @",
+                                   dir.path(), "/big '", Url(server->port()), "'")));
   EXPECT_EQ(big.output, "413 application/problem+json");
   EXPECT_TRUE(handler.requests().empty());
   ExpectServing(server->port());
@@ -312,8 +313,9 @@ TEST(HttpServerLimitsTest, PipelinedRequestOverTheLimitIsRefusedAfterTheOneBefor
   auto server = StartServer(o, &handler);
   ASSERT_NE(server, nullptr);
   RawClient client(server->port());
-  ASSERT_TRUE(client.Send("POST /first HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
-                          "POST /second HTTP/1.1\r\nHost: x\r\nContent-Length: 1001\r\n\r\n"));
+  ASSERT_TRUE(
+      client.Send("POST /first HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+                  "POST /second HTTP/1.1\r\nHost: x\r\nContent-Length: 1001\r\n\r\n"));
   std::string out;
   EXPECT_TRUE(client.ReadUntilClosed(&out));
   EXPECT_TRUE(absl::StartsWith(out, "HTTP/1.1 200 ")) << out;
@@ -333,8 +335,10 @@ TEST(HttpServerLimitsTest, ChunkedBodyOverTheLimitIsStill413) {
   auto server = StartServer(o, &handler);
   ASSERT_NE(server, nullptr);
   RawClient client(server->port());
-  ASSERT_TRUE(client.Send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                          "3e8\r\n" + std::string(1000, 'c') + "\r\n1\r\nc\r\n0\r\n\r\n"));
+  ASSERT_TRUE(
+      client.Send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  "3e8\r\n" +
+                  std::string(1000, 'c') + "\r\n1\r\nc\r\n0\r\n\r\n"));
   EXPECT_TRUE(absl::StartsWith(client.ReadHead(), "HTTP/1.1 413 "));
   EXPECT_TRUE(handler.requests().empty());
 }
@@ -348,7 +352,8 @@ TEST(HttpServerLimitsTest, OversizeHeadersAre431AndALongRequestLineIs414) {
   ASSERT_NE(server, nullptr);
   {
     std::string request = "GET / HTTP/1.1\r\nHost: x\r\n";
-    for (int i = 0; i < 40; ++i) request += absl::StrCat("X-Pad-", i, ": ", std::string(40, 'p'), "\r\n");
+    for (int i = 0; i < 40; ++i)
+      request += absl::StrCat("X-Pad-", i, ": ", std::string(40, 'p'), "\r\n");
     RawClient client(server->port());
     ASSERT_TRUE(client.Send(request + "\r\n"));
     std::string out;
@@ -531,8 +536,9 @@ TEST(HttpServerShutdownTest, GraceExpiryDropsUnansweredRequestAndLateAnswerIsHar
   EXPECT_TRUE(client.ReadUntilClosed(&out));
   EXPECT_EQ(out, "");
   server.reset();  // the responder outlives the server
-  std::thread([respond] { respond({.status = 200, .content_type = "", .headers = {}, .body = ""}); })
-      .join();
+  std::thread([respond] {
+    respond({.status = 200, .content_type = "", .headers = {}, .body = ""});
+  }).join();
 }
 
 // --- TLS ------------------------------------------------------------------------------------
@@ -571,8 +577,8 @@ TEST_F(HttpServerTlsTest, Tls12AndTls13Handshakes) {
   ASSERT_EQ(v13.exit_code, 0) << v13.output;
   EXPECT_THAT(v13.output, HasSubstr("SSL connection using TLSv1.3"));
 
-  CommandResult s12 = RunCommand(absl::StrCat("openssl s_client -brief -tls1_2 -connect 127.0.0.1:",
-                                       server_->port(), " </dev/null"));
+  CommandResult s12 = RunCommand(absl::StrCat(
+      "openssl s_client -brief -tls1_2 -connect 127.0.0.1:", server_->port(), " </dev/null"));
   EXPECT_THAT(s12.output, HasSubstr("Protocol version: TLSv1.2"));
 
   auto requests = handler_.requests();
@@ -583,12 +589,14 @@ TEST_F(HttpServerTlsTest, Tls12AndTls13Handshakes) {
 
 TEST_F(HttpServerTlsTest, Tls11IsRefusedByTheServer) {
   // The clients are told to accept TLS 1.1 (security level 0), so a failure is the server's.
-  CommandResult s11 = RunCommand(absl::StrCat("openssl s_client -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' ",
-                                       "-connect 127.0.0.1:", server_->port(), " </dev/null"));
+  CommandResult s11 =
+      RunCommand(absl::StrCat("openssl s_client -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' ",
+                              "-connect 127.0.0.1:", server_->port(), " </dev/null"));
   EXPECT_NE(s11.exit_code, 0);
   EXPECT_THAT(s11.output, HasSubstr("alert protocol version")) << s11.output;
 
-  CommandResult c11 = RunCommand(HttpsCurl("--tlsv1.1 --tls-max 1.1 --ciphers 'DEFAULT:@SECLEVEL=0'"));
+  CommandResult c11 =
+      RunCommand(HttpsCurl("--tlsv1.1 --tls-max 1.1 --ciphers 'DEFAULT:@SECLEVEL=0'"));
   EXPECT_NE(c11.exit_code, 0) << c11.output;
   EXPECT_THAT(c11.output, HasSubstr("alert protocol version"));
   EXPECT_TRUE(handler_.requests().empty());
@@ -611,9 +619,10 @@ TEST_F(HttpServerTlsTest, OversizeBodyIsProblemJson413OverTls) {
   EXPECT_EQ(r.output, "413 application/problem+json");
   std::ifstream in(dir_.path() + "/answer");
   std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(body, "{\"type\":\"urn:masa:problem:body-too-large\",\"title\":\"Request body too "
-                  "large\",\"status\":413,\"detail\":\"the request body (Content-Length: 1126400) "
-                  "is larger than the 1048576-byte limit\"}");
+  EXPECT_EQ(body,
+            "{\"type\":\"urn:masa:problem:body-too-large\",\"title\":\"Request body too "
+            "large\",\"status\":413,\"detail\":\"the request body (Content-Length: 1126400) "
+            "is larger than the 1048576-byte limit\"}");
   EXPECT_TRUE(handler_.requests().empty());
   CommandResult next = RunCommand(HttpsCurl(""));
   EXPECT_THAT(next.output, HasSubstr("path=/tls"));
@@ -621,9 +630,9 @@ TEST_F(HttpServerTlsTest, OversizeBodyIsProblemJson413OverTls) {
 
 TEST_F(HttpServerTlsTest, KeepAliveOverTls) {
   uint16_t port = server_->port();
-  CommandResult r = RunCommand(Curl(absl::StrCat("-v --cacert '", cert_.pem_path, "' --resolve localhost:",
-                                          port, ":127.0.0.1 https://localhost:", port,
-                                          "/one https://localhost:", port, "/two")));
+  CommandResult r = RunCommand(Curl(absl::StrCat(
+      "-v --cacert '", cert_.pem_path, "' --resolve localhost:", port,
+      ":127.0.0.1 https://localhost:", port, "/one https://localhost:", port, "/two")));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("Re-using existing connection"));
   auto requests = handler_.requests();

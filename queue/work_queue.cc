@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -55,9 +55,9 @@ class WorkQueueImpl final : public WorkQueue {
       if (stopping_) return absl::UnavailableError("work queue is shutting down");
       size_t free_slots = options_.capacity - waiting_.size();
       if (jobs.size() > free_slots) {
-        return absl::ResourceExhaustedError(absl::StrCat(
-            "work queue full: ", waiting_.size(), " of ", options_.capacity,
-            " slots taken, request needs ", jobs.size(), "; retry later"));
+        return absl::ResourceExhaustedError(
+            absl::StrCat("work queue full: ", waiting_.size(), " of ", options_.capacity,
+                         " slots taken, request needs ", jobs.size(), "; retry later"));
       }
       for (Job& job : jobs) waiting_.push_back(std::move(job));
     }
@@ -143,9 +143,12 @@ class WorkQueueImpl final : public WorkQueue {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<WorkQueue>> WorkQueue::Create(const WorkQueueOptions& options) {
-  if (options.workers == 0) return absl::InvalidArgumentError("work queue needs at least one worker");
-  if (options.capacity == 0) return absl::InvalidArgumentError("work queue capacity must be positive");
-  if (options.max_batch == 0) return absl::InvalidArgumentError("work queue max_batch must be positive");
+  if (options.workers == 0)
+    return absl::InvalidArgumentError("work queue needs at least one worker");
+  if (options.capacity == 0)
+    return absl::InvalidArgumentError("work queue capacity must be positive");
+  if (options.max_batch == 0)
+    return absl::InvalidArgumentError("work queue max_batch must be positive");
   if (options.nice < 0 || options.nice > 19) {
     return absl::InvalidArgumentError("work queue nice must be between 0 and 19");
   }

@@ -23,10 +23,11 @@ namespace {
 class Gate {
  public:
   WorkQueue::Job Job() {
-    return {.run = [this] {
-              started_.set_value();
-              open_.wait();
-            },
+    return {.run =
+                [this] {
+                  started_.set_value();
+                  open_.wait();
+                },
             .cancel = nullptr};
   }
   void WaitStarted() { started_.get_future().wait(); }
@@ -40,9 +41,10 @@ class Gate {
 
 WorkQueue::Job Counting(std::atomic<int>* ran, std::atomic<int>* cancelled = nullptr) {
   return {.run = [ran] { ran->fetch_add(1); },
-          .cancel = [cancelled] {
-            if (cancelled != nullptr) cancelled->fetch_add(1);
-          }};
+          .cancel =
+              [cancelled] {
+                if (cancelled != nullptr) cancelled->fetch_add(1);
+              }};
 }
 
 std::vector<WorkQueue::Job> CountingJobs(int n, std::atomic<int>* ran,
@@ -69,13 +71,13 @@ TEST(WorkQueueTest, WorkersRunAtTheConfiguredLowerPriority) {
   ASSERT_TRUE(q.ok()) << q.status();
   std::promise<int> seen;
   ASSERT_TRUE((*q)->TryEnqueueAll([&] {
-                  std::vector<WorkQueue::Job> jobs(1);
-                  jobs[0].run = [&] {
-                    seen.set_value(getpriority(PRIO_PROCESS,
-                                               static_cast<id_t>(syscall(SYS_gettid))));
-                  };
-                  return jobs;
-                }())
+                    std::vector<WorkQueue::Job> jobs(1);
+                    jobs[0].run = [&] {
+                      seen.set_value(
+                          getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid))));
+                    };
+                    return jobs;
+                  }())
                   .ok());
   EXPECT_EQ(seen.get_future().get(), std::min(base + 5, 19));
   // The caller's own thread keeps its priority.
@@ -87,10 +89,11 @@ TEST(WorkQueueTest, FullQueueRefusesWithMessageSayingHowFull) {
   ASSERT_TRUE(q.ok()) << q.status();
   Gate gate;
   ASSERT_TRUE((*q)->TryEnqueueAll([&] {
-    std::vector<WorkQueue::Job> v;
-    v.push_back(gate.Job());
-    return v;
-  }()).ok());
+                    std::vector<WorkQueue::Job> v;
+                    v.push_back(gate.Job());
+                    return v;
+                  }())
+                  .ok());
   gate.WaitStarted();  // the worker holds the gate job: the queue itself is empty again
   EXPECT_EQ((*q)->depth(), 0u);
 
@@ -155,11 +158,12 @@ TEST(WorkQueueTest, EveryJobRunsExactlyOnceUnderConcurrentProducers) {
           std::vector<WorkQueue::Job> jobs;
           for (int j = 0; j < kJobsPerRequest; ++j) {
             int id = (p * kRequestsPerProducer + r) * kJobsPerRequest + j;
-            jobs.push_back({.run = [&, id] {
-                              runs[id].fetch_add(1);
-                              std::lock_guard<std::mutex> lock(threads_mu);
-                              worker_ids.insert(std::this_thread::get_id());
-                            },
+            jobs.push_back({.run =
+                                [&, id] {
+                                  runs[id].fetch_add(1);
+                                  std::lock_guard<std::mutex> lock(threads_mu);
+                                  worker_ids.insert(std::this_thread::get_id());
+                                },
                             .cancel = nullptr});
           }
           absl::Status s = (*q)->TryEnqueueAll(std::move(jobs));
@@ -196,10 +200,11 @@ TEST(WorkQueueTest, WorkersTakeBatchesOfAtMostMaxBatch) {
   std::vector<WorkQueue::Job> jobs;
   WorkQueue* raw = q->get();
   for (int i = 0; i < 10; ++i) {
-    jobs.push_back({.run = [&, raw] {
-                      std::lock_guard<std::mutex> lock(mu);
-                      seen.push_back(raw->depth());
-                    },
+    jobs.push_back({.run =
+                        [&, raw] {
+                          std::lock_guard<std::mutex> lock(mu);
+                          seen.push_back(raw->depth());
+                        },
                     .cancel = nullptr});
   }
   ASSERT_TRUE((*q)->TryEnqueueAll(std::move(jobs)).ok());
@@ -214,10 +219,11 @@ TEST(WorkQueueTest, ShutdownDrainsEveryQueuedJobThenRefuses) {
   std::atomic<int> ran{0}, cancelled{0};
   std::vector<WorkQueue::Job> jobs;
   for (int i = 0; i < 200; ++i) {
-    jobs.push_back({.run = [&] {
-                      std::this_thread::sleep_for(std::chrono::microseconds(200));
-                      ran.fetch_add(1);
-                    },
+    jobs.push_back({.run =
+                        [&] {
+                          std::this_thread::sleep_for(std::chrono::microseconds(200));
+                          ran.fetch_add(1);
+                        },
                     .cancel = [&] { cancelled.fetch_add(1); }});
   }
   ASSERT_TRUE((*q)->TryEnqueueAll(std::move(jobs)).ok());
@@ -272,10 +278,11 @@ TEST(WorkQueueTest, JobMayCallShutdown) {
   WorkQueue* raw = q->get();
   std::promise<void> done;
   std::vector<WorkQueue::Job> jobs;
-  jobs.push_back({.run = [&, raw] {
-                    raw->Shutdown();
-                    done.set_value();
-                  },
+  jobs.push_back({.run =
+                      [&, raw] {
+                        raw->Shutdown();
+                        done.set_value();
+                      },
                   .cancel = nullptr});
   ASSERT_TRUE((*q)->TryEnqueueAll(std::move(jobs)).ok());
   done.get_future().wait();

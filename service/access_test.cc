@@ -31,8 +31,7 @@ TEST_F(ServiceTest, PermissionMatrix) {
       {"admin", &admin_, StatusCode::kOk, StatusCode::kOk, StatusCode::kOk, StatusCode::kOk,
        StatusCode::kOk},
       {"account-team", &account_team_, StatusCode::kOk, StatusCode::kPermissionDenied,
-       StatusCode::kPermissionDenied, StatusCode::kPermissionDenied,
-       StatusCode::kPermissionDenied},
+       StatusCode::kPermissionDenied, StatusCode::kPermissionDenied, StatusCode::kPermissionDenied},
       {"other org", &other_admin_, StatusCode::kNotFound, StatusCode::kNotFound,
        StatusCode::kOk /* its own serial OT-1 */, StatusCode::kOk, StatusCode::kOk},
   };
@@ -42,7 +41,8 @@ TEST_F(ServiceTest, PermissionMatrix) {
     const Caller& c = *row.caller;
     EXPECT_EQ(service_->GetVoucher(c, id).status().code(), row.get);
     EXPECT_EQ(service_->DownloadVoucher(c, id).status().code(), row.download);
-    std::string serial = c.organization_id() == "org-other" ? "OT-1" : absl::StrFormat("SN-%02d", 10 + n);
+    std::string serial =
+        c.organization_id() == "org-other" ? "OT-1" : absl::StrFormat("SN-%02d", 10 + n);
     Owner* pdc = &acme_pdc_;
     EXPECT_EQ(Request(c, Input({serial}, pdc)).status().code(), row.request);
     EXPECT_EQ(service_->UploadPdc(c, {"", acme_pdc_.pem, ""}).status().code(), row.upload_pdc);
@@ -67,16 +67,14 @@ TEST_F(ServiceTest, PermissionMatrix) {
                 .status()
                 .code(),
             StatusCode::kPermissionDenied);
-  EXPECT_EQ(service_->CreateToken(requestor, {viewer.principal_id(), std::nullopt, ""})
-                .status()
-                .code(),
-            StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      service_->CreateToken(requestor, {viewer.principal_id(), std::nullopt, ""}).status().code(),
+      StatusCode::kPermissionDenied);
   EXPECT_EQ(service_->ListAudit(requestor, {}).status().code(), StatusCode::kPermissionDenied);
   // Only the account team assigns serials.
-  EXPECT_EQ(service_->AssignSerials(admin_, {"org-acme", "", {{"", "NEW-1", ""}}, false})
-                .status()
-                .code(),
-            StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      service_->AssignSerials(admin_, {"org-acme", "", {{"", "NEW-1", ""}}, false}).status().code(),
+      StatusCode::kPermissionDenied);
 }
 
 TEST_F(ServiceTest, ViewerWithGrantsGainsExactlyThosePermissions) {
@@ -150,8 +148,9 @@ TEST_F(ServiceTest, AnotherOrganizationSeesAndTouchesNothing) {
   EXPECT_EQ(service_->DeletePdc(o, pdc->cert_id).code(), StatusCode::kNotFound);
   EXPECT_EQ(service_->BindRole(o, o.principal_id(), "org-acme", Role::kAdmin).status().code(),
             StatusCode::kNotFound);
-  EXPECT_EQ(service_->BindRole(o, admin_.principal_id(), "org-other", Role::kViewer).status().code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(
+      service_->BindRole(o, admin_.principal_id(), "org-other", Role::kViewer).status().code(),
+      StatusCode::kNotFound);
   EXPECT_EQ(service_->CreateGroup(o, "org-acme", "x").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(service_->DeleteGroup(o, east_).code(), StatusCode::kNotFound);
   EXPECT_EQ(service_->PlaceSerials(o, "org-other", {{"", "SN-11"}}).status().code(),
@@ -286,11 +285,26 @@ TEST_F(ServiceTest, EveryStateChangeIsAudited) {
   ASSERT_TRUE(service_->DeleteGroup(admin_, g->group_id).ok());
   auto actions = AuditActions();
   std::set<std::string> got(actions.begin(), actions.end());
-  for (const char* a : {"org.create", "user.invite", "role.bind", "token.create", "serial.assign",
-                        "group.create", "voucher.issue", "request.create", "voucher.renew",
-                        "voucher.archive", "pdc.upload", "pdc.delete", "service-account.create",
-                        "permission.grant", "permission.revoke", "role.unbind", "token.revoke",
-                        "principal.disable", "serial.place", "group.delete"}) {
+  for (const char* a : {"org.create",
+                        "user.invite",
+                        "role.bind",
+                        "token.create",
+                        "serial.assign",
+                        "group.create",
+                        "voucher.issue",
+                        "request.create",
+                        "voucher.renew",
+                        "voucher.archive",
+                        "pdc.upload",
+                        "pdc.delete",
+                        "service-account.create",
+                        "permission.grant",
+                        "permission.revoke",
+                        "role.unbind",
+                        "token.revoke",
+                        "principal.disable",
+                        "serial.place",
+                        "group.delete"}) {
     EXPECT_TRUE(got.count(a)) << a;
   }
   // Every entry names its actor and an organization-scoped target.

@@ -20,7 +20,7 @@ struct AuditRecord {
   absl::Time time;
   std::string actor;
   std::string action;
-  std::string target;       // "<organization id>/<object id>"
+  std::string target;  // "<organization id>/<object id>"
   std::string outcome;
   std::string object_hash;  // raw SHA-256 (32 bytes) or empty
 };
@@ -28,7 +28,7 @@ struct AuditRecord {
 struct AuditQuery {
   std::string organization_id;  // account team: any ("" = every organization); others: own
   uint64_t from_seq = 0;
-  size_t limit = 100;           // 1..1000
+  size_t limit = 100;  // 1..1000
 };
 
 struct AuditPage {
@@ -39,10 +39,10 @@ struct AuditPage {
 // Proof that a voucher's latest issue/renew entry is in the signed audit log.
 struct VoucherInclusionProof {
   uint64_t seq = 0;
-  std::string entry_bytes;        // the Merkle leaf (store::EncodeAuditEntry)
+  std::string entry_bytes;  // the Merkle leaf (store::EncodeAuditEntry)
   uint64_t tree_size = 0;
-  std::vector<store::Hash> proof; // RFC 9162 inclusion proof to the checkpoint's root
-  std::string checkpoint;         // the signed note the proof is against
+  std::vector<store::Hash> proof;  // RFC 9162 inclusion proof to the checkpoint's root
+  std::string checkpoint;          // the signed note the proof is against
 };
 
 // Thread-safe: every method may be called from any thread at once. Methods that take a

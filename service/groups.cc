@@ -18,8 +18,7 @@ using internal::Hide;
 using internal::Permission;
 using internal::Target;
 
-absl::StatusOr<GroupInfo> ServiceImpl::CreateGroup(const Caller& caller,
-                                                   std::string_view parent_id,
+absl::StatusOr<GroupInfo> ServiceImpl::CreateGroup(const Caller& caller, std::string_view parent_id,
                                                    std::string_view name) {
   if (!internal::IsPrintableToken(name, 128)) {
     return absl::InvalidArgumentError("name: 1..128 printable characters without spaces");
@@ -32,8 +31,8 @@ absl::StatusOr<GroupInfo> ServiceImpl::CreateGroup(const Caller& caller,
   g.name = std::string(name);
   g.created_at = Now();
   MASA_RETURN_IF_ERROR(Run(&caller, [&](internal::Operation& op) -> absl::Status {
-    MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kAdminister, parent,
-                                   "group " + parent, Hide::kOtherOrganizationsOnly));
+    MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kAdminister, parent, "group " + parent,
+                                   Hide::kOtherOrganizationsOnly));
     MASA_RETURN_IF_ERROR(internal::RequireGroup(op.txn(), g.parent_id, g.organization_id));
     MASA_ASSIGN_OR_RETURN(auto groups, internal::ListPrefix<store::Group>(
                                            op.txn(), g.organization_id + ".g-", GroupKey));
@@ -43,8 +42,9 @@ absl::StatusOr<GroupInfo> ServiceImpl::CreateGroup(const Caller& caller,
       }
     }
     MASA_RETURN_IF_ERROR(op.txn().Insert(g));
-    return op.Audit("group.create", Target(g.organization_id, g.id),
-                    "ok: " + g.name + " under " + parent)
+    return op
+        .Audit("group.create", Target(g.organization_id, g.id),
+               "ok: " + g.name + " under " + parent)
         .status();
   }));
   return Describe(g);
@@ -91,8 +91,8 @@ absl::Status ServiceImpl::DeleteGroup(const Caller& caller, std::string_view gro
         return absl::FailedPreconditionError("group " + id + " has child group " + other.id);
       }
     }
-    MASA_ASSIGN_OR_RETURN(auto pdcs, internal::ListPrefix<store::PinnedDomainCert>(
-                                         txn, org + ".pdc-", PdcKey));
+    MASA_ASSIGN_OR_RETURN(
+        auto pdcs, internal::ListPrefix<store::PinnedDomainCert>(txn, org + ".pdc-", PdcKey));
     for (const auto& c : pdcs) {
       if (c.group_id == id) {
         return absl::FailedPreconditionError("group " + id + " holds certificate " + c.id);
@@ -104,13 +104,12 @@ absl::Status ServiceImpl::DeleteGroup(const Caller& caller, std::string_view gro
       MASA_ASSIGN_OR_RETURN(auto comps, txn.List<store::Component>(start, 1024));
       for (const auto& c : comps) {
         if (c.group_id == id) {
-          return absl::FailedPreconditionError("group " + id + " holds serial " +
-                                               c.serial_number);
+          return absl::FailedPreconditionError("group " + id + " holds serial " + c.serial_number);
         }
       }
       if (comps.size() < 1024) break;
-      start = store::ComponentKey(comps.back().ien, comps.back().serial_number) +
-              std::string(1, '\0');
+      start =
+          store::ComponentKey(comps.back().ien, comps.back().serial_number) + std::string(1, '\0');
     }
     MASA_ASSIGN_OR_RETURN(auto bindings,
                           internal::ListPrefix<store::RoleBinding>(txn, org + ".", BindingKey));

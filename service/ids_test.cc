@@ -129,11 +129,11 @@ TEST_F(IdsTest, VoucherAndRequestIdsAreUuidV7OfTheirCreationTime) {
 
 TEST_F(IdsTest, MalformedIdsAreNotFoundAndAFilterSaysWhy) {
   ASSERT_TRUE(Request({"SN-00"}).ok());
-  for (std::string bad : {std::string("nope"), std::string("v-1"), std::string(""),
-                          std::string("3fa85f64-5717-4562-b3fc-2c963f66afa"),
-                          std::string("../../etc/passwd"), std::string(5000, 'x'),
-                          std::string("3fa85f64-5717-4562-b3fc-2c963f66afa6\n"),
-                          std::string("v-\0\x01\xff", 5)}) {
+  for (std::string bad :
+       {std::string("nope"), std::string("v-1"), std::string(""),
+        std::string("3fa85f64-5717-4562-b3fc-2c963f66afa"), std::string("../../etc/passwd"),
+        std::string(5000, 'x'), std::string("3fa85f64-5717-4562-b3fc-2c963f66afa6\n"),
+        std::string("v-\0\x01\xff", 5)}) {
     SCOPED_TRACE(bad.substr(0, 40));
     auto v = service_->GetVoucher(admin_, bad);
     EXPECT_EQ(v.status().code(), StatusCode::kNotFound);

@@ -85,8 +85,8 @@ TEST_F(MapGrowthTest, EveryCallSucceedsWhileTheMapGrowsUnderLoad) {
   std::atomic<int> vouchers{0};
   for (int t = 0; t < 2; ++t) {
     requesters.emplace_back([&, t] {
-      for (int round = 0;
-           round < 200 && !stop_.load() && store_->MapSize() < 8 * start_size; ++round) {
+      for (int round = 0; round < 200 && !stop_.load() && store_->MapSize() < 8 * start_size;
+           ++round) {
         std::vector<std::string> serials;
         for (int i = 0; i < 15; ++i) serials.push_back(absl::StrFormat("SN-%02d", t * 15 + i));
         auto result = Request(admin_, Input(serials));
@@ -96,8 +96,7 @@ TEST_F(MapGrowthTest, EveryCallSucceedsWhileTheMapGrowsUnderLoad) {
           if (s.status == SerialStatus::kCompleted) {
             ++vouchers;
           } else {
-            Record("RequestVouchers " + s.serial_number,
-                   absl::Status(s.code, s.reason));
+            Record("RequestVouchers " + s.serial_number, absl::Status(s.code, s.reason));
           }
         }
         if (round % 10 == 0 && t == 0) {
@@ -117,8 +116,8 @@ TEST_F(MapGrowthTest, EveryCallSucceedsWhileTheMapGrowsUnderLoad) {
             << " vouchers\n";
   EXPECT_GE(store_->MapSize(), 8 * start_size) << "the map did not grow as the test needs";
   std::lock_guard<std::mutex> lock(failures_mu_);
-  EXPECT_TRUE(failures_.empty()) << failures_.size() << " calls failed; first: "
-                                 << failures_.front();
+  EXPECT_TRUE(failures_.empty()) << failures_.size()
+                                 << " calls failed; first: " << failures_.front();
 }
 
 }  // namespace

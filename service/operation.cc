@@ -24,9 +24,8 @@ const AccessContext& Operation::access() const {
 
 absl::StatusOr<uint64_t> Operation::Audit(std::string action, std::string target,
                                           std::string outcome, std::string object_hash) {
-  return txn_.Append(
-      Event(actor_, std::move(action), std::move(target), std::move(outcome),
-            std::move(object_hash)));
+  return txn_.Append(Event(actor_, std::move(action), std::move(target), std::move(outcome),
+                           std::move(object_hash)));
 }
 
 }  // namespace internal
@@ -47,9 +46,9 @@ absl::Status ServiceImpl::Run(const Caller* caller,
   return store_->Write(std::move(batch)).status();
 }
 
-void ServiceImpl::SubmitOperation(
-    std::string actor, std::function<absl::Status(internal::Operation&)> body,
-    std::function<void(absl::StatusOr<store::CommitResult>)> done) {
+void ServiceImpl::SubmitOperation(std::string actor,
+                                  std::function<absl::Status(internal::Operation&)> body,
+                                  std::function<void(absl::StatusOr<store::CommitResult>)> done) {
   store::WriteBatch batch;
   batch.Do([actor = std::move(actor), body = std::move(body)](store::WriteTxn& txn) {
     internal::Operation op(txn, actor, nullptr);

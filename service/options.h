@@ -41,10 +41,10 @@ struct SecurityProfile {
 };
 
 struct ServiceOptions {
-  store::Store* store = nullptr;             // not owned; must outlive the Service
-  queue::WorkQueue* work_queue = nullptr;    // not owned; the signing workers
+  store::Store* store = nullptr;           // not owned; must outlive the Service
+  queue::WorkQueue* work_queue = nullptr;  // not owned; the signing workers
   std::shared_ptr<const SigningKeys> signing_keys;
-  const Clock* clock = &SystemClock();       // not owned; never null
+  const Clock* clock = &SystemClock();  // not owned; never null
 
   // The IEN a serial number gets when the request names none.
   std::string vendor_ien = "9";

@@ -20,8 +20,7 @@ using internal::Permission;
 using internal::Target;
 
 absl::StatusOr<BootstrapResult> ServiceImpl::Bootstrap(const std::string& org_id,
-                                                       const std::string& org_name,
-                                                       bool create_org,
+                                                       const std::string& org_name, bool create_org,
                                                        std::string_view username, Role role,
                                                        const Caller* caller) {
   if (!IsUsername(username) && !internal::IsPrintableToken(username, 128)) {
@@ -35,8 +34,8 @@ absl::StatusOr<BootstrapResult> ServiceImpl::Bootstrap(const std::string& org_id
   p.name = std::string(username);
   p.email = IsUsername(username) ? p.name : "";
   p.created_at = now;
-  store::RoleBinding b{internal::NewId(p.id + ".b-"), p.id, org_id,
-                       std::string(RoleName(role)), {}, now, ""};
+  store::RoleBinding b{
+      internal::NewId(p.id + ".b-"), p.id, org_id, std::string(RoleName(role)), {}, now, ""};
   const bool vendor = org_id == options_.vendor_organization_id;
   MASA_ASSIGN_OR_RETURN(
       NewToken token,
@@ -52,8 +51,8 @@ absl::StatusOr<BootstrapResult> ServiceImpl::Bootstrap(const std::string& org_id
           if (!absl::IsAlreadyExists(st)) {
             MASA_RETURN_IF_ERROR(st);
             MASA_RETURN_IF_ERROR(txn.Insert(store::Group{org_id, org_id, "", org_name, now, ""}));
-            MASA_RETURN_IF_ERROR(op.Audit("org.create", Target(org_id, org_id), "ok: " + org_name)
-                                     .status());
+            MASA_RETURN_IF_ERROR(
+                op.Audit("org.create", Target(org_id, org_id), "ok: " + org_name).status());
           }
         }
         MASA_ASSIGN_OR_RETURN(auto existing, internal::ListPrefix<store::Principal>(
@@ -76,8 +75,7 @@ absl::StatusOr<BootstrapResult> ServiceImpl::Bootstrap(const std::string& org_id
 
 absl::Status ServiceImpl::AuthorizeCreateOrganization(const AccessContext& access) const {
   if (!Has(access.cross_organization(), Permission::kCreateOrganizations)) {
-    return absl::PermissionDeniedError(
-        "creating organizations needs the vendor account-team role");
+    return absl::PermissionDeniedError("creating organizations needs the vendor account-team role");
   }
   return absl::OkStatus();
 }

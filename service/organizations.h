@@ -52,8 +52,9 @@ class Organizations {
   // the bootstrap CreateOrganization below does, audited with the caller as actor. The role
   // is checked again inside the write transaction. kAlreadyExists when the organization
   // exists, kInvalidArgument for a bad name or username or the vendor organization's name.
-  virtual absl::StatusOr<BootstrapResult> CreateOrganization(
-      const Caller& caller, std::string_view name, std::string_view admin_username) = 0;
+  virtual absl::StatusOr<BootstrapResult> CreateOrganization(const Caller& caller,
+                                                             std::string_view name,
+                                                             std::string_view admin_username) = 0;
   // The vendor's account team and support: every organization; anyone else: only its own.
   // In id order.
   virtual absl::StatusOr<std::vector<OrganizationInfo>> ListOrganizations(
@@ -61,8 +62,7 @@ class Organizations {
 
   // Groups.
   // Needs admin on the parent. Names are unique among siblings (kAlreadyExists).
-  virtual absl::StatusOr<GroupInfo> CreateGroup(const Caller& caller,
-                                                std::string_view parent_id,
+  virtual absl::StatusOr<GroupInfo> CreateGroup(const Caller& caller, std::string_view parent_id,
                                                 std::string_view name) = 0;
   // The caller organization's groups it may view.
   virtual absl::StatusOr<std::vector<GroupInfo>> ListGroups(const Caller& caller) const = 0;

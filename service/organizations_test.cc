@@ -64,14 +64,14 @@ TEST_F(ServiceTest, AccountTeamCreatesAndListsOrganizationsCustomersCannot) {
   EXPECT_EQ(by_account_team,
             (std::set<std::string>{"org.create", "user.invite", "role.bind", "token.create"}));
 
-  EXPECT_EQ(service_->CreateOrganization(account_team_, "delta", "x@delta.example")
-                .status().code(), StatusCode::kAlreadyExists);
-  EXPECT_EQ(service_->CreateOrganization(account_team_, "Bad Name", "x@y.example")
-                .status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(service_->CreateOrganization(account_team_, "vendor", "x@y.example")
-                .status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(service_->CreateOrganization(account_team_, "epsilon", "not-an-email")
-                .status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_->CreateOrganization(account_team_, "delta", "x@delta.example").status().code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(service_->CreateOrganization(account_team_, "Bad Name", "x@y.example").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_->CreateOrganization(account_team_, "vendor", "x@y.example").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_->CreateOrganization(account_team_, "epsilon", "not-an-email").status().code(),
+            StatusCode::kInvalidArgument);
 
   auto ids = [&](const Caller& c) {
     std::vector<std::string> out;

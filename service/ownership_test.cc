@@ -46,11 +46,12 @@ class OwnershipTest : public ServiceTest {
     auto release = std::make_shared<absl::Notification>();
     for (int i = 0; i < 2; ++i) {
       auto started = std::make_shared<absl::Notification>();
-      EXPECT_TRUE(queue_->TryEnqueueAll({{[started, release] {
-                                            started->Notify();
-                                            release->WaitForNotification();
-                                          },
-                                          {}}})
+      EXPECT_TRUE(queue_
+                      ->TryEnqueueAll({{[started, release] {
+                                          started->Notify();
+                                          release->WaitForNotification();
+                                        },
+                                        {}}})
                       .ok());
       started->WaitForNotification();
     }
@@ -122,14 +123,17 @@ TEST_F(OwnershipTest, AFormerOwnerGettingTheSerialBackIsNotHeldByItsSupersededVo
 TEST_F(OwnershipTest, AReassignmentWhileSigningIsSeenAtCommit) {
   std::string old_id = Issue("SN-15");
   auto release = HoldWorkers();
-  absl::Cleanup unblock = [release] { if (!release->HasBeenNotified()) release->Notify(); };
+  absl::Cleanup unblock = [release] {
+    if (!release->HasBeenNotified()) release->Notify();
+  };
   std::promise<absl::StatusOr<RequestResult>> requested, renewed;
-  ASSERT_TRUE(service_->RequestVouchers(admin_, Input({"SN-16", "SN-17"}), [&](auto r) {
-    requested.set_value(std::move(r));
-  }).ok());
-  ASSERT_TRUE(service_->RenewVoucher(admin_, old_id, {}, [&](auto r) {
-    renewed.set_value(std::move(r));
-  }).ok());
+  ASSERT_TRUE(service_
+                  ->RequestVouchers(admin_, Input({"SN-16", "SN-17"}),
+                                    [&](auto r) { requested.set_value(std::move(r)); })
+                  .ok());
+  ASSERT_TRUE(
+      service_->RenewVoucher(admin_, old_id, {}, [&](auto r) { renewed.set_value(std::move(r)); })
+          .ok());
   auto moved = service_->AssignSerials(
       account_team_, {"org-other", "", {{"", "SN-15", ""}, {"", "SN-16", ""}}, true});
   release->Notify();
@@ -152,7 +156,8 @@ TEST_F(OwnershipTest, AReassignmentWhileSigningIsSeenAtCommit) {
 TEST_F(OwnershipTest, WritesIntoAGroupBeingDeletedStrandNothing) {
   constexpr int kTries = 50;
   AssignInput serials{"org-acme", "", {}, false};
-  for (int i = 0; i < kTries; ++i) serials.serials.push_back({"", absl::StrFormat("RACE-%02d", i), ""});
+  for (int i = 0; i < kTries; ++i)
+    serials.serials.push_back({"", absl::StrFormat("RACE-%02d", i), ""});
   ASSERT_TRUE(service_->AssignSerials(account_team_, serials).ok());
   auto bob = service_->InviteUser(admin_, "bob@acme.example");
   ASSERT_TRUE(bob.ok()) << bob.status();
@@ -167,7 +172,9 @@ TEST_F(OwnershipTest, WritesIntoAGroupBeingDeletedStrandNothing) {
           return service_->PlaceSerials(admin_, id, {{"", absl::StrFormat("RACE-%02d", i)}})
               .status();
         },
-        [&] { return service_->UploadPdc(admin_, {"", acme_pdc_.pem, id}).status(); },
+        [&] {
+          return service_->UploadPdc(admin_, {"", acme_pdc_.pem, id}).status();
+        },
         [&] { return service_->BindRole(admin_, bob->principal_id, id, Role::kViewer).status(); },
         [&] { return service_->CreateGroup(admin_, id, "child").status(); },
     };

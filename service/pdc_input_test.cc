@@ -29,9 +29,9 @@ class PdcInputTest : public testing::SmallServiceTest {
     EXPECT_NE(key, nullptr) << "OpenSSL could not make the key";
     if (key == nullptr) return "";
     absl::Time now = clock_.Now();
-    auto cert = signer::IssueCertificate(subject, key, nullptr, key, nullptr, nullptr,
-                                         now - absl::Hours(1), now + absl::Hours(24 * 800),
-                                         is_ca, 7);
+    auto cert =
+        signer::IssueCertificate(subject, key, nullptr, key, nullptr, nullptr, now - absl::Hours(1),
+                                 now + absl::Hours(24 * 800), is_ca, 7);
     EXPECT_TRUE(cert.ok()) << cert.status();
     return cert.ok() ? *CertificateToPem(cert->get()) : "";
   }

@@ -23,22 +23,21 @@ absl::StatusOr<PdcInfo> ServiceImpl::UploadPdc(const Caller& caller, PdcInput in
   MASA_ASSIGN_OR_RETURN(internal::ParsedPdc parsed,
                         internal::ParsePdc(input.certificate, "certificate"));
   if (parsed.not_after <= Now()) {
-    return absl::InvalidArgumentError("certificate expired at " +
-                                      FormatRfc3339(parsed.not_after));
+    return absl::InvalidArgumentError("certificate expired at " + FormatRfc3339(parsed.not_after));
   }
   store::PinnedDomainCert pdc;
   pdc.id = internal::NewId(caller.organization_id() + ".pdc-");
   pdc.organization_id = caller.organization_id();
   pdc.group_id = group;
-  pdc.name = !input.name.empty() ? input.name
+  pdc.name = !input.name.empty()           ? input.name
              : !parsed.common_name.empty() ? parsed.common_name
                                            : parsed.subject;
   if (pdc.name.size() > 256) return absl::InvalidArgumentError("name: longer than 256 bytes");
   pdc.certificate_der = parsed.der;
   pdc.created_at = Now();
   MASA_RETURN_IF_ERROR(Run(&caller, [&](internal::Operation& op) -> absl::Status {
-    MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kManagePdcs, group,
-                                   "group " + group, Hide::kOtherOrganizationsOnly));
+    MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kManagePdcs, group, "group " + group,
+                                   Hide::kOtherOrganizationsOnly));
     MASA_RETURN_IF_ERROR(internal::RequireGroup(op.txn(), group, pdc.organization_id));
     MASA_RETURN_IF_ERROR(op.txn().Insert(pdc));
     return op.Audit("pdc.upload", Target(pdc.organization_id, pdc.id), "ok", parsed.sha256)
@@ -61,8 +60,7 @@ absl::StatusOr<std::vector<PdcInfo>> ServiceImpl::ListPdcs(const Caller& caller)
   return out;
 }
 
-absl::StatusOr<PdcInfo> ServiceImpl::GetPdc(const Caller& caller,
-                                            std::string_view cert_id) const {
+absl::StatusOr<PdcInfo> ServiceImpl::GetPdc(const Caller& caller, std::string_view cert_id) const {
   MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
   MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
   std::string what = "certificate " + std::string(cert_id);

@@ -14,9 +14,9 @@
 namespace masa::service {
 
 struct PdcInput {
-  std::string name;            // a label for people; default: the subject CN
-  std::string certificate;     // PEM or DER, one certificate
-  std::string group_id;        // "" = the organization's root group
+  std::string name;         // a label for people; default: the subject CN
+  std::string certificate;  // PEM or DER, one certificate
+  std::string group_id;     // "" = the organization's root group
 };
 
 struct PdcInfo {
@@ -24,11 +24,11 @@ struct PdcInfo {
   std::string organization_id;
   std::string group_id;
   std::string name;
-  std::string subject;          // RFC 2253
-  std::string pdc_organization; // subject O
+  std::string subject;           // RFC 2253
+  std::string pdc_organization;  // subject O
   absl::Time not_before;
   absl::Time not_after;
-  std::string sha256_hex;       // of the DER
+  std::string sha256_hex;  // of the DER
   std::string certificate_der;
   absl::Time created_at;
 };
@@ -46,8 +46,7 @@ class Pdcs {
 
   virtual absl::StatusOr<PdcInfo> UploadPdc(const Caller& caller, PdcInput input) = 0;
   virtual absl::StatusOr<std::vector<PdcInfo>> ListPdcs(const Caller& caller) const = 0;
-  virtual absl::StatusOr<PdcInfo> GetPdc(const Caller& caller,
-                                         std::string_view cert_id) const = 0;
+  virtual absl::StatusOr<PdcInfo> GetPdc(const Caller& caller, std::string_view cert_id) const = 0;
   // Vouchers already issued with it are unaffected (their CMS holds the certificate).
   virtual absl::Status DeletePdc(const Caller& caller, std::string_view cert_id) = 0;
 };

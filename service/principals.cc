@@ -21,8 +21,7 @@ using internal::Hide;
 using internal::Permission;
 using internal::Target;
 
-absl::StatusOr<PrincipalInfo> ServiceImpl::AddPrincipal(const Caller& caller,
-                                                        std::string_view name,
+absl::StatusOr<PrincipalInfo> ServiceImpl::AddPrincipal(const Caller& caller, std::string_view name,
                                                         store::PrincipalKind kind) {
   bool user = kind == store::PrincipalKind::kUser;
   if (user ? !IsUsername(name) : !internal::IsPrintableToken(name, 128)) {
@@ -39,18 +38,17 @@ absl::StatusOr<PrincipalInfo> ServiceImpl::AddPrincipal(const Caller& caller,
   if (user) p.email = p.name;
   p.created_at = Now();
   MASA_RETURN_IF_ERROR(Run(&caller, [&](internal::Operation& op) -> absl::Status {
-    MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kAdminister, org,
-                                   "organization " + org, Hide::kOtherOrganizationsOnly));
-    MASA_ASSIGN_OR_RETURN(auto existing, internal::ListPrefix<store::Principal>(
-                                             op.txn(), org + ".p-", PrincipalKey));
+    MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kAdminister, org, "organization " + org,
+                                   Hide::kOtherOrganizationsOnly));
+    MASA_ASSIGN_OR_RETURN(
+        auto existing, internal::ListPrefix<store::Principal>(op.txn(), org + ".p-", PrincipalKey));
     for (const auto& e : existing) {
       if (e.name == p.name) {
         return absl::AlreadyExistsError("a principal named " + p.name + " exists (" + e.id + ")");
       }
     }
     MASA_RETURN_IF_ERROR(op.txn().Insert(p));
-    return op.Audit(user ? "user.invite" : "service-account.create", Target(org, p.id))
-        .status();
+    return op.Audit(user ? "user.invite" : "service-account.create", Target(org, p.id)).status();
   }));
   return Describe(p);
 }
@@ -65,8 +63,7 @@ absl::StatusOr<PrincipalInfo> ServiceImpl::CreateServiceAccount(const Caller& ca
   return AddPrincipal(caller, name, store::PrincipalKind::kServiceAccount);
 }
 
-absl::StatusOr<std::vector<PrincipalInfo>> ServiceImpl::ListPrincipals(
-    const Caller& caller) const {
+absl::StatusOr<std::vector<PrincipalInfo>> ServiceImpl::ListPrincipals(const Caller& caller) const {
   MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
   MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
   const std::string& org = caller.organization_id();
@@ -79,16 +76,14 @@ absl::StatusOr<std::vector<PrincipalInfo>> ServiceImpl::ListPrincipals(
   return out;
 }
 
-absl::Status ServiceImpl::DisablePrincipal(const Caller& caller,
-                                           std::string_view principal_id) {
+absl::Status ServiceImpl::DisablePrincipal(const Caller& caller, std::string_view principal_id) {
   std::string what = "principal " + std::string(principal_id);
   if (internal::OrganizationOfId(principal_id) != caller.organization_id()) {
     return absl::NotFoundError(what + " not found");
   }
   return Run(&caller, [&](internal::Operation& op) -> absl::Status {
-    MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kAdminister,
-                                   caller.organization_id(), what,
-                                   Hide::kOtherOrganizationsOnly));
+    MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kAdminister, caller.organization_id(),
+                                   what, Hide::kOtherOrganizationsOnly));
     if (principal_id == caller.principal_id()) {
       return absl::FailedPreconditionError("you cannot disable yourself");
     }
@@ -107,8 +102,8 @@ absl::StatusOr<BindingInfo> ServiceImpl::BindRole(const Caller& caller,
   const std::string group(group_id);
   const std::string what = "principal " + std::string(principal_id);
   return Mutate<BindingInfo>(&caller, [&](internal::Operation& op) -> absl::StatusOr<BindingInfo> {
-    MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kAdminister, group,
-                                   "group " + group, Hide::kOtherOrganizationsOnly));
+    MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kAdminister, group, "group " + group,
+                                   Hide::kOtherOrganizationsOnly));
     auto p = op.txn().Get<store::Principal>(principal_id);
     if (!p.ok() || p->organization_id != internal::OrganizationOfId(group)) {
       if (p.ok() || absl::IsNotFound(p.status())) return absl::NotFoundError(what + " not found");
@@ -143,14 +138,13 @@ absl::Status ServiceImpl::DeleteBinding(const Caller& caller, std::string_view b
     MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kAdminister, b->group_id, what,
                                    Hide::kOtherOrganizationsOnly));
     MASA_RETURN_IF_ERROR(op.txn().Delete<store::RoleBinding>(b->id));
-    return op.Audit("role.unbind", Target(internal::OrganizationOfId(b->group_id), b->id))
-        .status();
+    return op.Audit("role.unbind", Target(internal::OrganizationOfId(b->group_id), b->id)).status();
   });
 }
 
 absl::StatusOr<BindingInfo> ServiceImpl::ChangeGrant(const Caller& caller,
-                                                     std::string_view binding_id,
-                                                     Grant permission, bool add) {
+                                                     std::string_view binding_id, Grant permission,
+                                                     bool add) {
   const std::string what = "binding " + std::string(binding_id);
   const std::string grant(GrantName(permission));
   // Decided and changed in one transaction, so two grants changed at once both stay.
@@ -193,9 +187,10 @@ absl::StatusOr<std::vector<BindingInfo>> ServiceImpl::ListBindings(
     const Caller& caller, std::string_view principal_id) const {
   MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
   MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
-  std::string prefix = principal_id.empty() ? caller.organization_id() + "."
-                                            : std::string(principal_id) + ".b-";
-  if (internal::OrganizationOfId(prefix) != caller.organization_id()) return std::vector<BindingInfo>{};
+  std::string prefix =
+      principal_id.empty() ? caller.organization_id() + "." : std::string(principal_id) + ".b-";
+  if (internal::OrganizationOfId(prefix) != caller.organization_id())
+    return std::vector<BindingInfo>{};
   MASA_ASSIGN_OR_RETURN(auto all,
                         internal::ListPrefix<store::RoleBinding>(snap, prefix, BindingKey));
   std::vector<BindingInfo> out;

@@ -49,22 +49,18 @@ class Principals {
                                                    std::string_view username) = 0;
   virtual absl::StatusOr<PrincipalInfo> CreateServiceAccount(const Caller& caller,
                                                              std::string_view name) = 0;
-  virtual absl::StatusOr<std::vector<PrincipalInfo>> ListPrincipals(
-      const Caller& caller) const = 0;
+  virtual absl::StatusOr<std::vector<PrincipalInfo>> ListPrincipals(const Caller& caller) const = 0;
   // Its tokens stop working at once. A caller cannot disable itself (kFailedPrecondition).
-  virtual absl::Status DisablePrincipal(const Caller& caller,
-                                        std::string_view principal_id) = 0;
+  virtual absl::Status DisablePrincipal(const Caller& caller, std::string_view principal_id) = 0;
   // Gives `principal_id` (same organization) `role` on `group_id` and its subtree; needs
   // admin on that group. Vendor roles only in the vendor organization's root group.
-  virtual absl::StatusOr<BindingInfo> BindRole(const Caller& caller,
-                                               std::string_view principal_id,
+  virtual absl::StatusOr<BindingInfo> BindRole(const Caller& caller, std::string_view principal_id,
                                                std::string_view group_id, Role role) = 0;
   virtual absl::Status DeleteBinding(const Caller& caller, std::string_view binding_id) = 0;
   // Adds / removes a grant on a binding; needs admin on the binding's group. Granting one
   // that is present, or revoking one that is absent, is a no-op (still OK, not audited).
   virtual absl::StatusOr<BindingInfo> GrantPermission(const Caller& caller,
-                                                      std::string_view binding_id,
-                                                      Grant grant) = 0;
+                                                      std::string_view binding_id, Grant grant) = 0;
   virtual absl::StatusOr<BindingInfo> RevokePermission(const Caller& caller,
                                                        std::string_view binding_id,
                                                        Grant grant) = 0;

@@ -17,8 +17,9 @@ namespace {
 // under the voucher's organization): the old owner loses its signing power over the device,
 // and its vouchers stop counting as live for conflicts. Runs in the reassignment's
 // transaction; reads the serial's index summaries, then only the records it changes.
-absl::Status SupersedeVouchers(internal::Operation& op, const std::string& ien, const std::string& serial,
-                               const std::string& new_org, absl::Time now) {
+absl::Status SupersedeVouchers(internal::Operation& op, const std::string& ien,
+                               const std::string& serial, const std::string& new_org,
+                               absl::Time now) {
   store::WriteTxn& txn = op.txn();
   MASA_ASSIGN_OR_RETURN(auto summaries, txn.VoucherSummariesBySerial(ien, serial));
   for (const auto& summary : summaries) {
@@ -44,8 +45,7 @@ using internal::Authorize;
 using internal::Hide;
 using internal::Permission;
 
-absl::StatusOr<AssignResult> ServiceImpl::AssignSerials(const Caller& caller,
-                                                        AssignInput input) {
+absl::StatusOr<AssignResult> ServiceImpl::AssignSerials(const Caller& caller, AssignInput input) {
   return Assign(&caller, std::move(input));
 }
 
@@ -92,8 +92,7 @@ absl::StatusOr<AssignResult> ServiceImpl::Assign(const Caller* caller, AssignInp
       }
       auto g = txn.Get<store::Group>(group);
       if (absl::IsNotFound(g.status()) || (g.ok() && g->organization_id != org)) {
-        return absl::NotFoundError("group " + group + " of organization " + org +
-                                   " not found");
+        return absl::NotFoundError("group " + group + " of organization " + org + " not found");
       }
       if (!g.ok()) return g.status();
       MASA_RETURN_IF_ERROR(invalid);
@@ -144,9 +143,8 @@ absl::StatusOr<AssignResult> ServiceImpl::Assign(const Caller* caller, AssignInp
     });
     if (!written.ok()) {
       if (begin == 0) return written;
-      return absl::Status(written.code(),
-                          absl::StrCat(written.message(), " (the first ", begin,
-                                       " serials were assigned)"));
+      return absl::Status(written.code(), absl::StrCat(written.message(), " (the first ", begin,
+                                                       " serials were assigned)"));
     }
     total.assigned += part.assigned;
     total.unchanged += part.unchanged;
@@ -163,41 +161,43 @@ absl::StatusOr<AssignResult> ServiceImpl::PlaceSerials(const Caller& caller,
   // Read, authorized and moved in one transaction: the target group still exists (a
   // concurrent DeleteGroup must not strand the serials) and each serial is where the caller
   // was authorized to move it from.
-  return Mutate<AssignResult>(&caller, [&](internal::Operation& op) -> absl::StatusOr<AssignResult> {
-    store::WriteTxn& txn = op.txn();
-    AssignResult result;
-    MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kPlaceSerials, group,
-                                   "group " + group, Hide::kOtherOrganizationsOnly));
-    MASA_RETURN_IF_ERROR(internal::RequireGroup(txn, group, org));
-    std::set<std::string> seen;
-    std::vector<store::Component> moves;
-    for (const auto& ref : serials) {
-      std::string ien = ref.ien.empty() ? options_.vendor_ien : ref.ien;
-      std::string what = "serial " + ref.serial_number;
-      if (!seen.insert(store::ComponentKey(ien, ref.serial_number)).second) {
-        return absl::InvalidArgumentError(what + " is listed twice");
-      }
-      auto c = txn.Get<store::Component>(store::ComponentKey(ien, ref.serial_number));
-      if (!c.ok() && !absl::IsNotFound(c.status())) return c.status();
-      if (!c.ok() || c->organization_id != org) return absl::NotFoundError(what + " not found");
-      MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kPlaceSerials, c->group_id, what));
-      if (c->group_id == group) {
-        ++result.unchanged;
-        continue;
-      }
-      moves.push_back(*std::move(c));
-    }
-    for (store::Component& c : moves) {
-      c.group_id = group;
-      MASA_RETURN_IF_ERROR(txn.Put(c));
-      MASA_RETURN_IF_ERROR(op.Audit("serial.place",
-                                    internal::SerialTarget(org, c.ien, c.serial_number),
-                                    "ok: to " + group)
-                               .status());
-    }
-    result.assigned = moves.size();
-    return result;
-  });
+  return Mutate<AssignResult>(
+      &caller, [&](internal::Operation& op) -> absl::StatusOr<AssignResult> {
+        store::WriteTxn& txn = op.txn();
+        AssignResult result;
+        MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kPlaceSerials, group,
+                                       "group " + group, Hide::kOtherOrganizationsOnly));
+        MASA_RETURN_IF_ERROR(internal::RequireGroup(txn, group, org));
+        std::set<std::string> seen;
+        std::vector<store::Component> moves;
+        for (const auto& ref : serials) {
+          std::string ien = ref.ien.empty() ? options_.vendor_ien : ref.ien;
+          std::string what = "serial " + ref.serial_number;
+          if (!seen.insert(store::ComponentKey(ien, ref.serial_number)).second) {
+            return absl::InvalidArgumentError(what + " is listed twice");
+          }
+          auto c = txn.Get<store::Component>(store::ComponentKey(ien, ref.serial_number));
+          if (!c.ok() && !absl::IsNotFound(c.status())) return c.status();
+          if (!c.ok() || c->organization_id != org) return absl::NotFoundError(what + " not found");
+          MASA_RETURN_IF_ERROR(
+              Authorize(op.access(), Permission::kPlaceSerials, c->group_id, what));
+          if (c->group_id == group) {
+            ++result.unchanged;
+            continue;
+          }
+          moves.push_back(*std::move(c));
+        }
+        for (store::Component& c : moves) {
+          c.group_id = group;
+          MASA_RETURN_IF_ERROR(txn.Put(c));
+          MASA_RETURN_IF_ERROR(op.Audit("serial.place",
+                                        internal::SerialTarget(org, c.ien, c.serial_number),
+                                        "ok: to " + group)
+                                   .status());
+        }
+        result.assigned = moves.size();
+        return result;
+      });
 }
 
 }  // namespace masa::service

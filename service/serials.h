@@ -31,8 +31,8 @@ struct AssignInput {
 };
 
 struct AssignResult {
-  size_t assigned = 0;  // new or moved
-  size_t unchanged = 0; // already in that organization and group
+  size_t assigned = 0;   // new or moved
+  size_t unchanged = 0;  // already in that organization and group
 };
 
 // Thread-safe: every method may be called from any thread at once. Methods that take a
@@ -48,12 +48,10 @@ class Serials {
   // Vendor account team only (others: kPermissionDenied). Writes in store transactions of
   // assign_batch_size; a failure after the first transaction leaves the earlier ones
   // written (each audited), and the error says how many were assigned.
-  virtual absl::StatusOr<AssignResult> AssignSerials(const Caller& caller,
-                                                     AssignInput input) = 0;
+  virtual absl::StatusOr<AssignResult> AssignSerials(const Caller& caller, AssignInput input) = 0;
   // Moves serials of the caller's organization into `group_id`; needs assigner on the
   // serial's current group and on the target group. kNotFound for a serial not visible.
-  virtual absl::StatusOr<AssignResult> PlaceSerials(const Caller& caller,
-                                                    std::string_view group_id,
+  virtual absl::StatusOr<AssignResult> PlaceSerials(const Caller& caller, std::string_view group_id,
                                                     const std::vector<SerialRef>& serials) = 0;
 };
 

@@ -22,9 +22,12 @@ using internal::AccessContext;
 namespace {
 
 constexpr std::pair<Role, std::string_view> kRoleNames[] = {
-    {Role::kViewer, "viewer"},       {Role::kRequestor, "requestor"},
-    {Role::kAssigner, "assigner"},   {Role::kAdmin, "admin"},
-    {Role::kSupport, "support"},     {Role::kAccountTeam, "account-team"},
+    {Role::kViewer, "viewer"},
+    {Role::kRequestor, "requestor"},
+    {Role::kAssigner, "assigner"},
+    {Role::kAdmin, "admin"},
+    {Role::kSupport, "support"},
+    {Role::kAccountTeam, "account-team"},
     {Role::kSecurityOfficer, "security-officer"}};
 
 constexpr std::pair<Grant, std::string_view> kGrantNames[] = {
@@ -51,15 +54,16 @@ std::optional<T> ParseIn(const Table& table, std::string_view name) {
 std::string_view RoleName(Role role) { return NameIn(kRoleNames, role); }
 std::optional<Role> ParseRole(std::string_view name) { return ParseIn<Role>(kRoleNames, name); }
 std::string_view GrantName(Grant grant) { return NameIn(kGrantNames, grant); }
-std::optional<Grant> ParseGrant(std::string_view name) {
-  return ParseIn<Grant>(kGrantNames, name);
-}
+std::optional<Grant> ParseGrant(std::string_view name) { return ParseIn<Grant>(kGrantNames, name); }
 
 const signer::VoucherSigner* SigningKeys::For(signer::CmsContentType type) const {
   switch (type) {
-    case signer::CmsContentType::kAnimaJsonVoucher: return anima_json_voucher.get();
-    case signer::CmsContentType::kData: return data.get();
-    default: return nullptr;
+    case signer::CmsContentType::kAnimaJsonVoucher:
+      return anima_json_voucher.get();
+    case signer::CmsContentType::kData:
+      return data.get();
+    default:
+      return nullptr;
   }
 }
 
@@ -70,9 +74,7 @@ std::map<std::string, DeviceProfile> ServiceOptions::DefaultDeviceProfiles() {
 }
 
 std::map<std::string, SecurityProfile> ServiceOptions::DefaultSecurityProfiles() {
-  return {{"default", {}},
-          {"revocation-checks", {true}},
-          {"no-revocation-checks", {false}}};
+  return {{"default", {}}, {"revocation-checks", {true}}, {"no-revocation-checks", {false}}};
 }
 
 bool internal::IsPrintableToken(std::string_view s, size_t max) {
@@ -114,9 +116,7 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(ServiceOptions options)
 }
 
 ServiceImpl::ServiceImpl(ServiceOptions options)
-    : options_(std::move(options)),
-      store_(options_.store),
-      queue_(options_.work_queue),
+    : options_(std::move(options)), store_(options_.store), queue_(options_.work_queue),
       keys_(options_.signing_keys) {}
 
 ServiceImpl::~ServiceImpl() {

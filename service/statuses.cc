@@ -78,8 +78,8 @@ std::vector<std::string_view> StatusNames() {
   return out;
 }
 
-#define MASA_STATUS_ENUM(E)                                  \
-  template std::string_view StatusName<E>(E);                \
+#define MASA_STATUS_ENUM(E)                                   \
+  template std::string_view StatusName<E>(E);                 \
   template std::optional<E> ParseStatus<E>(std::string_view); \
   template std::vector<std::string_view> StatusNames<E>();
 MASA_STATUS_ENUM(VoucherStatus)

@@ -41,13 +41,14 @@ absl::StatusOr<NewToken> ServiceImpl::IssueToken(internal::Operation& op,
     t.minted_by = minted_by->id;
     if (t.expires_at > minted_by->expires_at) {
       if (asked) {
-        absl::Duration left =
-            absl::Floor(minted_by->expires_at - t.created_at, absl::Seconds(1));
-        return absl::InvalidArgumentError(absl::StrCat(
-            "validity: at most ", absl::FormatDuration(left), ", since a token never outlives "
-            "the token that mints it (", minted_by->id, " expires at ",
-            FormatRfc3339(minted_by->expires_at), "); leave validity out to get one that "
-            "expires with it"));
+        absl::Duration left = absl::Floor(minted_by->expires_at - t.created_at, absl::Seconds(1));
+        return absl::InvalidArgumentError(
+            absl::StrCat("validity: at most ", absl::FormatDuration(left),
+                         ", since a token never outlives "
+                         "the token that mints it (",
+                         minted_by->id, " expires at ", FormatRfc3339(minted_by->expires_at),
+                         "); leave validity out to get one that "
+                         "expires with it"));
       }
       t.expires_at = minted_by->expires_at;
     }
@@ -59,12 +60,11 @@ absl::StatusOr<NewToken> ServiceImpl::IssueToken(internal::Operation& op,
   t.description = std::move(description);
   t.created_by = op.actor();
   MASA_RETURN_IF_ERROR(op.txn().Insert(t));
-  MASA_RETURN_IF_ERROR(op.Audit("token.create", Target(principal.organization_id, t.id),
-                                absl::StrCat("ok: for ", principal.id, " until ",
-                                             FormatRfc3339(t.expires_at),
-                                             t.minted_by.empty() ? "" : ", minted by ",
-                                             t.minted_by))
-                           .status());
+  MASA_RETURN_IF_ERROR(
+      op.Audit("token.create", Target(principal.organization_id, t.id),
+               absl::StrCat("ok: for ", principal.id, " until ", FormatRfc3339(t.expires_at),
+                            t.minted_by.empty() ? "" : ", minted by ", t.minted_by))
+          .status());
   return NewToken{Describe(t), std::move(secret)};
 }
 
@@ -79,9 +79,8 @@ absl::StatusOr<NewToken> ServiceImpl::CreateToken(const Caller& caller, TokenInp
       if (internal::OrganizationOfId(pid) != caller.organization_id()) {
         return absl::NotFoundError(what + " not found");
       }
-      MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kAdminister,
-                                     caller.organization_id(), what,
-                                     Hide::kOtherOrganizationsOnly));
+      MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kAdminister, caller.organization_id(),
+                                     what, Hide::kOtherOrganizationsOnly));
     }
     auto principal = op.txn().Get<store::Principal>(pid);
     if (absl::IsNotFound(principal.status())) return absl::NotFoundError(what + " not found");
@@ -128,14 +127,12 @@ absl::Status ServiceImpl::RevokeToken(const Caller& caller, std::string_view tok
       if (tokens[i].id == token_id) root_index = i;
     }
     if (root_index == tokens.size() ||
-        internal::OrganizationOfId(tokens[root_index].principal_id) !=
-            caller.organization_id()) {
+        internal::OrganizationOfId(tokens[root_index].principal_id) != caller.organization_id()) {
       return absl::NotFoundError(what + " not found");
     }
     if (tokens[root_index].principal_id != caller.principal_id()) {
-      MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kAdminister,
-                                     caller.organization_id(), what,
-                                     Hide::kOtherOrganizationsOnly));
+      MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kAdminister, caller.organization_id(),
+                                     what, Hide::kOtherOrganizationsOnly));
     }
     std::vector<size_t> order = {root_index};  // the root, then its descendants
     for (size_t k = 0; k < order.size(); ++k) {
@@ -169,14 +166,13 @@ absl::StatusOr<NewToken> ServiceImpl::IssueTokenOffline(std::string_view organiz
       if (p.name == username || p.id == username) principal = std::move(p);
     }
     if (!principal) {
-      return absl::NotFoundError(absl::StrCat("no principal \"", std::string(username),
-                                              "\" in organization ", org));
+      return absl::NotFoundError(
+          absl::StrCat("no principal \"", std::string(username), "\" in organization ", org));
     }
     if (principal->disabled) {
       return absl::FailedPreconditionError("principal " + principal->id + " is disabled");
     }
-    return IssueToken(op, *principal, validity,
-                      "issued by the operator (masactl token issue)");
+    return IssueToken(op, *principal, validity, "issued by the operator (masactl token issue)");
   });
 }
 

@@ -21,14 +21,14 @@ struct TokenInput {
 };
 
 struct TokenInfo {
-  std::string token_id;      // "tok-" + 16 hex digits of the hash; names it in lists/audit
+  std::string token_id;  // "tok-" + 16 hex digits of the hash; names it in lists/audit
   std::string principal_id;
   std::string description;
   absl::Time created_at;
   absl::Time expires_at;
   bool revoked = false;
   std::string created_by;
-  std::string minted_by;     // the token that minted it; "" when masactl made it
+  std::string minted_by;  // the token that minted it; "" when masactl made it
 };
 
 // A new token: `secret` is the bearer credential ("masa_" + base64url of 32 random bytes),

@@ -101,8 +101,7 @@ TEST_F(TokenMintingTest, RevokingATokenRevokesWhatItMintedTransitivelyAtOnce) {
               StatusCode::kUnauthenticated);
   }
   // Callers already authenticated are refused on their next call.
-  EXPECT_EQ(service_->ListTokens(second_caller, "").status().code(),
-            StatusCode::kUnauthenticated);
+  EXPECT_EQ(service_->ListTokens(second_caller, "").status().code(), StatusCode::kUnauthenticated);
   EXPECT_EQ(service_->ListTokens(ztp_caller, "").status().code(), StatusCode::kUnauthenticated);
   // The lists show them revoked, and each revocation is audited.
   auto listed = Listed(admin_, admin_.principal_id(), second.info.token_id);
@@ -122,8 +121,7 @@ TEST_F(TokenMintingTest, RevokingAMintedTokenLeavesItsMinterAndSiblingsAlone) {
   NewToken a = Mint(parent_caller, absl::Hours(24));
   NewToken b = Mint(parent_caller, absl::Hours(24));
   ASSERT_TRUE(service_->RevokeToken(admin_, a.info.token_id).ok());
-  EXPECT_EQ(service_->Authenticate(a.secret.view()).status().code(),
-            StatusCode::kUnauthenticated);
+  EXPECT_EQ(service_->Authenticate(a.secret.view()).status().code(), StatusCode::kUnauthenticated);
   EXPECT_TRUE(service_->Authenticate(b.secret.view()).ok());
   EXPECT_TRUE(service_->Authenticate(parent.secret.view()).ok());
 }

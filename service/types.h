@@ -38,8 +38,15 @@ namespace masa::service {
 //   create organizations                              |            x
 //   (* = every organization, read only.) Grants "request", "download", "archive" add that
 //   one permission to the binding's group subtree.
-enum class Role { kViewer, kRequestor, kAssigner, kAdmin, kSupport, kAccountTeam,
-                  kSecurityOfficer };
+enum class Role {
+  kViewer,
+  kRequestor,
+  kAssigner,
+  kAdmin,
+  kSupport,
+  kAccountTeam,
+  kSecurityOfficer
+};
 // "viewer", "requestor", "assigner", "admin", "support", "account-team", "security-officer".
 std::string_view RoleName(Role role);
 std::optional<Role> ParseRole(std::string_view name);

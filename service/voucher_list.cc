@@ -24,18 +24,28 @@ constexpr size_t kMaxPageSize = 1000;
 
 std::string ColumnText(const VoucherInfo& v, VoucherColumn c) {
   switch (c) {
-    case VoucherColumn::kRequestedAt: return FormatRfc3339(v.requested_at);
-    case VoucherColumn::kCreatedAt: return FormatRfc3339(v.created_at);
-    case VoucherColumn::kExpiresAt: return FormatRfc3339(v.expires_at);
+    case VoucherColumn::kRequestedAt:
+      return FormatRfc3339(v.requested_at);
+    case VoucherColumn::kCreatedAt:
+      return FormatRfc3339(v.created_at);
+    case VoucherColumn::kExpiresAt:
+      return FormatRfc3339(v.expires_at);
     case VoucherColumn::kLastRenewalAt:
       return v.last_renewal_at ? FormatRfc3339(*v.last_renewal_at) : "";
-    case VoucherColumn::kSerialNumber: return v.serial_number;
-    case VoucherColumn::kStatus: return std::string(StatusName(v.status));
-    case VoucherColumn::kAssertion: return std::string(signer::AssertionName(v.assertion));
-    case VoucherColumn::kRequestedBy: return v.requested_by;
-    case VoucherColumn::kPdcOrganization: return v.pdc_organization;
-    case VoucherColumn::kVoucherId: return v.voucher_id;
-    case VoucherColumn::kReqId: return v.req_id;
+    case VoucherColumn::kSerialNumber:
+      return v.serial_number;
+    case VoucherColumn::kStatus:
+      return std::string(StatusName(v.status));
+    case VoucherColumn::kAssertion:
+      return std::string(signer::AssertionName(v.assertion));
+    case VoucherColumn::kRequestedBy:
+      return v.requested_by;
+    case VoucherColumn::kPdcOrganization:
+      return v.pdc_organization;
+    case VoucherColumn::kVoucherId:
+      return v.voucher_id;
+    case VoucherColumn::kReqId:
+      return v.req_id;
   }
   return "";
 }
@@ -44,13 +54,17 @@ std::string ColumnText(const VoucherInfo& v, VoucherColumn c) {
 int Compare(const VoucherInfo& a, const VoucherInfo& b, VoucherColumn c) {
   auto cmp_time = [](absl::Time x, absl::Time y) { return x < y ? -1 : y < x ? 1 : 0; };
   switch (c) {
-    case VoucherColumn::kRequestedAt: return cmp_time(a.requested_at, b.requested_at);
-    case VoucherColumn::kCreatedAt: return cmp_time(a.created_at, b.created_at);
-    case VoucherColumn::kExpiresAt: return cmp_time(a.expires_at, b.expires_at);
+    case VoucherColumn::kRequestedAt:
+      return cmp_time(a.requested_at, b.requested_at);
+    case VoucherColumn::kCreatedAt:
+      return cmp_time(a.created_at, b.created_at);
+    case VoucherColumn::kExpiresAt:
+      return cmp_time(a.expires_at, b.expires_at);
     case VoucherColumn::kLastRenewalAt:
       return cmp_time(a.last_renewal_at.value_or(absl::InfinitePast()),
                       b.last_renewal_at.value_or(absl::InfinitePast()));
-    default: return ColumnText(a, c).compare(ColumnText(b, c));
+    default:
+      return ColumnText(a, c).compare(ColumnText(b, c));
   }
 }
 
@@ -71,10 +85,9 @@ constexpr std::pair<VoucherColumn, std::string_view> kColumnNames[] = {
 std::string QueryFingerprint(const ListVouchersInput& in) {
   const VoucherFilter& f = in.filter;
   std::string key = absl::StrCat(
-      f.organization_id, "\x1f", f.serial_number, "\x1f",
-      Sv(f.status ? StatusName(*f.status) : ""), "\x1f", f.assertion, "\x1f",
-      f.requested_by, "\x1f", f.pdc_organization, "\x1f", f.req_id, "\x1f",
-      absl::FormatTime(f.requested_from), "\x1f", absl::FormatTime(f.requested_to), "\x1f",
+      f.organization_id, "\x1f", f.serial_number, "\x1f", Sv(f.status ? StatusName(*f.status) : ""),
+      "\x1f", f.assertion, "\x1f", f.requested_by, "\x1f", f.pdc_organization, "\x1f", f.req_id,
+      "\x1f", absl::FormatTime(f.requested_from), "\x1f", absl::FormatTime(f.requested_to), "\x1f",
       f.archived ? (*f.archived ? "1" : "0") : "-", "\x1f", static_cast<int>(in.sort_by),
       in.descending ? "d" : "a", in.group_by ? static_cast<int>(*in.group_by) : -1, "\x1f",
       in.page_size);
@@ -128,8 +141,8 @@ absl::StatusOr<VoucherPage> ServiceImpl::ListVouchers(const Caller& caller,
   std::vector<std::string> orgs;
   // An organization_id the caller cannot see is an unknown object (kNotFound), not a
   // filter to drop silently.
-  const std::string unknown_org = "organization_id: organization " + f.organization_id +
-                                  " not found";
+  const std::string unknown_org =
+      "organization_id: organization " + f.organization_id + " not found";
   if (internal::Has(access.cross_organization(), Permission::kView)) {
     if (!f.organization_id.empty()) {
       auto org = snap.Get<store::Organization>(f.organization_id);

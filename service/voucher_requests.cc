@@ -34,7 +34,6 @@ using internal::Target;
 
 namespace {
 
-
 // Signs a set of vouchers on the work queue and calls `on_done` once, on the thread that
 // finished the last one, with one result per voucher in order.
 struct Fanout {
@@ -66,9 +65,7 @@ absl::Status Enqueue(queue::WorkQueue& queue, const std::shared_ptr<Fanout>& fan
                       fan->metrics->sign_latency.Observe(absl::Now() - start);
                       fan->Finish(i, std::move(cms));
                     },
-                    [fan, i] {
-                      fan->Finish(i, absl::UnavailableError("signing was cancelled"));
-                    }});
+                    [fan, i] { fan->Finish(i, absl::UnavailableError("signing was cancelled")); }});
   }
   return queue.TryEnqueueAll(std::move(jobs));
 }
@@ -76,8 +73,7 @@ absl::Status Enqueue(queue::WorkQueue& queue, const std::shared_ptr<Fanout>& fan
 // The id of a live voucher of the serial, in `org`, pinned to another certificate than
 // `pdc_sha256`; "" when there is none. The pin index answers the usual case (no other
 // certificate) in one read; only a serial that has had another pin reads its summaries.
-absl::StatusOr<std::string> LiveVoucherPinnedElsewhere(const store::Reader& r,
-                                                       std::string_view ien,
+absl::StatusOr<std::string> LiveVoucherPinnedElsewhere(const store::Reader& r, std::string_view ien,
                                                        std::string_view serial,
                                                        std::string_view org,
                                                        std::string_view pdc_sha256,
@@ -100,9 +96,9 @@ absl::Time WholeSeconds(absl::Time t) { return absl::FromUnixSeconds(absl::ToUni
 
 // A serial planned for signing.
 struct Planned {
-  size_t index;          // in the request's serial list
-  std::string group_id;  // the serial's group when the caller was authorized on it
-  store::Voucher record; // everything but cms and audit_seq
+  size_t index;           // in the request's serial list
+  std::string group_id;   // the serial's group when the caller was authorized on it
+  store::Voucher record;  // everything but cms and audit_seq
 };
 
 // Ownership is current: a voucher may be renewed only while its serial is still assigned
@@ -113,9 +109,9 @@ absl::Status CheckStillOwned(const store::Reader& r, const store::Voucher& v) {
   auto c = r.Get<store::Component>(store::ComponentKey(v.ien, v.serial_number));
   if (!c.ok() && !absl::IsNotFound(c.status())) return c.status();
   if (IsSuperseded(v) || !c.ok() || c->organization_id != v.organization_id) {
-    return absl::FailedPreconditionError(
-        "voucher " + v.id + " is superseded: its serial " + v.serial_number +
-        " is no longer assigned to your organization");
+    return absl::FailedPreconditionError("voucher " + v.id + " is superseded: its serial " +
+                                         v.serial_number +
+                                         " is no longer assigned to your organization");
   }
   return absl::OkStatus();
 }
@@ -144,9 +140,8 @@ absl::Status StillRequestable(const store::Reader& txn, const Planned& p,
 
 }  // namespace
 
-
 absl::StatusOr<internal::ParsedPdc> ServiceImpl::ParsePdcCached(std::string_view pem_or_der,
-                                                                 std::string_view what) const {
+                                                                std::string_view what) const {
   constexpr size_t kMaxEntries = 256;
   {
     absl::MutexLock lock(&pdc_cache_mu_);
@@ -166,7 +161,8 @@ absl::StatusOr<absl::Time> ServiceImpl::ExpiryFor(std::optional<absl::Time> aske
   if (!asked) return std::min(created + options_.default_validity, WholeSeconds(pdc_not_after));
   absl::Time t = WholeSeconds(*asked);
   if (t <= created) {
-    return absl::InvalidArgumentError("expires: " + FormatRfc3339(*asked) + " is not in the future");
+    return absl::InvalidArgumentError("expires: " + FormatRfc3339(*asked) +
+                                      " is not in the future");
   }
   if (t > created + options_.max_validity) {
     return absl::InvalidArgumentError("expires: more than " +
@@ -198,9 +194,8 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
   // --- the whole input, before anything else ---
   size_t n = input.serial_numbers.size();
   if (n == 0 || n > options_.max_serials_per_request) {
-    return reject(absl::InvalidArgumentError(
-        absl::StrCat("serial_numbers: ", n, " given, expected 1..",
-                     options_.max_serials_per_request)));
+    return reject(absl::InvalidArgumentError(absl::StrCat(
+        "serial_numbers: ", n, " given, expected 1..", options_.max_serials_per_request)));
   }
   std::string ien = input.ien.empty() ? options_.vendor_ien : input.ien;
   if (!internal::IsPrintableToken(ien, 16)) return reject(absl::InvalidArgumentError("ien: bad"));
@@ -249,9 +244,9 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
   }
   const absl::Time now = WholeSeconds(Now());
   if (pdc.not_after <= now || pdc.not_before > now) {
-    return reject(absl::InvalidArgumentError(
-        "pinned-domain certificate is not valid now (valid " + FormatRfc3339(pdc.not_before) +
-        " .. " + FormatRfc3339(pdc.not_after) + ")"));
+    return reject(absl::InvalidArgumentError("pinned-domain certificate is not valid now (valid " +
+                                             FormatRfc3339(pdc.not_before) + " .. " +
+                                             FormatRfc3339(pdc.not_after) + ")"));
   }
   std::string platform_der;
   if (!input.platform_certificate_pem.empty()) {
@@ -302,16 +297,16 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
       r.reason = SerialNotFoundReason(serial);
       continue;
     }
-    if (absl::Status s = Authorize(access, Permission::kRequest, comp->group_id,
-                                   "serial " + serial);
+    if (absl::Status s =
+            Authorize(access, Permission::kRequest, comp->group_id, "serial " + serial);
         !s.ok()) {
       r.code = s.code();
       r.reason = absl::IsNotFound(s) ? SerialNotFoundReason(serial) : std::string(s.message());
       continue;
     }
     if (!input.override_conflicts) {
-      MASA_ASSIGN_OR_RETURN(std::string other, LiveVoucherPinnedElsewhere(
-                                                   snap, ien, serial, org, pdc.sha256, now));
+      MASA_ASSIGN_OR_RETURN(std::string other,
+                            LiveVoucherPinnedElsewhere(snap, ien, serial, org, pdc.sha256, now));
       if (!other.empty()) {
         r.code = absl::StatusCode::kAlreadyExists;
         r.reason = "serial " + serial + " has live voucher " + other +
@@ -401,8 +396,7 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
         v.cms = *cms[k];
         MASA_ASSIGN_OR_RETURN(uint64_t seq,
                               op.Audit("voucher.issue", Target(v.organization_id, v.id),
-                                       override_conflicts ? "ok: override" : "ok",
-                                       Sha256(v.cms)));
+                                       override_conflicts ? "ok: override" : "ok", Sha256(v.cms)));
         v.audit_seq = seq;
         MASA_RETURN_IF_ERROR(txn.Insert(v));
         r.voucher_id = v.id;
@@ -426,28 +420,30 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
           .status();
     };
     const absl::Time submitted = absl::Now();
-    SubmitOperation(actor, std::move(body), [this, out, done = std::move(done), start,
-                                      submitted](absl::StatusOr<store::CommitResult> r) {
-      metrics_.commit_latency.Observe(absl::Now() - submitted);
-      metrics_.request_latency.Observe(absl::Now() - start);
-      if (!r.ok()) {
-        metrics_.requests_failed.fetch_add(1, std::memory_order_relaxed);
-        done(r.status());
-      } else {
-        size_t issued = std::count_if(out->serials.begin(), out->serials.end(),
-                                      [](const SerialResult& s) { return s.code == absl::StatusCode::kOk; });
-        size_t failed = out->serials.size() - issued;
-        metrics_.batch_size.Observe(issued);
-        metrics_.vouchers_issued.fetch_add(issued, std::memory_order_relaxed);
-        metrics_.serials_failed.fetch_add(failed, std::memory_order_relaxed);
-        (failed == 0   ? metrics_.requests_ok
-         : issued == 0 ? metrics_.requests_failed
-                       : metrics_.requests_partial)
-            .fetch_add(1, std::memory_order_relaxed);
-        done(*out);
-      }
-      EndInflight();
-    });
+    SubmitOperation(actor, std::move(body),
+                    [this, out, done = std::move(done), start,
+                     submitted](absl::StatusOr<store::CommitResult> r) {
+                      metrics_.commit_latency.Observe(absl::Now() - submitted);
+                      metrics_.request_latency.Observe(absl::Now() - start);
+                      if (!r.ok()) {
+                        metrics_.requests_failed.fetch_add(1, std::memory_order_relaxed);
+                        done(r.status());
+                      } else {
+                        size_t issued = std::count_if(
+                            out->serials.begin(), out->serials.end(),
+                            [](const SerialResult& s) { return s.code == absl::StatusCode::kOk; });
+                        size_t failed = out->serials.size() - issued;
+                        metrics_.batch_size.Observe(issued);
+                        metrics_.vouchers_issued.fetch_add(issued, std::memory_order_relaxed);
+                        metrics_.serials_failed.fetch_add(failed, std::memory_order_relaxed);
+                        (failed == 0   ? metrics_.requests_ok
+                         : issued == 0 ? metrics_.requests_failed
+                                       : metrics_.requests_partial)
+                            .fetch_add(1, std::memory_order_relaxed);
+                        done(*out);
+                      }
+                      EndInflight();
+                    });
   };
 
   BeginInflight();
@@ -522,30 +518,30 @@ absl::Status ServiceImpl::RenewVoucher(const Caller& caller, std::string_view vo
       v.signing_key_id = key_id;
       MASA_ASSIGN_OR_RETURN(uint64_t seq,
                             op.Audit("voucher.renew", Target(v.organization_id, v.id),
-                                     "ok: until " + FormatRfc3339(expires),
-                                     Sha256(v.cms)));
+                                     "ok: until " + FormatRfc3339(expires), Sha256(v.cms)));
       v.audit_seq = seq;
       MASA_RETURN_IF_ERROR(txn.Put(v));
-      *out = {v.request_id, {{v.serial_number, v.id, SerialStatus::kCompleted, "",
-                              absl::StatusCode::kOk}}};
+      *out = {v.request_id,
+              {{v.serial_number, v.id, SerialStatus::kCompleted, "", absl::StatusCode::kOk}}};
       return absl::OkStatus();
     };
     const absl::Time submitted = absl::Now();
-    SubmitOperation(actor, std::move(body), [this, out, done = std::move(done), start,
-                                      submitted](absl::StatusOr<store::CommitResult> r) {
-      metrics_.commit_latency.Observe(absl::Now() - submitted);
-      metrics_.request_latency.Observe(absl::Now() - start);
-      if (r.ok()) {
-        metrics_.requests_ok.fetch_add(1, std::memory_order_relaxed);
-        metrics_.vouchers_issued.fetch_add(1, std::memory_order_relaxed);
-        metrics_.batch_size.Observe(1);
-        done(*out);
-      } else {
-        metrics_.requests_failed.fetch_add(1, std::memory_order_relaxed);
-        done(r.status());
-      }
-      EndInflight();
-    });
+    SubmitOperation(actor, std::move(body),
+                    [this, out, done = std::move(done), start,
+                     submitted](absl::StatusOr<store::CommitResult> r) {
+                      metrics_.commit_latency.Observe(absl::Now() - submitted);
+                      metrics_.request_latency.Observe(absl::Now() - start);
+                      if (r.ok()) {
+                        metrics_.requests_ok.fetch_add(1, std::memory_order_relaxed);
+                        metrics_.vouchers_issued.fetch_add(1, std::memory_order_relaxed);
+                        metrics_.batch_size.Observe(1);
+                        done(*out);
+                      } else {
+                        metrics_.requests_failed.fetch_add(1, std::memory_order_relaxed);
+                        done(r.status());
+                      }
+                      EndInflight();
+                    });
   };
   BeginInflight();
   if (absl::Status s = Enqueue(*queue_, fan); !s.ok()) {
@@ -562,18 +558,20 @@ absl::StatusOr<VoucherInfo> ServiceImpl::ArchiveVoucher(const Caller& caller,
   const absl::Time now = Now();
   MASA_ASSIGN_OR_RETURN(
       store::Voucher archived,
-      Mutate<store::Voucher>(&caller, [&](internal::Operation& op) -> absl::StatusOr<store::Voucher> {
-        MASA_ASSIGN_OR_RETURN(store::Voucher v,
-                              AuthorizedVoucher(op.access(), Permission::kArchive, voucher_id));
-        if (IsArchived(v)) {
-          return absl::FailedPreconditionError("voucher " + v.id + " is already archived");
-        }
-        v.status = StoredStatus(VoucherStatus::kArchived);
-        v.archived_at = now;
-        MASA_RETURN_IF_ERROR(op.txn().Put(v));
-        MASA_RETURN_IF_ERROR(op.Audit("voucher.archive", Target(v.organization_id, v.id)).status());
-        return v;
-      }));
+      Mutate<store::Voucher>(
+          &caller, [&](internal::Operation& op) -> absl::StatusOr<store::Voucher> {
+            MASA_ASSIGN_OR_RETURN(store::Voucher v,
+                                  AuthorizedVoucher(op.access(), Permission::kArchive, voucher_id));
+            if (IsArchived(v)) {
+              return absl::FailedPreconditionError("voucher " + v.id + " is already archived");
+            }
+            v.status = StoredStatus(VoucherStatus::kArchived);
+            v.archived_at = now;
+            MASA_RETURN_IF_ERROR(op.txn().Put(v));
+            MASA_RETURN_IF_ERROR(
+                op.Audit("voucher.archive", Target(v.organization_id, v.id)).status());
+            return v;
+          }));
   return ToInfo(archived);
 }
 

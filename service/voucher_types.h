@@ -30,10 +30,10 @@ struct VoucherRequestInput {
   // (issuer name = PDC subject, signature verifies with the PDC's key); else kInvalidArgument
   // "platform_cert: ...".
   std::string platform_certificate_pem;
-  std::optional<absl::Time> expires_at;     // default now + default_validity
-  std::string os_type;                      // key of device_profiles ("" = default)
-  bool override_conflicts = false;          // the API's "override"
-  std::string security_profile;             // key of security_profiles ("" = "default")
+  std::optional<absl::Time> expires_at;  // default now + default_validity
+  std::string os_type;                   // key of device_profiles ("" = default)
+  bool override_conflicts = false;       // the API's "override"
+  std::string security_profile;          // key of security_profiles ("" = "default")
 };
 
 // The outcome for one serial of a request.
@@ -77,19 +77,19 @@ struct VoucherInfo {
   // How the vendor verified the owner (ServiceOptions::default_assertion when issued).
   signer::Assertion assertion = signer::Assertion::kLogged;
   VoucherStatus status = VoucherStatus::kCompleted;
-  std::string pdc_organization;   // the PDC subject's O ("" when it has none)
-  std::string pdc_id;             // the uploaded PDC's id, "" when pasted
-  std::string requested_by;       // the requesting principal's name
-  std::string requested_by_id;    // ... and id
+  std::string pdc_organization;  // the PDC subject's O ("" when it has none)
+  std::string pdc_id;            // the uploaded PDC's id, "" when pasted
+  std::string requested_by;      // the requesting principal's name
+  std::string requested_by_id;   // ... and id
   std::string os_type;
   std::string security_profile;
-  std::string content_type_oid;   // eContentType of the CMS
+  std::string content_type_oid;  // eContentType of the CMS
 };
 
 struct RequestInfo {
   std::string req_id;
   std::string organization_id;
-  std::string requested_by;       // principal name
+  std::string requested_by;  // principal name
   std::string requested_by_id;
   absl::Time requested_at;
   std::string ien;
@@ -102,7 +102,7 @@ struct RequestInfo {
   // serial's current group; the organization's root group for one no longer in the
   // organization) and, for the requester, those it was answered kNotFound for.
   std::vector<SerialResult> serials;
-  std::vector<VoucherInfo> vouchers;   // its vouchers the caller may view
+  std::vector<VoucherInfo> vouchers;  // its vouchers the caller may view
 };
 
 // One voucher file: the CMS (DER) and what names it (<serial_number>.vcj).
@@ -120,8 +120,17 @@ struct RenewInput {
 
 // Columns for ListVouchers sorting and grouping.
 enum class VoucherColumn {
-  kRequestedAt, kCreatedAt, kExpiresAt, kLastRenewalAt, kSerialNumber, kStatus,
-  kAssertion, kRequestedBy, kPdcOrganization, kVoucherId, kReqId
+  kRequestedAt,
+  kCreatedAt,
+  kExpiresAt,
+  kLastRenewalAt,
+  kSerialNumber,
+  kStatus,
+  kAssertion,
+  kRequestedBy,
+  kPdcOrganization,
+  kVoucherId,
+  kReqId
 };
 // The API field name: "requested_at", ..., "voucher_id", "req_id".
 std::string_view VoucherColumnName(VoucherColumn column);
@@ -131,15 +140,15 @@ struct VoucherFilter {
   // Vendor callers: which organization ("" = all). Others: "" or their own; another
   // organization (or, for vendor callers, an unknown one) is kNotFound.
   std::string organization_id;
-  std::string serial_number;    // exact
+  std::string serial_number;            // exact
   std::optional<VoucherStatus> status;  // nullopt: any
   std::string assertion;
-  std::string requested_by;     // principal name or id
-  std::string pdc_organization; // exact
-  std::string req_id;           // a request id as the methods take it (see above)
+  std::string requested_by;      // principal name or id
+  std::string pdc_organization;  // exact
+  std::string req_id;            // a request id as the methods take it (see above)
   absl::Time requested_from = absl::InfinitePast();  // requested_at in [from, to)
   absl::Time requested_to = absl::InfiniteFuture();
-  std::optional<bool> archived; // nullopt: both
+  std::optional<bool> archived;  // nullopt: both
 };
 
 struct ListVouchersInput {
@@ -158,9 +167,9 @@ struct VoucherGroupCount {
 
 struct VoucherPage {
   std::vector<VoucherInfo> vouchers;
-  std::string next_page_token;           // "" on the last page
-  size_t total = 0;                      // matching vouchers the caller may view
-  std::vector<VoucherGroupCount> groups; // with group_by: every group over all pages
+  std::string next_page_token;            // "" on the last page
+  size_t total = 0;                       // matching vouchers the caller may view
+  std::vector<VoucherGroupCount> groups;  // with group_by: every group over all pages
 };
 
 }  // namespace masa::service

@@ -47,8 +47,7 @@ VoucherInfo ServiceImpl::ToInfo(const store::Voucher& v) const {
 }
 
 std::string ServiceImpl::GroupOfSerial(const store::Reader& reader, const std::string& org,
-                                       const std::string& ien,
-                                       const std::string& serial) const {
+                                       const std::string& ien, const std::string& serial) const {
   auto c = reader.Get<store::Component>(store::ComponentKey(ien, serial));
   return c.ok() && c->organization_id == org ? c->group_id : org;
 }
@@ -129,10 +128,9 @@ absl::StatusOr<RequestInfo> ServiceImpl::GetRequest(const Caller& caller,
     }
     // One wording for every "not found", also in requests stored before it was one.
     if (r.code == absl::StatusCode::kNotFound) r.reason = SerialNotFoundReason(serial);
-    bool visible =
-        Authorize(access, Permission::kView,
-                  GroupOfSerial(snap, req->organization_id, req->ien, serial), what)
-            .ok();
+    bool visible = Authorize(access, Permission::kView,
+                             GroupOfSerial(snap, req->organization_id, req->ien, serial), what)
+                       .ok();
     if (!visible && !(requester && r.code == absl::StatusCode::kNotFound)) continue;
     for (const auto& v : vouchers) {
       if (v.serial_number == serial) r.voucher_id = v.id;
@@ -168,7 +166,8 @@ absl::StatusOr<std::vector<VoucherFile>> ServiceImpl::DownloadRequest(
   }
   if (!any_visible) return absl::NotFoundError(what + " not found");
   if (files.empty()) {
-    return absl::PermissionDeniedError(what + ": your roles do not include the download permission");
+    return absl::PermissionDeniedError(what +
+                                       ": your roles do not include the download permission");
   }
   return files;
 }

@@ -90,8 +90,7 @@ TEST_F(ServiceTest, TwentySerialsAreIssuedAndTwentyOneRefused) {
   serials.push_back("SN-20");
   auto refused = Request(admin_, Input(serials));
   EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(refused.status().message().find("21"), absl::string_view::npos)
-      << refused.status();
+  EXPECT_NE(refused.status().message().find("21"), absl::string_view::npos) << refused.status();
   EXPECT_EQ(Request(admin_, Input({})).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(AuditSize(), before);
 }
@@ -192,8 +191,7 @@ TEST_F(ServiceTest, ArchiveEndsTheConflictAndIsAudited) {
   auto archived = service_->ArchiveVoucher(admin_, id);
   ASSERT_TRUE(archived.ok()) << archived.status();
   EXPECT_EQ(StatusName(archived->status), "archived");
-  EXPECT_EQ(service_->ArchiveVoucher(admin_, id).status().code(),
-            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(service_->ArchiveVoucher(admin_, id).status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(Renew(admin_, id).status().code(), StatusCode::kFailedPrecondition);
   auto r = Request(admin_, Input({"SN-03"}, &acme_pdc2_));
   ASSERT_TRUE(r.ok());
@@ -254,7 +252,8 @@ TEST_F(ServiceTest, PlatformCertificateIssuedByThePdcIsCarriedByTheVoucherAndIts
   VoucherRequestInput in = Input({"SN-08"});
   in.platform_certificate_pem = PlatformCert(acme_pdc_.cert.get(), acme_pdc_.key.get(),
                                              now - absl::Hours(1), now + absl::Hours(24 * 400));
-  const std::string pk_der = *CertificateToDer(ParseCertificate(in.platform_certificate_pem)->get());
+  const std::string pk_der =
+      *CertificateToDer(ParseCertificate(in.platform_certificate_pem)->get());
   auto r = Request(admin_, in);
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(StatusName(r->serials[0].status), "completed") << r->serials[0].reason;
@@ -302,8 +301,7 @@ TEST_F(ServiceTest, PlatformCertificateNotIssuedByThePdcIsRefused) {
   refused(PlatformCert(acme_pdc_.cert.get(), acme_pdc_.key.get(), now - absl::Hours(48),
                        now - absl::Hours(24)),
           "not valid now");
-  refused(PlatformCert(acme_pdc_.cert.get(), acme_pdc_.key.get(), now + absl::Hours(24),
-                       to),
+  refused(PlatformCert(acme_pdc_.cert.get(), acme_pdc_.key.get(), now + absl::Hours(24), to),
           "not valid now");
   // Not a certificate; two certificates.
   refused("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "not a PEM");
@@ -322,7 +320,13 @@ TEST_F(ServiceTest, FullQueueRefusesTheWholeRequestAndWritesNothing) {
   options.clock = &clock_;
   service_ = *Service::Create(options);
   absl::Notification started, release;
-  ASSERT_TRUE(queue_->TryEnqueueAll({{[&] { started.Notify(); release.WaitForNotification(); }, {}}}).ok());
+  ASSERT_TRUE(queue_
+                  ->TryEnqueueAll({{[&] {
+                                      started.Notify();
+                                      release.WaitForNotification();
+                                    },
+                                    {}}})
+                  .ok());
   started.WaitForNotification();
   ASSERT_TRUE(queue_->TryEnqueueAll({{[] {}, {}}}).ok());  // one of two slots left
   uint64_t before = AuditSize();

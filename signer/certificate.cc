@@ -118,9 +118,8 @@ absl::StatusOr<UniquePtr<X509>> IssueCertificate(std::string_view subject, EVP_P
       !X509_set_version(cert.get(), X509_VERSION_3) ||
       !X509_set_serialNumber(cert.get(), serial_number.get()) ||
       !X509_set_subject_name(cert.get(), name.get()) ||
-      !X509_set_issuer_name(cert.get(), issuer_cert != nullptr
-                                            ? X509_get_subject_name(issuer_cert)
-                                            : name.get()) ||
+      !X509_set_issuer_name(cert.get(), issuer_cert != nullptr ? X509_get_subject_name(issuer_cert)
+                                                               : name.get()) ||
       !X509_set_pubkey(cert.get(), subject_key) ||
       ASN1_TIME_set(X509_getm_notBefore(cert.get()),
                     static_cast<time_t>(absl::ToUnixSeconds(not_before))) == nullptr ||
@@ -134,9 +133,9 @@ absl::StatusOr<UniquePtr<X509>> IssueCertificate(std::string_view subject, EVP_P
                  nullptr, 0);
   MASA_RETURN_IF_ERROR(AddExtension(cert.get(), &ctx, NID_basic_constraints,
                                     is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE"));
-  MASA_RETURN_IF_ERROR(AddExtension(cert.get(), &ctx, NID_key_usage,
-                                    is_ca ? "critical,keyCertSign,cRLSign"
-                                          : "critical,digitalSignature"));
+  MASA_RETURN_IF_ERROR(
+      AddExtension(cert.get(), &ctx, NID_key_usage,
+                   is_ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature"));
   MASA_RETURN_IF_ERROR(AddExtension(cert.get(), &ctx, NID_subject_key_identifier, "hash"));
   // For a self-signed certificate the AKI is read from the SKI just added to it.
   MASA_RETURN_IF_ERROR(
@@ -147,8 +146,7 @@ absl::StatusOr<UniquePtr<X509>> IssueCertificate(std::string_view subject, EVP_P
     MASA_RETURN_IF_ERROR(AddExtension(cert.get(), &ctx, NID_ext_key_usage, "serverAuth"));
   }
 
-  EVP_PKEY* issuer_public =
-      issuer_cert != nullptr ? X509_get0_pubkey(issuer_cert) : subject_key;
+  EVP_PKEY* issuer_public = issuer_cert != nullptr ? X509_get0_pubkey(issuer_cert) : subject_key;
   if (issuer_public == nullptr) {
     return FromOpenSslErrors("reading the issuer's public key", absl::StatusCode::kInvalidArgument);
   }
@@ -193,9 +191,9 @@ absl::Status CheckIssuedBy(X509* cert, X509* issuer) {
     X509_NAME_print_ex(bio.get(), X509_get_issuer_name(cert), 0, XN_FLAG_RFC2253);
     char* data = nullptr;
     long len = BIO_get_mem_data(bio.get(), &data);
-    return absl::InvalidArgumentError(absl::StrCat(
-        "its issuer \"", absl::string_view(data, static_cast<size_t>(len)),
-        "\" is not the subject \"", SubjectName(issuer), "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("its issuer \"", absl::string_view(data, static_cast<size_t>(len)),
+                     "\" is not the subject \"", SubjectName(issuer), "\""));
   }
   EVP_PKEY* key = X509_get0_pubkey(issuer);
   if (key == nullptr || X509_verify(cert, key) != 1) {

@@ -17,9 +17,9 @@ bool IsCriticalExtension(X509* cert, int nid) {
 
 TEST(IssueCertificateTest, SelfSignedCa) {
   auto key = NewEcKey("P-384");
-  auto cert = IssueCertificate("CN=Vendor Root,O=Example\\, Inc.,C=US", key.get(), nullptr,
-                               key.get(), nullptr, nullptr, TestNow(),
-                               TestNow() + absl::Hours(24), true, 7);
+  auto cert =
+      IssueCertificate("CN=Vendor Root,O=Example\\, Inc.,C=US", key.get(), nullptr, key.get(),
+                       nullptr, nullptr, TestNow(), TestNow() + absl::Hours(24), true, 7);
   ASSERT_TRUE(cert.ok()) << cert.status();
   X509* c = cert->get();
   EXPECT_EQ(SubjectName(c), "CN=Vendor Root,O=Example\\, Inc.,C=US");
@@ -38,15 +38,15 @@ TEST(IssueCertificateTest, SelfSignedCa) {
 
 TEST(IssueCertificateTest, EndEntityChainsToItsIssuer) {
   auto ca_key = NewEcKey();
-  auto ca = IssueCertificate("/C=US/O=Owner/CN=Owner CA", ca_key.get(), nullptr, ca_key.get(),
-                             nullptr, nullptr, TestNow() - absl::Hours(1),
-                             TestNow() + absl::Hours(48), true, 1);
+  auto ca =
+      IssueCertificate("/C=US/O=Owner/CN=Owner CA", ca_key.get(), nullptr, ca_key.get(), nullptr,
+                       nullptr, TestNow() - absl::Hours(1), TestNow() + absl::Hours(48), true, 1);
   ASSERT_TRUE(ca.ok()) << ca.status();
   EXPECT_EQ(SubjectName(ca->get()), "CN=Owner CA,O=Owner,C=US");
   auto ee_key = NewEcKey();
-  auto ee = IssueCertificate("CN=owner.example.com", ee_key.get(), ca->get(), ca_key.get(),
-                             nullptr, nullptr, TestNow() - absl::Hours(1),
-                             TestNow() + absl::Hours(24), false, 2);
+  auto ee =
+      IssueCertificate("CN=owner.example.com", ee_key.get(), ca->get(), ca_key.get(), nullptr,
+                       nullptr, TestNow() - absl::Hours(1), TestNow() + absl::Hours(24), false, 2);
   ASSERT_TRUE(ee.ok()) << ee.status();
   EXPECT_EQ(X509_check_ca(ee->get()), 0);
   EXPECT_TRUE(X509_get_key_usage(ee->get()) & KU_DIGITAL_SIGNATURE);
@@ -76,9 +76,9 @@ TEST(IssueCertificateTest, SignsInAFreshLibraryContext) {
 
   // OpenSSL falls back to the key's own provider when the context lacks the algorithm, so
   // the property query is what proves the signing call took our parameters.
-  auto refused = IssueCertificate("CN=ctx", key.get(), nullptr, key.get(), libctx.get(),
-                                  "provider=no-such-provider", TestNow(),
-                                  TestNow() + absl::Hours(1), true, 1);
+  auto refused =
+      IssueCertificate("CN=ctx", key.get(), nullptr, key.get(), libctx.get(),
+                       "provider=no-such-provider", TestNow(), TestNow() + absl::Hours(1), true, 1);
   EXPECT_FALSE(refused.ok());
 }
 

@@ -47,8 +47,8 @@ absl::StatusOr<std::string> DigestForKey(EVP_PKEY* public_key) {
   if (EVP_PKEY_is_a(public_key, "RSA") || EVP_PKEY_is_a(public_key, "RSA-PSS")) {
     return std::string("SHA256");
   }
-  return absl::InvalidArgumentError(absl::StrCat("unsupported signer key type ",
-                                                 EVP_PKEY_get0_type_name(public_key)));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unsupported signer key type ", EVP_PKEY_get0_type_name(public_key)));
 }
 
 // d2i into a CMS_ContentInfo bound to `libctx`, rejecting trailing bytes.
@@ -122,14 +122,12 @@ absl::StatusOr<std::string> CheckSignature(CMS_ContentInfo* cms, STACK_OF(X509) 
   if (out == nullptr) return FromOpenSslErrors("BIO_new");
   if (CMS_verify(cms, certs, nullptr, nullptr, out.get(),
                  flags | CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) != 1) {
-    return FromOpenSslErrors("CMS signature does not verify",
-                             absl::StatusCode::kPermissionDenied);
+    return FromOpenSslErrors("CMS signature does not verify", absl::StatusCode::kPermissionDenied);
   }
   char* data = nullptr;
   long len = BIO_get_mem_data(out.get(), &data);
   return std::string(data, static_cast<size_t>(len));
 }
-
 
 // The DER of an OpenSSL object through its i2d function.
 template <typename T, typename I2d>
@@ -225,9 +223,9 @@ std::string_view ContentTypeOid(CmsContentType type) {
 }
 
 CmsContentType ContentTypeFromOid(std::string_view oid) {
-  for (CmsContentType t : {CmsContentType::kData, CmsContentType::kAnimaJsonVoucher,
-                           CmsContentType::kSztpConveyedInfoXml,
-                           CmsContentType::kSztpConveyedInfoJson}) {
+  for (CmsContentType t :
+       {CmsContentType::kData, CmsContentType::kAnimaJsonVoucher,
+        CmsContentType::kSztpConveyedInfoXml, CmsContentType::kSztpConveyedInfoJson}) {
     if (ContentTypeOid(t) == oid) return t;
   }
   return CmsContentType::kOther;
@@ -235,12 +233,9 @@ CmsContentType ContentTypeFromOid(std::string_view oid) {
 
 CmsSigner::~CmsSigner() = default;
 
-absl::StatusOr<std::unique_ptr<CmsSigner>> CmsSigner::Create(EVP_PKEY* key, X509* cert,
-                                                             const std::vector<X509*>& chain,
-                                                             CmsContentType content_type,
-                                                             OSSL_LIB_CTX* libctx,
-                                                             const char* propq,
-                                                             const Clock& clock) {
+absl::StatusOr<std::unique_ptr<CmsSigner>> CmsSigner::Create(
+    EVP_PKEY* key, X509* cert, const std::vector<X509*>& chain, CmsContentType content_type,
+    OSSL_LIB_CTX* libctx, const char* propq, const Clock& clock) {
   if (key == nullptr || cert == nullptr) {
     return absl::InvalidArgumentError("CmsSigner needs a key and its certificate");
   }
@@ -254,15 +249,16 @@ absl::StatusOr<std::unique_ptr<CmsSigner>> CmsSigner::Create(EVP_PKEY* key, X509
   }
   if (X509_check_private_key(cert, key) != 1) {
     ERR_clear_error();
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the signing key does not match the certificate ", SubjectName(cert)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the signing key does not match the certificate ", SubjectName(cert)));
   }
   std::unique_ptr<CmsSigner> s(new CmsSigner());
   // The certificate, not the key, tells the curve: a provider key may not export it.
   MASA_ASSIGN_OR_RETURN(s->digest_name_, DigestForKey(cert_key));
   s->digest_.reset(EVP_MD_fetch(libctx, s->digest_name_.c_str(), propq));
   if (s->digest_ == nullptr) {
-    return FromOpenSslErrors(absl::StrCat(s->digest_name_, " is not available in the library "
+    return FromOpenSslErrors(absl::StrCat(s->digest_name_,
+                                          " is not available in the library "
                                           "context"),
                              absl::StatusCode::kFailedPrecondition);
   }
@@ -295,8 +291,8 @@ absl::StatusOr<std::unique_ptr<CmsSigner>> CmsSigner::Create(EVP_PKEY* key, X509
     s->scheme_ = Scheme::kRsaPkcs1;
   } else {
     // RSA-PSS keys never passed the probe below (OpenSSL's CMS_verify refuses the padding).
-    return absl::InvalidArgumentError(absl::StrCat("unsupported signer key type ",
-                                                   EVP_PKEY_get0_type_name(cert_key)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unsupported signer key type ", EVP_PKEY_get0_type_name(cert_key)));
   }
   MASA_RETURN_IF_ERROR(s->Prepare());
 
@@ -309,8 +305,8 @@ absl::StatusOr<std::unique_ptr<CmsSigner>> CmsSigner::Create(EVP_PKEY* key, X509
   auto verified = VerifySignedDataWithSigner(*probe, cert, libctx, propq);
   if (!verified.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("the signing key does not match the certificate ", SubjectName(cert),
-                     ": ", verified.status().message()));
+        absl::StrCat("the signing key does not match the certificate ", SubjectName(cert), ": ",
+                     verified.status().message()));
   }
   return s;
 }
@@ -334,8 +330,8 @@ absl::Status CmsSigner::Prepare() {
                         EncodeWithOpenSsl(cert_.get(), i2d_X509, "the signer certificate"));
   certificates.push_back(std::move(signer_cert));
   for (int i = 0; i < sk_X509_num(chain_.get()); ++i) {
-    MASA_ASSIGN_OR_RETURN(std::string c, EncodeWithOpenSsl(sk_X509_value(chain_.get(), i),
-                                                           i2d_X509, "a chain certificate"));
+    MASA_ASSIGN_OR_RETURN(std::string c, EncodeWithOpenSsl(sk_X509_value(chain_.get(), i), i2d_X509,
+                                                           "a chain certificate"));
     certificates.push_back(std::move(c));
   }
   certificates_ = der::SetOf(der::ContextConstructed(0), std::move(certificates));
@@ -343,8 +339,8 @@ absl::Status CmsSigner::Prepare() {
   MASA_ASSIGN_OR_RETURN(std::string issuer, EncodeWithOpenSsl(X509_get_issuer_name(cert_.get()),
                                                               i2d_X509_NAME, "the issuer name"));
   MASA_ASSIGN_OR_RETURN(std::string serial,
-                        EncodeWithOpenSsl(X509_get0_serialNumber(cert_.get()),
-                                          i2d_ASN1_INTEGER, "the serial number"));
+                        EncodeWithOpenSsl(X509_get0_serialNumber(cert_.get()), i2d_ASN1_INTEGER,
+                                          "the serial number"));
   signer_info_head_ = der::SmallInteger(1);
   der::AppendConstructed(der::kSequence, {issuer, serial}, &signer_info_head_);
   signer_info_head_ += digest_algorithm;
@@ -356,8 +352,7 @@ absl::Status CmsSigner::Prepare() {
       return absl::InvalidArgumentError(
           absl::StrCat("no ECDSA signature algorithm with ", digest_name_));
     }
-    MASA_ASSIGN_OR_RETURN(signature_algorithm_,
-                          SignatureAlgorithmDer(signature_nid, V_ASN1_UNDEF));
+    MASA_ASSIGN_OR_RETURN(signature_algorithm_, SignatureAlgorithmDer(signature_nid, V_ASN1_UNDEF));
   } else {
     // OpenSSL's CMS code names RSASSA-PKCS1-v1_5 by the key algorithm, not by
     // sha256WithRSAEncryption; verifiers accept both (RFC 3370 section 3.2).
@@ -403,8 +398,7 @@ void CmsSigner::ReleaseSigningContext(UniquePtr<EVP_PKEY_CTX> ctx) const {
   if (contexts_.size() < kMaxIdleContexts) contexts_.push_back(std::move(ctx));
 }
 
-absl::StatusOr<std::string> CmsSigner::SignDigest(const unsigned char* digest,
-                                                  size_t len) const {
+absl::StatusOr<std::string> CmsSigner::SignDigest(const unsigned char* digest, size_t len) const {
   MASA_ASSIGN_OR_RETURN(UniquePtr<EVP_PKEY_CTX> ctx, AcquireSigningContext());
   size_t size = 0;
   if (EVP_PKEY_sign(ctx.get(), nullptr, &size, digest, len) <= 0) {
@@ -429,10 +423,10 @@ absl::StatusOr<std::string> CmsSigner::SignInternal(std::string_view content) co
   }
   MASA_ASSIGN_OR_RETURN(std::string signing_time, SigningTimeDer(clock_->Now()));
   std::string message_digest;
-  der::AppendTlv(der::kOctetString,
-                 std::string_view(reinterpret_cast<const char*>(content_digest),
-                                  content_digest_len),
-                 &message_digest);
+  der::AppendTlv(
+      der::kOctetString,
+      std::string_view(reinterpret_cast<const char*>(content_digest), content_digest_len),
+      &message_digest);
   // RFC 5652 section 5.4: the signature covers the DER of the attributes as a SET OF; the
   // SignerInfo carries the same octets under [0] IMPLICIT.
   std::string signed_attrs = der::SetOf(
@@ -457,11 +451,10 @@ absl::StatusOr<std::string> CmsSigner::SignInternal(std::string_view content) co
   std::string econtent;
   der::AppendTlv(der::kOctetString, content, &econtent);
   std::string encap_content_info = der::Constructed(
-      der::kSequence,
-      {econtent_type_, der::Constructed(der::ContextConstructed(0), {econtent})});
-  std::string signed_data = der::Constructed(
-      der::kSequence, {signed_data_head_, encap_content_info, certificates_,
-                       der::Constructed(der::kSet, {signer_info})});
+      der::kSequence, {econtent_type_, der::Constructed(der::ContextConstructed(0), {econtent})});
+  std::string signed_data =
+      der::Constructed(der::kSequence, {signed_data_head_, encap_content_info, certificates_,
+                                        der::Constructed(der::kSet, {signer_info})});
   return der::Constructed(
       der::kSequence,
       {content_info_type_, der::Constructed(der::ContextConstructed(0), {signed_data})});
@@ -470,12 +463,12 @@ absl::StatusOr<std::string> CmsSigner::SignInternal(std::string_view content) co
 absl::StatusOr<std::unique_ptr<VoucherSigner>> VoucherSigner::Create(
     EVP_PKEY* key, X509* cert, const std::vector<X509*>& chain, CmsContentType content_type,
     OSSL_LIB_CTX* libctx, const char* propq, const Clock& clock) {
-  if (content_type != CmsContentType::kAnimaJsonVoucher &&
-      content_type != CmsContentType::kData) {
+  if (content_type != CmsContentType::kAnimaJsonVoucher && content_type != CmsContentType::kData) {
     return absl::InvalidArgumentError(
         "a voucher's eContentType is id-ct-animaJSONVoucher or id-data");
   }
-  MASA_ASSIGN_OR_RETURN(auto cms, CmsSigner::Create(key, cert, chain, content_type, libctx, propq, clock));
+  MASA_ASSIGN_OR_RETURN(auto cms,
+                        CmsSigner::Create(key, cert, chain, content_type, libctx, propq, clock));
   return std::unique_ptr<VoucherSigner>(new VoucherSigner(std::move(cms)));
 }
 
@@ -583,8 +576,8 @@ absl::StatusOr<VerifiedSignedData> VerifySignedData(std::string_view der,
     return FromOpenSslErrors("X509_STORE_CTX_init");
   }
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
-  X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(
-                                        absl::ToUnixSeconds(options.verification_time)));
+  X509_VERIFY_PARAM_set_time(param,
+                             static_cast<time_t>(absl::ToUnixSeconds(options.verification_time)));
   X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_ANY);
   unsigned long flags = 0;
   if (options.partial_chain) flags |= X509_V_FLAG_PARTIAL_CHAIN;
@@ -615,8 +608,8 @@ absl::StatusOr<VerifiedSignedData> VerifySignedDataWithSigner(std::string_view d
   auto content = CheckSignature(cms.get(), certs.get(), CMS_NOINTERN);
   if (!content.ok()) {
     if (content.status().code() == absl::StatusCode::kPermissionDenied) {
-      return absl::PermissionDeniedError(absl::StrCat("not signed by ", SubjectName(signer),
-                                                      ": ", content.status().message()));
+      return absl::PermissionDeniedError(
+          absl::StrCat("not signed by ", SubjectName(signer), ": ", content.status().message()));
     }
     return content.status();
   }
@@ -630,7 +623,8 @@ absl::StatusOr<VerifiedSignedData> VerifySignedDataWithSigner(std::string_view d
 }
 
 absl::StatusOr<std::string> BuildCertificateBag(const std::vector<X509*>& certificates) {
-  if (certificates.empty()) return absl::InvalidArgumentError("a certificate bag needs a certificate");
+  if (certificates.empty())
+    return absl::InvalidArgumentError("a certificate bag needs a certificate");
   UniquePtr<CMS_ContentInfo> cms(
       CMS_sign(nullptr, nullptr, nullptr, nullptr, CMS_PARTIAL | CMS_BINARY));
   if (cms == nullptr) return FromOpenSslErrors("CMS_sign");

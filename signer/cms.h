@@ -70,8 +70,7 @@ class CmsSigner {
   static absl::StatusOr<std::unique_ptr<CmsSigner>> Create(EVP_PKEY* key, X509* cert,
                                                            const std::vector<X509*>& chain,
                                                            CmsContentType content_type,
-                                                           OSSL_LIB_CTX* libctx,
-                                                           const char* propq,
+                                                           OSSL_LIB_CTX* libctx, const char* propq,
                                                            const Clock& clock = SystemClock());
   CmsSigner(const CmsSigner&) = delete;
   CmsSigner& operator=(const CmsSigner&) = delete;
@@ -121,15 +120,15 @@ class CmsSigner {
   const Clock* clock_ = nullptr;
 
   // DER prepared once (complete TLVs unless said otherwise).
-  std::string content_info_type_;     // OID signedData
-  std::string signed_data_head_;      // version INTEGER, then digestAlgorithms SET
-  std::string econtent_type_;         // OID eContentType
-  std::string certificates_;          // [0] IMPLICIT SET OF Certificate
-  std::string signer_info_head_;      // version INTEGER, sid, then digestAlgorithm
-  std::string signature_algorithm_;   // AlgorithmIdentifier
-  std::string content_type_attr_;     // Attribute contentType
-  std::string signing_time_oid_;      // OID of the signingTime attribute
-  std::string message_digest_oid_;    // OID of the messageDigest attribute
+  std::string content_info_type_;    // OID signedData
+  std::string signed_data_head_;     // version INTEGER, then digestAlgorithms SET
+  std::string econtent_type_;        // OID eContentType
+  std::string certificates_;         // [0] IMPLICIT SET OF Certificate
+  std::string signer_info_head_;     // version INTEGER, sid, then digestAlgorithm
+  std::string signature_algorithm_;  // AlgorithmIdentifier
+  std::string content_type_attr_;    // Attribute contentType
+  std::string signing_time_oid_;     // OID of the signingTime attribute
+  std::string message_digest_oid_;   // OID of the messageDigest attribute
 
   // Initialised signing contexts not in use. Setting one up (keymgmt and signature fetch,
   // provider context, digest parameter) costs about as much as the whole DER encoding; each
@@ -165,20 +164,20 @@ class VoucherSigner {
 
 // What one SignerInfo says about its signer.
 struct CmsSignerInfo {
-  std::string issuer;                    // RFC 2253 issuer name; empty for a keyid SID
-  std::string serial_hex;                // upper-case hex serial; empty for a keyid SID
-  std::string subject_key_id;            // raw keyid octets; empty for issuer+serial SID
-  std::string digest_algorithm;          // e.g. "SHA256"
-  std::string signature_algorithm;       // e.g. "ecdsa-with-SHA384"
-  std::optional<size_t> certificate;     // index into ParsedSignedData::certificates
+  std::string issuer;                 // RFC 2253 issuer name; empty for a keyid SID
+  std::string serial_hex;             // upper-case hex serial; empty for a keyid SID
+  std::string subject_key_id;         // raw keyid octets; empty for issuer+serial SID
+  std::string digest_algorithm;       // e.g. "SHA256"
+  std::string signature_algorithm;    // e.g. "ecdsa-with-SHA384"
+  std::optional<size_t> certificate;  // index into ParsedSignedData::certificates
   bool has_signed_attributes = false;
 };
 
 // The content of a SignedData, NOT verified.
 struct ParsedSignedData {
-  std::string content;                   // the eContent bytes ("" when absent)
-  bool content_present = false;          // false for a detached / certificate-only structure
-  std::string content_type_oid;          // dotted eContentType
+  std::string content;           // the eContent bytes ("" when absent)
+  bool content_present = false;  // false for a detached / certificate-only structure
+  std::string content_type_oid;  // dotted eContentType
   CmsContentType content_type = CmsContentType::kOther;
   std::vector<UniquePtr<X509>> certificates;  // the certificates field, in order
   std::vector<CmsSignerInfo> signers;
@@ -195,18 +194,18 @@ struct VerifiedSignedData {
   std::string content;
   CmsContentType content_type = CmsContentType::kOther;
   std::string content_type_oid;
-  UniquePtr<X509> signer;                 // the verified signer certificate
-  std::vector<UniquePtr<X509>> chain;     // signer first, trust anchor last
+  UniquePtr<X509> signer;              // the verified signer certificate
+  std::vector<UniquePtr<X509>> chain;  // signer first, trust anchor last
 };
 
 // Inputs of VerifySignedData.
 struct VerifyOptions {
-  std::vector<X509*> trust_anchors;      // borrowed
-  std::vector<X509*> extra_untrusted;    // borrowed; intermediates not embedded in the CMS
+  std::vector<X509*> trust_anchors;    // borrowed
+  std::vector<X509*> extra_untrusted;  // borrowed; intermediates not embedded in the CMS
   absl::Time verification_time = absl::InfinitePast();  // must be set
   bool partial_chain = false;
-  STACK_OF(X509_CRL)* crls = nullptr;    // borrowed; with check_revocation
-  bool check_revocation = false;         // require CRLs for every certificate in the chain
+  STACK_OF(X509_CRL) * crls = nullptr;  // borrowed; with check_revocation
+  bool check_revocation = false;        // require CRLs for every certificate in the chain
   OSSL_LIB_CTX* libctx = nullptr;
   const char* propq = nullptr;
 };
@@ -227,8 +226,7 @@ absl::StatusOr<VerifiedSignedData> VerifySignedData(std::string_view der,
 // Verifies DER SignedData against one known signer certificate and nothing else: the
 // certificate is not chain-validated here (the caller has done so), embedded certificates
 // are ignored for signer lookup. kPermissionDenied when `signer` did not sign it.
-absl::StatusOr<VerifiedSignedData> VerifySignedDataWithSigner(std::string_view der,
-                                                              X509* signer,
+absl::StatusOr<VerifiedSignedData> VerifySignedDataWithSigner(std::string_view der, X509* signer,
                                                               OSSL_LIB_CTX* libctx = nullptr,
                                                               const char* propq = nullptr);
 

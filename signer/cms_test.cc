@@ -63,8 +63,7 @@ VerifyOptions OptionsFor(X509* anchor) {
 TEST(CmsContentTypeTest, Oids) {
   EXPECT_EQ(ContentTypeOid(CmsContentType::kAnimaJsonVoucher), "1.2.840.113549.1.9.16.1.40");
   EXPECT_EQ(ContentTypeOid(CmsContentType::kData), "1.2.840.113549.1.7.1");
-  EXPECT_EQ(ContentTypeFromOid("1.2.840.113549.1.9.16.1.42"),
-            CmsContentType::kSztpConveyedInfoXml);
+  EXPECT_EQ(ContentTypeFromOid("1.2.840.113549.1.9.16.1.42"), CmsContentType::kSztpConveyedInfoXml);
   EXPECT_EQ(ContentTypeFromOid("1.2.840.113549.1.9.16.1.43"),
             CmsContentType::kSztpConveyedInfoJson);
   EXPECT_EQ(ContentTypeFromOid("1.2.3"), CmsContentType::kOther);
@@ -132,8 +131,8 @@ TEST(CmsSignerTest, P384KeysSignWithSha384) {
 TEST(CmsSignerTest, RefusesKeyThatDoesNotMatchCertificate) {
   Pki pki;
   auto other = testing::NewEcKey();
-  auto signer = CmsSigner::Create(other.get(), pki.masa.cert.get(), {},
-                                  CmsContentType::kData, nullptr, nullptr);
+  auto signer = CmsSigner::Create(other.get(), pki.masa.cert.get(), {}, CmsContentType::kData,
+                                  nullptr, nullptr);
   ASSERT_FALSE(signer.ok());
   EXPECT_EQ(signer.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(std::string(signer.status().message()).find("does not match"), std::string::npos);
@@ -144,9 +143,9 @@ TEST(CmsSignerTest, SignsInAFreshLibraryContext) {
   UniquePtr<OSSL_PROVIDER> provider(OSSL_PROVIDER_load(libctx.get(), "default"));
   ASSERT_NE(provider, nullptr);
   Pki pki("P-256", libctx.get());
-  auto signer = VoucherSigner::Create(pki.masa.key.get(), pki.masa.cert.get(),
-                                      {pki.root.cert.get()}, CmsContentType::kAnimaJsonVoucher,
-                                      libctx.get(), "provider=default");
+  auto signer =
+      VoucherSigner::Create(pki.masa.key.get(), pki.masa.cert.get(), {pki.root.cert.get()},
+                            CmsContentType::kAnimaJsonVoucher, libctx.get(), "provider=default");
   ASSERT_TRUE(signer.ok()) << signer.status();
   auto pdc = MakeIdentity("CN=Owner", nullptr, true);
   Voucher v;
@@ -173,17 +172,17 @@ TEST(CmsSignerTest, HonoursTheLibraryContextItIsGiven) {
   ASSERT_FALSE(signer.ok());
   EXPECT_EQ(signer.status().code(), absl::StatusCode::kFailedPrecondition) << signer.status();
   // And a property query nothing matches is honoured too.
-  auto unmatched = CmsSigner::Create(pki.masa.key.get(), pki.masa.cert.get(), {},
-                                     CmsContentType::kAnimaJsonVoucher, nullptr,
-                                     "provider=no-such-provider");
+  auto unmatched =
+      CmsSigner::Create(pki.masa.key.get(), pki.masa.cert.get(), {},
+                        CmsContentType::kAnimaJsonVoucher, nullptr, "provider=no-such-provider");
   ASSERT_FALSE(unmatched.ok());
   EXPECT_EQ(unmatched.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(CmsSignerTest, ConcurrentSignsAllVerify) {
   Pki pki;
-  auto signer = VoucherSigner::Create(pki.masa.key.get(), pki.masa.cert.get(),
-                                      {pki.root.cert.get()});
+  auto signer =
+      VoucherSigner::Create(pki.masa.key.get(), pki.masa.cert.get(), {pki.root.cert.get()});
   ASSERT_TRUE(signer.ok()) << signer.status();
   auto pdc = MakeIdentity("CN=Owner", nullptr, true);
   constexpr int kThreads = 4, kEach = 25;
@@ -247,8 +246,7 @@ TEST(CmsVerifyTest, RejectsWrongAnchorTamperingAndExpiry) {
   auto wrong_anchor = VerifySignedData(*der, OptionsFor(other.root.cert.get()));
   ASSERT_FALSE(wrong_anchor.ok());
   EXPECT_EQ(wrong_anchor.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_NE(std::string(wrong_anchor.status().message()).find("does not chain"),
-            std::string::npos);
+  EXPECT_NE(std::string(wrong_anchor.status().message()).find("does not chain"), std::string::npos);
 
   std::string tampered = *der;
   size_t at = tampered.find("protect");
@@ -292,9 +290,12 @@ enum class KeyKind { kP256, kP384, kRsa };
 
 std::string KindName(KeyKind kind) {
   switch (kind) {
-    case KeyKind::kP256: return "P256";
-    case KeyKind::kP384: return "P384";
-    case KeyKind::kRsa: return "Rsa";
+    case KeyKind::kP256:
+      return "P256";
+    case KeyKind::kP384:
+      return "P384";
+    case KeyKind::kRsa:
+      return "Rsa";
   }
   return "";
 }
@@ -417,8 +418,7 @@ std::string WithoutSignature(std::string_view cms) {
   return Rewrap(cms, {content_info[0], e0});
 }
 
-class CmsEncoderTest
-    : public ::testing::TestWithParam<std::tuple<KeyKind, CmsContentType>> {};
+class CmsEncoderTest : public ::testing::TestWithParam<std::tuple<KeyKind, CmsContentType>> {};
 
 TEST_P(CmsEncoderTest, VerifiesEverywhere) {
   auto [kind, type] = GetParam();
@@ -428,8 +428,8 @@ TEST_P(CmsEncoderTest, VerifiesEverywhere) {
                                   type, nullptr, nullptr, clock);
   ASSERT_TRUE(signer.ok()) << signer.status();
   EXPECT_EQ((*signer)->digest_name(), kind == KeyKind::kP384 ? "SHA384" : "SHA256");
-  const std::string content = "{\"ietf-voucher:voucher\":{\"serial-number\":\"" +
-                              KindName(kind) + "\"}}";
+  const std::string content =
+      "{\"ietf-voucher:voucher\":{\"serial-number\":\"" + KindName(kind) + "\"}}";
   auto der = (*signer)->Sign(content);
   ASSERT_TRUE(der.ok()) << der.status();
 
@@ -442,9 +442,9 @@ TEST_P(CmsEncoderTest, VerifiesEverywhere) {
   EXPECT_TRUE(parsed->signers[0].has_signed_attributes);
   EXPECT_EQ(parsed->signers[0].serial_hex, "02");
   ASSERT_TRUE(parsed->signers[0].certificate.has_value());
-  EXPECT_EQ(X509_cmp(parsed->certificates[*parsed->signers[0].certificate].get(),
-                     pki.masa.cert.get()),
-            0);
+  EXPECT_EQ(
+      X509_cmp(parsed->certificates[*parsed->signers[0].certificate].get(), pki.masa.cert.get()),
+      0);
   auto verified = VerifySignedData(*der, OptionsFor(pki.root.cert.get()));
   ASSERT_TRUE(verified.ok()) << verified.status();
   EXPECT_EQ(verified->content, content);
@@ -457,20 +457,20 @@ TEST_P(CmsEncoderTest, MatchesOpenSslCmsSignExceptForTheSignature) {
   KindPki pki(kind);
   // A second chain certificate given before the root: the output order must still be
   // OpenSSL's, whatever order the chain comes in.
-  Identity other = MakeIdentity("CN=Vendor Issuing CA,O=Vendor", &pki.root, true, "P-384",
-                                nullptr, 3650, 3);
+  Identity other =
+      MakeIdentity("CN=Vendor Issuing CA,O=Vendor", &pki.root, true, "P-384", nullptr, 3650, 3);
   const std::vector<X509*> chain = {other.cert.get(), pki.root.cert.get()};
-  for (absl::Time at : {TestNow(), absl::FromCivil(absl::CivilSecond(2050, 1, 1, 0, 0, 0),
-                                                   absl::UTCTimeZone())}) {
+  for (absl::Time at :
+       {TestNow(), absl::FromCivil(absl::CivilSecond(2050, 1, 1, 0, 0, 0), absl::UTCTimeZone())}) {
     FixedClock clock(at);
-    auto signer = CmsSigner::Create(pki.masa.key.get(), pki.masa.cert.get(), chain, type,
-                                    nullptr, nullptr, clock);
+    auto signer = CmsSigner::Create(pki.masa.key.get(), pki.masa.cert.get(), chain, type, nullptr,
+                                    nullptr, clock);
     ASSERT_TRUE(signer.ok()) << signer.status();
     const std::string content(700, 'v');
     auto ours = (*signer)->Sign(content);
     ASSERT_TRUE(ours.ok()) << ours.status();
-    std::string theirs = OpenSslCmsSign(content, pki.masa, chain, type,
-                                        (*signer)->digest_name(), at);
+    std::string theirs =
+        OpenSslCmsSign(content, pki.masa, chain, type, (*signer)->digest_name(), at);
     if (kind == KeyKind::kRsa) {
       // RSASSA-PKCS1-v1_5 is deterministic: even the signature must be the same.
       EXPECT_EQ(*ours, theirs);
@@ -488,8 +488,7 @@ TEST_P(CmsEncoderTest, MatchesOpenSslCmsSignExceptForTheSignature) {
 INSTANTIATE_TEST_SUITE_P(
     KeysAndContentTypes, CmsEncoderTest,
     ::testing::Combine(::testing::Values(KeyKind::kP256, KeyKind::kP384, KeyKind::kRsa),
-                       ::testing::Values(CmsContentType::kAnimaJsonVoucher,
-                                         CmsContentType::kData)),
+                       ::testing::Values(CmsContentType::kAnimaJsonVoucher, CmsContentType::kData)),
     [](const auto& info) {
       return KindName(std::get<0>(info.param)) +
              (std::get<1>(info.param) == CmsContentType::kData ? "Data" : "Voucher");
@@ -504,7 +503,8 @@ std::pair<int, std::string> SigningTime(const std::string& der) {
   int at = CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1);
   if (at < 0) return {-1, ""};
   ASN1_TYPE* value = X509_ATTRIBUTE_get0_type(CMS_signed_get_attr(si, at), 0);
-  if (value == nullptr || (value->type != V_ASN1_UTCTIME && value->type != V_ASN1_GENERALIZEDTIME)) {
+  if (value == nullptr ||
+      (value->type != V_ASN1_UTCTIME && value->type != V_ASN1_GENERALIZEDTIME)) {
     return {-1, ""};
   }
   const ASN1_STRING* s = value->value.asn1_string;
@@ -526,13 +526,13 @@ TEST(CmsSignerTest, SigningTimeSwitchesToGeneralizedTimeOutside1950To2049) {
     int type;
     std::string text;
   };
-  for (const Case& c : {Case{utc(2049, 12, 31, 23, 59, 59), V_ASN1_UTCTIME, "491231235959Z"},
-                        Case{utc(2050, 1, 1, 0, 0, 0), V_ASN1_GENERALIZEDTIME, "20500101000000Z"},
-                        Case{utc(1950, 1, 1, 0, 0, 0), V_ASN1_UTCTIME, "500101000000Z"},
-                        Case{utc(1949, 12, 31, 23, 59, 59), V_ASN1_GENERALIZEDTIME,
-                             "19491231235959Z"},
-                        Case{utc(2030, 6, 7, 8, 9, 10) + absl::Milliseconds(999), V_ASN1_UTCTIME,
-                             "300607080910Z"}}) {
+  for (const Case& c :
+       {Case{utc(2049, 12, 31, 23, 59, 59), V_ASN1_UTCTIME, "491231235959Z"},
+        Case{utc(2050, 1, 1, 0, 0, 0), V_ASN1_GENERALIZEDTIME, "20500101000000Z"},
+        Case{utc(1950, 1, 1, 0, 0, 0), V_ASN1_UTCTIME, "500101000000Z"},
+        Case{utc(1949, 12, 31, 23, 59, 59), V_ASN1_GENERALIZEDTIME, "19491231235959Z"},
+        Case{utc(2030, 6, 7, 8, 9, 10) + absl::Milliseconds(999), V_ASN1_UTCTIME,
+             "300607080910Z"}}) {
     clock.Set(c.at);
     auto der = (*signer)->Sign("x");
     ASSERT_TRUE(der.ok()) << der.status();

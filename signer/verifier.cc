@@ -53,9 +53,9 @@ bool VerifyVoucherSteps(const DeviceProfile& device, std::string_view voucher_de
   result->voucher_signer = std::move(verified->signer);
   if (verified->content_type != CmsContentType::kAnimaJsonVoucher &&
       verified->content_type != CmsContentType::kData) {
-    return Fail(result, VerifyStep::kParse, absl::StatusCode::kInvalidArgument,
-                absl::StrCat("eContentType ", verified->content_type_oid,
-                             " is not a JSON voucher"));
+    return Fail(
+        result, VerifyStep::kParse, absl::StatusCode::kInvalidArgument,
+        absl::StrCat("eContentType ", verified->content_type_oid, " is not a JSON voucher"));
   }
   // parse
   auto voucher = DecodeVoucherJson(verified->content);
@@ -66,8 +66,8 @@ bool VerifyVoucherSteps(const DeviceProfile& device, std::string_view voucher_de
   // validity
   if (*v.created_on > now + device.clock_skew) {
     return Fail(result, VerifyStep::kValidity, absl::StatusCode::kPermissionDenied,
-                absl::StrCat("created-on ", FormatRfc3339(*v.created_on),
-                             " is in the future (now ", FormatRfc3339(now), ")"));
+                absl::StrCat("created-on ", FormatRfc3339(*v.created_on), " is in the future (now ",
+                             FormatRfc3339(now), ")"));
   }
   if (v.expires_on.has_value() && now >= *v.expires_on) {
     return Fail(result, VerifyStep::kValidity, absl::StatusCode::kPermissionDenied,
@@ -76,9 +76,9 @@ bool VerifyVoucherSteps(const DeviceProfile& device, std::string_view voucher_de
   }
   // assertion
   if (!device.acceptable_assertions.contains(*v.assertion)) {
-    return Fail(result, VerifyStep::kAssertion, absl::StatusCode::kPermissionDenied,
-                absl::StrCat("\"", Sv(AssertionName(*v.assertion)),
-                             "\" is not acceptable to this device"));
+    return Fail(
+        result, VerifyStep::kAssertion, absl::StatusCode::kPermissionDenied,
+        absl::StrCat("\"", Sv(AssertionName(*v.assertion)), "\" is not acceptable to this device"));
   }
   // serial-number
   if (*v.serial_number != device.serial_number) {
@@ -121,10 +121,10 @@ bool VerifyVoucherSteps(const DeviceProfile& device, std::string_view voucher_de
     auto pk = DecodeDerCertificate(*v.platform_key_certificate);
     if (!pk.ok()) return Fail(result, VerifyStep::kPlatformKeyCertificate, pk.status());
     if (absl::Status s = CheckIssuedBy(pk->get(), result->pinned_domain_cert.get()); !s.ok()) {
-      return Fail(result, VerifyStep::kPlatformKeyCertificate,
-                  absl::PermissionDeniedError(absl::StrCat(
-                      SubjectName(pk->get()), " was not issued by the pinned-domain-cert: ",
-                      s.message())));
+      return Fail(
+          result, VerifyStep::kPlatformKeyCertificate,
+          absl::PermissionDeniedError(absl::StrCat(
+              SubjectName(pk->get()), " was not issued by the pinned-domain-cert: ", s.message())));
     }
     result->platform_key_certificate = *std::move(pk);
   }
@@ -197,8 +197,8 @@ bool VerifyOwnerSteps(const DeviceProfile& device, const OnboardingArtifacts& ar
   if (artifacts.conveyed_information.empty()) return true;
 
   // conveyed-information
-  auto info = VerifySignedDataWithSigner(artifacts.conveyed_information, leaf, device.libctx,
-                                         device.propq);
+  auto info =
+      VerifySignedDataWithSigner(artifacts.conveyed_information, leaf, device.libctx, device.propq);
   if (!info.ok()) return Fail(result, VerifyStep::kConveyedInformation, info.status());
   if (info->content_type != CmsContentType::kSztpConveyedInfoXml &&
       info->content_type != CmsContentType::kSztpConveyedInfoJson) {
@@ -275,9 +275,8 @@ absl::StatusOr<std::string> SignConveyedInformation(std::string_view content,
     return absl::InvalidArgumentError(
         "conveyed information is id-ct-sztpConveyedInfoXML or id-ct-sztpConveyedInfoJSON");
   }
-  MASA_ASSIGN_OR_RETURN(auto signer,
-                        CmsSigner::Create(owner_key, owner_cert, chain, content_type, libctx,
-                                          propq));
+  MASA_ASSIGN_OR_RETURN(
+      auto signer, CmsSigner::Create(owner_key, owner_cert, chain, content_type, libctx, propq));
   return signer->Sign(content);
 }
 

@@ -26,19 +26,19 @@ namespace masa::signer {
 // The checks, in the order they run (RFC 8572 section 5.4, with the voucher leaves of
 // RFC 8366 checked between the voucher signature and the owner certificate).
 enum class VerifyStep {
-  kNone,                 // nothing failed
-  kSignature,            // the voucher CMS verifies and chains to a vendor trust anchor
-  kParse,                // the voucher content is a well-formed voucher (JSON + Validate)
-  kValidity,             // created-on / expires-on against the clock
-  kAssertion,            // the assertion is acceptable to the device
-  kSerialNumber,         // serial-number is the device's
-  kIdevidIssuer,         // idevid-issuer matches the device's IDevID AKI (when both known)
-  kNonce,                // nonce matches the one the device sent (when either has one)
-  kPinnedDomainCert,     // a usable pinned-domain-cert is present
+  kNone,                    // nothing failed
+  kSignature,               // the voucher CMS verifies and chains to a vendor trust anchor
+  kParse,                   // the voucher content is a well-formed voucher (JSON + Validate)
+  kValidity,                // created-on / expires-on against the clock
+  kAssertion,               // the assertion is acceptable to the device
+  kSerialNumber,            // serial-number is the device's
+  kIdevidIssuer,            // idevid-issuer matches the device's IDevID AKI (when both known)
+  kNonce,                   // nonce matches the one the device sent (when either has one)
+  kPinnedDomainCert,        // a usable pinned-domain-cert is present
   kPlatformKeyCertificate,  // the extended voucher's platform key certificate, when present,
                             // was issued by the pinned-domain-cert
-  kOwnerCertificate,     // the owner certificate chains to the pinned-domain-cert
-  kConveyedInformation,  // the onboarding information is signed by the owner certificate
+  kOwnerCertificate,        // the owner certificate chains to the pinned-domain-cert
+  kConveyedInformation,     // the onboarding information is signed by the owner certificate
 };
 
 // "signature", "parse", "validity", "assertion", "serial-number", "idevid-issuer", "nonce",
@@ -48,14 +48,14 @@ std::string_view VerifyStepName(VerifyStep step);
 
 // What the device knows about itself. Pointers are borrowed and must outlive the call.
 struct DeviceProfile {
-  std::vector<X509*> vendor_trust_anchors;   // the manufacturer's trust anchors
+  std::vector<X509*> vendor_trust_anchors;  // the manufacturer's trust anchors
   // Whether a trust anchor may be any certificate of the chain rather than a self-signed
   // root: devices are often provisioned with the MASA's own signing certificate instead of
   // the vendor CA above it (RFC 8366 leaves the anchor to the vendor). True accepts that, as
   // `openssl cms -verify -partial_chain` does (X509_V_FLAG_PARTIAL_CHAIN); a self-signed CA
   // anchor verifies the same either way.
   bool partial_chain = true;
-  std::string serial_number;                 // compared byte for byte
+  std::string serial_number;  // compared byte for byte
   // The keyIdentifier of the device's IDevID authorityKeyIdentifier (raw bytes). When set and
   // the voucher has idevid-issuer, they must be equal. When unset, idevid-issuer is not checked.
   std::optional<std::string> idevid_issuer;
@@ -63,13 +63,12 @@ struct DeviceProfile {
   // (it answers a request this device did not make).
   std::optional<std::string> expected_nonce;
   std::set<Assertion> acceptable_assertions = {Assertion::kVerified, Assertion::kLogged,
-                                               Assertion::kProximity,
-                                               Assertion::kAgentProximity};
+                                               Assertion::kProximity, Assertion::kAgentProximity};
   const Clock* clock = &SystemClock();
   // Tolerated clock difference for created-on in the future.
   absl::Duration clock_skew = absl::Minutes(5);
   // CRLs for the owner certificate chain when the voucher asks for revocation checks.
-  STACK_OF(X509_CRL)* crls = nullptr;
+  STACK_OF(X509_CRL) * crls = nullptr;
   OSSL_LIB_CTX* libctx = nullptr;
   const char* propq = nullptr;
 };
@@ -89,7 +88,7 @@ struct VerificationResult {
   absl::Status status;
   VerifyStep failed_step = VerifyStep::kNone;
   Voucher voucher;
-  UniquePtr<X509> voucher_signer;         // the vendor/MASA certificate that signed the voucher
+  UniquePtr<X509> voucher_signer;  // the vendor/MASA certificate that signed the voucher
   UniquePtr<X509> pinned_domain_cert;
   UniquePtr<X509> platform_key_certificate;  // null when the voucher carries none
   UniquePtr<X509> owner_certificate;
@@ -128,11 +127,8 @@ VerificationResult VerifyOwnershipVoucher(const DeviceProfile& device,
 // eContentType `content_type` (kSztpConveyedInfoXml or kSztpConveyedInfoJson, else
 // kInvalidArgument), signed by `owner_key` with `owner_cert` and `chain` embedded, in
 // `libctx`/`propq`. For tests and tools; a server signing many should keep a CmsSigner.
-absl::StatusOr<std::string> SignConveyedInformation(std::string_view content,
-                                                    CmsContentType content_type,
-                                                    EVP_PKEY* owner_key, X509* owner_cert,
-                                                    const std::vector<X509*>& chain,
-                                                    OSSL_LIB_CTX* libctx = nullptr,
-                                                    const char* propq = nullptr);
+absl::StatusOr<std::string> SignConveyedInformation(
+    std::string_view content, CmsContentType content_type, EVP_PKEY* owner_key, X509* owner_cert,
+    const std::vector<X509*>& chain, OSSL_LIB_CTX* libctx = nullptr, const char* propq = nullptr);
 
 }  // namespace masa::signer

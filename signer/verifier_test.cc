@@ -14,7 +14,9 @@ using testing::Identity;
 using testing::MakeIdentity;
 using testing::TestNow;
 
-std::string StepOf(const VerificationResult& r) { return std::string(VerifyStepName(r.failed_step)); }
+std::string StepOf(const VerificationResult& r) {
+  return std::string(VerifyStepName(r.failed_step));
+}
 
 // Asserts that `r` failed at `step` with a message that starts with "<step>: ".
 void ExpectFailedAt(const VerificationResult& r, VerifyStep step) {
@@ -42,8 +44,7 @@ class Rfc8995VoucherTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string b64 = testing::Vector("rfc8995/voucher_00-D0-E5-F2-00-02.b64");
-    b64.erase(std::remove_if(b64.begin(), b64.end(), [](char c) { return isspace(c); }),
-              b64.end());
+    b64.erase(std::remove_if(b64.begin(), b64.end(), [](char c) { return isspace(c); }), b64.end());
     auto der = Base64Decode(b64);
     ASSERT_TRUE(der.ok()) << der.status();
     der_ = *der;
@@ -133,8 +134,7 @@ TEST_F(Rfc8995VoucherTest, RejectsChangedContent) {
 TEST_F(Rfc8995VoucherTest, RejectsChangedSignature) {
   // The signature is the last OCTET STRING of the (single) SignerInfo: flip a byte near the
   // end, inside the ECDSA signature value.
-  ExpectFailedAt(VerifyOwnershipVoucher(device_, Flipped(der_.size() - 5)),
-                 VerifyStep::kSignature);
+  ExpectFailedAt(VerifyOwnershipVoucher(device_, Flipped(der_.size() - 5)), VerifyStep::kSignature);
 }
 
 TEST_F(Rfc8995VoucherTest, RejectsChangedEmbeddedCertificate) {
@@ -165,10 +165,10 @@ class OwnershipChainTest : public ::testing::Test {
     vendor_ = MakeIdentity("CN=Vendor Root,O=Vendor", nullptr, true, "P-384", nullptr, 3650, 1);
     masa_ = MakeIdentity("CN=MASA,O=Vendor", &vendor_, false, "P-256", nullptr, 365, 2);
     owner_ca_ = MakeIdentity("CN=Owner CA,O=Owner", nullptr, true, "P-256", nullptr, 3650, 1);
-    owner_sub_ = MakeIdentity("CN=Owner Issuing CA,O=Owner", &owner_ca_, true, "P-256", nullptr,
-                              3650, 2);
-    owner_ = MakeIdentity("CN=owner.example.com,O=Owner", &owner_sub_, false, "P-256", nullptr,
-                          365, 3);
+    owner_sub_ =
+        MakeIdentity("CN=Owner Issuing CA,O=Owner", &owner_ca_, true, "P-256", nullptr, 3650, 2);
+    owner_ =
+        MakeIdentity("CN=owner.example.com,O=Owner", &owner_sub_, false, "P-256", nullptr, 365, 3);
     voucher_.created_on = TestNow() - absl::Hours(1);
     voucher_.expires_on = TestNow() + absl::Hours(24);
     voucher_.assertion = Assertion::kVerified;
@@ -193,7 +193,8 @@ class OwnershipChainTest : public ::testing::Test {
     EXPECT_TRUE(bag.ok());
     return bag.ok() ? *bag : "";
   }
-  std::string SignInfo(const Identity& by, CmsContentType type = CmsContentType::kSztpConveyedInfoJson) {
+  std::string SignInfo(const Identity& by,
+                       CmsContentType type = CmsContentType::kSztpConveyedInfoJson) {
     auto der = SignConveyedInformation(conveyed_, type, by.key.get(), by.cert.get(), {});
     EXPECT_TRUE(der.ok()) << der.status();
     return der.ok() ? *der : "";
@@ -243,7 +244,8 @@ TEST_F(OwnershipChainTest, PlatformKeyCertificateMustBeIssuedByThePinnedDomainCe
 
 TEST_F(OwnershipChainTest, PinnedEndEntityCertificateIsItsOwnAnchor) {
   voucher_.pinned_domain_cert = testing::CertDer(owner_.cert.get());
-  VerificationResult r = Run(SignVoucher(voucher_), OwnerBag({owner_.cert.get()}), SignInfo(owner_));
+  VerificationResult r =
+      Run(SignVoucher(voucher_), OwnerBag({owner_.cert.get()}), SignInfo(owner_));
   EXPECT_TRUE(r.ok()) << r.status;
 }
 
@@ -257,7 +259,8 @@ TEST_F(OwnershipChainTest, OwnerCertificateFromAnotherPkiIsRefused) {
 }
 
 TEST_F(OwnershipChainTest, MissingIntermediateIsRefused) {
-  VerificationResult r = Run(SignVoucher(voucher_), OwnerBag({owner_.cert.get()}), SignInfo(owner_));
+  VerificationResult r =
+      Run(SignVoucher(voucher_), OwnerBag({owner_.cert.get()}), SignInfo(owner_));
   ExpectFailedAt(r, VerifyStep::kOwnerCertificate);
 }
 
@@ -318,8 +321,9 @@ TEST_F(OwnershipChainTest, ConveyedInformationNeedsAnOwnerCertificate) {
 
 TEST_F(OwnershipChainTest, RevocationChecksRequireCrls) {
   voucher_.domain_cert_revocation_checks = true;
-  VerificationResult r = Run(SignVoucher(voucher_),
-                             OwnerBag({owner_.cert.get(), owner_sub_.cert.get()}), SignInfo(owner_));
+  VerificationResult r =
+      Run(SignVoucher(voucher_), OwnerBag({owner_.cert.get(), owner_sub_.cert.get()}),
+          SignInfo(owner_));
   ExpectFailedAt(r, VerifyStep::kOwnerCertificate);
   voucher_.domain_cert_revocation_checks = false;
   r = Run(SignVoucher(voucher_), OwnerBag({owner_.cert.get(), owner_sub_.cert.get()}),

@@ -155,7 +155,8 @@ absl::Status Validate(const Voucher& v) {
   if (v.pinned_domain_pubk.has_value()) {
     const auto* p = reinterpret_cast<const unsigned char*>(v.pinned_domain_pubk->data());
     const auto* end = p + v.pinned_domain_pubk->size();
-    UniquePtr<EVP_PKEY> key(d2i_PUBKEY(nullptr, &p, static_cast<long>(v.pinned_domain_pubk->size())));
+    UniquePtr<EVP_PKEY> key(
+        d2i_PUBKEY(nullptr, &p, static_cast<long>(v.pinned_domain_pubk->size())));
     ERR_clear_error();
     if (key == nullptr || p != end) {
       return LeafError("pinned-domain-pubk", "not one DER SubjectPublicKeyInfo");
@@ -173,15 +174,15 @@ absl::Status Validate(const Voucher& v) {
       return LeafError("nonce", "a voucher has either nonce or expires-on, not both");
     }
     if (v.nonce->size() < kMinNonceBytes || v.nonce->size() > kMaxNonceBytes) {
-      return LeafError("nonce", absl::StrCat(v.nonce->size(), " bytes, expected ",
-                                             kMinNonceBytes, "..", kMaxNonceBytes));
+      return LeafError("nonce", absl::StrCat(v.nonce->size(), " bytes, expected ", kMinNonceBytes,
+                                             "..", kMaxNonceBytes));
     }
   }
   if (v.expires_on.has_value()) {
     if (*v.expires_on <= *v.created_on) {
-      return LeafError("expires-on", absl::StrCat(FormatRfc3339(*v.expires_on),
-                                                  " is not after created-on ",
-                                                  FormatRfc3339(*v.created_on)));
+      return LeafError("expires-on",
+                       absl::StrCat(FormatRfc3339(*v.expires_on), " is not after created-on ",
+                                    FormatRfc3339(*v.created_on)));
     }
     if (pdc_not_after != nullptr) {
       const ASN1_TIME* not_after = pdc_not_after;
@@ -208,7 +209,8 @@ absl::Status Validate(const Voucher& v) {
   if (v.platform_key_certificate.has_value()) {
     const auto* p = reinterpret_cast<const unsigned char*>(v.platform_key_certificate->data());
     const auto* end = p + v.platform_key_certificate->size();
-    UniquePtr<X509> pk(d2i_X509(nullptr, &p, static_cast<long>(v.platform_key_certificate->size())));
+    UniquePtr<X509> pk(
+        d2i_X509(nullptr, &p, static_cast<long>(v.platform_key_certificate->size())));
     ERR_clear_error();
     if (pk == nullptr || p != end) {
       return LeafError(kPlatformKeyCertificateMember, "not one DER X.509 certificate");

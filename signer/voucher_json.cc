@@ -6,8 +6,8 @@
 #include <variant>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <openssl/evp.h>
+#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "common/base64.h"
@@ -23,7 +23,10 @@ constexpr std::string_view kTopMember = "ietf-voucher:voucher";
 
 class Writer {
  public:
-  Writer() { out_.reserve(1024); out_.append("{\"ietf-voucher:voucher\":{"); }
+  Writer() {
+    out_.reserve(1024);
+    out_.append("{\"ietf-voucher:voucher\":{");
+  }
 
   void Key(std::string_view name) {
     if (!first_) out_.push_back(',');
@@ -194,8 +197,8 @@ class VoucherSax {
       return true;
     }
     if (depth_ == 1) {
-      return Fail(absl::StrCat(Sv(kTopMember), ": expected an object, found ",
-                               Sv(JsonTypeName(type))));
+      return Fail(
+          absl::StrCat(Sv(kTopMember), ": expected an object, found ", Sv(JsonTypeName(type))));
     }
     return Fail("the top level is not a JSON object");
   }
@@ -289,8 +292,7 @@ absl::StatusOr<Voucher> DecodeVoucherJson(std::string_view json) {
     return absl::InvalidArgumentError(sax.error().empty() ? "malformed JSON" : sax.error());
   }
   if (!sax.saw_voucher()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(Sv(kTopMember), ": missing top-level member"));
+    return absl::InvalidArgumentError(absl::StrCat(Sv(kTopMember), ": missing top-level member"));
   }
   Voucher v;
   using Handler = std::function<absl::Status(const Member&)>;

@@ -37,9 +37,7 @@ void ExpectRejected(const std::string& json, const std::string& member) {
       << "message \"" << v.status().message() << "\" does not name " << member;
 }
 
-std::string Wrap(const std::string& inner) {
-  return "{\"ietf-voucher:voucher\":{" + inner + "}}";
-}
+std::string Wrap(const std::string& inner) { return "{\"ietf-voucher:voucher\":{" + inner + "}}"; }
 
 TEST(VoucherJsonTest, EncodesCompactInFixedOrder) {
   Voucher v;
@@ -62,10 +60,17 @@ TEST(VoucherJsonTest, EncodesEveryLeafAndRoundTrips) {
   ASSERT_TRUE(json.ok()) << json.status();
   EXPECT_EQ(json->find(' '), std::string::npos);
   // Order of the YANG module.
-  const char* order[] = {"created-on", "expires-on", "assertion", "serial-number",
-                         "idevid-issuer", "pinned-domain-cert",
-                         "domain-cert-revocation-checks", "pinned-domain-pubk\"",
-                         "pinned-domain-pubk-sha256", "last-renewal-date", "est-domain",
+  const char* order[] = {"created-on",
+                         "expires-on",
+                         "assertion",
+                         "serial-number",
+                         "idevid-issuer",
+                         "pinned-domain-cert",
+                         "domain-cert-revocation-checks",
+                         "pinned-domain-pubk\"",
+                         "pinned-domain-pubk-sha256",
+                         "last-renewal-date",
+                         "est-domain",
                          "additional-configuration",
                          "masa-extended-voucher:platform-key-certificate"};
   size_t last = 0;
@@ -173,9 +178,10 @@ TEST(VoucherJsonTest, PlatformKeyCertificateIsAQualifiedMemberAndRoundTrips) {
   ExpectRejected(Wrap("\"masa-extended-voucher:platform-key-certificate\":\"YWJj\","
                       "\"masa-extended-voucher:platform-key-certificate\":\"YWJj\""),
                  "masa-extended-voucher:platform-key-certificate");
-  ExpectRejected("{\"ietf-voucher:voucher\":{},"
-                 "\"masa-extended-voucher:platform-key-certificate\":\"YWJj\"}",
-                 "masa-extended-voucher:platform-key-certificate");
+  ExpectRejected(
+      "{\"ietf-voucher:voucher\":{},"
+      "\"masa-extended-voucher:platform-key-certificate\":\"YWJj\"}",
+      "masa-extended-voucher:platform-key-certificate");
 }
 
 TEST(VoucherJsonTest, RejectsDuplicateMembers) {

@@ -25,11 +25,11 @@ inline constexpr size_t kHashSize = kSha256Size;
 
 // What a caller asks to log; the writer adds sequence number, time and previous hash.
 struct AuditEvent {
-  std::string actor;        // principal id, "system", or a security officer
-  std::string action;       // "voucher.issue", "token.revoke", "key.activate", ...
-  std::string target;       // what it acted on: a voucher id, serial, token id, key id
-  std::string outcome;      // "ok", "denied", "failed: ..."
-  Hash object_hash;         // SHA-256 of the object concerned (e.g. the CMS bytes), or empty
+  std::string actor;    // principal id, "system", or a security officer
+  std::string action;   // "voucher.issue", "token.revoke", "key.activate", ...
+  std::string target;   // what it acted on: a voucher id, serial, token id, key id
+  std::string outcome;  // "ok", "denied", "failed: ..."
+  Hash object_hash;     // SHA-256 of the object concerned (e.g. the CMS bytes), or empty
 };
 
 // One stored entry. Its encoding (EncodeAuditEntry) is the Merkle leaf and the input of the

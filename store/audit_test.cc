@@ -33,8 +33,8 @@ std::vector<Hash> RefPath(const std::vector<Hash>& leaves, size_t m, size_t begi
   return out;
 }
 
-std::vector<Hash> RefSubproof(const std::vector<Hash>& leaves, size_t m, size_t begin,
-                              size_t end, bool whole) {
+std::vector<Hash> RefSubproof(const std::vector<Hash>& leaves, size_t m, size_t begin, size_t end,
+                              bool whole) {
   size_t n = end - begin;
   if (m == n) return whole ? std::vector<Hash>{} : std::vector<Hash>{RefRoot(leaves, begin, end)};
   uint64_t k = LargestPowerOfTwoBelow(n);
@@ -65,8 +65,8 @@ TEST(AuditTreeTest, ProofsMatchTheRfcDefinitionsAndVerify) {
   constexpr int kN = 40;
   std::vector<Hash> leaves;
   for (int i = 0; i < kN; ++i) {
-    auto r = (*store)->Write(WriteBatch().Audit({"alice", "voucher.issue", "v-" + std::to_string(i),
-                                                 "ok", Sha256(std::to_string(i))}));
+    auto r = (*store)->Write(WriteBatch().Audit(
+        {"alice", "voucher.issue", "v-" + std::to_string(i), "ok", Sha256(std::to_string(i))}));
     ASSERT_TRUE(r.ok()) << r.status();
     ASSERT_EQ(r->audit_seqs, std::vector<uint64_t>{static_cast<uint64_t>(i)});
   }
@@ -148,14 +148,15 @@ TEST_P(CheckpointTest, SignedEveryNEntriesAndEveryT) {
   {
     auto snap = (*store)->Read();
     ASSERT_TRUE(snap->ScanCheckpoints([&](uint64_t size, std::string_view note) {
-      sizes.push_back(size);
-      auto cp = VerifyCheckpointNote(note, key.get());
-      EXPECT_TRUE(cp.ok()) << cp.status();
-      EXPECT_EQ(cp->tree_size, size);
-      EXPECT_EQ(cp->origin, "masa.test/audit");
-      EXPECT_EQ(cp->root_hash, *snap->RootHash(size));
-      return true;
-    }).ok());
+                      sizes.push_back(size);
+                      auto cp = VerifyCheckpointNote(note, key.get());
+                      EXPECT_TRUE(cp.ok()) << cp.status();
+                      EXPECT_EQ(cp->tree_size, size);
+                      EXPECT_EQ(cp->origin, "masa.test/audit");
+                      EXPECT_EQ(cp->root_hash, *snap->RootHash(size));
+                      return true;
+                    })
+                    .ok());
   }
   EXPECT_EQ(sizes, (std::vector<uint64_t>{10, 20}));
   // Time-based: fewer than 10 new entries, but two hours later. (The writer checks after

@@ -30,8 +30,8 @@ absl::StatusOr<AuditVerifyReport> VerifyAuditLog(const Reader& reader, EVP_PKEY*
   }));
   auto check_checkpoint = [&](uint64_t tree_size, const std::string& note,
                               const Hash& root) -> absl::Status {
-    absl::StatusOr<Checkpoint> cp = public_key != nullptr ? VerifyCheckpointNote(note, public_key)
-                                                          : ParseCheckpointNote(note);
+    absl::StatusOr<Checkpoint> cp =
+        public_key != nullptr ? VerifyCheckpointNote(note, public_key) : ParseCheckpointNote(note);
     if (!cp.ok()) return CheckpointError(tree_size, std::string(cp.status().message()));
     if (cp->tree_size != tree_size) {
       return CheckpointError(tree_size, absl::StrCat("the note says tree size ", cp->tree_size));
@@ -53,14 +53,14 @@ absl::StatusOr<AuditVerifyReport> VerifyAuditLog(const Reader& reader, EVP_PKEY*
   absl::Status problem;
   MASA_RETURN_IF_ERROR(reader.ScanAudit(0, [&](uint64_t key_seq, std::string_view bytes) {
     if (key_seq != expected) {
-      problem = EntryError(expected, absl::StrCat("missing (the next stored entry is ", key_seq,
-                                                  "): deleted"));
+      problem = EntryError(
+          expected, absl::StrCat("missing (the next stored entry is ", key_seq, "): deleted"));
       return false;
     }
     auto entry = DecodeAuditEntry(bytes);
     if (!entry.ok()) {
-      problem = EntryError(expected, absl::StrCat("cannot be decoded (edited): ",
-                                                  entry.status().message()));
+      problem = EntryError(expected,
+                           absl::StrCat("cannot be decoded (edited): ", entry.status().message()));
       return false;
     }
     if (entry->seq != key_seq) {

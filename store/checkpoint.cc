@@ -29,8 +29,8 @@ absl::StatusOr<uint8_t> NoteType(EVP_PKEY* key) {
                                absl::StatusCode::kInvalidArgument);
     }
     std::string c(curve, len);
-    if (c == "prime256v1" || c == "P-256" || c == "secp384r1" || c == "P-384" ||
-        c == "secp521r1" || c == "P-521") {
+    if (c == "prime256v1" || c == "P-256" || c == "secp384r1" || c == "P-384" || c == "secp521r1" ||
+        c == "P-521") {
       return kTypeEcdsa;
     }
     return absl::InvalidArgumentError(absl::StrCat("audit key curve ", c, " is not supported"));
@@ -58,11 +58,9 @@ class EvpSigner final : public CheckpointSigner {
 
   absl::StatusOr<std::string> Sign(std::string_view message) override {
     UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
-    if (!ctx ||
-        EVP_DigestSignInit_ex(ctx.get(), nullptr, DigestFor(type_), libctx_, nullptr,
-                              key_.get(), nullptr) != 1) {
-      return FromOpenSslErrors("starting the checkpoint signature",
-                               absl::StatusCode::kUnavailable);
+    if (!ctx || EVP_DigestSignInit_ex(ctx.get(), nullptr, DigestFor(type_), libctx_, nullptr,
+                                      key_.get(), nullptr) != 1) {
+      return FromOpenSslErrors("starting the checkpoint signature", absl::StatusCode::kUnavailable);
     }
     size_t len = 0;
     const auto* msg = reinterpret_cast<const unsigned char*>(message.data());
@@ -120,8 +118,8 @@ absl::StatusOr<uint32_t> NoteKeyId(std::string_view key_name, EVP_PKEY* public_k
 absl::StatusOr<std::unique_ptr<CheckpointSigner>> NewEvpCheckpointSigner(
     std::string key_name, UniquePtr<EVP_PKEY> private_key, OSSL_LIB_CTX* libctx) {
   if (key_name.empty() || key_name.find_first_of(" +\n") != std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("checkpoint key name \"", key_name, "\" must be non-empty without spaces or '+'"));
+    return absl::InvalidArgumentError(absl::StrCat("checkpoint key name \"", key_name,
+                                                   "\" must be non-empty without spaces or '+'"));
   }
   MASA_ASSIGN_OR_RETURN(uint8_t type, NoteType(private_key.get()));
   MASA_ASSIGN_OR_RETURN(uint32_t id, NoteKeyId(key_name, private_key.get()));
@@ -129,8 +127,7 @@ absl::StatusOr<std::unique_ptr<CheckpointSigner>> NewEvpCheckpointSigner(
       new EvpSigner(std::move(key_name), std::move(private_key), libctx, type, id));
 }
 
-absl::StatusOr<std::string> SignCheckpoint(const Checkpoint& checkpoint,
-                                           CheckpointSigner& signer) {
+absl::StatusOr<std::string> SignCheckpoint(const Checkpoint& checkpoint, CheckpointSigner& signer) {
   std::string body = FormatCheckpointBody(checkpoint);
   MASA_ASSIGN_OR_RETURN(std::string sig, signer.Sign(body));
   std::string blob(4, '\0');
@@ -227,10 +224,9 @@ absl::StatusOr<Checkpoint> VerifyCheckpointNote(std::string_view note, EVP_PKEY*
                                         public_key, nullptr) != 1) {
       return FromOpenSslErrors("starting checkpoint verification");
     }
-    int rc = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(blob.data() + 4),
-                              blob.size() - 4,
-                              reinterpret_cast<const unsigned char*>(parsed.body.data()),
-                              parsed.body.size());
+    int rc = EVP_DigestVerify(
+        ctx.get(), reinterpret_cast<const unsigned char*>(blob.data() + 4), blob.size() - 4,
+        reinterpret_cast<const unsigned char*>(parsed.body.data()), parsed.body.size());
     ERR_clear_error();
     if (rc != 1) {
       return absl::DataLossError(absl::StrCat("checkpoint signature by ", name,

@@ -62,8 +62,7 @@ absl::StatusOr<std::unique_ptr<CheckpointSigner>> NewEvpCheckpointSigner(
 absl::StatusOr<uint32_t> NoteKeyId(std::string_view key_name, EVP_PKEY* public_key);
 
 // Signs `checkpoint` and returns the whole note text.
-absl::StatusOr<std::string> SignCheckpoint(const Checkpoint& checkpoint,
-                                           CheckpointSigner& signer);
+absl::StatusOr<std::string> SignCheckpoint(const Checkpoint& checkpoint, CheckpointSigner& signer);
 
 // Parses a checkpoint note and checks that a signature line whose key ID matches
 // `public_key` verifies. kInvalidArgument for a malformed note, kDataLoss when no line

@@ -50,9 +50,8 @@ TEST(CodecTest, OldDecimalFailureCodesAreReadAndRewrittenAsIntegers) {
   VoucherRequest old;
   ASSERT_TRUE(internal::Decode(OldRequestRecord(), &old).ok());
   EXPECT_EQ(old.failed_serials, (std::vector<std::string>{"SN-1", "SN-3"}));
-  EXPECT_EQ(old.failure_codes,
-            (std::vector<absl::StatusCode>{absl::StatusCode::kNotFound,
-                                           absl::StatusCode::kInternal}));
+  EXPECT_EQ(old.failure_codes, (std::vector<absl::StatusCode>{absl::StatusCode::kNotFound,
+                                                              absl::StatusCode::kInternal}));
   EXPECT_EQ(old.failure_reasons[1], "signing failed");
   EXPECT_EQ(old.unknown_fields, "") << "the old field was kept as unknown";
 

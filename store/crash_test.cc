@@ -59,8 +59,8 @@ StoreOptions Options(const std::string& dir, CheckpointSigner* signer) {
         v.ien = std::string("1");
         v.serial_number = absl::StrCat("SN", i % 50);
         v.cms = std::string(200 + (i % 7) * 300, 'x');
-        auto r = (*store)->Write(WriteBatch().Put(v).Audit(
-            {"crash-test", "voucher.issue", v.id, "ok", Sha256(v.cms)}));
+        auto r = (*store)->Write(
+            WriteBatch().Put(v).Audit({"crash-test", "voucher.issue", v.id, "ok", Sha256(v.cms)}));
         if (!r.ok()) {
           std::fprintf(stderr, "child: %s\n", r.status().ToString().c_str());
           _exit(4);
@@ -139,8 +139,8 @@ TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
     }
   }
   EXPECT_GT(acknowledged.size(), static_cast<size_t>(kRounds));
-  std::printf("crash test: %zu acknowledged writes over %d kills, all found\n",
-              acknowledged.size(), kRounds);
+  std::printf("crash test: %zu acknowledged writes over %d kills, all found\n", acknowledged.size(),
+              kRounds);
 }
 
 }  // namespace

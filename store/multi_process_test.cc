@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <memory>
 #include <cstdio>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -128,10 +128,12 @@ TEST(MultiProcessStoreTest, ProcessesWritingAtOnceExtendOneLog) {
     EXPECT_GT(report->checkpoints, 10u);
     // Every entry is there exactly once.
     std::multiset<std::string> targets;
-    ASSERT_TRUE(snap->ScanAudit(0, [&](uint64_t, std::string_view bytes) {
-                      targets.insert(DecodeAuditEntry(bytes)->target);
-                      return true;
-                    }).ok());
+    ASSERT_TRUE(snap->ScanAudit(0,
+                                [&](uint64_t, std::string_view bytes) {
+                                  targets.insert(DecodeAuditEntry(bytes)->target);
+                                  return true;
+                                })
+                    .ok());
     EXPECT_EQ(targets, std::multiset<std::string>(expected.begin(), expected.end()));
   }
 }

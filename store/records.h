@@ -138,14 +138,14 @@ struct Voucher {
   absl::Time created_at = absl::UnixEpoch();
   absl::Time expires_at = absl::UnixEpoch();
   std::optional<absl::Time> last_renewal_at;
-  std::string cms;  // the signed voucher (CMS SignedData, DER)
+  std::string cms;                // the signed voucher (CMS SignedData, DER)
   std::string requested_by;       // principal id
   std::string requested_by_name;  // that principal's name when it requested
   std::string pdc_organization;   // the pinned-domain-cert subject's O
   std::string pdc_id;             // the uploaded PDC it came from; "" when pasted
   std::string pdc_sha256;         // SHA-256 of the pinned-domain-cert DER (conflict checks)
   std::optional<absl::Time> archived_at;
-  std::string content_type_oid;   // eContentType of `cms`
+  std::string content_type_oid;  // eContentType of `cms`
   std::string os_type;
   std::string security_profile;
   std::optional<uint64_t> audit_seq;  // the audit entry of the latest issue/renew

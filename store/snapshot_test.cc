@@ -36,8 +36,8 @@ StoreOptions Options(const TempDir& dir) {
 }
 
 WriteBatch CreateOrg(const std::string& id) {
-  return std::move(WriteBatch().Put(Organization{id, "", {}, ""}).Audit(
-      {"t", "org.create", id, "ok", ""}));
+  return std::move(
+      WriteBatch().Put(Organization{id, "", {}, ""}).Audit({"t", "org.create", id, "ok", ""}));
 }
 
 bool Refused(const absl::StatusOr<CommitResult>& r) {
@@ -64,12 +64,10 @@ TEST(StoreSnapshotTest, WriteIsRefusedWhileThisThreadHoldsASnapshot) {
     EXPECT_TRUE(Refused(refused)) << refused.status();
     {
       Snapshot second = *(*store)->Read();
-      EXPECT_NE(refused.status().message().find("1 open store snapshot,"),
-                absl::string_view::npos)
+      EXPECT_NE(refused.status().message().find("1 open store snapshot,"), absl::string_view::npos)
           << refused.status();
       refused = (*store)->Write(CreateOrg("org-x"));
-      EXPECT_NE(refused.status().message().find("2 open store snapshots"),
-                absl::string_view::npos)
+      EXPECT_NE(refused.status().message().find("2 open store snapshots"), absl::string_view::npos)
           << refused.status();
     }
   }

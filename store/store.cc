@@ -62,8 +62,8 @@ absl::Status CheckFolder(const std::string& path) {
   }
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
     return absl::FailedPreconditionError(
-        absl::StrFormat("%s is group- or world-writable (mode %04o); run chmod go-w on it",
-                        path, st.st_mode & 07777));
+        absl::StrFormat("%s is group- or world-writable (mode %04o); run chmod go-w on it", path,
+                        st.st_mode & 07777));
   }
   return absl::OkStatus();
 }
@@ -79,8 +79,8 @@ absl::Status CheckFile(const std::string& path) {
   }
   if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
     return absl::FailedPreconditionError(absl::StrFormat(
-        "%s must belong to uid %d and not be group- or world-writable (owner %d, mode %04o)",
-        path, geteuid(), st.st_uid, st.st_mode & 07777));
+        "%s must belong to uid %d and not be group- or world-writable (owner %d, mode %04o)", path,
+        geteuid(), st.st_uid, st.st_mode & 07777));
   }
   return absl::OkStatus();
 }

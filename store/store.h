@@ -258,8 +258,7 @@ class Store {
   // nested transaction that is rolled back alone. When the group cannot commit at all (disk
   // full, map at max_map_size, I/O error) every batch in it gets that error and none is
   // applied. Thread-safe.
-  virtual void Submit(WriteBatch batch,
-                      std::function<void(absl::StatusOr<CommitResult>)> done) = 0;
+  virtual void Submit(WriteBatch batch, std::function<void(absl::StatusOr<CommitResult>)> done) = 0;
   std::future<absl::StatusOr<CommitResult>> Submit(WriteBatch batch);
   // Submits and waits. kFailedPrecondition, and nothing is submitted, while the calling
   // thread has a Snapshot open (see Snapshot): the writer may have to wait for every

@@ -47,8 +47,8 @@ void BM_DurableCommit(benchmark::State& state) {
   }
   state.counters["records/s"] =
       benchmark::Counter(static_cast<double>(next), benchmark::Counter::kIsRate);
-  state.counters["commits/s"] = benchmark::Counter(static_cast<double>(state.iterations()),
-                                                   benchmark::Counter::kIsRate);
+  state.counters["commits/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_DurableCommit)->Arg(1)->Arg(16)->Arg(256)->UseRealTime();
 
@@ -73,8 +73,8 @@ void BM_GroupCommit(benchmark::State& state) {
   }
   state.counters["records/s"] =
       benchmark::Counter(static_cast<double>(next), benchmark::Counter::kIsRate);
-  state.counters["commits/s"] = benchmark::Counter(
-      static_cast<double>((*store)->CommitCount()), benchmark::Counter::kIsRate);
+  state.counters["commits/s"] =
+      benchmark::Counter(static_cast<double>((*store)->CommitCount()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_GroupCommit)->Arg(16)->Arg(256)->UseRealTime();
 

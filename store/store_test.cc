@@ -127,7 +127,8 @@ TEST(StoreTest, RecordsRoundTripAndIndexesFollowUpdates) {
   EXPECT_EQ(key->state, KeyState::kActive);
   EXPECT_EQ(key->activated_at, absl::FromUnixSeconds(9));
   EXPECT_FALSE(key->retired_at.has_value());
-  EXPECT_EQ(snap->Get<RoleBinding>("rb-1")->grants, (std::vector<std::string>{"request", "download"}));
+  EXPECT_EQ(snap->Get<RoleBinding>("rb-1")->grants,
+            (std::vector<std::string>{"request", "download"}));
   EXPECT_TRUE(absl::IsNotFound(snap->Get<Organization>("org-z").status()));
 
   auto by_serial = snap->VouchersBySerial("32473", "SN3");
@@ -288,7 +289,8 @@ std::string Tlv(uint8_t tag, const std::string& content) {
     out += static_cast<char>(content.size());
   } else {
     std::string len;
-    for (size_t n = content.size(); n > 0; n >>= 8) len.insert(len.begin(), static_cast<char>(n & 0xff));
+    for (size_t n = content.size(); n > 0; n >>= 8)
+      len.insert(len.begin(), static_cast<char>(n & 0xff));
     out += static_cast<char>(0x80 | len.size());
     out += len;
   }
@@ -365,7 +367,8 @@ TEST(StoreTest, VoucherCertificateSetsAreStoredOnceAndRestoredExactly) {
     MDB_val sk, sd;
     for (int rc = mdb_cursor_get(c, &sk, &sd, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(c, &sk, &sd, MDB_NEXT)) {
-      if (sd.mv_size == Tlv(0xa0, chain).size()) first_set_key.assign(static_cast<char*>(sk.mv_data), sk.mv_size);
+      if (sd.mv_size == Tlv(0xa0, chain).size())
+        first_set_key.assign(static_cast<char*>(sk.mv_data), sk.mv_size);
     }
     mdb_cursor_close(c);
     ASSERT_FALSE(first_set_key.empty());
@@ -404,8 +407,8 @@ TEST(StoreTest, BatchesArrivingSoonAfterACommitJoinTheNextOne) {
     // The writer is waiting out the interval: nothing commits until the fifth batch fills
     // the group.
     EXPECT_EQ((*store)->CommitCount(), commits_before);
-    futures.push_back((*store)->Submit(
-        WriteBatch().Audit({"t", "next", std::to_string(i), "ok", ""})));
+    futures.push_back(
+        (*store)->Submit(WriteBatch().Audit({"t", "next", std::to_string(i), "ok", ""})));
   }
   for (int i = 0; i < 5; ++i) {
     auto r = futures[i].get();
@@ -539,9 +542,8 @@ TEST(StoreTest, MigratesAnOlderSchemaAtOpen) {
 
 TEST(StoreTest, MigratesSchemaTwoSerialIndexToSummaries) {
   TempDir dir;
-  WriteTwentyVouchers(dir, [](int i, Voucher& v) {
-    v.pdc_sha256 = std::string(32, static_cast<char>('a' + i));
-  });
+  WriteTwentyVouchers(
+      dir, [](int i, Voucher& v) { v.pdc_sha256 = std::string(32, static_cast<char>('a' + i)); });
   // Turn it into a schema 2 store: the serial index values are empty.
   WithRawEnv(dir.path(), [](MDB_txn* txn) {
     MDB_dbi idx;
@@ -594,8 +596,7 @@ TEST(StoreBadInputTest, CorruptFileIsDataLoss) {
   auto store = Store::Open(Options(dir));
   EXPECT_TRUE(absl::IsDataLoss(store.status()) || absl::IsFailedPrecondition(store.status()))
       << store.status();
-  EXPECT_NE(store.status().message().find("data.mdb"), absl::string_view::npos)
-      << store.status();
+  EXPECT_NE(store.status().message().find("data.mdb"), absl::string_view::npos) << store.status();
 }
 
 TEST(StoreBadInputTest, CorruptedExistingStoreNeverOpensSilently) {

@@ -55,8 +55,10 @@ class TamperTest : public ::testing::Test {
       Voucher v;
       v.id = absl::StrCat("v-", i);
       v.cms = absl::StrCat("cms-", i);
-      ASSERT_TRUE((*store)->Write(WriteBatch().Put(v).Audit(
-          {"alice", "voucher.issue", v.id, "ok", Sha256(v.cms)})).ok());
+      ASSERT_TRUE((*store)
+                      ->Write(WriteBatch().Put(v).Audit(
+                          {"alice", "voucher.issue", v.id, "ok", Sha256(v.cms)}))
+                      .ok());
     }
     ASSERT_TRUE((*store)->WriteCheckpoint().ok());
     store->reset();
@@ -113,8 +115,7 @@ TEST_F(TamperTest, EditedEntryIsNamed) {
   });
   RunResult r = Verify();
   EXPECT_EQ(r.exit_code, kDataLossExit) << r.output;
-  EXPECT_NE(r.output.find("audit entry 17: content does not match"), std::string::npos)
-      << r.output;
+  EXPECT_NE(r.output.find("audit entry 17: content does not match"), std::string::npos) << r.output;
 }
 
 TEST_F(TamperTest, DeletedEntryIsNamed) {
@@ -167,7 +168,8 @@ TEST_F(TamperTest, ProofCheckedOfflineAndExportAndBackup) {
   std::string proof_path = dir_.path() + "/proof.json";
   std::ofstream(proof_path) << proof.output;
   std::string key_path = dir_.path() + "/audit-key.pem";
-  RunResult ok = RunMasactl({"audit", "check-proof", "--proof", proof_path, "--audit-key", key_path});
+  RunResult ok =
+      RunMasactl({"audit", "check-proof", "--proof", proof_path, "--audit-key", key_path});
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
   EXPECT_NE(ok.output.find("proof OK: entry 13"), std::string::npos) << ok.output;
   // A proof for a different entry's bytes fails.
@@ -176,7 +178,8 @@ TEST_F(TamperTest, ProofCheckedOfflineAndExportAndBackup) {
   ASSERT_NE(at, std::string::npos);
   forged.replace(at, 17, "\"entry_index\": 12");
   std::ofstream(proof_path, std::ios::trunc) << forged;
-  RunResult bad = RunMasactl({"audit", "check-proof", "--proof", proof_path, "--audit-key", key_path});
+  RunResult bad =
+      RunMasactl({"audit", "check-proof", "--proof", proof_path, "--audit-key", key_path});
   EXPECT_EQ(bad.exit_code, kDataLossExit) << bad.output;
 
   std::string export_path = dir_.path() + "/export.jsonl";

@@ -87,8 +87,8 @@ TEST(MasactlDevInitTest, RefusesANonEmptyFolderAndTouchesNothing) {
 
 TEST(MasactlDevInitTest, MissingStateFolderIsNamed) {
   TempFolder root;
-  ProcessResult r = Masactl({"voucher", "sign", "--state", root / "none", "--serial", "S",
-                             "--pdc", root / "pdc.pem", "--out", root / "v.vcj"});
+  ProcessResult r = Masactl({"voucher", "sign", "--state", root / "none", "--serial", "S", "--pdc",
+                             root / "pdc.pem", "--out", root / "v.vcj"});
   EXPECT_NE(r.exit_code, 0) << r;
   EXPECT_FALSE(Exists(root / "v.vcj"));
 }
@@ -96,11 +96,10 @@ TEST(MasactlDevInitTest, MissingStateFolderIsNamed) {
 // A dev-init state shared by the tests below, which must leave it unchanged.
 class MasactlStateTest : public DevStateSuite {
  protected:
-
   // `voucher sign` with the suite's state and PDC writing into out_, plus `extra`.
   ProcessResult Sign(std::vector<std::string> extra, const std::string& out_name = "v.vcj",
                      std::vector<std::pair<std::string, std::optional<std::string>>> env = {}) {
-    std::vector<std::string> args = {"voucher", "sign",   "--state", state_->dir,
+    std::vector<std::string> args = {"voucher",  "sign",   "--state", state_->dir,
                                      "--serial", "SN-CLI", "--out",   out_ / out_name};
     if (std::find(extra.begin(), extra.end(), "--pdc") == extra.end()) {
       args.insert(args.end(), {"--pdc", *root_ / "pdc.pem"});
@@ -111,14 +110,12 @@ class MasactlStateTest : public DevStateSuite {
   TempFolder out_;
 };
 
-
 TEST_F(MasactlStateTest, StateIsPrivate) {
   EXPECT_EQ(ModeOf(state_->dir), 0700u);
   EXPECT_EQ(ModeOf(state_->dir + "/user.pin"), 0600u);
   EXPECT_EQ(ModeOf(state_->dir + "/so.pin"), 0600u);
   EXPECT_EQ(ModeOf(state_->dir + "/tokens"), 0700u);
-  EXPECT_NE(ReadFileOrEmpty(state_->dir + "/user.pin"),
-            ReadFileOrEmpty(state_->dir + "/so.pin"));
+  EXPECT_NE(ReadFileOrEmpty(state_->dir + "/user.pin"), ReadFileOrEmpty(state_->dir + "/so.pin"));
 }
 
 TEST_F(MasactlStateTest, DevInitRefusesAnExistingState) {
@@ -143,8 +140,9 @@ struct BadSignInput {
 };
 
 TEST_F(MasactlStateTest, BadSignInputIsNamedAndWritesNothing) {
-  WriteFile(out_ / "garbage.pem", "-----BEGIN CERTIFICATE-----\nnot base64 at all\n"
-                                  "-----END CERTIFICATE-----\n");
+  WriteFile(out_ / "garbage.pem",
+            "-----BEGIN CERTIFICATE-----\nnot base64 at all\n"
+            "-----END CERTIFICATE-----\n");
   WriteFile(out_ / "empty.pem", "");
   const std::vector<BadSignInput> cases = {
       {"missing PDC", {"--pdc", out_ / "missing.pem"}, "missing.pem"},
@@ -214,9 +212,9 @@ TEST_F(MasactlStateTest, PinsAppearInNoOutput) {
 TEST_F(MasactlStateTest, VendorAddRefusesCustomerRolesNamingTheVendorRoles) {
   for (const char* role : {"admin", "viewer", "owner"}) {
     SCOPED_TRACE(role);
-    ProcessResult r = Masactl({"vendor", "add", "--state", state_->dir, "--username",
-                               "x@vendor.example", "--role", role, "--token-out",
-                               out_ / "x.token"});
+    ProcessResult r =
+        Masactl({"vendor", "add", "--state", state_->dir, "--username", "x@vendor.example",
+                 "--role", role, "--token-out", out_ / "x.token"});
     EXPECT_NE(r.exit_code, 0) << r;
     EXPECT_THAT(r.err, HasSubstr("support, account-team or security-officer")) << r;
     EXPECT_THAT(r.err, HasSubstr(role)) << r;
@@ -227,13 +225,13 @@ TEST_F(MasactlStateTest, VendorAddRefusesCustomerRolesNamingTheVendorRoles) {
 
 // The operator's way back in for an organization whose tokens are all gone.
 TEST_F(MasactlStateTest, TokenIssueGivesAnExistingPrincipalANewTokenOnce) {
-  ProcessResult org = Masactl({"org", "create", "--state", state_->dir, "--name", "tokens",
-                               "--admin", "admin@tokens.example", "--token-out",
-                               out_ / "first.token"});
+  ProcessResult org =
+      Masactl({"org", "create", "--state", state_->dir, "--name", "tokens", "--admin",
+               "admin@tokens.example", "--token-out", out_ / "first.token"});
   ASSERT_EQ(org.exit_code, 0) << org;
-  ProcessResult r = Masactl({"token", "issue", "--state", state_->dir, "--org", "org-tokens",
-                             "--username", "admin@tokens.example", "--days", "90",
-                             "--token-out", out_ / "new.token"});
+  ProcessResult r =
+      Masactl({"token", "issue", "--state", state_->dir, "--org", "org-tokens", "--username",
+               "admin@tokens.example", "--days", "90", "--token-out", out_ / "new.token"});
   ASSERT_EQ(r.exit_code, 0) << r;
   EXPECT_EQ(ModeOf(out_ / "new.token"), 0600u);
   const std::string secret = ReadFileOrEmpty(out_ / "new.token");
@@ -241,13 +239,12 @@ TEST_F(MasactlStateTest, TokenIssueGivesAnExistingPrincipalANewTokenOnce) {
   EXPECT_THAT(r.out, ::testing::Not(HasSubstr(secret.substr(0, 20)))) << r;
   EXPECT_NE(secret, ReadFileOrEmpty(out_ / "first.token"));
 
-  ProcessResult unknown = Masactl({"token", "issue", "--state", state_->dir, "--org",
-                                   "org-tokens", "--username", "eve@tokens.example"});
+  ProcessResult unknown = Masactl({"token", "issue", "--state", state_->dir, "--org", "org-tokens",
+                                   "--username", "eve@tokens.example"});
   EXPECT_EQ(unknown.exit_code, 3) << unknown;
   EXPECT_THAT(unknown.err, HasSubstr("eve@tokens.example")) << unknown;
-  ProcessResult too_long = Masactl({"token", "issue", "--state", state_->dir, "--org",
-                                    "org-tokens", "--username", "admin@tokens.example",
-                                    "--days", "184"});
+  ProcessResult too_long = Masactl({"token", "issue", "--state", state_->dir, "--org", "org-tokens",
+                                    "--username", "admin@tokens.example", "--days", "184"});
   EXPECT_EQ(too_long.exit_code, 2) << too_long;
   EXPECT_THAT(too_long.err, HasSubstr("1 to 183")) << too_long;
 }

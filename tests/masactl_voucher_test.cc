@@ -34,9 +34,9 @@ class MasactlVoucherTest : public DevStateSuite {
   }
 
   ProcessResult Sign(const std::string& serial, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"voucher", "sign", "--state", state_->dir, "--serial",
-                                     serial,    "--pdc",  dir_ / "owner.pem", "--out",
-                                     dir_ / (serial + ".vcj")};
+    std::vector<std::string> args = {
+        "voucher", "sign",  "--state",          state_->dir, "--serial",
+        serial,    "--pdc", dir_ / "owner.pem", "--out",     dir_ / (serial + ".vcj")};
     args.insert(args.end(), extra.begin(), extra.end());
     return Masactl(args);
   }
@@ -49,9 +49,9 @@ class MasactlVoucherTest : public DevStateSuite {
   // The voucher JSON as `openssl cms -verify` extracts it (checked against the vendor CA).
   std::string OpensslJson(const std::string& serial) {
     const std::string json = dir_ / (serial + ".json");
-    ProcessResult r = RunTool({OPENSSL_CLI, "cms", "-verify", "-binary", "-inform", "DER", "-in",
-                               dir_ / (serial + ".vcj"), "-CAfile", state_->trust_anchor(),
-                               "-out", json});
+    ProcessResult r =
+        RunTool({OPENSSL_CLI, "cms", "-verify", "-binary", "-inform", "DER", "-in",
+                 dir_ / (serial + ".vcj"), "-CAfile", state_->trust_anchor(), "-out", json});
     EXPECT_EQ(r.exit_code, 0) << r;
     EXPECT_THAT(r.err, HasSubstr("Verification successful")) << r;
     return ReadFileOrEmpty(json);
@@ -99,14 +99,16 @@ TEST_F(MasactlVoucherTest, ExtendedVoucherCarriesThePlatformKeyCertificate) {
   EXPECT_THAT(show.out, HasSubstr("platform-key-certificate:\n"
                                   "  subject: CN=platform,O=Example Customer\n"
                                   "  issuer: CN=owner,O=Example Customer\n"
-                                  "  SHA-256: " + Fingerprint(dir_ / "platform.pem") + "\n"))
+                                  "  SHA-256: " +
+                                  Fingerprint(dir_ / "platform.pem") + "\n"))
       << show;
 
   // verify: checked against the pinned-domain-cert and reported.
   ProcessResult verify = Verify("SN-EXT-1", state_->trust_anchor());
   ASSERT_EQ(verify.exit_code, 0) << verify;
-  EXPECT_THAT(verify.out, HasSubstr("platform-key-certificate: OK (issued by the "
-                                    "pinned-domain-cert)\n  subject: CN=platform,O=Example Customer"))
+  EXPECT_THAT(verify.out,
+              HasSubstr("platform-key-certificate: OK (issued by the "
+                        "pinned-domain-cert)\n  subject: CN=platform,O=Example Customer"))
       << verify;
   EXPECT_THAT(verify.out, HasSubstr("verification OK")) << verify;
 }

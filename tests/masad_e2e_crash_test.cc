@@ -7,8 +7,8 @@
 #include <atomic>
 #include <iostream>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -54,16 +54,16 @@ TEST_P(MasadCrashTest, AcknowledgedVouchersSurviveARestart) {
   const int sig = GetParam();
   const uint64_t seed = TestSeed(absl::StrCat("MasadCrashTest, signal ", sig));
   RecordProperty("seed", std::to_string(seed));
-  SCOPED_TRACE(absl::StrCat("signal ", sig, ", seed ", seed, " (replay: MASA_TEST_SEED=", seed,
-                            ")"));
+  SCOPED_TRACE(
+      absl::StrCat("signal ", sig, ", seed ", seed, " (replay: MASA_TEST_SEED=", seed, ")"));
   std::mt19937_64 random(seed);
 
   TempFolder root;
   const std::string state = root / "state";
   DevState dev = MakeDevState(state);
   ASSERT_FALSE(HasFailure());
-  std::string admin = CreateOrganization(state, "gamma", "admin@gamma.example",
-                                         root / "gamma-admin.token");
+  std::string admin =
+      CreateOrganization(state, "gamma", "admin@gamma.example", root / "gamma-admin.token");
   AssignSerials(state, "org-gamma", Serials("C", 1, kThreads * kSerialsPerRequest));
   MakeCa(root.path(), "pdc");
   const std::string pdc = ReadFileOrEmpty(root / "pdc.pem");
@@ -83,8 +83,8 @@ TEST_P(MasadCrashTest, AcknowledgedVouchersSurviveARestart) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
-      json body = RequestBody(Serials("C", t * kSerialsPerRequest + 1,
-                                      (t + 1) * kSerialsPerRequest), pdc);
+      json body =
+          RequestBody(Serials("C", t * kSerialsPerRequest + 1, (t + 1) * kSerialsPerRequest), pdc);
       for (int i = 0; i < kRequestsPerThread; ++i) {
         HttpAnswer a = client.Call("POST", "/request/ov", auth, body);
         LoadRecord r{a.status, a.curl_exit, a.curl_error, {}};
@@ -92,7 +92,8 @@ TEST_P(MasadCrashTest, AcknowledgedVouchersSurviveARestart) {
           json j = a.Json();
           for (const json& v : j["vouchers"]) {
             EXPECT_EQ(v["status"], "completed") << a;
-            if (v["voucher_id"].is_string()) r.voucher_ids.push_back(v["voucher_id"].get<std::string>());
+            if (v["voucher_id"].is_string())
+              r.voucher_ids.push_back(v["voucher_id"].get<std::string>());
           }
           EXPECT_EQ(r.voucher_ids.size(), static_cast<size_t>(kSerialsPerRequest)) << a;
           acknowledged.fetch_add(1);

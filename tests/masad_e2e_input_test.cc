@@ -57,8 +57,8 @@ TEST_F(MasadE2eTest, MalformedInputIs4xxProblemJsonNever500) {
        400},
       {"unknown field", "POST", "/request/ov", with("serial_number", "A-0080"), 400},
       {"unknown os_type", "POST", "/request/ov", with("os_type", "windows"), 400},
-      {"huge serial", "POST", "/request/ov",
-       with("serial_numbers", {std::string(100000, 'S')}), 400},
+      {"huge serial", "POST", "/request/ov", with("serial_numbers", {std::string(100000, 'S')}),
+       400},
       {"serial over 64 characters", "POST", "/request/ov",
        with("serial_numbers", {std::string(100, 'S')}), 400},
       {"serial with NUL", "POST", "/request/ov", with("serial_numbers", {std::string("A\0B", 3)}),
@@ -165,7 +165,6 @@ TEST_F(MasadE2eTest, OpenApiIsServed) {
   EXPECT_EQ(Get("/healthz", "").status, 200);
   EXPECT_EQ(Get("/readyz", "").status, 200);
 }
-
 
 }  // namespace
 }  // namespace masa::e2e

@@ -51,8 +51,8 @@ TEST_F(MasadE2eTest, PermissionMatrixThroughRest) {
   ASSERT_FALSE(HasFatalFailure());
 
   // "" is a caller without a token.
-  const std::vector<std::string> who = {"viewer",       "requestor", "assigner", "admin",
-                                        "viewer-request", "account-team", "b-admin", ""};
+  const std::vector<std::string> who = {"viewer",         "requestor",    "assigner", "admin",
+                                        "viewer-request", "account-team", "b-admin",  ""};
   // Vouchers of org-alpha made by its admin: one shared, one per caller to archive.
   std::string shared_req;
   std::vector<std::string> shared = Issue("admin", {"A-0010"}, w().pdc_x, &shared_req);
@@ -72,11 +72,14 @@ TEST_F(MasadE2eTest, PermissionMatrixThroughRest) {
          return Post("/request/ov", who[i], RequestBody({Serial("A", 11 + int(i))}, w().pdc_x));
        },
        {403, 200, 200, 200, 200, 403, 200, 401}},
-      {"get voucher", [&](size_t i) { return Get("/voucher/" + v, who[i]); },
+      {"get voucher",
+       [&](size_t i) { return Get("/voucher/" + v, who[i]); },
        {200, 200, 200, 200, 200, 200, 404, 401}},
-      {"download voucher", [&](size_t i) { return Get("/voucher/" + v + "/download", who[i]); },
+      {"download voucher",
+       [&](size_t i) { return Get("/voucher/" + v + "/download", who[i]); },
        {403, 200, 200, 200, 403, 403, 404, 401}},
-      {"get request", [&](size_t i) { return Get("/request/" + shared_req, who[i]); },
+      {"get request",
+       [&](size_t i) { return Get("/request/" + shared_req, who[i]); },
        {200, 200, 200, 200, 200, 200, 404, 401}},
       {"download request",
        [&](size_t i) { return Get("/request/" + shared_req + "/download", who[i]); },
@@ -102,9 +105,11 @@ TEST_F(MasadE2eTest, PermissionMatrixThroughRest) {
                       {"serials", json::array({{{"serial_number", Serial("A", 900 + int(i))}}})}});
        },
        {403, 403, 403, 403, 403, 200, 403, 401}},
-      {"list audit", [&](size_t i) { return Get("/audit", who[i]); },
+      {"list audit",
+       [&](size_t i) { return Get("/audit", who[i]); },
        {403, 403, 403, 200, 403, 200, 200, 401}},
-      {"list vouchers", [&](size_t i) { return Get("/vouchers?page_size=1000", who[i]); },
+      {"list vouchers",
+       [&](size_t i) { return Get("/vouchers?page_size=1000", who[i]); },
        {200, 200, 200, 200, 200, 200, 200, 401}},
   };
 
@@ -217,10 +222,12 @@ TEST_F(MasadE2eTest, RevokedTokenIsRefusedAtOnceAndValidityIsCapped) {
   ASSERT_EQ(week.status, 201) << week;
   absl::Time created, expires;
   std::string err;
-  ASSERT_TRUE(absl::ParseTime(absl::RFC3339_full, week.Json()["token"]["created_at"].get<std::string>(),
-                              &created, &err)) << err;
-  ASSERT_TRUE(absl::ParseTime(absl::RFC3339_full, week.Json()["token"]["expires_at"].get<std::string>(),
-                              &expires, &err)) << err;
+  ASSERT_TRUE(absl::ParseTime(
+      absl::RFC3339_full, week.Json()["token"]["created_at"].get<std::string>(), &created, &err))
+      << err;
+  ASSERT_TRUE(absl::ParseTime(
+      absl::RFC3339_full, week.Json()["token"]["expires_at"].get<std::string>(), &expires, &err))
+      << err;
   EXPECT_EQ(expires - created, absl::Hours(24 * 7));
   for (int days : {184, 365, 0, -1, 100000}) {
     HttpAnswer a = Post("/tokens", "admin", {{"validity_days", days}});
@@ -235,8 +242,8 @@ TEST(MasadClockTest, TokensAreRefusedOnceTheyExpire) {
   const std::string state = root / "state";
   DevState dev = MakeDevState(state);
   ASSERT_FALSE(::testing::Test::HasFailure());
-  const std::string admin = CreateOrganization(state, "delta", "admin@delta.example",
-                                               root / "delta-admin.token");
+  const std::string admin =
+      CreateOrganization(state, "delta", "admin@delta.example", root / "delta-admin.token");
   const std::string scratch = root / "http";
   ASSERT_EQ(mkdir(scratch.c_str(), 0700), 0);
 
@@ -300,8 +307,8 @@ TEST(MasadTlsTest, StrictClientsTrustTheDevelopmentTlsCa) {
                                   state + "/tls-ca.pem", "--infile", state + "/tls.pem"});
   EXPECT_EQ(gnutls.exit_code, 0) << gnutls;
   EXPECT_THAT(gnutls.out, HasSubstr("Chain verification output: Verified")) << gnutls;
-  ProcessResult leaf = RunTool({OPENSSL_CLI, "x509", "-noout", "-ext", "basicConstraints",
-                                "-in", state + "/tls.pem"});
+  ProcessResult leaf = RunTool(
+      {OPENSSL_CLI, "x509", "-noout", "-ext", "basicConstraints", "-in", state + "/tls.pem"});
   EXPECT_THAT(leaf.out, HasSubstr("CA:FALSE")) << leaf;
 
   std::unique_ptr<Daemon> masad;
@@ -315,13 +322,11 @@ ctx.verify_flags |= ssl.VERIFY_X509_STRICT
 with urllib.request.urlopen("https://localhost:" + sys.argv[2] + "/healthz", context=ctx) as r:
     print(r.status, r.read().decode())
 )";
-  ProcessResult python =
-      RunTool({"/usr/bin/python3", "-c", client, state + "/tls-ca.pem", port});
+  ProcessResult python = RunTool({"/usr/bin/python3", "-c", client, state + "/tls-ca.pem", port});
   EXPECT_EQ(python.exit_code, 0) << python;
   EXPECT_THAT(python.out, HasSubstr("200")) << python;
   EXPECT_EQ(masad->Terminate(absl::Seconds(30)), 0) << masad->log();
 }
-
 
 }  // namespace
 }  // namespace masa::e2e

@@ -144,8 +144,8 @@ TEST_F(MasadE2eTest, RenewResignsAndArchiveMarksArchived) {
   WriteFile(file, cms2.body);
   ProcessResult verify = OpensslVerify(file, w().dev.trust_anchor());
   EXPECT_EQ(verify.exit_code, 0) << verify;
-  ProcessResult device = Masactl({"voucher", "verify", "--trust-anchor", w().dev.trust_anchor(),
-                                  "--serial", "A-0060", file});
+  ProcessResult device = Masactl(
+      {"voucher", "verify", "--trust-anchor", w().dev.trust_anchor(), "--serial", "A-0060", file});
   EXPECT_EQ(device.exit_code, 0) << device;
 
   HttpAnswer archive = Post("/voucher/" + id + "/archive", "admin", json::object());
@@ -183,12 +183,12 @@ TEST_F(MasadE2eTest, DownloadedVoucherVerifiesWithOpensslAndMasactl) {
   EXPECT_EQ(voucher["ietf-voucher:voucher"]["assertion"], "logged");
   EXPECT_EQ(voucher["ietf-voucher:voucher"]["pinned-domain-cert"], PemBody(w().pdc_x));
 
-  ProcessResult device = Masactl({"voucher", "verify", "--trust-anchor", w().dev.trust_anchor(),
-                                  "--serial", "A-0070", file});
+  ProcessResult device = Masactl(
+      {"voucher", "verify", "--trust-anchor", w().dev.trust_anchor(), "--serial", "A-0070", file});
   EXPECT_EQ(device.exit_code, 0) << device;
   // The same checks fail for another device and for a tampered file.
-  ProcessResult other = Masactl({"voucher", "verify", "--trust-anchor", w().dev.trust_anchor(),
-                                 "--serial", "A-0071", file});
+  ProcessResult other = Masactl(
+      {"voucher", "verify", "--trust-anchor", w().dev.trust_anchor(), "--serial", "A-0071", file});
   EXPECT_NE(other.exit_code, 0) << other;
   std::string tampered = cms.body;
   size_t at = tampered.find("A-0070");
@@ -199,7 +199,6 @@ TEST_F(MasadE2eTest, DownloadedVoucherVerifiesWithOpensslAndMasactl) {
   // Someone else's trust anchor does not verify it.
   EXPECT_NE(OpensslVerify(file, w().root / "pdc-y.pem").exit_code, 0);
 }
-
 
 }  // namespace
 }  // namespace masa::e2e

@@ -125,11 +125,11 @@ class MasadHttpTest : public ::testing::Test {
   static ProcessResult SendOverTls(const std::string& name, const std::string& bytes) {
     std::string file = *scratch_ / name;
     WriteFile(file, bytes);
-    return RunTool({"sh", "-c",
-                    absl::StrCat(OPENSSL_CLI, " s_client -quiet -verify_return_error -CAfile '",
-                                 state_->dir,
-                                 "/tls-ca.pem' -servername localhost -connect 127.0.0.1:",
-                                 ApiPort(), " <'", file, "'")});
+    return RunTool(
+        {"sh", "-c",
+         absl::StrCat(OPENSSL_CLI, " s_client -quiet -verify_return_error -CAfile '", state_->dir,
+                      "/tls-ca.pem' -servername localhost -connect 127.0.0.1:", ApiPort(), " <'",
+                      file, "'")});
   }
 
   static inline TempFolder* root_ = nullptr;
@@ -150,8 +150,7 @@ TEST_F(MasadHttpTest, SmuggledRequestsAreRefusedOverTls) {
       {"POST /request/ov HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\n"
        "Content-Length: 39\r\n\r\n{}GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n",
        "more than one Content-Length header"},
-      {"GET http://elsewhere.example/healthz HTTP/1.1\r\nHost: localhost\r\n\r\n",
-       "absolute form"},
+      {"GET http://elsewhere.example/healthz HTTP/1.1\r\nHost: localhost\r\n\r\n", "absolute form"},
       {"POST /request/ov HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n"
        "Content-Length: 2\r\n\r\n0\r\n\r\n",
        "Content-Length and Transfer-Encoding together"},
@@ -169,8 +168,9 @@ TEST_F(MasadHttpTest, SmuggledRequestsAreRefusedOverTls) {
     EXPECT_THAT(r.out, ::testing::Not(HasSubstr("HTTP/1.1 200"))) << r;
   }
   // A well-formed request over the same route is served.
-  ProcessResult ok = SendOverTls("good", "GET /healthz HTTP/1.1\r\nHost: localhost\r\n"
-                                         "Connection: close\r\n\r\n");
+  ProcessResult ok = SendOverTls("good",
+                                 "GET /healthz HTTP/1.1\r\nHost: localhost\r\n"
+                                 "Connection: close\r\n\r\n");
   EXPECT_TRUE(absl::StartsWith(ok.out, "HTTP/1.1 200 ")) << ok;
 }
 

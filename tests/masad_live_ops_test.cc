@@ -117,7 +117,7 @@ class VoucherStream {
 
 // Every acknowledged voucher can be read back.
 void ExpectAllAcknowledgedThere(const HttpsClient& client, const std::string& auth,
-                                    const VoucherStream& stream, const std::string& out_dir) {
+                                const VoucherStream& stream, const std::string& out_dir) {
   std::vector<std::string> paths;
   for (const std::string& id : stream.acked()) paths.push_back("/voucher/" + id);
   ASSERT_EQ(mkdir(out_dir.c_str(), 0700), 0);
@@ -188,9 +188,9 @@ TEST(MasadLiveOpsTest, OperatorCommandsRunBesideABusyMasad) {
     ProcessResult org = Masactl({"org", "create", "--state", state, "--name", "delta", "--admin",
                                  "admin@delta.example", "--token-out", root / "delta.token"});
     EXPECT_EQ(org.exit_code, 0) << org;
-    ProcessResult vendor = Masactl({"vendor", "add", "--state", state, "--username",
-                                    "at@vendor.example", "--role", "account-team",
-                                    "--token-out", root / "at.token"});
+    ProcessResult vendor =
+        Masactl({"vendor", "add", "--state", state, "--username", "at@vendor.example", "--role",
+                 "account-team", "--token-out", root / "at.token"});
     EXPECT_EQ(vendor.exit_code, 0) << vendor;
     ProcessResult serials = Masactl({"serials", "assign", "--state", state, "--org", "org-delta",
                                      "--serials", "D-0001,D-0002"});
@@ -201,16 +201,15 @@ TEST(MasadLiveOpsTest, OperatorCommandsRunBesideABusyMasad) {
     // newly assigned serial.
     const std::string delta_auth =
         client.AuthFile("delta", Trimmed(ReadFileOrEmpty(root / "delta.token")));
-    HttpAnswer issued = client.Call("POST", "/request/ov", delta_auth,
-                                    RequestBody({"D-0001"}, pdc));
+    HttpAnswer issued =
+        client.Call("POST", "/request/ov", delta_auth, RequestBody({"D-0001"}, pdc));
     EXPECT_EQ(issued.status, 200) << issued;
     HttpAnswer listed = client.Call("GET", "/vouchers?serial_number=D-0001", delta_auth);
     EXPECT_EQ(listed.status, 200) << listed;
     if (listed.status == 200) {
       EXPECT_EQ(listed.Json()["total"], 1) << listed;
     }
-    const std::string at_auth =
-        client.AuthFile("at", Trimmed(ReadFileOrEmpty(root / "at.token")));
+    const std::string at_auth = client.AuthFile("at", Trimmed(ReadFileOrEmpty(root / "at.token")));
     HttpAnswer audit = client.Call("GET", "/audit?organization_id=org-delta", at_auth);
     EXPECT_EQ(audit.status, 200) << audit;
     EXPECT_THAT(audit.body, HasSubstr("org.create"));
@@ -226,16 +225,16 @@ TEST(MasadLiveOpsTest, OperatorCommandsRunBesideABusyMasad) {
   }
 
   // masad's writer must keep working after the other process' commits.
-  HttpAnswer after = client.Call("POST", "/request/ov", gamma_auth,
-                                 RequestBody(Serials("G", 1, 3), pdc));
+  HttpAnswer after =
+      client.Call("POST", "/request/ov", gamma_auth, RequestBody(Serials("G", 1, 3), pdc));
   EXPECT_EQ(after.status, 200) << after;
 
   // With masad idle, an operator command appends to the log; masad signs a checkpoint over
   // that entry as it would over its own, so it can be proved.
   const std::string at_auth = client.AuthFile("at-2", Trimmed(ReadFileOrEmpty(root / "at.token")));
   ASSERT_TRUE(WaitUntilCheckpointed(state, LogSize(client, at_auth) - 1));
-  ProcessResult idle = Masactl({"serials", "assign", "--state", state, "--org", "org-delta",
-                                "--serials", "D-0003"});
+  ProcessResult idle =
+      Masactl({"serials", "assign", "--state", state, "--org", "org-delta", "--serials", "D-0003"});
   EXPECT_EQ(idle.exit_code, 0) << idle;
   const uint64_t size = LogSize(client, at_auth);
   EXPECT_TRUE(WaitUntilCheckpointed(state, size - 1))
@@ -260,9 +259,9 @@ TEST(MasadLiveOpsTest, AccountTeamOnboardsACustomerThroughTheApi) {
   auto started = StartMasad({.binary = MASAD, .state = state});
   ASSERT_TRUE(started.ok()) << started.status();
   std::unique_ptr<Daemon> masad = *std::move(started);
-  ProcessResult vendor = Masactl({"vendor", "add", "--state", state, "--username",
-                                  "at@vendor.example", "--role", "account-team", "--token-out",
-                                  root / "at.token"});
+  ProcessResult vendor =
+      Masactl({"vendor", "add", "--state", state, "--username", "at@vendor.example", "--role",
+               "account-team", "--token-out", root / "at.token"});
   ASSERT_EQ(vendor.exit_code, 0) << vendor;
   const std::string scratch = root / "http";
   ASSERT_EQ(mkdir(scratch.c_str(), 0700), 0);
@@ -297,8 +296,10 @@ TEST(MasadLiveOpsTest, AccountTeamOnboardsACustomerThroughTheApi) {
   HttpAnswer refused = client.Call("POST", "/organizations", omega,
                                    json{{"name", "rogue"}, {"admin_username", "r@rogue.example"}});
   EXPECT_EQ(refused.status, 403) << refused;
-  EXPECT_EQ(client.Call("POST", "/organizations", "",
-                        json{{"name", "anon"}, {"admin_username", "a@anon.example"}}).status,
+  EXPECT_EQ(client
+                .Call("POST", "/organizations", "",
+                      json{{"name", "anon"}, {"admin_username", "a@anon.example"}})
+                .status,
             401);
   HttpAnswer all = client.Call("GET", "/organizations", at);
   ASSERT_EQ(all.status, 200) << all;
@@ -307,10 +308,9 @@ TEST(MasadLiveOpsTest, AccountTeamOnboardsACustomerThroughTheApi) {
   EXPECT_THAT(all.body, ::testing::Not(HasSubstr("org-rogue")));
 
   // The account team assigns a serial; the new admin requests its voucher.
-  HttpAnswer assigned = client.Call(
-      "POST", "/serials/assign", at,
-      json{{"organization_id", "org-omega"},
-           {"serials", json::array({{{"serial_number", "O-1"}}})}});
+  HttpAnswer assigned = client.Call("POST", "/serials/assign", at,
+                                    json{{"organization_id", "org-omega"},
+                                         {"serials", json::array({{{"serial_number", "O-1"}}})}});
   ASSERT_EQ(assigned.status, 200) << assigned;
   HttpAnswer issued = client.Call("POST", "/request/ov", omega, RequestBody({"O-1"}, pdc));
   EXPECT_EQ(issued.status, 200) << issued;

@@ -58,16 +58,31 @@ class OwnershipChainTest : public ::testing::Test {
   // The owner certificate as SZTP conveys it: CMS SignedData without signers.
   static void OwnerCertCms(const std::string& cert, const std::string& out) {
     ProcessResult r = RunTool({OPENSSL_CLI, "crl2pkcs7", "-nocrl", "-certfile",
-                           *root_ / (cert + ".pem"), "-outform", "DER", "-out", *root_ / out});
+                               *root_ / (cert + ".pem"), "-outform", "DER", "-out", *root_ / out});
     EXPECT_EQ(r.exit_code, 0) << r;
   }
   // Onboarding information signed with `signer`'s key (id-ct-sztpConveyedInfoJSON).
   static void ConveyedInfo(const std::string& signer, const std::string& out) {
-    ProcessResult r = RunTool({OPENSSL_CLI, "cms", "-sign", "-binary", "-nodetach", "-md", "sha256",
-                           "-econtent_type", kConveyedInfoOid, "-signer",
-                           *root_ / (signer + ".pem"), "-inkey", *root_ / (signer + ".key"),
-                           "-nocerts", "-in", *root_ / "onboarding.json", "-outform", "DER",
-                           "-out", *root_ / out});
+    ProcessResult r = RunTool({OPENSSL_CLI,
+                               "cms",
+                               "-sign",
+                               "-binary",
+                               "-nodetach",
+                               "-md",
+                               "sha256",
+                               "-econtent_type",
+                               kConveyedInfoOid,
+                               "-signer",
+                               *root_ / (signer + ".pem"),
+                               "-inkey",
+                               *root_ / (signer + ".key"),
+                               "-nocerts",
+                               "-in",
+                               *root_ / "onboarding.json",
+                               "-outform",
+                               "DER",
+                               "-out",
+                               *root_ / out});
     EXPECT_EQ(r.exit_code, 0) << r;
   }
 
@@ -75,8 +90,8 @@ class OwnershipChainTest : public ::testing::Test {
 
   static ProcessResult Verify(const std::string& voucher_path, const std::string& owner_cert,
                               const std::string& info, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"voucher",       "verify", "--trust-anchor",
-                                     state_->trust_anchor(), "--serial", kSerial};
+    std::vector<std::string> args = {"voucher",  "verify", "--trust-anchor", state_->trust_anchor(),
+                                     "--serial", kSerial};
     if (!owner_cert.empty()) args.insert(args.end(), {"--owner-cert", *root_ / owner_cert});
     if (!info.empty()) args.insert(args.end(), {"--conveyed-info", *root_ / info});
     args.insert(args.end(), extra.begin(), extra.end());
@@ -128,7 +143,8 @@ TEST_F(OwnershipChainTest, AlteredConveyedInformationFails) {
   TempFolder dir;
   der[at + 11] = 'D';  // "demo" -> "Demo"
   WriteFile(dir / "altered.cms", der);
-  ProcessResult r = Verify(voucher(), "owner-cert.cms", "", {"--conveyed-info", dir / "altered.cms"});
+  ProcessResult r =
+      Verify(voucher(), "owner-cert.cms", "", {"--conveyed-info", dir / "altered.cms"});
   EXPECT_NE(r.exit_code, 0) << r;
   EXPECT_EQ(FailedStep(r.err), "conveyed-information") << r;
 }
@@ -146,8 +162,8 @@ TEST_F(OwnershipChainTest, ExpiredVoucherFailsAtValidity) {
   const absl::Time now = absl::Now();
   const std::string expiring = dir / "expiring.vcj";
   ProcessResult sign = Masactl({"voucher", "sign", "--state", state_->dir, "--serial", kSerial,
-                                "--pdc", *root_ / "owner-ca.pem", "--out", expiring,
-                                "--expires", Rfc3339(now + absl::Hours(1))});
+                                "--pdc", *root_ / "owner-ca.pem", "--out", expiring, "--expires",
+                                Rfc3339(now + absl::Hours(1))});
   ASSERT_EQ(sign.exit_code, 0) << sign;
 
   ProcessResult before = Verify(expiring, "owner-cert.cms", "conveyed-info.cms",

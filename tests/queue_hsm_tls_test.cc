@@ -52,8 +52,8 @@ TEST(HttpServerHsmTest, TlsWithAnHsmKey) {
   ASSERT_NE(server, nullptr);
   for (const char* version : {"--tlsv1.2 --tls-max 1.2", "--tlsv1.3"}) {
     // -k: the certificate has no subjectAltName; what matters is the handshake signature.
-    CommandResult r = RunCommand(Curl(absl::StrCat("-v -k ", version, " https://127.0.0.1:",
-                                            server->port(), "/hsm")));
+    CommandResult r = RunCommand(
+        Curl(absl::StrCat("-v -k ", version, " https://127.0.0.1:", server->port(), "/hsm")));
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_THAT(r.output, HasSubstr("subject: O=MASA test; CN=localhost"));
     EXPECT_THAT(r.output, HasSubstr("path=/hsm"));

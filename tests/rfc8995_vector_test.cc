@@ -19,7 +19,7 @@ const std::string kVectors = std::string(MASA_VECTORS_DIR) + "/rfc8995";
 const std::string kVoucher = kVectors + "/voucher_00-D0-E5-F2-00-02.b64";
 const std::string kVendor = kVectors + "/vendor.crt";
 constexpr char kSerial[] = "00-D0-E5-F2-00-02";
-constexpr char kNonce[] = "-_XE9zK9q8Ll1qylMtLKeg";  // the nonce in the voucher (base64url)
+constexpr char kNonce[] = "-_XE9zK9q8Ll1qylMtLKeg";    // the nonce in the voucher (base64url)
 constexpr char kWhenValid[] = "2021-06-01T00:00:00Z";  // every certificate is valid then
 
 class Rfc8995VoucherTest : public ::testing::Test {
@@ -122,7 +122,8 @@ TEST_F(Rfc8995VoucherTest, OneByteChangedInTheSignatureFailsAtSignature) {
 }
 
 TEST_F(Rfc8995VoucherTest, OneByteChangedInTheEmbeddedCertificateFailsAtSignature) {
-  ProcessResult cert = RunTool({OPENSSL_CLI, "x509", "-in", kVectors + "/masa.crt", "-outform", "DER"});
+  ProcessResult cert =
+      RunTool({OPENSSL_CLI, "x509", "-in", kVectors + "/masa.crt", "-outform", "DER"});
   ASSERT_EQ(cert.exit_code, 0) << cert;
   size_t at = der_.find(cert.out);
   ASSERT_NE(at, std::string::npos) << "masa.crt is not embedded in the voucher";
@@ -160,9 +161,9 @@ TEST_F(Rfc8995VoucherTest, TheMasaCertificateIsAcceptedAsAPartialChainAnchor) {
 }
 
 TEST_F(Rfc8995VoucherTest, AnotherTrustAnchorFailsAtSignature) {
-  ProcessResult r = Masactl({"voucher", "verify", "--trust-anchor",
-                             kVectors + "/ownerca_secp384r1.crt", "--serial", kSerial, "--at",
-                             kWhenValid, "--nonce", kNonce, kVoucher});
+  ProcessResult r =
+      Masactl({"voucher", "verify", "--trust-anchor", kVectors + "/ownerca_secp384r1.crt",
+               "--serial", kSerial, "--at", kWhenValid, "--nonce", kNonce, kVoucher});
   EXPECT_NE(r.exit_code, 0) << r;
   EXPECT_EQ(FailedStep(r.err), "signature") << r;
 }

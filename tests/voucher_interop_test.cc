@@ -22,12 +22,11 @@ constexpr char kDataOid[] = "1.2.840.113549.1.7.1";
 // tests only read them and write vouchers into their own folders.
 class InteropTest : public DevStateSuite {
  protected:
-
   // Signs a voucher for `serial` pinning the suite's PDC; returns its path.
   std::string Sign(const std::string& serial, std::vector<std::string> extra = {}) {
     std::string out = out_ / (serial + ".vcj");
-    std::vector<std::string> args = {"voucher", "sign", "--state", state_->dir, "--serial",
-                                     serial,    "--pdc",  pdc(),       "--out",  out};
+    std::vector<std::string> args = {"voucher", "sign",  "--state", state_->dir, "--serial",
+                                     serial,    "--pdc", pdc(),     "--out",     out};
     args.insert(args.end(), extra.begin(), extra.end());
     ProcessResult r = Masactl(args);
     EXPECT_EQ(r.exit_code, 0) << r;
@@ -48,18 +47,17 @@ class InteropTest : public DevStateSuite {
   }
 
   static ProcessResult CertToolVerify(const std::string& voucher, const std::string& anchor) {
-    return RunTool({CERTTOOL, "--p7-verify", "--inder", "--load-ca-certificate", anchor, "--infile",
-                voucher});
+    return RunTool(
+        {CERTTOOL, "--p7-verify", "--inder", "--load-ca-certificate", anchor, "--infile", voucher});
   }
   TempFolder out_;
 };
 
-
 TEST_F(InteropTest, OpensslVerifiesVoucherAndYieldsTheRequestedJson) {
   std::string voucher = Sign("SN-INTEROP-1");
   std::string json_path = out_ / "voucher.json";
-  ProcessResult r = RunTool({OPENSSL_CLI, "cms", "-verify", "-binary", "-inform", "DER", "-in", voucher,
-                         "-CAfile", state_->trust_anchor(), "-out", json_path});
+  ProcessResult r = RunTool({OPENSSL_CLI, "cms", "-verify", "-binary", "-inform", "DER", "-in",
+                             voucher, "-CAfile", state_->trust_anchor(), "-out", json_path});
   ASSERT_EQ(r.exit_code, 0) << r;
   EXPECT_THAT(r.err, HasSubstr("Verification successful")) << r;
 
@@ -79,7 +77,8 @@ TEST_F(InteropTest, OpensslVerifiesVoucherAndYieldsTheRequestedJson) {
 
 TEST_F(InteropTest, DefaultContentTypeIsAnimaJsonVoucher) {
   std::string voucher = Sign("SN-INTEROP-2");
-  EXPECT_THAT(PrintedContentType(voucher), HasSubstr(std::string("(") + kAnimaJsonVoucherOid + ")"));
+  EXPECT_THAT(PrintedContentType(voucher),
+              HasSubstr(std::string("(") + kAnimaJsonVoucherOid + ")"));
   ProcessResult show = Masactl({"voucher", "show", voucher});
   EXPECT_EQ(show.exit_code, 0) << show;
   EXPECT_THAT(show.out, HasSubstr(std::string("content type: ") + kAnimaJsonVoucherOid)) << show;
@@ -90,8 +89,8 @@ TEST_F(InteropTest, DefaultContentTypeIsAnimaJsonVoucher) {
 TEST_F(InteropTest, ContentTypeDataIsPkcs7Data) {
   std::string voucher = Sign("SN-INTEROP-3", {"--content-type", "data"});
   EXPECT_THAT(PrintedContentType(voucher), HasSubstr(std::string("pkcs7-data (") + kDataOid + ")"));
-  ProcessResult r = RunTool({OPENSSL_CLI, "cms", "-verify", "-binary", "-inform", "DER", "-in", voucher,
-                         "-CAfile", state_->trust_anchor(), "-out", "/dev/null"});
+  ProcessResult r = RunTool({OPENSSL_CLI, "cms", "-verify", "-binary", "-inform", "DER", "-in",
+                             voucher, "-CAfile", state_->trust_anchor(), "-out", "/dev/null"});
   EXPECT_EQ(r.exit_code, 0) << r;
 }
 
@@ -116,8 +115,8 @@ TEST_F(InteropTest, CertToolVerifiesDataVoucher) {
 TEST_F(InteropTest, OpensslAndCertToolRejectWrongAnchorAndAlteredContent) {
   std::string voucher = Sign("SN-INTEROP-6");
   ProcessResult openssl_wrong_anchor =
-      RunTool({OPENSSL_CLI, "cms", "-verify", "-binary", "-inform", "DER", "-in", voucher, "-CAfile",
-           pdc(), "-out", "/dev/null"});
+      RunTool({OPENSSL_CLI, "cms", "-verify", "-binary", "-inform", "DER", "-in", voucher,
+               "-CAfile", pdc(), "-out", "/dev/null"});
   EXPECT_NE(openssl_wrong_anchor.exit_code, 0) << openssl_wrong_anchor;
   ProcessResult certtool_wrong_anchor = CertToolVerify(voucher, pdc());
   EXPECT_NE(certtool_wrong_anchor.exit_code, 0) << certtool_wrong_anchor;
@@ -129,8 +128,8 @@ TEST_F(InteropTest, OpensslAndCertToolRejectWrongAnchorAndAlteredContent) {
   std::string altered = out_ / "altered.vcj";
   WriteFile(altered, der);
   ProcessResult openssl_altered =
-      RunTool({OPENSSL_CLI, "cms", "-verify", "-binary", "-inform", "DER", "-in", altered, "-CAfile",
-           state_->trust_anchor(), "-out", "/dev/null"});
+      RunTool({OPENSSL_CLI, "cms", "-verify", "-binary", "-inform", "DER", "-in", altered,
+               "-CAfile", state_->trust_anchor(), "-out", "/dev/null"});
   EXPECT_NE(openssl_altered.exit_code, 0) << openssl_altered;
   ProcessResult certtool_altered = CertToolVerify(altered, state_->trust_anchor());
   EXPECT_NE(certtool_altered.exit_code, 0) << certtool_altered;

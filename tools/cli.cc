@@ -2,9 +2,9 @@
 
 #include <cstdio>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/match.h"
 
 namespace masa::tools {
 
@@ -24,8 +24,7 @@ Flags& Flags::Switch(const std::string& name, const std::string& help) {
   return *this;
 }
 
-Flags& Flags::Positional(const std::string& name, const std::string& help, size_t min,
-                         size_t max) {
+Flags& Flags::Positional(const std::string& name, const std::string& help, size_t min, size_t max) {
   positional_name_ = name;
   positional_help_ = help;
   positional_min_ = min;
@@ -99,10 +98,9 @@ absl::StatusOr<Flags::Parsed> Flags::Parse(const std::vector<std::string>& args)
       return absl::InvalidArgumentError(
           absl::StrCat("unexpected argument \"", parsed.positional.front(), "\""));
     }
-    return absl::InvalidArgumentError(
-        absl::StrCat("expected ", positional_min_ == positional_max_ ? "" : "at least ",
-                     positional_min_, " ", positional_name_, " argument(s), got ",
-                     parsed.positional.size()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "expected ", positional_min_ == positional_max_ ? "" : "at least ", positional_min_, " ",
+        positional_name_, " argument(s), got ", parsed.positional.size()));
   }
   return parsed;
 }
@@ -112,8 +110,8 @@ std::string Flags::Help() const {
   if (!order_.empty()) out += "\noptions:\n";
   for (const auto& name : order_) {
     const Spec& spec = specs_.at(name);
-    std::string left = absl::StrCat("  --", name,
-                                    spec.value_name.empty() ? "" : " " + spec.value_name);
+    std::string left =
+        absl::StrCat("  --", name, spec.value_name.empty() ? "" : " " + spec.value_name);
     if (left.size() < 28) left.resize(28, ' ');
     absl::StrAppend(&out, left, " ", spec.help, spec.required ? " (required)" : "", "\n");
   }

@@ -9,13 +9,13 @@ namespace masa::tools {
 
 using Args = std::vector<std::string>;
 
-int DevInitCommand(const Args& args);   // tools/masactl_dev.cc
-int VoucherCommand(const Args& args);   // tools/masactl_voucher.cc
-int AuditCommand(const Args& args);     // tools/masactl_audit.cc
-int StoreCommand(const Args& args);     // tools/masactl_audit.cc
-int OrgCommand(const Args& args);       // tools/masactl_org.cc
-int VendorCommand(const Args& args);    // tools/masactl_org.cc
-int SerialsCommand(const Args& args);   // tools/masactl_org.cc
-int TokenCommand(const Args& args);     // tools/masactl_org.cc
+int DevInitCommand(const Args& args);  // tools/masactl_dev.cc
+int VoucherCommand(const Args& args);  // tools/masactl_voucher.cc
+int AuditCommand(const Args& args);    // tools/masactl_audit.cc
+int StoreCommand(const Args& args);    // tools/masactl_audit.cc
+int OrgCommand(const Args& args);      // tools/masactl_org.cc
+int VendorCommand(const Args& args);   // tools/masactl_org.cc
+int SerialsCommand(const Args& args);  // tools/masactl_org.cc
+int TokenCommand(const Args& args);    // tools/masactl_org.cc
 
 }  // namespace masa::tools

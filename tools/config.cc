@@ -69,9 +69,9 @@ class Section {
     if (table_ == nullptr) return absl::OkStatus();
     for (const auto& [key, node] : *table_) {
       if (!known_.count(std::string(key.str()))) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("unknown key ", Name(std::string(key.str()).c_str()), " (line ",
-                         node.source().begin.line, ")"));
+        return absl::InvalidArgumentError(absl::StrCat("unknown key ",
+                                                       Name(std::string(key.str()).c_str()),
+                                                       " (line ", node.source().begin.line, ")"));
       }
     }
     return absl::OkStatus();
@@ -112,15 +112,15 @@ absl::Status Validate(const MasadConfig& c) {
   if (!c.metrics_listen.empty()) {
     std::string address;
     uint16_t port = 0;
-    MASA_RETURN_IF_ERROR(Annotate(SplitListen(c.metrics_listen, &address, &port),
-                                  "[metrics] listen"));
+    MASA_RETURN_IF_ERROR(
+        Annotate(SplitListen(c.metrics_listen, &address, &port), "[metrics] listen"));
   }
   if (c.default_validity > c.max_validity) {
-    return absl::InvalidArgumentError(
-        "[signing] default_validity_days exceeds max_validity_days");
+    return absl::InvalidArgumentError("[signing] default_validity_days exceeds max_validity_days");
   }
   if (c.vendor_ien.empty() || c.vendor_ien.find_first_not_of("0123456789") != std::string::npos) {
-    return absl::InvalidArgumentError("[signing] vendor_ien must be a decimal IANA enterprise number");
+    return absl::InvalidArgumentError(
+        "[signing] vendor_ien must be a decimal IANA enterprise number");
   }
   return absl::OkStatus();
 }
@@ -132,9 +132,9 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
   try {
     root = toml::parse(text);
   } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "configuration line ", e.source().begin.line, " column ", e.source().begin.column, ": ",
-        std::string(e.description())));
+    return absl::InvalidArgumentError(absl::StrCat("configuration line ", e.source().begin.line,
+                                                   " column ", e.source().begin.column, ": ",
+                                                   std::string(e.description())));
   }
   static const std::set<std::string> kSections = {"server", "hsm",   "signing", "voucher",
                                                   "audit",  "store", "queue",   "metrics"};
@@ -161,8 +161,8 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
   MASA_RETURN_IF_ERROR(server.Integer("max_header_bytes", &c.max_header_bytes, 1024, 1 << 20));
   MASA_RETURN_IF_ERROR(server.Integer("max_body_bytes", &c.max_body_bytes, 1024, 64 << 20));
   MASA_RETURN_IF_ERROR(server.Integer("max_connections", &c.max_connections, 1, 1 << 20));
-  MASA_RETURN_IF_ERROR(server.Integer("max_connections_per_client", &c.max_connections_per_client,
-                                      1, 1 << 20));
+  MASA_RETURN_IF_ERROR(
+      server.Integer("max_connections_per_client", &c.max_connections_per_client, 1, 1 << 20));
   MASA_RETURN_IF_ERROR(server.Seconds("header_timeout_seconds", &c.header_timeout, 1, 3600));
   MASA_RETURN_IF_ERROR(server.Seconds("request_timeout_seconds", &c.request_timeout, 1, 3600));
   MASA_RETURN_IF_ERROR(server.Seconds("idle_timeout_seconds", &c.idle_timeout, 1, 3600));
@@ -190,9 +190,9 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
   if (auto a = signer::ParseAssertion(assertion)) {
     c.default_assertion = *a;
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "[voucher] assertion: \"", assertion,
-        "\" is not one of verified, logged, proximity, agent-proximity"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("[voucher] assertion: \"", assertion,
+                     "\" is not one of verified, logged, proximity, agent-proximity"));
   }
   MASA_RETURN_IF_ERROR(voucher.NoUnknownKeys());
 
@@ -237,8 +237,7 @@ absl::Status OverrideListen(const std::string& listen, MasadConfig* c) {
   return SplitListen(listen, &c->listen_address, &c->listen_port);
 }
 
-absl::Status SplitListen(const std::string& listen, std::string* address_out,
-                         uint16_t* port_out) {
+absl::Status SplitListen(const std::string& listen, std::string* address_out, uint16_t* port_out) {
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0) {
     return absl::InvalidArgumentError("must be ADDRESS:PORT, e.g. 127.0.0.1:8443");

@@ -18,9 +18,9 @@ struct MasadConfig {
   // [server]
   std::string listen_address = "127.0.0.1";
   uint16_t listen_port = 8443;
-  std::string tls_certificate;   // PEM chain, leaf first; empty: plain HTTP (loopback only)
-  std::string tls_key;           // PEM file, or a pkcs11: URI of a key in the HSM
-  bool plain_http = false;       // must be set explicitly to serve without TLS (loopback only)
+  std::string tls_certificate;  // PEM chain, leaf first; empty: plain HTTP (loopback only)
+  std::string tls_key;          // PEM file, or a pkcs11: URI of a key in the HSM
+  bool plain_http = false;      // must be set explicitly to serve without TLS (loopback only)
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 1024 * 1024;
   size_t max_connections = 1024;
@@ -41,7 +41,7 @@ struct MasadConfig {
 
   // [hsm]
   std::string pkcs11_module = "/usr/lib/softhsm/libsofthsm2.so";
-  std::string softhsm_conf;      // sets SOFTHSM2_CONF when non-empty (SoftHSM2 only)
+  std::string softhsm_conf;  // sets SOFTHSM2_CONF when non-empty (SoftHSM2 only)
   std::string token_label = "masa-dev";
   std::string pin_file = "user.pin";  // the user PIN; $MASA_HSM_PIN wins when set
 
@@ -66,7 +66,7 @@ struct MasadConfig {
   absl::Duration checkpoint_every = absl::Seconds(60);
 
   // [store]
-  std::string state_dir = ".";   // holds store/ (the LMDB environment)
+  std::string state_dir = ".";  // holds store/ (the LMDB environment)
   uint64_t max_map_bytes = uint64_t{64} << 30;
   // Commits start at most this often under load (StoreOptions::min_commit_interval).
   absl::Duration min_commit_interval = absl::Milliseconds(4);
@@ -75,7 +75,7 @@ struct MasadConfig {
   size_t workers = 2;            // signer threads, one HSM session each
   size_t queue_capacity = 4096;  // sign jobs waiting at most; beyond: 503 + Retry-After
   size_t max_batch = 32;
-  int worker_nice = 5;           // signer threads yield the CPU to ingress and commits
+  int worker_nice = 5;  // signer threads yield the CPU to ingress and commits
 
   std::string config_dir = ".";  // folder of the file, for resolving relative paths
 };

@@ -49,7 +49,8 @@ TEST(Config, VoucherAssertionIsOneOfTheYangEnum) {
     EXPECT_NE(FormatConfig(*c).find(std::string("[voucher]\nassertion = \"") + name + "\""),
               std::string::npos);
   }
-  auto bad = ParseConfig("[server]\nplain_http = true\n[voucher]\nassertion = \"Verified\"\n", "/x");
+  auto bad =
+      ParseConfig("[server]\nplain_http = true\n[voucher]\nassertion = \"Verified\"\n", "/x");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find(
                 "[voucher] assertion: \"Verified\" is not one of verified, logged, proximity, "
@@ -75,7 +76,8 @@ TEST(Config, MistakesNameTheKey) {
       {"[server]\nplain_http = true\nlisten = 8443\n", "[server] listen must be a string"},
       {"[server]\nplain_http = true\nlisten = \"8443\"\n", "[server] listen: must be ADDRESS:PORT"},
       {"[server]\nplain_http = true\nlisten = \"[::1]:99999\"\n", "bad port"},
-      {"[server]\nplain_http = true\nmax_body_bytes = 1\n", "[server] max_body_bytes: 1 is out of range"},
+      {"[server]\nplain_http = true\nmax_body_bytes = 1\n",
+       "[server] max_body_bytes: 1 is out of range"},
       {"[server]\nplain_http = true\nplian_http = true\n", "unknown key [server] plian_http"},
       {"[serevr]\n", "unknown section [serevr]"},
       {"[server]\nplain_http = yes\n", "configuration line 2"},

@@ -76,8 +76,7 @@ absl::Status Verify(const Flags::Parsed& args) {
                      "--audit-key FILE or put the public key in ",
                      state, "/audit-key.pem"));
   }
-  MASA_ASSIGN_OR_RETURN(store::AuditVerifyReport report,
-                        store::VerifyAuditLog(snap, key.get()));
+  MASA_ASSIGN_OR_RETURN(store::AuditVerifyReport report, store::VerifyAuditLog(snap, key.get()));
   std::printf("audit log OK: %llu entries, %llu signed checkpoints verified, root %s\n",
               static_cast<unsigned long long>(report.entries),
               static_cast<unsigned long long>(report.checkpoints), B64(report.root).c_str());
@@ -97,23 +96,19 @@ absl::Status Prove(const Flags::Parsed& args) {
   }
   MASA_ASSIGN_OR_RETURN(store::Checkpoint cp, store::ParseCheckpointNote(*note));
   if (index >= cp.tree_size) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "entry ", index, " is not covered by the latest checkpoint (tree size ", cp.tree_size,
-        "); wait for the next checkpoint"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("entry ", index, " is not covered by the latest checkpoint (tree size ",
+                     cp.tree_size, "); wait for the next checkpoint"));
   }
   MASA_ASSIGN_OR_RETURN(std::string bytes, snap.AuditEntryBytes(index));
   MASA_ASSIGN_OR_RETURN(store::AuditEntry entry, store::DecodeAuditEntry(bytes));
   MASA_ASSIGN_OR_RETURN(std::vector<store::Hash> proof, snap.InclusionProof(index, cp.tree_size));
   json path = json::array();
   for (const auto& h : proof) path.push_back(B64(h));
-  json out{{"entry_index", index},
-           {"entry", EntryJson(entry)},
-           {"entry_bytes", B64(bytes)},
-           {"leaf_hash", B64(store::LeafHash(bytes))},
-           {"tree_size", cp.tree_size},
-           {"root_hash", B64(cp.root_hash)},
-           {"inclusion_proof", path},
-           {"checkpoint", *note}};
+  json out{{"entry_index", index},      {"entry", EntryJson(entry)},
+           {"entry_bytes", B64(bytes)}, {"leaf_hash", B64(store::LeafHash(bytes))},
+           {"tree_size", cp.tree_size}, {"root_hash", B64(cp.root_hash)},
+           {"inclusion_proof", path},   {"checkpoint", *note}};
   std::printf("%s\n", out.dump(2).c_str());
   return absl::OkStatus();
 }
@@ -137,8 +132,7 @@ absl::Status CheckProof(const Flags::Parsed& args) {
     return absl::InvalidArgumentError("proof lacks checkpoint, entry_index or inclusion_proof");
   }
   MASA_ASSIGN_OR_RETURN(store::Checkpoint cp,
-                        store::VerifyCheckpointNote(j["checkpoint"].get<std::string>(),
-                                                    key.get()));
+                        store::VerifyCheckpointNote(j["checkpoint"].get<std::string>(), key.get()));
   MASA_ASSIGN_OR_RETURN(std::string bytes, B64Field(j, "entry_bytes"));
   std::vector<store::Hash> proof;
   for (const auto& h : j["inclusion_proof"]) {

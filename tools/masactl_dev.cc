@@ -51,11 +51,11 @@ absl::Status WriteDevTlsIdentity(const StatePaths& paths, absl::Time now, int ye
       auto ca, signer::IssueCertificate("CN=MASA Development TLS CA,O=MASA Development",
                                         ca_key.get(), nullptr, ca_key.get(), nullptr, nullptr,
                                         start, now + absl::Hours(24 * 365 * years), true, 1));
-  MASA_ASSIGN_OR_RETURN(
-      auto cert, signer::IssueCertificate("CN=localhost,O=MASA Development", key.get(), ca.get(),
-                                          ca_key.get(), nullptr, nullptr, start,
-                                          now + absl::Hours(24 * 365 * years), false, 2,
-                                          "DNS:localhost,IP:127.0.0.1,IP:::1"));
+  MASA_ASSIGN_OR_RETURN(auto cert,
+                        signer::IssueCertificate("CN=localhost,O=MASA Development", key.get(),
+                                                 ca.get(), ca_key.get(), nullptr, nullptr, start,
+                                                 now + absl::Hours(24 * 365 * years), false, 2,
+                                                 "DNS:localhost,IP:127.0.0.1,IP:::1"));
   MASA_RETURN_IF_ERROR(WritePrivateKeyPem(paths.dir + "/tls-key.pem", key.get()));
   MASA_ASSIGN_OR_RETURN(std::string ca_pem, CertificateToPem(ca.get()));
   MASA_ASSIGN_OR_RETURN(std::string pem, CertificateToPem(cert.get()));
@@ -86,9 +86,8 @@ absl::Status Provision(const StatePaths& paths, const std::string& final_dir, in
   MASA_RETURN_IF_ERROR(MakeDirectory(paths.tokens(), 0700));
   auto conf = [](const std::string& tokens) {
     return absl::StrCat("# SoftHSM2 token of a MASA development state (masactl dev-init)\n",
-                        "directories.tokendir = ", tokens, "\n",
-                        "objectstore.backend = file\n", "log.level = ERROR\n",
-                        "slots.removable = false\n");
+                        "directories.tokendir = ", tokens, "\n", "objectstore.backend = file\n",
+                        "log.level = ERROR\n", "slots.removable = false\n");
   };
   MASA_RETURN_IF_ERROR(WriteFileAtomic(paths.softhsm_conf(), conf(paths.tokens()), 0600));
 
@@ -159,8 +158,9 @@ absl::Status DevInit(const std::string& dir, int years) {
   target = target.lexically_normal();
   if (target.has_filename() == false) target = target.parent_path();
   if (std::filesystem::exists(target) && !std::filesystem::is_empty(target, ec)) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        target.string(), " already exists and is not empty; dev-init refuses to overwrite a state"));
+    return absl::AlreadyExistsError(
+        absl::StrCat(target.string(),
+                     " already exists and is not empty; dev-init refuses to overwrite a state"));
   }
   // Build beside the target and rename at the end, so a failure leaves nothing half-made.
   std::string partial = absl::StrCat(target.string(), ".partial-", getpid());

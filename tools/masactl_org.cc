@@ -149,8 +149,8 @@ int TokenCommand(const Args& args) {
       validity = absl::Hours(24) * n;
     }
     MASA_ASSIGN_OR_RETURN(auto stack, Open(a));
-    MASA_ASSIGN_OR_RETURN(auto token, stack->service->IssueTokenOffline(
-                                          *a.Get("org"), *a.Get("username"), validity));
+    MASA_ASSIGN_OR_RETURN(
+        auto token, stack->service->IssueTokenOffline(*a.Get("org"), *a.Get("username"), validity));
     std::printf("principal %s of %s\n", token.info.principal_id.c_str(), a.Get("org")->c_str());
     return DeliverToken(token, a);
   });

@@ -74,9 +74,8 @@ absl::StatusOr<std::vector<UniquePtr<X509>>> ReadCertificates(const std::string&
 absl::StatusOr<UniquePtr<X509>> ReadOneCertificate(const std::string& path, std::string_view what) {
   MASA_ASSIGN_OR_RETURN(auto certs, ReadCertificates(path));
   if (certs.size() != 1) {
-    return absl::InvalidArgumentError(absl::StrCat(path, " holds ", certs.size(),
-                                                   " certificates; the ", Sv(what),
-                                                   " is exactly one"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, " holds ", certs.size(), " certificates; the ", Sv(what), " is exactly one"));
   }
   return std::move(certs[0]);
 }
@@ -108,9 +107,9 @@ absl::Status Sign(const Flags::Parsed& args) {
       args.GetOr("assertion", std::string(signer::AssertionName(config.default_assertion)));
   voucher.assertion = signer::ParseAssertion(assertion);
   if (!voucher.assertion) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--assertion must be verified, logged, proximity or agent-proximity, not \"", assertion,
-        "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--assertion must be verified, logged, proximity or agent-proximity, not \"",
+                     assertion, "\""));
   }
   if (auto expires = args.Get("expires")) {
     absl::StatusOr<absl::Time> t = ParseRfc3339(*expires);
@@ -130,8 +129,8 @@ absl::Status Sign(const Flags::Parsed& args) {
   if (auto path = args.Get("platform-cert")) {
     MASA_ASSIGN_OR_RETURN(UniquePtr<X509> pk, ReadOneCertificate(*path, "platform certificate"));
     if (absl::Status s = signer::CheckIssuedBy(pk.get(), pdc.get()); !s.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          *path, ": not issued by the pinned-domain certificate: ", s.message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(*path, ": not issued by the pinned-domain certificate: ", s.message()));
     }
     MASA_ASSIGN_OR_RETURN(voucher.platform_key_certificate, CertificateToDer(pk.get()));
   }
@@ -144,11 +143,9 @@ absl::Status Sign(const Flags::Parsed& args) {
   MASA_ASSIGN_OR_RETURN(std::unique_ptr<Stack> stack, OpenStack(config));
   std::vector<X509*> chain;
   for (const auto& c : stack->chain) chain.push_back(c.get());
-  MASA_ASSIGN_OR_RETURN(auto signer,
-                        signer::VoucherSigner::Create(stack->signing_key.get(),
-                                                      stack->signing_cert.get(), chain,
-                                                      content_type, stack->provider->libctx(),
-                                                      nullptr));
+  MASA_ASSIGN_OR_RETURN(auto signer, signer::VoucherSigner::Create(
+                                         stack->signing_key.get(), stack->signing_cert.get(), chain,
+                                         content_type, stack->provider->libctx(), nullptr));
   MASA_ASSIGN_OR_RETURN(std::string der, signer->Sign(voucher));
   const std::string actor = LocalOperator();
   const std::string ien = config.vendor_ien;
@@ -189,8 +186,8 @@ std::string DescribePlatformCertificate(X509* cert) {
   X509_NAME_print_ex(bio.get(), X509_get_issuer_name(cert), 0, XN_FLAG_RFC2253);
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);
-  return absl::StrCat("  subject: ", SubjectName(cert), "\n  issuer: ",
-                      absl::string_view(data, static_cast<size_t>(len)),
+  return absl::StrCat("  subject: ", SubjectName(cert),
+                      "\n  issuer: ", absl::string_view(data, static_cast<size_t>(len)),
                       "\n  SHA-256: ", absl::AsciiStrToUpper(fingerprint), "\n");
 }
 
@@ -199,9 +196,10 @@ absl::Status Show(const Flags::Parsed& args) {
   MASA_ASSIGN_OR_RETURN(signer::ParsedSignedData cms, signer::ParseSignedData(der));
   std::printf("%s\n", cms.content.c_str());
   std::printf("content type: %s%s\n", cms.content_type_oid.c_str(),
-              cms.content_type == signer::CmsContentType::kAnimaJsonVoucher ? " (id-ct-animaJSONVoucher)"
-              : cms.content_type == signer::CmsContentType::kData           ? " (id-data)"
-                                                                            : "");
+              cms.content_type == signer::CmsContentType::kAnimaJsonVoucher
+                  ? " (id-ct-animaJSONVoucher)"
+              : cms.content_type == signer::CmsContentType::kData ? " (id-data)"
+                                                                  : "");
   for (const auto& si : cms.signers) {
     std::string subject = si.certificate ? SubjectName(cms.certificates[*si.certificate].get())
                                          : std::string("(certificate not included)");
@@ -229,14 +227,15 @@ absl::Status Show(const Flags::Parsed& args) {
 std::string SignatureHint(const Flags::Parsed& args) {
   std::string signer = "its signer";
   if (auto der = ReadCmsFile(args.positional[0]); der.ok()) {
-    if (auto cms = signer::ParseSignedData(*der); cms.ok() && !cms->signers.empty() &&
-                                                  cms->signers[0].certificate) {
+    if (auto cms = signer::ParseSignedData(*der);
+        cms.ok() && !cms->signers.empty() && cms->signers[0].certificate) {
       signer = SubjectName(cms->certificates[*cms->signers[0].certificate].get());
     }
   }
   std::string anchors;
   if (auto certs = ReadCertificates(*args.Get("trust-anchor")); certs.ok()) {
-    for (const auto& c : *certs) absl::StrAppend(&anchors, anchors.empty() ? "" : "; ", SubjectName(c.get()));
+    for (const auto& c : *certs)
+      absl::StrAppend(&anchors, anchors.empty() ? "" : "; ", SubjectName(c.get()));
   }
   return absl::StrCat("the voucher was signed by \"", signer,
                       "\"; the trust anchor must be the CA that issued it (or one above), or "
@@ -289,13 +288,14 @@ int Verify(const Flags::Parsed& args) {
   }
   std::printf("voucher signature: OK (signer %s)\n",
               SubjectName(result->voucher_signer.get()).c_str());
-  std::printf("voucher: serial-number %s, assertion %s, created-on %s%s\n",
-              result->voucher.serial_number->c_str(),
-              std::string(signer::AssertionName(*result->voucher.assertion)).c_str(),
-              FormatRfc3339(*result->voucher.created_on).c_str(),
-              result->voucher.expires_on
-                  ? absl::StrCat(", expires-on ", FormatRfc3339(*result->voucher.expires_on)).c_str()
-                  : "");
+  std::printf(
+      "voucher: serial-number %s, assertion %s, created-on %s%s\n",
+      result->voucher.serial_number->c_str(),
+      std::string(signer::AssertionName(*result->voucher.assertion)).c_str(),
+      FormatRfc3339(*result->voucher.created_on).c_str(),
+      result->voucher.expires_on
+          ? absl::StrCat(", expires-on ", FormatRfc3339(*result->voucher.expires_on)).c_str()
+          : "");
   std::printf("pinned-domain-cert: %s\n", SubjectName(result->pinned_domain_cert.get()).c_str());
   if (result->platform_key_certificate) {
     std::printf("platform-key-certificate: OK (issued by the pinned-domain-cert)\n%s",
@@ -342,8 +342,9 @@ int VoucherCommand(const Args& args) {
         .Option("serial", "S", "the device serial number", true)
         .Option("pdc", "FILE", "pinned-domain certificate, PEM or DER", true)
         .Option("out", "FILE", "where to write the voucher (DER CMS, .vcj)", true)
-        .Option("expires", "TIME", "expires-on, RFC 3339 (default: none, a nonceless voucher "
-                                   "without expiry)")
+        .Option("expires", "TIME",
+                "expires-on, RFC 3339 (default: none, a nonceless voucher "
+                "without expiry)")
         .Option("assertion", "A",
                 "verified, logged, proximity or agent-proximity (default: [voucher] assertion "
                 "of DIR/masad.toml, else logged)")

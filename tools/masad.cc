@@ -130,8 +130,7 @@ absl::Status Serve(const MasadConfig& config) {
     std::string address;
     uint16_t port = 0;
     MASA_RETURN_IF_ERROR(SplitListen(config.metrics_listen, &address, &port));
-    std::printf("masad metrics on http://%s/metrics\n",
-                HostPort(address, metrics->port()).c_str());
+    std::printf("masad metrics on http://%s/metrics\n", HostPort(address, metrics->port()).c_str());
   }
   std::printf("masad listening on %s://%s\n", config.tls_certificate.empty() ? "http" : "https",
               HostPort(config.listen_address, server->port()).c_str());
@@ -165,8 +164,9 @@ int main(int argc, char** argv) {
               "The MASA appliance daemon: the REST API over HTTPS, vouchers signed in the HSM,\n"
               "records and a tamper-evident audit log in LMDB. SIGTERM drains and stops.");
   flags.Option("config", "FILE", "the TOML configuration (see --print-config)", true)
-      .Option("listen", "ADDR:PORT", "override [server] listen (port 0: any free port; the "
-                                     "port is printed)")
+      .Option("listen", "ADDR:PORT",
+              "override [server] listen (port 0: any free port; the "
+              "port is printed)")
       .Option("metrics-listen", "ADDR:PORT",
               "override [metrics] listen (loopback; port 0: any free port, printed; \"\": "
               "no metrics listener)")

@@ -30,8 +30,7 @@ absl::StatusOr<std::unique_ptr<Stack>> OpenStack(const MasadConfig& config) {
   absl::StatusOr<Secret> pin = ReadSecretEnv("MASA_HSM_PIN");
   if (!pin.ok()) pin = ReadSecretFile(config.pin_file);
   if (!pin.ok()) return Annotate(pin.status(), "reading the HSM user PIN");
-  auto token = hsm::Token::Open(module, config.token_label, *pin,
-                                {.sessions = config.workers + 1});
+  auto token = hsm::Token::Open(module, config.token_label, *pin, {.sessions = config.workers + 1});
   if (!token.ok()) {
     return Annotate(token.status(),
                     token.status().code() == absl::StatusCode::kPermissionDenied
@@ -53,8 +52,9 @@ absl::StatusOr<std::unique_ptr<Stack>> OpenStack(const MasadConfig& config) {
 
   auto keys = std::make_shared<service::SigningKeys>();
   keys->key_id = hsm::PrivateKeyUri(config.token_label, "masa-signing");
-  for (auto [type, slot] : {std::pair{signer::CmsContentType::kAnimaJsonVoucher, &keys->anima_json_voucher},
-                            std::pair{signer::CmsContentType::kData, &keys->data}}) {
+  for (auto [type, slot] :
+       {std::pair{signer::CmsContentType::kAnimaJsonVoucher, &keys->anima_json_voucher},
+        std::pair{signer::CmsContentType::kData, &keys->data}}) {
     auto signer = signer::VoucherSigner::Create(stack->signing_key.get(), stack->signing_cert.get(),
                                                 chain, type, stack->provider->libctx(), nullptr);
     if (!signer.ok()) return Annotate(signer.status(), "preparing the voucher signer");
@@ -65,7 +65,8 @@ absl::StatusOr<std::unique_ptr<Stack>> OpenStack(const MasadConfig& config) {
   if (!audit_key.ok()) return Annotate(audit_key.status(), "loading the audit key");
   stack->audit_key = std::move(*audit_key);
   MASA_ASSIGN_OR_RETURN(stack->checkpoint_signer,
-                        store::NewEvpCheckpointSigner(config.audit_origin, UpRef(stack->audit_key.get()),
+                        store::NewEvpCheckpointSigner(config.audit_origin,
+                                                      UpRef(stack->audit_key.get()),
                                                       stack->provider->libctx()));
 
   store::StoreOptions store_options;

@@ -51,9 +51,9 @@ absl::StatusOr<std::shared_ptr<hsm::Module>> LoadModuleFor(const StatePaths& pat
 struct SigningState {
   std::shared_ptr<hsm::Token> token;
   std::unique_ptr<hsm::ProviderContext> provider;
-  UniquePtr<EVP_PKEY> key;                 // the MASA signing key (in the HSM)
-  UniquePtr<X509> cert;                    // its certificate
-  std::vector<UniquePtr<X509>> chain;      // up to and including the vendor trust anchor
+  UniquePtr<EVP_PKEY> key;             // the MASA signing key (in the HSM)
+  UniquePtr<X509> cert;                // its certificate
+  std::vector<UniquePtr<X509>> chain;  // up to and including the vendor trust anchor
   std::vector<X509*> chain_ptrs() const;
 };
 

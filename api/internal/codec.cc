@@ -17,9 +17,7 @@ constexpr size_t kIdLength = 128;         // ids, names, serials: the service ch
 constexpr size_t kPemLength = 64 * 1024;  // one certificate, generously
 constexpr int64_t kMaxValidityDays = 3650;
 
-json OptionalTime(const std::optional<absl::Time>& t) {
-  return t ? TimeJson(*t) : json(nullptr);
-}
+json OptionalTime(const std::optional<absl::Time>& t) { return t ? TimeJson(*t) : json(nullptr); }
 
 }  // namespace
 
@@ -46,8 +44,9 @@ absl::StatusOr<service::VoucherRequestInput> DecodeVoucherRequest(std::string_vi
     in.security_profile = std::move(*v);
   }
   if (r.ok() && in.pdc_pem.empty() == in.pdc_cert_id.empty()) {
-    r.Fail("pdc, cert_id: give exactly one: the pinned-domain certificate as PEM in \"pdc\", "
-           "or the id of an uploaded one in \"cert_id\"");
+    r.Fail(
+        "pdc, cert_id: give exactly one: the pinned-domain certificate as PEM in \"pdc\", "
+        "or the id of an uploaded one in \"cert_id\"");
   }
   MASA_RETURN_IF_ERROR(r.Finish());
   return in;
@@ -98,8 +97,9 @@ absl::StatusOr<BindingInput> DecodeBinding(std::string_view body) {
   std::string role = r.String("role", true, 32).value_or("");
   std::optional<service::Role> parsed = service::ParseRole(role);
   if (r.ok() && !parsed) {
-    r.Fail("role: must be one of viewer, requestor, assigner, admin, support, account-team, "
-           "security-officer");
+    r.Fail(
+        "role: must be one of viewer, requestor, assigner, admin, support, account-team, "
+        "security-officer");
   }
   MASA_RETURN_IF_ERROR(r.Finish());
   in.role = *parsed;
@@ -228,9 +228,10 @@ absl::StatusOr<service::ListVouchersInput> DecodeListVouchers(const Query& query
     if (auto c = service::ParseVoucherColumn(*s)) {
       in.sort_by = *c;
     } else {
-      q.Fail("query parameter sort: must be a column: requested_at, created_at, expires_at, "
-             "last_renewal_at, serial_number, status, assertion, requested_by, "
-             "pdc_organization, voucher_id, req_id");
+      q.Fail(
+          "query parameter sort: must be a column: requested_at, created_at, expires_at, "
+          "last_renewal_at, serial_number, status, assertion, requested_by, "
+          "pdc_organization, voucher_id, req_id");
     }
   }
   if (auto s = q.String("order", 8)) {
@@ -384,12 +385,9 @@ static json GrantNames(const std::vector<service::Grant>& grants) {
 }
 
 json BindingJson(const service::BindingInfo& b) {
-  return json{{"binding_id", b.binding_id},
-              {"principal_id", b.principal_id},
-              {"group_id", b.group_id},
-              {"role", service::RoleName(b.role)},
-              {"grants", GrantNames(b.grants)},
-              {"created_at", TimeJson(b.created_at)}};
+  return json{{"binding_id", b.binding_id},     {"principal_id", b.principal_id},
+              {"group_id", b.group_id},         {"role", service::RoleName(b.role)},
+              {"grants", GrantNames(b.grants)}, {"created_at", TimeJson(b.created_at)}};
 }
 
 json GroupJson(const service::GroupInfo& g) {
@@ -420,14 +418,14 @@ json TokenJson(const service::TokenInfo& t) {
 json AuditPageJson(const service::AuditPage& page) {
   json entries = json::array();
   for (const service::AuditRecord& e : page.entries) {
-    entries.push_back({{"seq", e.seq},
-                       {"time", TimeJson(e.time)},
-                       {"actor", e.actor},
-                       {"action", e.action},
-                       {"target", e.target},
-                       {"outcome", e.outcome},
-                       {"object_hash", e.object_hash.empty() ? json(nullptr)
-                                                             : json(HexEncode(e.object_hash))}});
+    entries.push_back(
+        {{"seq", e.seq},
+         {"time", TimeJson(e.time)},
+         {"actor", e.actor},
+         {"action", e.action},
+         {"target", e.target},
+         {"outcome", e.outcome},
+         {"object_hash", e.object_hash.empty() ? json(nullptr) : json(HexEncode(e.object_hash))}});
   }
   return json{{"ok", true}, {"entries", std::move(entries)}, {"next_seq", page.next_seq}};
 }

@@ -30,8 +30,8 @@ inline constexpr size_t kMaxAssignSerials = 100000;
 absl::StatusOr<service::VoucherRequestInput> DecodeVoucherRequest(std::string_view body);
 absl::StatusOr<service::RenewInput> DecodeRenew(std::string_view body);  // empty body ok
 absl::StatusOr<service::PdcInput> DecodePdc(std::string_view body);
-absl::StatusOr<std::string> DecodeUsername(std::string_view body);      // {"username"}
-absl::StatusOr<std::string> DecodeAccountName(std::string_view body);   // {"name"}
+absl::StatusOr<std::string> DecodeUsername(std::string_view body);     // {"username"}
+absl::StatusOr<std::string> DecodeAccountName(std::string_view body);  // {"name"}
 
 struct BindingInput {
   std::string principal_id;

@@ -19,9 +19,7 @@ namespace {
 
 using nlohmann::json;
 
-absl::Status Invalid(std::string message) {
-  return absl::InvalidArgumentError(std::move(message));
-}
+absl::Status Invalid(std::string message) { return absl::InvalidArgumentError(std::move(message)); }
 
 // Depth of [ and { outside strings; parsing only happens below kMaxJsonDepth so neither the
 // parser's stack nor anything walking the tree later can be driven deep.
@@ -79,14 +77,15 @@ bool IsJsonContentType(std::string_view content_type) {
 absl::StatusOr<json> ParseJsonObject(std::string_view body, bool allow_empty) {
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     if (allow_empty) return json::object();
-    return Invalid("the request body is empty; send a JSON object (Content-Type: application/json)");
+    return Invalid(
+        "the request body is empty; send a JSON object (Content-Type: application/json)");
   }
   if (!IsValidUtf8(body)) {
     return Invalid("the request body is not valid UTF-8");
   }
   if (TooDeep(body)) {
-    return Invalid(absl::StrCat("the request body nests arrays/objects deeper than ",
-                                kMaxJsonDepth, " levels"));
+    return Invalid(absl::StrCat("the request body nests arrays/objects deeper than ", kMaxJsonDepth,
+                                " levels"));
   }
   // The keys seen so far in each object being parsed, innermost last. nlohmann keeps the
   // last of duplicate keys; the API refuses them instead (RFC 8259 section 4 leaves the
@@ -235,8 +234,7 @@ const json* ObjectReader::Array(std::string_view name, bool required, size_t min
 }
 
 std::optional<std::vector<std::string>> ObjectReader::StringArray(std::string_view name,
-                                                                  bool required,
-                                                                  size_t min_items,
+                                                                  bool required, size_t min_items,
                                                                   size_t max_items,
                                                                   size_t max_length) {
   const json* v = Array(name, required, min_items, max_items);
@@ -262,15 +260,14 @@ absl::Status ObjectReader::Finish() {
   for (auto it = object_.begin(); it != object_.end(); ++it) {
     if (seen_.find(it.key()) == seen_.end()) {
       std::string shown = it.key().size() <= 64 ? it.key() : it.key().substr(0, 64) + "...";
-      return Invalid(absl::StrCat(prefix_, shown, ": unknown field; allowed: ",
-                                  absl::StrJoin(seen_, ", ")));
+      return Invalid(
+          absl::StrCat(prefix_, shown, ": unknown field; allowed: ", absl::StrJoin(seen_, ", ")));
     }
   }
   return absl::OkStatus();
 }
 
-QueryReader::QueryReader(const std::multimap<std::string, std::string>& query)
-    : query_(query) {}
+QueryReader::QueryReader(const std::multimap<std::string, std::string>& query) : query_(query) {}
 
 void QueryReader::Fail(std::string message) {
   if (error_.empty()) error_ = std::move(message);
@@ -286,10 +283,9 @@ std::optional<std::string> QueryReader::String(std::string_view name, size_t max
     return std::nullopt;
   }
   const std::string& value = first->second;
-  if (value.size() > max_length || !IsValidUtf8(value) ||
-      value.find('\0') != std::string::npos) {
-    Fail(absl::StrCat("query parameter ", Sv(name), ": must be UTF-8 text of at most ",
-                      max_length, " bytes"));
+  if (value.size() > max_length || !IsValidUtf8(value) || value.find('\0') != std::string::npos) {
+    Fail(absl::StrCat("query parameter ", Sv(name), ": must be UTF-8 text of at most ", max_length,
+                      " bytes"));
     return std::nullopt;
   }
   return value;
@@ -310,8 +306,8 @@ std::optional<int64_t> QueryReader::Int(std::string_view name, int64_t min, int6
   int64_t n = 0;
   auto [ptr, ec] = std::from_chars(s->data(), s->data() + s->size(), n);
   if (ec != std::errc() || ptr != s->data() + s->size() || n < min || n > max) {
-    Fail(absl::StrCat("query parameter ", Sv(name), ": must be an integer from ", min, " to ",
-                      max));
+    Fail(
+        absl::StrCat("query parameter ", Sv(name), ": must be an integer from ", min, " to ", max));
     return std::nullopt;
   }
   return n;
@@ -334,8 +330,8 @@ absl::Status QueryReader::Finish() {
   for (const auto& [key, value] : query_) {
     if (seen_.find(key) == seen_.end()) {
       std::string shown = IsValidUtf8(key) && key.size() < 64 ? key : "(unprintable)";
-      return Invalid(absl::StrCat("query parameter ", shown, ": unknown; allowed: ",
-                                  absl::StrJoin(seen_, ", ")));
+      return Invalid(absl::StrCat("query parameter ", shown,
+                                  ": unknown; allowed: ", absl::StrJoin(seen_, ", ")));
     }
   }
   return absl::OkStatus();

@@ -9,21 +9,19 @@
 namespace masa::api::internal {
 namespace {
 
-constexpr HttpErrorClass kInvalid{400, "urn:masa:problem:invalid-request", "Invalid request",
-                                  false, true};
-constexpr HttpErrorClass kUnauth{401, "urn:masa:problem:unauthenticated",
-                                 "Authentication required", false, true};
-constexpr HttpErrorClass kDenied{403, "urn:masa:problem:permission-denied",
-                                 "Permission denied", false, true};
-constexpr HttpErrorClass kNotFound{404, "urn:masa:problem:not-found", "Not found", false,
-                                   true};
-constexpr HttpErrorClass kExists{409, "urn:masa:problem:already-exists", "Conflict", false,
-                                 true};
+constexpr HttpErrorClass kInvalid{400, "urn:masa:problem:invalid-request", "Invalid request", false,
+                                  true};
+constexpr HttpErrorClass kUnauth{401, "urn:masa:problem:unauthenticated", "Authentication required",
+                                 false, true};
+constexpr HttpErrorClass kDenied{403, "urn:masa:problem:permission-denied", "Permission denied",
+                                 false, true};
+constexpr HttpErrorClass kNotFound{404, "urn:masa:problem:not-found", "Not found", false, true};
+constexpr HttpErrorClass kExists{409, "urn:masa:problem:already-exists", "Conflict", false, true};
 constexpr HttpErrorClass kPrecondition{409, "urn:masa:problem:failed-precondition",
                                        "Conflict with the current state", false, true};
 constexpr HttpErrorClass kBusy{503, "urn:masa:problem:busy", "Service busy", true, true};
-constexpr HttpErrorClass kUnavailable{503, "urn:masa:problem:unavailable",
-                                      "Service unavailable", true, true};
+constexpr HttpErrorClass kUnavailable{503, "urn:masa:problem:unavailable", "Service unavailable",
+                                      true, true};
 constexpr HttpErrorClass kInternal{500, "urn:masa:problem:internal", "Internal error", false,
                                    false};
 
@@ -57,7 +55,8 @@ queue::HttpResponse ProblemResponse(const absl::Status& status, int retry_after_
   const HttpErrorClass& error = ErrorClassFor(status.code());
   std::vector<std::pair<std::string, std::string>> headers;
   if (error.retry_after) {
-    headers.emplace_back("Retry-After", std::to_string(retry_after_seconds > 0 ? retry_after_seconds : 1));
+    headers.emplace_back("Retry-After",
+                         std::to_string(retry_after_seconds > 0 ? retry_after_seconds : 1));
   }
   if (status.code() == absl::StatusCode::kUnauthenticated) {
     headers.emplace_back("WWW-Authenticate", "Bearer realm=\"masa\", error=\"invalid_token\"");

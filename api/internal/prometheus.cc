@@ -6,8 +6,7 @@
 namespace masa::api::internal {
 namespace {
 
-void Header(std::string* out, std::string_view name, std::string_view type,
-            std::string_view help) {
+void Header(std::string* out, std::string_view name, std::string_view type, std::string_view help) {
   absl::StrAppend(out, "# HELP ", absl::string_view(name.data(), name.size()), " ",
                   absl::string_view(help.data(), help.size()), "\n# TYPE ",
                   absl::string_view(name.data(), name.size()), " ",
@@ -91,8 +90,10 @@ std::string RenderMetrics(const MetricsInputs& in) {
   Header(&out, "masa_voucher_requests_total", "counter",
          "Voucher requests and renewals by outcome.");
   const std::pair<const char*, const std::atomic<uint64_t>*> outcomes[] = {
-      {"ok", &m.requests_ok},           {"partial", &m.requests_partial},
-      {"failed", &m.requests_failed},   {"rejected", &m.requests_rejected},
+      {"ok", &m.requests_ok},
+      {"partial", &m.requests_partial},
+      {"failed", &m.requests_failed},
+      {"rejected", &m.requests_rejected},
       {"busy", &m.requests_busy}};
   for (const auto& [label, value] : outcomes) {
     absl::StrAppend(&out, "masa_voucher_requests_total{outcome=\"", label, "\"} ",

@@ -18,10 +18,12 @@ inline constexpr std::string_view kPrometheusContentType =
 class HttpCodeCounter {
  public:
   void Count(int status) {
-    if (status >= 100 && status <= 599) counts_[status - 100].fetch_add(1, std::memory_order_relaxed);
+    if (status >= 100 && status <= 599)
+      counts_[status - 100].fetch_add(1, std::memory_order_relaxed);
   }
   uint64_t count(int status) const {
-    return status >= 100 && status <= 599 ? counts_[status - 100].load(std::memory_order_relaxed) : 0;
+    return status >= 100 && status <= 599 ? counts_[status - 100].load(std::memory_order_relaxed)
+                                          : 0;
   }
 
  private:
@@ -31,9 +33,9 @@ class HttpCodeCounter {
 struct MetricsInputs {
   const service::Metrics* service = nullptr;  // required
   size_t queue_depth = 0;
-  std::optional<size_t> open_connections;     // absent until the server is known
+  std::optional<size_t> open_connections;  // absent until the server is known
   std::optional<size_t> requests_in_flight;
-  const HttpCodeCounter* http = nullptr;      // required
+  const HttpCodeCounter* http = nullptr;  // required
 };
 
 // The whole exposition: every family with # HELP and # TYPE; histograms with cumulative

@@ -1,9 +1,9 @@
 #include "api/internal/tar.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <algorithm>
 
 #include "absl/strings/str_cat.h"
 
@@ -46,8 +46,8 @@ absl::StatusOr<std::string> WriteTar(const std::vector<TarEntry>& entries, absl:
   std::string out;
   for (const TarEntry& entry : entries) {
     if (entry.name.empty() || entry.name.size() > 100 ||
-        entry.name.find('/') != std::string::npos ||
-        entry.name.find('\0') != std::string::npos || entry.name == "." || entry.name == "..") {
+        entry.name.find('/') != std::string::npos || entry.name.find('\0') != std::string::npos ||
+        entry.name == "." || entry.name == "..") {
       return absl::InvalidArgumentError(
           absl::StrCat("tar: unusable member name (", entry.name.size(), " bytes)"));
     }
@@ -62,7 +62,7 @@ absl::StatusOr<std::string> WriteTar(const std::vector<TarEntry>& entries, absl:
     PutOctal(header + 116, 8, 0);
     PutOctal(header + 124, 12, entry.data.size());
     PutOctal(header + 136, 12, static_cast<uint64_t>(seconds));
-    header[156] = '0';  // regular file
+    header[156] = '0';                      // regular file
     std::memcpy(header + 257, "ustar", 6);  // magic "ustar\0"
     std::memcpy(header + 263, "00", 2);     // version
     PutString(header + 265, 32, "masa");

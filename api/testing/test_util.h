@@ -48,14 +48,16 @@ struct FakeServices {
   }
 };
 
-inline queue::HttpRequest MakeRequest(std::string method, std::string path,
-                                      std::string body = "", bool with_token = true) {
+inline queue::HttpRequest MakeRequest(std::string method, std::string path, std::string body = "",
+                                      bool with_token = true) {
   queue::HttpRequest r;
   r.method = std::move(method);
   r.path = std::move(path);
   r.body = std::move(body);
   if (!r.body.empty()) r.headers["content-type"] = "application/json";
-  if (with_token) r.headers["authorization"] = "Bearer " + std::string(service::testing::FakeAuthenticator::kToken);
+  if (with_token)
+    r.headers["authorization"] =
+        "Bearer " + std::string(service::testing::FakeAuthenticator::kToken);
   return r;
 }
 

@@ -155,8 +155,7 @@ class Client final : public LoadClient {
   }
   // Open loop: requests due at start + k / rate for `seconds`, each on an idle connection
   // (of at most `connections`), or waiting for one; latency from the due time.
-  PhaseResult Open(const std::string& name, int connections, double seconds,
-                   double rate) override {
+  PhaseResult Open(const std::string& name, int connections, double seconds, double rate) override {
     return Run(name, connections, seconds, rate);
   }
 
@@ -173,11 +172,11 @@ class Client final : public LoadClient {
         body += sn;
       }
       body += "],\"pdc\":\"" + pdc + "\"}";
-      requests_.push_back("POST /request/ov HTTP/1.1\r\nHost: 127.0.0.1:" +
-                          std::to_string(target_.port) + "\r\nAuthorization: Bearer " +
-                          target_.token +
-                          "\r\nContent-Type: application/json\r\nContent-Length: " +
-                          std::to_string(body.size()) + "\r\n\r\n" + body);
+      requests_.push_back(
+          "POST /request/ov HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(target_.port) +
+          "\r\nAuthorization: Bearer " + target_.token +
+          "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+          "\r\n\r\n" + body);
     }
   }
 
@@ -382,12 +381,14 @@ class Client final : public LoadClient {
             if (in_window) {
               ++r.requests_ok;
               r.vouchers += issued;
-              const size_t second = static_cast<size_t>(std::max<int64_t>(0, done - start) / 1000000000);
+              const size_t second =
+                  static_cast<size_t>(std::max<int64_t>(0, done - start) / 1000000000);
               if (r.vouchers_by_second.size() <= second) r.vouchers_by_second.resize(second + 1);
               r.vouchers_by_second[second] += issued;
             }
             r.serials_failed += failed_serials;
-            if (failed_serials > 0 && r.first_failure.empty()) r.first_failure = body.substr(0, 400);
+            if (failed_serials > 0 && r.first_failure.empty())
+              r.first_failure = body.substr(0, 400);
           } else {
             error("HTTP " + std::to_string(status));
             if (r.first_failure.empty()) r.first_failure = body.substr(0, 400);

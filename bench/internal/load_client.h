@@ -40,10 +40,10 @@ Memory MemoryOf(pid_t pid);
 
 // The masad under load and what a request needs.
 struct LoadTarget {
-  uint16_t port = 0;        // HTTPS on 127.0.0.1
-  std::string tls_ca;       // PEM file the server certificate is verified against
-  std::string token;        // bearer token of an organization's admin
-  pid_t pid = -1;           // masad, for its CPU time and memory
+  uint16_t port = 0;   // HTTPS on 127.0.0.1
+  std::string tls_ca;  // PEM file the server certificate is verified against
+  std::string token;   // bearer token of an organization's admin
+  pid_t pid = -1;      // masad, for its CPU time and memory
   int serials_per_request = 20;
   int serial_pool = 20000;  // serials LB-0000000... assigned to that organization
 };
@@ -51,9 +51,9 @@ struct LoadTarget {
 struct PhaseResult {
   std::string name;
   double seconds = 0;
-  double offered_rate = 0;  // open loop only
-  uint64_t requests_ok = 0;  // 200 answers completed inside the window
-  uint64_t vouchers = 0;     // serials answered "completed" inside the window
+  double offered_rate = 0;                   // open loop only
+  uint64_t requests_ok = 0;                  // 200 answers completed inside the window
+  uint64_t vouchers = 0;                     // serials answered "completed" inside the window
   std::vector<uint64_t> vouchers_by_second;  // the same, by second of the window
   uint64_t serials_failed = 0;
   std::vector<uint32_t> latency_us;  // every answered request, from its scheduled time

@@ -38,8 +38,9 @@ TEST(TestSeedTest, TheVariableReplaysASeedAndTheLineNamesIt) {
   const uint64_t seed = TestSeed("replay", 7);
   const std::string out = ::testing::internal::GetCapturedStdout();
   EXPECT_EQ(seed, 18446744073709551615u);
-  EXPECT_EQ(out, "seed=18446744073709551615 (replay; replay with MASA_TEST_SEED="
-                 "18446744073709551615)\n");
+  EXPECT_EQ(out,
+            "seed=18446744073709551615 (replay; replay with MASA_TEST_SEED="
+            "18446744073709551615)\n");
 }
 
 TEST(TestSeedTest, WithoutTheVariableAFixedSeedIsKept) {

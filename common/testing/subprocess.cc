@@ -283,8 +283,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   if (rc != 0) {
     close(out[0]);
     d->pid_ = -1;
-    return absl::InternalError(absl::StrCat("cannot start ", options.argv[0], ": ",
-                                            std::strerror(rc)));
+    return absl::InternalError(
+        absl::StrCat("cannot start ", options.argv[0], ": ", std::strerror(rc)));
   }
   d->stdout_fd_ = out[0];
 
@@ -296,18 +296,17 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
     if (at != std::string::npos && (at == 0 || seen[at - 1] == '\n')) {
       size_t end = seen.find('\n', at);
       if (end != std::string::npos) {
-        d->ready_rest_ = seen.substr(at + options.ready_prefix.size(),
-                                     end - at - options.ready_prefix.size());
+        d->ready_rest_ =
+            seen.substr(at + options.ready_prefix.size(), end - at - options.ready_prefix.size());
         break;
       }
     }
     int64_t wait_ms = absl::ToInt64Milliseconds(deadline - absl::Now());
     if (wait_ms <= 0) {
       d->Kill();
-      return absl::DeadlineExceededError(
-          absl::StrCat(options.argv[0], " printed no \"", options.ready_prefix, "\" line within ",
-                       absl::FormatDuration(options.start_timeout), "; stdout:\n", seen,
-                       "\nlog:\n", d->log()));
+      return absl::DeadlineExceededError(absl::StrCat(
+          options.argv[0], " printed no \"", options.ready_prefix, "\" line within ",
+          absl::FormatDuration(options.start_timeout), "; stdout:\n", seen, "\nlog:\n", d->log()));
     }
     pollfd pfd = {d->stdout_fd_, POLLIN, 0};
     int n = poll(&pfd, 1, static_cast<int>(std::min<int64_t>(wait_ms, 1000)));

@@ -100,7 +100,8 @@ std::string CkRvName(CK_RV rv) {
     MASA_CKR(CKR_FUNCTION_REJECTED);
 #undef MASA_CKR
     default:
-      if (rv >= CKR_VENDOR_DEFINED) return absl::StrFormat("CKR_VENDOR_DEFINED+0x%x", rv - CKR_VENDOR_DEFINED);
+      if (rv >= CKR_VENDOR_DEFINED)
+        return absl::StrFormat("CKR_VENDOR_DEFINED+0x%x", rv - CKR_VENDOR_DEFINED);
       return absl::StrFormat("CKR_0x%08x", rv);
   }
 }

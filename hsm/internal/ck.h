@@ -62,8 +62,7 @@ absl::StatusOr<CK_ULONG> GetUlongAttribute(CK_FUNCTION_LIST* fl, CK_SESSION_HAND
 // the search is always finalized, even on error).
 absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> FindObjects(CK_FUNCTION_LIST* fl,
                                                           CK_SESSION_HANDLE session,
-                                                          CK_ATTRIBUTE* attributes,
-                                                          CK_ULONG count);
+                                                          CK_ATTRIBUTE* attributes, CK_ULONG count);
 
 // Fixed-width blank-padded CK_UTF8CHAR fields (labels, manufacturer, ...) as a string
 // without the trailing blanks.

@@ -45,8 +45,7 @@ std::string Padded(std::string_view label);
 // hsm::Module over one dlopen()ed PKCS#11 library (see Module::Load). Thread-safe.
 class ModuleImpl final : public Module {
  public:
-  ModuleImpl(std::string path, std::string key, void* library, CK_FUNCTION_LIST* fl,
-             bool finalize)
+  ModuleImpl(std::string path, std::string key, void* library, CK_FUNCTION_LIST* fl, bool finalize)
       : path_(std::move(path)), key_(std::move(key)), library_(library), fl_(fl),
         finalize_(finalize) {}
 
@@ -82,7 +81,7 @@ class ModuleImpl final : public Module {
   std::mutex init_mu_;   // one InitToken at a time: they compete for the free slot
 
   std::mutex login_mu_;
-  std::string mac_key_;                       // random, per module object
+  std::string mac_key_;                        // random, per module object
   std::map<std::string, std::string> logins_;  // token -> HMAC-SHA256(mac_key_, PIN)
   std::string PinMac(const Secret& pin);       // requires login_mu_
 };

@@ -25,9 +25,8 @@ absl::StatusOr<SessionPool::Lease> SessionPool::Acquire() {
     ++open_;  // reserve the slot; open outside the lock (C_OpenSession may be slow)
   }
   auto session = std::make_unique<PooledSession>();
-  absl::Status status =
-      MASA_CK(fl_, C_OpenSession, slot_, flags_ | CKF_SERIAL_SESSION, nullptr, nullptr,
-              &session->handle);
+  absl::Status status = MASA_CK(fl_, C_OpenSession, slot_, flags_ | CKF_SERIAL_SESSION, nullptr,
+                                nullptr, &session->handle);
   if (!status.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
     --open_;

@@ -37,16 +37,11 @@ std::string FormatObjectUri(std::string_view token_label, std::string_view label
 class TokenImpl final : public Token {
  public:
   TokenImpl(std::shared_ptr<ModuleImpl> module, CK_SLOT_ID slot, std::string label,
-            CK_TOKEN_INFO info, CK_SESSION_HANDLE admin_session, std::set<CK_MECHANISM_TYPE> mechanisms,
-            TokenOptions options)
-      : module_(std::move(module)),
-        fl_(module_->functions()),
-        slot_(slot),
-        label_(std::move(label)),
-        info_(info),
-        admin_session_(admin_session),
-        mechanisms_(std::move(mechanisms)),
-        options_(options),
+            CK_TOKEN_INFO info, CK_SESSION_HANDLE admin_session,
+            std::set<CK_MECHANISM_TYPE> mechanisms, TokenOptions options)
+      : module_(std::move(module)), fl_(module_->functions()), slot_(slot),
+        label_(std::move(label)), info_(info), admin_session_(admin_session),
+        mechanisms_(std::move(mechanisms)), options_(options),
         pool_(fl_, slot_, options.sessions, 0) {}
 
   ~TokenImpl() override {
@@ -69,11 +64,9 @@ class TokenImpl final : public Token {
   // Reads label, id and the public half of the private key `handle`. Requires admin_mu_.
   absl::StatusOr<KeyInfo> ReadKeyInfo(CK_OBJECT_HANDLE handle);
   // The handle to sign with in `session`: the cached one, else found (and copied).
-  absl::StatusOr<CK_OBJECT_HANDLE> KeyHandle(PooledSession& session,
-                                             const KeyInfo& key);
-  absl::StatusOr<std::string> SignInSession(PooledSession& session,
-                                            const KeyInfo& key, const SignParams& params,
-                                            std::string_view input);
+  absl::StatusOr<CK_OBJECT_HANDLE> KeyHandle(PooledSession& session, const KeyInfo& key);
+  absl::StatusOr<std::string> SignInSession(PooledSession& session, const KeyInfo& key,
+                                            const SignParams& params, std::string_view input);
 
   const std::shared_ptr<ModuleImpl> module_;  // outlives every session below
   CK_FUNCTION_LIST* const fl_;

@@ -33,9 +33,8 @@ const OSSL_ALGORITHM kSignature[] = {
     {"ECDSA", kProps, kSignatureFunctions, "ECDSA in the HSM"},
     {"RSA:rsaEncryption:1.2.840.113549.1.1.1", kProps, kSignatureFunctions, "RSA in the HSM"},
     {nullptr, nullptr, nullptr, nullptr}};
-const OSSL_ALGORITHM kStore[] = {
-    {"pkcs11", kProps, kStoreFunctions, "RFC 7512 pkcs11: URIs"},
-    {nullptr, nullptr, nullptr, nullptr}};
+const OSSL_ALGORITHM kStore[] = {{"pkcs11", kProps, kStoreFunctions, "RFC 7512 pkcs11: URIs"},
+                                 {nullptr, nullptr, nullptr, nullptr}};
 
 const OSSL_ALGORITHM* Query(void*, int operation_id, int* no_cache) {
   *no_cache = 0;
@@ -101,7 +100,8 @@ void SetError(ProvCtx* ctx, const char* fmt, ...) {
 void RaiseError(ProvCtx* ctx, const char* message) {
   if (ctx == nullptr || ctx->new_error == nullptr || ctx->vset_error == nullptr) return;
   ctx->new_error(ctx->handle);
-  if (ctx->set_error_debug != nullptr) ctx->set_error_debug(ctx->handle, __FILE__, __LINE__, "masa-pkcs11");
+  if (ctx->set_error_debug != nullptr)
+    ctx->set_error_debug(ctx->handle, __FILE__, __LINE__, "masa-pkcs11");
   SetError(ctx, "%s", message);
 }
 
@@ -222,7 +222,8 @@ absl::StatusOr<UniquePtr<EVP_PKEY>> ProviderContext::PublicKey(const KeyInfo& ke
   bool built = pctx && EVP_PKEY_fromdata_init(pctx.get()) > 0 &&
                EVP_PKEY_fromdata(pctx.get(), &out, EVP_PKEY_PUBLIC_KEY, params) > 0;
   OSSL_PARAM_free(params);
-  if (!built) return FromOpenSslErrors("building the public key", absl::StatusCode::kInvalidArgument);
+  if (!built)
+    return FromOpenSslErrors("building the public key", absl::StatusCode::kInvalidArgument);
   return UniquePtr<EVP_PKEY>(out);
 }
 

@@ -140,16 +140,16 @@ TEST_F(ProviderTest, SelfSignedCertificateAndCmsThroughTheHsm) {
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
   X509_set_pubkey(cert.get(), pub->get());
   UniquePtr<EVP_MD_CTX> mctx(EVP_MD_CTX_new());
-  ASSERT_EQ(EVP_DigestSignInit_ex(mctx.get(), nullptr, "SHA256", ctx_->libctx(), nullptr,
-                                  key.get(), nullptr),
+  ASSERT_EQ(EVP_DigestSignInit_ex(mctx.get(), nullptr, "SHA256", ctx_->libctx(), nullptr, key.get(),
+                                  nullptr),
             1);
   ASSERT_GT(X509_sign_ctx(cert.get(), mctx.get()), 0) << FromOpenSslErrors("X509_sign_ctx");
   EXPECT_EQ(X509_verify(cert.get(), pub->get()), 1);
   EXPECT_EQ(X509_check_private_key(cert.get(), key.get()), 1);
 
   UniquePtr<BIO> in(BIO_new_mem_buf("payload", 7));
-  UniquePtr<CMS_ContentInfo> cms(CMS_sign_ex(cert.get(), key.get(), nullptr, in.get(),
-                                             CMS_BINARY, ctx_->libctx(), nullptr));
+  UniquePtr<CMS_ContentInfo> cms(
+      CMS_sign_ex(cert.get(), key.get(), nullptr, in.get(), CMS_BINARY, ctx_->libctx(), nullptr));
   ASSERT_NE(cms, nullptr) << FromOpenSslErrors("CMS_sign_ex");
   // Verify what a device receives: the DER, parsed afresh in the default context.
   unsigned char* der = nullptr;

@@ -77,9 +77,9 @@ absl::StatusOr<std::unique_ptr<TempToken>> TempToken::Create(TokenOptions option
   temp->label_ = absl::StrCat("masa-test-", g_next_token.fetch_add(1));
   MASA_ASSIGN_OR_RETURN(temp->so_pin_, Secret::RandomHex(8));
   MASA_ASSIGN_OR_RETURN(temp->user_pin_, Secret::RandomHex(8));
-  MASA_RETURN_IF_ERROR(Annotate(
-      temp->module_->InitToken(temp->label_, temp->so_pin_, temp->user_pin_),
-      absl::StrCat("TempToken (SOFTHSM2_CONF=", config, ")")));
+  MASA_RETURN_IF_ERROR(
+      Annotate(temp->module_->InitToken(temp->label_, temp->so_pin_, temp->user_pin_),
+               absl::StrCat("TempToken (SOFTHSM2_CONF=", config, ")")));
   MASA_ASSIGN_OR_RETURN(temp->token_,
                         Token::Open(temp->module_, temp->label_, temp->user_pin_, options));
   MASA_ASSIGN_OR_RETURN(temp->dir_, MakeTempDir(temp->softhsm_dir(), temp->label_ + "-"));

@@ -8,12 +8,18 @@ namespace {
 // RFC 9110 section 15 reason phrases of the statuses the server answers itself.
 const char* ReasonPhrase(int status) {
   switch (status) {
-    case 400: return "Bad Request";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
+    case 400:
+      return "Bad Request";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
   }
   return "Error";
 }
@@ -21,9 +27,9 @@ const char* ReasonPhrase(int status) {
 }  // namespace
 
 std::string ClosingAnswerBytes(const HttpResponse& response, absl::Time now) {
-  std::string out = absl::StrCat(
-      "HTTP/1.1 ", response.status, " ", ReasonPhrase(response.status), "\r\nDate: ",
-      absl::FormatTime("%a, %d %b %Y %H:%M:%S GMT", now, absl::UTCTimeZone()), "\r\n");
+  std::string out =
+      absl::StrCat("HTTP/1.1 ", response.status, " ", ReasonPhrase(response.status), "\r\nDate: ",
+                   absl::FormatTime("%a, %d %b %Y %H:%M:%S GMT", now, absl::UTCTimeZone()), "\r\n");
   if (!response.content_type.empty()) {
     absl::StrAppend(&out, "Content-Type: ", response.content_type, "\r\n");
   }
@@ -42,14 +48,14 @@ HttpResponse HeadRefusal(const RequestHeadCheck& check, size_t max_header_bytes,
       return Problem(400, "urn:masa:problem:malformed-request", "Malformed request",
                      check.problem());
     case RequestHeadCheck::Verdict::kBodyTooLarge:
-      return Problem(
-          413, "urn:masa:problem:body-too-large", "Request body too large",
-          absl::StrCat("the request body (Content-Length: ", check.content_length(),
-                       ") is larger than the ", max_body_bytes, "-byte limit"));
+      return Problem(413, "urn:masa:problem:body-too-large", "Request body too large",
+                     absl::StrCat("the request body (Content-Length: ", check.content_length(),
+                                  ") is larger than the ", max_body_bytes, "-byte limit"));
     case RequestHeadCheck::Verdict::kRequestLineTooLong:
       return Problem(414, "urn:masa:problem:request-line-too-long", "Request line too long",
                      absl::StrCat("the request line (method, path and query) is longer "
-                                  "than the ", max_header_bytes, "-byte limit"));
+                                  "than the ",
+                                  max_header_bytes, "-byte limit"));
     default:
       return Problem(431, "urn:masa:problem:headers-too-large", "Request headers too large",
                      absl::StrCat("the request line and headers are larger than the ",

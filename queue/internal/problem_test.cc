@@ -30,10 +30,13 @@ TEST(ProblemTest, ClosingAnswerIsACompleteHttpAnswer) {
             "HTTP/1.1 431 Request Header Fields Too Large\r\n"
             "Date: Tue, 14 Nov 2023 22:13:20 GMT\r\n"
             "Content-Type: application/problem+json\r\n"
-            "Content-Length: " + std::to_string(r.body.size()) + "\r\n"
-            "Connection: close\r\n"
-            "Retry-After: 1\r\n"
-            "\r\n" + r.body);
+            "Content-Length: " +
+                std::to_string(r.body.size()) +
+                "\r\n"
+                "Connection: close\r\n"
+                "Retry-After: 1\r\n"
+                "\r\n" +
+                r.body);
 }
 
 }  // namespace

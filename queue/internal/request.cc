@@ -18,15 +18,24 @@ namespace {
 
 const char* MethodName(evhttp_cmd_type cmd) {
   switch (cmd) {
-    case EVHTTP_REQ_GET: return "GET";
-    case EVHTTP_REQ_POST: return "POST";
-    case EVHTTP_REQ_HEAD: return "HEAD";
-    case EVHTTP_REQ_PUT: return "PUT";
-    case EVHTTP_REQ_DELETE: return "DELETE";
-    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-    case EVHTTP_REQ_TRACE: return "TRACE";
-    case EVHTTP_REQ_CONNECT: return "CONNECT";
-    case EVHTTP_REQ_PATCH: return "PATCH";
+    case EVHTTP_REQ_GET:
+      return "GET";
+    case EVHTTP_REQ_POST:
+      return "POST";
+    case EVHTTP_REQ_HEAD:
+      return "HEAD";
+    case EVHTTP_REQ_PUT:
+      return "PUT";
+    case EVHTTP_REQ_DELETE:
+      return "DELETE";
+    case EVHTTP_REQ_OPTIONS:
+      return "OPTIONS";
+    case EVHTTP_REQ_TRACE:
+      return "TRACE";
+    case EVHTTP_REQ_CONNECT:
+      return "CONNECT";
+    case EVHTTP_REQ_PATCH:
+      return "PATCH";
   }
   return "";
 }
@@ -72,7 +81,8 @@ absl::StatusOr<HttpRequest> DecodeRequest(evhttp_request* req) {
       // libevent decodes values but leaves names encoded.
       size_t key_len = 0;
       MallocedString key(evhttp_uridecode(kv->key, /*decode_plus=*/1, &key_len));
-      if (key == nullptr) return absl::InvalidArgumentError("a query parameter name does not decode");
+      if (key == nullptr)
+        return absl::InvalidArgumentError("a query parameter name does not decode");
       out.query.emplace(std::string(key.get(), key_len), kv->value);
     }
   }
@@ -94,7 +104,8 @@ absl::StatusOr<HttpRequest> DecodeRequest(evhttp_request* req) {
 
 absl::Status EncodeResponse(const HttpResponse& response, evhttp_request* req, evbuffer* body) {
   if (response.status < 100 || response.status > 599) {
-    return absl::InvalidArgumentError(absl::StrCat("HTTP status ", response.status, " is not valid"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("HTTP status ", response.status, " is not valid"));
   }
   evkeyvalq* headers = evhttp_request_get_output_headers(req);
   if (!response.content_type.empty() &&
@@ -110,7 +121,8 @@ absl::Status EncodeResponse(const HttpResponse& response, evhttp_request* req, e
       return absl::InvalidArgumentError(absl::StrCat("response header '", name, "' is not valid"));
     }
   }
-  if (!response.body.empty() && evbuffer_add(body, response.body.data(), response.body.size()) != 0) {
+  if (!response.body.empty() &&
+      evbuffer_add(body, response.body.data(), response.body.size()) != 0) {
     return absl::ResourceExhaustedError("no memory for the response body");
   }
   return absl::OkStatus();

@@ -79,8 +79,8 @@ class RequestHeadCheck {
 
   Verdict verdict_ = Verdict::kIncomplete;
   std::string problem_;
-  std::string line_;        // the line being received (never longer than the limit + 1)
-  size_t counted_ = 0;      // evhttp's count of the complete lines so far
+  std::string line_;    // the line being received (never longer than the limit + 1)
+  size_t counted_ = 0;  // evhttp's count of the complete lines so far
   bool request_line_seen_ = false;
   bool body_method_ = false;  // evhttp reads a body for this method
   bool http10_ = false;       // the request line says HTTP/1.0

@@ -31,7 +31,8 @@ TEST(RequestHeadCheckTest, ContentLengthOverTheLimitIsTooLarge) {
   EXPECT_EQ(check.Feed("more"), Verdict::kBodyTooLarge);  // stays
 
   check.Reset();
-  EXPECT_EQ(check.Feed("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n"), Verdict::kFits);
+  EXPECT_EQ(check.Feed("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n"),
+            Verdict::kFits);
 }
 
 TEST(RequestHeadCheckTest, ReadsContentLength) {
@@ -90,8 +91,7 @@ TEST(RequestHeadCheckTest, RefusesAmbiguousFraming) {
        "the value of header X-Nul holds a control character"},
       {"POST /x HTTP/1.1\r\nHost: a\r\nX-Cr: a\rb\r\n\r\n",
        "the value of header X-Cr holds a control character"},
-      {"POST /x HTTP/1.1\r\nHost: a\r\n\0X: 1\r\n\r\n"s,
-       "a header name must be a token"},
+      {"POST /x HTTP/1.1\r\nHost: a\r\n\0X: 1\r\n\r\n"s, "a header name must be a token"},
       {"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length : 5\r\n\r\n",
        "a header name must be a token followed at once by ':'"},
       {"POST /x HTTP/1.1\r\nHost: a\r\nno colon\r\n\r\n", "a header line has no colon"},
@@ -99,8 +99,7 @@ TEST(RequestHeadCheckTest, RefusesAmbiguousFraming) {
       {"GET x HTTP/1.1\r\nHost: a\r\n\r\n", "a path starting with '/'"},
       {"GET /a  HTTP/1.1\r\nHost: a\r\n\r\n", "with single spaces"},
       {"GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", "with single spaces"},
-      {"GET /a\0b HTTP/1.1\r\nHost: a\r\n\r\n"s,
-       "the request line holds a control character"},
+      {"GET /a\0b HTTP/1.1\r\nHost: a\r\n\r\n"s, "the request line holds a control character"},
       {"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
        "Content-Length and Transfer-Encoding together"},
       {"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
@@ -110,7 +109,8 @@ TEST(RequestHeadCheckTest, RefusesAmbiguousFraming) {
        "more than one Transfer-Encoding header"},
       {"POST /x HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
        "Transfer-Encoding in an HTTP/1.0 request"},
-      {"HEAD /x HTTP/1.1\r\nHost: a\r\nContent-Length: 30\r\n\r\n", "a HEAD request carries no body"},
+      {"HEAD /x HTTP/1.1\r\nHost: a\r\nContent-Length: 30\r\n\r\n",
+       "a HEAD request carries no body"},
       {"GET /x HTTP/1.1\r\n\r\n", "needs a Host header"},
       {"GET /x HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", "more than one Host header"},
   };
@@ -151,7 +151,8 @@ TEST(RequestHeadCheckTest, SkipLeavesTheRequestToEvhttpUntilReset) {
   check.Skip();
   EXPECT_EQ(check.Feed("Host: a\r\nContent-Length: 2000\r\n\r\n"), Verdict::kFits);
   check.Reset();
-  EXPECT_EQ(check.Feed("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2000\r\n\r\n"), Verdict::kBodyTooLarge);
+  EXPECT_EQ(check.Feed("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2000\r\n\r\n"),
+            Verdict::kBodyTooLarge);
 }
 
 }  // namespace

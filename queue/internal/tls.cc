@@ -26,7 +26,8 @@ absl::StatusOr<SslCtxPtr> NewServerSslContext(const std::vector<X509*>& chain, E
                                      SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
   if (SSL_CTX_use_certificate(ctx.get(), chain.front()) != 1) {
-    return FromOpenSslErrors("using the TLS server certificate", absl::StatusCode::kInvalidArgument);
+    return FromOpenSslErrors("using the TLS server certificate",
+                             absl::StatusCode::kInvalidArgument);
   }
   for (size_t i = 1; i < chain.size(); ++i) {
     if (chain[i] == nullptr || SSL_CTX_add1_chain_cert(ctx.get(), chain[i]) != 1) {

@@ -150,8 +150,10 @@ class TestHandler : public HttpHandler {
     }
     lock.unlock();
     if (request.path == "/bad-header") {
-      respond({.status = 200, .content_type = "text/plain",
-               .headers = {{"X-Evil", "a\r\nSet-Cookie: x=1"}}, .body = "no"});
+      respond({.status = 200,
+               .content_type = "text/plain",
+               .headers = {{"X-Evil", "a\r\nSet-Cookie: x=1"}},
+               .body = "no"});
       return;
     }
     respond({.status = 200,
@@ -231,7 +233,8 @@ class TempDir {
   std::string path_;
 };
 
-inline std::unique_ptr<HttpServer> StartServer(const HttpServerOptions& options, HttpHandler* handler) {
+inline std::unique_ptr<HttpServer> StartServer(const HttpServerOptions& options,
+                                               HttpHandler* handler) {
   auto server = HttpServer::Create(options, handler);
   EXPECT_TRUE(server.ok()) << server.status();
   if (!server.ok()) return nullptr;
@@ -253,7 +256,6 @@ inline std::string Url(uint16_t port, const std::string& path = "/") {
   return absl::StrCat("http://127.0.0.1:", port, path);
 }
 
-
 // The answers the server writes itself for a request over a limit.
 inline void ExpectProblem(const std::string& answer, int status, const std::string& detail_part) {
   std::string status_line = absl::StrCat("HTTP/1.1 ", status, " ");
@@ -266,7 +268,8 @@ inline void ExpectProblem(const std::string& answer, int status, const std::stri
   EXPECT_TRUE(absl::StartsWith(json, "{\"type\":\"urn:masa:problem:")) << json;
   EXPECT_THAT(json, ::testing::HasSubstr(absl::StrCat("\"status\":", status, ",")));
   EXPECT_THAT(json, ::testing::HasSubstr(detail_part));
-  EXPECT_THAT(answer, ::testing::HasSubstr(absl::StrCat("\r\nContent-Length: ", json.size(), "\r\n")));
+  EXPECT_THAT(answer,
+              ::testing::HasSubstr(absl::StrCat("\r\nContent-Length: ", json.size(), "\r\n")));
 }
 
 // A request on a fresh connection, to show the server is still serving.

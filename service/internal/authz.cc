@@ -17,54 +17,75 @@ constexpr PermissionSet kAssigner = kRequestor | P(Permission::kArchive) |
 constexpr PermissionSet kAdmin = kAssigner | P(Permission::kAdminister) | P(Permission::kViewAudit);
 // Vendor roles, in every organization.
 constexpr PermissionSet kSupportAnywhere = P(Permission::kView);
-constexpr PermissionSet kAccountTeamAnywhere =
-    P(Permission::kView) | P(Permission::kViewAudit) | P(Permission::kAssignSerials) |
-    P(Permission::kCreateOrganizations);
+constexpr PermissionSet kAccountTeamAnywhere = P(Permission::kView) | P(Permission::kViewAudit) |
+                                               P(Permission::kAssignSerials) |
+                                               P(Permission::kCreateOrganizations);
 
 }  // namespace
 
 std::string_view PermissionName(Permission p) {
   switch (p) {
-    case Permission::kView: return "view";
-    case Permission::kRequest: return "request";
-    case Permission::kDownload: return "download";
-    case Permission::kArchive: return "archive";
-    case Permission::kManagePdcs: return "manage-pdcs";
-    case Permission::kPlaceSerials: return "place-serials";
-    case Permission::kAdminister: return "administer";
-    case Permission::kViewAudit: return "view-audit";
-    case Permission::kAssignSerials: return "assign-serials";
-    case Permission::kCreateOrganizations: return "create-organizations";
+    case Permission::kView:
+      return "view";
+    case Permission::kRequest:
+      return "request";
+    case Permission::kDownload:
+      return "download";
+    case Permission::kArchive:
+      return "archive";
+    case Permission::kManagePdcs:
+      return "manage-pdcs";
+    case Permission::kPlaceSerials:
+      return "place-serials";
+    case Permission::kAdminister:
+      return "administer";
+    case Permission::kViewAudit:
+      return "view-audit";
+    case Permission::kAssignSerials:
+      return "assign-serials";
+    case Permission::kCreateOrganizations:
+      return "create-organizations";
   }
   return "?";
 }
 
 PermissionSet RolePermissions(Role role) {
   switch (role) {
-    case Role::kViewer: return kViewer;
-    case Role::kRequestor: return kRequestor;
-    case Role::kAssigner: return kAssigner;
-    case Role::kAdmin: return kAdmin;
+    case Role::kViewer:
+      return kViewer;
+    case Role::kRequestor:
+      return kRequestor;
+    case Role::kAssigner:
+      return kAssigner;
+    case Role::kAdmin:
+      return kAdmin;
     case Role::kSupport:
     case Role::kAccountTeam:
-    case Role::kSecurityOfficer: return 0;  // their reach is cross-organization, below
+    case Role::kSecurityOfficer:
+      return 0;  // their reach is cross-organization, below
   }
   return 0;
 }
 
 PermissionSet CrossOrganizationPermissions(Role role) {
   switch (role) {
-    case Role::kSupport: return kSupportAnywhere;
-    case Role::kAccountTeam: return kAccountTeamAnywhere;
-    default: return 0;  // security officers: HSM key lifecycle, not organizations' data
+    case Role::kSupport:
+      return kSupportAnywhere;
+    case Role::kAccountTeam:
+      return kAccountTeamAnywhere;
+    default:
+      return 0;  // security officers: HSM key lifecycle, not organizations' data
   }
 }
 
 PermissionSet GrantPermissions(Grant grant) {
   switch (grant) {
-    case Grant::kRequest: return P(Permission::kRequest);
-    case Grant::kDownload: return P(Permission::kDownload);
-    case Grant::kArchive: return P(Permission::kArchive);
+    case Grant::kRequest:
+      return P(Permission::kRequest);
+    case Grant::kDownload:
+      return P(Permission::kDownload);
+    case Grant::kArchive:
+      return P(Permission::kArchive);
   }
   return 0;
 }
@@ -136,8 +157,7 @@ absl::Status Authorize(const AccessContext& access, Permission p, std::string_vi
   if (!perms.ok()) return perms.status();
   if (Has(*perms, p)) return absl::OkStatus();
   bool own = OrganizationOfId(group_id) == access.organization_id();
-  bool visible = Has(*perms, Permission::kView) ||
-                 (own && hide == Hide::kOtherOrganizationsOnly);
+  bool visible = Has(*perms, Permission::kView) || (own && hide == Hide::kOtherOrganizationsOnly);
   if (!visible) return not_found();
   return absl::PermissionDeniedError(std::string(what) + ": your roles do not include the " +
                                      std::string(PermissionName(p)) + " permission");

@@ -19,15 +19,15 @@
 namespace masa::service::internal {
 
 enum class Permission : uint32_t {
-  kView = 1u << 0,          // vouchers, requests, PDCs, groups
-  kRequest = 1u << 1,       // request and renew vouchers
-  kDownload = 1u << 2,      // voucher CMS files
+  kView = 1u << 0,      // vouchers, requests, PDCs, groups
+  kRequest = 1u << 1,   // request and renew vouchers
+  kDownload = 1u << 2,  // voucher CMS files
   kArchive = 1u << 3,
   kManagePdcs = 1u << 4,    // upload, delete
   kPlaceSerials = 1u << 5,  // move serials between the organization's groups
   kAdminister = 1u << 6,    // principals, bindings, groups, other principals' tokens
   kViewAudit = 1u << 7,
-  kAssignSerials = 1u << 8, // give serials to organizations (vendor)
+  kAssignSerials = 1u << 8,        // give serials to organizations (vendor)
   kCreateOrganizations = 1u << 9,  // onboard customer organizations (vendor)
 };
 using PermissionSet = uint32_t;
@@ -50,10 +50,8 @@ std::string OrganizationOfId(std::string_view id);
 class AccessContext {
  public:
   // Reads the principal's bindings from `reader`. `vendor_org` is the vendor organization.
-  static absl::StatusOr<AccessContext> Load(const store::Reader& reader,
-                                            std::string principal_id,
-                                            std::string organization_id,
-                                            std::string vendor_org);
+  static absl::StatusOr<AccessContext> Load(const store::Reader& reader, std::string principal_id,
+                                            std::string organization_id, std::string vendor_org);
 
   // The caller's permissions on `group_id` (and so on everything placed in it). kNotFound
   // when the group does not exist.

@@ -37,10 +37,10 @@ absl::StatusOr<std::string> RecordKey(std::string_view id, std::string_view old_
   if (std::optional<std::string> uuid = CanonicalUuid(id)) return *std::move(uuid);
   if (std::optional<std::string> uuid = LegacyIdToUuid(id, old_prefix)) return *std::move(uuid);
   constexpr size_t kQuoted = 64;
-  return absl::NotFoundError(absl::StrCat(
-      Sv(what), " \"", absl::CHexEscape(Sv(id.substr(0, kQuoted))),
-      id.size() > kQuoted ? "...\"" : "\"", " not found: ", Sv(what),
-      " ids are UUIDs such as 0192f0c4-7c1e-7a3b-9d2e-4f5a6b7c8d9e"));
+  return absl::NotFoundError(
+      absl::StrCat(Sv(what), " \"", absl::CHexEscape(Sv(id.substr(0, kQuoted))),
+                   id.size() > kQuoted ? "...\"" : "\"", " not found: ", Sv(what),
+                   " ids are UUIDs such as 0192f0c4-7c1e-7a3b-9d2e-4f5a6b7c8d9e"));
 }
 
 }  // namespace

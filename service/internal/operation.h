@@ -50,8 +50,8 @@ class Operation {
   const std::string& actor() const { return actor_; }
 
   // Appends an audit entry by this operation's actor; returns its sequence number.
-  absl::StatusOr<uint64_t> Audit(std::string action, std::string target,
-                                 std::string outcome = "ok", std::string object_hash = "");
+  absl::StatusOr<uint64_t> Audit(std::string action, std::string target, std::string outcome = "ok",
+                                 std::string object_hash = "");
 
  private:
   store::WriteTxn& txn_;

@@ -83,8 +83,8 @@ absl::Status CheckKey(X509* cert, std::string_view what) {
   if (EVP_PKEY_is_a(key, "RSA") || EVP_PKEY_is_a(key, "RSA-PSS")) {
     int bits = EVP_PKEY_get_bits(key);
     if (bits < 2048) {
-      return Invalid(what, absl::StrCat("its RSA key has ", bits,
-                                        " bits; at least 2048 bits are required"));
+      return Invalid(
+          what, absl::StrCat("its RSA key has ", bits, " bits; at least 2048 bits are required"));
     }
     return absl::OkStatus();
   }
@@ -95,7 +95,8 @@ absl::Status CheckKey(X509* cert, std::string_view what) {
                                        &len) != 1) {
       ERR_clear_error();
       return Invalid(what, absl::StrCat("its EC key has explicit curve parameters; use a "
-                                        "named curve (", kAccepted, ")"));
+                                        "named curve (",
+                                        kAccepted, ")"));
     }
     std::string curve(group, len);
     if (curve == "prime256v1" || curve == "secp384r1" || curve == "secp521r1") {
@@ -104,12 +105,10 @@ absl::Status CheckKey(X509* cert, std::string_view what) {
     int bits = EVP_PKEY_get_bits(key);
     if (bits < 256) {
       return Invalid(what, absl::StrCat("its EC key is on ", curve, " (", bits,
-                                        " bits); at least P-256 is required (", kAccepted,
-                                        ")"));
+                                        " bits); at least P-256 is required (", kAccepted, ")"));
     }
     return Invalid(what, absl::StrCat("its EC key is on ", curve,
-                                      ", which devices may not implement; accepted: ",
-                                      kAccepted));
+                                      ", which devices may not implement; accepted: ", kAccepted));
   }
   const char* type = EVP_PKEY_get0_type_name(key);
   return Invalid(what, absl::StrCat("a ", type != nullptr ? type : "unknown",
@@ -174,8 +173,7 @@ absl::StatusOr<ParsedPdc> ParsePdc(std::string_view pem_or_der, std::string_view
   }
   auto all = ParseCertificates(pem_or_der);
   if (!all.ok()) {
-    return absl::InvalidArgumentError(std::string(what) +
-                                      ": not a PEM or DER X.509 certificate");
+    return absl::InvalidArgumentError(std::string(what) + ": not a PEM or DER X.509 certificate");
   }
   if (all->size() != 1) {
     return absl::InvalidArgumentError(std::string(what) + ": expected one certificate, got " +

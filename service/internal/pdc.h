@@ -17,7 +17,7 @@ struct ParsedPdc {
   std::string common_name;   // subject CN, "" when absent
   absl::Time not_before;
   absl::Time not_after;
-  std::string sha256;        // raw digest of der
+  std::string sha256;  // raw digest of der
 };
 
 // Which rules ParsePdc applies.

@@ -36,10 +36,10 @@ class ServiceImpl final : public Service {
                                               std::string_view voucher_id) const override;
   absl::StatusOr<RequestInfo> GetRequest(const Caller& caller,
                                          std::string_view req_id) const override;
-  absl::StatusOr<std::vector<VoucherFile>> DownloadRequest(
-      const Caller& caller, std::string_view req_id) const override;
-  absl::Status RenewVoucher(const Caller& caller, std::string_view voucher_id,
-                            RenewInput input, RequestCallback done) override;
+  absl::StatusOr<std::vector<VoucherFile>> DownloadRequest(const Caller& caller,
+                                                           std::string_view req_id) const override;
+  absl::Status RenewVoucher(const Caller& caller, std::string_view voucher_id, RenewInput input,
+                            RequestCallback done) override;
   absl::StatusOr<VoucherInfo> ArchiveVoucher(const Caller& caller,
                                              std::string_view voucher_id) override;
   absl::StatusOr<VoucherPage> ListVouchers(const Caller& caller,
@@ -59,11 +59,9 @@ class ServiceImpl final : public Service {
   absl::StatusOr<BindingInfo> BindRole(const Caller& caller, std::string_view principal_id,
                                        std::string_view group_id, Role role) override;
   absl::Status DeleteBinding(const Caller& caller, std::string_view binding_id) override;
-  absl::StatusOr<BindingInfo> GrantPermission(const Caller& caller,
-                                              std::string_view binding_id,
+  absl::StatusOr<BindingInfo> GrantPermission(const Caller& caller, std::string_view binding_id,
                                               Grant permission) override;
-  absl::StatusOr<BindingInfo> RevokePermission(const Caller& caller,
-                                               std::string_view binding_id,
+  absl::StatusOr<BindingInfo> RevokePermission(const Caller& caller, std::string_view binding_id,
                                                Grant permission) override;
   absl::StatusOr<std::vector<BindingInfo>> ListBindings(
       const Caller& caller, std::string_view principal_id) const override;
@@ -82,10 +80,9 @@ class ServiceImpl final : public Service {
                                                     std::string_view principal_id) const override;
   absl::Status RevokeToken(const Caller& caller, std::string_view token_id) override;
 
-  absl::StatusOr<AuditPage> ListAudit(const Caller& caller,
-                                      const AuditQuery& query) const override;
-  absl::StatusOr<VoucherInclusionProof> InclusionProof(
-      const Caller& caller, std::string_view voucher_id) const override;
+  absl::StatusOr<AuditPage> ListAudit(const Caller& caller, const AuditQuery& query) const override;
+  absl::StatusOr<VoucherInclusionProof> InclusionProof(const Caller& caller,
+                                                       std::string_view voucher_id) const override;
 
   absl::StatusOr<BootstrapResult> CreateOrganization(const Caller& caller, std::string_view name,
                                                      std::string_view admin_username) override;
@@ -124,8 +121,7 @@ class ServiceImpl final : public Service {
   // Run without waiting, for the voucher pipeline, whose commit follows signing: `body` gets
   // an operation by `actor` without access (it loads what it needs), and `done` runs on the
   // writer thread once the batch is durable or failed.
-  void SubmitOperation(std::string actor,
-                       std::function<absl::Status(internal::Operation&)> body,
+  void SubmitOperation(std::string actor, std::function<absl::Status(internal::Operation&)> body,
                        std::function<void(absl::StatusOr<store::CommitResult>)> done);
 
   // The caller's access, after re-checking its token and principal in `reader`.
@@ -151,8 +147,7 @@ class ServiceImpl final : public Service {
   // default_token_validity. With `minted_by` (the caller's token as op's transaction shows
   // it, so unrevoked there) the new token expires no later than that one: an explicit
   // validity beyond it is kInvalidArgument naming the limit, the default is cut to it.
-  absl::StatusOr<NewToken> IssueToken(internal::Operation& op,
-                                      const store::Principal& principal,
+  absl::StatusOr<NewToken> IssueToken(internal::Operation& op, const store::Principal& principal,
                                       std::optional<absl::Duration> validity,
                                       std::string description,
                                       const store::ApiToken* minted_by = nullptr);
@@ -162,9 +157,8 @@ class ServiceImpl final : public Service {
                                           Grant permission, bool add);
   // `caller` null: the operator (actor "masactl"); else the caller is the actor and must
   // hold the vendor permission to create organizations, checked inside the transaction.
-  absl::StatusOr<BootstrapResult> Bootstrap(const std::string& org_id,
-                                            const std::string& org_name, bool create_org,
-                                            std::string_view username, Role role,
+  absl::StatusOr<BootstrapResult> Bootstrap(const std::string& org_id, const std::string& org_name,
+                                            bool create_org, std::string_view username, Role role,
                                             const Caller* caller = nullptr);
   // "org-<name>" when `name` and `admin_username` make a valid new organization.
   absl::StatusOr<std::string> CheckNewOrganization(std::string_view name,

@@ -15,8 +15,8 @@ bool IsVendorRole(Role r) {
 
 bool IsUsername(std::string_view s) {
   size_t at = s.find('@');
-  return IsPrintableToken(s, 254) && at != std::string_view::npos && at > 0 &&
-         at + 1 < s.size() && s.find('@', at + 1) == std::string_view::npos;
+  return IsPrintableToken(s, 254) && at != std::string_view::npos && at > 0 && at + 1 < s.size() &&
+         s.find('@', at + 1) == std::string_view::npos;
 }
 
 bool IsOrgName(std::string_view s) {
@@ -27,17 +27,20 @@ bool IsOrgName(std::string_view s) {
 }
 
 PrincipalInfo Describe(const store::Principal& p) {
-  return {p.id, p.organization_id,
+  return {p.id,
+          p.organization_id,
           p.kind == store::PrincipalKind::kServiceAccount ? PrincipalKind::kServiceAccount
                                                           : PrincipalKind::kUser,
-          p.name, p.disabled, p.created_at};
+          p.name,
+          p.disabled,
+          p.created_at};
 }
 
 BindingInfo Describe(const store::RoleBinding& b) {
   // The store keeps the names (RoleName, GrantName), and only ever those: a name no enum
   // has would show as the lowest role and no grant, as authorization reads it (authz.cc).
   BindingInfo info{b.id, b.principal_id, b.group_id, ParseRole(b.role).value_or(Role::kViewer),
-                   {}, b.created_at};
+                   {},   b.created_at};
   for (const std::string& g : b.grants) {
     if (std::optional<Grant> grant = ParseGrant(g)) info.grants.push_back(*grant);
   }
@@ -54,11 +57,18 @@ TokenInfo Describe(const store::ApiToken& t) {
 }
 
 absl::StatusOr<PdcInfo> Describe(const store::PinnedDomainCert& c) {
-  MASA_ASSIGN_OR_RETURN(ParsedPdc parsed,
-                        ParsePdc(c.certificate_der, c.id, PdcRules::kStored));
-  return PdcInfo{c.id,           c.organization_id,   c.group_id,        c.name,
-                 parsed.subject, parsed.organization, parsed.not_before, parsed.not_after,
-                 HexEncode(parsed.sha256), c.certificate_der, c.created_at};
+  MASA_ASSIGN_OR_RETURN(ParsedPdc parsed, ParsePdc(c.certificate_der, c.id, PdcRules::kStored));
+  return PdcInfo{c.id,
+                 c.organization_id,
+                 c.group_id,
+                 c.name,
+                 parsed.subject,
+                 parsed.organization,
+                 parsed.not_before,
+                 parsed.not_after,
+                 HexEncode(parsed.sha256),
+                 c.certificate_der,
+                 c.created_at};
 }
 
 store::AuditEvent Event(std::string actor, std::string action, std::string target,

@@ -42,13 +42,13 @@ inline VoucherStatus StatusOf(const store::Voucher& v, absl::Time now) {
 // True while the voucher counts for the conflict check: neither archived nor superseded,
 // and not expired at `now`.
 inline bool CountsAsLive(const store::VoucherSummary& v, absl::Time now) {
-  return !v.archived_at && !v.superseded_at &&
-         v.status != StatusName(VoucherStatus::kSuperseded) && v.expires_at > now;
+  return !v.archived_at && !v.superseded_at && v.status != StatusName(VoucherStatus::kSuperseded) &&
+         v.expires_at > now;
 }
 
 // A request's status from how many of its serials got a voucher and how many did not.
 inline RequestStatus RequestStatusOf(size_t completed, size_t failed) {
-  return failed == 0 ? RequestStatus::kCompleted
+  return failed == 0      ? RequestStatus::kCompleted
          : completed == 0 ? RequestStatus::kFailed
                           : RequestStatus::kPartial;
 }

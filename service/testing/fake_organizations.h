@@ -29,8 +29,7 @@ class FakeOrganizations final : public Organizations {
     return r;
   }
   // org-acme only.
-  absl::StatusOr<std::vector<OrganizationInfo>> ListOrganizations(
-      const Caller&) const override {
+  absl::StatusOr<std::vector<OrganizationInfo>> ListOrganizations(const Caller&) const override {
     if (!fail_with.ok()) return fail_with;
     return std::vector<OrganizationInfo>{{"org-acme", "acme", absl::UnixEpoch()}};
   }

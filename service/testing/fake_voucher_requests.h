@@ -50,8 +50,8 @@ class FakeVoucherRequests final : public VoucherRequests {
                             RequestCallback done) override {
     if (!fail_with.ok()) return fail_with;
     last_voucher_id = std::string(id);
-    done(RequestResult{
-        "r-2", {{"SN-1", "v-1", SerialStatus::kCompleted, "", absl::StatusCode::kOk}}});
+    done(RequestResult{"r-2",
+                       {{"SN-1", "v-1", SerialStatus::kCompleted, "", absl::StatusCode::kOk}}});
     return absl::OkStatus();
   }
   absl::StatusOr<VoucherInfo> ArchiveVoucher(const Caller&, std::string_view id) override {

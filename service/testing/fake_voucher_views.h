@@ -19,8 +19,8 @@ class FakeVoucherViews final : public VoucherViews {
   absl::Status fail_with = absl::OkStatus();  // when not OK, every method returns it
   VoucherInfo voucher = CannedVoucher();      // the one voucher; other ids are kNotFound
   std::string cms = std::string("\x30\x82\x00\x01\xff", 5);
-  std::vector<VoucherFile> request_files;     // what DownloadRequest answers
-  std::function<void()> on_get_voucher;       // runs first in GetVoucher (e.g. to block)
+  std::vector<VoucherFile> request_files;  // what DownloadRequest answers
+  std::function<void()> on_get_voucher;    // runs first in GetVoucher (e.g. to block)
 
   // What it saw: the last ListVouchers input.
   ListVouchersInput last_list() const {
@@ -34,8 +34,7 @@ class FakeVoucherViews final : public VoucherViews {
     if (id != voucher.voucher_id) return absl::NotFoundError("no voucher with this id");
     return voucher;
   }
-  absl::StatusOr<VoucherFile> DownloadVoucher(const Caller&,
-                                              std::string_view id) const override {
+  absl::StatusOr<VoucherFile> DownloadVoucher(const Caller&, std::string_view id) const override {
     if (!fail_with.ok()) return fail_with;
     if (id != voucher.voucher_id) return absl::NotFoundError("no voucher with this id");
     return VoucherFile{voucher.voucher_id, voucher.req_id, "9", voucher.serial_number, cms};

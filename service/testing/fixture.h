@@ -148,9 +148,8 @@ class ServiceFixture : public ::testing::Test {
   absl::StatusOr<RequestResult> Request(const Caller& c, VoucherRequestInput in) {
     std::promise<absl::StatusOr<RequestResult>> p;
     auto f = p.get_future();
-    absl::Status s = service_->RequestVouchers(c, std::move(in), [&p](auto r) {
-      p.set_value(std::move(r));
-    });
+    absl::Status s =
+        service_->RequestVouchers(c, std::move(in), [&p](auto r) { p.set_value(std::move(r)); });
     if (!s.ok()) return s;
     return f.get();
   }

@@ -56,10 +56,9 @@ inline Pki& SharedPki() {
     p->ca = *signer::IssueCertificate("CN=Test Vendor CA,O=Vendor", p->ca_key.get(), nullptr,
                                       p->ca_key.get(), nullptr, nullptr, now - absl::Hours(48),
                                       now + absl::Hours(24 * 3650), true, 1);
-    p->masa_cert = *signer::IssueCertificate("CN=Test MASA,O=Vendor", pub->get(), p->ca.get(),
-                                             p->ca_key.get(), nullptr, nullptr,
-                                             now - absl::Hours(48), now + absl::Hours(24 * 3650),
-                                             false, 2);
+    p->masa_cert = *signer::IssueCertificate(
+        "CN=Test MASA,O=Vendor", pub->get(), p->ca.get(), p->ca_key.get(), nullptr, nullptr,
+        now - absl::Hours(48), now + absl::Hours(24 * 3650), false, 2);
     auto keys = std::make_shared<SigningKeys>();
     keys->key_id = "key-1";
     keys->anima_json_voucher = *signer::VoucherSigner::Create(
@@ -143,8 +142,8 @@ class ServiceTest : public ServiceFixture {
     auto p = service_->InviteUser(by, name);
     EXPECT_TRUE(p.ok()) << p.status();
     {
-      auto b = service_->BindRole(by, p->principal_id,
-                                  group.empty() ? by.organization_id() : group, role);
+      auto b = service_->BindRole(by, p->principal_id, group.empty() ? by.organization_id() : group,
+                                  role);
       EXPECT_TRUE(b.ok()) << b.status();
       if (binding_id && b.ok()) *binding_id = b->binding_id;
     }
@@ -178,8 +177,8 @@ class ServiceTest : public ServiceFixture {
   // A UEFI platform key certificate issued by `issuer` (signed with `key`), valid `from`..`to`.
   std::string PlatformCert(X509* issuer, EVP_PKEY* key, absl::Time from, absl::Time to) {
     UniquePtr<EVP_PKEY> pk = SoftKey();
-    auto cert = signer::IssueCertificate("CN=Acme Platform Key,O=Acme Corp", pk.get(), issuer,
-                                         key, nullptr, nullptr, from, to, false, 9);
+    auto cert = signer::IssueCertificate("CN=Acme Platform Key,O=Acme Corp", pk.get(), issuer, key,
+                                         nullptr, nullptr, from, to, false, 9);
     EXPECT_TRUE(cert.ok()) << cert.status();
     return cert.ok() ? Pem(cert->get()) : "";
   }

@@ -25,7 +25,8 @@ absl::Status StoreImpl::Backup(const std::string& path) const {
   if (st.ok() && fchmod(fd, 0600) != 0) st = FromErrno(errno, "cannot chmod", tmp);
   if (st.ok() && fsync(fd) != 0) st = FromErrno(errno, "cannot sync", tmp);
   if (close(fd) != 0 && st.ok()) st = FromErrno(errno, "cannot close", tmp);
-  if (st.ok() && rename(tmp.c_str(), path.c_str()) != 0) st = FromErrno(errno, "cannot rename to", path);
+  if (st.ok() && rename(tmp.c_str(), path.c_str()) != 0)
+    st = FromErrno(errno, "cannot rename to", path);
   if (!st.ok()) {
     unlink(tmp.c_str());
     return Annotate(st, "backing up the store");

@@ -28,7 +28,8 @@ absl::Status StoreImpl::Checkpoint(bool force) {
     auto size = snap.ok() ? snap->AuditSize() : absl::StatusOr<uint64_t>(snap.status());
     if (size.ok() && *size > audit_size_hint_.load()) audit_size_hint_.store(*size);
   }
-  if (!force && audit_size_hint_.load() - last_checkpoint_size_ < options_.checkpoint_every_entries &&
+  if (!force &&
+      audit_size_hint_.load() - last_checkpoint_size_ < options_.checkpoint_every_entries &&
       (audit_size_hint_.load() == last_checkpoint_size_ ||
        now - last_checkpoint_time_ < options_.checkpoint_every)) {
     return absl::OkStatus();
@@ -54,7 +55,8 @@ absl::Status StoreImpl::Checkpoint(bool force) {
   store::Checkpoint cp{options_.checkpoint_origin, head.size, root};
   auto note = SignCheckpoint(cp, *options_.checkpoint_signer);
   if (!note.ok()) {
-    Log(LogLevel::kWarning, absl::StrCat("audit checkpoint not signed: ", note.status().ToString()));
+    Log(LogLevel::kWarning,
+        absl::StrCat("audit checkpoint not signed: ", note.status().ToString()));
     return note.status();
   }
   MASA_RETURN_IF_ERROR(Put(txn.get(), dbs_[kCheckpoints], BigEndian64(head.size), *note));

@@ -180,9 +180,9 @@ class FieldSetter {
 
 // Walks the fields of `bytes` (after the version byte); calls fn(tag, value, raw) where
 // raw is the whole field's encoding. kDataLoss on a bad version or truncated field.
-absl::Status ForEachField(std::string_view bytes,
-                          const std::function<void(uint32_t, std::string_view,
-                                                   std::string_view)>& fn);
+absl::Status ForEachField(
+    std::string_view bytes,
+    const std::function<void(uint32_t, std::string_view, std::string_view)>& fn);
 
 // Encodes / decodes any record type that has a Fields(visitor, record) overload (see
 // record_fields.h) and an `unknown_fields` member.
@@ -197,13 +197,13 @@ template <typename T>
 absl::Status Decode(std::string_view bytes, T* record) {
   *record = T();
   bool bad = false;
-  absl::Status st = ForEachField(bytes, [&](uint32_t tag, std::string_view value,
-                                            std::string_view raw) {
-    FieldSetter setter(tag, value);
-    Fields(setter, *record);
-    if (setter.bad()) bad = true;
-    if (!setter.matched()) record->unknown_fields.append(raw);
-  });
+  absl::Status st =
+      ForEachField(bytes, [&](uint32_t tag, std::string_view value, std::string_view raw) {
+        FieldSetter setter(tag, value);
+        Fields(setter, *record);
+        if (setter.bad()) bad = true;
+        if (!setter.matched()) record->unknown_fields.append(raw);
+      });
   if (!st.ok()) return st;
   if (bad) return absl::DataLossError("record has a malformed integer field");
   return absl::OkStatus();

@@ -66,9 +66,9 @@ absl::Status PutVoucherIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
 }
 
 absl::Status DeleteVoucherIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
-  for (auto [db, key] : {std::pair{kIdxVoucherSerial, SerialKey(v)},
-                         std::pair{kIdxVoucherOrgTime, OrgTimeKey(v)},
-                         std::pair{kIdxVoucherRequest, RequestKey(v)}}) {
+  for (auto [db, key] :
+       {std::pair{kIdxVoucherSerial, SerialKey(v)}, std::pair{kIdxVoucherOrgTime, OrgTimeKey(v)},
+        std::pair{kIdxVoucherRequest, RequestKey(v)}}) {
     absl::Status st = Del(txn, dbs[db], key);
     if (!st.ok() && !absl::IsNotFound(st)) return st;
   }
@@ -76,17 +76,15 @@ absl::Status DeleteVoucherIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher& v
 }
 
 absl::Status AddPin(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
-  return v.archived_at || v.superseded_at ? absl::OkStatus()
-                                          : EnsurePin(txn, dbs, PinKey(v), v.id);
+  return v.archived_at || v.superseded_at ? absl::OkStatus() : EnsurePin(txn, dbs, PinKey(v), v.id);
 }
 
 // Reads the serial's summaries, so it runs when a voucher changes or goes, which is rare;
 // an insert only looks the entry up (AddPin).
 absl::Status RecomputePin(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
-  MASA_ASSIGN_OR_RETURN(auto summaries,
-                        DecodeIndexRange(txn, dbs[kIdxVoucherSerial],
-                                         SerialPrefix(v.ien, v.serial_number), "serial index",
-                                         &VoucherSummary::id));
+  MASA_ASSIGN_OR_RETURN(auto summaries, DecodeIndexRange(txn, dbs[kIdxVoucherSerial],
+                                                         SerialPrefix(v.ien, v.serial_number),
+                                                         "serial index", &VoucherSummary::id));
   auto holder = std::find_if(summaries.begin(), summaries.end(), [&](const VoucherSummary& s) {
     return s.organization_id == v.organization_id && s.pdc_sha256 == v.pdc_sha256 &&
            !s.archived_at && !s.superseded_at;
@@ -179,8 +177,7 @@ absl::StatusOr<std::vector<Voucher>> Reader::VouchersByRequest(std::string_view 
 }
 
 absl::StatusOr<std::vector<Voucher>> Reader::VouchersByOrganization(std::string_view org,
-                                                                    absl::Time from,
-                                                                    absl::Time to,
+                                                                    absl::Time from, absl::Time to,
                                                                     size_t limit) const {
   std::string prefix = absl::StrCat(Sv(org), std::string(1, '\0'));
   Voucher probe;
@@ -189,8 +186,8 @@ absl::StatusOr<std::vector<Voucher>> Reader::VouchersByOrganization(std::string_
   std::string start = internal::OrgTimeKey(probe);
   const uint64_t to_order = internal::OrgTimeOrder(to);
   std::vector<std::string> ids;
-  MASA_ASSIGN_OR_RETURN(auto cursor, internal::Cursor::Open(
-                                         txn_->txn, (*txn_->dbs)[internal::kIdxVoucherOrgTime]));
+  MASA_ASSIGN_OR_RETURN(
+      auto cursor, internal::Cursor::Open(txn_->txn, (*txn_->dbs)[internal::kIdxVoucherOrgTime]));
   MASA_ASSIGN_OR_RETURN(bool more, cursor.Seek(start));
   while (more && ids.size() < limit && cursor.key().substr(0, prefix.size()) == prefix) {
     std::string_view rest = cursor.key().substr(prefix.size());

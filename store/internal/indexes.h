@@ -65,8 +65,8 @@ absl::StatusOr<std::vector<T>> DecodeIndexRange(MDB_txn* txn, unsigned int dbi,
     T value;
     absl::Status st = Decode(cursor.value(), &value);
     if (!st.ok()) {
-      return absl::DataLossError(absl::StrCat(Sv(what), " entry ", absl::CEscape(Sv(cursor.key())),
-                                              ": ", st.message()));
+      return absl::DataLossError(
+          absl::StrCat(Sv(what), " entry ", absl::CEscape(Sv(cursor.key())), ": ", st.message()));
     }
     value.*key_rest = std::string(cursor.key().substr(prefix.size()));
     out.push_back(std::move(value));

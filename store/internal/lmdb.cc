@@ -92,13 +92,15 @@ absl::StatusOr<Env> Env::Open(const std::string& dir, const Options& options) {
   MASA_RETURN_IF_ERROR(FromMdb(mdb_env_set_maxdbs(raw, options.max_dbs), "mdb_env_set_maxdbs"));
   MASA_RETURN_IF_ERROR(FromMdb(mdb_env_set_maxreaders(raw, 252), "mdb_env_set_maxreaders"));
   if (options.map_size != 0) {
-    MASA_RETURN_IF_ERROR(FromMdb(mdb_env_set_mapsize(raw, options.map_size), "mdb_env_set_mapsize"));
+    MASA_RETURN_IF_ERROR(
+        FromMdb(mdb_env_set_mapsize(raw, options.map_size), "mdb_env_set_mapsize"));
   }
   unsigned flags = MDB_NOTLS;
   if (options.read_only) flags |= MDB_RDONLY;
   int rc = mdb_env_open(raw, dir.c_str(), flags, 0600);
   if (rc != MDB_SUCCESS) {
-    return Annotate(FromMdb(rc, "mdb_env_open"), absl::StrCat("opening LMDB store ", dir, "/data.mdb"));
+    return Annotate(FromMdb(rc, "mdb_env_open"),
+                    absl::StrCat("opening LMDB store ", dir, "/data.mdb"));
   }
   int dead = 0;
   MASA_RETURN_IF_ERROR(FromMdb(mdb_reader_check(raw, &dead), "mdb_reader_check"));
@@ -138,7 +140,8 @@ absl::Status Env::SetMapSize(size_t bytes) const {
 absl::StatusOr<MDB_dbi> OpenDb(MDB_txn* txn, const char* name, unsigned flags) {
   MDB_dbi dbi = 0;
   int rc = mdb_dbi_open(txn, name, flags, &dbi);
-  if (rc != MDB_SUCCESS) return FromMdb(rc, absl::StrCat("mdb_dbi_open(", name ? name : "main", ")"));
+  if (rc != MDB_SUCCESS)
+    return FromMdb(rc, absl::StrCat("mdb_dbi_open(", name ? name : "main", ")"));
   return dbi;
 }
 

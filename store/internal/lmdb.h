@@ -24,9 +24,7 @@ absl::Status FromMdb(int rc, std::string_view what);
 bool IsMapFull(const absl::Status& status);
 
 // Views bytes as an MDB_val (LMDB never writes through a key or data given to mdb_put).
-inline MDB_val ToVal(std::string_view s) {
-  return MDB_val{s.size(), const_cast<char*>(s.data())};
-}
+inline MDB_val ToVal(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 inline std::string_view FromVal(const MDB_val& v) {
   return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
 }

@@ -82,8 +82,7 @@ absl::StatusOr<Hash> Reader::RootHash(uint64_t tree_size) const {
   return SubtreeRoot(*this, 0, tree_size);
 }
 
-absl::StatusOr<std::vector<Hash>> Reader::InclusionProof(uint64_t index,
-                                                         uint64_t tree_size) const {
+absl::StatusOr<std::vector<Hash>> Reader::InclusionProof(uint64_t index, uint64_t tree_size) const {
   MASA_ASSIGN_OR_RETURN(uint64_t size, AuditSize());
   if (tree_size > size || index >= tree_size) {
     return absl::InvalidArgumentError(absl::StrCat("no entry ", index, " in a tree of size ",

@@ -72,8 +72,8 @@ absl::Status Rekey(MDB_txn* txn, MDB_dbi dbi, std::string_view what, const std::
   if (new_key != old_key) {
     auto existing = Get(txn, dbi, new_key);
     if (existing.ok()) {
-      return absl::InternalError(absl::StrCat(Sv(what), " ", old_key, " maps to ", new_key,
-                                              ", which exists already"));
+      return absl::InternalError(
+          absl::StrCat(Sv(what), " ", old_key, " maps to ", new_key, ", which exists already"));
     }
     if (!absl::IsNotFound(existing.status())) return existing.status();
     MASA_RETURN_IF_ERROR(Del(txn, dbi, old_key));
@@ -124,9 +124,9 @@ absl::Status MigrateIdsToUuids(MDB_txn* txn, const Dbs& dbs) {
         pin.voucher_id = std::move(id);
         return Put(txn, dbs[kIdxSerialPin], key, Encode(pin));
       }));
-  Log(LogLevel::kInfo, absl::StrCat("voucher and request ids are UUIDs now: ", requests,
-                                    " requests, ", vouchers, " vouchers and ", pins,
-                                    " pin entries rewritten"));
+  Log(LogLevel::kInfo,
+      absl::StrCat("voucher and request ids are UUIDs now: ", requests, " requests, ", vouchers,
+                   " vouchers and ", pins, " pin entries rewritten"));
   return absl::OkStatus();
 }
 

@@ -49,9 +49,10 @@ absl::Status StoreImpl::InitOnce() {
     MASA_ASSIGN_OR_RETURN(auto cursor, Cursor::Open(txn, main));
     MASA_ASSIGN_OR_RETURN(bool any, cursor.Seek({}));
     if (any) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          store_path, " holds an LMDB environment that is not a MASA store (no \"meta\" "
-                      "database); refusing to touch it"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(store_path,
+                       " holds an LMDB environment that is not a MASA store (no \"meta\" "
+                       "database); refusing to touch it"));
     }
     if (options_.read_only) {
       return absl::NotFoundError(absl::StrCat("no MASA store has been created in ", store_path));
@@ -83,9 +84,9 @@ absl::Status StoreImpl::InitOnce() {
           store_path, version, kSchemaVersion));
     }
     if (version < kSchemaVersion && options_.read_only) {
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "%s has schema version %d; start masad once to migrate it to %d", store_path, version,
-          kSchemaVersion));
+      return absl::FailedPreconditionError(
+          absl::StrFormat("%s has schema version %d; start masad once to migrate it to %d",
+                          store_path, version, kSchemaVersion));
     }
   }
   for (int d = kMeta + 1; d < kDbCount; ++d) {
@@ -102,8 +103,8 @@ absl::Status StoreImpl::InitOnce() {
   }
   for (const Migration& m : kMigrations) {
     if (m.from != version) continue;
-    MASA_RETURN_IF_ERROR(Annotate(m.run(txn, dbs_),
-                                  absl::StrCat("migrating schema from version ", m.from)));
+    MASA_RETURN_IF_ERROR(
+        Annotate(m.run(txn, dbs_), absl::StrCat("migrating schema from version ", m.from)));
     ++version;
     MASA_RETURN_IF_ERROR(Put(txn, *meta, "schema_version", BigEndian64(version)));
     Log(LogLevel::kInfo, absl::StrCat("store migrated to schema version ", version));

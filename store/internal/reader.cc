@@ -41,7 +41,7 @@ absl::StatusOr<std::vector<T>> Reader::List(std::string_view start_key, size_t l
   return out;
 }
 
-#define MASA_INSTANTIATE(T)                                            \
+#define MASA_INSTANTIATE(T)                                          \
   template absl::StatusOr<T> Reader::Get<T>(std::string_view) const; \
   template absl::StatusOr<std::vector<T>> Reader::List<T>(std::string_view, size_t) const;
 MASA_INSTANTIATE(Organization)
@@ -57,8 +57,8 @@ MASA_INSTANTIATE(KeyRecord)
 #undef MASA_INSTANTIATE
 
 absl::StatusOr<std::optional<std::string>> Reader::LatestCheckpoint() const {
-  MASA_ASSIGN_OR_RETURN(auto cursor, internal::Cursor::Open(
-                                         txn_->txn, (*txn_->dbs)[internal::kCheckpoints]));
+  MASA_ASSIGN_OR_RETURN(auto cursor,
+                        internal::Cursor::Open(txn_->txn, (*txn_->dbs)[internal::kCheckpoints]));
   MASA_ASSIGN_OR_RETURN(bool any, cursor.Last());
   if (!any) return std::optional<std::string>();
   return std::optional<std::string>(std::string(cursor.value()));
@@ -66,8 +66,8 @@ absl::StatusOr<std::optional<std::string>> Reader::LatestCheckpoint() const {
 
 absl::Status Reader::ScanCheckpoints(
     const std::function<bool(uint64_t, std::string_view)>& fn) const {
-  MASA_ASSIGN_OR_RETURN(auto cursor, internal::Cursor::Open(
-                                         txn_->txn, (*txn_->dbs)[internal::kCheckpoints]));
+  MASA_ASSIGN_OR_RETURN(auto cursor,
+                        internal::Cursor::Open(txn_->txn, (*txn_->dbs)[internal::kCheckpoints]));
   MASA_ASSIGN_OR_RETURN(bool more, cursor.Seek({}));
   while (more) {
     if (cursor.key().size() != 8) return absl::DataLossError("checkpoint key is not 8 bytes");
@@ -78,8 +78,8 @@ absl::Status Reader::ScanCheckpoints(
 }
 
 absl::StatusOr<uint64_t> Reader::SchemaVersion() const {
-  MASA_ASSIGN_OR_RETURN(std::string_view v, internal::Get(txn_->txn, (*txn_->dbs)[internal::kMeta],
-                                                          "schema_version"));
+  MASA_ASSIGN_OR_RETURN(std::string_view v,
+                        internal::Get(txn_->txn, (*txn_->dbs)[internal::kMeta], "schema_version"));
   if (v.size() != 8) return absl::DataLossError("schema version record is malformed");
   return internal::ReadBigEndian64(v);
 }

@@ -37,8 +37,7 @@ class StoreImpl final : public Store {
   // Opens the databases, checks and migrates the schema, and starts the writer (open.cc).
   absl::Status Init();
 
-  void Submit(WriteBatch batch,
-              std::function<void(absl::StatusOr<CommitResult>)> done) override;
+  void Submit(WriteBatch batch, std::function<void(absl::StatusOr<CommitResult>)> done) override;
   absl::StatusOr<Snapshot> Read() const override;
   absl::Status WriteCheckpoint() override;
   absl::Status Backup(const std::string& path) const override;

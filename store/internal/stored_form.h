@@ -44,8 +44,7 @@ absl::StatusOr<std::string> EncodeStored(MDB_txn* txn, const Dbs& dbs, const Vou
 // The record stored as `bytes` under `key`, as handed out: a voucher's CMS whole again,
 // byte for byte. kDataLoss when its certificate set is missing or does not match its hash.
 template <typename T>
-absl::StatusOr<T> DecodeStored(MDB_txn*, const Dbs&, std::string_view bytes,
-                               std::string_view key) {
+absl::StatusOr<T> DecodeStored(MDB_txn*, const Dbs&, std::string_view bytes, std::string_view key) {
   return DecodeRecord<T>(bytes, key);
 }
 template <>

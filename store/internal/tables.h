@@ -53,13 +53,25 @@ enum Db : int {
 };
 
 // Database names, indexed by Db.
-inline constexpr const char* kDbNames[kDbCount] = {
-    "meta",          "organizations",     "groups",
-    "principals",    "role_bindings",     "api_tokens",
-    "pdcs",          "components",        "voucher_requests",
-    "vouchers",      "keys",              "audit",
-    "audit_tree",    "checkpoints",       "idx_voucher_serial",
-    "idx_voucher_org_time", "idx_voucher_request", "idx_serial_pin", "cms_certificates"};
+inline constexpr const char* kDbNames[kDbCount] = {"meta",
+                                                   "organizations",
+                                                   "groups",
+                                                   "principals",
+                                                   "role_bindings",
+                                                   "api_tokens",
+                                                   "pdcs",
+                                                   "components",
+                                                   "voucher_requests",
+                                                   "vouchers",
+                                                   "keys",
+                                                   "audit",
+                                                   "audit_tree",
+                                                   "checkpoints",
+                                                   "idx_voucher_serial",
+                                                   "idx_voucher_org_time",
+                                                   "idx_voucher_request",
+                                                   "idx_serial_pin",
+                                                   "cms_certificates"};
 
 // The handles of the open databases (MDB_dbi is unsigned int).
 struct Dbs {
@@ -70,11 +82,11 @@ struct Dbs {
 template <typename T>
 struct TableTraits;
 
-#define MASA_TABLE(type, db, keyexpr)                        \
-  template <>                                                \
-  struct TableTraits<type> {                                 \
-    static constexpr Db kDb = db;                            \
-    static constexpr const char* kName = #type;              \
+#define MASA_TABLE(type, db, keyexpr)                         \
+  template <>                                                 \
+  struct TableTraits<type> {                                  \
+    static constexpr Db kDb = db;                             \
+    static constexpr const char* kName = #type;               \
     static std::string Key(const type& r) { return keyexpr; } \
   }
 MASA_TABLE(Organization, kOrganizations, r.id);

@@ -36,7 +36,8 @@ class TempDir {
 
 // A new software key: "ED25519" or "EC" (P-256).
 inline UniquePtr<EVP_PKEY> NewKey(const char* type) {
-  if (std::string(type) == "EC") return UniquePtr<EVP_PKEY>(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  if (std::string(type) == "EC")
+    return UniquePtr<EVP_PKEY>(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   return UniquePtr<EVP_PKEY>(EVP_PKEY_Q_keygen(nullptr, nullptr, type));
 }
 

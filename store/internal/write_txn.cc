@@ -102,7 +102,7 @@ absl::Status WriteTxn::Delete(std::string_view key) {
   return absl::OkStatus();
 }
 
-#define MASA_INSTANTIATE(T)                               \
+#define MASA_INSTANTIATE(T)                            \
   template absl::Status WriteTxn::Put<T>(const T&);    \
   template absl::Status WriteTxn::Insert<T>(const T&); \
   template absl::Status WriteTxn::Delete<T>(std::string_view);

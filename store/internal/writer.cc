@@ -24,8 +24,7 @@ StoreImpl::~StoreImpl() {
   if (writer_.joinable()) writer_.join();
 }
 
-void StoreImpl::Submit(WriteBatch batch,
-                       std::function<void(absl::StatusOr<CommitResult>)> done) {
+void StoreImpl::Submit(WriteBatch batch, std::function<void(absl::StatusOr<CommitResult>)> done) {
   if (options_.read_only) {
     done(absl::FailedPreconditionError("the store was opened read-only"));
     return;
@@ -55,9 +54,8 @@ void StoreImpl::WriterLoop() {
     if (options_.min_commit_interval > absl::ZeroDuration() && !stop_) {
       const auto not_before =
           last_commit_start_ + absl::ToChronoNanoseconds(options_.min_commit_interval);
-      cv_.wait_until(lock, not_before, [this] {
-        return stop_ || queue_.size() >= options_.max_batches_per_txn;
-      });
+      cv_.wait_until(lock, not_before,
+                     [this] { return stop_ || queue_.size() >= options_.max_batches_per_txn; });
     }
     last_commit_start_ = std::chrono::steady_clock::now();
     std::vector<Pending> group;

@@ -97,10 +97,10 @@ ProcessResult Masactl(const std::vector<std::string>& args,
   argv.insert(argv.end(), args.begin(), args.end());
   ProcessResult r = RunTool(argv, options);
   for (const std::string& secret : WatchedSecrets()) {
-    EXPECT_THAT(r.out, ::testing::Not(::testing::HasSubstr(secret)))
-        << "a PIN appears on stdout\n" << r;
-    EXPECT_THAT(r.err, ::testing::Not(::testing::HasSubstr(secret)))
-        << "a PIN appears on stderr\n" << r;
+    EXPECT_THAT(r.out, ::testing::Not(::testing::HasSubstr(secret))) << "a PIN appears on stdout\n"
+                                                                     << r;
+    EXPECT_THAT(r.err, ::testing::Not(::testing::HasSubstr(secret))) << "a PIN appears on stderr\n"
+                                                                     << r;
   }
   return r;
 }
@@ -140,28 +140,41 @@ DevState MakeDevState(const std::string& dir) {
 }
 
 void MakeCa(const std::string& dir, const std::string& name) {
-  ProcessResult r = RunTool({OPENSSL_CLI, "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                         "ec_paramgen_curve:P-256", "-nodes", "-days", "3650", "-subj",
-                         absl::StrCat("/O=Example Customer/CN=", name), "-addext",
-                         "basicConstraints=critical,CA:TRUE", "-addext",
-                         "keyUsage=critical,keyCertSign,cRLSign", "-keyout",
-                         absl::StrCat(dir, "/", name, ".key"), "-out",
-                         absl::StrCat(dir, "/", name, ".pem")});
+  ProcessResult r = RunTool({OPENSSL_CLI,
+                             "req",
+                             "-x509",
+                             "-newkey",
+                             "ec",
+                             "-pkeyopt",
+                             "ec_paramgen_curve:P-256",
+                             "-nodes",
+                             "-days",
+                             "3650",
+                             "-subj",
+                             absl::StrCat("/O=Example Customer/CN=", name),
+                             "-addext",
+                             "basicConstraints=critical,CA:TRUE",
+                             "-addext",
+                             "keyUsage=critical,keyCertSign,cRLSign",
+                             "-keyout",
+                             absl::StrCat(dir, "/", name, ".key"),
+                             "-out",
+                             absl::StrCat(dir, "/", name, ".pem")});
   EXPECT_EQ(r.exit_code, 0) << r;
 }
 
 void MakeLeaf(const std::string& dir, const std::string& name, const std::string& ca) {
   const std::string base = absl::StrCat(dir, "/", name);
-  ProcessResult req = RunTool({OPENSSL_CLI, "req", "-new", "-newkey", "ec", "-pkeyopt",
-                           "ec_paramgen_curve:P-256", "-nodes", "-subj",
-                           absl::StrCat("/O=Example Customer/CN=", name), "-keyout",
-                           base + ".key", "-out", base + ".csr"});
+  ProcessResult req =
+      RunTool({OPENSSL_CLI, "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+               "-nodes", "-subj", absl::StrCat("/O=Example Customer/CN=", name), "-keyout",
+               base + ".key", "-out", base + ".csr"});
   ASSERT_EQ(req.exit_code, 0) << req;
   WriteFile(base + ".ext", "keyUsage=critical,digitalSignature\n");
   ProcessResult x509 = RunTool({OPENSSL_CLI, "x509", "-req", "-in", base + ".csr", "-CA",
-                            absl::StrCat(dir, "/", ca, ".pem"), "-CAkey",
-                            absl::StrCat(dir, "/", ca, ".key"), "-days", "825", "-set_serial",
-                            "2", "-extfile", base + ".ext", "-out", base + ".pem"});
+                                absl::StrCat(dir, "/", ca, ".pem"), "-CAkey",
+                                absl::StrCat(dir, "/", ca, ".key"), "-days", "825", "-set_serial",
+                                "2", "-extfile", base + ".ext", "-out", base + ".pem"});
   EXPECT_EQ(x509.exit_code, 0) << x509;
 }
 

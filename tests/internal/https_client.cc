@@ -79,9 +79,12 @@ HttpAnswer HttpsClient::Call(const std::string& method, const std::string& path,
   answer.method = method;
   answer.path = path;
   const std::string out = NextName("answer");
-  std::vector<std::string> argv = {CURL_CLI, "-sS", "--cacert", ca_file_, "-X", method, "-o", out,
-                                   "-w", "%{http_code}\n%{content_type}", "--max-time",
-                                   std::to_string(kCurlMaxSeconds)};
+  std::vector<std::string> argv = {CURL_CLI,     "-sS",
+                                   "--cacert",   ca_file_,
+                                   "-X",         method,
+                                   "-o",         out,
+                                   "-w",         "%{http_code}\n%{content_type}",
+                                   "--max-time", std::to_string(kCurlMaxSeconds)};
   if (!auth_file.empty()) {
     argv.push_back("-K");
     argv.push_back(auth_file);
@@ -123,8 +126,11 @@ std::vector<FetchResult> HttpsClient::FetchAll(const std::vector<std::string>& p
   }
   const std::string list = NextName("fetch-list");
   WritePrivateFile(list, config);
-  std::vector<std::string> argv = {CURL_CLI, "-sS", "--cacert", ca_file_, "-w", "%{http_code}\n",
-                                   "--max-time", std::to_string(kCurlMaxSeconds), "-K", list};
+  std::vector<std::string> argv = {CURL_CLI,     "-sS",
+                                   "--cacert",   ca_file_,
+                                   "-w",         "%{http_code}\n",
+                                   "--max-time", std::to_string(kCurlMaxSeconds),
+                                   "-K",         list};
   if (!auth_file.empty()) {
     argv.push_back("-K");
     argv.push_back(auth_file);

@@ -25,8 +25,8 @@ struct HttpAnswer {
   int status = 0;            // 0: no HTTP answer (connection refused, reset, timeout)
   std::string content_type;  // as sent, e.g. "application/problem+json"
   std::string body;
-  int curl_exit = -1;        // curl's exit code (0 on any HTTP answer, see --fail)
-  std::string curl_error;    // curl's stderr
+  int curl_exit = -1;      // curl's exit code (0 on any HTTP answer, see --fail)
+  std::string curl_error;  // curl's stderr
 
   // The body as JSON; a discarded value (is_discarded()) when it is not JSON.
   nlohmann::json Json() const;
@@ -57,20 +57,18 @@ class HttpsClient {
 
   // One request. `auth_file` "" sends no Authorization header. A body, when given, is sent
   // with Content-Type `content_type`. Failures to run curl are test failures.
-  HttpAnswer Call(const std::string& method, const std::string& path,
-                  const std::string& auth_file,
+  HttpAnswer Call(const std::string& method, const std::string& path, const std::string& auth_file,
                   const std::optional<std::string>& body = std::nullopt,
                   const std::string& content_type = "application/json") const;
-  HttpAnswer Call(const std::string& method, const std::string& path,
-                  const std::string& auth_file, const nlohmann::json& body) const {
+  HttpAnswer Call(const std::string& method, const std::string& path, const std::string& auth_file,
+                  const nlohmann::json& body) const {
     return Call(method, path, auth_file, std::optional<std::string>(body.dump()));
   }
 
   // GETs every path with one curl process (one kept-alive connection), each body into its
   // own file under `out_dir`; results in the order of `paths`.
   std::vector<FetchResult> FetchAll(const std::vector<std::string>& paths,
-                                    const std::string& auth_file,
-                                    const std::string& out_dir) const;
+                                    const std::string& auth_file, const std::string& out_dir) const;
 
  private:
   std::string NextName(const std::string& what) const;

@@ -46,9 +46,8 @@ absl::StatusOr<std::unique_ptr<subprocess::Daemon>> StartMasad(const MasadOption
        .log_path = options.state + "/masad.log"});
   if (!masad.ok()) return masad.status();
   if (!absl::StartsWith((*masad)->ready_rest(), kLocalUrl)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("masad is listening on ", (*masad)->ready_rest(), ", not ", kLocalUrl,
-                     "PORT"));
+    return absl::InvalidArgumentError(absl::StrCat("masad is listening on ", (*masad)->ready_rest(),
+                                                   ", not ", kLocalUrl, "PORT"));
   }
   return masad;
 }

@@ -85,13 +85,13 @@ void MasadE2eTest::SetUpTestSuite() {
   w.state = w.root / "state";
   w.dev = MakeDevState(w.state);
   if (::testing::Test::HasFailure()) return;
-  std::string alpha = CreateOrganization(w.state, "alpha", "admin@alpha.example",
-                                         w.root / "alpha-admin.token");
-  std::string beta = CreateOrganization(w.state, "beta", "admin@beta.example",
-                                        w.root / "beta-admin.token");
-  ProcessResult vendor = Masactl({"vendor", "add", "--state", w.state, "--username",
-                                  "at@vendor.example", "--role", "account-team", "--token-out",
-                                  w.root / "account-team.token"});
+  std::string alpha =
+      CreateOrganization(w.state, "alpha", "admin@alpha.example", w.root / "alpha-admin.token");
+  std::string beta =
+      CreateOrganization(w.state, "beta", "admin@beta.example", w.root / "beta-admin.token");
+  ProcessResult vendor =
+      Masactl({"vendor", "add", "--state", w.state, "--username", "at@vendor.example", "--role",
+               "account-team", "--token-out", w.root / "account-team.token"});
   EXPECT_EQ(vendor.exit_code, 0) << vendor;
   AssignSerials(w.state, kAlpha, Serials("A", 1, 200));
   AssignSerials(w.state, kBeta, Serials("B", 1, 5));
@@ -105,8 +105,7 @@ void MasadE2eTest::SetUpTestSuite() {
   if (::testing::Test::HasFailure()) return;
   const std::string scratch = w.root / "http";
   ASSERT_EQ(mkdir(scratch.c_str(), 0700), 0);
-  w.client =
-      std::make_unique<HttpsClient>(w.masad->ready_rest(), w.state + "/tls-ca.pem", scratch);
+  w.client = std::make_unique<HttpsClient>(w.masad->ready_rest(), w.state + "/tls-ca.pem", scratch);
   w.auth["admin"] = w.client->AuthFile("admin", alpha);
   w.auth["b-admin"] = w.client->AuthFile("b-admin", beta);
   w.auth["account-team"] =
@@ -164,8 +163,8 @@ void MasadE2eTest::AddPrincipal(const std::string& who, const std::string& role,
     ASSERT_EQ(grant.status, 200) << grant;
     EXPECT_THAT(grant.Json()["binding"]["grants"].dump(), HasSubstr(g));
   }
-  HttpAnswer token = Post("/tokens", "admin",
-                          {{"principal_id", pid}, {"validity_days", 1}, {"description", who}});
+  HttpAnswer token =
+      Post("/tokens", "admin", {{"principal_id", pid}, {"validity_days", 1}, {"description", who}});
   ASSERT_EQ(token.status, 201) << token;
   std::string secret = token.Json()["token"]["secret"];
   ASSERT_FALSE(secret.empty());

@@ -34,8 +34,8 @@ namespace {
 template <typename F>
 F Real(const char* rest, bool is_const = false) {
   std::string ns = MASA_STR(ABSL_OPTION_INLINE_NAMESPACE_NAME);
-  std::string name = std::string(is_const ? "_ZNK" : "_ZN") + "4absl" +
-                     std::to_string(ns.size()) + ns + rest;
+  std::string name =
+      std::string(is_const ? "_ZNK" : "_ZN") + "4absl" + std::to_string(ns.size()) + ns + rest;
   void* f = dlsym(RTLD_NEXT, name.c_str());
   if (f == nullptr) {
     std::fprintf(stderr, "absl_sync_annotations: %s not found\n", name.c_str());
@@ -149,8 +149,8 @@ bool Mutex::AwaitWithTimeout(Cond cond, Duration timeout) {
   return met;
 }
 bool Mutex::AwaitWithDeadline(Cond cond, Time deadline) {
-  static auto real = Real<bool (*)(Mutex*, Cond, Time)>(
-      "5Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE");
+  static auto real =
+      Real<bool (*)(Mutex*, Cond, Time)>("5Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE");
   Acquiring wrapped(this, cond);
   __tsan_release(this);
   bool met = real(this, wrapped.get(), deadline);
@@ -173,8 +173,8 @@ bool CondVar::WaitWithTimeout(Mutex* mu, Duration timeout) {
   return timed_out;
 }
 bool CondVar::WaitWithDeadline(Mutex* mu, Time deadline) {
-  static auto real = Real<bool (*)(CondVar*, Mutex*, Time)>(
-      "7CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE");
+  static auto real =
+      Real<bool (*)(CondVar*, Mutex*, Time)>("7CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE");
   __tsan_release(mu);
   bool timed_out = real(this, mu, deadline);
   __tsan_acquire(mu);

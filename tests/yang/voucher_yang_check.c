@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   struct lyd_node* tree = NULL;
-  LY_ERR err = lyd_parse_ext_data(artifact, NULL, in, LYD_JSON, LYD_PARSE_STRICT, LYD_VALIDATE_PRESENT, &tree);
+  LY_ERR err = lyd_parse_ext_data(artifact, NULL, in, LYD_JSON, LYD_PARSE_STRICT,
+                                  LYD_VALIDATE_PRESENT, &tree);
   int rc = 0;
   if (err != LY_SUCCESS) {
     fprintf(stderr, "%s: not a valid voucher: %s (%s)\n", argv[2], ly_errmsg(ctx),

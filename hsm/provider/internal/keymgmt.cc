@@ -27,8 +27,12 @@ int CurveNid(const char* name) {
 }
 
 int SecurityBits(const ProvKey& key) {
-  if (key.family == KeyFamily::kRsa) return key.bits >= 15360 ? 256 : key.bits >= 7680 ? 192
-                                            : key.bits >= 3072 ? 128 : key.bits >= 2048 ? 112 : 80;
+  if (key.family == KeyFamily::kRsa)
+    return key.bits >= 15360  ? 256
+           : key.bits >= 7680 ? 192
+           : key.bits >= 3072 ? 128
+           : key.bits >= 2048 ? 112
+                              : 80;
   return key.bits / 2;
 }
 
@@ -295,20 +299,21 @@ const char* DefaultDigest(const ProvKey& key) {
   return key.family == KeyFamily::kEc && key.bits > 256 ? "SHA384" : "SHA256";
 }
 
-#define MASA_KEYMGMT_COMMON(prefix)                                             \
-  {OSSL_FUNC_KEYMGMT_NEW, reinterpret_cast<Fn>(prefix##New)},                   \
-  {OSSL_FUNC_KEYMGMT_FREE, reinterpret_cast<Fn>(Free)},                         \
-  {OSSL_FUNC_KEYMGMT_LOAD, reinterpret_cast<Fn>(Load)},                         \
-  {OSSL_FUNC_KEYMGMT_HAS, reinterpret_cast<Fn>(Has)},                           \
-  {OSSL_FUNC_KEYMGMT_MATCH, reinterpret_cast<Fn>(Match)},                       \
-  {OSSL_FUNC_KEYMGMT_IMPORT, reinterpret_cast<Fn>(Import)},                     \
-  {OSSL_FUNC_KEYMGMT_IMPORT_TYPES, reinterpret_cast<Fn>(prefix##ImportTypes)},  \
-  {OSSL_FUNC_KEYMGMT_EXPORT, reinterpret_cast<Fn>(Export)},                     \
-  {OSSL_FUNC_KEYMGMT_EXPORT_TYPES, reinterpret_cast<Fn>(prefix##ImportTypes)},  \
-  {OSSL_FUNC_KEYMGMT_GET_PARAMS, reinterpret_cast<Fn>(GetParams)},              \
-  {OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, reinterpret_cast<Fn>(prefix##GettableParams)}, \
-  {OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, reinterpret_cast<Fn>(prefix##OperationName)}, \
-  {0, nullptr}
+#define MASA_KEYMGMT_COMMON(prefix)                                                            \
+  {OSSL_FUNC_KEYMGMT_NEW, reinterpret_cast<Fn>(prefix##New)},                                  \
+      {OSSL_FUNC_KEYMGMT_FREE, reinterpret_cast<Fn>(Free)},                                    \
+      {OSSL_FUNC_KEYMGMT_LOAD, reinterpret_cast<Fn>(Load)},                                    \
+      {OSSL_FUNC_KEYMGMT_HAS, reinterpret_cast<Fn>(Has)},                                      \
+      {OSSL_FUNC_KEYMGMT_MATCH, reinterpret_cast<Fn>(Match)},                                  \
+      {OSSL_FUNC_KEYMGMT_IMPORT, reinterpret_cast<Fn>(Import)},                                \
+      {OSSL_FUNC_KEYMGMT_IMPORT_TYPES, reinterpret_cast<Fn>(prefix##ImportTypes)},             \
+      {OSSL_FUNC_KEYMGMT_EXPORT, reinterpret_cast<Fn>(Export)},                                \
+      {OSSL_FUNC_KEYMGMT_EXPORT_TYPES, reinterpret_cast<Fn>(prefix##ImportTypes)},             \
+      {OSSL_FUNC_KEYMGMT_GET_PARAMS, reinterpret_cast<Fn>(GetParams)},                         \
+      {OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, reinterpret_cast<Fn>(prefix##GettableParams)},       \
+      {OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, reinterpret_cast<Fn>(prefix##OperationName)}, { \
+    0, nullptr                                                                                 \
+  }
 
 const OSSL_DISPATCH kEcKeymgmtFunctions[] = {MASA_KEYMGMT_COMMON(Ec)};
 const OSSL_DISPATCH kRsaKeymgmtFunctions[] = {MASA_KEYMGMT_COMMON(Rsa)};

@@ -44,9 +44,9 @@ struct ProvKey {
   KeyInfo info;            // hsm key (id, label, uri) when has_private
   std::string group_name;  // EC: "prime256v1", "secp384r1"
   int bits = 0;
-  std::string ec_point;    // EC: uncompressed point; Edwards: raw public key
-  std::string rsa_n;       // RSA: big-endian modulus
-  std::string rsa_e;       // RSA: big-endian exponent
+  std::string ec_point;  // EC: uncompressed point; Edwards: raw public key
+  std::string rsa_n;     // RSA: big-endian modulus
+  std::string rsa_e;     // RSA: big-endian exponent
 };
 
 // Fills the public fields of `key` from the token's description. kInvalidArgument when the

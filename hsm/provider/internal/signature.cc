@@ -29,15 +29,15 @@ struct SigCtx {
 };
 
 // DER DigestInfo prefixes (RFC 8017 section 9.2, note 1).
-constexpr unsigned char kSha256Prefix[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48,
-                                           0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04,
-                                           0x20};
-constexpr unsigned char kSha384Prefix[] = {0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48,
-                                           0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04,
-                                           0x30};
-constexpr unsigned char kSha512Prefix[] = {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48,
-                                           0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04,
-                                           0x40};
+constexpr unsigned char kSha256Prefix[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
+                                           0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                                           0x01, 0x05, 0x00, 0x04, 0x20};
+constexpr unsigned char kSha384Prefix[] = {0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60,
+                                           0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                                           0x02, 0x05, 0x00, 0x04, 0x30};
+constexpr unsigned char kSha512Prefix[] = {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60,
+                                           0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                                           0x03, 0x05, 0x00, 0x04, 0x40};
 
 void* NewCtx(void* provctx, const char* /*propq*/) {
   auto* ctx = new SigCtx;
@@ -129,9 +129,15 @@ int SignDigest(SigCtx* ctx, unsigned char* sig, size_t* siglen, size_t sigsize,
   } else if (ctx->pad_mode == RSA_PKCS1_PSS_PADDING) {
     params.mechanism = SignMechanism::kRsaPss;
     switch (digest_len) {
-      case 32: params.pss_hash = HashAlgorithm::kSha256; break;
-      case 48: params.pss_hash = HashAlgorithm::kSha384; break;
-      case 64: params.pss_hash = HashAlgorithm::kSha512; break;
+      case 32:
+        params.pss_hash = HashAlgorithm::kSha256;
+        break;
+      case 48:
+        params.pss_hash = HashAlgorithm::kSha384;
+        break;
+      case 64:
+        params.pss_hash = HashAlgorithm::kSha512;
+        break;
       default:
         RaiseError(ctx->prov, "RSA-PSS needs a SHA-256, SHA-384 or SHA-512 digest");
         return 0;
@@ -168,8 +174,8 @@ int SignDigest(SigCtx* ctx, unsigned char* sig, size_t* siglen, size_t sigsize,
   // PKCS#11 returns r||s; X.509 and CMS want the DER ECDSA-Sig-Value.
   size_t half = raw->size() / 2;
   UniquePtr<ECDSA_SIG> ecdsa(ECDSA_SIG_new());
-  BIGNUM* r = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw->data()),
-                        static_cast<int>(half), nullptr);
+  BIGNUM* r = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw->data()), static_cast<int>(half),
+                        nullptr);
   BIGNUM* s = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw->data()) + half,
                         static_cast<int>(half), nullptr);
   if (ecdsa == nullptr || r == nullptr || s == nullptr || !ECDSA_SIG_set0(ecdsa.get(), r, s)) {
@@ -184,8 +190,8 @@ int SignDigest(SigCtx* ctx, unsigned char* sig, size_t* siglen, size_t sigsize,
   return 1;
 }
 
-int Sign(void* vctx, unsigned char* sig, size_t* siglen, size_t sigsize,
-         const unsigned char* tbs, size_t tbslen) {
+int Sign(void* vctx, unsigned char* sig, size_t* siglen, size_t sigsize, const unsigned char* tbs,
+         size_t tbslen) {
   auto* ctx = static_cast<SigCtx*>(vctx);
   if (ctx->key == nullptr) return 0;
   if (ctx->md != nullptr && sig != nullptr &&
@@ -214,9 +220,9 @@ int AlgorithmId(const SigCtx& ctx, OSSL_PARAM* p) {
   int pkey_nid = ctx.key->family == KeyFamily::kEc ? NID_X9_62_id_ecPublicKey : NID_rsaEncryption;
   if (!OBJ_find_sigid_by_algs(&sig_nid, EVP_MD_get_type(ctx.md), pkey_nid)) return 0;
   UniquePtr<X509_ALGOR> algor(X509_ALGOR_new());
-  if (!algor || !X509_ALGOR_set0(algor.get(), OBJ_nid2obj(sig_nid),
-                                 ctx.key->family == KeyFamily::kRsa ? V_ASN1_NULL : V_ASN1_UNDEF,
-                                 nullptr)) {
+  if (!algor ||
+      !X509_ALGOR_set0(algor.get(), OBJ_nid2obj(sig_nid),
+                       ctx.key->family == KeyFamily::kRsa ? V_ASN1_NULL : V_ASN1_UNDEF, nullptr)) {
     return 0;
   }
   unsigned char* der = nullptr;
@@ -239,7 +245,8 @@ int GetCtxParams(void* vctx, OSSL_PARAM params[]) {
   }
   if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_PAD_MODE)) != nullptr) {
     if (p->data_type == OSSL_PARAM_UTF8_STRING) {
-      if (!OSSL_PARAM_set_utf8_string(p, ctx->pad_mode == RSA_PKCS1_PSS_PADDING ? "pss" : "pkcs1")) {
+      if (!OSSL_PARAM_set_utf8_string(p,
+                                      ctx->pad_mode == RSA_PKCS1_PSS_PADDING ? "pss" : "pkcs1")) {
         return 0;
       }
     } else if (!OSSL_PARAM_set_int(p, ctx->pad_mode)) {
@@ -258,8 +265,7 @@ const OSSL_PARAM* GettableCtxParams(void*, void*) {
       OSSL_PARAM_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, nullptr, 0),
       OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, nullptr, 0),
       OSSL_PARAM_int(OSSL_SIGNATURE_PARAM_PAD_MODE, nullptr),
-      OSSL_PARAM_int(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, nullptr),
-      OSSL_PARAM_END};
+      OSSL_PARAM_int(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, nullptr), OSSL_PARAM_END};
   return kParams;
 }
 
@@ -315,27 +321,27 @@ const OSSL_PARAM* SettableCtxParams(void*, void*) {
       OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, nullptr, 0),
       OSSL_PARAM_int(OSSL_SIGNATURE_PARAM_PAD_MODE, nullptr),
       OSSL_PARAM_int(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, nullptr),
-      OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, nullptr, 0),
-      OSSL_PARAM_END};
+      OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, nullptr, 0), OSSL_PARAM_END};
   return kParams;
 }
 
 }  // namespace
 
-#define MASA_SIGNATURE_FUNCTIONS                                                      \
-  {OSSL_FUNC_SIGNATURE_NEWCTX, reinterpret_cast<Fn>(NewCtx)},                         \
-  {OSSL_FUNC_SIGNATURE_FREECTX, reinterpret_cast<Fn>(FreeCtx)},                       \
-  {OSSL_FUNC_SIGNATURE_DUPCTX, reinterpret_cast<Fn>(DupCtx)},                         \
-  {OSSL_FUNC_SIGNATURE_SIGN_INIT, reinterpret_cast<Fn>(SignInit)},                    \
-  {OSSL_FUNC_SIGNATURE_SIGN, reinterpret_cast<Fn>(Sign)},                             \
-  {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_INIT, reinterpret_cast<Fn>(DigestSignInit)},       \
-  {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_UPDATE, reinterpret_cast<Fn>(DigestSignUpdate)},   \
-  {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_FINAL, reinterpret_cast<Fn>(DigestSignFinal)},     \
-  {OSSL_FUNC_SIGNATURE_GET_CTX_PARAMS, reinterpret_cast<Fn>(GetCtxParams)},           \
-  {OSSL_FUNC_SIGNATURE_GETTABLE_CTX_PARAMS, reinterpret_cast<Fn>(GettableCtxParams)}, \
-  {OSSL_FUNC_SIGNATURE_SET_CTX_PARAMS, reinterpret_cast<Fn>(SetCtxParams)},           \
-  {OSSL_FUNC_SIGNATURE_SETTABLE_CTX_PARAMS, reinterpret_cast<Fn>(SettableCtxParams)}, \
-  {0, nullptr}
+#define MASA_SIGNATURE_FUNCTIONS                                                            \
+  {OSSL_FUNC_SIGNATURE_NEWCTX, reinterpret_cast<Fn>(NewCtx)},                               \
+      {OSSL_FUNC_SIGNATURE_FREECTX, reinterpret_cast<Fn>(FreeCtx)},                         \
+      {OSSL_FUNC_SIGNATURE_DUPCTX, reinterpret_cast<Fn>(DupCtx)},                           \
+      {OSSL_FUNC_SIGNATURE_SIGN_INIT, reinterpret_cast<Fn>(SignInit)},                      \
+      {OSSL_FUNC_SIGNATURE_SIGN, reinterpret_cast<Fn>(Sign)},                               \
+      {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_INIT, reinterpret_cast<Fn>(DigestSignInit)},         \
+      {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_UPDATE, reinterpret_cast<Fn>(DigestSignUpdate)},     \
+      {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_FINAL, reinterpret_cast<Fn>(DigestSignFinal)},       \
+      {OSSL_FUNC_SIGNATURE_GET_CTX_PARAMS, reinterpret_cast<Fn>(GetCtxParams)},             \
+      {OSSL_FUNC_SIGNATURE_GETTABLE_CTX_PARAMS, reinterpret_cast<Fn>(GettableCtxParams)},   \
+      {OSSL_FUNC_SIGNATURE_SET_CTX_PARAMS, reinterpret_cast<Fn>(SetCtxParams)},             \
+      {OSSL_FUNC_SIGNATURE_SETTABLE_CTX_PARAMS, reinterpret_cast<Fn>(SettableCtxParams)}, { \
+    0, nullptr                                                                              \
+  }
 
 const OSSL_DISPATCH kSignatureFunctions[] = {MASA_SIGNATURE_FUNCTIONS};
 #undef MASA_SIGNATURE_FUNCTIONS
