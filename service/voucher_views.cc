@@ -82,54 +82,64 @@ absl::StatusOr<VoucherFile> ServiceImpl::DownloadVoucher(const Caller& caller,
   return VoucherFile{v.id, v.request_id, v.ien, v.serial_number, v.cms};
 }
 
+namespace {
+
+// The request `req_id` names (any form the methods take); kNotFound naming it when absent.
+absl::StatusOr<store::VoucherRequest> LoadRequest(const store::Reader& snap,
+                                                  std::string_view req_id) {
+  MASA_ASSIGN_OR_RETURN(std::string key, internal::RequestKey(req_id));
+  auto req = snap.Get<store::VoucherRequest>(key);
+  if (absl::IsNotFound(req.status())) return absl::NotFoundError("request " + key + " not found");
+  return req;
+}
+
+}  // namespace
+
 absl::StatusOr<RequestInfo> ServiceImpl::GetRequest(const Caller& caller,
                                                     std::string_view req_id) const {
   MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
   MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
-  MASA_ASSIGN_OR_RETURN(std::string key, internal::RequestKey(req_id));
-  std::string what = "request " + key;
-  auto req = snap.Get<store::VoucherRequest>(key);
-  if (absl::IsNotFound(req.status())) return absl::NotFoundError(what + " not found");
-  if (!req.ok()) return req.status();
-  MASA_ASSIGN_OR_RETURN(auto vouchers, snap.VouchersByRequest(req->id));
+  MASA_ASSIGN_OR_RETURN(store::VoucherRequest req, LoadRequest(snap, req_id));
+  const std::string what = "request " + req.id;
+  MASA_ASSIGN_OR_RETURN(auto vouchers, snap.VouchersByRequest(req.id));
   RequestInfo info;
   for (const auto& v : vouchers) {
     if (AuthorizedVoucher(access, Permission::kView, v.id).ok()) info.vouchers.push_back(ToInfo(v));
   }
   // Visible to its requester, to whoever may view one of its vouchers, and to viewers of
   // the organization's root group (a request whose serials all failed has no voucher).
-  bool visible = req->requested_by == caller.principal_id() || !info.vouchers.empty() ||
-                 Authorize(access, Permission::kView, req->organization_id, what).ok();
+  bool visible = req.requested_by == caller.principal_id() || !info.vouchers.empty() ||
+                 Authorize(access, Permission::kView, req.organization_id, what).ok();
   if (!visible) return absl::NotFoundError(what + " not found");
-  info.req_id = req->id;
-  info.organization_id = req->organization_id;
-  info.requested_by_id = req->requested_by;
-  auto p = snap.Get<store::Principal>(req->requested_by);
-  info.requested_by = p.ok() ? p->name : req->requested_by;
-  info.requested_at = req->requested_at;
-  info.ien = req->ien;
-  info.status = RequestStatusOf(req->serial_numbers.size() - req->failed_serials.size(),
-                                req->failed_serials.size());
-  info.os_type = req->os_type;
-  info.security_profile = req->security_profile;
-  info.pdc_organization = req->pdc_organization;
-  info.override_conflicts = req->override_conflicts;
+  info.req_id = req.id;
+  info.organization_id = req.organization_id;
+  info.requested_by_id = req.requested_by;
+  auto p = snap.Get<store::Principal>(req.requested_by);
+  info.requested_by = p.ok() ? p->name : req.requested_by;
+  info.requested_at = req.requested_at;
+  info.ien = req.ien;
+  info.status = RequestStatusOf(req.serial_numbers.size() - req.failed_serials.size(),
+                                req.failed_serials.size());
+  info.os_type = req.os_type;
+  info.security_profile = req.security_profile;
+  info.pdc_organization = req.pdc_organization;
+  info.override_conflicts = req.override_conflicts;
   // Only the serials the caller may view now (their current group, or the organization's
   // root for one no longer in it), plus, for the requester, the serials it was answered
   // "not found" for: those it typed itself, and the answer says nothing about them.
-  const bool requester = req->requested_by == caller.principal_id();
-  for (const auto& serial : req->serial_numbers) {
+  const bool requester = req.requested_by == caller.principal_id();
+  for (const auto& serial : req.serial_numbers) {
     SerialResult r{serial, "", SerialStatus::kCompleted, "", absl::StatusCode::kOk};
-    for (size_t i = 0; i < req->failed_serials.size(); ++i) {
-      if (req->failed_serials[i] != serial) continue;
+    for (size_t i = 0; i < req.failed_serials.size(); ++i) {
+      if (req.failed_serials[i] != serial) continue;
       r.status = SerialStatus::kFailed;
-      r.code = i < req->failure_codes.size() ? req->failure_codes[i] : absl::StatusCode::kUnknown;
-      r.reason = i < req->failure_reasons.size() ? req->failure_reasons[i] : "";
+      r.code = i < req.failure_codes.size() ? req.failure_codes[i] : absl::StatusCode::kUnknown;
+      r.reason = i < req.failure_reasons.size() ? req.failure_reasons[i] : "";
     }
     // One wording for every "not found", also in requests stored before it was one.
     if (r.code == absl::StatusCode::kNotFound) r.reason = SerialNotFoundReason(serial);
     bool visible = Authorize(access, Permission::kView,
-                             GroupOfSerial(snap, req->organization_id, req->ien, serial), what)
+                             GroupOfSerial(snap, req.organization_id, req.ien, serial), what)
                        .ok();
     if (!visible && !(requester && r.code == absl::StatusCode::kNotFound)) continue;
     for (const auto& v : vouchers) {
@@ -144,15 +154,12 @@ absl::StatusOr<std::vector<VoucherFile>> ServiceImpl::DownloadRequest(
     const Caller& caller, std::string_view req_id) const {
   MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
   MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
-  MASA_ASSIGN_OR_RETURN(std::string key, internal::RequestKey(req_id));
-  std::string what = "request " + key;
-  auto req = snap.Get<store::VoucherRequest>(key);
-  if (absl::IsNotFound(req.status())) return absl::NotFoundError(what + " not found");
-  if (!req.ok()) return req.status();
-  MASA_ASSIGN_OR_RETURN(auto vouchers, snap.VouchersByRequest(req->id));
+  MASA_ASSIGN_OR_RETURN(store::VoucherRequest req, LoadRequest(snap, req_id));
+  const std::string what = "request " + req.id;
+  MASA_ASSIGN_OR_RETURN(auto vouchers, snap.VouchersByRequest(req.id));
   std::vector<VoucherFile> files;
   bool any_visible = false;
-  for (const auto& serial : req->serial_numbers) {
+  for (const auto& serial : req.serial_numbers) {
     for (const auto& v : vouchers) {
       if (v.serial_number != serial) continue;
       auto ok = AuthorizedVoucher(access, Permission::kDownload, v.id);

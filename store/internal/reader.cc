@@ -44,16 +44,7 @@ absl::StatusOr<std::vector<T>> Reader::List(std::string_view start_key, size_t l
 #define MASA_INSTANTIATE(T)                                          \
   template absl::StatusOr<T> Reader::Get<T>(std::string_view) const; \
   template absl::StatusOr<std::vector<T>> Reader::List<T>(std::string_view, size_t) const;
-MASA_INSTANTIATE(Organization)
-MASA_INSTANTIATE(Group)
-MASA_INSTANTIATE(Principal)
-MASA_INSTANTIATE(RoleBinding)
-MASA_INSTANTIATE(ApiToken)
-MASA_INSTANTIATE(PinnedDomainCert)
-MASA_INSTANTIATE(Component)
-MASA_INSTANTIATE(VoucherRequest)
-MASA_INSTANTIATE(Voucher)
-MASA_INSTANTIATE(KeyRecord)
+MASA_STORE_RECORD_TYPES(MASA_INSTANTIATE)
 #undef MASA_INSTANTIATE
 
 absl::StatusOr<std::optional<std::string>> Reader::LatestCheckpoint() const {

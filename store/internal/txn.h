@@ -37,4 +37,19 @@ struct WriteState {
   std::vector<uint64_t> appended;  // audit sequence numbers, in order
 };
 
+// Calls X(T) for every record type a table holds, for the explicit instantiations of the
+// templated reads (reader.cc) and writes (write_txn.cc): one list, so a new record type
+// cannot be readable and not writable.
+#define MASA_STORE_RECORD_TYPES(X) \
+  X(Organization)                  \
+  X(Group)                         \
+  X(Principal)                     \
+  X(RoleBinding)                   \
+  X(ApiToken)                      \
+  X(PinnedDomainCert)              \
+  X(Component)                     \
+  X(VoucherRequest)                \
+  X(Voucher)                       \
+  X(KeyRecord)
+
 }  // namespace masa::store::internal

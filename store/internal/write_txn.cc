@@ -106,16 +106,7 @@ absl::Status WriteTxn::Delete(std::string_view key) {
   template absl::Status WriteTxn::Put<T>(const T&);    \
   template absl::Status WriteTxn::Insert<T>(const T&); \
   template absl::Status WriteTxn::Delete<T>(std::string_view);
-MASA_INSTANTIATE(Organization)
-MASA_INSTANTIATE(Group)
-MASA_INSTANTIATE(Principal)
-MASA_INSTANTIATE(RoleBinding)
-MASA_INSTANTIATE(ApiToken)
-MASA_INSTANTIATE(PinnedDomainCert)
-MASA_INSTANTIATE(Component)
-MASA_INSTANTIATE(VoucherRequest)
-MASA_INSTANTIATE(Voucher)
-MASA_INSTANTIATE(KeyRecord)
+MASA_STORE_RECORD_TYPES(MASA_INSTANTIATE)
 #undef MASA_INSTANTIATE
 
 }  // namespace masa::store
