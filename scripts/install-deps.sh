@@ -16,6 +16,7 @@ packages=(
   tar  # tests: the voucher archive of GET /request/{req_id}/download, listed and extracted
   clang-14 libclang-rt-14-dev  # tests only: the ThreadSanitizer + -Wthread-safety build
   clang-format-14  # scripts/format.sh
+  libfuzzer-14-dev  # tests only: the libFuzzer targets (MASA_FUZZ, scripts/fuzz.sh)
 )
 
 missing=()

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test: the Release build (g++ -O3, warnings as errors, so a release builds), then
 # the same suite under ASan + UBSan, then under ThreadSanitizer in a clang build that also
-# checks the ABSL_GUARDED_BY lock annotations (-Wthread-safety, as errors). Both sanitizer
-# builds use clang with line tables only: g++ took twice as long to build the ASan pass
+# checks the ABSL_GUARDED_BY lock annotations (-Wthread-safety, as errors). The ASan build
+# also builds the libFuzzer targets (MASA_FUZZ): its ctests replay each seed corpus, then
+# scripts/fuzz.sh fuzzes each target for MASA_FUZZ_SECONDS (30) and fails on any finding.
+# Both sanitizer builds use clang with line tables only: g++ took twice as long to build the ASan pass
 # (16 min against 8 on a 2-core machine), which CI's 40 minutes cannot afford.
 # MASA_SKIP_SANITIZERS=1 runs the Release pass only.
 set -euo pipefail
@@ -16,9 +18,10 @@ if [ "${MASA_SKIP_SANITIZERS:-0}" != 1 ]; then
     "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -gline-tables-only -DNDEBUG"
     "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -gline-tables-only -DNDEBUG"
     -DMASA_BUILD_BENCH=OFF)
-  scripts/build.sh build-asan "${sanitizer_build[@]}" -DMASA_SANITIZE=ON
+  scripts/build.sh build-asan "${sanitizer_build[@]}" -DMASA_SANITIZE=ON -DMASA_FUZZ=ON
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
      ctest --output-on-failure -j2 --timeout 900)
+  scripts/fuzz.sh build-asan "${MASA_FUZZ_SECONDS:-30}"
   # TSan: every race stops the process (exit 66) and fails its test, masad's included. The
   # suppressions are for races inside uninstrumented third-party libraries only.
   # die_after_fork=0: the store's multi-process tests fork a process whose writer thread is
