@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include <sys/queue.h>  // TAILQ_* for libevent's evkeyvalq
 
@@ -12,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "queue/internal/libevent.h"
+#include "queue/internal/request_target.h"
 
 namespace masa::queue::internal {
 namespace {
@@ -46,46 +48,18 @@ std::string Lower(const char* s) {
   return out;
 }
 
-// Frees an evkeyvalq filled by evhttp_parse_query_str.
-struct KeyValues {
-  evkeyvalq q;
-  KeyValues() { TAILQ_INIT(&q); }
-  ~KeyValues() { evhttp_clear_headers(&q); }
-};
-
 }  // namespace
 
 absl::StatusOr<HttpRequest> DecodeRequest(evhttp_request* req) {
   HttpRequest out;
   out.method = MethodName(evhttp_request_get_command(req));
 
-  const evhttp_uri* uri = evhttp_request_get_evhttp_uri(req);
-  if (uri == nullptr) return absl::InvalidArgumentError("the request target is not a URI");
-  const char* raw_path = evhttp_uri_get_path(uri);
-  if (raw_path == nullptr || raw_path[0] == '\0') raw_path = "/";
-  size_t path_len = 0;
-  MallocedString path(evhttp_uridecode(raw_path, /*decode_plus=*/0, &path_len));
-  if (path == nullptr) return absl::InvalidArgumentError("the request path does not decode");
-  out.path.assign(path.get(), path_len);
-  if (out.path.find('\0') != std::string::npos) {
-    return absl::InvalidArgumentError("the request path holds an encoded NUL (%00)");
-  }
-
-  if (const char* raw_query = evhttp_uri_get_query(uri); raw_query != nullptr && *raw_query) {
-    KeyValues params;
-    if (evhttp_parse_query_str(raw_query, &params.q) != 0) {
-      return absl::InvalidArgumentError(
-          "the query string does not decode (every parameter needs name=value)");
-    }
-    for (evkeyval* kv = TAILQ_FIRST(&params.q); kv != nullptr; kv = TAILQ_NEXT(kv, next)) {
-      // libevent decodes values but leaves names encoded.
-      size_t key_len = 0;
-      MallocedString key(evhttp_uridecode(kv->key, /*decode_plus=*/1, &key_len));
-      if (key == nullptr)
-        return absl::InvalidArgumentError("a query parameter name does not decode");
-      out.query.emplace(std::string(key.get(), key_len), kv->value);
-    }
-  }
+  const char* raw_target = evhttp_request_get_uri(req);
+  if (raw_target == nullptr) return absl::InvalidArgumentError("the request has no target");
+  absl::StatusOr<RequestTarget> target = DecodeRequestTarget(raw_target);
+  if (!target.ok()) return target.status();
+  out.path = std::move(target->path);
+  out.query = std::move(target->query);
 
   evkeyvalq* headers = evhttp_request_get_input_headers(req);
   for (evkeyval* kv = TAILQ_FIRST(headers); kv != nullptr; kv = TAILQ_NEXT(kv, next)) {

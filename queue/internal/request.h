@@ -9,10 +9,10 @@
 
 namespace masa::queue::internal {
 
-// Decodes method, path (percent-decoded, without the query), query parameters (decoded,
-// '+' as space), headers (names lower-cased; repeated headers joined with ", ") and body.
-// kInvalidArgument (the caller answers 400) for a path or query that does not decode, or an
-// encoded NUL in the path. `peer` and `tls` are left for the caller.
+// Decodes method, the request target (path and query, by DecodeRequestTarget's rules),
+// headers (names lower-cased; repeated headers joined with ", ") and body. kInvalidArgument
+// (the caller answers 400) for a target DecodeRequestTarget refuses. `peer` and `tls` are
+// left for the caller.
 absl::StatusOr<HttpRequest> DecodeRequest(evhttp_request* req);
 
 // Writes status, Content-Type and extra headers of `response` into `req`'s output headers
