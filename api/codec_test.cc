@@ -1,6 +1,8 @@
 // Decoding refuses every malformed body with kInvalidArgument naming the field; encoding
 // uses the documented field names.
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "api/internal/codec.h"
@@ -166,6 +168,35 @@ TEST(DecodeOtherBodiesTest, OptionalBodiesMayBeEmpty) {
       R"({"organization_id":"org-a","serials":[{"serial_number":"a","ien":"9","model":"X"}]})");
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ(a->serials.at(0).model, "X");
+}
+
+// Found by api_json_body_fuzz: messages quoted a client's key or value as it came, so a
+// key holding a newline (or a 100 KB key) went into the problem detail unchanged. The
+// messages now show at most 64 bytes of it, as printable ASCII.
+TEST(DecodeMessagesTest, QuoteOnlyAShortPrintablePrefixOfTheInput) {
+  auto printable_and_short = [](absl::Status s) {
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_LT(s.message().size(), 400u) << s.message();
+    for (char c : s.message()) {
+      EXPECT_TRUE(c >= 0x20 && c < 0x7f) << s.message();
+    }
+  };
+  std::string long_key(100000, 'k');
+  absl::Status dup = ParseJsonObject(R"({"a\nb":1,"a\nb":2})", false).status();
+  printable_and_short(dup);
+  EXPECT_THAT(std::string(dup.message()), HasSubstr("a\\x0Ab"));
+  printable_and_short(
+      ParseJsonObject("{\"" + long_key + "\":1,\"" + long_key + "\":2}", false).status());
+  absl::Status unknown = DecodeRenew(R"({"x\u0007\ty":1})").status();
+  printable_and_short(unknown);
+  EXPECT_THAT(std::string(unknown.message()), HasSubstr("x\\x07\\x09y: unknown field"));
+  printable_and_short(DecodeRenew("{\"" + long_key + "\":1}").status());
+  absl::Status time = DecodeRenew(R"({"expires_at":"2027-01-31\n00:00:00Z"})").status();
+  printable_and_short(time);
+  EXPECT_THAT(std::string(time.message()), HasSubstr("expires_at"));
+  absl::Status query = DecodeNoQuery({{"evil\r\nSet-Cookie: x", "1"}});
+  printable_and_short(query);
+  EXPECT_THAT(std::string(query.message()), HasSubstr("evil\\x0D\\x0ASet-Cookie: x"));
 }
 
 TEST(DecodeQueryTest, ListVouchers) {

@@ -24,14 +24,18 @@ inline constexpr int kMaxJsonDepth = 16;
 
 // Parses `body` as one JSON object. An empty (or all-whitespace) body is {} when
 // `allow_empty`, else an error. kInvalidArgument: not JSON (with the byte offset), invalid
-// UTF-8, nested deeper than kMaxJsonDepth, a key twice in one object (naming the key), or
-// not an object.
+// UTF-8, nested deeper than kMaxJsonDepth, a key twice in one object (naming the key, as
+// Shown), or not an object. Messages quote no more of the body than Shown's 64 bytes.
+// Time and memory are linear in the size of `body` (the nesting is checked before parsing,
+// and the keys of each open object are kept in a set), which the HTTP server's body limit
+// bounds.
 absl::StatusOr<nlohmann::json> ParseJsonObject(std::string_view body, bool allow_empty);
 
 // Reads the members of one JSON object with type checks, remembering the first problem.
 // Accessors return nullopt for an absent member (or after an error). Finish() reports the
-// first problem, or a member nobody asked for ("unknown field"). `prefix` names the object
-// in messages ("serials[3]."). Strings must not contain NUL.
+// first problem, or a member nobody asked for ("unknown field", its name as Shown). `prefix`
+// names the object in messages ("serials[3]."). Strings must not contain NUL. Messages are
+// printable ASCII and quote at most a bounded prefix of a member's name or value.
 class ObjectReader {
  public:
   ObjectReader(const nlohmann::json& object, std::string prefix = "");
@@ -62,7 +66,7 @@ class ObjectReader {
   std::string error_;
 };
 
-// Query parameters: each may appear once; unknown names are refused.
+// Query parameters: each may appear once; unknown names are refused (the name as Shown).
 class QueryReader {
  public:
   explicit QueryReader(const std::multimap<std::string, std::string>& query);
@@ -79,6 +83,11 @@ class QueryReader {
   std::set<std::string, std::less<>> seen_;
   std::string error_;
 };
+
+// A piece of the client's input for an error message: its first `max_bytes` bytes ("..."
+// after them when cut), printable ASCII but the backslash kept and every other byte written
+// as \xNN, so that a message stays one short printable line whatever the client sent.
+std::string Shown(std::string_view untrusted, size_t max_bytes = 64);
 
 // Serializes for a response: never throws; invalid UTF-8 in strings becomes U+FFFD.
 std::string Dump(const nlohmann::json& value);
