@@ -170,6 +170,44 @@ TEST(DecodeOtherBodiesTest, OptionalBodiesMayBeEmpty) {
   EXPECT_EQ(a->serials.at(0).model, "X");
 }
 
+// Issue 10: a DOM parser keeps the last of duplicate members, so
+// {"serial_numbers":["A"],"serial_numbers":["B"]} could mean B to one reader and A to
+// another. Every body decoder refuses it, naming the key.
+TEST(DecodeDuplicateMembersTest, EveryBodyDecoderRefusesADuplicateKeyNamingIt) {
+  const std::string body = R"({"serial_numbers":["A"],"serial_numbers":["B"]})";
+  auto st = [](auto f) {
+    return [f](std::string_view b) -> absl::Status { return f(b).status(); };
+  };
+  std::vector<std::pair<const char*, std::function<absl::Status(std::string_view)>>> decoders = {
+      {"voucher request", st(DecodeVoucherRequest)},
+      {"renew", st(DecodeRenew)},
+      {"pdc", st(DecodePdc)},
+      {"username", st(DecodeUsername)},
+      {"account name", st(DecodeAccountName)},
+      {"binding", st(DecodeBinding)},
+      {"grant", st(DecodeGrant)},
+      {"group", st(DecodeGroup)},
+      {"token", st(DecodeToken)},
+      {"organization", st(DecodeOrganization)},
+      {"assign", st(DecodeAssign)},
+      {"place", st(DecodePlace)},
+      {"json object", [](std::string_view b) { return ParseJsonObject(b, true).status(); }},
+  };
+  for (const auto& [name, decode] : decoders) {
+    SCOPED_TRACE(name);
+    absl::Status s = decode(body);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(s.message()), HasSubstr("\"serial_numbers\" twice"));
+  }
+  // Also one level down, and when the two values are equal.
+  absl::Status nested =
+      DecodeAssign(
+          R"({"organization_id":"org-a","serials":[{"serial_number":"a","serial_number":"a"}]})")
+          .status();
+  EXPECT_EQ(nested.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(nested.message()), HasSubstr("\"serial_number\" twice"));
+}
+
 // Found by api_json_body_fuzz: messages quoted a client's key or value as it came, so a
 // key holding a newline (or a 100 KB key) went into the problem detail unchanged. The
 // messages now show at most 64 bytes of it, as printable ASCII.
