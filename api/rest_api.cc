@@ -3,9 +3,9 @@
 #include <set>
 #include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "api/internal/bearer.h"
 #include "api/internal/codec.h"
 #include "api/internal/json_body.h"
 #include "api/internal/problem.h"
@@ -45,22 +45,12 @@ json OkWith(std::string_view member, json value) {
   return json{{"ok", true}, {std::string(member), std::move(value)}};
 }
 
-// The token of "Authorization: Bearer <token>" (RFC 6750 section 2.1; the scheme is
-// case-insensitive). nullopt when the header is absent; "" when it is not a bearer token.
+// The token of "Authorization: Bearer <token>" (BearerTokenOf). nullopt when the header is
+// absent; "" when it is not a bearer token.
 std::optional<std::string> BearerToken(const queue::HttpRequest& request) {
   auto it = request.headers.find("authorization");
   if (it == request.headers.end()) return std::nullopt;
-  std::string_view value = it->second;
-  constexpr std::string_view kScheme = "bearer ";
-  if (value.size() <= kScheme.size() ||
-      !absl::EqualsIgnoreCase(absl::string_view(value.data(), kScheme.size()),
-                              absl::string_view(kScheme.data(), kScheme.size()))) {
-    return std::string();
-  }
-  value.remove_prefix(kScheme.size());
-  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
-  return std::string(value);
+  return BearerTokenOf(it->second);
 }
 
 HttpResponse Unauthenticated(std::string_view detail, bool invalid_request) {

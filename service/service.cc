@@ -175,9 +175,9 @@ absl::StatusOr<store::Principal> CheckToken(const store::Reader& reader,
 }  // namespace
 
 absl::StatusOr<Caller> ServiceImpl::Authenticate(std::string_view bearer_token) const {
-  if (!internal::LooksLikeToken(bearer_token)) {
+  if (absl::Status format = internal::SplitToken(bearer_token).status(); !format.ok()) {
     metrics_.auth_failures.fetch_add(1, std::memory_order_relaxed);
-    return absl::UnauthenticatedError("malformed bearer token (expected masa_...)");
+    return format;
   }
   std::string hash = internal::TokenHash(bearer_token);
   MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());

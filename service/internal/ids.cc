@@ -61,26 +61,46 @@ absl::StatusOr<std::string> RequestKey(std::string_view req_id) {
 
 absl::StatusOr<Secret> NewTokenSecret() {
   std::string raw = RandomBytes(kTokenBytes);
-  std::string b64 = Base64Encode(raw);
+  std::string token = TokenFromBytes(raw);
   OPENSSL_cleanse(raw.data(), raw.size());
+  return Secret(std::move(token));
+}
+
+std::string TokenFromBytes(std::string_view raw) {
+  std::string b64 = Base64Encode(raw);
   std::string token(kTokenPrefix);
   for (char c : b64) {
     if (c == '=') break;
     token.push_back(c == '+' ? '-' : c == '/' ? '_' : c);
   }
   OPENSSL_cleanse(b64.data(), b64.size());
-  return Secret(std::move(token));
+  return token;
 }
 
-bool LooksLikeToken(std::string_view token) {
-  if (token.size() != kTokenPrefix.size() + kTokenChars) return false;
-  if (!HasPrefix(token, kTokenPrefix)) return false;
-  for (char c : token.substr(kTokenPrefix.size())) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_';
-    if (!ok) return false;
+absl::StatusOr<TokenParts> SplitToken(std::string_view token) {
+  auto malformed = [] {
+    return absl::UnauthenticatedError("malformed bearer token (expected masa_...)");
+  };
+  if (token.size() != kTokenPrefix.size() + kTokenChars) return malformed();
+  if (!HasPrefix(token, kTokenPrefix)) return malformed();
+  std::string_view secret = token.substr(kTokenPrefix.size());
+  int last_value = 0;
+  for (char c : secret) {
+    if (c >= 'A' && c <= 'Z') {
+      last_value = c - 'A';
+    } else if (c >= 'a' && c <= 'z') {
+      last_value = c - 'a' + 26;
+    } else if (c >= '0' && c <= '9') {
+      last_value = c - '0' + 52;
+    } else if (c == '-' || c == '_') {
+      last_value = c == '-' ? 62 : 63;
+    } else {
+      return malformed();
+    }
   }
-  return true;
+  // 43 characters carry 258 bits: the last one's low two bits are past the 32 bytes.
+  if (last_value % 4 != 0) return malformed();
+  return TokenParts{token.substr(0, kTokenPrefix.size()), secret};
 }
 
 std::string TokenHash(std::string_view token) { return HexEncode(Sha256(token)); }

@@ -29,8 +29,21 @@ absl::StatusOr<std::string> RequestKey(std::string_view req_id);
 
 // A bearer token: "masa_" + base64url (no padding) of 32 random bytes.
 absl::StatusOr<Secret> NewTokenSecret();
-// True when `token` has the shape NewTokenSecret() produces.
-bool LooksLikeToken(std::string_view token);
+// The token for the 32 secret bytes `raw`: "masa_" + base64url of them without padding.
+std::string TokenFromBytes(std::string_view raw);
+
+// A bearer token split into its parts, views into the token given: prefix + secret is the
+// token.
+struct TokenParts {
+  std::string_view prefix;  // "masa_"
+  std::string_view secret;  // 43 base64url characters, the canonical encoding of 32 bytes
+};
+// Splits a token of the shape NewTokenSecret() produces: "masa_", then 43 characters of the
+// base64url alphabet whose last one leaves the two bits past the 32 bytes zero (as every
+// encoder writes them, so that one secret has one spelling). kUnauthenticated "malformed
+// bearer token (expected masa_...)" for anything else; the message quotes nothing of
+// `token`. Constant work: the length is checked first.
+absl::StatusOr<TokenParts> SplitToken(std::string_view token);
 // Lower-case hex SHA-256 of the token: the store::ApiToken key.
 std::string TokenHash(std::string_view token);
 // "tok-" + the first 16 hex digits of the hash.
