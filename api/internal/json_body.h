@@ -26,9 +26,9 @@ inline constexpr int kMaxJsonDepth = 16;
 // `allow_empty`, else an error. kInvalidArgument: not JSON (with the byte offset), invalid
 // UTF-8, nested deeper than kMaxJsonDepth, a key twice in one object (naming the key, as
 // Shown), or not an object. Messages quote no more of the body than Shown's 64 bytes.
-// Time and memory are linear in the size of `body` (the nesting is checked before parsing,
-// and the keys of each open object are kept in a set), which the HTTP server's body limit
-// bounds.
+// Bounds, for a body of n bytes (n under the HTTP server's body limit): memory O(n); time
+// O(n log n), since each key goes into a set of its object's keys; the nesting is checked
+// before parsing, so nothing recurses deeper than kMaxJsonDepth.
 absl::StatusOr<nlohmann::json> ParseJsonObject(std::string_view body, bool allow_empty);
 
 // Reads the members of one JSON object with type checks, remembering the first problem.
