@@ -14,6 +14,21 @@
 namespace masa::tools {
 namespace {
 
+// Text from the file as it may appear in an error message: printable ASCII on one line,
+// every other byte as \xNN, and at most `max` bytes of it (a message names, it does not copy).
+std::string Printable(std::string_view text, size_t max = 64) {
+  std::string out;
+  for (char c : text.substr(0, max)) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out.push_back(c);
+    } else {
+      absl::StrAppendFormat(&out, "\\x%02x", static_cast<unsigned char>(c));
+    }
+  }
+  if (text.size() > max) out += "...";
+  return out;
+}
+
 // Reads typed values out of one TOML table, remembering which keys were known so that a
 // misspelt key is an error rather than silently ignored.
 class Section {
@@ -70,7 +85,7 @@ class Section {
     for (const auto& [key, node] : *table_) {
       if (!known_.count(std::string(key.str()))) {
         return absl::InvalidArgumentError(absl::StrCat("unknown key ",
-                                                       Name(std::string(key.str()).c_str()),
+                                                       Name(Printable(key.str()).c_str()),
                                                        " (line ", node.source().begin.line, ")"));
       }
     }
@@ -134,7 +149,7 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
   } catch (const toml::parse_error& e) {
     return absl::InvalidArgumentError(absl::StrCat("configuration line ", e.source().begin.line,
                                                    " column ", e.source().begin.column, ": ",
-                                                   std::string(e.description())));
+                                                   Printable(e.description(), 256)));
   }
   static const std::set<std::string> kSections = {"server", "hsm",   "signing", "voucher",
                                                   "audit",  "store", "queue",   "metrics"};
@@ -142,7 +157,7 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
     std::string name(key.str());
     if (!kSections.count(name) || !node.is_table()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "unknown section [", name, "] (line ", node.source().begin.line,
+          "unknown section [", Printable(name), "] (line ", node.source().begin.line,
           "); sections are [server], [hsm], [signing], [voucher], [audit], [store], [queue], "
           "[metrics]"));
     }
@@ -191,7 +206,7 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
     c.default_assertion = *a;
   } else {
     return absl::InvalidArgumentError(
-        absl::StrCat("[voucher] assertion: \"", assertion,
+        absl::StrCat("[voucher] assertion: \"", Printable(assertion),
                      "\" is not one of verified, logged, proximity, agent-proximity"));
   }
   MASA_RETURN_IF_ERROR(voucher.NoUnknownKeys());
@@ -248,7 +263,7 @@ absl::Status SplitListen(const std::string& listen, std::string* address_out, ui
   }
   int port = 0;
   if (!absl::SimpleAtoi(listen.substr(colon + 1), &port) || port < 0 || port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("bad port in \"", listen, "\""));
+    return absl::InvalidArgumentError(absl::StrCat("bad port in \"", Printable(listen), "\""));
   }
   *address_out = address;
   *port_out = static_cast<uint16_t>(port);
@@ -266,12 +281,39 @@ absl::StatusOr<MasadConfig> LoadConfig(const std::string& path) {
   return config;
 }
 
+namespace {
+
+// A TOML basic string: quotes, backslashes and control characters escaped, so that any
+// value ParseConfig accepted is written back as the same value.
+std::string TomlString(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if ((c >= 0 && c < 0x20) || c == 0x7f) {
+      absl::StrAppendFormat(&out, "\\u%04X", static_cast<unsigned char>(c));
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+}  // namespace
+
 std::string FormatConfig(const MasadConfig& c) {
-  auto q = [](const std::string& s) { return absl::StrCat("\"", s, "\""); };
+  auto q = [](const std::string& s) { return TomlString(s); };
+  // SplitListen takes one pair of brackets off the address: put them on whenever the
+  // address has a colon (IPv6) or brackets of its own, so that the listen value reads back.
+  bool bracket =
+      c.listen_address.find(':') != std::string::npos || absl::StartsWith(c.listen_address, "[");
+  std::string listen = bracket ? absl::StrCat("[", c.listen_address, "]:", c.listen_port)
+                               : absl::StrCat(c.listen_address, ":", c.listen_port);
   return absl::StrCat(
-      "[server]\nlisten = ", q(absl::StrCat(c.listen_address, ":", c.listen_port)),
-      "\ntls_certificate = ", q(c.tls_certificate), "\ntls_key = ", q(c.tls_key),
-      "\nplain_http = ", c.plain_http ? "true" : "false",
+      "[server]\nlisten = ", q(listen), "\ntls_certificate = ", q(c.tls_certificate),
+      "\ntls_key = ", q(c.tls_key), "\nplain_http = ", c.plain_http ? "true" : "false",
       "\nmax_header_bytes = ", c.max_header_bytes, "\nmax_body_bytes = ", c.max_body_bytes,
       "\nmax_connections = ", c.max_connections,
       "\nmax_connections_per_client = ", c.max_connections_per_client,
