@@ -61,6 +61,10 @@ absl::Status VerifyInclusion(const Hash& leaf_hash, uint64_t index, uint64_t tre
     return absl::InvalidArgumentError(
         absl::StrCat("leaf index ", index, " is outside a tree of size ", tree_size));
   }
+  if (proof.size() > kMaxProofHashes) {
+    return absl::DataLossError(absl::StrCat("inclusion proof has ", proof.size(),
+                                            " hashes; no tree needs more than ", kMaxProofHashes));
+  }
   uint64_t fn = index;
   uint64_t sn = tree_size - 1;
   Hash r = leaf_hash;

@@ -76,9 +76,17 @@ class MerkleBuilder {
   uint64_t size_ = 0;
 };
 
+// The longest inclusion or consistency path a tree of at most 2^64 leaves has.
+inline constexpr size_t kMaxProofHashes = 64;
+
+// The largest entry encoding the offline readers (proofs, exports) accept. The appliance's
+// entries hold identifiers and a short outcome, a few hundred bytes.
+inline constexpr size_t kMaxAuditEntryBytes = 64 * 1024;
+
 // RFC 9162 section 2.1.3.2. OK when `proof` shows the leaf at `index` is in the tree of
 // `tree_size` with `root`; kDataLoss (the log or the proof is not what it claims) otherwise,
-// kInvalidArgument when index >= tree_size.
+// kInvalidArgument when index >= tree_size. A proof of more than kMaxProofHashes hashes is
+// refused before any is hashed: O(kMaxProofHashes) time whatever the input.
 absl::Status VerifyInclusion(const Hash& leaf_hash, uint64_t index, uint64_t tree_size,
                              const std::vector<Hash>& proof, const Hash& root);
 

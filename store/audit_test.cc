@@ -215,3 +215,30 @@ TEST(CheckpointKeyIdTest, Ed25519KeyIdFollowsSignedNote) {
 
 }  // namespace
 }  // namespace masa::store
+
+namespace masa::store {
+namespace {
+
+// The bounds of the offline readers' inputs: refused before the work they would cost.
+TEST(AuditBoundsTest, OverlongProofsAndNotesAreRefusedUpFront) {
+  std::vector<Hash> proof(kMaxProofHashes + 1, Hash(kHashSize, 'a'));
+  absl::Status st = VerifyInclusion(Hash(kHashSize, 'b'), 0, 2, proof, Hash(kHashSize, 'c'));
+  EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(st.message().find("no tree needs more than 64"), std::string::npos) << st;
+
+  auto key = testing::NewKey("ED25519");
+  auto signer = NewEvpCheckpointSigner("masa.test/audit", UpRef(key.get()));
+  ASSERT_TRUE(signer.ok());
+  Checkpoint cp{std::string(kMaxCheckpointNoteBytes, 'o'), 1, Hash(kHashSize, 'r')};
+  EXPECT_EQ(SignCheckpoint(cp, **signer).status().code(), absl::StatusCode::kInvalidArgument);
+  cp.origin = "masa.test/audit";
+  auto note = SignCheckpoint(cp, **signer);
+  ASSERT_TRUE(note.ok()) << note.status();
+  EXPECT_TRUE(VerifyCheckpointNote(*note, key.get()).ok());
+  std::string padded = std::string(kMaxCheckpointNoteBytes, 'x') + "\n" + *note;
+  EXPECT_NE(ParseCheckpointNote(padded).status().message().find("over the limit"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace masa::store

@@ -134,7 +134,14 @@ absl::StatusOr<std::string> SignCheckpoint(const Checkpoint& checkpoint, Checkpo
   uint32_t id = signer.KeyId();
   for (int i = 0; i < 4; ++i) blob[i] = static_cast<char>((id >> (24 - 8 * i)) & 0xff);
   blob += sig;
-  return absl::StrCat(body, "\n", Sv(kSigPrefix), signer.KeyName(), " ", Base64Encode(blob), "\n");
+  std::string note =
+      absl::StrCat(body, "\n", Sv(kSigPrefix), signer.KeyName(), " ", Base64Encode(blob), "\n");
+  if (note.size() > kMaxCheckpointNoteBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("checkpoint note of ", note.size(),
+                                                   " bytes is over the limit of ",
+                                                   kMaxCheckpointNoteBytes, " (origin too long)"));
+  }
+  return note;
 }
 
 namespace {
@@ -159,6 +166,11 @@ struct ParsedNote {
 
 absl::StatusOr<ParsedNote> ParseNote(std::string_view note) {
   ParsedNote out;
+  if (note.size() > kMaxCheckpointNoteBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("checkpoint note of ", note.size(),
+                                                   " bytes is over the limit of ",
+                                                   kMaxCheckpointNoteBytes));
+  }
   size_t split = note.rfind("\n\n");
   if (split == std::string_view::npos) {
     return absl::InvalidArgumentError("checkpoint note has no blank line before signatures");

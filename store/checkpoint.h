@@ -42,6 +42,10 @@ class CheckpointSigner {
   virtual absl::StatusOr<std::string> Sign(std::string_view message) = 0;
 };
 
+// The longest note text the parsers accept and SignCheckpoint writes. A note of the
+// appliance is about 2 x the origin + 300 bytes.
+inline constexpr size_t kMaxCheckpointNoteBytes = 8 * 1024;
+
 // A checkpoint's signed content.
 struct Checkpoint {
   std::string origin;
@@ -61,12 +65,15 @@ absl::StatusOr<std::unique_ptr<CheckpointSigner>> NewEvpCheckpointSigner(
 // The signed-note key ID of `key_name` with `public_key` (see above).
 absl::StatusOr<uint32_t> NoteKeyId(std::string_view key_name, EVP_PKEY* public_key);
 
-// Signs `checkpoint` and returns the whole note text.
+// Signs `checkpoint` and returns the whole note text. kInvalidArgument when the note would
+// be longer than kMaxCheckpointNoteBytes (an origin of kilobytes).
 absl::StatusOr<std::string> SignCheckpoint(const Checkpoint& checkpoint, CheckpointSigner& signer);
 
 // Parses a checkpoint note and checks that a signature line whose key ID matches
-// `public_key` verifies. kInvalidArgument for a malformed note, kDataLoss when no line
-// matches the key or the matching signature is wrong (a forged or altered checkpoint).
+// `public_key` verifies. kInvalidArgument for a malformed note (or one longer than
+// kMaxCheckpointNoteBytes, refused before parsing), kDataLoss when no line matches the key
+// or the matching signature is wrong (a forged or altered checkpoint). The body's lines
+// after the third (C2SP extension lines) are signed but not interpreted. O(note size).
 absl::StatusOr<Checkpoint> VerifyCheckpointNote(std::string_view note, EVP_PKEY* public_key);
 
 // Parses the body of a note without checking signatures (for display).

@@ -191,6 +191,12 @@ TEST_F(TamperTest, ProofCheckedOfflineAndExportAndBackup) {
     if (line.find("\"type\":\"entry\"") != std::string::npos) ++entries;
   }
   EXPECT_EQ(entries, 40);
+  // The export checks out offline with the audit key alone, and not without it.
+  RunResult ev = RunMasactl({"audit", "verify", "--export", export_path, "--audit-key", key_path});
+  EXPECT_EQ(ev.exit_code, 0) << ev.output;
+  EXPECT_NE(ev.output.find("audit export OK: 40 entries"), std::string::npos) << ev.output;
+  RunResult nokey = RunMasactl({"audit", "verify", "--export", export_path});
+  EXPECT_EQ(nokey.exit_code, 5) << nokey.output;  // precondition
 
   std::string backup = dir_.path() + "/backup.mdb";
   RunResult b = RunMasactl({"store", "backup", "--state", dir_.path(), "--out", backup});

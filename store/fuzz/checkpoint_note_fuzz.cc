@@ -1,0 +1,104 @@
+// Fuzzes the checkpoint note parser (ParseCheckpointNote, VerifyCheckpointNote), which reads
+// the signed notes of proofs and exports. The input is a note's text; the verifying key is a
+// fixed Ed25519 key (the one the seeds were signed with: tools/testing/audit_store.h).
+// Beyond not crashing, it asserts:
+//  - an error is kInvalidArgument (malformed) or kDataLoss (not signed by the key), its
+//    message one line of printable ASCII; notes over kMaxCheckpointNoteBytes are refused;
+//  - an accepted note re-serialises identically: its text starts with
+//    FormatCheckpointBody(parsed) (extension lines may follow, and are signed);
+//  - a verified note parses to the same checkpoint, and signing that checkpoint again gives
+//    back the note itself when it is a plain one (Ed25519 signatures are deterministic);
+//  - SignCheckpoint and VerifyCheckpointNote round-trip every parsed checkpoint.
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/openssl.h"
+#include "store/checkpoint.h"
+
+namespace {
+
+using masa::store::Checkpoint;
+
+// tools/testing/audit_store.h kFuzzAuditKeyPem (test code, not reachable from here).
+constexpr char kAuditKeyPem[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MC4CAQAwBQYDK2VwBCIEIERfFJZEODdZMOvMBY4DadRkgwh+Ga2dc90HMLSqSJBo\n"
+    "-----END PRIVATE KEY-----\n";
+
+EVP_PKEY* AuditKey() {
+  static EVP_PKEY* key = [] {
+    masa::UniquePtr<BIO> bio(BIO_new_mem_buf(kAuditKeyPem, -1));
+    EVP_PKEY* k = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+    if (k == nullptr) abort();
+    return k;
+  }();
+  return key;
+}
+
+masa::store::CheckpointSigner& Signer() {
+  static masa::store::CheckpointSigner* signer = [] {
+    auto s = masa::store::NewEvpCheckpointSigner("masa.test/audit", masa::UpRef(AuditKey()));
+    if (!s.ok()) abort();
+    return s->release();
+  }();
+  return *signer;
+}
+
+bool PrintableLine(std::string_view s) {
+  for (char c : s) {
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return !s.empty();
+}
+
+bool Same(const Checkpoint& a, const Checkpoint& b) {
+  return a.origin == b.origin && a.tree_size == b.tree_size && a.root_hash == b.root_hash;
+}
+
+void CheckError(const absl::Status& st) {
+  if (st.code() != absl::StatusCode::kInvalidArgument && st.code() != absl::StatusCode::kDataLoss) {
+    abort();
+  }
+  if (!PrintableLine(std::string(st.message()))) abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view note(reinterpret_cast<const char*>(data), size);
+  absl::StatusOr<Checkpoint> parsed = masa::store::ParseCheckpointNote(note);
+  absl::StatusOr<Checkpoint> verified = masa::store::VerifyCheckpointNote(note, AuditKey());
+  if (!verified.ok()) CheckError(verified.status());
+  if (!parsed.ok()) {
+    CheckError(parsed.status());
+    if (verified.ok()) abort();  // verified what does not parse
+    return 0;
+  }
+  if (size > masa::store::kMaxCheckpointNoteBytes) abort();
+  std::string body = masa::store::FormatCheckpointBody(*parsed);
+  if (note.substr(0, body.size()) != body) abort();  // not the text it was parsed from
+
+  absl::StatusOr<std::string> resigned = masa::store::SignCheckpoint(*parsed, Signer());
+  if (resigned.ok()) {
+    absl::StatusOr<Checkpoint> back = masa::store::VerifyCheckpointNote(*resigned, AuditKey());
+    if (!back.ok() || !Same(*back, *parsed)) abort();
+  } else if (resigned.status().code() != absl::StatusCode::kInvalidArgument) {
+    abort();
+  }
+  if (verified.ok()) {
+    if (!Same(*verified, *parsed)) abort();
+    // A plain note (three body lines, one signature by this key) is exactly what signing
+    // its checkpoint writes.
+    bool plain =
+        note.substr(body.size(), 1) == "\n" && note.find('\n', body.size() + 1) == note.size() - 1;
+    if (plain && (!resigned.ok() || note != *resigned)) abort();
+  }
+  return 0;
+}
