@@ -12,19 +12,18 @@
 #include "common/file.h"
 #include "common/status.h"
 #include "common/time.h"
-#include "nlohmann/json.hpp"
 #include "store/audit.h"
 #include "store/audit_verify.h"
 #include "store/checkpoint.h"
 #include "store/store.h"
+#include "tools/audit_export.h"
+#include "tools/audit_proof.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 
 namespace masa::tools {
 
 namespace {
-
-using nlohmann::json;
 
 absl::StatusOr<std::unique_ptr<store::Store>> OpenReadOnly(const std::string& state_dir) {
   store::StoreOptions options;
@@ -49,18 +48,7 @@ absl::StatusOr<UniquePtr<EVP_PKEY>> LoadAuditKey(const Flags::Parsed& args,
 
 std::string B64(std::string_view s) { return Base64Encode(s); }
 
-json EntryJson(const store::AuditEntry& e) {
-  return json{{"seq", e.seq},
-              {"time", FormatRfc3339(e.time)},
-              {"actor", e.actor},
-              {"action", e.action},
-              {"target", e.target},
-              {"outcome", e.outcome},
-              {"object_hash", B64(e.object_hash)},
-              {"prev_hash", B64(e.prev_hash)}};
-}
-
-absl::Status Verify(const Flags::Parsed& args) {
+absl::Status VerifyStore(const Flags::Parsed& args) {
   std::string state = *args.Get("state");
   MASA_ASSIGN_OR_RETURN(auto key, LoadAuditKey(args, state));
   MASA_ASSIGN_OR_RETURN(auto st, OpenReadOnly(state));
@@ -90,97 +78,62 @@ absl::Status Prove(const Flags::Parsed& args) {
   }
   MASA_ASSIGN_OR_RETURN(auto st, OpenReadOnly(*args.Get("state")));
   MASA_ASSIGN_OR_RETURN(store::Snapshot snap, st->Read());
-  MASA_ASSIGN_OR_RETURN(std::optional<std::string> note, snap.LatestCheckpoint());
-  if (!note) {
-    return absl::FailedPreconditionError("the log has no signed checkpoint yet; prove later");
-  }
-  MASA_ASSIGN_OR_RETURN(store::Checkpoint cp, store::ParseCheckpointNote(*note));
-  if (index >= cp.tree_size) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("entry ", index, " is not covered by the latest checkpoint (tree size ",
-                     cp.tree_size, "); wait for the next checkpoint"));
-  }
-  MASA_ASSIGN_OR_RETURN(std::string bytes, snap.AuditEntryBytes(index));
-  MASA_ASSIGN_OR_RETURN(store::AuditEntry entry, store::DecodeAuditEntry(bytes));
-  MASA_ASSIGN_OR_RETURN(std::vector<store::Hash> proof, snap.InclusionProof(index, cp.tree_size));
-  json path = json::array();
-  for (const auto& h : proof) path.push_back(B64(h));
-  json out{{"entry_index", index},      {"entry", EntryJson(entry)},
-           {"entry_bytes", B64(bytes)}, {"leaf_hash", B64(store::LeafHash(bytes))},
-           {"tree_size", cp.tree_size}, {"root_hash", B64(cp.root_hash)},
-           {"inclusion_proof", path},   {"checkpoint", *note}};
-  std::printf("%s\n", out.dump(2).c_str());
+  MASA_ASSIGN_OR_RETURN(std::string proof, MakeAuditProof(snap, index));
+  std::printf("%s\n", proof.c_str());
   return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> B64Field(const json& j, const char* name) {
-  if (!j.contains(name) || !j[name].is_string()) {
-    return absl::InvalidArgumentError(absl::StrCat("proof has no string field \"", name, "\""));
-  }
-  return Base64Decode(j[name].get<std::string>());
 }
 
 absl::Status CheckProof(const Flags::Parsed& args) {
   MASA_ASSIGN_OR_RETURN(std::string text, ReadFile(*args.Get("proof")));
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return absl::InvalidArgumentError("proof is not JSON");
   MASA_ASSIGN_OR_RETURN(auto key, LoadAuditKey(args, ""));
-  if (!key) return absl::InvalidArgumentError("check-proof needs --audit-key FILE");
-  if (!j.contains("checkpoint") || !j["checkpoint"].is_string() || !j.contains("entry_index") ||
-      !j["entry_index"].is_number_unsigned() || !j.contains("inclusion_proof") ||
-      !j["inclusion_proof"].is_array()) {
-    return absl::InvalidArgumentError("proof lacks checkpoint, entry_index or inclusion_proof");
-  }
-  MASA_ASSIGN_OR_RETURN(store::Checkpoint cp,
-                        store::VerifyCheckpointNote(j["checkpoint"].get<std::string>(), key.get()));
-  MASA_ASSIGN_OR_RETURN(std::string bytes, B64Field(j, "entry_bytes"));
-  std::vector<store::Hash> proof;
-  for (const auto& h : j["inclusion_proof"]) {
-    if (!h.is_string()) return absl::InvalidArgumentError("proof hashes must be strings");
-    MASA_ASSIGN_OR_RETURN(std::string raw, Base64Decode(h.get<std::string>()));
-    proof.push_back(std::move(raw));
-  }
-  uint64_t index = j["entry_index"].get<uint64_t>();
-  MASA_RETURN_IF_ERROR(
-      store::VerifyInclusion(store::LeafHash(bytes), index, cp.tree_size, proof, cp.root_hash));
-  MASA_ASSIGN_OR_RETURN(store::AuditEntry entry, store::DecodeAuditEntry(bytes));
-  if (entry.seq != index) {
-    return absl::DataLossError(
-        absl::StrCat("the entry bytes hold sequence number ", entry.seq, ", not ", index));
-  }
+  MASA_ASSIGN_OR_RETURN(AuditProofCheck ok, CheckAuditProof(text, key.get()));
   std::printf("proof OK: entry %llu (%s %s %s) is in the log signed at tree size %llu\n",
-              static_cast<unsigned long long>(index), entry.actor.c_str(), entry.action.c_str(),
-              entry.target.c_str(), static_cast<unsigned long long>(cp.tree_size));
+              static_cast<unsigned long long>(ok.index), ok.entry.actor.c_str(),
+              ok.entry.action.c_str(), ok.entry.target.c_str(),
+              static_cast<unsigned long long>(ok.tree_size));
   return absl::OkStatus();
 }
 
 absl::Status Export(const Flags::Parsed& args) {
   MASA_ASSIGN_OR_RETURN(auto st, OpenReadOnly(*args.Get("state")));
   MASA_ASSIGN_OR_RETURN(store::Snapshot snap, st->Read());
-  std::string out;
-  absl::Status problem;
-  MASA_RETURN_IF_ERROR(snap.ScanAudit(0, [&](uint64_t seq, std::string_view bytes) {
-    auto entry = store::DecodeAuditEntry(bytes);
-    if (!entry.ok()) {
-      problem = Annotate(entry.status(), absl::StrCat("audit entry ", seq));
-      return false;
-    }
-    json line = EntryJson(*entry);
-    line["type"] = "entry";
-    line["leaf_hash"] = B64(store::LeafHash(bytes));
-    line["entry_bytes"] = B64(bytes);
-    absl::StrAppend(&out, line.dump(), "\n");
-    return true;
-  }));
-  MASA_RETURN_IF_ERROR(problem);
-  MASA_RETURN_IF_ERROR(snap.ScanCheckpoints([&](uint64_t size, std::string_view note) {
-    json line{{"type", "checkpoint"}, {"tree_size", size}, {"note", std::string(note)}};
-    absl::StrAppend(&out, line.dump(), "\n");
-    return true;
-  }));
+  MASA_ASSIGN_OR_RETURN(std::string out, ExportAuditLog(snap));
   if (auto path = args.Get("out")) return WriteFileAtomic(*path, out, 0600);
   std::fwrite(out.data(), 1, out.size(), stdout);
   return absl::OkStatus();
+}
+
+// Reads the export in blocks, so that memory stays at one line (the verifier's bound).
+absl::Status VerifyExport(const Flags::Parsed& args) {
+  const std::string path = *args.Get("export");
+  MASA_ASSIGN_OR_RETURN(auto key, LoadAuditKey(args, ""));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  AuditExportVerifier verifier(key.get());
+  std::string block(64 * 1024, '\0');
+  while (in) {
+    in.read(block.data(), static_cast<std::streamsize>(block.size()));
+    MASA_RETURN_IF_ERROR(Annotate(
+        verifier.Feed(std::string_view(block.data(), static_cast<size_t>(in.gcount()))), path));
+  }
+  if (in.bad()) return absl::DataLossError(absl::StrCat("reading ", path, " failed"));
+  absl::StatusOr<AuditExportReport> report = verifier.Finish();
+  if (!report.ok()) return Annotate(report.status(), path);
+  if (report->checkpoints > 0 && !key) {
+    return absl::FailedPreconditionError(
+        "the export has signed checkpoints but no audit key was given: pass --audit-key FILE");
+  }
+  std::printf("audit export OK: %llu entries, %llu signed checkpoints verified, root %s\n",
+              static_cast<unsigned long long>(report->entries),
+              static_cast<unsigned long long>(report->checkpoints), B64(report->root).c_str());
+  return absl::OkStatus();
+}
+
+absl::Status Verify(const Flags::Parsed& args) {
+  if (args.Get("export").has_value() == args.Get("state").has_value()) {
+    return absl::InvalidArgumentError("audit verify needs --state DIR or --export FILE (one)");
+  }
+  return args.Get("export") ? VerifyExport(args) : VerifyStore(args);
 }
 
 int Run(Flags& flags, const Args& args, absl::Status (*fn)(const Flags::Parsed&)) {
@@ -198,9 +151,10 @@ void PrintAuditUsage(FILE* out) {
   std::fprintf(out,
                "usage: masactl audit <verify|prove|check-proof|export> [options]\n"
                "  verify       replay the log: chain, Merkle tree, checkpoint signatures\n"
+               "               (--export FILE: the same checks on an export, offline)\n"
                "  prove        print an inclusion proof of one entry (JSON)\n"
                "  check-proof  check a proof from 'prove' offline against the audit key\n"
-               "  export       write the log as JSON lines\n");
+               "  export       write the log as JSON lines (checked by verify --export)\n");
 }
 
 }  // namespace
@@ -213,10 +167,14 @@ int AuditCommand(const Args& args) {
   const std::string& sub = args[0];
   Args rest(args.begin() + 1, args.end());
   if (sub == "verify") {
-    Flags flags("masactl audit verify --state DIR [--audit-key FILE]",
-                "Replays the whole audit log read-only and names the first bad entry.");
-    flags.Option("state", "DIR", "state folder", true)
-        .Option("audit-key", "FILE", "PEM public key of the audit key (default DIR/audit-key.pem)");
+    Flags flags("masactl audit verify (--state DIR | --export FILE) [--audit-key FILE]",
+                "Replays the whole audit log read-only and names the first bad entry; with "
+                "--export, checks a file written by 'masactl audit export' instead, needing "
+                "only the audit key, and names its first bad line.");
+    flags.Option("state", "DIR", "state folder")
+        .Option("export", "FILE", "an export (JSON lines) to check instead of a state folder")
+        .Option("audit-key", "FILE",
+                "PEM public key of the audit key (default DIR/audit-key.pem with --state)");
     return Run(flags, rest, Verify);
   }
   if (sub == "prove") {

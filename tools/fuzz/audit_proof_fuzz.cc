@@ -1,0 +1,63 @@
+// Fuzzes CheckAuditProof, the offline check of `masactl audit check-proof`: the input is the
+// proof's JSON text, checked against a fixed Ed25519 audit key (the one the seed, a real
+// proof from a real store, was signed with: tools/testing/audit_store.h). Beyond not
+// crashing, it asserts:
+//  - an error is kInvalidArgument (not a proof) or kDataLoss (a proof that does not check
+//    out), its message one line of printable ASCII;
+//  - an accepted proof is for an entry inside the signed tree, and its bytes hold that
+//    entry's sequence number;
+//  - the bounds of audit_proof.h hold: texts over kMaxAuditProofBytes are refused (run with
+//    a -max_len above it now and then to see it).
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "common/openssl.h"
+#include "tools/audit_proof.h"
+
+namespace {
+
+// tools/testing/audit_store.h kFuzzAuditKeyPem (test code, not reachable from here).
+constexpr char kAuditKeyPem[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MC4CAQAwBQYDK2VwBCIEIERfFJZEODdZMOvMBY4DadRkgwh+Ga2dc90HMLSqSJBo\n"
+    "-----END PRIVATE KEY-----\n";
+
+EVP_PKEY* AuditKey() {
+  static EVP_PKEY* key = [] {
+    masa::UniquePtr<BIO> bio(BIO_new_mem_buf(kAuditKeyPem, -1));
+    EVP_PKEY* k = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+    if (k == nullptr) abort();
+    return k;
+  }();
+  return key;
+}
+
+bool PrintableLine(std::string_view s) {
+  for (char c : s) {
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return !s.empty();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  absl::StatusOr<masa::tools::AuditProofCheck> check =
+      masa::tools::CheckAuditProof(text, AuditKey());
+  if (!check.ok()) {
+    absl::StatusCode code = check.status().code();
+    if (code != absl::StatusCode::kInvalidArgument && code != absl::StatusCode::kDataLoss) abort();
+    if (!PrintableLine(std::string(check.status().message()))) abort();
+    return 0;
+  }
+  if (size > masa::tools::kMaxAuditProofBytes) abort();
+  if (check->index >= check->tree_size || check->entry.seq != check->index) abort();
+  return 0;
+}
