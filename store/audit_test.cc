@@ -242,3 +242,27 @@ TEST(AuditBoundsTest, OverlongProofsAndNotesAreRefusedUpFront) {
 
 }  // namespace
 }  // namespace masa::store
+
+namespace masa::store {
+namespace {
+
+// Found by store_checkpoint_note_fuzz: with an ECDSA audit key (whose key ID does not depend
+// on the key name) a note could name its key with any bytes, and the "does not verify"
+// message repeated them, control characters and all.
+TEST(CheckpointNoteTest, TheKeyNameInAMessageIsEscaped) {
+  auto key = testing::NewKey("EC");
+  auto signer = NewEvpCheckpointSigner("masa.test/audit", UpRef(key.get()));
+  ASSERT_TRUE(signer.ok());
+  auto note = SignCheckpoint({"masa.test/audit", 3, Hash(kHashSize, 'r')}, **signer);
+  ASSERT_TRUE(note.ok());
+  std::string forged = *note;
+  forged[forged.find("\n3\n") + 1] = '4';  // an altered tree size
+  forged.replace(forged.rfind("masa.test/audit"), 4, "ma\x03\x01");
+  absl::Status st = VerifyCheckpointNote(forged, key.get()).status();
+  EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss) << st;
+  for (char c : st.message()) EXPECT_TRUE(c >= 0x20 && c < 0x7f) << st;
+  EXPECT_NE(st.message().find("ma\\x03\\x01.test/audit"), std::string::npos) << st;
+}
+
+}  // namespace
+}  // namespace masa::store

@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/base64.h"
 #include "common/status.h"
@@ -241,7 +242,9 @@ absl::StatusOr<Checkpoint> VerifyCheckpointNote(std::string_view note, EVP_PKEY*
         reinterpret_cast<const unsigned char*>(parsed.body.data()), parsed.body.size());
     ERR_clear_error();
     if (rc != 1) {
-      return absl::DataLossError(absl::StrCat("checkpoint signature by ", name,
+      // The name is the note's, whatever bytes it holds: escaped, so the message stays one
+      // printable line.
+      return absl::DataLossError(absl::StrCat("checkpoint signature by ", absl::CHexEscape(name),
                                               " does not verify (forged or altered checkpoint)"));
     }
     return parsed.checkpoint;

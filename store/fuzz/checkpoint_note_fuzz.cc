@@ -1,6 +1,7 @@
 // Fuzzes the checkpoint note parser (ParseCheckpointNote, VerifyCheckpointNote), which reads
 // the signed notes of proofs and exports. The input is a note's text; the verifying key is a
-// fixed Ed25519 key (the one the seeds were signed with: tools/testing/audit_store.h).
+// fixed Ed25519 key (the one the seeds were signed with: tools/testing/audit_store.h) and a
+// fixed P-256 key (the seed ec_note is signed with it).
 // Beyond not crashing, it asserts:
 //  - an error is kInvalidArgument (malformed) or kDataLoss (not signed by the key), its
 //    message one line of printable ASCII; notes over kMaxCheckpointNoteBytes are refused;
@@ -31,6 +32,25 @@ constexpr char kAuditKeyPem[] =
     "-----BEGIN PRIVATE KEY-----\n"
     "MC4CAQAwBQYDK2VwBCIEIERfFJZEODdZMOvMBY4DadRkgwh+Ga2dc90HMLSqSJBo\n"
     "-----END PRIVATE KEY-----\n";
+
+// A fixed P-256 key too: the appliance's audit key is ECDSA, whose key ID does not depend
+// on the key name, so a note may name any key and still reach the signature check.
+constexpr char kEcAuditKeyPem[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgT2awes1LzZ+LHTDZ\n"
+    "uDx5XrUox8j40aHJBxwgrXgvT7ehRANCAARA8p79jUDsgiBgXpw4IoDXFTxwd7hZ\n"
+    "nqYiZMxwpzSBH7zeBqaM0CA3Y6Y8EVWAQP2/HTcvRgVbUPYHPHPpX1Iy\n"
+    "-----END PRIVATE KEY-----\n";
+
+EVP_PKEY* EcAuditKey() {
+  static EVP_PKEY* key = [] {
+    masa::UniquePtr<BIO> bio(BIO_new_mem_buf(kEcAuditKeyPem, -1));
+    EVP_PKEY* k = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+    if (k == nullptr) abort();
+    return k;
+  }();
+  return key;
+}
 
 EVP_PKEY* AuditKey() {
   static EVP_PKEY* key = [] {
@@ -76,6 +96,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::StatusOr<Checkpoint> parsed = masa::store::ParseCheckpointNote(note);
   absl::StatusOr<Checkpoint> verified = masa::store::VerifyCheckpointNote(note, AuditKey());
   if (!verified.ok()) CheckError(verified.status());
+  absl::StatusOr<Checkpoint> ec_verified = masa::store::VerifyCheckpointNote(note, EcAuditKey());
+  if (!ec_verified.ok()) CheckError(ec_verified.status());
+  if (ec_verified.ok() && !parsed.ok()) abort();
   if (!parsed.ok()) {
     CheckError(parsed.status());
     if (verified.ok()) abort();  // verified what does not parse
