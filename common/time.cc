@@ -1,5 +1,6 @@
 #include "common/time.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "absl/strings/str_cat.h"
@@ -26,6 +27,17 @@ class RealClock final : public Clock {
 };
 
 }  // namespace
+
+absl::Time MinRfc3339Time() {
+  return absl::FromCivil(absl::CivilSecond(1, 1, 1, 0, 0, 0), absl::UTCTimeZone());
+}
+
+absl::Time MaxRfc3339Time() {
+  return absl::FromCivil(absl::CivilSecond(10000, 1, 1, 0, 0, 0), absl::UTCTimeZone()) -
+         absl::Nanoseconds(1);
+}
+
+bool InRfc3339Range(absl::Time t) { return t >= MinRfc3339Time() && t <= MaxRfc3339Time(); }
 
 absl::StatusOr<absl::Time> ParseRfc3339(std::string_view s) {
   auto bad = [&](std::string_view why) {
@@ -77,17 +89,22 @@ absl::StatusOr<absl::Time> ParseRfc3339(std::string_view s) {
   if (civil.year() != year || civil.month() != month || civil.day() != day) {
     return bad("no such calendar day");
   }
-  absl::Time t = absl::FromCivil(civil, absl::UTCTimeZone());
-  return t - absl::Minutes(offset_minutes) + absl::Nanoseconds(nanos);
+  absl::Time t = absl::FromCivil(civil, absl::UTCTimeZone()) - absl::Minutes(offset_minutes) +
+                 absl::Nanoseconds(nanos);
+  if (!InRfc3339Range(t)) return bad("outside the years 0001 to 9999 in UTC");
+  return t;
 }
 
 std::string FormatRfc3339(absl::Time t) {
+  // absl's %Y writes the year without padding ("221"), so the year is written here.
+  t = std::clamp(t, MinRfc3339Time(), MaxRfc3339Time());
   absl::Duration frac = t - absl::FromUnixSeconds(absl::ToUnixSeconds(t));
   if (frac < absl::ZeroDuration()) frac += absl::Seconds(1);
+  std::string year = absl::StrFormat("%04d", absl::ToCivilYear(t, absl::UTCTimeZone()).year());
   if (frac == absl::ZeroDuration()) {
-    return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+    return year + absl::FormatTime("-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
   }
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", t, absl::UTCTimeZone());
+  return year + absl::FormatTime("-%m-%dT%H:%M:%E*SZ", t, absl::UTCTimeZone());
 }
 
 const Clock& SystemClock() {

@@ -1,5 +1,6 @@
 #include "common/time.h"
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace masa {
@@ -22,6 +23,34 @@ TEST(Rfc3339, RejectsMalformedTimes) {
         "2021-04-13T17:43:24+0400", "2021-04-13T17:43:24Z ", "2021-04-13T17:43:24.Z"}) {
     EXPECT_FALSE(ParseRfc3339(bad).ok()) << bad;
   }
+}
+
+// Fuzzing finding: "0221" was accepted, written back as "221-..." and then refused.
+TEST(Rfc3339, WritesFourDigitYearsThatParseBack) {
+  auto t = ParseRfc3339("0221-03-04T05:06:07Z");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(FormatRfc3339(*t), "0221-03-04T05:06:07Z");
+  EXPECT_EQ(*ParseRfc3339(FormatRfc3339(*t)), *t);
+  EXPECT_EQ(FormatRfc3339(MinRfc3339Time()), "0001-01-01T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(MaxRfc3339Time()), "9999-12-31T23:59:59.999999999Z");
+  EXPECT_EQ(*ParseRfc3339("0001-01-01T00:00:00Z"), MinRfc3339Time());
+  EXPECT_EQ(*ParseRfc3339("9999-12-31T23:59:59.999999999Z"), MaxRfc3339Time());
+}
+
+TEST(Rfc3339, RefusesTimesOutsideTheFourDigitYears) {
+  for (const char* bad :
+       {"0000-06-01T00:00:00Z", "0001-01-01T00:30:00+01:00", "9999-12-31T23:00:00-02:00"}) {
+    auto t = ParseRfc3339(bad);
+    EXPECT_FALSE(t.ok()) << bad;
+    EXPECT_THAT(t.status().message(), testing::HasSubstr("outside the years 0001 to 9999"));
+  }
+}
+
+TEST(Rfc3339, SaturatesTimesItCannotWrite) {
+  EXPECT_EQ(FormatRfc3339(MinRfc3339Time() - absl::Seconds(1)), "0001-01-01T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(absl::InfinitePast()), "0001-01-01T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(absl::InfiniteFuture()), "9999-12-31T23:59:59.999999999Z");
+  EXPECT_FALSE(InRfc3339Range(absl::InfiniteFuture()));
 }
 
 }  // namespace

@@ -34,10 +34,15 @@ class Writer {
     AppendJsonString(&out_, name);
     out_.push_back(':');
   }
-  void Time(std::string_view name, const std::optional<absl::Time>& t) {
-    if (!t.has_value()) return;
+  absl::Status Time(std::string_view name, const std::optional<absl::Time>& t) {
+    if (!t.has_value()) return absl::OkStatus();
+    if (!InRfc3339Range(*t)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(Sv(name), ": outside the years 0001 to 9999, which RFC 3339 can write"));
+    }
     Key(name);
     AppendJsonString(&out_, FormatRfc3339(*t));
+    return absl::OkStatus();
   }
   absl::Status Text(std::string_view name, const std::optional<std::string>& s) {
     if (!s.has_value()) return absl::OkStatus();
@@ -261,8 +266,8 @@ absl::StatusOr<std::string> GetLiberalBinary(const Member& m) {
 
 absl::StatusOr<std::string> EncodeVoucherJson(const Voucher& v) {
   Writer w;
-  w.Time("created-on", v.created_on);
-  w.Time("expires-on", v.expires_on);
+  MASA_RETURN_IF_ERROR(w.Time("created-on", v.created_on));
+  MASA_RETURN_IF_ERROR(w.Time("expires-on", v.expires_on));
   if (v.assertion.has_value()) {
     w.Enum("assertion", AssertionName(*v.assertion));
   }
@@ -273,7 +278,7 @@ absl::StatusOr<std::string> EncodeVoucherJson(const Voucher& v) {
   w.Binary("nonce", v.nonce);
   w.Binary("pinned-domain-pubk", v.pinned_domain_pubk);
   w.Binary("pinned-domain-pubk-sha256", v.pinned_domain_pubk_sha256);
-  w.Time("last-renewal-date", v.last_renewal_date);
+  MASA_RETURN_IF_ERROR(w.Time("last-renewal-date", v.last_renewal_date));
   MASA_RETURN_IF_ERROR(w.Text("est-domain", v.est_domain));
   MASA_RETURN_IF_ERROR(w.Text("additional-configuration", v.additional_configuration));
   w.Binary(kPlatformKeyCertificateMember, v.platform_key_certificate);

@@ -23,13 +23,15 @@ namespace masa::signer {
 // Binary leaves are standard base64 with padding (RFC 4648 section 4); times are RFC 3339 in
 // UTC ("Z"), with fractional seconds only when non-zero; booleans are JSON true/false.
 // Does not call Validate(); fails with kInvalidArgument (naming the leaf) only when a string
-// leaf is not valid UTF-8. Equal vouchers give identical bytes. Thread-safe.
+// leaf is not valid UTF-8 or a time is outside InRfc3339Range (common/time.h: RFC 3339 has
+// four-digit years). Equal vouchers give identical bytes, and whatever DecodeVoucherJson
+// accepts encodes and decodes back to an equal voucher. Thread-safe.
 absl::StatusOr<std::string> EncodeVoucherJson(const Voucher& voucher);
 
 // Parses the JSON form. Accepts any RFC 3339 date-time (offsets, fractions) and, for "nonce"
 // only, base64url without padding as well as standard base64 (deployed BRSKI pledges and MASAs
 // send base64url nonces, e.g. the RFC 8995 Appendix C voucher). Every other binary leaf must
-// be strict standard base64. Rejects with kInvalidArgument, naming the member: malformed JSON
+// be strict standard base64. Times come back in UTC, truncated to nanoseconds. Rejects with kInvalidArgument, naming the member: malformed JSON
 // or trailing bytes, a top level that is not exactly {"ietf-voucher:voucher":{...}}, unknown
 // or duplicate members at either level (the one augmentation known is
 // "masa-extended-voucher:platform-key-certificate"; any other qualified member is unknown), a value of the wrong JSON type, bad base64, a bad

@@ -224,5 +224,30 @@ TEST(VoucherJsonTest, AcceptsInsignificantWhitespaceOnInput) {
   EXPECT_EQ(v->serial_number, "a");
 }
 
+// Fuzzing finding: a decoded year "0221" was encoded as "221-..." and then refused.
+TEST(VoucherJsonTest, EarlyYearsRoundTripWithFourDigits) {
+  std::string json = Wrap("\"created-on\":\"0221-01-02T03:04:05Z\"");
+  auto v = DecodeVoucherJson(json);
+  ASSERT_TRUE(v.ok()) << v.status();
+  auto encoded = EncodeVoucherJson(*v);
+  ASSERT_TRUE(encoded.ok()) << encoded.status();
+  EXPECT_EQ(*encoded, json);
+  auto again = DecodeVoucherJson(*encoded);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *v);
+  ExpectRejected(Wrap("\"created-on\":\"0000-01-02T03:04:05Z\""), "created-on");
+}
+
+TEST(VoucherJsonTest, EncodingRefusesTimesRfc3339CannotWrite) {
+  Voucher v;
+  v.created_on = TestNow();
+  v.expires_on = MaxRfc3339Time() + absl::Seconds(1);
+  auto json = EncodeVoucherJson(v);
+  ASSERT_FALSE(json.ok());
+  EXPECT_EQ(json.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(json.status().message()).find("expires-on"), std::string::npos)
+      << json.status();
+}
+
 }  // namespace
 }  // namespace masa::signer
