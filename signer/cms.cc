@@ -542,6 +542,15 @@ absl::StatusOr<VerifiedSignedData> VerifySignedData(std::string_view der,
   }
   MASA_ASSIGN_OR_RETURN(UniquePtr<CMS_ContentInfo> cms,
                         DecodeCms(der, options.libctx, options.propq));
+  X509Stack untrusted(CMS_get1_certs(cms.get()));
+  ERR_clear_error();  // CMS_get1_certs may leave an error behind for an empty set
+  if (untrusted == nullptr) untrusted.reset(sk_X509_new_null());
+  if (untrusted == nullptr) return FromOpenSslErrors("sk_X509_new_null");
+  if (static_cast<size_t>(sk_X509_num(untrusted.get())) > options.max_certificates) {
+    return absl::InvalidArgumentError(absl::StrCat("the CMS carries ", sk_X509_num(untrusted.get()),
+                                                   " certificates; at most ",
+                                                   options.max_certificates, " are accepted"));
+  }
   VerifiedSignedData out;
   MASA_ASSIGN_OR_RETURN(out.content, CheckSignature(cms.get(), nullptr, 0));
   bool present = false;
@@ -565,8 +574,6 @@ absl::StatusOr<VerifiedSignedData> VerifySignedData(std::string_view der,
   for (X509* anchor : options.trust_anchors) {
     if (!X509_STORE_add_cert(store.get(), anchor)) return FromOpenSslErrors("X509_STORE_add_cert");
   }
-  X509Stack untrusted(CMS_get1_certs(cms.get()));
-  if (untrusted == nullptr) untrusted.reset(sk_X509_new_null());
   for (X509* extra : options.extra_untrusted) {
     if (!sk_X509_push(untrusted.get(), UpRef(extra).release())) return FromOpenSslErrors("push");
   }
@@ -579,6 +586,7 @@ absl::StatusOr<VerifiedSignedData> VerifySignedData(std::string_view der,
   X509_VERIFY_PARAM_set_time(param,
                              static_cast<time_t>(absl::ToUnixSeconds(options.verification_time)));
   X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_ANY);
+  X509_VERIFY_PARAM_set_depth(param, options.max_chain_depth);
   unsigned long flags = 0;
   if (options.partial_chain) flags |= X509_V_FLAG_PARTIAL_CHAIN;
   if (options.check_revocation) flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;

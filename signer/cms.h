@@ -198,6 +198,16 @@ struct VerifiedSignedData {
   std::vector<UniquePtr<X509>> chain;  // signer first, trust anchor last
 };
 
+// Default bounds of VerifySignedData, so that a hostile CMS costs time and memory linear in
+// its size: chain building compares each certificate with the others, and OpenSSL's own depth
+// limit (100) is far above any real PKI.
+//  - at most kMaxCmsCertificates certificates in the CMS `certificates` set (a voucher carries
+//    its signer and a few intermediates);
+//  - at most kMaxChainDepth intermediate CA certificates between the signer and its trust
+//    anchor (X509_VERIFY_PARAM_set_depth: the chain holds at most kMaxChainDepth + 2).
+inline constexpr size_t kMaxCmsCertificates = 16;
+inline constexpr int kMaxChainDepth = 8;
+
 // Inputs of VerifySignedData.
 struct VerifyOptions {
   std::vector<X509*> trust_anchors;    // borrowed
@@ -208,6 +218,8 @@ struct VerifyOptions {
   bool check_revocation = false;        // require CRLs for every certificate in the chain
   OSSL_LIB_CTX* libctx = nullptr;
   const char* propq = nullptr;
+  size_t max_certificates = kMaxCmsCertificates;  // more embedded: kInvalidArgument
+  int max_chain_depth = kMaxChainDepth;           // a longer chain: kPermissionDenied
 };
 // Verifies DER SignedData with exactly one signer. Checked: the structure parses; there is
 // exactly one SignerInfo; its signer certificate is found among the embedded certificates
@@ -219,7 +231,9 @@ struct VerifyOptions {
 // signingTime attribute. With `partial_chain`, a trust anchor need not be self-signed (the
 // SZTP pinned-domain-cert case). kInvalidArgument: not parseable, detached content, no or
 // several signers. kPermissionDenied: the signature or chain does not verify (with OpenSSL's
-// reason). Thread-safe.
+// reason). The CMS is refused with kInvalidArgument before any signature or chain work when
+// it embeds more than `max_certificates` certificates; a chain longer than `max_chain_depth`
+// intermediates fails to verify. Thread-safe.
 absl::StatusOr<VerifiedSignedData> VerifySignedData(std::string_view der,
                                                     const VerifyOptions& options);
 

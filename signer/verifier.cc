@@ -22,6 +22,11 @@ bool Fail(VerificationResult* result, VerifyStep step, absl::StatusCode code,
   return Fail(result, step, absl::Status(code, Sv(message)));
 }
 
+bool TooLarge(VerificationResult* result, VerifyStep step) {
+  return Fail(result, step, absl::StatusCode::kInvalidArgument,
+              absl::StrCat("larger than ", kMaxArtifactBytes, " bytes"));
+}
+
 absl::StatusOr<UniquePtr<X509>> DecodeDerCertificate(const std::string& der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   const auto* end = p + der.size();
@@ -36,6 +41,7 @@ absl::StatusOr<UniquePtr<X509>> DecodeDerCertificate(const std::string& der) {
 bool VerifyVoucherSteps(const DeviceProfile& device, std::string_view voucher_der,
                         VerificationResult* result) {
   const absl::Time now = device.clock->Now();
+  if (voucher_der.size() > kMaxArtifactBytes) return TooLarge(result, VerifyStep::kParse);
   // signature
   VerifyOptions options;
   options.trust_anchors = device.vendor_trust_anchors;
@@ -141,6 +147,9 @@ absl::StatusOr<size_t> FindLeaf(const std::vector<UniquePtr<X509>>& certs) {
         issues_another = true;
       }
     }
+    // X509_check_issued queues an error for a key it cannot decode; left there, it would be
+    // reported by the next unrelated FromOpenSslErrors on this thread.
+    ERR_clear_error();
     if (issues_another) continue;
     if (leaf.has_value()) {
       return absl::InvalidArgumentError(
@@ -157,8 +166,16 @@ bool VerifyOwnerSteps(const DeviceProfile& device, const OnboardingArtifacts& ar
                       VerificationResult* result) {
   const absl::Time now = device.clock->Now();
   // owner-certificate
+  if (artifacts.owner_certificate.size() > kMaxArtifactBytes) {
+    return TooLarge(result, VerifyStep::kOwnerCertificate);
+  }
   auto bag = ParseCertificateBag(artifacts.owner_certificate);
   if (!bag.ok()) return Fail(result, VerifyStep::kOwnerCertificate, bag.status());
+  if (bag->size() > kMaxCmsCertificates) {
+    return Fail(result, VerifyStep::kOwnerCertificate, absl::StatusCode::kInvalidArgument,
+                absl::StrCat("the certificate bag holds ", bag->size(), " certificates; at most ",
+                             kMaxCmsCertificates, " are accepted"));
+  }
   auto leaf_index = FindLeaf(*bag);
   if (!leaf_index.ok()) return Fail(result, VerifyStep::kOwnerCertificate, leaf_index.status());
   X509* leaf = (*bag)[*leaf_index].get();
@@ -179,6 +196,7 @@ bool VerifyOwnerSteps(const DeviceProfile& device, const OnboardingArtifacts& ar
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
   X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(absl::ToUnixSeconds(now)));
   X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_ANY);
+  X509_VERIFY_PARAM_set_depth(param, kMaxChainDepth);
   unsigned long flags = X509_V_FLAG_PARTIAL_CHAIN;
   const std::optional<bool>& revocation = result->voucher.domain_cert_revocation_checks;
   bool use_crls = revocation.value_or(device.crls != nullptr);
@@ -197,6 +215,9 @@ bool VerifyOwnerSteps(const DeviceProfile& device, const OnboardingArtifacts& ar
   if (artifacts.conveyed_information.empty()) return true;
 
   // conveyed-information
+  if (artifacts.conveyed_information.size() > kMaxArtifactBytes) {
+    return TooLarge(result, VerifyStep::kConveyedInformation);
+  }
   auto info =
       VerifySignedDataWithSigner(artifacts.conveyed_information, leaf, device.libctx, device.propq);
   if (!info.ok()) return Fail(result, VerifyStep::kConveyedInformation, info.status());

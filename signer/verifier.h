@@ -98,6 +98,10 @@ struct VerificationResult {
   bool ok() const { return status.ok(); }
 };
 
+// The largest artefact VerifyOnboarding reads (each of the three): conveyed information may
+// carry a device configuration and scripts, vouchers and certificate bags are a few KB.
+inline constexpr size_t kMaxArtifactBytes = 1 << 20;
+
 // Runs every step on `artifacts` in the order of VerifyStep and stops at the first failure.
 // Notes on what is checked:
 //  - signature: VerifySignedData at device.clock->Now() against vendor_trust_anchors; either
@@ -115,6 +119,21 @@ struct VerificationResult {
 //    with false, revocation is not checked; when absent, CRLs are used if given.
 //  - conveyed-information: eContentType must be .42 or .43; the single signer must be the
 //    owner certificate (certificates embedded in that CMS are ignored for the lookup).
+// Bounds, so that time and memory stay linear in the size of the input (a device runs this
+// on whatever a bootstrap server sends it):
+//  - each artefact is at most kMaxArtifactBytes, else the step that reads it (parse,
+//    owner-certificate, conveyed-information) fails before any decoding;
+//  - the voucher CMS embeds at most kMaxCmsCertificates certificates (else "signature"), and
+//    the owner certificate bag holds at most kMaxCmsCertificates (else "owner-certificate"):
+//    finding the owner certificate in the bag compares every pair, so at most 256 issuer
+//    checks;
+//  - both chains (signer to vendor anchor, owner certificate to the pinned-domain-cert) have
+//    at most kMaxChainDepth intermediates (X509_VERIFY_PARAM_set_depth);
+//  - exactly one SignerInfo is verified per CMS (more are refused before any signature
+//    work), so at most three signature verifications and two chain builds per call;
+//  - the voucher JSON nests at most two objects deep: DecodeVoucherJson stops at the first
+//    object or array inside a leaf (nlohmann's SAX parser is iterative, not recursive), and
+//    its members are looked up in a set, O(n log n) in their number.
 // Thread-safe when the clock is.
 VerificationResult VerifyOnboarding(const DeviceProfile& device,
                                     const OnboardingArtifacts& artifacts);

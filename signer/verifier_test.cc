@@ -1,5 +1,7 @@
 #include "signer/verifier.h"
 
+#include <openssl/err.h>
+
 #include <gtest/gtest.h>
 
 #include "common/base64.h"
@@ -338,6 +340,79 @@ TEST(SignConveyedInformationTest, RefusesOtherContentTypes) {
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// The bounds of VerifyOnboarding's contract: a CMS or bag with more certificates than a real
+// PKI has is refused before any chain building, and a chain deeper than kMaxChainDepth fails.
+TEST_F(OwnershipChainTest, RefusesMoreCertificatesThanTheBound) {
+  std::vector<Identity> extra;
+  std::vector<X509*> many;
+  for (size_t i = 0; i < kMaxCmsCertificates; ++i) {
+    extra.push_back(MakeIdentity("CN=Extra " + std::to_string(i), &vendor_, false));
+    many.push_back(extra.back().cert.get());
+  }
+  auto signer = VoucherSigner::Create(masa_.key.get(), masa_.cert.get(), many);
+  ASSERT_TRUE(signer.ok()) << signer.status();
+  auto ov = (*signer)->Sign(voucher_);
+  ASSERT_TRUE(ov.ok()) << ov.status();
+  VerificationResult r = Run(*ov, "", "");
+  ExpectFailedAt(r, VerifyStep::kSignature);
+  EXPECT_NE(std::string(r.status.message()).find("carries 17 certificates; at most 16"),
+            std::string::npos)
+      << r.status;
+
+  many.push_back(owner_.cert.get());  // the owner certificate and 16 more
+  r = Run(SignVoucher(voucher_), OwnerBag(many), "");
+  ExpectFailedAt(r, VerifyStep::kOwnerCertificate);
+  EXPECT_NE(std::string(r.status.message()).find("holds 17 certificates; at most 16"),
+            std::string::npos)
+      << r.status;
+}
+
+TEST_F(OwnershipChainTest, RefusesOwnerChainsDeeperThanTheBound) {
+  // owner_ca_ (pinned) -> kMaxChainDepth + 1 intermediates -> leaf.
+  std::vector<Identity> cas;
+  cas.reserve(kMaxChainDepth + 1);  // `issuer` points into it
+  const Identity* issuer = &owner_ca_;
+  for (int i = 0; i <= kMaxChainDepth; ++i) {
+    cas.push_back(MakeIdentity("CN=Owner CA " + std::to_string(i), issuer, true, "P-256", nullptr,
+                               3650, static_cast<uint64_t>(10 + i)));
+    issuer = &cas.back();
+  }
+  Identity leaf = MakeIdentity("CN=deep.example.com", issuer, false, "P-256", nullptr, 365, 99);
+  std::vector<X509*> bag = {leaf.cert.get()};
+  for (size_t i = 1; i < cas.size(); ++i) bag.push_back(cas[i].cert.get());
+  std::string ov = SignVoucher(voucher_);
+  // Without the first intermediate the chain is kMaxChainDepth deep: accepted only when that
+  // intermediate is the pin.
+  Voucher shallow = voucher_;
+  shallow.pinned_domain_cert = testing::CertDer(cas[0].cert.get());
+  VerificationResult r = Run(SignVoucher(shallow), OwnerBag(bag), "");
+  EXPECT_TRUE(r.ok()) << r.status;
+  bag.push_back(cas[0].cert.get());
+  r = Run(ov, OwnerBag(bag), "");
+  ExpectFailedAt(r, VerifyStep::kOwnerCertificate);
+  EXPECT_NE(std::string(r.status.message()).find("too long"), std::string::npos) << r.status;
+}
+
+// Fuzzing finding: a bag certificate whose public key does not decode left OpenSSL's error
+// queue non-empty (X509_check_issued while finding the owner certificate), and the next
+// failure on the thread reported that stale error as its own.
+TEST_F(OwnershipChainTest, LeavesNoOpenSslErrorBehind) {
+  std::string der = testing::CertDer(owner_sub_.cert.get());
+  const ASN1_BIT_STRING* key = X509_get0_pubkey_bitstr(owner_sub_.cert.get());
+  std::string point(reinterpret_cast<const char*>(ASN1_STRING_get0_data(key)),
+                    static_cast<size_t>(ASN1_STRING_length(key)));
+  size_t at = der.find(point);
+  ASSERT_NE(at, std::string::npos);
+  der[at + 10] = static_cast<char>(der[at + 10] ^ 0x01);  // the point leaves the curve
+  auto broken = ParseCertificate(der);
+  ASSERT_TRUE(broken.ok()) << broken.status();
+  ERR_clear_error();
+  VerificationResult r =
+      Run(SignVoucher(voucher_), OwnerBag({owner_.cert.get(), broken->get()}), "");
+  ExpectFailedAt(r, VerifyStep::kOwnerCertificate);
+  EXPECT_EQ(ERR_peek_error(), 0u) << "an OpenSSL error was left on the queue";
 }
 
 }  // namespace
