@@ -63,26 +63,28 @@ absl::StatusOr<std::string_view> ReadWhole(std::string_view der, uint8_t tag) {
 }
 
 absl::StatusOr<Span> FindCmsCertificateSet(std::string_view der) {
+  // Each field is read within its parent (the input cut at the parent's end), so a field
+  // whose length runs past its parent is malformed, not read from what follows the parent.
+  auto within = [der](const Tlv& parent) { return der.substr(0, parent.end()); };
   // ContentInfo ::= SEQUENCE { contentType OID, content [0] EXPLICIT SignedData }
   MASA_ASSIGN_OR_RETURN(Tlv content_info, ReadTlv(der, 0, kSequence));
-  MASA_ASSIGN_OR_RETURN(Tlv type, ReadTlv(der, content_info.content_offset(), kObjectIdentifier));
+  MASA_ASSIGN_OR_RETURN(
+      Tlv type, ReadTlv(within(content_info), content_info.content_offset(), kObjectIdentifier));
   if (type.value != kSignedDataOid) {
     return absl::InvalidArgumentError("the CMS ContentInfo does not hold SignedData");
   }
-  MASA_ASSIGN_OR_RETURN(Tlv explicit_content, ReadTlv(der, type.end(), kContext0));
-  MASA_ASSIGN_OR_RETURN(Tlv signed_data,
-                        ReadTlv(der, explicit_content.content_offset(), kSequence));
+  MASA_ASSIGN_OR_RETURN(Tlv explicit_content, ReadTlv(within(content_info), type.end(), kContext0));
+  MASA_ASSIGN_OR_RETURN(Tlv signed_data, ReadTlv(within(explicit_content),
+                                                 explicit_content.content_offset(), kSequence));
   // SignedData ::= SEQUENCE { version INTEGER, digestAlgorithms SET, encapContentInfo
   //   SEQUENCE, certificates [0] IMPLICIT CertificateSet OPTIONAL, crls [1] ..., signerInfos }
+  const std::string_view fields = within(signed_data);
   size_t pos = signed_data.content_offset();
   for (uint8_t tag : {kInteger, kSet, kSequence}) {
-    MASA_ASSIGN_OR_RETURN(Tlv field, ReadTlv(der, pos, tag));
+    MASA_ASSIGN_OR_RETURN(Tlv field, ReadTlv(fields, pos, tag));
     pos = field.end();
   }
-  MASA_ASSIGN_OR_RETURN(Tlv next, ReadTlv(der, pos));
-  if (next.end() > signed_data.end()) {
-    return Malformed(pos, "a SignedData field runs past the SignedData");
-  }
+  MASA_ASSIGN_OR_RETURN(Tlv next, ReadTlv(fields, pos));
   if (next.tag != kContext0) return absl::NotFoundError("the SignedData carries no certificates");
   return Span{next.offset, next.size()};
 }

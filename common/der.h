@@ -56,9 +56,12 @@ struct Span {
 };
 
 // Where the `certificates [0] IMPLICIT CertificateSet` field of a CMS ContentInfo holding
-// SignedData (RFC 5652 sections 3 and 5.1) sits in `der`: its whole TLV. kNotFound when the
-// SignedData carries no certificates; kInvalidArgument when `der` is not a ContentInfo
-// holding SignedData as RFC 5652 lays it out (the message says what was found where).
+// SignedData (RFC 5652 sections 3 and 5.1) sits in `der`: its whole TLV, inside the
+// SignedData. kNotFound when the SignedData carries no certificates; kInvalidArgument when
+// `der` is not a ContentInfo holding SignedData as RFC 5652 lays it out, including a field
+// whose length runs past the structure that holds it (the message says what was found
+// where). Bytes after the ContentInfo are not looked at. Reads only the headers on the path
+// to the field: time linear in the number of SignedData fields before it (at most four).
 absl::StatusOr<Span> FindCmsCertificateSet(std::string_view der);
 
 }  // namespace masa::der

@@ -114,5 +114,32 @@ TEST(DerReaderTest, CertificateSetAbsentOrNotASignedData) {
   }
 }
 
+// Found writing common_der_fuzz (a found set must lie inside the ContentInfo): the fields
+// were read against the whole input, so a ContentInfo whose length ran short of its fields
+// (they followed it instead of being inside it) was taken as well formed. Likewise a
+// SignedData without a set must not find one in the bytes after it.
+TEST(DerReaderTest, FieldsMustStayInsideTheirParent) {
+  const std::string chain = Tlv(0x30, std::string(20, 'A'));
+  const std::string cms = SignedCms(chain);
+  auto good = FindCmsCertificateSet(cms);
+  ASSERT_TRUE(good.ok()) << good.status();
+  // The same fields, but the ContentInfo's length claims only the OID: everything else now
+  // follows the ContentInfo instead of being inside it.
+  auto content_info = ReadTlv(cms, 0, kSequence);
+  ASSERT_TRUE(content_info.ok()) << content_info.status();
+  auto type = ReadTlv(cms, content_info->content_offset(), kObjectIdentifier);
+  ASSERT_TRUE(type.ok()) << type.status();
+  std::string cut = Tlv(0x30, cms.substr(type->offset, type->size())) + cms.substr(type->end());
+  auto found = FindCmsCertificateSet(cut);
+  EXPECT_TRUE(absl::IsInvalidArgument(found.status())) << found.status();
+  // A SignedData holding only version, digestAlgorithms and encapContentInfo, followed by a
+  // [0] TLV outside it: no certificate set inside, so none is found.
+  std::string sd = Tlv(0x02, "\x03") + Tlv(0x31, "") + Tlv(0x30, Tlv(0x06, "\x2a"));
+  std::string outside =
+      Tlv(0x30, Tlv(0x06, kSignedDataOid) + Tlv(0xa0, Tlv(0x30, sd))) + Tlv(0xa0, chain);
+  found = FindCmsCertificateSet(outside);
+  EXPECT_FALSE(found.ok()) << "found a set at " << found->offset;
+}
+
 }  // namespace
 }  // namespace masa::der
