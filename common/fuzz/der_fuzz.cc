@@ -39,7 +39,8 @@ bool MustRefuse(std::string_view der, size_t offset) {
     size_t n = first & 0x7f;
     if (n == 0 || n > 4 || der.size() - offset - 2 < n) return true;
     length = 0;
-    for (size_t i = 0; i < n; ++i) length = length * 256 + static_cast<uint8_t>(der[offset + 2 + i]);
+    for (size_t i = 0; i < n; ++i)
+      length = length * 256 + static_cast<uint8_t>(der[offset + 2 + i]);
     header += n;
   }
   return length > der.size() - offset - header;
@@ -81,13 +82,15 @@ void Walk(std::string_view der) {
 // read `der` as exactly this DER.
 int OpenSslCertificates(std::string_view der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  masa::UniquePtr<CMS_ContentInfo> cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
+  masa::UniquePtr<CMS_ContentInfo> cms(
+      d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
   int count = -1;
   if (cms != nullptr && p == reinterpret_cast<const unsigned char*>(der.data()) + der.size() &&
       OBJ_obj2nid(CMS_get0_type(cms.get())) == NID_pkcs7_signed) {
     unsigned char* out = nullptr;
     int len = i2d_CMS_ContentInfo(cms.get(), &out);
-    if (len > 0 && std::string_view(reinterpret_cast<char*>(out), static_cast<size_t>(len)) == der) {
+    if (len > 0 &&
+        std::string_view(reinterpret_cast<char*>(out), static_cast<size_t>(len)) == der) {
       STACK_OF(X509)* certs = CMS_get1_certs(cms.get());
       count = certs == nullptr ? 0 : sk_X509_num(certs);
       sk_X509_pop_free(certs, X509_free);

@@ -95,7 +95,8 @@ void CheckSmallInteger(uint8_t value) {
   auto content = r::ReadWhole(der, w::kInteger);
   if (!content.ok() || content->empty() || content->size() > 2) abort();
   if (static_cast<uint8_t>((*content)[0]) & 0x80) abort();  // negative
-  if (content->size() == 2 && ((*content)[0] != 0 || !(static_cast<uint8_t>((*content)[1]) & 0x80))) {
+  if (content->size() == 2 &&
+      ((*content)[0] != 0 || !(static_cast<uint8_t>((*content)[1]) & 0x80))) {
     abort();  // a leading zero octet that is not needed
   }
   if (static_cast<uint8_t>(content->back()) != value) abort();
