@@ -50,6 +50,8 @@ absl::StatusOr<std::vector<UniquePtr<X509>>> ParseCertificates(std::string_view 
     while (true) {
       UniquePtr<X509> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
       if (cert == nullptr) break;
+      // As for DER below: a certificate read is one read, whatever d2i queued about it.
+      ERR_clear_error();
       certs.push_back(std::move(cert));
     }
     unsigned long err = ERR_peek_last_error();
@@ -65,6 +67,10 @@ absl::StatusOr<std::vector<UniquePtr<X509>>> ParseCertificates(std::string_view 
     return FromOpenSslErrors("not a valid DER or PEM certificate",
                              absl::StatusCode::kInvalidArgument);
   }
+  // d2i_X509 succeeds on a certificate whose extensions do not decode, but queues an error
+  // (ossl_x509v3_cache_extensions); left there, it would surface in an unrelated message.
+  // Such a certificate is marked EXFLAG_INVALID for callers that care.
+  ERR_clear_error();
   if (p != reinterpret_cast<const unsigned char*>(data.data()) + data.size()) {
     return absl::InvalidArgumentError("trailing bytes after the DER certificate");
   }

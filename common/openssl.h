@@ -79,6 +79,8 @@ absl::Status FromOpenSslErrors(std::string_view what,
 // Parses one certificate given as PEM or DER; kInvalidArgument says which form failed.
 absl::StatusOr<UniquePtr<X509>> ParseCertificate(std::string_view pem_or_der);
 // Parses every certificate in a PEM bundle (or one DER certificate), in order; at least one.
+// Both forms accept the same certificates: one whose extensions do not decode is returned
+// (X509_get_extension_flags has EXFLAG_INVALID) and the error queue is left empty.
 absl::StatusOr<std::vector<UniquePtr<X509>>> ParseCertificates(std::string_view pem_or_der);
 // Encodes `cert` as DER / PEM.
 absl::StatusOr<std::string> CertificateToDer(X509* cert);

@@ -1,6 +1,8 @@
 // The rules a pinned-domain certificate meets before it is stored or pinned (service/internal/
 // pdc.h), through UploadPdc and a pasted PDC in RequestVouchers. Every certificate is made
 // here with OpenSSL's own key generation.
+#include <openssl/err.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -107,6 +109,50 @@ TEST_F(PdcInputTest, SubjectsWithControlCharactersAreRefused) {
   ExpectRefused(Pem(testing::EcKey().get(), "CN=Acme\xC2\x85Owner"), "U+0085");
   // Other non-ASCII text is fine.
   EXPECT_TRUE(Upload(Pem(testing::EcKey().get(), "CN=Zürich Owner,O=Acme AG")).ok());
+}
+
+// Fuzzing finding (service_pdc_fuzz): the label of a foreign PEM block went into the message
+// as sent, control characters and line breaks included.
+TEST_F(PdcInputTest, ForeignPemLabelsAreEscapedInTheMessage) {
+  std::string hostile = Pem(testing::EcKey().get()) + "-----BEGIN \x1b[2J\nKEY-----\n";
+  ExpectRefused(hostile, "\"\\x1b[2J\\nKEY\" PEM block");
+  for (const absl::Status& s : {Upload(hostile), Paste(hostile)}) {
+    for (char c : s.message()) EXPECT_GE(static_cast<unsigned char>(c), 0x20) << s;
+  }
+}
+
+// Found with the RFC 3339 fix: a GeneralizedTime validity in the year 0000 was taken, and
+// could not be written back as RFC 3339 in listings and messages.
+TEST_F(PdcInputTest, ValidityBeforeTheYearOneIsRefused) {
+  UniquePtr<EVP_PKEY> key = testing::EcKey();
+  absl::Time year_zero = absl::FromCivil(absl::CivilSecond(0, 6, 1, 0, 0, 0), absl::UTCTimeZone());
+  auto cert =
+      signer::IssueCertificate("CN=Acme Owner,O=Acme Corp", key.get(), nullptr, key.get(), nullptr,
+                               nullptr, year_zero, clock_.Now() + absl::Hours(24 * 800), true, 7);
+  ASSERT_TRUE(cert.ok()) << cert.status();
+  ExpectRefused(*CertificateToPem(cert->get()),
+                "unreadable validity period (outside the years 0001 to 9999)");
+}
+
+// Fuzzing finding (service_pdc_fuzz): a certificate whose extensions do not decode was
+// accepted as DER, leaving OpenSSL's error on the queue for the next message, and refused
+// as PEM (the same stale error made the PEM reader fail). Now both are refused alike.
+TEST_F(PdcInputTest, MalformedExtensionsAreRefusedAsPemAndAsDer) {
+  std::string pem = Pem(testing::EcKey().get());
+  auto cert = ParseCertificate(pem);
+  ASSERT_TRUE(cert.ok()) << cert.status();
+  std::string der = *CertificateToDer(cert->get());
+  // basicConstraints cA: BOOLEAN TRUE becomes an INTEGER: the certificate still parses.
+  const std::string ca_true("\x30\x03\x01\x01\xff", 5);
+  size_t at = der.find(ca_true);
+  ASSERT_NE(at, std::string::npos);
+  der[at + 2] = '\x02';
+  auto broken = ParseCertificate(der);
+  ASSERT_TRUE(broken.ok()) << broken.status();
+  EXPECT_EQ(ERR_peek_error(), 0u) << "ParseCertificate left an OpenSSL error behind";
+  ExpectRefused(der, "its extensions cannot be read");
+  ExpectRefused(*CertificateToPem(broken->get()), "its extensions cannot be read");
+  EXPECT_EQ(ERR_peek_error(), 0u);
 }
 
 TEST_F(PdcInputTest, AStoredCertificateFromBeforeTheRulesIsStillListed) {

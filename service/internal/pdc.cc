@@ -2,14 +2,17 @@
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 #include <string>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/openssl.h"
 #include "common/sha256.h"
 #include "common/status.h"
+#include "common/time.h"
 #include "store/audit.h"
 
 namespace masa::service::internal {
@@ -31,10 +34,17 @@ std::string NameEntry(X509_NAME* name, int nid) {
   return out;
 }
 
+// A validity time; one RFC 3339 cannot write (GeneralizedTime allows the year 0000) is
+// refused here, where it enters, since it ends up in messages and listings.
 absl::StatusOr<absl::Time> AsnTime(const ASN1_TIME* t) {
   struct tm tm {};
-  if (ASN1_TIME_to_tm(t, &tm) != 1) return absl::InvalidArgumentError("bad validity time");
-  return absl::FromUnixSeconds(timegm(&tm));
+  if (ASN1_TIME_to_tm(t, &tm) != 1) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError("not an ASN.1 time");
+  }
+  absl::Time time = absl::FromUnixSeconds(timegm(&tm));
+  if (!InRfc3339Range(time)) return absl::InvalidArgumentError("outside the years 0001 to 9999");
+  return time;
 }
 
 // PEM_read_bio_X509 skips text and foreign PEM blocks around certificates, so the framing
@@ -51,7 +61,8 @@ absl::Status CheckPemFraming(std::string_view text, std::string_view what) {
     if (label == "CERTIFICATE" || label == "X509 CERTIFICATE") {
       ++certificates;
     } else {
-      return Invalid(what, absl::StrCat("holds a \"", std::string(label.substr(0, 40)),
+      // The label is the sender's bytes: escaped, so the message stays one printable line.
+      return Invalid(what, absl::StrCat("holds a \"", absl::CHexEscape(Sv(label.substr(0, 40))),
                                         "\" PEM block; send the certificate alone"));
     }
   }
@@ -181,6 +192,10 @@ absl::StatusOr<ParsedPdc> ParsePdc(std::string_view pem_or_der, std::string_view
   }
   X509* cert = (*all)[0].get();
   if (rules == PdcRules::kInput) {
+    if (X509_get_extension_flags(cert) & EXFLAG_INVALID) {
+      ERR_clear_error();
+      return Invalid(what, "its extensions cannot be read (malformed X.509 v3 extensions)");
+    }
     MASA_RETURN_IF_ERROR(CheckKey(cert, what));
     MASA_RETURN_IF_ERROR(CheckSubject(cert, what));
   }
@@ -192,7 +207,8 @@ absl::StatusOr<ParsedPdc> ParsePdc(std::string_view pem_or_der, std::string_view
   auto nb = AsnTime(X509_get0_notBefore(cert));
   auto na = AsnTime(X509_get0_notAfter(cert));
   if (!nb.ok() || !na.ok()) {
-    return absl::InvalidArgumentError(std::string(what) + ": unreadable validity period");
+    return absl::InvalidArgumentError(absl::StrCat(Sv(what), ": unreadable validity period (",
+                                                   (nb.ok() ? na : nb).status().message(), ")"));
   }
   out.not_before = *nb;
   out.not_after = *na;

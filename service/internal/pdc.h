@@ -31,7 +31,10 @@ enum class PdcRules {
 };
 
 // One X.509 certificate as PEM or DER. kInvalidArgument naming `what` and the problem when:
-//  - it is neither PEM nor DER, its validity cannot be read, or DER has trailing bytes;
+//  - it is neither PEM nor DER, its validity cannot be read or lies outside the years
+//    0001..9999 (InRfc3339Range), or DER has trailing bytes;
+//  - (kInput) its X.509 v3 extensions do not decode (OpenSSL's EXFLAG_INVALID: no device
+//    could build a chain through it);
 //  - (kInput) the PEM holds more than one certificate (the chain is not pinned, only the
 //    domain certificate), a PEM block other than a certificate (e.g. its private key), or
 //    anything but whitespace after the END CERTIFICATE line. Explanatory text before the
@@ -46,6 +49,8 @@ enum class PdcRules {
 //    are shown raw in several places (pdc_organization, names, masactl output), and a
 //    certificate authority never issues such names on purpose.
 // A non-CA (end-entity) certificate is allowed: RFC 8995 pins the registrar's own one.
+// Messages are one printable line (bytes from the input, such as a PEM label, are escaped)
+// and no OpenSSL error is left on the thread's queue.
 absl::StatusOr<ParsedPdc> ParsePdc(std::string_view pem_or_der, std::string_view what,
                                    PdcRules rules = PdcRules::kInput);
 
