@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status.h"
+#include "common/utf8.h"
 
 namespace masa {
 namespace {
@@ -42,7 +43,7 @@ bool InRfc3339Range(absl::Time t) { return t >= MinRfc3339Time() && t <= MaxRfc3
 absl::StatusOr<absl::Time> ParseRfc3339(std::string_view s) {
   auto bad = [&](std::string_view why) {
     return absl::InvalidArgumentError(
-        absl::StrCat("\"", Sv(s.substr(0, 64)), "\" is not an RFC 3339 date-time: ", Sv(why)));
+        absl::StrCat("\"", ShowUntrusted(s), "\" is not an RFC 3339 date-time: ", Sv(why)));
   };
   int year, month, day, hour, minute, second;
   if (!Digits(s, 0, 4, &year) || s.size() < 19 || s[4] != '-' || !Digits(s, 5, 2, &month) ||

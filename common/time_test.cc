@@ -1,5 +1,7 @@
 #include "common/time.h"
 
+#include <string>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -26,6 +28,16 @@ TEST(Rfc3339, RejectsMalformedTimes) {
 }
 
 // Fuzzing finding: "0221" was accepted, written back as "221-..." and then refused.
+// The message quotes what it was given, escaped and cut short: callers hand it to clients.
+TEST(Rfc3339, QuotesTheInputAsOneShortPrintableLine) {
+  auto bad = ParseRfc3339("2027-01-31\r\nSet-Cookie: x" + std::string(200, 'z'));
+  ASSERT_FALSE(bad.ok());
+  std::string message(bad.status().message());
+  EXPECT_THAT(message, ::testing::HasSubstr("2027-01-31\\x0D\\x0ASet-Cookie: x"));
+  EXPECT_THAT(message, ::testing::HasSubstr("zzz...\" is not an RFC 3339 date-time"));
+  EXPECT_LT(message.size(), 160u);
+}
+
 TEST(Rfc3339, WritesFourDigitYearsThatParseBack) {
   auto t = ParseRfc3339("0221-03-04T05:06:07Z");
   ASSERT_TRUE(t.ok()) << t.status();

@@ -64,4 +64,21 @@ std::string RepairUtf8(std::string_view text) {
   return out;
 }
 
+std::string ShowUntrusted(std::string_view untrusted, size_t max_bytes) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (size_t i = 0; i < untrusted.size() && i < max_bytes; ++i) {
+    unsigned char c = static_cast<unsigned char>(untrusted[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  if (untrusted.size() > max_bytes) out += "...";
+  return out;
+}
+
 }  // namespace masa

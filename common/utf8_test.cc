@@ -68,5 +68,19 @@ TEST(Utf8Test, RepairReplacesEachBadByteAndKeepsTheRest) {
   }
 }
 
+TEST(ShowUntrustedTest, KeepsPrintableAsciiAndEscapesEverythingElse) {
+  EXPECT_EQ(ShowUntrusted("serial-A1 {\"x\"}"), "serial-A1 {\"x\"}");
+  EXPECT_EQ(ShowUntrusted("a\r\nSet-Cookie: x"), "a\\x0D\\x0ASet-Cookie: x");
+  EXPECT_EQ(ShowUntrusted("back\\slash\x7f\xc3\xa9"), "back\\x5Cslash\\x7F\\xC3\\xA9");
+  EXPECT_EQ(ShowUntrusted(std::string("nul\0in", 6)), "nul\\x00in");
+}
+
+TEST(ShowUntrustedTest, ShowsAtMostMaxBytesAndMarksTheCut) {
+  EXPECT_EQ(ShowUntrusted(std::string(100, 'k')), std::string(64, 'k') + "...");
+  EXPECT_EQ(ShowUntrusted("abcdef", 3), "abc...");
+  EXPECT_EQ(ShowUntrusted("abc", 3), "abc");
+  EXPECT_EQ(ShowUntrusted("", 3), "");
+}
+
 }  // namespace
 }  // namespace masa

@@ -13,7 +13,8 @@ is 1 if there was any, else 0.
   internal  X/internal/ headers are included only from folder X itself (its own library,
             tests and testing/ helpers), not from a folder above or beside it.
   testing   X/testing/ headers (fixtures, fakes, fault modules) are included only from test
-            code: *_test.cc files, tests/, bench/ and other testing/ folders.
+            code: *_test.cc files, tests/, bench/, fuzz targets (X/fuzz/) and other testing/
+            folders.
   thirdparty  one folder owns each C library: lmdb.h only in store/, libpq only in store/,
             PKCS#11 headers only in hsm/ (not hsm/provider/, which goes through masa::hsm),
             libevent (event2/) only in queue/.
@@ -67,13 +68,13 @@ def below(folder):
 
 
 def folder_of(path):
-    """(folder, kind) of a repository-relative path; kind is internal, testing or public.
+    """(folder, kind) of a repository-relative path; kind is internal, testing, fuzz or public.
     (None, None) for a path outside our folders."""
     for f in FOLDERS:
         if path.startswith(f + "/"):
             rest = path[len(f) + 1:]
             first = rest.split("/", 1)[0] if "/" in rest else ""
-            kind = first if first in ("internal", "testing") else "public"
+            kind = first if first in ("internal", "testing", "fuzz") else "public"
             return f, kind
     return None, None
 
@@ -81,7 +82,7 @@ def folder_of(path):
 def is_test_code(path):
     folder, kind = folder_of(path)
     base = os.path.basename(path)
-    return (folder in ("tests", "bench") or kind == "testing" or
+    return (folder in ("tests", "bench") or kind in ("testing", "fuzz") or
             re.search(r"_test\.(cc|cpp|c|h)$", base) is not None)
 
 

@@ -115,7 +115,7 @@ TEST_F(PdcInputTest, SubjectsWithControlCharactersAreRefused) {
 // as sent, control characters and line breaks included.
 TEST_F(PdcInputTest, ForeignPemLabelsAreEscapedInTheMessage) {
   std::string hostile = Pem(testing::EcKey().get()) + "-----BEGIN \x1b[2J\nKEY-----\n";
-  ExpectRefused(hostile, "\"\\x1b[2J\\nKEY\" PEM block");
+  ExpectRefused(hostile, "\"\\x1B[2J\\x0AKEY\" PEM block");
   for (const absl::Status& s : {Upload(hostile), Paste(hostile)}) {
     for (char c : s.message()) EXPECT_GE(static_cast<unsigned char>(c), 0x20) << s;
   }

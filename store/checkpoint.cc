@@ -7,10 +7,10 @@
 
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/base64.h"
 #include "common/status.h"
+#include "common/utf8.h"
 
 namespace masa::store {
 
@@ -244,7 +244,7 @@ absl::StatusOr<Checkpoint> VerifyCheckpointNote(std::string_view note, EVP_PKEY*
     if (rc != 1) {
       // The name is the note's, whatever bytes it holds: escaped, so the message stays one
       // printable line.
-      return absl::DataLossError(absl::StrCat("checkpoint signature by ", absl::CHexEscape(name),
+      return absl::DataLossError(absl::StrCat("checkpoint signature by ", ShowUntrusted(name, 128),
                                               " does not verify (forged or altered checkpoint)"));
     }
     return parsed.checkpoint;

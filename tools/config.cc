@@ -10,24 +10,10 @@
 #include "absl/strings/str_format.h"
 #include "common/file.h"
 #include "common/status.h"
+#include "common/utf8.h"
 
 namespace masa::tools {
 namespace {
-
-// Text from the file as it may appear in an error message: printable ASCII on one line,
-// every other byte as \xNN, and at most `max` bytes of it (a message names, it does not copy).
-std::string Printable(std::string_view text, size_t max = 64) {
-  std::string out;
-  for (char c : text.substr(0, max)) {
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
-      out.push_back(c);
-    } else {
-      absl::StrAppendFormat(&out, "\\x%02x", static_cast<unsigned char>(c));
-    }
-  }
-  if (text.size() > max) out += "...";
-  return out;
-}
 
 // Reads typed values out of one TOML table, remembering which keys were known so that a
 // misspelt key is an error rather than silently ignored.
@@ -85,7 +71,7 @@ class Section {
     for (const auto& [key, node] : *table_) {
       if (!known_.count(std::string(key.str()))) {
         return absl::InvalidArgumentError(absl::StrCat("unknown key ",
-                                                       Name(Printable(key.str()).c_str()),
+                                                       Name(ShowUntrusted(key.str()).c_str()),
                                                        " (line ", node.source().begin.line, ")"));
       }
     }
@@ -149,7 +135,7 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
   } catch (const toml::parse_error& e) {
     return absl::InvalidArgumentError(absl::StrCat("configuration line ", e.source().begin.line,
                                                    " column ", e.source().begin.column, ": ",
-                                                   Printable(e.description(), 256)));
+                                                   ShowUntrusted(e.description(), 256)));
   }
   static const std::set<std::string> kSections = {"server", "hsm",   "signing", "voucher",
                                                   "audit",  "store", "queue",   "metrics"};
@@ -157,7 +143,7 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
     std::string name(key.str());
     if (!kSections.count(name) || !node.is_table()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "unknown section [", Printable(name), "] (line ", node.source().begin.line,
+          "unknown section [", ShowUntrusted(name), "] (line ", node.source().begin.line,
           "); sections are [server], [hsm], [signing], [voucher], [audit], [store], [queue], "
           "[metrics]"));
     }
@@ -206,7 +192,7 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
     c.default_assertion = *a;
   } else {
     return absl::InvalidArgumentError(
-        absl::StrCat("[voucher] assertion: \"", Printable(assertion),
+        absl::StrCat("[voucher] assertion: \"", ShowUntrusted(assertion),
                      "\" is not one of verified, logged, proximity, agent-proximity"));
   }
   MASA_RETURN_IF_ERROR(voucher.NoUnknownKeys());
@@ -263,7 +249,7 @@ absl::Status SplitListen(const std::string& listen, std::string* address_out, ui
   }
   int port = 0;
   if (!absl::SimpleAtoi(listen.substr(colon + 1), &port) || port < 0 || port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("bad port in \"", Printable(listen), "\""));
+    return absl::InvalidArgumentError(absl::StrCat("bad port in \"", ShowUntrusted(listen), "\""));
   }
   *address_out = address;
   *port_out = static_cast<uint16_t>(port);

@@ -121,7 +121,7 @@ absl::StatusOr<json> ParseJsonObject(std::string_view body, bool allow_empty) {
     return Invalid("the request body is not valid JSON; send one JSON object");
   }
   if (!duplicate.empty()) {
-    return Invalid(absl::StrCat("the request body has the key \"", Shown(duplicate),
+    return Invalid(absl::StrCat("the request body has the key \"", ShowUntrusted(duplicate),
                                 "\" twice in one object; send each member once"));
   }
   if (!value.is_object()) {
@@ -209,11 +209,10 @@ std::optional<absl::Time> ObjectReader::Time(std::string_view name, bool require
   if (!s) return std::nullopt;
   absl::StatusOr<absl::Time> t = ParseRfc3339(*s);
   if (!t.ok()) {
-    // The reason quotes the value: shown as printable text.
-    absl::string_view reason = t.status().message();
+    // The reason quotes the value, already escaped (ShowUntrusted) by ParseRfc3339.
     Fail(absl::StrCat(prefix_, Sv(name),
                       ": must be an RFC 3339 date-time such as 2027-01-31T00:00:00Z (",
-                      Shown(std::string_view(reason.data(), reason.size()), 256), ")"));
+                      t.status().message(), ")"));
     return std::nullopt;
   }
   return *t;
@@ -261,7 +260,7 @@ absl::Status ObjectReader::Finish() {
   if (!error_.empty()) return Invalid(error_);
   for (auto it = object_.begin(); it != object_.end(); ++it) {
     if (seen_.find(it.key()) == seen_.end()) {
-      return Invalid(absl::StrCat(prefix_, Shown(it.key()),
+      return Invalid(absl::StrCat(prefix_, ShowUntrusted(it.key()),
                                   ": unknown field; allowed: ", absl::StrJoin(seen_, ", ")));
     }
   }
@@ -330,28 +329,11 @@ absl::Status QueryReader::Finish() {
   if (!error_.empty()) return Invalid(error_);
   for (const auto& [key, value] : query_) {
     if (seen_.find(key) == seen_.end()) {
-      return Invalid(absl::StrCat("query parameter ", Shown(key),
+      return Invalid(absl::StrCat("query parameter ", ShowUntrusted(key),
                                   ": unknown; allowed: ", absl::StrJoin(seen_, ", ")));
     }
   }
   return absl::OkStatus();
-}
-
-std::string Shown(std::string_view untrusted, size_t max_bytes) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (size_t i = 0; i < untrusted.size() && i < max_bytes; ++i) {
-    unsigned char c = static_cast<unsigned char>(untrusted[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
-      out += static_cast<char>(c);
-    } else {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  if (untrusted.size() > max_bytes) out += "...";
-  return out;
 }
 
 std::string Dump(const json& value) {

@@ -84,11 +84,6 @@ class QueryReader {
   std::string error_;
 };
 
-// A piece of the client's input for an error message: its first `max_bytes` bytes ("..."
-// after them when cut), printable ASCII but the backslash kept and every other byte written
-// as \xNN, so that a message stays one short printable line whatever the client sent.
-std::string Shown(std::string_view untrusted, size_t max_bytes = 64);
-
 // Serializes for a response: never throws; invalid UTF-8 in strings becomes U+FFFD.
 std::string Dump(const nlohmann::json& value);
 

@@ -6,13 +6,13 @@
 
 #include <string>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/openssl.h"
 #include "common/sha256.h"
 #include "common/status.h"
 #include "common/time.h"
+#include "common/utf8.h"
 #include "store/audit.h"
 
 namespace masa::service::internal {
@@ -62,7 +62,7 @@ absl::Status CheckPemFraming(std::string_view text, std::string_view what) {
       ++certificates;
     } else {
       // The label is the sender's bytes: escaped, so the message stays one printable line.
-      return Invalid(what, absl::StrCat("holds a \"", absl::CHexEscape(Sv(label.substr(0, 40))),
+      return Invalid(what, absl::StrCat("holds a \"", ShowUntrusted(label, 40),
                                         "\" PEM block; send the certificate alone"));
     }
   }

@@ -1,6 +1,6 @@
 // Fuzzes the checkpoint note parser (ParseCheckpointNote, VerifyCheckpointNote), which reads
 // the signed notes of proofs and exports. The input is a note's text; the verifying key is a
-// fixed Ed25519 key (the one the seeds were signed with: tools/testing/audit_store.h) and a
+// fixed Ed25519 key (the one the seeds were signed with: store/testing/audit_keys.h) and a
 // fixed P-256 key (the seed ec_note is signed with it).
 // Beyond not crashing, it asserts:
 //  - an error is kInvalidArgument (malformed) or kDataLoss (not signed by the key), its
@@ -11,7 +11,6 @@
 //    back the note itself when it is a plain one (Ed25519 signatures are deterministic);
 //  - SignCheckpoint and VerifyCheckpointNote round-trip every parsed checkpoint.
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -22,42 +21,30 @@
 
 #include "common/openssl.h"
 #include "store/checkpoint.h"
+#include "store/testing/audit_keys.h"
 
 namespace {
 
 using masa::store::Checkpoint;
 
-// tools/testing/audit_store.h kFuzzAuditKeyPem (test code, not reachable from here).
-constexpr char kAuditKeyPem[] =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MC4CAQAwBQYDK2VwBCIEIERfFJZEODdZMOvMBY4DadRkgwh+Ga2dc90HMLSqSJBo\n"
-    "-----END PRIVATE KEY-----\n";
-
 // A fixed P-256 key too: the appliance's audit key is ECDSA, whose key ID does not depend
 // on the key name, so a note may name any key and still reach the signature check.
-constexpr char kEcAuditKeyPem[] =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgT2awes1LzZ+LHTDZ\n"
-    "uDx5XrUox8j40aHJBxwgrXgvT7ehRANCAARA8p79jUDsgiBgXpw4IoDXFTxwd7hZ\n"
-    "nqYiZMxwpzSBH7zeBqaM0CA3Y6Y8EVWAQP2/HTcvRgVbUPYHPHPpX1Iy\n"
-    "-----END PRIVATE KEY-----\n";
-
 EVP_PKEY* EcAuditKey() {
   static EVP_PKEY* key = [] {
-    masa::UniquePtr<BIO> bio(BIO_new_mem_buf(kEcAuditKeyPem, -1));
-    EVP_PKEY* k = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+    masa::UniquePtr<EVP_PKEY> k =
+        masa::store::testing::KeyFromPem(masa::store::testing::kFuzzEcAuditKeyPem);
     if (k == nullptr) abort();
-    return k;
+    return k.release();
   }();
   return key;
 }
 
 EVP_PKEY* AuditKey() {
   static EVP_PKEY* key = [] {
-    masa::UniquePtr<BIO> bio(BIO_new_mem_buf(kAuditKeyPem, -1));
-    EVP_PKEY* k = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+    masa::UniquePtr<EVP_PKEY> k =
+        masa::store::testing::KeyFromPem(masa::store::testing::kFuzzAuditKeyPem);
     if (k == nullptr) abort();
-    return k;
+    return k.release();
   }();
   return key;
 }

@@ -1,6 +1,6 @@
 // Fuzzes AuditExportVerifier, the reader of `masactl audit verify --export`: the input is
 // an export (JSON lines), checked against a fixed Ed25519 audit key (the one the seed, a
-// real export of a real store, was signed with: tools/testing/audit_store.h). Beyond not
+// real export of a real store, was signed with: store/testing/audit_keys.h). Beyond not
 // crashing, it asserts:
 //  - the verdict (error or totals) does not depend on how the bytes are split into Feed()
 //    calls (split points from a generator seeded by the input), and a verifier stays failed;
@@ -10,7 +10,6 @@
 //    1), each a line of its own.
 // Memory stays at the tree's right edge plus one line of kMaxAuditExportLineBytes.
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +21,7 @@
 
 #include "absl/strings/match.h"
 #include "common/openssl.h"
+#include "store/testing/audit_keys.h"
 #include "tools/audit_export.h"
 
 namespace {
@@ -29,18 +29,12 @@ namespace {
 using masa::tools::AuditExportReport;
 using masa::tools::AuditExportVerifier;
 
-// tools/testing/audit_store.h kFuzzAuditKeyPem (test code, not reachable from here).
-constexpr char kAuditKeyPem[] =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MC4CAQAwBQYDK2VwBCIEIERfFJZEODdZMOvMBY4DadRkgwh+Ga2dc90HMLSqSJBo\n"
-    "-----END PRIVATE KEY-----\n";
-
 EVP_PKEY* AuditKey() {
   static EVP_PKEY* key = [] {
-    masa::UniquePtr<BIO> bio(BIO_new_mem_buf(kAuditKeyPem, -1));
-    EVP_PKEY* k = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+    masa::UniquePtr<EVP_PKEY> k =
+        masa::store::testing::KeyFromPem(masa::store::testing::kFuzzAuditKeyPem);
     if (k == nullptr) abort();
-    return k;
+    return k.release();
   }();
   return key;
 }

@@ -1,6 +1,6 @@
 // Fuzzes CheckAuditProof, the offline check of `masactl audit check-proof`: the input is the
 // proof's JSON text, checked against a fixed Ed25519 audit key (the one the seed, a real
-// proof from a real store, was signed with: tools/testing/audit_store.h). Beyond not
+// proof from a real store, was signed with: store/testing/audit_keys.h). Beyond not
 // crashing, it asserts:
 //  - an error is kInvalidArgument (not a proof) or kDataLoss (a proof that does not check
 //    out), its message one line of printable ASCII;
@@ -9,7 +9,6 @@
 //  - the bounds of audit_proof.h hold: texts over kMaxAuditProofBytes are refused (run with
 //    a -max_len above it now and then to see it).
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -18,22 +17,17 @@
 #include <string_view>
 
 #include "common/openssl.h"
+#include "store/testing/audit_keys.h"
 #include "tools/audit_proof.h"
 
 namespace {
 
-// tools/testing/audit_store.h kFuzzAuditKeyPem (test code, not reachable from here).
-constexpr char kAuditKeyPem[] =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MC4CAQAwBQYDK2VwBCIEIERfFJZEODdZMOvMBY4DadRkgwh+Ga2dc90HMLSqSJBo\n"
-    "-----END PRIVATE KEY-----\n";
-
 EVP_PKEY* AuditKey() {
   static EVP_PKEY* key = [] {
-    masa::UniquePtr<BIO> bio(BIO_new_mem_buf(kAuditKeyPem, -1));
-    EVP_PKEY* k = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+    masa::UniquePtr<EVP_PKEY> k =
+        masa::store::testing::KeyFromPem(masa::store::testing::kFuzzAuditKeyPem);
     if (k == nullptr) abort();
-    return k;
+    return k.release();
   }();
   return key;
 }

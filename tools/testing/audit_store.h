@@ -19,18 +19,13 @@
 #include "gtest/gtest.h"
 #include "store/checkpoint.h"
 #include "store/store.h"
+#include "store/testing/audit_keys.h"
 
 namespace masa::tools::testing {
 
 // The audit key of the fuzz targets and their seeds (a test key, public on purpose).
-inline constexpr char kFuzzAuditKeyPem[] =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MC4CAQAwBQYDK2VwBCIEIERfFJZEODdZMOvMBY4DadRkgwh+Ga2dc90HMLSqSJBo\n"
-    "-----END PRIVATE KEY-----\n";
-
 inline UniquePtr<EVP_PKEY> FuzzAuditKey() {
-  UniquePtr<BIO> bio(BIO_new_mem_buf(kFuzzAuditKeyPem, -1));
-  return UniquePtr<EVP_PKEY>(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  return store::testing::KeyFromPem(store::testing::kFuzzAuditKeyPem);
 }
 
 inline UniquePtr<EVP_PKEY> NewP256Key() {
