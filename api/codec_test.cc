@@ -208,6 +208,17 @@ TEST(DecodeDuplicateMembersTest, EveryBodyDecoderRefusesADuplicateKeyNamingIt) {
   EXPECT_THAT(std::string(nested.message()), HasSubstr("\"serial_number\" twice"));
 }
 
+// Found by api_json_body_fuzz in its 10-minute run ({"bers":["A"],"":["A"],"":["B"]}): the
+// empty key doubled as "no duplicate yet", so a body with "" twice was accepted and kept the
+// last value, which another JSON reader could read as the first.
+TEST(DecodeDuplicateMembersTest, TheEmptyKeyTwiceIsADuplicateToo) {
+  absl::Status s = ParseJsonObject(R"({"bers":["A"],"":["A"],"":["B"]})", false).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("the key \"\" twice"));
+  EXPECT_FALSE(ParseJsonObject(R"({"a":{"":1,"":1}})", false).ok());
+  EXPECT_TRUE(ParseJsonObject(R"({"":1,"a":{"":2}})", false).ok());  // one per object
+}
+
 // Found by api_json_body_fuzz: messages quoted a client's key or value as it came, so a
 // key holding a newline (or a 100 KB key) went into the problem detail unchanged. The
 // messages now show at most 64 bytes of it, as printable ASCII.

@@ -91,7 +91,7 @@ absl::StatusOr<json> ParseJsonObject(std::string_view body, bool allow_empty) {
   // last of duplicate keys; the API refuses them instead (RFC 8259 section 4 leaves the
   // meaning of duplicates open, and two readers could pick different ones).
   std::vector<std::set<std::string, std::less<>>> keys;
-  std::string duplicate;
+  std::optional<std::string> duplicate;  // the first key seen twice ("" is a key too)
   auto refuse_duplicates = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
     switch (event) {
       case json::parse_event_t::object_start:
@@ -101,8 +101,7 @@ absl::StatusOr<json> ParseJsonObject(std::string_view body, bool allow_empty) {
         if (!keys.empty()) keys.pop_back();
         break;
       case json::parse_event_t::key:
-        if (!keys.empty() && !keys.back().insert(parsed.get<std::string>()).second &&
-            duplicate.empty()) {
+        if (!keys.empty() && !keys.back().insert(parsed.get<std::string>()).second && !duplicate) {
           duplicate = parsed.get<std::string>();
         }
         break;
@@ -120,8 +119,8 @@ absl::StatusOr<json> ParseJsonObject(std::string_view body, bool allow_empty) {
   } catch (const std::exception&) {
     return Invalid("the request body is not valid JSON; send one JSON object");
   }
-  if (!duplicate.empty()) {
-    return Invalid(absl::StrCat("the request body has the key \"", ShowUntrusted(duplicate),
+  if (duplicate) {
+    return Invalid(absl::StrCat("the request body has the key \"", ShowUntrusted(*duplicate),
                                 "\" twice in one object; send each member once"));
   }
   if (!value.is_object()) {
