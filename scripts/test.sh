@@ -4,8 +4,8 @@
 # checks the ABSL_GUARDED_BY lock annotations (-Wthread-safety, as errors). The ASan build
 # also builds the libFuzzer targets (MASA_FUZZ): its ctests replay each seed corpus, then
 # scripts/fuzz.sh fuzzes each target for MASA_FUZZ_SECONDS (30) and fails on any finding.
-# Both sanitizer builds use clang with line tables only: g++ took twice as long to build the ASan pass
-# (16 min against 8 on a 2-core machine), which CI's 40 minutes cannot afford.
+# Both sanitizer builds use clang with line tables only: g++ took twice as long to build the
+# ASan pass (16 min against 8 on a 2-core machine), which CI's 40 minutes cannot afford.
 # MASA_SKIP_SANITIZERS=1 runs the Release pass only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
