@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "common/openssl.h"
+#include "common/testing/fuzz.h"
 #include "store/checkpoint.h"
 #include "store/testing/audit_keys.h"
 
@@ -29,40 +30,14 @@ using masa::store::Checkpoint;
 
 // A fixed P-256 key too: the appliance's audit key is ECDSA, whose key ID does not depend
 // on the key name, so a note may name any key and still reach the signature check.
-EVP_PKEY* EcAuditKey() {
-  static EVP_PKEY* key = [] {
-    masa::UniquePtr<EVP_PKEY> k =
-        masa::store::testing::KeyFromPem(masa::store::testing::kFuzzEcAuditKeyPem);
-    if (k == nullptr) abort();
-    return k.release();
-  }();
-  return key;
-}
-
-EVP_PKEY* AuditKey() {
-  static EVP_PKEY* key = [] {
-    masa::UniquePtr<EVP_PKEY> k =
-        masa::store::testing::KeyFromPem(masa::store::testing::kFuzzAuditKeyPem);
-    if (k == nullptr) abort();
-    return k.release();
-  }();
-  return key;
-}
-
 masa::store::CheckpointSigner& Signer() {
   static masa::store::CheckpointSigner* signer = [] {
-    auto s = masa::store::NewEvpCheckpointSigner("masa.test/audit", masa::UpRef(AuditKey()));
+    auto s = masa::store::NewEvpCheckpointSigner(
+        "masa.test/audit", masa::UpRef(masa::store::testing::FuzzAuditKeyOnce()));
     if (!s.ok()) abort();
     return s->release();
   }();
   return *signer;
-}
-
-bool PrintableLine(std::string_view s) {
-  for (char c : s) {
-    if (c < 0x20 || c > 0x7e) return false;
-  }
-  return !s.empty();
 }
 
 bool Same(const Checkpoint& a, const Checkpoint& b) {
@@ -73,7 +48,7 @@ void CheckError(const absl::Status& st) {
   if (st.code() != absl::StatusCode::kInvalidArgument && st.code() != absl::StatusCode::kDataLoss) {
     abort();
   }
-  if (!PrintableLine(std::string(st.message()))) abort();
+  if (!masa::testing::IsPrintableLine(std::string(st.message()))) abort();
 }
 
 }  // namespace
@@ -81,9 +56,11 @@ void CheckError(const absl::Status& st) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view note(reinterpret_cast<const char*>(data), size);
   absl::StatusOr<Checkpoint> parsed = masa::store::ParseCheckpointNote(note);
-  absl::StatusOr<Checkpoint> verified = masa::store::VerifyCheckpointNote(note, AuditKey());
+  absl::StatusOr<Checkpoint> verified =
+      masa::store::VerifyCheckpointNote(note, masa::store::testing::FuzzAuditKeyOnce());
   if (!verified.ok()) CheckError(verified.status());
-  absl::StatusOr<Checkpoint> ec_verified = masa::store::VerifyCheckpointNote(note, EcAuditKey());
+  absl::StatusOr<Checkpoint> ec_verified =
+      masa::store::VerifyCheckpointNote(note, masa::store::testing::FuzzEcAuditKeyOnce());
   if (!ec_verified.ok()) CheckError(ec_verified.status());
   if (ec_verified.ok() && !parsed.ok()) abort();
   if (!parsed.ok()) {
@@ -97,7 +74,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   absl::StatusOr<std::string> resigned = masa::store::SignCheckpoint(*parsed, Signer());
   if (resigned.ok()) {
-    absl::StatusOr<Checkpoint> back = masa::store::VerifyCheckpointNote(*resigned, AuditKey());
+    absl::StatusOr<Checkpoint> back =
+        masa::store::VerifyCheckpointNote(*resigned, masa::store::testing::FuzzAuditKeyOnce());
     if (!back.ok() || !Same(*back, *parsed)) abort();
   } else if (resigned.status().code() != absl::StatusCode::kInvalidArgument) {
     abort();

@@ -6,6 +6,8 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <cstdlib>
+
 #include "common/openssl.h"
 
 namespace masa::store::testing {
@@ -28,6 +30,19 @@ inline constexpr char kFuzzEcAuditKeyPem[] =
 inline UniquePtr<EVP_PKEY> KeyFromPem(const char* pem) {
   UniquePtr<BIO> bio(BIO_new_mem_buf(pem, -1));
   return UniquePtr<EVP_PKEY>(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+}
+
+// The two keys above, parsed once and kept for the life of the process (fuzz targets call
+// these on every input); abort if they do not parse.
+inline EVP_PKEY* FuzzAuditKeyOnce() {
+  static EVP_PKEY* key = KeyFromPem(kFuzzAuditKeyPem).release();
+  if (key == nullptr) abort();
+  return key;
+}
+inline EVP_PKEY* FuzzEcAuditKeyOnce() {
+  static EVP_PKEY* key = KeyFromPem(kFuzzEcAuditKeyPem).release();
+  if (key == nullptr) abort();
+  return key;
 }
 
 }  // namespace masa::store::testing

@@ -21,6 +21,7 @@
 
 #include "absl/strings/match.h"
 #include "common/openssl.h"
+#include "common/testing/fuzz.h"
 #include "store/testing/audit_keys.h"
 #include "tools/audit_export.h"
 
@@ -28,23 +29,6 @@ namespace {
 
 using masa::tools::AuditExportReport;
 using masa::tools::AuditExportVerifier;
-
-EVP_PKEY* AuditKey() {
-  static EVP_PKEY* key = [] {
-    masa::UniquePtr<EVP_PKEY> k =
-        masa::store::testing::KeyFromPem(masa::store::testing::kFuzzAuditKeyPem);
-    if (k == nullptr) abort();
-    return k.release();
-  }();
-  return key;
-}
-
-bool PrintableLine(std::string_view s) {
-  for (char c : s) {
-    if (c < 0x20 || c > 0x7e) return false;
-  }
-  return !s.empty();
-}
 
 bool Same(const absl::StatusOr<AuditExportReport>& a, const absl::StatusOr<AuditExportReport>& b) {
   if (a.ok() != b.ok()) return false;
@@ -56,9 +40,10 @@ bool Same(const absl::StatusOr<AuditExportReport>& a, const absl::StatusOr<Audit
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  absl::StatusOr<AuditExportReport> whole = masa::tools::VerifyAuditExport(text, AuditKey());
+  absl::StatusOr<AuditExportReport> whole =
+      masa::tools::VerifyAuditExport(text, masa::store::testing::FuzzAuditKeyOnce());
 
-  AuditExportVerifier split(AuditKey());
+  AuditExportVerifier split(masa::store::testing::FuzzAuditKeyOnce());
   std::minstd_rand random(static_cast<uint32_t>(std::hash<std::string_view>()(text)));
   absl::Status first_error;
   for (std::string_view rest = text; !rest.empty();) {
@@ -74,7 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     absl::StatusCode code = whole.status().code();
     if (code != absl::StatusCode::kInvalidArgument && code != absl::StatusCode::kDataLoss) abort();
     std::string message(whole.status().message());
-    if (!PrintableLine(message) || !absl::StartsWith(message, "line ")) abort();
+    if (!masa::testing::IsPrintableLine(message) || !absl::StartsWith(message, "line ")) abort();
     return 0;
   }
   if (whole->checkpoints > whole->entries + 1) abort();

@@ -17,38 +17,20 @@
 #include <string_view>
 
 #include "common/openssl.h"
+#include "common/testing/fuzz.h"
 #include "store/testing/audit_keys.h"
 #include "tools/audit_proof.h"
 
-namespace {
-
-EVP_PKEY* AuditKey() {
-  static EVP_PKEY* key = [] {
-    masa::UniquePtr<EVP_PKEY> k =
-        masa::store::testing::KeyFromPem(masa::store::testing::kFuzzAuditKeyPem);
-    if (k == nullptr) abort();
-    return k.release();
-  }();
-  return key;
-}
-
-bool PrintableLine(std::string_view s) {
-  for (char c : s) {
-    if (c < 0x20 || c > 0x7e) return false;
-  }
-  return !s.empty();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   absl::StatusOr<masa::tools::AuditProofCheck> check =
-      masa::tools::CheckAuditProof(text, AuditKey());
+      masa::tools::CheckAuditProof(text, masa::store::testing::FuzzAuditKeyOnce());
   if (!check.ok()) {
     absl::StatusCode code = check.status().code();
     if (code != absl::StatusCode::kInvalidArgument && code != absl::StatusCode::kDataLoss) abort();
-    if (!PrintableLine(std::string(check.status().message()))) abort();
+    if (!masa::testing::IsPrintableLine(std::string(check.status().message()))) abort();
     return 0;
   }
   if (size > masa::tools::kMaxAuditProofBytes) abort();
