@@ -45,7 +45,8 @@ TEST_F(ServiceTest, PermissionMatrix) {
         c.organization_id() == "org-other" ? "OT-1" : absl::StrFormat("SN-%02d", 10 + n);
     Owner* pdc = &acme_pdc_;
     EXPECT_EQ(Request(c, Input({serial}, pdc)).status().code(), row.request);
-    EXPECT_EQ(service_->UploadPdc(c, {"", acme_pdc_.pem, ""}).status().code(), row.upload_pdc);
+    EXPECT_EQ(service_->UploadPdc(c, {"", acme_pdc_.pem, "", false, std::nullopt}).status().code(),
+              row.upload_pdc);
     EXPECT_EQ(service_->InviteUser(c, absl::StrFormat("u%d@x.example", n)).status().code(),
               row.invite);
     ++n;
@@ -72,9 +73,10 @@ TEST_F(ServiceTest, PermissionMatrix) {
       StatusCode::kPermissionDenied);
   EXPECT_EQ(service_->ListAudit(requestor, {}).status().code(), StatusCode::kPermissionDenied);
   // Only the account team assigns serials.
-  EXPECT_EQ(
-      service_->AssignSerials(admin_, {"org-acme", "", {{"", "NEW-1", ""}}, false}).status().code(),
-      StatusCode::kPermissionDenied);
+  EXPECT_EQ(service_->AssignSerials(admin_, {"org-acme", "", {{"", "NEW-1", "", "", {}}}, false})
+                .status()
+                .code(),
+            StatusCode::kPermissionDenied);
 }
 
 TEST_F(ServiceTest, ViewerWithGrantsGainsExactlyThosePermissions) {
@@ -131,7 +133,7 @@ TEST_F(ServiceTest, GroupBindingCoversItsSubtreeOnly) {
 
 TEST_F(ServiceTest, AnotherOrganizationSeesAndTouchesNothing) {
   std::string id = Issue("SN-11");
-  auto pdc = service_->UploadPdc(admin_, {"acme", acme_pdc_.pem, ""});
+  auto pdc = service_->UploadPdc(admin_, {"acme", acme_pdc_.pem, "", false, std::nullopt});
   ASSERT_TRUE(pdc.ok()) << pdc.status();
   auto req = service_->GetVoucher(admin_, id)->req_id;
   const Caller& o = other_admin_;
@@ -190,7 +192,8 @@ TEST_F(ServiceTest, AccountTeamViewsEveryOrganizationAndAssigns) {
   EXPECT_TRUE(saw_issue);
   // Thousands at once, in several store transactions.
   AssignInput big{"org-other", "", {}, false};
-  for (int i = 0; i < 2500; ++i) big.serials.push_back({"", absl::StrFormat("BULK-%05d", i), "m"});
+  for (int i = 0; i < 2500; ++i)
+    big.serials.push_back({"", absl::StrFormat("BULK-%05d", i), "m", "", {}});
   auto r = service_->AssignSerials(account_team_, big);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->assigned, 2500u);
@@ -198,7 +201,7 @@ TEST_F(ServiceTest, AccountTeamViewsEveryOrganizationAndAssigns) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->unchanged, 2500u);
   // Moving a serial of another organization needs reassign.
-  AssignInput steal{"org-other", "", {{"", "SN-13", ""}}, false};
+  AssignInput steal{"org-other", "", {{"", "SN-13", "", "", {}}}, false};
   EXPECT_EQ(service_->AssignSerials(account_team_, steal).status().code(),
             StatusCode::kFailedPrecondition);
   steal.reassign = true;
@@ -267,7 +270,7 @@ TEST_F(ServiceTest, EveryStateChangeIsAudited) {
   std::string id = Issue("SN-16");
   ASSERT_TRUE(Renew(admin_, id).ok());
   ASSERT_TRUE(service_->ArchiveVoucher(admin_, id).ok());
-  auto pdc = service_->UploadPdc(admin_, {"", acme_pdc_.der, ""});
+  auto pdc = service_->UploadPdc(admin_, {"", acme_pdc_.der, "", false, std::nullopt});
   ASSERT_TRUE(pdc.ok()) << pdc.status();
   ASSERT_TRUE(service_->DeletePdc(admin_, pdc->cert_id).ok());
   auto user = service_->InviteUser(admin_, "bob@acme.example");
@@ -318,7 +321,7 @@ TEST_F(ServiceTest, EveryStateChangeIsAudited) {
 
 TEST_F(ServiceTest, UploadedPdcCanBeUsedByIdAndDeleted) {
   Caller requestor = User(admin_, "r3@acme.example", Role::kRequestor);
-  auto pdc = service_->UploadPdc(admin_, {"", acme_pdc_.pem, ""});
+  auto pdc = service_->UploadPdc(admin_, {"", acme_pdc_.pem, "", false, std::nullopt});
   ASSERT_TRUE(pdc.ok()) << pdc.status();
   EXPECT_EQ(pdc->pdc_organization, "Acme Corp");
   EXPECT_EQ(pdc->name, "Acme Owner CA");
@@ -334,7 +337,7 @@ TEST_F(ServiceTest, UploadedPdcCanBeUsedByIdAndDeleted) {
   EXPECT_EQ(service_->DeletePdc(requestor, pdc->cert_id).code(), StatusCode::kPermissionDenied);
   EXPECT_TRUE(service_->DeletePdc(admin_, pdc->cert_id).ok());
   EXPECT_EQ(service_->GetPdc(admin_, pdc->cert_id).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(service_->UploadPdc(admin_, {"", "garbage", ""}).status().code(),
+  EXPECT_EQ(service_->UploadPdc(admin_, {"", "garbage", "", false, std::nullopt}).status().code(),
             StatusCode::kInvalidArgument);
   // Vouchers issued with it still renew: the certificate lives in their CMS.
   EXPECT_TRUE(Renew(admin_, r->serials[0].voucher_id).ok());

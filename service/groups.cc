@@ -122,3 +122,20 @@ absl::Status ServiceImpl::DeleteGroup(const Caller& caller, std::string_view gro
 }
 
 }  // namespace masa::service
+
+namespace masa::service {
+
+// Declared for OVGS (issue 11); implemented in a later commit.
+absl::StatusOr<GroupDetails> ServiceImpl::GetGroup(const Caller&, std::string_view) const {
+  return absl::UnimplementedError("GetGroup is not implemented yet");
+}
+absl::Status ServiceImpl::AddDelegatedOrganization(const Caller&, std::string_view,
+                                                   std::string_view) {
+  return absl::UnimplementedError("AddDelegatedOrganization is not implemented yet");
+}
+absl::Status ServiceImpl::RemoveDelegatedOrganization(const Caller&, std::string_view,
+                                                      std::string_view) {
+  return absl::UnimplementedError("RemoveDelegatedOrganization is not implemented yet");
+}
+
+}  // namespace masa::service

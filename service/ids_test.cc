@@ -42,7 +42,8 @@ class IdsTest : public ServiceFixture {
     ASSERT_TRUE(acme.ok()) << acme.status();
     admin_ = *service_->Authenticate(acme->token.secret.view());
     AssignInput serials{"org-acme", "", {}, false};
-    for (int i = 0; i < 10; ++i) serials.serials.push_back({"", absl::StrFormat("SN-%02d", i), ""});
+    for (int i = 0; i < 10; ++i)
+      serials.serials.push_back({"", absl::StrFormat("SN-%02d", i), "", "", {}});
     ASSERT_TRUE(service_->AssignSerialsOffline(serials).ok());
   }
 

@@ -70,7 +70,8 @@ TEST_F(MapGrowthTest, EveryCallSucceedsWhileTheMapGrowsUnderLoad) {
       auto token = service_->CreateToken(admin_, {user->principal_id, std::nullopt, "load"});
       Record("CreateToken", token.status());
       if (token.ok()) Record("RevokeToken", service_->RevokeToken(admin_, token->info.token_id));
-      auto pdc = service_->UploadPdc(admin_, {absl::StrCat("pdc ", i), acme_pdc2_.pem, ""});
+      auto pdc = service_->UploadPdc(
+          admin_, {absl::StrCat("pdc ", i), acme_pdc2_.pem, "", false, std::nullopt});
       Record("UploadPdc", pdc.status());
       if (pdc.ok()) Record("DeletePdc", service_->DeletePdc(admin_, pdc->cert_id));
       auto group = service_->CreateGroup(admin_, "org-acme", absl::StrCat("g", i));

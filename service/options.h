@@ -69,6 +69,8 @@ struct ServiceOptions {
   signer::Assertion default_assertion = signer::Assertion::kLogged;
 
   size_t max_serials_per_request = 20;
+  // Components in one IssueComponentVouchers call (OVGS GetOwnershipVouchers).
+  size_t max_components_per_call = 1000;
   // AssignSerials writes this many components per store transaction.
   size_t assign_batch_size = 1000;
 

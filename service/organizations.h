@@ -2,6 +2,7 @@
 // sees and manages them. The operator's caller-less bootstrap is service/bootstrap.h.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,8 +35,30 @@ struct GroupInfo {
   std::string group_id;
   std::string organization_id;
   std::string parent_id;  // "" for the organization's root group
-  std::string name;
+  std::string name;       // what OVGS calls the group's description
   absl::Time created_at;
+};
+
+// A user's role on one group (a binding made on that group, not one inherited).
+struct GroupMember {
+  UserRef user;
+  Role role = Role::kViewer;
+};
+
+// What OVGS GetGroup shows of one group.
+struct GroupDetails {
+  GroupInfo group;
+  // The PDCs uploaded to this group (a group's certificates are not its children's).
+  std::vector<std::string> cert_ids;
+  // The serials in this group. Every serial of an organization is in its root group, and
+  // may also be in one group below it: the root group lists them all.
+  std::vector<SerialRef> components;
+  // The role bindings on this group, of its own organization and of delegated ones.
+  std::vector<GroupMember> users;
+  std::vector<std::string> child_group_ids;
+  // Each organization let into this group ("org-<name>", or "*" for any organization) ->
+  // the groups, this one or its ancestors, whose delegation lets it in.
+  std::map<std::string, std::vector<std::string>> delegated_orgs;
 };
 
 // Thread-safe: every method may be called from any thread at once. Methods that take a
@@ -61,9 +84,15 @@ class Organizations {
       const Caller& caller) const = 0;
 
   // Groups.
-  // Needs admin on the parent. Names are unique among siblings (kAlreadyExists).
+  // Needs admin on the parent. `name` (OVGS: description) is 1..256 characters of printable
+  // UTF-8 text, spaces allowed; unique among siblings (kAlreadyExists). A new group is open
+  // to the organizations delegated on its ancestors.
   virtual absl::StatusOr<GroupInfo> CreateGroup(const Caller& caller, std::string_view parent_id,
                                                 std::string_view name) = 0;
+  // Needs view on the group. A caller of a delegated organization sees only its own
+  // organization's users and its own entry of delegated_orgs.
+  virtual absl::StatusOr<GroupDetails> GetGroup(const Caller& caller,
+                                                std::string_view group_id) const = 0;
   // The caller organization's groups it may view.
   virtual absl::StatusOr<std::vector<GroupInfo>> ListGroups(const Caller& caller) const = 0;
   // Needs admin on the group. kFailedPrecondition while it has child groups, serials or
@@ -72,6 +101,19 @@ class Organizations {
   // transaction that it still exists (kNotFound when a deletion committed first), so a
   // concurrent deletion never leaves anything in a deleted group.
   virtual absl::Status DeleteGroup(const Caller& caller, std::string_view group_id) = 0;
+
+  // Delegated organizations (OVGS): lets the users of `organization_id` (or of every
+  // organization, "*") hold roles on `group_id` and its subtree, present and future. Needs
+  // admin on the owner organization's root group (a delegated admin cannot delegate
+  // further). kAlreadyExists when delegated on this group already, kNotFound for an
+  // unknown organization, kInvalidArgument for the group's own organization.
+  virtual absl::Status AddDelegatedOrganization(const Caller& caller, std::string_view group_id,
+                                                std::string_view organization_id) = 0;
+  // Undoes AddDelegatedOrganization on this group. kNotFound when it was not delegated
+  // here; kFailedPrecondition while users of that organization hold roles in the subtree
+  // that no other delegation lets in.
+  virtual absl::Status RemoveDelegatedOrganization(const Caller& caller, std::string_view group_id,
+                                                   std::string_view organization_id) = 0;
 };
 
 }  // namespace masa::service

@@ -26,8 +26,9 @@ TEST_F(ServiceTest, BootstrapRefusesDuplicatesAndBadNames) {
   std::string id = Issue("SN-27");
   EXPECT_TRUE(service_->GetVoucher(s, id).ok());
   EXPECT_EQ(service_->ListAudit(s, {"org-acme", 0, 10}).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(service_->AssignSerials(s, {"org-acme", "", {{"", "Z", ""}}, false}).status().code(),
-            StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      service_->AssignSerials(s, {"org-acme", "", {{"", "Z", "", "", {}}}, false}).status().code(),
+      StatusCode::kPermissionDenied);
 }
 
 TEST_F(ServiceTest, AccountTeamCreatesAndListsOrganizationsCustomersCannot) {

@@ -21,7 +21,7 @@ namespace {
 class OwnershipTest : public ServiceTest {
  protected:
   void Reassign(const std::string& serial, const std::string& org) {
-    auto r = service_->AssignSerials(account_team_, {org, "", {{"", serial, ""}}, true});
+    auto r = service_->AssignSerials(account_team_, {org, "", {{"", serial, "", "", {}}}, true});
     ASSERT_TRUE(r.ok()) << r.status();
     ASSERT_EQ(r->assigned, 1u);
   }
@@ -135,7 +135,8 @@ TEST_F(OwnershipTest, AReassignmentWhileSigningIsSeenAtCommit) {
       service_->RenewVoucher(admin_, old_id, {}, [&](auto r) { renewed.set_value(std::move(r)); })
           .ok());
   auto moved = service_->AssignSerials(
-      account_team_, {"org-other", "", {{"", "SN-15", ""}, {"", "SN-16", ""}}, true});
+      account_team_,
+      {"org-other", "", {{"", "SN-15", "", "", {}}, {"", "SN-16", "", "", {}}}, true});
   release->Notify();
   ASSERT_TRUE(moved.ok()) << moved.status();
 
@@ -157,7 +158,7 @@ TEST_F(OwnershipTest, WritesIntoAGroupBeingDeletedStrandNothing) {
   constexpr int kTries = 50;
   AssignInput serials{"org-acme", "", {}, false};
   for (int i = 0; i < kTries; ++i)
-    serials.serials.push_back({"", absl::StrFormat("RACE-%02d", i), ""});
+    serials.serials.push_back({"", absl::StrFormat("RACE-%02d", i), "", "", {}});
   ASSERT_TRUE(service_->AssignSerials(account_team_, serials).ok());
   auto bob = service_->InviteUser(admin_, "bob@acme.example");
   ASSERT_TRUE(bob.ok()) << bob.status();
@@ -173,7 +174,7 @@ TEST_F(OwnershipTest, WritesIntoAGroupBeingDeletedStrandNothing) {
               .status();
         },
         [&] {
-          return service_->UploadPdc(admin_, {"", acme_pdc_.pem, id}).status();
+          return service_->UploadPdc(admin_, {"", acme_pdc_.pem, id, false, std::nullopt}).status();
         },
         [&] { return service_->BindRole(admin_, bob->principal_id, id, Role::kViewer).status(); },
         [&] { return service_->CreateGroup(admin_, id, "child").status(); },

@@ -22,7 +22,8 @@ class PdcInputTest : public testing::SmallServiceTest {
  protected:
   void SetUp() override {
     SmallServiceTest::SetUp();
-    ASSERT_TRUE(service_->AssignSerialsOffline({"org-acme", "", {{"", "SN-1", ""}}, false}).ok());
+    ASSERT_TRUE(
+        service_->AssignSerialsOffline({"org-acme", "", {{"", "SN-1", "", "", {}}}, false}).ok());
   }
 
   // A self-signed certificate for `key` as PEM; `is_ca` false makes an end-entity one.
@@ -39,7 +40,7 @@ class PdcInputTest : public testing::SmallServiceTest {
   }
 
   absl::Status Upload(const std::string& certificate) {
-    return service_->UploadPdc(admin_, {"", certificate, ""}).status();
+    return service_->UploadPdc(admin_, {"", certificate, "", false, std::nullopt}).status();
   }
 
   // A pasted PDC is checked synchronously, before anything is queued.

@@ -2,6 +2,7 @@
 // by id in voucher requests.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,12 @@ struct PdcInput {
   std::string name;         // a label for people; default: the subject CN
   std::string certificate;  // PEM or DER, one certificate
   std::string group_id;     // "" = the organization's root group
+  // Whether vouchers pinned to it ask the device to check the domain certificate's
+  // revocation (the voucher's domain-cert-revocation-checks leaf).
+  bool revocation_checks = false;
+  // When the uploaded certificate stops being usable for new vouchers (OVGS expiry_time);
+  // must be in the future. nullopt: the certificate's notAfter.
+  std::optional<absl::Time> expiry_time;
 };
 
 struct PdcInfo {
@@ -31,6 +38,8 @@ struct PdcInfo {
   std::string sha256_hex;  // of the DER
   std::string certificate_der;
   absl::Time created_at;
+  bool revocation_checks = false;
+  std::optional<absl::Time> expiry_time;  // as uploaded; nullopt: not_after applies
 };
 
 // Thread-safe: every method may be called from any thread at once. Methods that take a

@@ -204,3 +204,20 @@ absl::StatusOr<std::vector<BindingInfo>> ServiceImpl::ListBindings(
 }
 
 }  // namespace masa::service
+
+namespace masa::service {
+
+// Declared for OVGS (issue 11); implemented in a later commit.
+absl::StatusOr<BindingInfo> ServiceImpl::AddUserRole(const Caller&, const UserRef&,
+                                                     std::string_view, Role) {
+  return absl::UnimplementedError("AddUserRole is not implemented yet");
+}
+absl::Status ServiceImpl::RemoveUserRole(const Caller&, const UserRef&, std::string_view) {
+  return absl::UnimplementedError("RemoveUserRole is not implemented yet");
+}
+absl::StatusOr<std::map<std::string, Role>> ServiceImpl::GetUserRoles(const Caller&,
+                                                                      const UserRef&) const {
+  return absl::UnimplementedError("GetUserRoles is not implemented yet");
+}
+
+}  // namespace masa::service

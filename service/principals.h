@@ -2,6 +2,7 @@
 // groups, with the single-permission grants an admin adds to a binding.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,6 +69,24 @@ class Principals {
   // its own bindings.
   virtual absl::StatusOr<std::vector<BindingInfo>> ListBindings(
       const Caller& caller, std::string_view principal_id) const = 0;
+
+  // User roles as OVGS manages them, by (username, kind, organization) tuple. One role per
+  // user per group.
+  // Gives the user `role` on `group_id`: needs admin on the group (a caller of a delegated
+  // organization: only for users of its own organization); the user's organization must be
+  // the group's or one delegated to it. kFailedPrecondition for an unknown user tuple,
+  // kAlreadyExists when the user already has a role on this group. SUPPORT (kSupport) only
+  // by a caller holding kSupport.
+  virtual absl::StatusOr<BindingInfo> AddUserRole(const Caller& caller, const UserRef& user,
+                                                  std::string_view group_id, Role role) = 0;
+  // Removes the user's role on `group_id`; same permission as AddUserRole. kNotFound when
+  // the user has no role on that group (or the tuple is unknown).
+  virtual absl::Status RemoveUserRole(const Caller& caller, const UserRef& user,
+                                      std::string_view group_id) = 0;
+  // The user's roles, group id -> role, only on groups where the caller itself holds a role
+  // (empty otherwise). kNotFound only for an unknown user tuple.
+  virtual absl::StatusOr<std::map<std::string, Role>> GetUserRoles(const Caller& caller,
+                                                                   const UserRef& user) const = 0;
 };
 
 }  // namespace masa::service

@@ -201,3 +201,20 @@ absl::StatusOr<AssignResult> ServiceImpl::PlaceSerials(const Caller& caller,
 }
 
 }  // namespace masa::service
+
+namespace masa::service {
+
+// Declared for OVGS (issue 11); implemented in a later commit.
+absl::Status ServiceImpl::RemoveSerial(const Caller&, const SerialRef&, std::string_view) {
+  return absl::UnimplementedError("RemoveSerial is not implemented yet");
+}
+absl::StatusOr<std::vector<SerialDetails>> ServiceImpl::GetSerials(
+    const Caller&, const std::vector<SerialRef>&) const {
+  return absl::UnimplementedError("GetSerials is not implemented yet");
+}
+absl::StatusOr<std::vector<SerialDetails>> ServiceImpl::ListComponents(const Caller&,
+                                                                       std::string_view) const {
+  return absl::UnimplementedError("ListComponents is not implemented yet");
+}
+
+}  // namespace masa::service

@@ -16,6 +16,20 @@ struct SerialAssignment {
   std::string ien;  // "" = vendor IEN
   std::string serial_number;
   std::string model;
+  std::string mac_addr;  // e.g. "00:1c:73:aa:bb:cc"; "" when unknown
+  TpmInfo tpm;
+};
+
+// What OVGS GetSerial shows of one serial.
+struct SerialDetails {
+  SerialRef serial;  // ien always set
+  std::string organization_id;
+  // The group below the root it is placed in (if any), then the organization id (its root
+  // group, where every serial of the organization is).
+  std::vector<std::string> group_ids;
+  std::string model;
+  std::string mac_addr;
+  TpmInfo tpm;
 };
 
 struct AssignInput {
@@ -53,6 +67,20 @@ class Serials {
   // serial's current group and on the target group. kNotFound for a serial not visible.
   virtual absl::StatusOr<AssignResult> PlaceSerials(const Caller& caller, std::string_view group_id,
                                                     const std::vector<SerialRef>& serials) = 0;
+  // Takes the serial out of `group_id` (back to its organization's root group only); needs
+  // assigner on that group. kNotFound when it is not in that group; kInvalidArgument for
+  // the root group (a serial leaves its organization only by reassignment) and for an IEN
+  // this MASA does not serve.
+  virtual absl::Status RemoveSerial(const Caller& caller, const SerialRef& serial,
+                                    std::string_view group_id) = 0;
+  // The serials' details, in the order asked, all or nothing: kNotFound naming the first
+  // serial the caller cannot view; kInvalidArgument for an IEN this MASA does not serve.
+  virtual absl::StatusOr<std::vector<SerialDetails>> GetSerials(
+      const Caller& caller, const std::vector<SerialRef>& serials) const = 0;
+  // The serials in `group_id` (root group: every serial of the organization), in (ien,
+  // serial) order; needs view on the group.
+  virtual absl::StatusOr<std::vector<SerialDetails>> ListComponents(
+      const Caller& caller, std::string_view group_id) const = 0;
 };
 
 }  // namespace masa::service

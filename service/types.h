@@ -119,4 +119,22 @@ struct SerialRef {
   std::string serial_number;
 };
 
+// A principal named as OVGS names users: the tuple (username, kind, organization), unique
+// in the appliance. Usernames are e-mail style for people or plain names ("admin",
+// "srv-ztp") for either kind.
+struct UserRef {
+  std::string username;
+  PrincipalKind kind = PrincipalKind::kUser;
+  std::string organization_id;
+};
+
+// Vendor-side TPM data of a device, loaded with its serial assignment and returned with the
+// serial and with each voucher (OVGS TpmInfo). At most one of endorsement_key and
+// ek_certificate is set (DER); all empty when unknown.
+struct TpmInfo {
+  std::string endorsement_key;       // the EK public key (SubjectPublicKeyInfo DER)
+  std::string ek_certificate;        // the EK certificate (DER)
+  std::string platform_primary_key;  // the platform primary key (SubjectPublicKeyInfo DER)
+};
+
 }  // namespace masa::service

@@ -576,3 +576,13 @@ absl::StatusOr<VoucherInfo> ServiceImpl::ArchiveVoucher(const Caller& caller,
 }
 
 }  // namespace masa::service
+
+namespace masa::service {
+
+// Declared for OVGS (issue 11); implemented in a later commit.
+absl::Status ServiceImpl::IssueComponentVouchers(const Caller&, ComponentVoucherInput,
+                                                 ComponentVoucherCallback) {
+  return absl::UnimplementedError("IssueComponentVouchers is not implemented yet");
+}
+
+}  // namespace masa::service

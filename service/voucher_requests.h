@@ -47,6 +47,16 @@ class VoucherRequests {
   // kFailedPrecondition when already archived. Audited "voucher.archive".
   virtual absl::StatusOr<VoucherInfo> ArchiveVoucher(const Caller& caller,
                                                      std::string_view voucher_id) = 0;
+  // OVGS GetOwnershipVoucher(s): a new voucher for every component, all or nothing, through
+  // the same batched pipeline as RequestVouchers (one request record, audited with the
+  // caller). kInvalidArgument for no components or too many, an empty field, expires_at in
+  // the past or after the PDC's expiry_time (or notAfter), an IEN this MASA does not serve,
+  // or a PDC and component of different organizations; kFailedPrecondition for an unknown
+  // component or cert_id; kPermissionDenied / kNotFound as RequestVouchers for a component
+  // the caller may not request for. On a non-OK return `done` never runs; otherwise it runs
+  // exactly once.
+  virtual absl::Status IssueComponentVouchers(const Caller& caller, ComponentVoucherInput input,
+                                              ComponentVoucherCallback done) = 0;
 };
 
 }  // namespace masa::service

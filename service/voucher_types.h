@@ -57,6 +57,23 @@ struct RequestResult {
   std::vector<SerialResult> serials;  // in request order
 };
 
+// OVGS GetOwnershipVoucher(s): one voucher per component, pinned to an uploaded PDC.
+struct ComponentVoucherInput {
+  std::vector<SerialRef> components;  // 1..ServiceOptions::max_components_per_call
+  std::string cert_id;                // an uploaded PDC (UploadPdc)
+  absl::Time expires_at;              // the vouchers' expires-on (OVGS `lifetime`)
+};
+
+struct ComponentVoucher {
+  std::string voucher_id;
+  std::string cms;  // CMS SignedData, DER
+  TpmInfo tpm;      // the component's vendor-side TPM data
+};
+
+// Called exactly once, like RequestCallback, with every voucher in the order of the
+// input's components, or with the error that kept all of them from being issued.
+using ComponentVoucherCallback = std::function<void(absl::StatusOr<std::vector<ComponentVoucher>>)>;
+
 // Called exactly once, on the store writer thread (or a worker thread), after the request's
 // records and audit entries are durable, or with the error that kept them from being
 // written (then nothing of the request was written). Must not block: post to a loop.

@@ -183,7 +183,7 @@ int SerialsCommand(const Args& args) {
     input.reassign = a.Has("reassign");
     if (auto list = a.Get("serials")) {
       for (absl::string_view s : absl::StrSplit(*list, ',', absl::SkipWhitespace())) {
-        input.serials.push_back({"", std::string(absl::StripAsciiWhitespace(s)), ""});
+        input.serials.push_back({"", std::string(absl::StripAsciiWhitespace(s)), "", "", {}});
       }
     }
     if (auto file = a.Get("file")) {
@@ -199,7 +199,7 @@ int SerialsCommand(const Args& args) {
               absl::StrCat(*file, " line ", line_no, ": expected SERIAL[,MODEL[,IEN]]"));
         }
         for (auto& x : f) x = std::string(absl::StripAsciiWhitespace(x));
-        input.serials.push_back({f.size() > 2 ? f[2] : "", f[0], f.size() > 1 ? f[1] : ""});
+        input.serials.push_back({f.size() > 2 ? f[2] : "", f[0], f.size() > 1 ? f[1] : "", "", {}});
       }
     }
     if (input.serials.empty()) {

@@ -4,6 +4,7 @@
 // voucher_views.cc (get, download) and voucher_list.cc (listing); operation.cc runs writes.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -70,10 +71,30 @@ class ServiceImpl final : public Service {
                                         std::string_view name) override;
   absl::StatusOr<std::vector<GroupInfo>> ListGroups(const Caller& caller) const override;
   absl::Status DeleteGroup(const Caller& caller, std::string_view group_id) override;
+  absl::StatusOr<GroupDetails> GetGroup(const Caller& caller,
+                                        std::string_view group_id) const override;
+  absl::Status AddDelegatedOrganization(const Caller& caller, std::string_view group_id,
+                                        std::string_view organization_id) override;
+  absl::Status RemoveDelegatedOrganization(const Caller& caller, std::string_view group_id,
+                                           std::string_view organization_id) override;
+  absl::StatusOr<BindingInfo> AddUserRole(const Caller& caller, const UserRef& user,
+                                          std::string_view group_id, Role role) override;
+  absl::Status RemoveUserRole(const Caller& caller, const UserRef& user,
+                              std::string_view group_id) override;
+  absl::StatusOr<std::map<std::string, Role>> GetUserRoles(const Caller& caller,
+                                                           const UserRef& user) const override;
 
   absl::StatusOr<AssignResult> AssignSerials(const Caller& caller, AssignInput input) override;
   absl::StatusOr<AssignResult> PlaceSerials(const Caller& caller, std::string_view group_id,
                                             const std::vector<SerialRef>& serials) override;
+  absl::Status RemoveSerial(const Caller& caller, const SerialRef& serial,
+                            std::string_view group_id) override;
+  absl::StatusOr<std::vector<SerialDetails>> GetSerials(
+      const Caller& caller, const std::vector<SerialRef>& serials) const override;
+  absl::StatusOr<std::vector<SerialDetails>> ListComponents(
+      const Caller& caller, std::string_view group_id) const override;
+  absl::Status IssueComponentVouchers(const Caller& caller, ComponentVoucherInput input,
+                                      ComponentVoucherCallback done) override;
 
   absl::StatusOr<NewToken> CreateToken(const Caller& caller, TokenInput input) override;
   absl::StatusOr<std::vector<TokenInfo>> ListTokens(const Caller& caller,

@@ -68,7 +68,9 @@ absl::StatusOr<PdcInfo> Describe(const store::PinnedDomainCert& c) {
                  parsed.not_after,
                  HexEncode(parsed.sha256),
                  c.certificate_der,
-                 c.created_at};
+                 c.created_at,
+                 /*revocation_checks=*/false,
+                 /*expiry_time=*/std::nullopt};  // stored by a later commit (issue 11)
 }
 
 store::AuditEvent Event(std::string actor, std::string action, std::string target,

@@ -43,6 +43,20 @@ class FakeOrganizations final : public Organizations {
     return std::vector<GroupInfo>{};
   }
   absl::Status DeleteGroup(const Caller&, std::string_view) override { return fail_with; }
+  absl::StatusOr<GroupDetails> GetGroup(const Caller&, std::string_view id) const override {
+    if (!fail_with.ok()) return fail_with;
+    GroupDetails d;
+    d.group.group_id = std::string(id);
+    return d;
+  }
+  absl::Status AddDelegatedOrganization(const Caller&, std::string_view,
+                                        std::string_view) override {
+    return fail_with;
+  }
+  absl::Status RemoveDelegatedOrganization(const Caller&, std::string_view,
+                                           std::string_view) override {
+    return fail_with;
+  }
 };
 
 }  // namespace masa::service::testing

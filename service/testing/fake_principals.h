@@ -3,6 +3,7 @@
 // from their names by the front end).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,6 +60,24 @@ class FakePrincipals final : public Principals {
                                                         std::string_view) const override {
     if (!fail_with.ok()) return fail_with;
     return std::vector<BindingInfo>{};
+  }
+  absl::StatusOr<BindingInfo> AddUserRole(const Caller&, const UserRef&, std::string_view group,
+                                          Role role) override {
+    if (!fail_with.ok()) return fail_with;
+    BindingInfo b;
+    b.binding_id = "p-1.b-1";
+    b.principal_id = "p-1";
+    b.group_id = std::string(group);
+    b.role = role;
+    return b;
+  }
+  absl::Status RemoveUserRole(const Caller&, const UserRef&, std::string_view) override {
+    return fail_with;
+  }
+  absl::StatusOr<std::map<std::string, Role>> GetUserRoles(const Caller&,
+                                                           const UserRef&) const override {
+    if (!fail_with.ok()) return fail_with;
+    return std::map<std::string, Role>{};
   }
 
  private:

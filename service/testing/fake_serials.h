@@ -26,6 +26,21 @@ class FakeSerials final : public Serials {
     if (!fail_with.ok()) return fail_with;
     return AssignResult{serials.size(), 0};
   }
+  absl::Status RemoveSerial(const Caller&, const SerialRef&, std::string_view) override {
+    return fail_with;
+  }
+  absl::StatusOr<std::vector<SerialDetails>> GetSerials(
+      const Caller&, const std::vector<SerialRef>& serials) const override {
+    if (!fail_with.ok()) return fail_with;
+    std::vector<SerialDetails> out(serials.size());
+    for (size_t i = 0; i < serials.size(); ++i) out[i].serial = serials[i];
+    return out;
+  }
+  absl::StatusOr<std::vector<SerialDetails>> ListComponents(const Caller&,
+                                                            std::string_view) const override {
+    if (!fail_with.ok()) return fail_with;
+    return std::vector<SerialDetails>{};
+  }
 };
 
 }  // namespace masa::service::testing

@@ -59,6 +59,12 @@ class FakeVoucherRequests final : public VoucherRequests {
     last_voucher_id = std::string(id);
     return voucher;
   }
+  // Every call fails with fail_with, or kUnimplemented.
+  absl::Status IssueComponentVouchers(const Caller&, ComponentVoucherInput,
+                                      ComponentVoucherCallback) override {
+    if (!fail_with.ok()) return fail_with;
+    return absl::UnimplementedError("FakeVoucherRequests issues no component vouchers");
+  }
 };
 
 }  // namespace masa::service::testing

@@ -123,17 +123,18 @@ class ServiceTest : public ServiceFixture {
     east_ = east->group_id;
     AssignInput root{"org-acme", "", {}, false};
     for (int i = 0; i < 30; ++i) {
-      root.serials.push_back({"", absl::StrFormat("SN-%02d", i), "ASR-9001"});
+      root.serials.push_back({"", absl::StrFormat("SN-%02d", i), "ASR-9001", "", {}});
     }
     auto assigned = service_->AssignSerials(account_team_, root);
     ASSERT_TRUE(assigned.ok()) << assigned.status();
     ASSERT_EQ(assigned->assigned, 30u);
     AssignInput east_serials{"org-acme", east_, {}, false};
     for (int i = 0; i < 5; ++i) {
-      east_serials.serials.push_back({"", absl::StrFormat("EAST-%d", i), ""});
+      east_serials.serials.push_back({"", absl::StrFormat("EAST-%d", i), "", "", {}});
     }
     ASSERT_TRUE(service_->AssignSerials(account_team_, east_serials).ok());
-    ASSERT_TRUE(service_->AssignSerialsOffline({"org-other", "", {{"", "OT-1", ""}}, false}).ok());
+    ASSERT_TRUE(
+        service_->AssignSerialsOffline({"org-other", "", {{"", "OT-1", "", "", {}}}, false}).ok());
   }
 
   // A new user of `by`'s organization with `role` on `group` ("" = root), logged in.
