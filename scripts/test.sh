@@ -24,8 +24,8 @@ if [ "${MASA_SKIP_SANITIZERS:-0}" != 1 ]; then
   scripts/fuzz.sh build-asan "${MASA_FUZZ_SECONDS:-20}"
   # TSan: every race stops the process (exit 66) and fails its test, masad's included. The
   # suppressions are for races inside uninstrumented third-party libraries only.
-  # die_after_fork=0: the store's multi-process tests fork a process whose writer thread is
-  # running and open a store (new threads) in the child, as a second process would.
+  # die_after_fork=0: the store's multi-process tests start threads (a store) in a forked
+  # child, as a second process would; ForkChild itself refuses to fork beside other threads.
   scripts/build.sh build-tsan "${sanitizer_build[@]}" -DMASA_TSAN=ON -DMASA_THREAD_SAFETY=ON
   tsan_options="halt_on_error=1 second_deadlock_stack=1 die_after_fork=0"
   tsan_options+=" suppressions=$PWD/tests/tsan/suppressions.txt"

@@ -269,11 +269,21 @@ TEST(MultiProcessStoreTest, IdleStoreSignsEntriesAnotherProcessAppended) {
   o.checkpoint_signer = signer->get();
   o.checkpoint_every = absl::Milliseconds(20);
   ASSERT_TRUE(Store::Open(o).ok());
+  // masactl, without a signer of its own, appends three entries and exits once told to. It
+  // is forked before this process opens its store, whose checkpoint timer is a thread.
+  int go[2];
+  ASSERT_EQ(pipe(go), 0);
+  auto child = subprocess::ForkChild([&] {
+    close(go[1]);
+    char c;
+    if (read(go[0], &c, 1) != 1) return 2;
+    return WriteFromChild(dir.path(), nullptr, "ctl", 3);
+  });
+  close(go[0]);
   auto store = Store::Open(o);  // masad: idle from here on
   ASSERT_TRUE(store.ok());
-
-  // masactl, without a signer of its own, appends three entries and exits.
-  auto child = subprocess::ForkChild([&] { return WriteFromChild(dir.path(), nullptr, "ctl", 3); });
+  ASSERT_EQ(write(go[1], "w", 1), 1);
+  close(go[1]);
   ASSERT_EQ(child->Wait(), 0);
 
   // The idle daemon's checkpoint timer must notice them; wait (bounded) for its checkpoint.

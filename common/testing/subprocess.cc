@@ -1,5 +1,6 @@
 #include "common/testing/subprocess.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -81,8 +82,32 @@ std::string ReadAll(const std::string& path) {
   return s.str();
 }
 
+// The number of threads of this process (entries of /proc/self/task).
+int ThreadCount() {
+  int n = 0;
+  if (DIR* dir = opendir("/proc/self/task")) {
+    while (const dirent* e = readdir(dir)) {
+      if (e->d_name[0] != '.') ++n;
+    }
+    closedir(dir);
+  }
+  return n;
+}
+
+// The threads that run before main(): the caller's, and a sanitizer runtime's own (TSan's
+// background thread, which takes part in fork() safely).
+const int kThreadsAtStart = ThreadCount();
+
 // Forks; the child runs `body` and leaves with its return value.
 pid_t ForkOrDie(const std::function<int()>& body) {
+  if (int threads = ThreadCount(); threads > kThreadsAtStart) {
+    std::fprintf(stderr,
+                 "ForkChild: %d threads are running besides this one; a lock one of them holds "
+                 "at the fork would hang the child. Fork before starting threads (see "
+                 "subprocess.h).\n",
+                 threads - 1);
+    std::abort();
+  }
   std::fflush(nullptr);
   pid_t pid = fork();
   if (pid < 0) {

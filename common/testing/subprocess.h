@@ -101,7 +101,11 @@ class Child {
 // returns into the caller's code (no test framework, no atexit handlers in the child).
 // stdio buffers are flushed before the fork so nothing is written twice. The child may use
 // only what it creates itself (its own Store, its own LMDB environment): nothing that holds
-// an LMDB environment or a PKCS#11 session survives fork(). Aborts when fork() fails.
+// an LMDB environment or a PKCS#11 session survives fork(). Aborts when fork() fails, and
+// when this process runs any thread besides the caller's: a lock another thread held at
+// the fork (the sanitizer allocators', OpenSSL's) stays held forever in the child, which
+// then hangs at random. Fork the children first, and start threads (an open Store's
+// checkpoint timer, a server) after.
 std::unique_ptr<Child> ForkChild(std::function<int()> body);
 
 // A forked child, as ForkChild, with a pipe from it: `body` gets the write end, the parent

@@ -3,9 +3,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "gtest/gtest.h"
 
@@ -65,6 +67,23 @@ TEST(ForkChildTest, APipedChildReportsAndCanBeKilled) {
   EXPECT_EQ(std::string(buf, 6), "ready\n");
   EXPECT_EQ(child->Kill(), 128 + SIGKILL);
   EXPECT_EQ(read(child->pipe_fd(), buf, sizeof(buf)), 0);  // EOF: the writer is gone
+}
+
+// A child forked while another thread runs can inherit a lock that thread held and hang;
+// ForkChild refuses, loudly, instead of hanging at random (it did, under ASan in CI).
+TEST(ForkChildDeathTest, RefusesWhileAnotherThreadRuns) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        std::atomic<bool> stop{false};
+        std::thread busy([&] {
+          while (!stop) std::this_thread::yield();
+        });
+        ForkChild([] { return 0; });
+        stop = true;
+        busy.join();
+      },
+      "threads are running");
 }
 
 class DaemonTest : public ::testing::Test {
