@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_join.h"
 #include "api/internal/codec.h"
 #include "api/internal/json_body.h"
 #include "gmock/gmock.h"
@@ -148,6 +149,24 @@ TEST(DecodeOtherBodiesTest, RefuseMalformedInputNamingTheField) {
       {"assign empty", st(DecodeAssign), R"({"organization_id":"org-a","serials":[]})", "serials"},
       {"place missing group", st(DecodePlace), R"({"serials":[{"serial_number":"a"}]})",
        "group_id"},
+      {"pdc expiry number", st(DecodePdc), R"({"certificate":"x","expiry_time":5})", "expiry_time"},
+      {"assign mac number", st(DecodeAssign),
+       R"({"organization_id":"org-a","serials":[{"serial_number":"a","mac_addr":1}]})",
+       "serials[0].mac_addr"},
+      {"assign tpm padding", st(DecodeAssign),
+       R"({"organization_id":"org-a","serials":[{"serial_number":"a",
+           "tpm_info":{"platform_primary_key":"AA"}}]})",
+       "serials[0].tpm_info.platform_primary_key"},
+      {"delegated org missing", st(DecodeDelegatedOrg), R"({"org_id":"org-b"})", "organization_id"},
+      {"user role kind", [](std::string_view b) { return DecodeUserRole(b, "org-a").status(); },
+       R"({"username":"a","kind":"bot","role":"admin"})", "kind"},
+      {"user role missing role",
+       [](std::string_view b) { return DecodeUserRole(b, "org-a").status(); },
+       R"({"username":"a"})", "role"},
+      {"lookup serial not object", st(DecodeSerialLookup), R"({"serials":[1]})", "serials[0]"},
+      {"lookup too many", st(DecodeSerialLookup),
+       R"({"serials":[)" + absl::StrJoin(std::vector<std::string>(1001, "{}"), ",") + "]}",
+       "serials: must hold 1 to 1000 items, not 1001"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -191,6 +210,9 @@ TEST(DecodeDuplicateMembersTest, EveryBodyDecoderRefusesADuplicateKeyNamingIt) {
       {"organization", st(DecodeOrganization)},
       {"assign", st(DecodeAssign)},
       {"place", st(DecodePlace)},
+      {"delegated org", st(DecodeDelegatedOrg)},
+      {"user role", [](std::string_view b) { return DecodeUserRole(b, "org-a").status(); }},
+      {"serial lookup", st(DecodeSerialLookup)},
       {"json object", [](std::string_view b) { return ParseJsonObject(b, true).status(); }},
   };
   for (const auto& [name, decode] : decoders) {
@@ -286,6 +308,29 @@ TEST(DecodeQueryTest, ListVouchers) {
   EXPECT_FALSE(DecodeAuditQuery({{"limit", "0"}}).ok());
   EXPECT_FALSE(DecodeAuditQuery({{"from", "-1"}}).ok());
   EXPECT_TRUE(DecodeAuditQuery({{"from", "5"}, {"limit", "1000"}}).ok());
+}
+
+TEST(DecodeQueryTest, UserAndSerialNamedInThePath) {
+  absl::StatusOr<service::UserRef> user =
+      DecodeUserQuery("srv-ztp", {{"kind", "service-account"}}, "org-a");
+  ASSERT_TRUE(user.ok()) << user.status();
+  EXPECT_EQ(user->username, "srv-ztp");
+  EXPECT_EQ(user->kind, service::PrincipalKind::kServiceAccount);
+  EXPECT_EQ(user->organization_id, "org-a");  // the caller's, by default
+  EXPECT_EQ(DecodeUserQuery("a", {{"organization_id", "org-b"}}, "org-a")->organization_id,
+            "org-b");
+  EXPECT_EQ(DecodeUserQuery(std::string("a\0b", 3), {}, "org-a").status().message(),
+            "username (path): must be 1 to 256 bytes of UTF-8 text without NUL characters");
+  EXPECT_FALSE(DecodeUserQuery("\xff", {}, "org-a").ok());
+  EXPECT_FALSE(DecodeUserQuery("a", {{"kind", "x"}}, "org-a").ok());
+  EXPECT_FALSE(DecodeUserQuery("a", {{"kind", "user"}, {"kind", "user"}}, "org-a").ok());
+
+  absl::StatusOr<service::SerialRef> serial = DecodeSerialQuery("SN-1", {{"ien", "9"}});
+  ASSERT_TRUE(serial.ok()) << serial.status();
+  EXPECT_EQ(serial->ien, "9");
+  EXPECT_EQ(DecodeSerialQuery("SN-1", {})->ien, "");
+  EXPECT_FALSE(DecodeSerialQuery(std::string(129, 'S'), {}).ok());
+  EXPECT_FALSE(DecodeSerialQuery("SN-1", {{"serial", "x"}}).ok());
 }
 
 TEST(EncodeTest, VoucherHasExactlyTheDocumentedMembers) {

@@ -1,5 +1,6 @@
 #include "api/rest_api.h"
 
+#include <map>
 #include <set>
 #include <utility>
 
@@ -119,6 +120,13 @@ const std::vector<Route>& RestApiImpl::Routes() {
       {{"POST", "/groups", "createGroup"}, &R::CreateGroup},
       {{"GET", "/groups", "listGroups"}, &R::ListGroups},
       {{"DELETE", "/groups/{group_id}", "deleteGroup"}, &R::DeleteGroup},
+      {{"GET", "/groups/{group_id}", "getGroup"}, &R::GetGroup},
+      {{"POST", "/groups/{group_id}/delegated-orgs", "addDelegatedOrg"}, &R::AddDelegatedOrg},
+      {{"DELETE", "/groups/{group_id}/delegated-orgs/{organization_id}", "removeDelegatedOrg"},
+       &R::RemoveDelegatedOrg},
+      {{"POST", "/groups/{group_id}/users", "addUserRole"}, &R::AddUserRole},
+      {{"DELETE", "/groups/{group_id}/users/{username}", "removeUserRole"}, &R::RemoveUserRole},
+      {{"GET", "/users/{username}/roles", "getUserRoles"}, &R::GetUserRoles},
 
       {{"POST", "/organizations", "createOrganization"}, &R::CreateOrganization},
       {{"GET", "/organizations", "listOrganizations"}, &R::ListOrganizations},
@@ -129,6 +137,11 @@ const std::vector<Route>& RestApiImpl::Routes() {
 
       {{"POST", "/serials/assign", "assignSerials"}, &R::AssignSerials},
       {{"POST", "/serials/place", "placeSerials"}, &R::PlaceSerials},
+      {{"GET", "/serial/{serial_number}", "getSerial"}, &R::GetSerial},
+      {{"POST", "/serials/lookup", "lookupSerials"}, &R::LookupSerials},
+      {{"GET", "/groups/{group_id}/components", "listComponents"}, &R::ListComponents},
+      {{"DELETE", "/groups/{group_id}/components/{serial_number}", "removeSerial"},
+       &R::RemoveSerial},
       {{"GET", "/audit", "listAudit"}, &R::ListAudit},
   };
   return *routes;
@@ -538,6 +551,59 @@ absl::StatusOr<HttpResponse> RestApiImpl::DeleteGroup(Call& call) {
   return Ok(json{{"ok", true}});
 }
 
+absl::StatusOr<HttpResponse> RestApiImpl::GetGroup(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(service::GroupDetails d, options_.services.organizations->GetGroup(
+                                                     call.caller, Param(call, "group_id")));
+  return Ok(OkWith("group", GroupDetailsJson(d)));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::AddDelegatedOrg(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(std::string org, DecodeDelegatedOrg(call.request.body));
+  const std::string& group_id = Param(call, "group_id");
+  MASA_RETURN_IF_ERROR(
+      options_.services.organizations->AddDelegatedOrganization(call.caller, group_id, org));
+  return JsonResponse(201,
+                      OkWith("delegation", json{{"group_id", group_id}, {"organization_id", org}}));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::RemoveDelegatedOrg(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_RETURN_IF_ERROR(options_.services.organizations->RemoveDelegatedOrganization(
+      call.caller, Param(call, "group_id"), Param(call, "organization_id")));
+  return Ok(json{{"ok", true}});
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::AddUserRole(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(UserRoleInput in,
+                        DecodeUserRole(call.request.body, call.caller.organization_id()));
+  MASA_ASSIGN_OR_RETURN(service::BindingInfo b,
+                        options_.services.principals->AddUserRole(
+                            call.caller, in.user, Param(call, "group_id"), in.role));
+  return JsonResponse(201, OkWith("binding", BindingJson(b)));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::RemoveUserRole(Call& call) {
+  MASA_ASSIGN_OR_RETURN(
+      service::UserRef user,
+      DecodeUserQuery(Param(call, "username"), call.request.query, call.caller.organization_id()));
+  MASA_RETURN_IF_ERROR(
+      options_.services.principals->RemoveUserRole(call.caller, user, Param(call, "group_id")));
+  return Ok(json{{"ok", true}});
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::GetUserRoles(Call& call) {
+  MASA_ASSIGN_OR_RETURN(
+      service::UserRef user,
+      DecodeUserQuery(Param(call, "username"), call.request.query, call.caller.organization_id()));
+  using RoleMap = std::map<std::string, service::Role>;
+  MASA_ASSIGN_OR_RETURN(RoleMap roles,
+                        options_.services.principals->GetUserRoles(call.caller, user));
+  return Ok(UserRolesJson(user, roles));
+}
+
 // ---------------------------------------------------------------------------------------
 // Organizations
 
@@ -617,6 +683,46 @@ absl::StatusOr<HttpResponse> RestApiImpl::PlaceSerials(Call& call) {
   MASA_ASSIGN_OR_RETURN(service::AssignResult result, options_.services.serials->PlaceSerials(
                                                           call.caller, in.group_id, in.serials));
   return Ok(AssignResultJson(result));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::GetSerial(Call& call) {
+  MASA_ASSIGN_OR_RETURN(service::SerialRef ref,
+                        DecodeSerialQuery(Param(call, "serial_number"), call.request.query));
+  MASA_ASSIGN_OR_RETURN(std::vector<service::SerialDetails> found,
+                        options_.services.serials->GetSerials(call.caller, {ref}));
+  if (found.size() != 1) {
+    return absl::InternalError("Serials::GetSerials answered other than one serial for one");
+  }
+  return Ok(OkWith("serial", SerialDetailsJson(found.front())));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::LookupSerials(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(std::vector<service::SerialRef> refs,
+                        DecodeSerialLookup(call.request.body));
+  MASA_ASSIGN_OR_RETURN(std::vector<service::SerialDetails> found,
+                        options_.services.serials->GetSerials(call.caller, refs));
+  json out = json::array();
+  for (const service::SerialDetails& d : found) out.push_back(SerialDetailsJson(d));
+  return Ok(OkWith("serials", std::move(out)));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::ListComponents(Call& call) {
+  MASA_RETURN_IF_ERROR(NoQuery(call));
+  MASA_ASSIGN_OR_RETURN(
+      std::vector<service::SerialDetails> found,
+      options_.services.serials->ListComponents(call.caller, Param(call, "group_id")));
+  json out = json::array();
+  for (const service::SerialDetails& d : found) out.push_back(SerialDetailsJson(d));
+  return Ok(OkWith("components", std::move(out)));
+}
+
+absl::StatusOr<HttpResponse> RestApiImpl::RemoveSerial(Call& call) {
+  MASA_ASSIGN_OR_RETURN(service::SerialRef ref,
+                        DecodeSerialQuery(Param(call, "serial_number"), call.request.query));
+  MASA_RETURN_IF_ERROR(
+      options_.services.serials->RemoveSerial(call.caller, ref, Param(call, "group_id")));
+  return Ok(json{{"ok", true}});
 }
 
 absl::StatusOr<HttpResponse> RestApiImpl::ListAudit(Call& call) {

@@ -17,7 +17,66 @@ constexpr size_t kIdLength = 128;         // ids, names, serials: the service ch
 constexpr size_t kPemLength = 64 * 1024;  // one certificate, generously
 constexpr int64_t kMaxValidityDays = 3650;
 
+constexpr size_t kMacLength = 64;  // "00:1c:73:aa:bb:cc" and other notations
+constexpr size_t kMaxTpmBase64 = (kMaxTpmBytes + 2) / 3 * 4;
+
 json OptionalTime(const std::optional<absl::Time>& t) { return t ? TimeJson(*t) : json(nullptr); }
+
+json BytesOrNull(const std::string& bytes) {
+  return bytes.empty() ? json(nullptr) : json(Base64Encode(bytes));
+}
+
+// The optional member "tpm_info" of `r`'s object: {"endorsement_key" | "ek_certificate",
+// "platform_primary_key"}, each standard base64 (RFC 4648, padded) of at most kMaxTpmBytes
+// bytes; "" or null is unknown. `prefix` names `r`'s object in messages.
+void ReadTpmInfo(ObjectReader& r, const std::string& prefix, service::TpmInfo* tpm) {
+  const json* object = r.Object("tpm_info", false);
+  if (object == nullptr) return;
+  const std::string at = prefix + "tpm_info.";
+  ObjectReader t(*object, at);
+  auto bytes = [&](std::string_view name, std::string* out) {
+    std::optional<std::string> text = t.String(name, false, kMaxTpmBase64);
+    if (!text) return;
+    absl::StatusOr<std::string> decoded = Base64Decode(*text);
+    if (!decoded.ok() || decoded->size() > kMaxTpmBytes) {
+      t.Fail(absl::StrCat(at, Sv(name), ": must be standard base64 (RFC 4648, padded) of at most ",
+                          kMaxTpmBytes, " bytes"));
+      return;
+    }
+    *out = *std::move(decoded);
+  };
+  bytes("endorsement_key", &tpm->endorsement_key);
+  bytes("ek_certificate", &tpm->ek_certificate);
+  bytes("platform_primary_key", &tpm->platform_primary_key);
+  if (t.ok() && !tpm->endorsement_key.empty() && !tpm->ek_certificate.empty()) {
+    t.Fail(at + "endorsement_key, ek_certificate: give at most one of the two");
+  }
+  if (absl::Status s = t.Finish(); !s.ok()) r.Fail(std::string(s.message()));
+}
+
+// "user" or "service-account", as PrincipalKindName renders them.
+std::optional<service::PrincipalKind> ParseKind(std::string_view name) {
+  for (service::PrincipalKind k :
+       {service::PrincipalKind::kUser, service::PrincipalKind::kServiceAccount}) {
+    if (name == service::PrincipalKindName(k)) return k;
+  }
+  return std::nullopt;
+}
+
+constexpr const char* kKindNames = "user, service-account";
+constexpr const char* kRoleNames =
+    "viewer, requestor, assigner, admin, support, account-team, security-officer";
+
+// A name taken from the request path: non-empty, at most `max` bytes of UTF-8 without NUL
+// (the server has percent-decoded it, so it may hold any byte).
+absl::Status PathText(std::string_view what, std::string_view value, size_t max) {
+  if (value.empty() || value.size() > max || value.find('\0') != std::string_view::npos ||
+      !IsValidUtf8(value)) {
+    return absl::InvalidArgumentError(absl::StrCat(Sv(what), " (path): must be 1 to ", max,
+                                                   " bytes of UTF-8 text without NUL characters"));
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -68,6 +127,8 @@ absl::StatusOr<service::PdcInput> DecodePdc(std::string_view body) {
   if (auto v = r.String("name", false, 256)) in.name = std::move(*v);
   if (auto v = r.String("certificate", true, kPemLength)) in.certificate = std::move(*v);
   if (auto v = r.String("group_id", false, kIdLength)) in.group_id = std::move(*v);
+  if (auto v = r.Bool("revocation_checks", false)) in.revocation_checks = *v;
+  in.expiry_time = r.Time("expiry_time", false);
   MASA_RETURN_IF_ERROR(r.Finish());
   return in;
 }
@@ -174,6 +235,8 @@ absl::StatusOr<service::AssignInput> DecodeAssign(std::string_view body) {
       if (auto v = item.String("ien", false, kIdLength)) a.ien = std::move(*v);
       a.serial_number = item.String("serial_number", true, kIdLength).value_or("");
       if (auto v = item.String("model", false, 256)) a.model = std::move(*v);
+      if (auto v = item.String("mac_addr", false, kMacLength)) a.mac_addr = std::move(*v);
+      ReadTpmInfo(item, absl::StrCat("serials[", i, "]."), &a.tpm);
       if (absl::Status s = item.Finish(); !s.ok()) r.Fail(std::string(s.message()));
       in.serials.push_back(std::move(a));
     }
@@ -199,6 +262,89 @@ absl::StatusOr<PlaceInput> DecodePlace(std::string_view body) {
   }
   MASA_RETURN_IF_ERROR(r.Finish());
   return in;
+}
+
+absl::StatusOr<std::string> DecodeDelegatedOrg(std::string_view body) {
+  MASA_ASSIGN_OR_RETURN(json object, ParseJsonObject(body, false));
+  ObjectReader r(object);
+  std::string out = r.String("organization_id", true, kIdLength).value_or("");
+  if (r.ok() && out.empty()) r.Fail("organization_id: must not be empty");
+  MASA_RETURN_IF_ERROR(r.Finish());
+  return out;
+}
+
+absl::StatusOr<UserRoleInput> DecodeUserRole(std::string_view body,
+                                             std::string_view caller_organization) {
+  MASA_ASSIGN_OR_RETURN(json object, ParseJsonObject(body, false));
+  ObjectReader r(object);
+  UserRoleInput in;
+  in.user.username = r.String("username", true, 256).value_or("");
+  std::optional<service::PrincipalKind> kind = service::PrincipalKind::kUser;
+  if (auto v = r.String("kind", false, 32)) {
+    kind = ParseKind(*v);
+    if (!kind) r.Fail(absl::StrCat("kind: must be one of ", kKindNames));
+  }
+  in.user.organization_id =
+      r.String("organization_id", false, kIdLength).value_or(std::string(caller_organization));
+  std::optional<service::Role> role = service::ParseRole(r.String("role", true, 32).value_or(""));
+  if (r.ok() && !role) r.Fail(absl::StrCat("role: must be one of ", kRoleNames));
+  if (r.ok() && in.user.username.empty()) r.Fail("username: must not be empty");
+  MASA_RETURN_IF_ERROR(r.Finish());
+  in.user.kind = *kind;
+  in.role = *role;
+  return in;
+}
+
+absl::StatusOr<std::vector<service::SerialRef>> DecodeSerialLookup(std::string_view body) {
+  MASA_ASSIGN_OR_RETURN(json object, ParseJsonObject(body, false));
+  ObjectReader r(object);
+  std::vector<service::SerialRef> out;
+  if (const json* serials = r.Array("serials", true, 1, kMaxSerialsDecoded)) {
+    out.reserve(serials->size());
+    for (size_t i = 0; i < serials->size() && r.ok(); ++i) {
+      ObjectReader item((*serials)[i], absl::StrCat("serials[", i, "]."));
+      service::SerialRef ref;
+      if (auto v = item.String("ien", false, kIdLength)) ref.ien = std::move(*v);
+      ref.serial_number = item.String("serial_number", true, kIdLength).value_or("");
+      if (item.ok() && ref.serial_number.empty()) {
+        item.Fail(absl::StrCat("serials[", i, "].serial_number: must not be empty"));
+      }
+      if (absl::Status s = item.Finish(); !s.ok()) r.Fail(std::string(s.message()));
+      out.push_back(std::move(ref));
+    }
+  }
+  MASA_RETURN_IF_ERROR(r.Finish());
+  return out;
+}
+
+absl::StatusOr<service::UserRef> DecodeUserQuery(std::string_view username, const Query& query,
+                                                 std::string_view caller_organization) {
+  MASA_RETURN_IF_ERROR(PathText("username", username, 256));
+  QueryReader q(query);
+  service::UserRef user;
+  user.username = std::string(username);
+  if (auto v = q.String("kind", 32)) {
+    if (auto kind = ParseKind(*v)) {
+      user.kind = *kind;
+    } else {
+      q.Fail(absl::StrCat("query parameter kind: must be one of ", kKindNames));
+    }
+  }
+  user.organization_id =
+      q.String("organization_id", kIdLength).value_or(std::string(caller_organization));
+  MASA_RETURN_IF_ERROR(q.Finish());
+  return user;
+}
+
+absl::StatusOr<service::SerialRef> DecodeSerialQuery(std::string_view serial_number,
+                                                     const Query& query) {
+  MASA_RETURN_IF_ERROR(PathText("serial_number", serial_number, kIdLength));
+  QueryReader q(query);
+  service::SerialRef ref;
+  ref.serial_number = std::string(serial_number);
+  ref.ien = q.String("ien", kIdLength).value_or("");
+  MASA_RETURN_IF_ERROR(q.Finish());
+  return ref;
 }
 
 absl::StatusOr<service::ListVouchersInput> DecodeListVouchers(const Query& query) {
@@ -366,7 +512,9 @@ json PdcJson(const service::PdcInfo& p) {
               {"not_after", TimeJson(p.not_after)},
               {"sha256", p.sha256_hex},
               {"certificate", CertificatePem(p.certificate_der)},
-              {"created_at", TimeJson(p.created_at)}};
+              {"created_at", TimeJson(p.created_at)},
+              {"revocation_checks", p.revocation_checks},
+              {"expiry_time", OptionalTime(p.expiry_time)}};
 }
 
 json PrincipalJson(const service::PrincipalInfo& p) {
@@ -396,6 +544,59 @@ json GroupJson(const service::GroupInfo& g) {
               {"parent_id", g.parent_id.empty() ? json(nullptr) : json(g.parent_id)},
               {"name", g.name},
               {"created_at", TimeJson(g.created_at)}};
+}
+
+json GroupDetailsJson(const service::GroupDetails& d) {
+  json out = GroupJson(d.group);
+  out["cert_ids"] = d.cert_ids;
+  json components = json::array();
+  for (const service::SerialRef& s : d.components) {
+    components.push_back({{"ien", s.ien}, {"serial_number", s.serial_number}});
+  }
+  out["components"] = std::move(components);
+  json users = json::array();
+  for (const service::GroupMember& m : d.users) {
+    users.push_back({{"username", m.user.username},
+                     {"kind", service::PrincipalKindName(m.user.kind)},
+                     {"organization_id", m.user.organization_id},
+                     {"role", service::RoleName(m.role)}});
+  }
+  out["users"] = std::move(users);
+  out["child_group_ids"] = d.child_group_ids;
+  json delegated = json::object();
+  for (const auto& [org, groups] : d.delegated_orgs) delegated[org] = groups;
+  out["delegated_orgs"] = std::move(delegated);
+  return out;
+}
+
+json TpmInfoJson(const service::TpmInfo& t) {
+  return json{{"endorsement_key", BytesOrNull(t.endorsement_key)},
+              {"ek_certificate", BytesOrNull(t.ek_certificate)},
+              {"platform_primary_key", BytesOrNull(t.platform_primary_key)}};
+}
+
+json SerialDetailsJson(const service::SerialDetails& s) {
+  return json{{"ien", s.serial.ien},
+              {"serial_number", s.serial.serial_number},
+              {"organization_id", s.organization_id},
+              {"group_ids", s.group_ids},
+              {"model", s.model},
+              {"mac_addr", s.mac_addr},
+              {"tpm_info", TpmInfoJson(s.tpm)}};
+}
+
+json UserRolesJson(const service::UserRef& user,
+                   const std::map<std::string, service::Role>& roles) {
+  json list = json::array();
+  for (const auto& [group, role] : roles) {
+    list.push_back({{"group_id", group}, {"role", service::RoleName(role)}});
+  }
+  return json{{"ok", true},
+              {"user",
+               {{"username", user.username},
+                {"kind", service::PrincipalKindName(user.kind)},
+                {"organization_id", user.organization_id}}},
+              {"roles", std::move(list)}};
 }
 
 json OrganizationJson(const service::OrganizationInfo& o) {

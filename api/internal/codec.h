@@ -25,6 +25,8 @@ namespace masa::api::internal {
 inline constexpr size_t kMaxSerialsDecoded = 1000;
 // Serials in one POST /serials/assign (the body limit of the server binds first).
 inline constexpr size_t kMaxAssignSerials = 100000;
+// Bytes of one TPM datum (an EK, EK certificate or platform primary key) once decoded.
+inline constexpr size_t kMaxTpmBytes = 8 * 1024;
 
 // --- decoding: every error is kInvalidArgument naming the field ---
 absl::StatusOr<service::VoucherRequestInput> DecodeVoucherRequest(std::string_view body);
@@ -64,7 +66,30 @@ struct PlaceInput {
 };
 absl::StatusOr<PlaceInput> DecodePlace(std::string_view body);
 
+// {"organization_id"}: the organization let into a group ("org-<name>", or "*": any).
+absl::StatusOr<std::string> DecodeDelegatedOrg(std::string_view body);
+
+struct UserRoleInput {
+  service::UserRef user;
+  service::Role role = service::Role::kViewer;
+};
+// {"username", "kind" (user or service-account; default user), "organization_id" (default
+// `caller_organization`), "role"}: a user's role on a group, by its tuple.
+absl::StatusOr<UserRoleInput> DecodeUserRole(std::string_view body,
+                                             std::string_view caller_organization);
+
+// {"serials": [{"ien", "serial_number"}, ...]}: 1..kMaxSerialsDecoded serials to look up.
+absl::StatusOr<std::vector<service::SerialRef>> DecodeSerialLookup(std::string_view body);
+
 using Query = std::multimap<std::string, std::string>;
+// The user named by `username` (a path segment) and the optional ?kind=&organization_id=
+// (defaults: user, `caller_organization`).
+absl::StatusOr<service::UserRef> DecodeUserQuery(std::string_view username, const Query& query,
+                                                 std::string_view caller_organization);
+// The serial named by `serial_number` (a path segment) and the optional ?ien= (default: the
+// vendor's IEN, left to the service).
+absl::StatusOr<service::SerialRef> DecodeSerialQuery(std::string_view serial_number,
+                                                     const Query& query);
 absl::StatusOr<service::ListVouchersInput> DecodeListVouchers(const Query& query);
 absl::StatusOr<service::AuditQuery> DecodeAuditQuery(const Query& query);
 // Optional ?principal_id= (bindings, tokens); no other parameter.
@@ -84,6 +109,14 @@ nlohmann::json PdcJson(const service::PdcInfo& p);
 nlohmann::json PrincipalJson(const service::PrincipalInfo& p);
 nlohmann::json BindingJson(const service::BindingInfo& b);
 nlohmann::json GroupJson(const service::GroupInfo& g);
+// GroupJson plus cert_ids, components, users, child_group_ids and delegated_orgs.
+nlohmann::json GroupDetailsJson(const service::GroupDetails& d);
+// Each datum base64, or null when unknown.
+nlohmann::json TpmInfoJson(const service::TpmInfo& t);
+nlohmann::json SerialDetailsJson(const service::SerialDetails& s);
+// {"ok", "user", "roles": [{"group_id", "role"}, ...]} in group id order.
+nlohmann::json UserRolesJson(const service::UserRef& user,
+                             const std::map<std::string, service::Role>& roles);
 nlohmann::json TokenJson(const service::TokenInfo& t);
 nlohmann::json OrganizationJson(const service::OrganizationInfo& o);
 nlohmann::json AuditPageJson(const service::AuditPage& page);

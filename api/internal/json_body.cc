@@ -217,6 +217,16 @@ std::optional<absl::Time> ObjectReader::Time(std::string_view name, bool require
   return *t;
 }
 
+const json* ObjectReader::Object(std::string_view name, bool required) {
+  const json* v = Member(name, required);
+  if (v == nullptr) return nullptr;
+  if (!v->is_object()) {
+    Fail(absl::StrCat(prefix_, Sv(name), ": must be a JSON object, not ", TypeName(*v)));
+    return nullptr;
+  }
+  return v;
+}
+
 const json* ObjectReader::Array(std::string_view name, bool required, size_t min_items,
                                 size_t max_items) {
   const json* v = Member(name, required);

@@ -45,6 +45,8 @@ class ObjectReader {
   std::optional<bool> Bool(std::string_view name, bool required);
   std::optional<int64_t> Int(std::string_view name, bool required, int64_t min, int64_t max);
   std::optional<absl::Time> Time(std::string_view name, bool required);
+  // A member that must be a JSON object (read it with an ObjectReader of its own).
+  const nlohmann::json* Object(std::string_view name, bool required);
   // A member that must be an array of at most `max_items` elements (min_items when present).
   const nlohmann::json* Array(std::string_view name, bool required, size_t min_items,
                               size_t max_items);

@@ -94,6 +94,12 @@ class RestApiImpl final : public RestApi {
   absl::StatusOr<queue::HttpResponse> CreateGroup(Call& call);
   absl::StatusOr<queue::HttpResponse> ListGroups(Call& call);
   absl::StatusOr<queue::HttpResponse> DeleteGroup(Call& call);
+  absl::StatusOr<queue::HttpResponse> GetGroup(Call& call);
+  absl::StatusOr<queue::HttpResponse> AddDelegatedOrg(Call& call);
+  absl::StatusOr<queue::HttpResponse> RemoveDelegatedOrg(Call& call);
+  absl::StatusOr<queue::HttpResponse> AddUserRole(Call& call);
+  absl::StatusOr<queue::HttpResponse> RemoveUserRole(Call& call);
+  absl::StatusOr<queue::HttpResponse> GetUserRoles(Call& call);
   // Tokens.
   absl::StatusOr<queue::HttpResponse> CreateOrganization(Call& call);
   absl::StatusOr<queue::HttpResponse> ListOrganizations(Call& call);
@@ -103,6 +109,10 @@ class RestApiImpl final : public RestApi {
   // Serials and audit.
   absl::StatusOr<queue::HttpResponse> AssignSerials(Call& call);
   absl::StatusOr<queue::HttpResponse> PlaceSerials(Call& call);
+  absl::StatusOr<queue::HttpResponse> GetSerial(Call& call);
+  absl::StatusOr<queue::HttpResponse> LookupSerials(Call& call);
+  absl::StatusOr<queue::HttpResponse> ListComponents(Call& call);
+  absl::StatusOr<queue::HttpResponse> RemoveSerial(Call& call);
   absl::StatusOr<queue::HttpResponse> ListAudit(Call& call);
 
   // The metrics listener's handler.

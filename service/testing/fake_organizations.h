@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "service/organizations.h"
@@ -14,6 +15,9 @@ namespace masa::service::testing {
 class FakeOrganizations final : public Organizations {
  public:
   absl::Status fail_with = absl::OkStatus();  // when not OK, every method returns it
+  GroupDetails details;                       // what GetGroup answers (with the id asked)
+  // The (group, organization) of the last Add/RemoveDelegatedOrganization.
+  std::pair<std::string, std::string> last_delegation;
 
   // "org-<name>" with its admin "org-<name>.p-1" and first token "tok-2".
   absl::StatusOr<BootstrapResult> CreateOrganization(const Caller&, std::string_view name,
@@ -45,16 +49,18 @@ class FakeOrganizations final : public Organizations {
   absl::Status DeleteGroup(const Caller&, std::string_view) override { return fail_with; }
   absl::StatusOr<GroupDetails> GetGroup(const Caller&, std::string_view id) const override {
     if (!fail_with.ok()) return fail_with;
-    GroupDetails d;
+    GroupDetails d = details;
     d.group.group_id = std::string(id);
     return d;
   }
-  absl::Status AddDelegatedOrganization(const Caller&, std::string_view,
-                                        std::string_view) override {
+  absl::Status AddDelegatedOrganization(const Caller&, std::string_view group,
+                                        std::string_view org) override {
+    last_delegation = {std::string(group), std::string(org)};
     return fail_with;
   }
-  absl::Status RemoveDelegatedOrganization(const Caller&, std::string_view,
-                                           std::string_view) override {
+  absl::Status RemoveDelegatedOrganization(const Caller&, std::string_view group,
+                                           std::string_view org) override {
+    last_delegation = {std::string(group), std::string(org)};
     return fail_with;
   }
 };

@@ -19,8 +19,10 @@ class FakePrincipals final : public Principals {
   absl::Status fail_with = absl::OkStatus();  // when not OK, every method returns it
 
   // What it saw.
-  std::optional<Role> last_role;    // BindRole's
-  std::optional<Grant> last_grant;  // GrantPermission's or RevokePermission's
+  std::optional<Role> last_role;           // BindRole's
+  std::optional<Grant> last_grant;         // GrantPermission's or RevokePermission's
+  std::optional<UserRef> last_user;        // AddUserRole's or RemoveUserRole's
+  std::map<std::string, Role> user_roles;  // what GetUserRoles answers
 
   absl::StatusOr<PrincipalInfo> InviteUser(const Caller&, std::string_view username) override {
     return Principal(username, PrincipalKind::kUser);
@@ -61,9 +63,11 @@ class FakePrincipals final : public Principals {
     if (!fail_with.ok()) return fail_with;
     return std::vector<BindingInfo>{};
   }
-  absl::StatusOr<BindingInfo> AddUserRole(const Caller&, const UserRef&, std::string_view group,
-                                          Role role) override {
+  absl::StatusOr<BindingInfo> AddUserRole(const Caller&, const UserRef& user,
+                                          std::string_view group, Role role) override {
     if (!fail_with.ok()) return fail_with;
+    last_user = user;
+    last_role = role;
     BindingInfo b;
     b.binding_id = "p-1.b-1";
     b.principal_id = "p-1";
@@ -71,13 +75,14 @@ class FakePrincipals final : public Principals {
     b.role = role;
     return b;
   }
-  absl::Status RemoveUserRole(const Caller&, const UserRef&, std::string_view) override {
+  absl::Status RemoveUserRole(const Caller&, const UserRef& user, std::string_view) override {
+    last_user = user;
     return fail_with;
   }
   absl::StatusOr<std::map<std::string, Role>> GetUserRoles(const Caller&,
                                                            const UserRef&) const override {
     if (!fail_with.ok()) return fail_with;
-    return std::map<std::string, Role>{};
+    return user_roles;
   }
 
  private:
