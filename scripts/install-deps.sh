@@ -17,6 +17,8 @@ packages=(
   clang-14 libclang-rt-14-dev  # tests only: the ThreadSanitizer + -Wthread-safety build
   clang-format-14  # scripts/format.sh
   libfuzzer-14-dev  # tests only: the libFuzzer targets (MASA_FUZZ, scripts/fuzz.sh)
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc  # the OVGS gRPC API
+  python3-grpcio python3-protobuf  # tests only: the gRPC tests' client (stubs made by protoc)
 )
 
 missing=()
