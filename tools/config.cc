@@ -98,7 +98,9 @@ std::string Resolve(const std::string& dir, const std::string& path) {
   return dir == "." ? path : absl::StrCat(dir, "/", path);
 }
 
-absl::Status Validate(const MasadConfig& c) {
+}  // namespace
+
+absl::Status ValidateConfig(const MasadConfig& c) {
   if (c.tls_certificate.empty() != c.tls_key.empty()) {
     return absl::InvalidArgumentError("[server] tls_certificate and tls_key go together");
   }
@@ -116,6 +118,24 @@ absl::Status Validate(const MasadConfig& c) {
     MASA_RETURN_IF_ERROR(
         Annotate(SplitListen(c.metrics_listen, &address, &port), "[metrics] listen"));
   }
+  if (!c.grpc_listen.empty()) {
+    std::string address;
+    uint16_t port = 0;
+    MASA_RETURN_IF_ERROR(Annotate(SplitListen(c.grpc_listen, &address, &port), "[grpc] listen"));
+    if (c.tls_certificate.empty()) {
+      return absl::InvalidArgumentError(
+          "[grpc] listen needs [server] tls_certificate and tls_key: gRPC is served over TLS "
+          "only");
+    }
+    if (absl::StartsWith(c.tls_key, "pkcs11:")) {
+      // The URI's query may hold a PIN (RFC 7512 pin-value): name the key by its path only.
+      std::string key = c.tls_key.substr(0, c.tls_key.find('?'));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "[grpc] listen needs [server] tls_key in a PEM file: gRPC cannot sign its TLS "
+          "handshakes with the HSM key ",
+          ShowUntrusted(key), "; serve gRPC with a PEM key or leave [grpc] listen empty"));
+    }
+  }
   if (c.default_validity > c.max_validity) {
     return absl::InvalidArgumentError("[signing] default_validity_days exceeds max_validity_days");
   }
@@ -126,8 +146,6 @@ absl::Status Validate(const MasadConfig& c) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
 absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::string& dir) {
   toml::table root;
   try {
@@ -137,15 +155,15 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
                                                    " column ", e.source().begin.column, ": ",
                                                    ShowUntrusted(e.description(), 256)));
   }
-  static const std::set<std::string> kSections = {"server", "hsm",   "signing", "voucher",
-                                                  "audit",  "store", "queue",   "metrics"};
+  static const std::set<std::string> kSections = {"server", "hsm",   "signing", "voucher", "audit",
+                                                  "store",  "queue", "metrics", "grpc"};
   for (const auto& [key, node] : root) {
     std::string name(key.str());
     if (!kSections.count(name) || !node.is_table()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "unknown section [", ShowUntrusted(name), "] (line ", node.source().begin.line,
           "); sections are [server], [hsm], [signing], [voucher], [audit], [store], [queue], "
-          "[metrics]"));
+          "[metrics], [grpc]"));
     }
   }
   MasadConfig c;
@@ -226,11 +244,17 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
   MASA_RETURN_IF_ERROR(metrics.String("listen", &c.metrics_listen));
   MASA_RETURN_IF_ERROR(metrics.NoUnknownKeys());
 
+  Section grpc(table("grpc"), "grpc");
+  MASA_RETURN_IF_ERROR(grpc.String("listen", &c.grpc_listen));
+  MASA_RETURN_IF_ERROR(
+      grpc.Integer("max_message_bytes", &c.grpc_max_message_bytes, 1024, 64 * 1024 * 1024));
+  MASA_RETURN_IF_ERROR(grpc.NoUnknownKeys());
+
   for (std::string* path : {&c.tls_certificate, &c.tls_key, &c.softhsm_conf, &c.pin_file,
                             &c.signing_certificate, &c.signing_chain, &c.state_dir}) {
     *path = Resolve(dir, *path);
   }
-  MASA_RETURN_IF_ERROR(Validate(c));
+  MASA_RETURN_IF_ERROR(ValidateConfig(c));
   return c;
 }
 
@@ -320,7 +344,8 @@ std::string FormatConfig(const MasadConfig& c) {
       "\nmin_commit_interval_ms = ", absl::ToInt64Milliseconds(c.min_commit_interval),
       "\n\n[queue]\nworkers = ", c.workers, "\ncapacity = ", c.queue_capacity,
       "\nmax_batch = ", c.max_batch, "\nworker_nice = ", c.worker_nice,
-      "\n\n[metrics]\nlisten = ", q(c.metrics_listen), "\n");
+      "\n\n[metrics]\nlisten = ", q(c.metrics_listen), "\n\n[grpc]\nlisten = ", q(c.grpc_listen),
+      "\nmax_message_bytes = ", c.grpc_max_message_bytes, "\n");
 }
 
 }  // namespace masa::tools

@@ -39,6 +39,14 @@ struct MasadConfig {
   // it. The API listener does not serve /metrics.
   std::string metrics_listen = "127.0.0.1:9464";
 
+  // [grpc]
+  // "ADDRESS:PORT" of the OVGS gRPC API (ovgs.v1.OwnershipVoucherService), TLS with
+  // [server] tls_certificate and tls_key (a PEM file: gRPC cannot use a pkcs11: key), the
+  // same tokens as the REST API; "" (the default) serves no gRPC.
+  std::string grpc_listen;
+  // The largest request message accepted (larger: RESOURCE_EXHAUSTED).
+  size_t grpc_max_message_bytes = 4 * 1024 * 1024;
+
   // [hsm]
   std::string pkcs11_module = "/usr/lib/softhsm/libsofthsm2.so";
   std::string softhsm_conf;  // sets SOFTHSM2_CONF when non-empty (SoftHSM2 only)
@@ -87,6 +95,10 @@ absl::StatusOr<MasadConfig> LoadConfig(const std::string& path);
 
 // Parses TOML text as if it were a file in folder `dir` (for tests and --check-config).
 absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::string& dir);
+
+// The checks across keys that ParseConfig makes (TLS or plain_http, gRPC's TLS key, ...),
+// for a configuration changed after loading (masad's command-line overrides).
+absl::Status ValidateConfig(const MasadConfig& config);
 
 // Replaces listen_address/listen_port from "ADDRESS:PORT" ("[::1]:0" for IPv6).
 absl::Status OverrideListen(const std::string& listen, MasadConfig* config);

@@ -39,6 +39,46 @@ TEST(Config, ConnectionLimitsAndTheMetricsListener) {
   EXPECT_EQ(off->metrics_listen, "");
 }
 
+TEST(Config, GrpcIsOffByDefaultAndNeedsTlsWithAPemKey) {
+  auto off = ParseConfig("[server]\nplain_http = true\n", "/x");
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_EQ(off->grpc_listen, "");
+  EXPECT_EQ(off->grpc_max_message_bytes, 4u * 1024 * 1024);
+
+  auto on = ParseConfig(
+      "[server]\ntls_certificate = \"tls.pem\"\ntls_key = \"tls-key.pem\"\n"
+      "[grpc]\nlisten = \"[::1]:0\"\nmax_message_bytes = 65536\n",
+      "/x");
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_EQ(on->grpc_listen, "[::1]:0");
+  EXPECT_EQ(on->grpc_max_message_bytes, 65536u);
+  EXPECT_NE(FormatConfig(*on).find("[grpc]\nlisten = \"[::1]:0\"\nmax_message_bytes = 65536\n"),
+            std::string::npos);
+  auto again = ParseConfig(FormatConfig(*on), "/x");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->grpc_listen, "[::1]:0");
+
+  auto plain = ParseConfig("[server]\nplain_http = true\n[grpc]\nlisten = \"127.0.0.1:0\"\n", "/x");
+  ASSERT_FALSE(plain.ok());
+  EXPECT_NE(plain.status().message().find("gRPC is served over TLS only"), absl::string_view::npos)
+      << plain.status();
+
+  auto hsm = ParseConfig(
+      "[server]\ntls_certificate = \"tls.pem\"\n"
+      "tls_key = \"pkcs11:token=t;object=tls?pin-value=1234\"\n"
+      "[grpc]\nlisten = \"127.0.0.1:0\"\n",
+      "/x");
+  ASSERT_FALSE(hsm.ok());
+  EXPECT_NE(hsm.status().message().find("HSM key pkcs11:token=t;object=tls;"),
+            absl::string_view::npos)
+      << hsm.status();
+  EXPECT_EQ(hsm.status().message().find("1234"), absl::string_view::npos) << hsm.status();
+
+  auto bad = ParseConfig("[server]\nplain_http = true\n[grpc]\nlisten = \"x\"\n", "/x");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("[grpc] listen"), absl::string_view::npos) << bad.status();
+}
+
 TEST(Config, VoucherAssertionIsOneOfTheYangEnum) {
   for (const char* name : {"verified", "logged", "proximity", "agent-proximity"}) {
     auto c = ParseConfig(std::string("[server]\nplain_http = true\n[voucher]\nassertion = \"") +

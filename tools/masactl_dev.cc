@@ -79,7 +79,10 @@ constexpr char kDevConfig[] =
     "state_dir = \".\"\n"
     "\n[metrics]\n"
     "# GET /metrics (Prometheus) without a token: plain HTTP, loopback only; \"\" turns it off\n"
-    "listen = \"127.0.0.1:9464\"\n";
+    "listen = \"127.0.0.1:9464\"\n"
+    "\n[grpc]\n"
+    "# The OVGS gRPC API (ovgs.v1.OwnershipVoucherService): TLS, the REST API's tokens\n"
+    "listen = \"127.0.0.1:8444\"\n";
 
 // Builds the whole state in `paths` (a fresh folder). The caller renames it into place.
 absl::Status Provision(const StatePaths& paths, const std::string& final_dir, int years) {

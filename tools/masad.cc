@@ -1,7 +1,8 @@
 // masad: the MASA appliance daemon. Serves the REST API over HTTPS on the configured
 // address, signs vouchers with the HSM key, keeps everything in the LMDB store with a
 // tamper-evident audit log. SIGTERM drains requests in flight: nothing acknowledged is lost.
-// Prometheus /metrics is served on a listener of its own ([metrics] listen, loopback).
+// Prometheus /metrics is served on a listener of its own ([metrics] listen, loopback), and
+// the OVGS gRPC API on another ([grpc] listen, TLS with the same certificate), when set.
 //
 //   masad --config /etc/masa/masad.toml
 //   masad --config FILE --check-config     validate and exit
@@ -11,10 +12,12 @@
 #include <atomic>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "api/grpc/grpc_server.h"
 #include "api/rest_api.h"
 #include "common/file.h"
 #include "common/log.h"
@@ -80,6 +83,22 @@ absl::StatusOr<std::unique_ptr<queue::HttpServer>> StartMetrics(const MasadConfi
   return server;
 }
 
+// The OVGS gRPC listener: TLS with the [server] certificate chain and its PEM key (the
+// configuration refuses a pkcs11: key for it, which gRPC cannot sign with).
+absl::StatusOr<std::unique_ptr<api::GrpcServer>> StartGrpc(const MasadConfig& config,
+                                                           service::Service& service) {
+  api::GrpcServerOptions options;
+  MASA_RETURN_IF_ERROR(
+      Annotate(SplitListen(config.grpc_listen, &options.address, &options.port), "[grpc] listen"));
+  MASA_ASSIGN_OR_RETURN(options.tls_chain_pem, ReadFile(config.tls_certificate));
+  MASA_ASSIGN_OR_RETURN(std::string key, ReadFile(config.tls_key));
+  options.tls_key_pem = Secret(std::move(key));
+  options.max_receive_message_bytes = config.grpc_max_message_bytes;
+  auto server = api::GrpcServer::Start(std::move(options), api::GrpcServices::Of(service));
+  if (!server.ok()) return Annotate(server.status(), "[grpc] listen");
+  return server;
+}
+
 absl::Status Serve(const MasadConfig& config) {
   // Signals are taken synchronously by sigwait below; every thread inherits the mask.
   sigset_t signals;
@@ -123,14 +142,24 @@ absl::Status Serve(const MasadConfig& config) {
   if (!config.metrics_listen.empty()) {
     MASA_ASSIGN_OR_RETURN(metrics, StartMetrics(config, api.get()));
   }
+  std::unique_ptr<api::GrpcServer> grpc;
+  if (!config.grpc_listen.empty()) {
+    MASA_ASSIGN_OR_RETURN(grpc, StartGrpc(config, *stack->service));
+  }
   ready = true;
-  // Tests and scripts read these lines; the metrics line comes first, so it is there once
-  // the "listening" line is.
+  // Tests and scripts read these lines; the metrics and gRPC lines come first, so they are
+  // there once the "listening" line is.
   if (metrics != nullptr) {
     std::string address;
     uint16_t port = 0;
     MASA_RETURN_IF_ERROR(SplitListen(config.metrics_listen, &address, &port));
     std::printf("masad metrics on http://%s/metrics\n", HostPort(address, metrics->port()).c_str());
+  }
+  if (grpc != nullptr) {
+    std::string address;
+    uint16_t port = 0;
+    MASA_RETURN_IF_ERROR(SplitListen(config.grpc_listen, &address, &port));
+    std::printf("masad grpc on %s\n", HostPort(address, grpc->port()).c_str());
   }
   std::printf("masad listening on %s://%s\n", config.tls_certificate.empty() ? "http" : "https",
               HostPort(config.listen_address, server->port()).c_str());
@@ -146,7 +175,12 @@ absl::Status Serve(const MasadConfig& config) {
   // them, then the stack finishes queued jobs and commits before it closes.
   if (metrics != nullptr) metrics->Shutdown(absl::ZeroDuration());
   metrics.reset();
+  // Both APIs drain at once: neither takes new calls while the other finishes its own.
+  std::thread grpc_drain;
+  if (grpc != nullptr) grpc_drain = std::thread([&grpc] { grpc->Shutdown(absl::Seconds(20)); });
   server->Shutdown(absl::Seconds(20));
+  if (grpc_drain.joinable()) grpc_drain.join();
+  grpc.reset();
   server.reset();
   api.reset();
   stack.reset();
@@ -170,6 +204,8 @@ int main(int argc, char** argv) {
       .Option("metrics-listen", "ADDR:PORT",
               "override [metrics] listen (loopback; port 0: any free port, printed; \"\": "
               "no metrics listener)")
+      .Option("grpc-listen", "ADDR:PORT",
+              "override [grpc] listen (port 0: any free port, printed; \"\": no gRPC)")
       .Switch("check-config", "validate the configuration and the files it names, then exit")
       .Switch("print-config", "print the effective configuration with every key, then exit");
   auto parsed = flags.Parse(std::vector<std::string>(argv + 1, argv + argc));
@@ -192,6 +228,14 @@ int main(int argc, char** argv) {
       if (!s.ok()) return masa::tools::ReportError(masa::Annotate(s, "--metrics-listen"));
     }
     config->metrics_listen = *listen;
+  }
+  if (auto listen = parsed->Get("grpc-listen")) {
+    config->grpc_listen = *listen;
+    if (!listen->empty()) {
+      // The same checks as the file's [grpc] listen: TLS, a PEM key.
+      absl::Status s = masa::tools::ValidateConfig(*config);
+      if (!s.ok()) return masa::tools::ReportError(masa::Annotate(s, "--grpc-listen"));
+    }
   }
   if (parsed->Has("print-config")) {
     std::printf("%s", masa::tools::FormatConfig(*config).c_str());
