@@ -84,6 +84,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 url=$(sed -n 's/^masad listening on //p' "$log")
+grpc=$(sed -n 's/^masad grpc on //p' "$log")  # [grpc] listen of masad.toml; none in old states
 # curl reads the token from a config file, so it never appears in a process list.
 auth=$state/curl-auth.conf
 (umask 077 && printf 'header = "Authorization: Bearer %s"\n' "$(cat "$state/admin.token")" >"$auth")
@@ -113,5 +114,6 @@ request a voucher:
   curl --cacert $state/tls-ca.pem -K $auth -H 'Content-Type: application/json' \\
        --data @$demo/request.json $url/request/ov
 the API:          curl --cacert $state/tls-ca.pem $url/openapi.json
+gRPC (OVGS):      ${grpc:-off}   (TLS, the same token as metadata "authorization: Bearer TOKEN")
 MSG
 wait $masad

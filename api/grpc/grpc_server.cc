@@ -79,15 +79,14 @@ GrpcServices GrpcServices::Of(service::Service& service) {
           .principals = &service,
           .pdcs = &service,
           .serials = &service,
-          .voucher_requests = &service,
-          .voucher_views = &service};
+          .voucher_requests = &service};
 }
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(GrpcServerOptions options,
                                                               GrpcServices services) {
   const GrpcServices& s = services;
   if (!s.authenticator || !s.organizations || !s.principals || !s.pdcs || !s.serials ||
-      !s.voucher_requests || !s.voucher_views) {
+      !s.voucher_requests) {
     return absl::InvalidArgumentError("GrpcServer: every one of the services is required");
   }
   if (options.tls_chain_pem.empty() || options.tls_key_pem.empty()) {

@@ -26,7 +26,6 @@
 #include "service/principals.h"
 #include "service/serials.h"
 #include "service/voucher_requests.h"
-#include "service/voucher_views.h"
 
 namespace masa::service {
 class Service;
@@ -43,7 +42,6 @@ struct GrpcServices {
   service::Pdcs* pdcs = nullptr;
   service::Serials* serials = nullptr;
   service::VoucherRequests* voucher_requests = nullptr;
-  const service::VoucherViews* voucher_views = nullptr;
 
   // Every interface of `service`, which must outlive the GrpcServer.
   static GrpcServices Of(service::Service& service);

@@ -39,7 +39,7 @@ absl::StatusOr<std::unique_ptr<subprocess::Daemon>> StartMasad(const MasadOption
   env.insert(env.end(), options.env.begin(), options.env.end());
   absl::StatusOr<std::unique_ptr<subprocess::Daemon>> masad = subprocess::Daemon::Start(
       {.argv = {options.binary, "--config", options.state + "/masad.toml", "--listen",
-                "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0"},
+                "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--grpc-listen", ""},
        .env = std::move(env),
        .ready_prefix = kReadyPrefix,
        .start_timeout = options.start_timeout,

@@ -1,7 +1,8 @@
 // The masad under test, started one way for every end-to-end test: on a dev-init state,
-// REST on 127.0.0.1 port 0, /metrics and gRPC on loopback listeners of their own (port 0),
-// ready once it prints "masad listening on https://127.0.0.1:PORT", stderr captured in
-// STATE/masad.log, stopped with SIGTERM (Terminate) or SIGKILL (Kill).
+// REST on 127.0.0.1 port 0, /metrics on a loopback listener of its own (port 0), no gRPC
+// (tests/grpc/ drives that), ready once it prints "masad listening on
+// https://127.0.0.1:PORT", stderr captured in STATE/masad.log, stopped with SIGTERM
+// (Terminate) or SIGKILL (Kill).
 //
 //   auto masad = StartMasad({.binary = MASAD, .state = dev.dir});
 //   ASSERT_TRUE(masad.ok()) << masad.status();
