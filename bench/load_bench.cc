@@ -6,9 +6,12 @@
 // PKCS#11 C_Sign rate of the same token in the same run and the ratio (DESIGN.md
 // "Performance targets"). Provisions its own state with masactl, starts masad itself, and
 // stops by itself (about a minute with the defaults). Not a test: it asserts nothing.
+// Then the same masad over gRPC: OVGS GetOwnershipVouchers with 100 components a call
+// (the batched pipeline, like REST), closed loop, printed in the same table.
 //
 //   build/bench/load_bench [--duration 20] [--connections 32] [--rate R] [--workers 2]
 //                          [--serials-per-request 20] [--serial-pool 20000] [--keep-state DIR]
+//                          [--grpc-calls 4] [--grpc-components 100]
 //
 // The client is one thread on epoll with non-blocking OpenSSL connections and a minimal
 // HTTP/1.1 keep-alive writer and reader (Content-Length bodies), so it takes little of the
@@ -32,6 +35,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "bench/internal/grpc_load.h"
 #include "bench/internal/load_client.h"
 #include "common/secret.h"
 #include "common/testing/subprocess.h"
@@ -57,13 +61,16 @@ struct Options {
   int commit_interval_ms = 4;  // masad [store] min_commit_interval_ms
   double sign_s = 4;           // raw C_Sign phase
   std::string keep_state;      // keep the work folder here
+  int grpc_calls = 4;          // gRPC phase: calls in flight (threads); 0: no gRPC phase
+  int grpc_components = 100;   // components per GetOwnershipVouchers call
 };
 
 void Usage() {
   std::printf(
       "usage: load_bench [--duration S] [--warmup S] [--connections N] [--open-connections N]\n"
       "                  [--rate REQ_PER_S] [--serials-per-request N] [--serial-pool N]\n"
-      "                  [--workers N] [--worker-nice N] [--commit-interval-ms N] [--sign-seconds S] [--keep-state DIR]\n");
+      "                  [--workers N] [--worker-nice N] [--commit-interval-ms N] [--sign-seconds S] [--keep-state DIR]\n"
+      "                  [--grpc-calls N] [--grpc-components N]\n");
 }
 
 Options ParseOptions(int argc, char** argv) {
@@ -116,12 +123,17 @@ Options ParseOptions(int argc, char** argv) {
       o.sign_s = num(1, 600);
     else if (arg == "--keep-state")
       o.keep_state = value;
+    else if (arg == "--grpc-calls")
+      o.grpc_calls = static_cast<int>(num(0, 256));
+    else if (arg == "--grpc-components")
+      o.grpc_components = static_cast<int>(num(1, 1000));
     else {
       Usage();
       Die("unknown flag " + arg);
     }
   }
   if (o.serial_pool < o.serials_per_request) o.serial_pool = o.serials_per_request;
+  if (o.serial_pool < o.grpc_components) o.serial_pool = o.grpc_components;
   return o;
 }
 
@@ -134,6 +146,7 @@ struct Appliance {
   std::string token;  // the admin bearer token
   std::unique_ptr<subprocess::Daemon> masad;
   uint16_t port = 0;
+  uint16_t grpc_port = 0;
 };
 
 // Runs a masactl command with stdout and stderr appended to `log`; Die() when it fails.
@@ -199,13 +212,19 @@ void StartDaemon(Appliance* d) {
   const std::string prefix = "masad listening on https://127.0.0.1:";
   absl::StatusOr<std::unique_ptr<subprocess::Daemon>> masad = subprocess::Daemon::Start(
       {.argv = {MASA_MASAD, "--config", d->state + "/masad.toml", "--listen", "127.0.0.1:0",
-                "--metrics-listen", "127.0.0.1:0"},
+                "--metrics-listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0"},
        .ready_prefix = prefix,
        .start_timeout = absl::Seconds(60),
        .log_path = d->work + "/masad.log"});
   if (!masad.ok()) Die(std::string(masad.status().message()));
   d->masad = *std::move(masad);
   d->port = static_cast<uint16_t>(std::atoi(d->masad->ready_rest().c_str()));
+  // "masad grpc on 127.0.0.1:PORT" comes before the ready line.
+  const std::string grpc_prefix = "masad grpc on 127.0.0.1:";
+  const std::string out = d->masad->output();
+  const size_t at = out.find(grpc_prefix);
+  if (at == std::string::npos) Die("masad printed no gRPC listener");
+  d->grpc_port = static_cast<uint16_t>(std::atoi(out.c_str() + at + grpc_prefix.size()));
 }
 
 void StopDaemon(Appliance* d) {
@@ -352,6 +371,26 @@ int main(int argc, char** argv) {
       phases.push_back(client->Open(name, o.open_connections, o.duration_s, o.rate));
     }
   }
+  std::vector<PhaseResult> grpc_phases;
+  if (o.grpc_calls > 0) {
+    GrpcLoadTarget target{.port = d.grpc_port,
+                          .tls_ca = d.state + "/tls-ca.pem",
+                          .token = d.token,
+                          .pid = d.masad->pid(),
+                          .components_per_call = o.grpc_components,
+                          .serial_pool = o.serial_pool};
+    RunTool({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-nodes", "-keyout", d.work + "/owner.key", "-subj",
+             "/CN=owner.example", "-days", "365", "-outform", "DER", "-out", d.work + "/owner.der"},
+            d.work + "/setup.log");
+    const std::string cert_id =
+        CreateGrpcDomainCert(target, "org-bench", ReadWholeFile(d.work + "/owner.der"));
+    if (o.warmup_s > 0) GrpcClosed(target, cert_id, "grpc warm-up", o.grpc_calls, o.warmup_s);
+    grpc_phases.push_back(GrpcClosed(target, cert_id,
+                                     "grpc c=" + std::to_string(o.grpc_calls) + " x" +
+                                         std::to_string(o.grpc_components),
+                                     o.grpc_calls, o.duration_s));
+  }
   const Memory last = MemoryOf(d.masad->pid());
   StopDaemon(&d);
 
@@ -365,6 +404,9 @@ int main(int argc, char** argv) {
               "RSS MB");
   std::printf("%-22s (CPU %% of one core; anon = masad heap at start/peak/end of the phase)\n", "");
   for (const auto& p : phases) PrintPhase(p, o.serials_per_request);
+  std::printf("%-22s (gRPC: req/s = GetOwnershipVouchers calls/s of %d components each)\n", "",
+              o.grpc_components);
+  for (const auto& p : grpc_phases) PrintPhase(p, o.grpc_components);
   const PhaseResult& max = phases.front();
   const double vps = max.vouchers / max.seconds;
   std::printf("\nraw C_Sign (ECDSA P-256, %d threads): %.0f /s\n", o.workers, csign);
@@ -389,6 +431,15 @@ int main(int argc, char** argv) {
       sustained, csign > 0 ? sustained / csign : 0, max.Percentile(0.5), max.Percentile(0.99),
       max.Percentile(0.999), p99_80, idle.anon_kb / 1024.0, last.anon_kb / 1024.0,
       peak_anon / 1024.0);
+  for (const auto& g : grpc_phases) {
+    std::printf(
+        "gRPC SUMMARY: %.0f vouchers/s (%.1f GetOwnershipVouchers/s x %d components, %d in "
+        "flight) = %.2f of C_Sign; p50/p99/p99.9 %.1f/%.1f/%.1f ms a call; REST above: %.0f "
+        "vouchers/s\n",
+        g.vouchers / g.seconds, g.requests_ok / g.seconds, o.grpc_components, o.grpc_calls,
+        csign > 0 ? g.vouchers / g.seconds / csign : 0, g.Percentile(0.5), g.Percentile(0.99),
+        g.Percentile(0.999), vps);
+  }
   std::printf("reproduce: %s\n", ReproduceCommand(argc, argv).c_str());
   if (o.keep_state.empty()) {
     std::error_code ec;
