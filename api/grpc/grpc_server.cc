@@ -4,6 +4,7 @@
 #include <utility>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/server_credentials.h>
 #include <openssl/crypto.h>
@@ -11,11 +12,32 @@
 #include "absl/strings/str_cat.h"
 #include "api/grpc/internal/ovgs_service.h"
 #include "common/status.h"
+#include "common/utf8.h"
 #include "queue/work_queue.h"
 #include "service/service.h"
 
 namespace masa::api {
 namespace {
+
+// Answers a method nobody serves with UNIMPLEMENTED that names it and says what is served
+// (gRPC's own answer has no message).
+class UnknownMethods final : public grpc::CallbackGenericService {
+ public:
+  grpc::ServerGenericBidiReactor* CreateReactor(
+      grpc::GenericCallbackServerContext* context) override {
+    class Reactor final : public grpc::ServerGenericBidiReactor {
+     public:
+      explicit Reactor(const std::string& method) {
+        Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                            absl::StrCat("no method ", ShowUntrusted(method, 128),
+                                         " here; masad serves ovgs.v1.OwnershipVoucherService "
+                                         "(server reflection lists its methods)")));
+      }
+      void OnDone() override { delete this; }
+    };
+    return new Reactor(context->method());
+  }
+};
 
 class GrpcServerImpl final : public GrpcServer {
  public:
@@ -42,6 +64,9 @@ class GrpcServerImpl final : public GrpcServer {
     builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_receive_message_bytes));
     builder.SetMaxSendMessageSize(static_cast<int>(options.max_send_message_bytes));
     builder.RegisterService(service_.get());
+    builder.RegisterCallbackGenericService(&unknown_methods_);
+    // Calls in flight on one connection; the worker queue bounds them across connections.
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 256);
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || port_ == 0) {
       server_.reset();
@@ -67,6 +92,7 @@ class GrpcServerImpl final : public GrpcServer {
  private:
   std::unique_ptr<queue::WorkQueue> workers_;
   std::unique_ptr<grpc_internal::OvgsService> service_;
+  UnknownMethods unknown_methods_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };

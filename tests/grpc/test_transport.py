@@ -109,8 +109,13 @@ class TransportTest(fx.OvgsTestCase):
                 "/%s/GetEverything" % fx.SERVICE,
                 request_serializer=pb.GetGroupRequest.SerializeToString,
                 response_deserializer=pb.GetGroupResponse.FromString)
-        with self.assertRpcError(grpc.StatusCode.UNIMPLEMENTED):
+        with self.assertRpcError(grpc.StatusCode.UNIMPLEMENTED,
+                                 "no method /%s/GetEverything here" % fx.SERVICE):
             call(pb.GetGroupRequest(group_id="org-alpha"), timeout=30)
+        # Another service altogether, without a token: the same answer.
+        call = self.world.channel().unary_unary("/ovgs.v2.Other/Get")
+        with self.assertRpcError(grpc.StatusCode.UNIMPLEMENTED, "OwnershipVoucherService"):
+            call(b"", timeout=30)
 
     def test_required_fields_are_named(self):
         stub = self.world.stub(self.world.org("alpha").token, "cookie")
