@@ -1,16 +1,20 @@
 // Fuzzes every REST request decoder of api/internal/codec.h, the code between a request's
 // body or query string and the service. The first byte of the input picks the decoder (see
-// kDecoders); the rest is the body, the {grant} path segment, or, for the query decoders,
-// the query as name=value pairs joined by '&' (split at the first '=', not decoded, so
-// names and values may hold any byte). Beyond not crashing, it asserts:
+// the switch below); the rest is the body, the {grant} path segment, or, for the query
+// decoders, the query as name=value pairs joined by '&' (split at the first '=', not
+// decoded, so names and values may hold any byte); for the decoders of a name in the path
+// and a query (user, serial), the path segment, then '?', then the query. Beyond not
+// crashing, it asserts:
 //  - every refusal is kInvalidArgument with a one-line message of printable ASCII that names
 //    what was wrong: a member of that decoder's body, "the request body" when it is no JSON
-//    object, "query parameter" for a query, "grant (path)" for the path segment;
+//    object, "query parameter" for a query, "grant (path)" or the path segment's name;
 //  - what a decoder accepts is within the documented limits: 1..kMaxSerialsDecoded serial
 //    numbers of 1..128 bytes, 1..kMaxAssignSerials serials to assign or place, every string
 //    valid UTF-8 without NUL and no longer than its member's limit (ids 128 bytes, names 256,
-//    certificates 64 KiB), exactly one of pdc and cert_id, a validity of 1..3650 days, page
-//    sizes and audit limits of 1..1000.
+//    certificates 64 KiB, MAC addresses 64), exactly one of pdc and cert_id, a validity of
+//    1..3650 days, page sizes and audit limits of 1..1000, TPM data of at most kMaxTpmBytes
+//    and never both an EK and an EK certificate, a non-empty delegated organization and
+//    username, 1..kMaxSerialsDecoded serials to look up, each with a serial number.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -35,6 +39,7 @@ namespace service = masa::service;
 constexpr size_t kId = 128;
 constexpr size_t kName = 256;
 constexpr size_t kPem = 64 * 1024;
+constexpr size_t kMac = 64;
 
 void Text(const std::string& s, size_t max) {
   if (s.size() > max || s.find('\0') != std::string::npos || !masa::IsValidUtf8(s)) abort();
@@ -123,7 +128,40 @@ void Assign(std::string_view body) {
   if (in->serials.empty() || in->serials.size() > api::kMaxAssignSerials) abort();
   Texts({{&in->organization_id, kId}, {&in->group_id, kId}});
   for (const service::SerialAssignment& a : in->serials) {
-    Texts({{&a.ien, kId}, {&a.serial_number, kId}, {&a.model, kName}});
+    Texts({{&a.ien, kId}, {&a.serial_number, kId}, {&a.model, kName}, {&a.mac_addr, kMac}});
+    const service::TpmInfo& t = a.tpm;
+    if (t.endorsement_key.size() > api::kMaxTpmBytes ||
+        t.ek_certificate.size() > api::kMaxTpmBytes ||
+        t.platform_primary_key.size() > api::kMaxTpmBytes) {
+      abort();
+    }
+    if (!t.endorsement_key.empty() && !t.ek_certificate.empty()) abort();
+  }
+}
+
+// The path segment before the first '?', and the query after it.
+std::pair<std::string_view, api::Query> PathAndQuery(std::string_view text) {
+  size_t mark = text.find('?');
+  if (mark == std::string_view::npos) return {text, {}};
+  return {text.substr(0, mark), SplitQuery(text.substr(mark + 1))};
+}
+
+void UserRole(std::string_view body) {
+  absl::StatusOr<api::UserRoleInput> result = api::DecodeUserRole(body, "org-caller");
+  const api::UserRoleInput* in = Accepted(result, {"username", "kind", "organization_id", "role"});
+  if (in == nullptr) return;
+  if (in->user.username.empty()) abort();
+  Texts({{&in->user.username, kName}, {&in->user.organization_id, kId}});
+}
+
+void SerialLookup(std::string_view body) {
+  absl::StatusOr<std::vector<service::SerialRef>> result = api::DecodeSerialLookup(body);
+  const std::vector<service::SerialRef>* in = Accepted(result, {"serials", "serial_number", "ien"});
+  if (in == nullptr) return;
+  if (in->empty() || in->size() > api::kMaxSerialsDecoded) abort();
+  for (const service::SerialRef& ref : *in) {
+    if (ref.serial_number.empty()) abort();
+    Texts({{&ref.ien, kId}, {&ref.serial_number, kId}});
   }
 }
 
@@ -158,7 +196,7 @@ void ListVouchers(const api::Query& query) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   std::string_view rest(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 18) {
+  switch (data[0] % 23) {
     case 0:
       VoucherRequest(rest);
       break;
@@ -166,7 +204,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       Check(api::DecodeRenew(rest), {"expires_at"});
       break;
     case 2:
-      if (auto in = Check(api::DecodePdc(rest), {"name", "certificate", "group_id"})) {
+      if (auto in = Check(api::DecodePdc(rest), {"name", "certificate", "group_id",
+                                                 "revocation_checks", "expiry_time"})) {
         Texts({{&in->name, kName}, {&in->certificate, kPem}, {&in->group_id, kId}});
       }
       break;
@@ -228,10 +267,38 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 16:
       Refusal(api::DecodeNoQuery(SplitQuery(rest)), {});
       break;
-    default:
-      // The voucher request again: the busiest decoder gets two of the eighteen values.
+    case 17:
+      // The voucher request again: the busiest decoder gets two of the values.
       VoucherRequest(rest);
       break;
+    case 18:
+      if (auto org = Check(api::DecodeDelegatedOrg(rest), {"organization_id"})) {
+        if (org->empty()) abort();
+        Text(*org, kId);
+      }
+      break;
+    case 19:
+      UserRole(rest);
+      break;
+    case 20:
+      SerialLookup(rest);
+      break;
+    case 21: {
+      auto [username, query] = PathAndQuery(rest);
+      if (auto user = Check(api::DecodeUserQuery(username, query, "org-caller"), {"username"})) {
+        if (user->username.empty()) abort();
+        Texts({{&user->username, kName}, {&user->organization_id, kId}});
+      }
+      break;
+    }
+    default: {
+      auto [serial_number, query] = PathAndQuery(rest);
+      if (auto ref = Check(api::DecodeSerialQuery(serial_number, query), {"serial_number"})) {
+        if (ref->serial_number.empty()) abort();
+        Texts({{&ref->serial_number, kId}, {&ref->ien, kId}});
+      }
+      break;
+    }
   }
   return 0;
 }
