@@ -33,6 +33,7 @@ grpc::ServerUnaryReactor* OvgsService::GetOwnershipVoucher(
           DecodeComponent("component", request->has_component(), request->component()));
       input.components.push_back(std::move(component));
       MASA_RETURN_IF_ERROR(Required("cert_id", request->cert_id()));
+      input.cert_id = request->cert_id();
       MASA_ASSIGN_OR_RETURN(input.expires_at,
                             DecodeTime("lifetime", request->has_lifetime(), request->lifetime()));
       return absl::OkStatus();
@@ -69,6 +70,7 @@ grpc::ServerUnaryReactor* OvgsService::GetOwnershipVouchers(
         input.components.push_back(std::move(component));
       }
       MASA_RETURN_IF_ERROR(Required("cert_id", request->cert_id()));
+      input.cert_id = request->cert_id();
       MASA_ASSIGN_OR_RETURN(input.expires_at,
                             DecodeTime("lifetime", request->has_lifetime(), request->lifetime()));
       return absl::OkStatus();
