@@ -19,7 +19,8 @@ A test file starts one masad for all its tests and stops it at the end:
         fx.main()
 
 World also offers masactl(...), rest(...) (the REST API over TLS with the dev CA),
-token_for(...) (a new token of a principal), and paths: state, tls_ca, trust_anchor.
+user(...) (a new user or service account with a token), token_for(...) (a new token of a
+principal), assign_serials(...), and paths: root (scratch), state, tls_ca, trust_anchor.
 The environment (set by tests/CMakeLists.txt): MASAD, MASACTL, OPENSSL, PROTOC,
 GRPC_PYTHON_PLUGIN, MASA_SOURCE_DIR. Run one file by hand with those set and
 /usr/bin/python3 tests/grpc/test_transport.py.
@@ -199,6 +200,20 @@ class World:
         if status != 201:
             raise AssertionError("POST /tokens: %s %s" % (status, out))
         return out["token"]["token_id"], out["token"]["secret"]
+
+    def user(self, admin, username, kind="user", token=True):
+        """A new principal of admin's organization, created through the REST API (POST
+        /users, or POST /service-accounts for kind="service-account"), with a token of its
+        own unless token=False. It holds no role until one is given."""
+        path, body = (("/users", {"username": username}) if kind == "user" else
+                      ("/service-accounts", {"name": username}))
+        status, out = self.rest("POST", path, admin.token, body)
+        if status != 201:
+            raise AssertionError("POST %s: %s %s" % (path, status, out))
+        p = Principal(admin.org_id, username, None, out["principal"]["principal_id"])
+        if token:
+            _, p.token = self.token_for(admin, p.principal_id)
+        return p
 
     def assign_serials(self, org_id, serials, extra=()):
         self.masactl("serials", "assign", "--state", self.state, "--org", org_id, "--serials",
