@@ -84,6 +84,10 @@ struct PinnedDomainCert {
   std::string name;
   std::string certificate_der;
   absl::Time created_at = absl::UnixEpoch();
+  // The voucher's domain-cert-revocation-checks for vouchers pinned to it (OVGS).
+  bool revocation_checks = false;
+  // The last moment it may be pinned by a new voucher, as uploaded; nullopt: its notAfter.
+  std::optional<absl::Time> expiry_time;
   std::string unknown_fields;
 };
 
@@ -95,6 +99,12 @@ struct Component {
   std::string group_id;
   std::string model;
   std::optional<std::string> tpm_data;  // e.g. the EK certificate, when known
+  // Vendor-side device data loaded with the assignment; "" when unknown. The TPM values
+  // are DER: the EK public key or the EK certificate (at most one), the platform primary key.
+  std::string mac_addr;
+  std::string tpm_endorsement_key;
+  std::string tpm_ek_certificate;
+  std::string tpm_platform_primary_key;
   std::string unknown_fields;
 };
 

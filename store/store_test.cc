@@ -99,7 +99,15 @@ TEST(StoreTest, RecordsRoundTripAndIndexesFollowUpdates) {
   c.serial_number = "SN1";
   c.organization_id = "org-a";
   c.tpm_data = "";
+  c.mac_addr = "00:1c:73:aa:bb:cc";
+  c.tpm_ek_certificate = std::string("\x30\x00", 2);
+  c.tpm_platform_primary_key = "ppk";
   batch.Put(c);
+  PinnedDomainCert pdc;
+  pdc.id = "org-a.pdc-1";
+  pdc.revocation_checks = true;
+  pdc.expiry_time = absl::FromUnixSeconds(77);
+  batch.Put(pdc);
   KeyRecord k;
   k.id = "key-1";
   k.uri = "pkcs11:token=masa;object=sign";
@@ -122,6 +130,14 @@ TEST(StoreTest, RecordsRoundTripAndIndexesFollowUpdates) {
   auto comp = snap->Get<Component>(ComponentKey("32473", "SN1"));
   ASSERT_TRUE(comp.ok());
   ASSERT_TRUE(comp->tpm_data.has_value());  // present-but-empty survives
+  EXPECT_EQ(comp->mac_addr, "00:1c:73:aa:bb:cc");
+  EXPECT_EQ(comp->tpm_ek_certificate, std::string("\x30\x00", 2));
+  EXPECT_EQ(comp->tpm_platform_primary_key, "ppk");
+  EXPECT_TRUE(comp->tpm_endorsement_key.empty());
+  auto got_pdc = snap->Get<PinnedDomainCert>("org-a.pdc-1");
+  ASSERT_TRUE(got_pdc.ok()) << got_pdc.status();
+  EXPECT_TRUE(got_pdc->revocation_checks);
+  EXPECT_EQ(got_pdc->expiry_time, absl::FromUnixSeconds(77));
   auto key = snap->Get<KeyRecord>("key-1");
   ASSERT_TRUE(key.ok());
   EXPECT_EQ(key->state, KeyState::kActive);

@@ -67,6 +67,8 @@ void Fields(V& v, PinnedDomainCert& r) {
   v(4, r.name);
   v(5, r.certificate_der);
   v(6, r.created_at);
+  v(7, r.revocation_checks);
+  v(8, r.expiry_time);
 }
 
 template <typename V>
@@ -77,6 +79,10 @@ void Fields(V& v, Component& r) {
   v(4, r.group_id);
   v(5, r.model);
   v(6, r.tpm_data);
+  v(7, r.mac_addr);
+  v(8, r.tpm_endorsement_key);
+  v(9, r.tpm_ek_certificate);
+  v(10, r.tpm_platform_primary_key);
 }
 
 template <typename V>
