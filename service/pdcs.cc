@@ -25,6 +25,10 @@ absl::StatusOr<PdcInfo> ServiceImpl::UploadPdc(const Caller& caller, PdcInput in
   if (parsed.not_after <= Now()) {
     return absl::InvalidArgumentError("certificate expired at " + FormatRfc3339(parsed.not_after));
   }
+  if (input.expiry_time && *input.expiry_time <= Now()) {
+    return absl::InvalidArgumentError("expiry_time: " + FormatRfc3339(*input.expiry_time) +
+                                      " is not in the future");
+  }
   store::PinnedDomainCert pdc;
   pdc.id = internal::NewId(caller.organization_id() + ".pdc-");
   pdc.organization_id = caller.organization_id();
@@ -35,10 +39,27 @@ absl::StatusOr<PdcInfo> ServiceImpl::UploadPdc(const Caller& caller, PdcInput in
   if (pdc.name.size() > 256) return absl::InvalidArgumentError("name: longer than 256 bytes");
   pdc.certificate_der = parsed.der;
   pdc.created_at = Now();
+  pdc.revocation_checks = input.revocation_checks;
+  pdc.expiry_time = input.expiry_time;
   MASA_RETURN_IF_ERROR(Run(&caller, [&](internal::Operation& op) -> absl::Status {
     MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kManagePdcs, group, "group " + group,
                                    Hide::kOtherOrganizationsOnly));
     MASA_RETURN_IF_ERROR(internal::RequireGroup(op.txn(), group, pdc.organization_id));
+    // OVGS: the same certificate, revocation_checks and expiry_time in one group is one
+    // PDC. Uploads without an expiry_time (the REST API's, told apart by their names) may
+    // repeat a certificate as before.
+    if (pdc.expiry_time) {
+      MASA_ASSIGN_OR_RETURN(auto existing, internal::ListPrefix<store::PinnedDomainCert>(
+                                               op.txn(), pdc.organization_id + ".pdc-", PdcKey));
+      for (const auto& e : existing) {
+        if (e.group_id == group && e.certificate_der == pdc.certificate_der &&
+            e.revocation_checks == pdc.revocation_checks && e.expiry_time == pdc.expiry_time) {
+          return absl::AlreadyExistsError("certificate " + e.id +
+                                          " in this group already pins it with the same "
+                                          "revocation_checks and expiry_time");
+        }
+      }
+    }
     MASA_RETURN_IF_ERROR(op.txn().Insert(pdc));
     return op.Audit("pdc.upload", Target(pdc.organization_id, pdc.id), "ok", parsed.sha256)
         .status();

@@ -53,6 +53,11 @@ class Pdcs {
  public:
   virtual ~Pdcs() = default;
 
+  // kInvalidArgument for a malformed certificate (internal/pdc.h ParsePdc), one past its
+  // notAfter, or an expiry_time not in the future; kAlreadyExists when the group already
+  // has the same certificate with the same revocation_checks and expiry_time (checked for
+  // uploads with an expiry_time only: those without one, the REST API's, may repeat it).
+  // A voucher pinned to it may not expire after its expiry_time.
   virtual absl::StatusOr<PdcInfo> UploadPdc(const Caller& caller, PdcInput input) = 0;
   virtual absl::StatusOr<std::vector<PdcInfo>> ListPdcs(const Caller& caller) const = 0;
   virtual absl::StatusOr<PdcInfo> GetPdc(const Caller& caller, std::string_view cert_id) const = 0;

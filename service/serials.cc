@@ -1,10 +1,17 @@
 // Serial numbers: assignment to organizations (account team) and placement in groups.
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
 #include <algorithm>
+#include <cctype>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/openssl.h"
 #include "common/status.h"
 #include "service/internal/authz.h"
+#include "service/internal/components.h"
 #include "service/internal/service_impl.h"
 #include "service/internal/shared.h"
 #include "service/internal/voucher_state.h"
@@ -36,6 +43,89 @@ absl::Status SupersedeVouchers(internal::Operation& op, const std::string& ien,
                              .status());
   }
   return absl::OkStatus();
+}
+
+// The longest TPM value accepted (an EK certificate is typically 1..2 KiB).
+constexpr size_t kMaxTpmValue = 16 * 1024;
+
+// `der` is exactly one DER SubjectPublicKeyInfo (`certificate` false) or X.509 certificate.
+bool IsDer(const std::string& der, bool certificate) {
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  const unsigned char* end = p + der.size();
+  bool ok;
+  if (certificate) {
+    UniquePtr<X509> x(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+    ok = x != nullptr && p == end;
+  } else {
+    UniquePtr<EVP_PKEY> k(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
+    ok = k != nullptr && p == end;
+  }
+  ERR_clear_error();
+  return ok;
+}
+
+// "" or six two-digit hex octets separated by ':' or '-' (any case), written back as
+// lower-case with ':'. nullopt when malformed.
+std::optional<std::string> NormalizeMac(std::string_view mac) {
+  if (mac.empty()) return std::string();
+  if (mac.size() != 17) return std::nullopt;
+  std::string out;
+  for (size_t i = 0; i < mac.size(); ++i) {
+    char c = mac[i];
+    if (i % 3 == 2) {
+      if (c != ':' && c != '-') return std::nullopt;
+      out.push_back(':');
+    } else {
+      if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
+      out.push_back(absl::ascii_tolower(c));
+    }
+  }
+  return out;
+}
+
+// The device data of one assignment: OK or kInvalidArgument naming the serial. Normalizes
+// the MAC address in place.
+absl::Status CheckDeviceData(SerialAssignment& s) {
+  const std::string what = "serial \"" + s.serial_number + "\": ";
+  std::optional<std::string> mac = NormalizeMac(s.mac_addr);
+  if (!mac) {
+    return absl::InvalidArgumentError(what +
+                                      "mac_addr must be six hex octets, e.g. "
+                                      "00:1c:73:aa:bb:cc");
+  }
+  s.mac_addr = *mac;
+  const TpmInfo& t = s.tpm;
+  if (!t.endorsement_key.empty() && !t.ek_certificate.empty()) {
+    return absl::InvalidArgumentError(what +
+                                      "give the TPM endorsement key or its certificate, not both");
+  }
+  if (t.endorsement_key.size() > kMaxTpmValue || t.ek_certificate.size() > kMaxTpmValue ||
+      t.platform_primary_key.size() > kMaxTpmValue) {
+    return absl::InvalidArgumentError(what + "a TPM value is longer than 16 KiB");
+  }
+  if (!t.endorsement_key.empty() && !IsDer(t.endorsement_key, false)) {
+    return absl::InvalidArgumentError(what + "the endorsement key is not a DER public key");
+  }
+  if (!t.ek_certificate.empty() && !IsDer(t.ek_certificate, true)) {
+    return absl::InvalidArgumentError(what + "the EK certificate is not a DER certificate");
+  }
+  if (!t.platform_primary_key.empty() && !IsDer(t.platform_primary_key, false)) {
+    return absl::InvalidArgumentError(what + "the platform primary key is not a DER public key");
+  }
+  return absl::OkStatus();
+}
+
+bool HasTpm(const TpmInfo& t) {
+  return !t.endorsement_key.empty() || !t.ek_certificate.empty() || !t.platform_primary_key.empty();
+}
+
+// True when assigning `s` to `c` changes none of its device data.
+bool SameDeviceData(const SerialAssignment& s, const store::Component& c) {
+  return (s.model.empty() || s.model == c.model) &&
+         (s.mac_addr.empty() || s.mac_addr == c.mac_addr) &&
+         (!HasTpm(s.tpm) || (s.tpm.endorsement_key == c.tpm_endorsement_key &&
+                             s.tpm.ek_certificate == c.tpm_ek_certificate &&
+                             s.tpm.platform_primary_key == c.tpm_platform_primary_key));
 }
 
 }  // namespace
@@ -71,6 +161,8 @@ absl::StatusOr<AssignResult> ServiceImpl::Assign(const Caller* caller, AssignInp
                                            "characters, model at most 128");
     } else if (!seen.insert(store::ComponentKey(s.ien, s.serial_number)).second) {
       invalid = absl::InvalidArgumentError("serial " + s.serial_number + " is listed twice");
+    } else {
+      invalid = CheckDeviceData(s);
     }
   }
   AssignResult total;
@@ -103,7 +195,7 @@ absl::StatusOr<AssignResult> ServiceImpl::Assign(const Caller* caller, AssignInp
         std::string action = "serial.assign";
         if (existing.ok()) {
           if (existing->organization_id == org && existing->group_id == group &&
-              (s.model.empty() || s.model == existing->model)) {
+              SameDeviceData(s, *existing)) {
             ++part.unchanged;
             continue;
           }
@@ -122,6 +214,12 @@ absl::StatusOr<AssignResult> ServiceImpl::Assign(const Caller* caller, AssignInp
         c.organization_id = org;
         c.group_id = group;
         if (!s.model.empty()) c.model = s.model;
+        if (!s.mac_addr.empty()) c.mac_addr = s.mac_addr;
+        if (HasTpm(s.tpm)) {  // the TPM data is replaced as a whole
+          c.tpm_endorsement_key = s.tpm.endorsement_key;
+          c.tpm_ek_certificate = s.tpm.ek_certificate;
+          c.tpm_platform_primary_key = s.tpm.platform_primary_key;
+        }
         MASA_RETURN_IF_ERROR(txn.Put(c));
         std::string outcome = "ok: to " + group;
         if (action == "serial.reassign") {
@@ -173,6 +271,10 @@ absl::StatusOr<AssignResult> ServiceImpl::PlaceSerials(const Caller& caller,
         for (const auto& ref : serials) {
           std::string ien = ref.ien.empty() ? options_.vendor_ien : ref.ien;
           std::string what = "serial " + ref.serial_number;
+          if (ien != options_.vendor_ien) {
+            return absl::InvalidArgumentError("ien " + ien + " of " + what +
+                                              " is not served by this MASA");
+          }
           if (!seen.insert(store::ComponentKey(ien, ref.serial_number)).second) {
             return absl::InvalidArgumentError(what + " is listed twice");
           }
@@ -204,17 +306,87 @@ absl::StatusOr<AssignResult> ServiceImpl::PlaceSerials(const Caller& caller,
 
 namespace masa::service {
 
-// Declared for OVGS (issue 11); implemented in a later commit.
-absl::Status ServiceImpl::RemoveSerial(const Caller&, const SerialRef&, std::string_view) {
-  return absl::UnimplementedError("RemoveSerial is not implemented yet");
+absl::Status ServiceImpl::RemoveSerial(const Caller& caller, const SerialRef& serial,
+                                       std::string_view group_id) {
+  const std::string group(group_id);
+  const std::string ien = serial.ien.empty() ? options_.vendor_ien : serial.ien;
+  const std::string what = "serial " + serial.serial_number;
+  return Run(&caller, [&](internal::Operation& op) -> absl::Status {
+    store::WriteTxn& txn = op.txn();
+    MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kPlaceSerials, group, "group " + group,
+                                   Hide::kOtherOrganizationsOnly));
+    MASA_ASSIGN_OR_RETURN(store::Group g, txn.Get<store::Group>(group));
+    if (serial.serial_number.empty()) {
+      return absl::InvalidArgumentError("serial_number: empty");
+    }
+    if (ien != options_.vendor_ien) {
+      return absl::InvalidArgumentError("ien " + ien + " is not served by this MASA");
+    }
+    if (g.parent_id.empty()) {
+      return absl::InvalidArgumentError("group " + group +
+                                        " is the organization's root group: a serial stays there");
+    }
+    auto c = txn.Get<store::Component>(store::ComponentKey(ien, serial.serial_number));
+    if (!c.ok() && !absl::IsNotFound(c.status())) return c.status();
+    if (!c.ok() || c->organization_id != g.organization_id || c->group_id != group) {
+      return absl::NotFoundError(what + " is not in group " + group);
+    }
+    c->group_id = c->organization_id;
+    MASA_RETURN_IF_ERROR(txn.Put(*c));
+    return op
+        .Audit("serial.remove", internal::SerialTarget(c->organization_id, ien, c->serial_number),
+               "ok: from " + group + " back to the root group")
+        .status();
+  });
 }
+
 absl::StatusOr<std::vector<SerialDetails>> ServiceImpl::GetSerials(
-    const Caller&, const std::vector<SerialRef>&) const {
-  return absl::UnimplementedError("GetSerials is not implemented yet");
+    const Caller& caller, const std::vector<SerialRef>& serials) const {
+  if (serials.size() > options_.max_components_per_call) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(serials.size(), " serials given, at most ", options_.max_components_per_call));
+  }
+  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+  std::vector<SerialDetails> out;
+  for (const SerialRef& ref : serials) {
+    const std::string ien = ref.ien.empty() ? options_.vendor_ien : ref.ien;
+    const std::string what = "serial " + ref.serial_number;
+    if (ref.serial_number.empty()) return absl::InvalidArgumentError("serial_number: empty");
+    if (ien != options_.vendor_ien) {
+      return absl::InvalidArgumentError("ien " + ien + " of " + what +
+                                        " is not served by this MASA");
+    }
+    auto c = snap.Get<store::Component>(store::ComponentKey(ien, ref.serial_number));
+    if (!c.ok() && !absl::IsNotFound(c.status())) return c.status();
+    if (!c.ok()) return absl::NotFoundError(what + " not found");
+    MASA_RETURN_IF_ERROR(Authorize(access, Permission::kView, c->group_id, what));
+    out.push_back(internal::DetailsOf(*c));
+  }
+  return out;
 }
-absl::StatusOr<std::vector<SerialDetails>> ServiceImpl::ListComponents(const Caller&,
-                                                                       std::string_view) const {
-  return absl::UnimplementedError("ListComponents is not implemented yet");
+
+absl::StatusOr<std::vector<SerialDetails>> ServiceImpl::ListComponents(
+    const Caller& caller, std::string_view group_id) const {
+  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
+  MASA_ASSIGN_OR_RETURN(AccessContext access, Access(caller, snap));
+  const std::string group(group_id);
+  MASA_RETURN_IF_ERROR(Authorize(access, Permission::kView, group, "group " + group));
+  MASA_ASSIGN_OR_RETURN(store::Group g, snap.Get<store::Group>(group));
+  const bool root = g.parent_id.empty();
+  // Components have no index by organization: one pass over them, in key (ien, serial)
+  // order.
+  MASA_ASSIGN_OR_RETURN(
+      auto all, internal::ListPrefix<store::Component>(snap, "", [](const store::Component& c) {
+        return store::ComponentKey(c.ien, c.serial_number);
+      }));
+  std::vector<SerialDetails> out;
+  for (const store::Component& c : all) {
+    if (root ? c.organization_id == g.organization_id : c.group_id == group) {
+      out.push_back(internal::DetailsOf(c));
+    }
+  }
+  return out;
 }
 
 }  // namespace masa::service

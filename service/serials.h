@@ -19,6 +19,12 @@ struct SerialAssignment {
   std::string mac_addr;  // e.g. "00:1c:73:aa:bb:cc"; "" when unknown
   TpmInfo tpm;
 };
+// AssignSerials checks each assignment's device data (kInvalidArgument naming the serial):
+// mac_addr is "" or six hex octets separated by ':' or '-' (stored lower-case with ':');
+// the TPM values are DER (endorsement_key and platform_primary_key SubjectPublicKeyInfo,
+// ek_certificate X.509), at most 16 KiB each, endorsement_key and ek_certificate not both.
+// An empty model, mac_addr or TpmInfo (all three empty) keeps what is stored; a non-empty
+// TpmInfo replaces the stored one whole. Re-assigning with the same data is `unchanged`.
 
 // What OVGS GetSerial shows of one serial.
 struct SerialDetails {
@@ -64,7 +70,10 @@ class Serials {
   // written (each audited), and the error says how many were assigned.
   virtual absl::StatusOr<AssignResult> AssignSerials(const Caller& caller, AssignInput input) = 0;
   // Moves serials of the caller's organization into `group_id`; needs assigner on the
-  // serial's current group and on the target group. kNotFound for a serial not visible.
+  // serial's current group and on the target group. kNotFound for a serial not visible;
+  // kInvalidArgument for an IEN this MASA does not serve. A serial already in `group_id`
+  // counts as `unchanged` (OVGS AddSerial answers that kAlreadyExists); `group_id` the
+  // root group takes serials out of their group (as RemoveSerial).
   virtual absl::StatusOr<AssignResult> PlaceSerials(const Caller& caller, std::string_view group_id,
                                                     const std::vector<SerialRef>& serials) = 0;
   // Takes the serial out of `group_id` (back to its organization's root group only); needs

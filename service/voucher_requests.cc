@@ -11,6 +11,7 @@
 #include "common/status.h"
 #include "service/internal/authz.h"
 #include "service/internal/ids.h"
+#include "service/internal/issuance.h"
 #include "service/internal/pdc.h"
 #include "service/internal/platform_cert.h"
 #include "service/internal/service_impl.h"
@@ -24,6 +25,11 @@ using internal::AccessContext;
 using internal::Authorize;
 using internal::Permission;
 using internal::CountsAsLive;
+using internal::Enqueue;
+using internal::Fanout;
+using internal::Planned;
+using internal::StillRequestable;
+using internal::WholeSeconds;
 using internal::IsArchived;
 using internal::IsSuperseded;
 using internal::SerialNotFoundReason;
@@ -33,42 +39,6 @@ using internal::RequestStatusOf;
 using internal::Target;
 
 namespace {
-
-// Signs a set of vouchers on the work queue and calls `on_done` once, on the thread that
-// finished the last one, with one result per voucher in order.
-struct Fanout {
-  std::shared_ptr<const SigningKeys> keys;
-  std::vector<std::pair<signer::Voucher, signer::CmsContentType>> tasks;
-  std::vector<absl::StatusOr<std::string>> results;
-  std::atomic<size_t> remaining{0};
-  Metrics* metrics = nullptr;
-  std::function<void(std::vector<absl::StatusOr<std::string>>)> on_done;
-
-  void Finish(size_t i, absl::StatusOr<std::string> r) {
-    results[i] = std::move(r);
-    if (remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) on_done(std::move(results));
-  }
-};
-
-absl::Status Enqueue(queue::WorkQueue& queue, const std::shared_ptr<Fanout>& fan) {
-  fan->results.assign(fan->tasks.size(), absl::UnknownError("not signed"));
-  fan->remaining = fan->tasks.size();
-  std::vector<queue::WorkQueue::Job> jobs;
-  for (size_t i = 0; i < fan->tasks.size(); ++i) {
-    jobs.push_back({[fan, i] {
-                      absl::Time start = absl::Now();
-                      const auto& [voucher, type] = fan->tasks[i];
-                      const signer::VoucherSigner* s = fan->keys->For(type);
-                      absl::StatusOr<std::string> cms =
-                          s ? s->Sign(voucher)
-                            : absl::FailedPreconditionError("no signer for the content type");
-                      fan->metrics->sign_latency.Observe(absl::Now() - start);
-                      fan->Finish(i, std::move(cms));
-                    },
-                    [fan, i] { fan->Finish(i, absl::UnavailableError("signing was cancelled")); }});
-  }
-  return queue.TryEnqueueAll(std::move(jobs));
-}
 
 // The id of a live voucher of the serial, in `org`, pinned to another certificate than
 // `pdc_sha256`; "" when there is none. The pin index answers the usual case (no other
@@ -92,15 +62,6 @@ absl::StatusOr<std::string> LiveVoucherPinnedElsewhere(const store::Reader& r, s
   return std::string();
 }
 
-absl::Time WholeSeconds(absl::Time t) { return absl::FromUnixSeconds(absl::ToUnixSeconds(t)); }
-
-// A serial planned for signing.
-struct Planned {
-  size_t index;           // in the request's serial list
-  std::string group_id;   // the serial's group when the caller was authorized on it
-  store::Voucher record;  // everything but cms and audit_seq
-};
-
 // Ownership is current: a voucher may be renewed only while its serial is still assigned
 // to the voucher's organization and the voucher was not superseded by a reassignment.
 // Checked against the caller's snapshot and again in the write transaction. The refusal
@@ -114,28 +75,6 @@ absl::Status CheckStillOwned(const store::Reader& r, const store::Voucher& v) {
                                          " is no longer assigned to your organization");
   }
   return absl::OkStatus();
-}
-
-// In the write transaction of a request: OK while p's serial is still assigned to the
-// request's organization (else kNotFound) and, when it was placed in another group since the
-// caller was authorized, the caller may request there (else Authorize's refusal). `access`
-// is loaded from `txn` the first time it is needed.
-absl::Status StillRequestable(const store::Reader& txn, const Planned& p,
-                              const std::string& principal, const std::string& vendor_org,
-                              std::optional<AccessContext>& access) {
-  const store::Voucher& v = p.record;
-  auto c = txn.Get<store::Component>(store::ComponentKey(v.ien, v.serial_number));
-  if (!c.ok() && !absl::IsNotFound(c.status())) return c.status();
-  if (!c.ok() || c->organization_id != v.organization_id) {
-    return absl::NotFoundError("serial " + v.serial_number + " not found");
-  }
-  if (c->group_id == p.group_id) return absl::OkStatus();
-  if (!access) {
-    MASA_ASSIGN_OR_RETURN(AccessContext loaded,
-                          AccessContext::Load(txn, principal, v.organization_id, vendor_org));
-    access.emplace(std::move(loaded));
-  }
-  return Authorize(*access, Permission::kRequest, c->group_id, "serial " + v.serial_number);
 }
 
 }  // namespace
@@ -153,6 +92,24 @@ absl::StatusOr<internal::ParsedPdc> ServiceImpl::ParsePdcCached(std::string_view
   if (pdc_cache_.size() >= kMaxEntries) pdc_cache_.clear();
   pdc_cache_.emplace(std::string(pem_or_der), parsed);
   return parsed;
+}
+
+absl::Status ServiceImpl::StartSigning(
+    const std::shared_ptr<Fanout>& fan,
+    std::function<void(std::vector<absl::StatusOr<std::string>>)> commit) {
+  BeginInflight();
+  if (fan->tasks.empty()) {
+    commit({});
+    return absl::OkStatus();
+  }
+  fan->on_done = std::move(commit);
+  if (absl::Status s = Enqueue(*queue_, fan); !s.ok()) {
+    fan->on_done = nullptr;  // breaks the fan -> commit -> nothing cycle; nothing ran
+    EndInflight();
+    metrics_.requests_busy.fetch_add(1, std::memory_order_relaxed);
+    return s;
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<absl::Time> ServiceImpl::ExpiryFor(std::optional<absl::Time> asked,
@@ -228,6 +185,10 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
         "give exactly one of the pinned-domain certificate (PEM) and cert_id"));
   }
   internal::ParsedPdc pdc;
+  // An uploaded PDC's own settings: its revocation_checks ask for the leaf, its expiry_time
+  // ends its use before its notAfter.
+  bool pdc_revocation_checks = false;
+  std::optional<absl::Time> pdc_expiry_time;
   if (!input.pdc_cert_id.empty()) {
     std::string what = "certificate " + input.pdc_cert_id;
     auto stored = snap.Get<store::PinnedDomainCert>(input.pdc_cert_id);
@@ -237,6 +198,8 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
       return reject(s);
     }
     MASA_ASSIGN_OR_RETURN(pdc, ParsePdcCached(stored->certificate_der, what));
+    pdc_revocation_checks = stored->revocation_checks;
+    pdc_expiry_time = stored->expiry_time;
   } else {
     auto parsed = ParsePdcCached(input.pdc_pem, "pinned-domain certificate");
     if (!parsed.ok()) return reject(parsed.status());
@@ -254,7 +217,19 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
     if (!checked.ok()) return reject(checked.status());
     platform_der = *std::move(checked);
   }
-  auto expires = ExpiryFor(input.expires_at, now, pdc.not_after);
+  if (pdc_expiry_time && *pdc_expiry_time <= now) {
+    return reject(absl::InvalidArgumentError("certificate " + input.pdc_cert_id +
+                                             ": its expiry_time " +
+                                             FormatRfc3339(*pdc_expiry_time) + " has passed"));
+  }
+  if (pdc_expiry_time && input.expires_at &&
+      WholeSeconds(*input.expires_at) > WholeSeconds(*pdc_expiry_time)) {
+    return reject(absl::InvalidArgumentError("expires: after certificate " + input.pdc_cert_id +
+                                             "'s expiry_time " + FormatRfc3339(*pdc_expiry_time)));
+  }
+  auto expires = ExpiryFor(input.expires_at, now,
+                           pdc_expiry_time ? std::min(pdc.not_after, WholeSeconds(*pdc_expiry_time))
+                                           : pdc.not_after);
   if (!expires.ok()) return reject(expires.status());
   if (!access.Anywhere(Permission::kRequest)) {
     return reject(absl::PermissionDeniedError(
@@ -341,7 +316,9 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
     sv.assertion = options_.default_assertion;
     sv.serial_number = serial;
     sv.pinned_domain_cert = pdc.der;
-    sv.domain_cert_revocation_checks = security->second.domain_cert_revocation_checks;
+    sv.domain_cert_revocation_checks = pdc_revocation_checks
+                                           ? std::optional<bool>(true)
+                                           : security->second.domain_cert_revocation_checks;
     if (!platform_der.empty()) sv.platform_key_certificate = platform_der;
     fan->tasks.emplace_back(std::move(sv), device->second.content_type);
     plan->push_back({i, comp->group_id, std::move(v)});
@@ -446,19 +423,7 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
                     });
   };
 
-  BeginInflight();
-  if (fan->tasks.empty()) {
-    commit({});
-    return absl::OkStatus();
-  }
-  fan->on_done = std::move(commit);
-  if (absl::Status s = Enqueue(*queue_, fan); !s.ok()) {
-    fan->on_done = nullptr;  // breaks the fan -> commit -> nothing cycle; nothing ran
-    EndInflight();
-    metrics_.requests_busy.fetch_add(1, std::memory_order_relaxed);
-    return s;
-  }
-  return absl::OkStatus();
+  return StartSigning(fan, std::move(commit));
 }
 
 absl::Status ServiceImpl::RenewVoucher(const Caller& caller, std::string_view voucher_id,
@@ -495,8 +460,8 @@ absl::Status ServiceImpl::RenewVoucher(const Caller& caller, std::string_view vo
   fan->tasks.emplace_back(std::move(sv), parsed.content_type);
   const std::string actor = caller.principal_id();
   const std::string id = v.id;
-  fan->on_done = [this, actor, id, now, expires, key_id = keys->key_id, done = std::move(done),
-                  start](std::vector<absl::StatusOr<std::string>> cms) mutable {
+  auto commit = [this, actor, id, now, expires, key_id = keys->key_id, done = std::move(done),
+                 start](std::vector<absl::StatusOr<std::string>> cms) mutable {
     if (!cms[0].ok()) {
       metrics_.requests_failed.fetch_add(1, std::memory_order_relaxed);
       done(cms[0].status());
@@ -543,14 +508,7 @@ absl::Status ServiceImpl::RenewVoucher(const Caller& caller, std::string_view vo
                       EndInflight();
                     });
   };
-  BeginInflight();
-  if (absl::Status s = Enqueue(*queue_, fan); !s.ok()) {
-    fan->on_done = nullptr;
-    EndInflight();
-    metrics_.requests_busy.fetch_add(1, std::memory_order_relaxed);
-    return s;
-  }
-  return absl::OkStatus();
+  return StartSigning(fan, std::move(commit));
 }
 
 absl::StatusOr<VoucherInfo> ServiceImpl::ArchiveVoucher(const Caller& caller,
@@ -573,16 +531,6 @@ absl::StatusOr<VoucherInfo> ServiceImpl::ArchiveVoucher(const Caller& caller,
             return v;
           }));
   return ToInfo(archived);
-}
-
-}  // namespace masa::service
-
-namespace masa::service {
-
-// Declared for OVGS (issue 11); implemented in a later commit.
-absl::Status ServiceImpl::IssueComponentVouchers(const Caller&, ComponentVoucherInput,
-                                                 ComponentVoucherCallback) {
-  return absl::UnimplementedError("IssueComponentVouchers is not implemented yet");
 }
 
 }  // namespace masa::service

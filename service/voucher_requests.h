@@ -52,9 +52,15 @@ class VoucherRequests {
   // caller). kInvalidArgument for no components or too many, an empty field, expires_at in
   // the past or after the PDC's expiry_time (or notAfter), an IEN this MASA does not serve,
   // or a PDC and component of different organizations; kFailedPrecondition for an unknown
-  // component or cert_id; kPermissionDenied / kNotFound as RequestVouchers for a component
-  // the caller may not request for. On a non-OK return `done` never runs; otherwise it runs
-  // exactly once.
+  // component or cert_id, which includes one the caller may not view (existence is not
+  // revealed); kPermissionDenied for a component the caller may view but not request for.
+  // Every component must name its IEN (no default here). No conflict check against earlier
+  // pins: every call issues new vouchers (OVGS). The certificate's revocation_checks is the
+  // vouchers' domain-cert-revocation-checks; the request record's security_profile says
+  // which ("revocation-checks" / "no-revocation-checks"). Any failure after the input
+  // checks (signing, a component moved or reassigned meanwhile) reaches `done` as an error
+  // and nothing is stored. On a non-OK return `done` never runs; otherwise it runs exactly
+  // once, on the store writer or a worker thread.
   virtual absl::Status IssueComponentVouchers(const Caller& caller, ComponentVoucherInput input,
                                               ComponentVoucherCallback done) = 0;
 };

@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/status.h"
 #include "service/internal/authz.h"
+#include "service/internal/issuance.h"
 #include "service/internal/operation.h"
 #include "service/internal/pdc.h"
 #include "service/service.h"
@@ -162,6 +163,12 @@ class ServiceImpl final : public Service {
                                                    std::string_view voucher_id) const;
   absl::StatusOr<absl::Time> ExpiryFor(std::optional<absl::Time> asked, absl::Time created,
                                        absl::Time pdc_not_after) const;
+  // The start of every voucher pipeline: counts the call in flight, then queues the
+  // signatures of `fan`, whose results go to `commit` (at once when there is nothing to
+  // sign). On an error (a full queue: kResourceExhausted) nothing was queued, `commit`
+  // never runs, and the call is no longer in flight.
+  absl::Status StartSigning(const std::shared_ptr<internal::Fanout>& fan,
+                            std::function<void(std::vector<absl::StatusOr<std::string>>)> commit);
   // AssignSerials; `caller` null: the operator (AssignSerialsOffline).
   absl::StatusOr<AssignResult> Assign(const Caller* caller, AssignInput input);
   // Adds a new token for `principal` in `op`, audited with op's actor. nullopt validity =

@@ -69,8 +69,8 @@ absl::StatusOr<PdcInfo> Describe(const store::PinnedDomainCert& c) {
                  HexEncode(parsed.sha256),
                  c.certificate_der,
                  c.created_at,
-                 /*revocation_checks=*/false,
-                 /*expiry_time=*/std::nullopt};  // stored by a later commit (issue 11)
+                 c.revocation_checks,
+                 c.expiry_time};
 }
 
 store::AuditEvent Event(std::string actor, std::string action, std::string target,
