@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/internal/e2e.h"
@@ -247,6 +248,54 @@ TEST_F(MasactlStateTest, TokenIssueGivesAnExistingPrincipalANewTokenOnce) {
                                     "--username", "admin@tokens.example", "--days", "184"});
   EXPECT_EQ(too_long.exit_code, 2) << too_long;
   EXPECT_THAT(too_long.err, HasSubstr("1 to 183")) << too_long;
+}
+
+TEST_F(MasactlStateTest, SerialsAssignReadsDeviceDataFromCsvAndJsonLines) {
+  ProcessResult org =
+      Masactl({"org", "create", "--state", state_->dir, "--name", "devices", "--admin",
+               "admin@devices.example", "--token-out", out_ / "devices.token"});
+  ASSERT_EQ(org.exit_code, 0) << org;
+  // A certificate as the EK certificate: the PEM body is its DER in base64.
+  std::string b64;
+  for (absl::string_view line : absl::StrSplit(ReadFileOrEmpty(*root_ / "pdc.pem"), '\n')) {
+    if (!line.empty() && line[0] != '-') b64 += std::string(line);
+  }
+  ASSERT_FALSE(b64.empty());
+  auto assign = [&](const std::string& name, const std::string& text) {
+    WriteFile(out_ / name, text);
+    return Masactl({"serials", "assign", "--state", state_->dir, "--org", "org-devices", "--file",
+                    out_ / name});
+  };
+  ProcessResult csv = assign("d.csv",
+                             "# export\nserial,model,MAC,ek_cert\n"
+                             "DEV-1,DCS-7800-SUP,00-1C-73-AA-BB-CC," +
+                                 b64 +
+                                 "\n"
+                                 "DEV-2,DCS-7800-SUP,,\n");
+  ASSERT_EQ(csv.exit_code, 0) << csv;
+  EXPECT_THAT(csv.out, HasSubstr("assigned 2 serial number(s) to org-devices (0 already there)"));
+  // The same data again, as JSON lines: nothing changes.
+  ProcessResult same = assign("d.jsonl",
+                              "{\"serial\":\"DEV-1\",\"mac_addr\":\"00:1c:73:aa:bb:cc\",\"tpm\":"
+                              "{\"ek_certificate\":\"" +
+                                  b64 + "\"}}\n{\"serial\":\"DEV-2\"}\n");
+  ASSERT_EQ(same.exit_code, 0) << same;
+  EXPECT_THAT(same.out, HasSubstr("assigned 0 serial number(s) to org-devices (2 already there)"));
+  // The old plain form still reads.
+  ProcessResult plain = assign("d.txt", "DEV-3,DCS-7800-SUP\n");
+  ASSERT_EQ(plain.exit_code, 0) << plain;
+  EXPECT_THAT(plain.out, HasSubstr("assigned 1 serial"));
+  // Bad input is named, by line or by serial, and nothing is written.
+  ProcessResult column = assign("bad.csv", "serial,colour\nDEV-4,red\n");
+  EXPECT_NE(column.exit_code, 0) << column;
+  EXPECT_THAT(column.err, HasSubstr("bad.csv line 1"));
+  ProcessResult mac = assign("mac.csv", "serial,mac\nDEV-5,00:1c\n");
+  EXPECT_NE(mac.exit_code, 0) << mac;
+  EXPECT_THAT(mac.err, HasSubstr("DEV-5"));
+  EXPECT_THAT(mac.err, HasSubstr("mac_addr"));
+  ProcessResult both = assign("both.csv", "serial,ek,ek_cert\nDEV-6," + b64 + "," + b64 + "\n");
+  EXPECT_NE(both.exit_code, 0) << both;
+  EXPECT_THAT(both.err, HasSubstr("not both"));
 }
 
 }  // namespace

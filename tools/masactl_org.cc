@@ -14,6 +14,7 @@
 #include "common/status.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/serials_file.h"
 #include "tools/stack.h"
 
 namespace masa::tools {
@@ -166,15 +167,23 @@ int SerialsCommand(const Args& args) {
     std::fprintf(stderr, "masactl: unknown serials command \"%s\"\n", args[0].c_str());
     return Usage(stderr, kUsage);
   }
-  Flags flags("masactl serials assign --state DIR --org ORG (--serials LIST | --file FILE)",
-              "Assigns device serial numbers to organization ORG (e.g. org-acme), optionally\n"
-              "to one of its groups. FILE has one serial per line: SERIAL[,MODEL[,IEN]];\n"
-              "blank lines and lines starting with # are skipped.");
+  Flags flags(
+      "masactl serials assign --state DIR --org ORG (--serials LIST | --file FILE)",
+      "Assigns device serial numbers to organization ORG (e.g. org-acme), optionally\n"
+      "to one of its groups, with their device data. FILE is one of (blank lines and\n"
+      "lines starting with # are skipped):\n"
+      "  - one serial per line: SERIAL[,MODEL[,IEN]]\n"
+      "  - CSV whose header line names the columns, serial first or anywhere:\n"
+      "    serial,model,ien,mac,ek,ek_cert,ppk (any subset with serial, any order)\n"
+      "  - JSON lines: {\"serial\":\"S\",\"model\":\"M\",\"mac_addr\":\"00:1c:73:aa:bb:cc\",\n"
+      "    \"tpm\":{\"endorsement_key\"|\"ek_certificate\":B,\"platform_primary_key\":B}}\n"
+      "TPM values (EK public key or EK certificate, platform primary key) are DER in\n"
+      "base64 or hex. A MAC address is six hex octets separated by : or -.");
   flags.Option("state", "DIR", "the state folder", true)
       .Option("org", "ORG", "the organization id", true)
       .Option("group", "G", "a group of that organization (default its root)")
       .Option("serials", "LIST", "comma-separated serial numbers")
-      .Option("file", "FILE", "serial numbers, one per line")
+      .Option("file", "FILE", "serial numbers and device data (formats above)")
       .Switch("reassign", "move serials that belong to another organization");
   return Run(flags, Args(args.begin() + 1, args.end()), [](const Flags::Parsed& a) {
     service::AssignInput input;
@@ -188,19 +197,8 @@ int SerialsCommand(const Args& args) {
     }
     if (auto file = a.Get("file")) {
       MASA_ASSIGN_OR_RETURN(std::string text, ReadFile(*file));
-      int line_no = 0;
-      for (absl::string_view line : absl::StrSplit(text, '\n')) {
-        ++line_no;
-        line = absl::StripAsciiWhitespace(line);
-        if (line.empty() || line[0] == '#') continue;
-        std::vector<std::string> f = absl::StrSplit(line, ',');
-        if (f.size() > 3 || absl::StripAsciiWhitespace(f[0]).empty()) {
-          return absl::InvalidArgumentError(
-              absl::StrCat(*file, " line ", line_no, ": expected SERIAL[,MODEL[,IEN]]"));
-        }
-        for (auto& x : f) x = std::string(absl::StripAsciiWhitespace(x));
-        input.serials.push_back({f.size() > 2 ? f[2] : "", f[0], f.size() > 1 ? f[1] : "", "", {}});
-      }
+      MASA_ASSIGN_OR_RETURN(auto serials, ParseSerialsFile(text, *file));
+      for (auto& s : serials) input.serials.push_back(std::move(s));
     }
     if (input.serials.empty()) {
       return absl::InvalidArgumentError("no serial numbers given (--serials or --file)");
