@@ -300,7 +300,7 @@ TEST_F(RestApiGroupsTest, SerialAssignmentCarriesMacAddressAndTpmData) {
                                         "tpm_info":{"endorsement_key":"not base64!"}}]})")),
                     400),
             "serials[0].tpm_info.endorsement_key: must be standard base64 (RFC 4648, padded) "
-            "of at most 8192 bytes");
+            "of at most 16384 bytes");
   EXPECT_EQ(Problem(Do(MakeRequest("POST", "/serials/assign",
                                    R"({"organization_id":"org-acme","serials":[
                                        {"serial_number":"SN-1","tpm_info":{

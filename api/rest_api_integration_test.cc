@@ -20,6 +20,7 @@
 #include "common/base64.h"
 #include "common/openssl.h"
 #include "common/testing/subprocess.h"
+#include "common/time.h"
 #include "common/uuid.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -642,6 +643,86 @@ TEST_F(RestApiIntegrationTest, MintedTokensAreBoundedByAndRevokedWithTheirMinter
   HttpResult refused = Curl("GET", "/tokens", "child.hdr");
   EXPECT_EQ(refused.status, 401) << refused.body;
   EXPECT_EQ(Curl("GET", "/tokens").status, 200) << "the admin's own token still works";
+}
+
+// The vendor-side data of a serial goes in with its assignment and comes back with its
+// details; a placement is undone; a PDC keeps its revocation_checks and expiry_time.
+TEST_F(RestApiIntegrationTest, SerialDetailsPlacementRemovalAndPdcFields) {
+  // The TPM data are DER: an EK certificate (any certificate will do) and a public key.
+  unsigned char* der = nullptr;
+  int der_length = i2d_X509(pdc_.get(), &der);
+  ASSERT_GT(der_length, 0);
+  const std::string ek_cert(reinterpret_cast<char*>(der), static_cast<size_t>(der_length));
+  OPENSSL_free(der);
+  der = nullptr;
+  der_length = i2d_PUBKEY(pdc_key_.get(), &der);
+  ASSERT_GT(der_length, 0);
+  const std::string ppk(reinterpret_cast<char*>(der), static_cast<size_t>(der_length));
+  OPENSSL_free(der);
+  HttpResult assigned = Post("/serials/assign",
+                             {{"organization_id", "org-acme"},
+                              {"serials",
+                               {{{"serial_number", "SN-00"},
+                                 {"model", "ASR-9001"},
+                                 {"mac_addr", "00-1C-73-AA-BB-CC"},
+                                 {"tpm_info",
+                                  {{"ek_certificate", Base64Encode(ek_cert)},
+                                   {"platform_primary_key", Base64Encode(ppk)}}}},
+                                {{"serial_number", "SN-01"}}}}},
+                             "vendor.hdr");
+  ASSERT_EQ(assigned.status, 200) << assigned.body;
+  HttpResult group = Post("/groups", {{"parent_id", "org-acme"}, {"name", "east"}});
+  ASSERT_EQ(group.status, 201) << group.body;
+  const std::string east = group.Json()["group"]["group_id"];
+  ASSERT_EQ(
+      Post("/serials/place", {{"group_id", east}, {"serials", {{{"serial_number", "SN-00"}}}}})
+          .status,
+      200);
+
+  HttpResult one = Curl("GET", "/serial/SN-00");
+  ASSERT_EQ(one.status, 200) << one.body;
+  json serial = one.Json()["serial"];
+  EXPECT_EQ(serial["group_ids"], json::array({east, "org-acme"}));
+  EXPECT_EQ(serial["organization_id"], "org-acme");
+  EXPECT_EQ(serial["model"], "ASR-9001");
+  EXPECT_EQ(serial["mac_addr"], "00:1c:73:aa:bb:cc");  // as the service writes it
+  EXPECT_EQ(serial["tpm_info"]["ek_certificate"], Base64Encode(ek_cert));
+  EXPECT_EQ(serial["tpm_info"]["endorsement_key"], nullptr);
+  EXPECT_EQ(serial["tpm_info"]["platform_primary_key"], Base64Encode(ppk));
+
+  HttpResult many =
+      Post("/serials/lookup",
+           {{"serials", {{{"serial_number", "SN-01"}}, {{"serial_number", "SN-00"}}}}});
+  ASSERT_EQ(many.status, 200) << many.body;
+  ASSERT_EQ(many.Json()["serials"].size(), 2u);
+  EXPECT_EQ(many.Json()["serials"][0]["serial_number"], "SN-01");
+  EXPECT_EQ(many.Json()["serials"][0]["group_ids"], json::array({"org-acme"}));
+  EXPECT_EQ(Post("/serials/lookup",
+                 {{"serials", {{{"serial_number", "SN-00"}}, {{"serial_number", "NOT-OURS"}}}}})
+                .status,
+            404);
+  HttpResult listed = Curl("GET", "/groups/" + east + "/components");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  ASSERT_EQ(listed.Json()["components"].size(), 1u);
+  EXPECT_EQ(listed.Json()["components"][0]["serial_number"], "SN-00");
+
+  EXPECT_EQ(Curl("DELETE", "/groups/org-acme/components/SN-00").status, 400) << "the root";
+  EXPECT_EQ(Curl("DELETE", "/groups/" + east + "/components/SN-00").status, 200);
+  EXPECT_EQ(Curl("DELETE", "/groups/" + east + "/components/SN-00").status, 404);
+  EXPECT_EQ(Curl("GET", "/serial/SN-00").Json()["serial"]["group_ids"], json::array({"org-acme"}));
+
+  const std::string expiry =
+      FormatRfc3339(absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(24 * 30))));
+  HttpResult pdc = Post(
+      "/pdc", {{"certificate", pdc_pem_}, {"revocation_checks", true}, {"expiry_time", expiry}});
+  ASSERT_EQ(pdc.status, 201) << pdc.body;
+  const std::string cert_id = pdc.Json()["pdc"]["cert_id"];
+  json shown = Curl("GET", "/pdc/" + cert_id).Json()["pdc"];
+  EXPECT_EQ(shown["revocation_checks"], true);
+  EXPECT_EQ(shown["expiry_time"], expiry);
+  HttpResult past =
+      Post("/pdc", {{"certificate", pdc_pem_}, {"expiry_time", "2020-01-01T00:00:00Z"}});
+  EXPECT_EQ(past.status, 400) << past.body;
 }
 
 }  // namespace

@@ -25,8 +25,9 @@ namespace masa::api::internal {
 inline constexpr size_t kMaxSerialsDecoded = 1000;
 // Serials in one POST /serials/assign (the body limit of the server binds first).
 inline constexpr size_t kMaxAssignSerials = 100000;
-// Bytes of one TPM datum (an EK, EK certificate or platform primary key) once decoded.
-inline constexpr size_t kMaxTpmBytes = 8 * 1024;
+// Bytes of one TPM datum (an EK, EK certificate or platform primary key) once decoded: the
+// service's own limit, so REST refuses nothing masactl and gRPC take.
+inline constexpr size_t kMaxTpmBytes = 16 * 1024;
 
 // --- decoding: every error is kInvalidArgument naming the field ---
 absl::StatusOr<service::VoucherRequestInput> DecodeVoucherRequest(std::string_view body);
