@@ -23,7 +23,7 @@ absl::StatusOr<BootstrapResult> ServiceImpl::Bootstrap(const std::string& org_id
                                                        const std::string& org_name, bool create_org,
                                                        std::string_view username, Role role,
                                                        const Caller* caller) {
-  if (!IsUsername(username) && !internal::IsPrintableToken(username, 128)) {
+  if (!internal::IsPrincipalName(username)) {
     return absl::InvalidArgumentError("username: 1..128 printable characters, e.g. an e-mail");
   }
   const absl::Time now = Now();
@@ -50,7 +50,8 @@ absl::StatusOr<BootstrapResult> ServiceImpl::Bootstrap(const std::string& org_id
           }
           if (!absl::IsAlreadyExists(st)) {
             MASA_RETURN_IF_ERROR(st);
-            MASA_RETURN_IF_ERROR(txn.Insert(store::Group{org_id, org_id, "", org_name, now, ""}));
+            MASA_RETURN_IF_ERROR(
+                txn.Insert(store::Group{org_id, org_id, "", org_name, now, {}, ""}));
             MASA_RETURN_IF_ERROR(
                 op.Audit("org.create", Target(org_id, org_id), "ok: " + org_name).status());
           }
@@ -123,8 +124,9 @@ absl::StatusOr<std::string> ServiceImpl::CheckNewOrganization(
   if (id == options_.vendor_organization_id) {
     return absl::InvalidArgumentError("that is the vendor organization's name");
   }
-  if (!IsUsername(admin_username)) {
-    return absl::InvalidArgumentError("admin username: expected e.g. alice@example.com");
+  if (!internal::IsPrincipalName(admin_username)) {
+    return absl::InvalidArgumentError(
+        "admin username: 1..128 printable characters without spaces, e.g. admin, or an e-mail");
   }
   return id;
 }

@@ -27,17 +27,29 @@ namespace masa::service {
 //
 //   permission         viewer requestor assigner admin | support account-team sec-officer
 //   view vouchers/reqs   x       x        x       x   |   all*     all*          -
-//   request, renew               x        x       x   |
-//   download                     x        x       x   |
-//   archive                               x       x   |
-//   manage PDCs                           x       x   |
-//   place serials                         x       x   |
-//   users, roles, groups,                         x   |
+//   request, renew               x        x       x   |   cust+
+//   download                     x        x       x   |   cust+
+//   archive                               x       x   |   cust+
+//   manage PDCs                           x       x   |   cust+
+//   place serials                         x       x   |   cust+
+//   users, roles, groups,                         x   |   cust+
 //    tokens of others, audit                          |            all* (audit)
 //   assign serials to orgs                            |            x
 //   create organizations                              |            x
-//   (* = every organization, read only.) Grants "request", "download", "archive" add that
-//   one permission to the binding's group subtree.
+//   (* = every organization, read only. + = in every customer organization, not in the
+//   vendor's own: support is read-write everywhere, as OVGS defines the role, except the
+//   audit log and the vendor organization, where it only views, so that it cannot give
+//   itself another vendor role.) Grants "request", "download", "archive" add that one
+//   permission to the binding's group subtree.
+//
+// Delegated organizations (OVGS): a group may let principals of other organizations (or of
+// any, "*") hold roles on it and its subtree (Organizations::AddDelegatedOrganization). Such
+// a binding counts only while its group or an ancestor still delegates the principal's
+// organization, checked at each decision. Only an admin of the owner organization's root
+// group delegates. Roles by (username, kind, organization) tuple (Principals::AddUserRole)
+// are given and removed by admins of the group (OVGS lets an assigner give requestor; here,
+// as in the issue, admin only); SUPPORT is given and removed only by a holder of support,
+// and, like every vendor role, only to vendor principals on the vendor's root group.
 enum class Role {
   kViewer,
   kRequestor,

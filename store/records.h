@@ -32,6 +32,9 @@ struct Group {
   std::string parent_id;
   std::string name;
   absl::Time created_at = absl::UnixEpoch();
+  // Other organizations ("org-<name>", or "*" for every one) whose principals may hold
+  // roles on this group and its subtree (OVGS delegated organizations), sorted.
+  std::vector<std::string> delegated_orgs;
   std::string unknown_fields;
 };
 

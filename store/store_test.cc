@@ -93,7 +93,7 @@ TEST(StoreTest, RecordsRoundTripAndIndexesFollowUpdates) {
   ASSERT_TRUE(store.ok()) << store.status();
   WriteBatch batch;
   batch.Put(Organization{"org-a", "A", absl::FromUnixSeconds(5), ""});
-  batch.Put(Group{"grp-1", "org-a", "org-a", "lab", absl::FromUnixSeconds(6), ""});
+  batch.Put(Group{"grp-1", "org-a", "org-a", "lab", absl::FromUnixSeconds(6), {}, ""});
   Component c;
   c.ien = "32473";
   c.serial_number = "SN1";

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/status.h"
+#include "service/internal/shared.h"
 
 namespace masa::service::internal {
 namespace {
@@ -15,8 +16,11 @@ constexpr PermissionSet kRequestor = kViewer | P(Permission::kRequest) | P(Permi
 constexpr PermissionSet kAssigner = kRequestor | P(Permission::kArchive) |
                                     P(Permission::kManagePdcs) | P(Permission::kPlaceSerials);
 constexpr PermissionSet kAdmin = kAssigner | P(Permission::kAdminister) | P(Permission::kViewAudit);
-// Vendor roles, in every organization.
-constexpr PermissionSet kSupportAnywhere = P(Permission::kView);
+// Vendor roles, in every organization. Support is read-write in every customer
+// organization (OVGS: "all RPCs"), except the audit log, and read-only in the vendor's own
+// (so that it cannot bind itself a vendor role there): see service/types.h.
+constexpr PermissionSet kSupportAnywhere = kAdmin & ~P(Permission::kViewAudit);
+constexpr PermissionSet kSupportInVendorOrganization = P(Permission::kView);
 constexpr PermissionSet kAccountTeamAnywhere = P(Permission::kView) | P(Permission::kViewAudit) |
                                                P(Permission::kAssignSerials) |
                                                P(Permission::kCreateOrganizations);
@@ -67,10 +71,10 @@ PermissionSet RolePermissions(Role role) {
   return 0;
 }
 
-PermissionSet CrossOrganizationPermissions(Role role) {
+PermissionSet CrossOrganizationPermissions(Role role, bool vendor_organization) {
   switch (role) {
     case Role::kSupport:
-      return kSupportAnywhere;
+      return vendor_organization ? kSupportInVendorOrganization : kSupportAnywhere;
     case Role::kAccountTeam:
       return kAccountTeamAnywhere;
     default:
@@ -107,31 +111,71 @@ absl::StatusOr<AccessContext> AccessContext::Load(const store::Reader& reader,
   ctx.organization_id_ = std::move(organization_id);
   if (ctx.organization_id_ == vendor_org) {
     for (const auto& b : ctx.bindings_) {
-      if (auto role = ParseRole(b.role)) ctx.cross_ |= CrossOrganizationPermissions(*role);
+      // Vendor roles count only where they exist: on the vendor organization's root group.
+      if (b.group_id != vendor_org) continue;
+      if (auto role = ParseRole(b.role)) {
+        ctx.cross_ |= CrossOrganizationPermissions(*role, false);
+        ctx.cross_vendor_ |= CrossOrganizationPermissions(*role, true);
+      }
     }
   }
+  ctx.vendor_org_ = std::move(vendor_org);
   return ctx;
+}
+
+bool AccessContext::Holds(Role role) const {
+  return std::any_of(bindings_.begin(), bindings_.end(), [&](const store::RoleBinding& b) {
+    if (ParseRole(b.role) != role) return false;
+    // A vendor role counts on the vendor's root group only, as Load reads it.
+    return !IsVendorRole(role) || (organization_id_ == vendor_org_ && b.group_id == vendor_org_);
+  });
+}
+
+bool Delegates(const store::Group& group, std::string_view organization_id) {
+  return std::any_of(group.delegated_orgs.begin(), group.delegated_orgs.end(),
+                     [&](const std::string& o) { return o == organization_id || o == "*"; });
+}
+
+absl::StatusOr<std::vector<store::Group>> GroupPath(const store::Reader& reader,
+                                                    std::string_view group_id) {
+  std::vector<store::Group> path;
+  MASA_ASSIGN_OR_RETURN(store::Group group, reader.Get<store::Group>(group_id));
+  std::string parent = group.parent_id;
+  path.push_back(std::move(group));
+  for (int depth = 0; !parent.empty() && depth < 64; ++depth) {
+    MASA_ASSIGN_OR_RETURN(store::Group g, reader.Get<store::Group>(parent));
+    parent = g.parent_id;
+    path.push_back(std::move(g));
+  }
+  return path;
+}
+
+bool Enabled(const std::vector<store::Group>& path, size_t index,
+             std::string_view organization_id) {
+  if (path.empty() || path.front().organization_id == organization_id) return true;
+  for (size_t i = index; i < path.size(); ++i) {
+    if (Delegates(path[i], organization_id)) return true;
+  }
+  return false;
 }
 
 absl::StatusOr<PermissionSet> AccessContext::On(std::string_view group_id) const {
   if (auto it = cache_.find(group_id); it != cache_.end()) return it->second;
-  MASA_ASSIGN_OR_RETURN(store::Group group, reader_->Get<store::Group>(group_id));
-  PermissionSet set = cross_;
-  if (group.organization_id == organization_id_) {
-    // The group and its ancestors: a binding anywhere on that path covers the group.
-    std::vector<std::string> path = {group.id};
-    std::string parent = group.parent_id;
-    for (int depth = 0; !parent.empty() && depth < 64; ++depth) {
-      MASA_ASSIGN_OR_RETURN(store::Group g, reader_->Get<store::Group>(parent));
-      path.push_back(g.id);
-      parent = g.parent_id;
-    }
-    for (const auto& b : bindings_) {
-      if (std::find(path.begin(), path.end(), b.group_id) == path.end()) continue;
-      if (auto role = ParseRole(b.role)) set |= RolePermissions(*role);
-      for (const auto& g : b.grants) {
-        if (auto grant = ParseGrant(g)) set |= GrantPermissions(*grant);
-      }
+  // The group and its ancestors: a binding anywhere on that path covers the group. In
+  // another organization's tree a binding counts only while this principal's organization
+  // (or "*") is delegated on its group or an ancestor of it, read now: removing the
+  // delegation takes the access away.
+  MASA_ASSIGN_OR_RETURN(std::vector<store::Group> path, GroupPath(*reader_, group_id));
+  const std::string& org = path.front().organization_id;
+  PermissionSet set = org == vendor_org_ ? cross_vendor_ : cross_;
+  for (const auto& b : bindings_) {
+    auto at = std::find_if(path.begin(), path.end(),
+                           [&](const store::Group& g) { return g.id == b.group_id; });
+    if (at == path.end()) continue;
+    if (!Enabled(path, static_cast<size_t>(at - path.begin()), organization_id_)) continue;
+    if (auto role = ParseRole(b.role)) set |= RolePermissions(*role);
+    for (const auto& g : b.grants) {
+      if (auto grant = ParseGrant(g)) set |= GrantPermissions(*grant);
     }
   }
   cache_.emplace(std::string(group_id), set);

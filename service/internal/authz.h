@@ -37,13 +37,27 @@ std::string_view PermissionName(Permission p);
 
 // What a role gives on its group's subtree inside the principal's own organization.
 PermissionSet RolePermissions(Role role);
-// What a vendor role gives in EVERY organization (read-only views, serial assignment).
-PermissionSet CrossOrganizationPermissions(Role role);
+// What a vendor role gives in EVERY organization: views, serial assignment, and for support
+// everything a customer admin may do but read the audit log. `vendor_organization`: in the
+// vendor's own organization, where support only views.
+PermissionSet CrossOrganizationPermissions(Role role, bool vendor_organization);
 PermissionSet GrantPermissions(Grant grant);
 
 // Group ids: the root group is the organization id; others are "<org>.g-<hex>".
 // Principal ids "<org>.p-<hex>", binding ids "<principal>.b-<hex>", PDC ids "<org>.pdc-<hex>".
 std::string OrganizationOfId(std::string_view id);
+
+// True when `group` lets the principals of `organization_id` in: it is delegated by name or
+// as "*" (on this group itself; see GroupPath and Enabled for the subtree).
+bool Delegates(const store::Group& group, std::string_view organization_id);
+// `group_id` and its ancestors, the group first, the root group last. kNotFound when the
+// group does not exist.
+absl::StatusOr<std::vector<store::Group>> GroupPath(const store::Reader& reader,
+                                                    std::string_view group_id);
+// Whether a binding of a principal of `organization_id` on path[index] counts: always in the
+// principal's own organization; in another one only while some path[i], i >= index (the
+// binding's group or an ancestor), delegates that organization.
+bool Enabled(const std::vector<store::Group>& path, size_t index, std::string_view organization_id);
 
 // A caller's bindings, loaded once per operation, and the permissions they give per group
 // (cached). Not thread-safe; lives for one operation.
@@ -53,14 +67,20 @@ class AccessContext {
   static absl::StatusOr<AccessContext> Load(const store::Reader& reader, std::string principal_id,
                                             std::string organization_id, std::string vendor_org);
 
-  // The caller's permissions on `group_id` (and so on everything placed in it). kNotFound
-  // when the group does not exist.
+  // The caller's permissions on `group_id` (and so on everything placed in it): its
+  // bindings on the group or an ancestor (in another organization's tree only those a
+  // delegation enables, see Enabled) and its vendor roles. kNotFound when the group does not
+  // exist.
   absl::StatusOr<PermissionSet> On(std::string_view group_id) const;
   // True when some binding of the caller gives `p` somewhere (own organization or, for
   // vendor roles, anywhere).
   bool Anywhere(Permission p) const;
-  // Permissions the caller has in every organization (vendor roles); 0 for customers.
+  // Permissions the caller has in every customer organization (vendor roles); 0 for
+  // customers.
   PermissionSet cross_organization() const { return cross_; }
+  // True when the caller holds `role` through a binding (vendor roles: on the vendor
+  // organization's root group, where they exist).
+  bool Holds(Role role) const;
 
   const std::string& principal_id() const { return principal_id_; }
   const std::string& organization_id() const { return organization_id_; }
@@ -73,7 +93,9 @@ class AccessContext {
   std::string principal_id_;
   std::string organization_id_;
   std::vector<store::RoleBinding> bindings_;
+  std::string vendor_org_;
   PermissionSet cross_ = 0;
+  PermissionSet cross_vendor_ = 0;  // vendor roles in the vendor organization itself
   mutable std::map<std::string, PermissionSet, std::less<>> cache_;
 };
 

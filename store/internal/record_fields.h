@@ -23,6 +23,7 @@ void Fields(V& v, Group& r) {
   v(3, r.parent_id);
   v(4, r.name);
   v(5, r.created_at);
+  v(6, r.delegated_orgs);
 }
 
 template <typename V>
