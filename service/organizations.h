@@ -90,13 +90,15 @@ class Organizations {
   virtual absl::StatusOr<GroupInfo> CreateGroup(const Caller& caller, std::string_view parent_id,
                                                 std::string_view name) = 0;
   // Needs view on the group. A caller of a delegated organization sees only its own
-  // organization's users and its own entry of delegated_orgs.
+  // organization's users and its own entry of delegated_orgs (and the "*" entry, which lets
+  // it in as well). `users` has one member per principal, with its highest role there.
   virtual absl::StatusOr<GroupDetails> GetGroup(const Caller& caller,
                                                 std::string_view group_id) const = 0;
   // The caller organization's groups it may view.
   virtual absl::StatusOr<std::vector<GroupInfo>> ListGroups(const Caller& caller) const = 0;
-  // Needs admin on the group. kFailedPrecondition while it has child groups, serials or
-  // PDCs, and for a root group. Its role bindings are deleted with it. Writes into a group
+  // Needs admin on the group. kFailedPrecondition while it has child groups, serials, PDCs
+  // or users (role bindings on it, of any organization: remove them first, as OVGS asks);
+  // kInvalidArgument for a root group. Writes into a group
   // (PlaceSerials, UploadPdc, BindRole, CreateGroup, AssignSerials) check inside their write
   // transaction that it still exists (kNotFound when a deletion committed first), so a
   // concurrent deletion never leaves anything in a deleted group.

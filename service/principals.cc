@@ -1,6 +1,7 @@
 // Principals (users, service accounts) and their role bindings and grants.
 #include <algorithm>
 #include <memory>
+#include <set>
 
 #include "common/status.h"
 #include "service/internal/authz.h"
@@ -24,10 +25,10 @@ using internal::Target;
 absl::StatusOr<PrincipalInfo> ServiceImpl::AddPrincipal(const Caller& caller, std::string_view name,
                                                         store::PrincipalKind kind) {
   bool user = kind == store::PrincipalKind::kUser;
-  if (user ? !IsUsername(name) : !internal::IsPrintableToken(name, 128)) {
+  if (!internal::IsPrincipalName(name)) {
     return absl::InvalidArgumentError(
-        user ? "username: expected an e-mail-style name like alice@example.com"
-             : "name: 1..128 printable characters without spaces");
+        std::string(user ? "username" : "name") +
+        ": 1..128 printable characters without spaces (e.g. srv-ztp), or an e-mail-style name");
   }
   const std::string& org = caller.organization_id();
   store::Principal p;
@@ -35,7 +36,7 @@ absl::StatusOr<PrincipalInfo> ServiceImpl::AddPrincipal(const Caller& caller, st
   p.organization_id = org;
   p.kind = kind;
   p.name = std::string(name);
-  if (user) p.email = p.name;
+  if (user && IsUsername(p.name)) p.email = p.name;
   p.created_at = Now();
   MASA_RETURN_IF_ERROR(Run(&caller, [&](internal::Operation& op) -> absl::Status {
     MASA_RETURN_IF_ERROR(Authorize(op.access(), Permission::kAdminister, org, "organization " + org,
@@ -183,6 +184,34 @@ absl::StatusOr<BindingInfo> ServiceImpl::RevokePermission(const Caller& caller,
   return ChangeGrant(caller, binding_id, permission, false);
 }
 
+namespace {
+
+// The bindings of other organizations' principals on `org`'s groups.
+absl::StatusOr<std::vector<store::RoleBinding>> DelegatedBindings(const store::Reader& reader,
+                                                                  const std::string& org) {
+  MASA_ASSIGN_OR_RETURN(
+      auto groups, internal::ListPrefix<store::Group>(reader, org + ".g-", internal::GroupKey));
+  MASA_ASSIGN_OR_RETURN(store::Group root, reader.Get<store::Group>(org));
+  groups.push_back(std::move(root));
+  std::set<std::string> delegates;
+  for (const auto& g : groups) delegates.insert(g.delegated_orgs.begin(), g.delegated_orgs.end());
+  if (delegates.count("*") != 0) delegates = {""};  // every organization: the whole table
+  std::vector<store::RoleBinding> out;
+  for (const std::string& d : delegates) {
+    MASA_ASSIGN_OR_RETURN(auto bindings, internal::ListPrefix<store::RoleBinding>(
+                                             reader, d.empty() ? d : d + ".", BindingKey));
+    for (auto& b : bindings) {
+      if (internal::OrganizationOfId(b.principal_id) != org &&
+          internal::OrganizationOfId(b.group_id) == org) {
+        out.push_back(std::move(b));
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<BindingInfo>> ServiceImpl::ListBindings(
     const Caller& caller, std::string_view principal_id) const {
   MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
@@ -193,6 +222,13 @@ absl::StatusOr<std::vector<BindingInfo>> ServiceImpl::ListBindings(
     return std::vector<BindingInfo>{};
   MASA_ASSIGN_OR_RETURN(auto all,
                         internal::ListPrefix<store::RoleBinding>(snap, prefix, BindingKey));
+  if (principal_id.empty()) {
+    // Bindings of delegated organizations' principals on this organization's groups are
+    // keyed under their own organization: read those organizations' ranges (every one for
+    // "*", a full scan), when a group of this organization delegates any.
+    MASA_ASSIGN_OR_RETURN(auto foreign, DelegatedBindings(snap, caller.organization_id()));
+    all.insert(all.end(), foreign.begin(), foreign.end());
+  }
   std::vector<BindingInfo> out;
   for (const auto& b : all) {
     if (b.principal_id == caller.principal_id() ||
@@ -201,23 +237,6 @@ absl::StatusOr<std::vector<BindingInfo>> ServiceImpl::ListBindings(
     }
   }
   return out;
-}
-
-}  // namespace masa::service
-
-namespace masa::service {
-
-// Declared for OVGS (issue 11); implemented in a later commit.
-absl::StatusOr<BindingInfo> ServiceImpl::AddUserRole(const Caller&, const UserRef&,
-                                                     std::string_view, Role) {
-  return absl::UnimplementedError("AddUserRole is not implemented yet");
-}
-absl::Status ServiceImpl::RemoveUserRole(const Caller&, const UserRef&, std::string_view) {
-  return absl::UnimplementedError("RemoveUserRole is not implemented yet");
-}
-absl::StatusOr<std::map<std::string, Role>> ServiceImpl::GetUserRoles(const Caller&,
-                                                                      const UserRef&) const {
-  return absl::UnimplementedError("GetUserRoles is not implemented yet");
 }
 
 }  // namespace masa::service

@@ -44,8 +44,9 @@ class Principals {
  public:
   virtual ~Principals() = default;
 
-  // Creates a user named by an e-mail-style username (unique in the organization:
-  // kAlreadyExists). No role until BindRole.
+  // Creates a user named by an e-mail-style username or a plain name such as "admin"
+  // (1..128 printable characters without spaces), unique in the organization
+  // (kAlreadyExists). No role until BindRole.
   virtual absl::StatusOr<PrincipalInfo> InviteUser(const Caller& caller,
                                                    std::string_view username) = 0;
   virtual absl::StatusOr<PrincipalInfo> CreateServiceAccount(const Caller& caller,
@@ -65,7 +66,8 @@ class Principals {
   virtual absl::StatusOr<BindingInfo> RevokePermission(const Caller& caller,
                                                        std::string_view binding_id,
                                                        Grant grant) = 0;
-  // principal_id "" = every binding the caller may administer; a caller may always list
+  // principal_id "" = every binding the caller may administer, those of delegated
+  // organizations' users on its organization's groups included; a caller may always list
   // its own bindings.
   virtual absl::StatusOr<std::vector<BindingInfo>> ListBindings(
       const Caller& caller, std::string_view principal_id) const = 0;

@@ -4,6 +4,8 @@
 
 #include "common/base64.h"
 #include "common/status.h"
+#include "common/utf8.h"
+#include "service/internal/authz.h"
 #include "service/internal/pdc.h"
 #include "service/internal/service_impl.h"
 
@@ -18,6 +20,8 @@ bool IsUsername(std::string_view s) {
   return IsPrintableToken(s, 254) && at != std::string_view::npos && at > 0 && at + 1 < s.size() &&
          s.find('@', at + 1) == std::string_view::npos;
 }
+
+bool IsPrincipalName(std::string_view s) { return IsUsername(s) || IsPrintableToken(s, 128); }
 
 bool IsOrgName(std::string_view s) {
   if (s.empty() || s.size() > 63 || s.front() == '-' || s.back() == '-') return false;
@@ -86,6 +90,43 @@ absl::Status RequireGroup(const store::Reader& txn, std::string_view group_id,
   if (!g.ok() && !absl::IsNotFound(g.status())) return g.status();
   return absl::NotFoundError("group " + std::string(group_id) + " not found");
 }
+
+absl::StatusOr<std::vector<store::RoleBinding>> BindingsOnGroup(const store::Reader& reader,
+                                                                std::string_view group_id) {
+  MASA_ASSIGN_OR_RETURN(auto all, ListPrefix<store::RoleBinding>(reader, "", BindingKey));
+  std::vector<store::RoleBinding> out;
+  for (auto& b : all) {
+    if (b.group_id == group_id) out.push_back(std::move(b));
+  }
+  return out;
+}
+
+absl::StatusOr<store::Principal> FindPrincipal(const store::Reader& reader, const UserRef& user) {
+  auto not_found = [&] {
+    return absl::NotFoundError("user " + ShowUntrusted(user.username) + " (" +
+                               std::string(PrincipalKindName(user.kind)) + ") of organization " +
+                               ShowUntrusted(user.organization_id) + " not found");
+  };
+  if (user.username.empty() || !IsOrgId(user.organization_id)) return not_found();
+  MASA_ASSIGN_OR_RETURN(
+      auto all, ListPrefix<store::Principal>(reader, user.organization_id + ".p-", PrincipalKey));
+  const store::PrincipalKind kind = user.kind == PrincipalKind::kServiceAccount
+                                        ? store::PrincipalKind::kServiceAccount
+                                        : store::PrincipalKind::kUser;
+  for (auto& p : all) {
+    if (p.name == user.username && p.kind == kind) return std::move(p);
+  }
+  return not_found();
+}
+
+UserRef UserOf(const store::Principal& p) {
+  return {p.name,
+          p.kind == store::PrincipalKind::kServiceAccount ? PrincipalKind::kServiceAccount
+                                                          : PrincipalKind::kUser,
+          p.organization_id};
+}
+
+bool IsOrgId(std::string_view s) { return s.substr(0, 4) == "org-" && IsOrgName(s.substr(4)); }
 
 std::string SerialNotFoundReason(std::string_view serial_number) {
   return "serial " + std::string(serial_number) +

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "service/service.h"
@@ -19,8 +20,13 @@ bool IsVendorRole(Role r);
 
 // An e-mail-style username: printable, one '@' with text on both sides.
 bool IsUsername(std::string_view s);
+// A principal's name (username or service account name): an e-mail-style username, or
+// 1..128 printable characters without spaces, e.g. "admin" or "srv-ztp" as OVGS names users.
+bool IsPrincipalName(std::string_view s);
 // An organization name: [a-z0-9-], 1..63, not starting or ending with '-'.
 bool IsOrgName(std::string_view s);
+// An organization id: "org-" and an organization name.
+bool IsOrgId(std::string_view s);
 
 PrincipalInfo Describe(const store::Principal& p);
 BindingInfo Describe(const store::RoleBinding& b);
@@ -43,6 +49,19 @@ absl::Status RequireGroup(const store::Reader& txn, std::string_view group_id,
 // caller's organization AND for one of its organization in a group the caller may not view:
 // the same words either way, so the answer does not tell the two apart.
 std::string SerialNotFoundReason(std::string_view serial_number);
+
+// The role bindings on group `group_id` (not its subtree), of every organization's
+// principals. Bindings are keyed by their principal's id, so a delegated organization's
+// bindings on a group sit outside the group organization's key range: a full scan of the
+// bindings table (there is no index by group).
+absl::StatusOr<std::vector<store::RoleBinding>> BindingsOnGroup(const store::Reader& reader,
+                                                                std::string_view group_id);
+
+// The principal a (username, kind, organization) tuple names; kNotFound "user ... not found"
+// (the username quoted with ShowUntrusted) when there is none.
+absl::StatusOr<store::Principal> FindPrincipal(const store::Reader& reader, const UserRef& user);
+// The tuple of `p`.
+UserRef UserOf(const store::Principal& p);
 
 // The id of a record, for store range reads keyed by id prefix.
 inline constexpr auto BindingKey = [](const store::RoleBinding& b) { return b.id; };
