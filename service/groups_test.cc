@@ -234,6 +234,36 @@ TEST_F(GroupsTest, TheHigherRoleWinsOverTheSubtree) {
   EXPECT_TRUE(seen_by_nobody->empty());
 }
 
+// A delegated assigner works in the owner's tree: what it uploads or moves there belongs to
+// the group's organization, not its own.
+TEST_F(GroupsTest, ADelegatedAssignerWritesIntoTheOwnersGroups) {
+  std::string dc1 = Group(admin_, east_, "dc1");
+  Caller ot = NewPrincipal(other_admin_, "ot-assigner");
+  ASSERT_TRUE(service_->AddDelegatedOrganization(admin_, east_, "org-other").ok());
+  ASSERT_TRUE(service_->AddUserRole(admin_, Ref(ot), east_, Role::kAssigner).ok());
+
+  auto pdc = service_->UploadPdc(ot, {"", acme_pdc_.pem, dc1, false, std::nullopt});
+  ASSERT_TRUE(pdc.ok()) << pdc.status();
+  EXPECT_EQ(pdc->organization_id, "org-acme");
+  EXPECT_EQ(pdc->group_id, dc1);
+  EXPECT_TRUE(service_->GetPdc(admin_, pdc->cert_id).ok());
+
+  auto placed = service_->PlaceSerials(ot, dc1, {{"", "EAST-1"}});
+  ASSERT_TRUE(placed.ok()) << placed.status();
+  EXPECT_EQ(placed->assigned, 1u);
+  auto details = service_->GetGroup(admin_, dc1);
+  ASSERT_TRUE(details.ok());
+  EXPECT_EQ(details->cert_ids, std::vector<std::string>{pdc->cert_id});
+  ASSERT_EQ(details->components.size(), 1u);
+  EXPECT_EQ(details->components[0].serial_number, "EAST-1");
+  // Outside the delegated subtree, nothing: the root's serials stay out of reach.
+  EXPECT_EQ(service_->PlaceSerials(ot, dc1, {{"", "SN-01"}}).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(
+      service_->UploadPdc(ot, {"", acme_pdc_.pem, "org-acme", false, std::nullopt}).status().code(),
+      StatusCode::kNotFound);
+}
+
 TEST_F(GroupsTest, DelegationLetsAnotherOrganizationIn) {
   std::string dc1 = Group(admin_, east_, "dc1");
   Caller ot = NewPrincipal(other_admin_, "ot");

@@ -30,8 +30,9 @@ absl::StatusOr<PdcInfo> ServiceImpl::UploadPdc(const Caller& caller, PdcInput in
                                       " is not in the future");
   }
   store::PinnedDomainCert pdc;
-  pdc.id = internal::NewId(caller.organization_id() + ".pdc-");
-  pdc.organization_id = caller.organization_id();
+  // The group's organization owns it, also when a delegated caller uploads it.
+  pdc.organization_id = internal::OrganizationOfId(group);
+  pdc.id = internal::NewId(pdc.organization_id + ".pdc-");
   pdc.group_id = group;
   pdc.name = !input.name.empty()           ? input.name
              : !parsed.common_name.empty() ? parsed.common_name

@@ -255,7 +255,8 @@ absl::StatusOr<AssignResult> ServiceImpl::PlaceSerials(const Caller& caller,
                                                        const std::vector<SerialRef>& serials) {
   if (serials.empty()) return absl::InvalidArgumentError("no serial numbers given");
   const std::string group(group_id);
-  const std::string& org = caller.organization_id();
+  // The group's organization, which a delegated caller's is not.
+  const std::string org = internal::OrganizationOfId(group);
   // Read, authorized and moved in one transaction: the target group still exists (a
   // concurrent DeleteGroup must not strand the serials) and each serial is where the caller
   // was authorized to move it from.
