@@ -645,6 +645,65 @@ TEST_F(RestApiIntegrationTest, MintedTokensAreBoundedByAndRevokedWithTheirMinter
   EXPECT_EQ(Curl("GET", "/tokens").status, 200) << "the admin's own token still works";
 }
 
+// What the domain gained for OVGS, through REST: a group's details, an organization
+// delegated into a group, a user of it given a role there by tuple, and undone again.
+TEST_F(RestApiIntegrationTest, GroupDetailsDelegatedOrgsAndUserRolesByTuple) {
+  HttpResult beta =
+      Post("/organizations", {{"name", "beta"}, {"admin_username", "ops"}}, "vendor.hdr");
+  ASSERT_EQ(beta.status, 201) << beta.body;
+  WriteFile(dir_ + "/beta.hdr",
+            "Authorization: Bearer " + beta.Json()["token"]["secret"].get<std::string>() + "\n");
+  HttpResult group = Post("/groups", {{"parent_id", "org-acme"}, {"name", "lab east"}});
+  ASSERT_EQ(group.status, 201) << group.body;
+  const std::string east = group.Json()["group"]["group_id"];
+
+  HttpResult delegated =
+      Post("/groups/" + east + "/delegated-orgs", {{"organization_id", "org-beta"}});
+  ASSERT_EQ(delegated.status, 201) << delegated.body;
+  EXPECT_EQ(Post("/groups/" + east + "/delegated-orgs", {{"organization_id", "org-beta"}}).status,
+            409);
+  // Beta's admin, named by tuple (a plain username, as OVGS allows), gets a role on east.
+  const json ops = {{"username", "ops"}, {"organization_id", "org-beta"}, {"role", "requestor"}};
+  HttpResult bound = Post("/groups/" + east + "/users", ops);
+  ASSERT_EQ(bound.status, 201) << bound.body;
+  EXPECT_EQ(bound.Json()["binding"]["role"], "requestor");
+  EXPECT_EQ(Post("/groups/" + east + "/users", ops).status, 409) << "one role per group";
+
+  HttpResult details = Curl("GET", "/groups/" + east);
+  ASSERT_EQ(details.status, 200) << details.body;
+  json g = details.Json()["group"];
+  EXPECT_EQ(g["name"], "lab east");
+  EXPECT_EQ(g["parent_id"], "org-acme");
+  EXPECT_EQ(g["delegated_orgs"], json({{"org-beta", {east}}}));
+  EXPECT_THAT(g["users"].dump(), HasSubstr(R"("organization_id":"org-beta","role":"requestor")"));
+  // A certificate is its group's, not its parent's.
+  HttpResult pdc = Post("/pdc", {{"certificate", pdc_pem_}, {"group_id", east}});
+  ASSERT_EQ(pdc.status, 201) << pdc.body;
+  EXPECT_EQ(Curl("GET", "/groups/" + east).Json()["group"]["cert_ids"],
+            json::array({pdc.Json()["pdc"]["cert_id"]}));
+  json root = Curl("GET", "/groups/org-acme").Json()["group"];
+  EXPECT_EQ(root["cert_ids"], json::array());
+  EXPECT_EQ(root["child_group_ids"], json::array({east}));
+  EXPECT_THAT(root["users"].dump(), HasSubstr("admin@acme.example"));
+
+  HttpResult roles = Curl("GET", "/users/ops/roles?organization_id=org-beta");
+  ASSERT_EQ(roles.status, 200) << roles.body;
+  EXPECT_EQ(roles.Json()["roles"],
+            json::parse(R"([{"group_id":")" + east + R"(","role":"requestor"}])"));
+  EXPECT_EQ(Curl("GET", "/users/nobody/roles?organization_id=org-beta").status, 404);
+  // Beta's admin sees the group it was let into, and only its own organization's users.
+  HttpResult seen_by_beta = Curl("GET", "/groups/" + east, "beta.hdr");
+  ASSERT_EQ(seen_by_beta.status, 200) << seen_by_beta.body;
+  EXPECT_THAT(seen_by_beta.body, ::testing::Not(HasSubstr("admin@acme.example")));
+
+  EXPECT_EQ(Curl("DELETE", "/groups/" + east + "/delegated-orgs/org-beta").status, 409)
+      << "beta's user still holds a role only this delegation lets in";
+  EXPECT_EQ(Curl("DELETE", "/groups/" + east + "/users/ops?organization_id=org-beta").status, 200);
+  EXPECT_EQ(Curl("DELETE", "/groups/" + east + "/users/ops?organization_id=org-beta").status, 404);
+  EXPECT_EQ(Curl("DELETE", "/groups/" + east + "/delegated-orgs/org-beta").status, 200);
+  EXPECT_EQ(Curl("GET", "/groups/" + east).Json()["group"]["delegated_orgs"], json::object());
+}
+
 // The vendor-side data of a serial goes in with its assignment and comes back with its
 // details; a placement is undone; a PDC keeps its revocation_checks and expiry_time.
 TEST_F(RestApiIntegrationTest, SerialDetailsPlacementRemovalAndPdcFields) {
