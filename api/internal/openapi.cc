@@ -169,8 +169,9 @@ const std::vector<OperationDoc>& Operations() {
       {"get", "/groups", "listGroups", "groups", "Groups the caller may view.", {}, nullptr,
        false, 200, "application/json", "GroupList", true},
       {"delete", "/groups/{group_id}", "deleteGroup", "groups",
-       "Delete an empty group (no child groups, serials or PDCs).", {kGroupId}, nullptr, false,
-       200, "application/json", "Ok", true},
+       "Delete an empty group: 409 while it has child groups, users, serials or PDCs; 400 "
+       "for an organization's root group.",
+       {kGroupId}, nullptr, false, 200, "application/json", "Ok", true},
       {"get", "/groups/{group_id}", "getGroup", "groups",
        "One group's details: its certificates, serials (the root group lists every serial of "
        "the organization), users with their role on this group, child groups and delegated "
