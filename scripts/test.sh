@@ -29,5 +29,9 @@ if [ "${MASA_SKIP_SANITIZERS:-0}" != 1 ]; then
   scripts/build.sh build-tsan "${sanitizer_build[@]}" -DMASA_TSAN=ON -DMASA_THREAD_SAFETY=ON
   tsan_options="halt_on_error=1 second_deadlock_stack=1 die_after_fork=0"
   tsan_options+=" suppressions=$PWD/tests/tsan/suppressions.txt"
-  (cd build-tsan && TSAN_OPTIONS=$tsan_options ctest --output-on-failure -j2 --timeout 900)
+  # Not the gRPC tests (label grpc): Debian's libgrpc is not instrumented, and TSan reports
+  # races inside it (its event engine's epoll fd, created on one thread and waited on by
+  # another); they run in the Release and ASan passes.
+  (cd build-tsan && TSAN_OPTIONS=$tsan_options ctest --output-on-failure -j2 --timeout 900 \
+     -LE grpc)
 fi
