@@ -1,5 +1,4 @@
 // Groups, delegated organizations and user roles (OVGS GetGroup and friends).
-#include "absl/strings/str_cat.h"
 #include "api/grpc/internal/codec.h"
 #include "api/grpc/internal/ovgs_service.h"
 
@@ -55,18 +54,7 @@ grpc::ServerUnaryReactor* OvgsService::DeleteGroup(grpc::CallbackServerContext* 
                                                    ovgs::v1::DeleteGroupResponse*) {
   return calls_.Unary(context, [this, request](const Caller& caller) -> absl::Status {
     MASA_RETURN_IF_ERROR(Required("group_id", request->group_id()));
-    absl::Status deleted = services_.organizations->DeleteGroup(caller, request->group_id());
-    if (deleted.code() == absl::StatusCode::kFailedPrecondition) {
-      // OVGS answers INVALID_ARGUMENT for the root group, which the service counts among
-      // the groups that cannot be deleted yet.
-      auto group = services_.organizations->GetGroup(caller, request->group_id());
-      if (group.ok() && group->group.parent_id.empty()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("group_id ", request->group_id(),
-                         " is an organization's root group, which cannot be deleted"));
-      }
-    }
-    return deleted;
+    return services_.organizations->DeleteGroup(caller, request->group_id());
   });
 }
 
