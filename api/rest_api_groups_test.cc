@@ -102,6 +102,18 @@ TEST_F(RestApiGroupsTest, GroupDetailsShowCertsComponentsUsersChildrenAndDelegat
   EXPECT_THAT(Problem(Do(query), 400), HasSubstr("verbose"));
 }
 
+// A group's name is what OVGS calls its description: 256 characters, of up to 4 bytes each,
+// reach the service, which checks them.
+TEST_F(RestApiGroupsTest, AGroupNameMayBeAsLongAsAnOvgsDescription) {
+  std::string name;
+  for (int i = 0; i < 256; ++i) name += "\xf0\x9f\x93\xa6";  // U+1F4E6, 4 bytes
+  json body = {{"parent_id", "org-acme"}, {"name", name}};
+  EXPECT_EQ(Do(MakeRequest("POST", "/groups", body.dump())).status, 201);
+  body["name"] = name + "x";
+  EXPECT_THAT(Problem(Do(MakeRequest("POST", "/groups", body.dump())), 400),
+              HasSubstr("name: longer than 1024 bytes"));
+}
+
 TEST_F(RestApiGroupsTest, DelegatedOrgsAreAddedByBodyAndRemovedByPath) {
   queue::HttpResponse added = Do(MakeRequest("POST", "/groups/org-acme.g-2/delegated-orgs",
                                              R"({"organization_id":"org-beta"})"));

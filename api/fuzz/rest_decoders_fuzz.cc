@@ -11,10 +11,11 @@
 //  - what a decoder accepts is within the documented limits: 1..kMaxSerialsDecoded serial
 //    numbers of 1..128 bytes, 1..kMaxAssignSerials serials to assign or place, every string
 //    valid UTF-8 without NUL and no longer than its member's limit (ids 128 bytes, names 256,
-//    certificates 64 KiB, MAC addresses 64), exactly one of pdc and cert_id, a validity of
-//    1..3650 days, page sizes and audit limits of 1..1000, TPM data of at most kMaxTpmBytes
-//    and never both an EK and an EK certificate, a non-empty delegated organization and
-//    username, 1..kMaxSerialsDecoded serials to look up, each with a serial number.
+//    group names 1024, certificates 64 KiB, MAC addresses 64), exactly one of pdc and
+//    cert_id, a validity of 1..3650 days, page sizes and audit limits of 1..1000, TPM data
+//    of at most kMaxTpmBytes and never both an EK and an EK certificate, a non-empty
+//    delegated organization and username, 1..kMaxSerialsDecoded serials to look up, each
+//    with a serial number.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -228,7 +229,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case 8:
       if (auto in = Check(api::DecodeGroup(rest), {"parent_id", "name"})) {
-        Texts({{&in->parent_id, kId}, {&in->name, kId}});
+        Texts({{&in->parent_id, kId}, {&in->name, 4 * kName}});
       }
       break;
     case 9:

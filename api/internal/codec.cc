@@ -17,6 +17,7 @@ constexpr size_t kIdLength = 128;         // ids, names, serials: the service ch
 constexpr size_t kPemLength = 64 * 1024;  // one certificate, generously
 constexpr int64_t kMaxValidityDays = 3650;
 
+constexpr size_t kGroupNameLength = 256 * 4;
 constexpr size_t kMacLength = 64;  // "00:1c:73:aa:bb:cc" and other notations
 constexpr size_t kMaxTpmBase64 = (kMaxTpmBytes + 2) / 3 * 4;
 
@@ -192,7 +193,8 @@ absl::StatusOr<GroupInput> DecodeGroup(std::string_view body) {
   ObjectReader r(object);
   GroupInput in;
   in.parent_id = r.String("parent_id", true, kIdLength).value_or("");
-  in.name = r.String("name", true, kIdLength).value_or("");
+  // The service takes 1..256 characters (OVGS's description), up to 4 bytes each.
+  in.name = r.String("name", true, kGroupNameLength).value_or("");
   MASA_RETURN_IF_ERROR(r.Finish());
   return in;
 }
