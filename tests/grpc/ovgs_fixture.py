@@ -101,6 +101,7 @@ class World:
         with open(self.tls_ca, "rb") as f:
             self._ca_pem = f.read()
         self._orgs = {}
+        self._channels = []  # closed by close(): grpcio may crash at exit on open ones
         self.masad = None
         self.start()
 
@@ -145,6 +146,9 @@ class World:
             return f.read()
 
     def close(self):
+        for channel in self._channels:
+            channel.close()
+        self._channels = []
         code = self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
         return code
@@ -224,7 +228,13 @@ class World:
         creds = grpc.ssl_channel_credentials(root_certificates=self._ca_pem)
         if call_credentials is not None:
             creds = grpc.composite_channel_credentials(creds, call_credentials)
-        return grpc.secure_channel("localhost:%d" % self.grpc_port, creds)
+        return self.track(grpc.secure_channel("localhost:%d" % self.grpc_port, creds))
+
+    def track(self, channel):
+        """`channel`, to be closed with the World (a test's own channels go through here:
+        grpcio can crash at interpreter exit while a channel is still open)."""
+        self._channels.append(channel)
+        return channel
 
     def stub(self, token=None, via="bearer"):
         """An OwnershipVoucherService stub whose calls carry `token` as

@@ -24,7 +24,7 @@ RPCS = ["CreateGroup", "GetGroup", "DeleteGroup", "AddGroupDelegatedOrg",
 class TransportTest(fx.OvgsTestCase):
 
     def test_plaintext_client_is_refused(self):
-        channel = grpc.insecure_channel("127.0.0.1:%d" % self.world.grpc_port)
+        channel = self.world.track(grpc.insecure_channel("127.0.0.1:%d" % self.world.grpc_port))
         stub = fx.pb_grpc.OwnershipVoucherServiceStub(channel)
         with self.assertRpcError(grpc.StatusCode.UNAVAILABLE):
             stub.GetGroup(pb.GetGroupRequest(group_id="org-x"), timeout=30)
@@ -32,8 +32,8 @@ class TransportTest(fx.OvgsTestCase):
     def test_a_client_that_does_not_trust_the_certificate_is_refused(self):
         with open(self.world.trust_anchor, "rb") as f:
             other_ca = f.read()  # the vendor CA did not issue the TLS certificate
-        channel = grpc.secure_channel("localhost:%d" % self.world.grpc_port,
-                                      grpc.ssl_channel_credentials(other_ca))
+        channel = self.world.track(grpc.secure_channel(
+            "localhost:%d" % self.world.grpc_port, grpc.ssl_channel_credentials(other_ca)))
         stub = fx.pb_grpc.OwnershipVoucherServiceStub(channel)
         with self.assertRpcError(grpc.StatusCode.UNAVAILABLE):
             stub.GetGroup(pb.GetGroupRequest(group_id="org-x"), timeout=30)
