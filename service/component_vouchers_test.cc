@@ -20,16 +20,6 @@ namespace {
 
 using absl::StatusCode;
 
-// The DER SubjectPublicKeyInfo of a new key.
-std::string PublicKeyDer() {
-  UniquePtr<EVP_PKEY> key = SoftKey();
-  unsigned char* der = nullptr;
-  int n = i2d_PUBKEY(key.get(), &der);
-  std::string out(reinterpret_cast<char*>(der), n);
-  OPENSSL_free(der);
-  return out;
-}
-
 class ComponentVouchersTest : public ServiceTest {
  protected:
   void SetUp() override {

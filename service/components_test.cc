@@ -16,15 +16,6 @@ namespace {
 
 using absl::StatusCode;
 
-std::string PublicKeyDer() {
-  UniquePtr<EVP_PKEY> key = SoftKey();
-  unsigned char* der = nullptr;
-  int n = i2d_PUBKEY(key.get(), &der);
-  std::string out(reinterpret_cast<char*>(der), n);
-  OPENSSL_free(der);
-  return out;
-}
-
 class ComponentsTest : public ServiceTest {
  protected:
   absl::Status Assign(SerialAssignment s, std::string group = "") {

@@ -37,6 +37,16 @@ struct Pki {
   std::shared_ptr<const SigningKeys> keys;
 };
 
+// The DER SubjectPublicKeyInfo of a new software key (TPM data in tests).
+inline std::string PublicKeyDer() {
+  UniquePtr<EVP_PKEY> key = SoftKey();
+  unsigned char* der = nullptr;
+  int n = i2d_PUBKEY(key.get(), &der);
+  std::string out(reinterpret_cast<char*>(der), n);
+  OPENSSL_free(der);
+  return out;
+}
+
 inline Pki& SharedPki() {
   static Pki* pki = [] {
     auto* p = new Pki;
