@@ -134,10 +134,16 @@ class GrpcServerTest : public ::testing::Test {
       std::string token = std::string(FakeAuthenticator::kToken)) {
     grpc::SslCredentialsOptions tls;
     tls.pem_root_certs = cert_pem_;
-    return ovgs::v1::OwnershipVoucherService::NewStub(
-        grpc::CreateChannel("localhost:" + std::to_string(server_->port()),
-                            grpc::CompositeChannelCredentials(
-                                grpc::SslCredentials(tls), grpc::AccessTokenCredentials(token))));
+    // An address, not a name: resolving "localhost" goes through c-ares, which leaks 10
+    // bytes per channel in Debian's build (LeakSanitizer fails the ASan pass on it). The
+    // certificate is still checked for the name "localhost".
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride("localhost");
+    return ovgs::v1::OwnershipVoucherService::NewStub(grpc::CreateCustomChannel(
+        "ipv4:127.0.0.1:" + std::to_string(server_->port()),
+        grpc::CompositeChannelCredentials(grpc::SslCredentials(tls),
+                                          grpc::AccessTokenCredentials(token)),
+        args));
   }
 
   std::string cert_pem_;
