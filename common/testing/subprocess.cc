@@ -94,9 +94,19 @@ int ThreadCount() {
   return n;
 }
 
-// The threads that run before main(): the caller's, and a sanitizer runtime's own (TSan's
-// background thread, which takes part in fork() safely).
+// The threads that may run at a fork: the caller's, those that ran before main(), and
+// under ThreadSanitizer its background thread, which it starts with the first thread of the
+// process and which takes part in fork() safely.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MASA_TSAN_BACKGROUND_THREAD 1
+#endif
+#endif
+#ifdef MASA_TSAN_BACKGROUND_THREAD
+const int kThreadsAtStart = std::max(ThreadCount(), 2);
+#else
 const int kThreadsAtStart = ThreadCount();
+#endif
 
 // Forks; the child runs `body` and leaves with its return value.
 pid_t ForkOrDie(const std::function<int()>& body) {
