@@ -227,15 +227,10 @@ absl::Status ServiceImpl::IssueComponentVouchers(const Caller& caller, Component
     SubmitOperation(actor, std::move(body),
                     [this, out, done = std::move(done), start,
                      submitted](absl::StatusOr<store::CommitResult> r) {
-                      metrics_.commit_latency.Observe(absl::Now() - submitted);
-                      metrics_.request_latency.Observe(absl::Now() - start);
+                      RecordCommit(start, submitted, r.ok(), out->size(), 0);
                       if (!r.ok()) {
-                        metrics_.requests_failed.fetch_add(1, std::memory_order_relaxed);
                         done(r.status());
                       } else {
-                        metrics_.batch_size.Observe(out->size());
-                        metrics_.vouchers_issued.fetch_add(out->size(), std::memory_order_relaxed);
-                        metrics_.requests_ok.fetch_add(1, std::memory_order_relaxed);
                         done(std::move(*out));
                       }
                       EndInflight();

@@ -400,23 +400,13 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
     SubmitOperation(actor, std::move(body),
                     [this, out, done = std::move(done), start,
                      submitted](absl::StatusOr<store::CommitResult> r) {
-                      metrics_.commit_latency.Observe(absl::Now() - submitted);
-                      metrics_.request_latency.Observe(absl::Now() - start);
+                      size_t issued = std::count_if(
+                          out->serials.begin(), out->serials.end(),
+                          [](const SerialResult& s) { return s.code == absl::StatusCode::kOk; });
+                      RecordCommit(start, submitted, r.ok(), issued, out->serials.size() - issued);
                       if (!r.ok()) {
-                        metrics_.requests_failed.fetch_add(1, std::memory_order_relaxed);
                         done(r.status());
                       } else {
-                        size_t issued = std::count_if(
-                            out->serials.begin(), out->serials.end(),
-                            [](const SerialResult& s) { return s.code == absl::StatusCode::kOk; });
-                        size_t failed = out->serials.size() - issued;
-                        metrics_.batch_size.Observe(issued);
-                        metrics_.vouchers_issued.fetch_add(issued, std::memory_order_relaxed);
-                        metrics_.serials_failed.fetch_add(failed, std::memory_order_relaxed);
-                        (failed == 0   ? metrics_.requests_ok
-                         : issued == 0 ? metrics_.requests_failed
-                                       : metrics_.requests_partial)
-                            .fetch_add(1, std::memory_order_relaxed);
                         done(*out);
                       }
                       EndInflight();
@@ -424,6 +414,24 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
   };
 
   return StartSigning(fan, std::move(commit));
+}
+
+void ServiceImpl::RecordCommit(absl::Time start, absl::Time submitted, bool committed,
+                               size_t issued, size_t failed) {
+  const absl::Time now = absl::Now();
+  metrics_.commit_latency.Observe(now - submitted);
+  metrics_.request_latency.Observe(now - start);
+  if (!committed) {
+    metrics_.requests_failed.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  metrics_.batch_size.Observe(issued);
+  metrics_.vouchers_issued.fetch_add(issued, std::memory_order_relaxed);
+  metrics_.serials_failed.fetch_add(failed, std::memory_order_relaxed);
+  (failed == 0   ? metrics_.requests_ok
+   : issued == 0 ? metrics_.requests_failed
+                 : metrics_.requests_partial)
+      .fetch_add(1, std::memory_order_relaxed);
 }
 
 absl::Status ServiceImpl::RenewVoucher(const Caller& caller, std::string_view voucher_id,
@@ -494,15 +502,10 @@ absl::Status ServiceImpl::RenewVoucher(const Caller& caller, std::string_view vo
     SubmitOperation(actor, std::move(body),
                     [this, out, done = std::move(done), start,
                      submitted](absl::StatusOr<store::CommitResult> r) {
-                      metrics_.commit_latency.Observe(absl::Now() - submitted);
-                      metrics_.request_latency.Observe(absl::Now() - start);
+                      RecordCommit(start, submitted, r.ok(), 1, 0);
                       if (r.ok()) {
-                        metrics_.requests_ok.fetch_add(1, std::memory_order_relaxed);
-                        metrics_.vouchers_issued.fetch_add(1, std::memory_order_relaxed);
-                        metrics_.batch_size.Observe(1);
                         done(*out);
                       } else {
-                        metrics_.requests_failed.fetch_add(1, std::memory_order_relaxed);
                         done(r.status());
                       }
                       EndInflight();

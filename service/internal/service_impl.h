@@ -146,6 +146,12 @@ class ServiceImpl final : public Service {
   void SubmitOperation(std::string actor, std::function<absl::Status(internal::Operation&)> body,
                        std::function<void(absl::StatusOr<store::CommitResult>)> done);
 
+  // The metrics of a request, renewal or component-voucher call whose batch `committed` (or
+  // failed to): its commit and end-to-end latency, and when committed its issued and failed
+  // serials and its outcome (ok, partial or failed).
+  void RecordCommit(absl::Time start, absl::Time submitted, bool committed, size_t issued,
+                    size_t failed);
+
   // The caller's access, after re-checking its token and principal in `reader`.
   absl::StatusOr<internal::AccessContext> Access(const Caller& caller,
                                                  const store::Reader& reader) const;
