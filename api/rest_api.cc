@@ -6,7 +6,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "api/internal/bearer.h"
 #include "api/internal/codec.h"
 #include "api/internal/json_body.h"
 #include "api/internal/problem.h"
@@ -14,6 +13,7 @@
 #include "api/internal/tar.h"
 #include "common/status.h"
 #include "common/time.h"
+#include "queue/bearer.h"
 #include "service/service.h"
 
 namespace masa::api {
@@ -51,7 +51,7 @@ json OkWith(std::string_view member, json value) {
 std::optional<std::string> BearerToken(const queue::HttpRequest& request) {
   auto it = request.headers.find("authorization");
   if (it == request.headers.end()) return std::nullopt;
-  return BearerTokenOf(it->second);
+  return queue::BearerTokenOf(it->second);
 }
 
 HttpResponse Unauthenticated(std::string_view detail, bool invalid_request) {

@@ -1,8 +1,8 @@
-#include "api/internal/bearer.h"
+#include "queue/bearer.h"
 
 #include "absl/strings/match.h"
 
-namespace masa::api::internal {
+namespace masa::queue {
 
 std::string BearerTokenOf(std::string_view authorization) {
   constexpr std::string_view kScheme = "bearer ";
@@ -19,4 +19,4 @@ std::string BearerTokenOf(std::string_view authorization) {
   return std::string(value);
 }
 
-}  // namespace masa::api::internal
+}  // namespace masa::queue

@@ -1,8 +1,8 @@
-#include "api/internal/bearer.h"
+#include "queue/bearer.h"
 
 #include "gtest/gtest.h"
 
-namespace masa::api::internal {
+namespace masa::queue {
 namespace {
 
 TEST(BearerTokenTest, TakesTheTokenOfABearerCredential) {
@@ -30,4 +30,4 @@ TEST(BearerTokenTest, TabsAroundTheTokenAreTrimmed) {
 }
 
 }  // namespace
-}  // namespace masa::api::internal
+}  // namespace masa::queue

@@ -16,11 +16,11 @@
 #include <string>
 #include <string_view>
 
-#include "api/internal/bearer.h"
+#include "queue/bearer.h"
 
 namespace {
 
-using masa::api::internal::BearerTokenOf;
+using masa::queue::BearerTokenOf;
 
 bool Token68(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||

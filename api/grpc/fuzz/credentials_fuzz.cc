@@ -16,11 +16,12 @@
 #include <string_view>
 
 #include "api/grpc/internal/credentials.h"
+#include "queue/bearer.h"
 
 namespace {
 
 using masa::api::grpc_internal::AccessTokenCookieOf;
-using masa::api::grpc_internal::BearerTokenOf;
+using masa::queue::BearerTokenOf;
 using masa::api::grpc_internal::TokenOf;
 
 void NoBlankEnds(const std::string& token) {

@@ -1,6 +1,6 @@
 #include "api/grpc/internal/credentials.h"
 
-#include "absl/strings/ascii.h"
+#include "queue/bearer.h"
 
 namespace masa::api::grpc_internal {
 namespace {
@@ -11,27 +11,7 @@ std::string_view TrimBlanks(std::string_view s) {
   return s;
 }
 
-// `s` equals the lower-case `lower` without regard to ASCII case.
-bool EqualsLower(std::string_view s, std::string_view lower) {
-  if (s.size() != lower.size()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (absl::ascii_tolower(static_cast<unsigned char>(s[i])) != lower[i]) return false;
-  }
-  return true;
-}
-
 }  // namespace
-
-std::string BearerTokenOf(std::string_view authorization) {
-  constexpr std::string_view kScheme = "bearer";
-  if (authorization.size() <= kScheme.size() ||
-      !EqualsLower(authorization.substr(0, kScheme.size()), kScheme)) {
-    return "";
-  }
-  std::string_view rest = authorization.substr(kScheme.size());
-  if (rest.front() != ' ' && rest.front() != '\t') return "";  // "Bearerx" is another scheme
-  return std::string(TrimBlanks(rest));
-}
 
 std::string AccessTokenCookieOf(std::string_view cookie) {
   constexpr std::string_view kName = "access_token";
@@ -54,7 +34,7 @@ std::string AccessTokenCookieOf(std::string_view cookie) {
 std::string TokenOf(const std::vector<std::string_view>& authorization,
                     const std::vector<std::string_view>& cookie) {
   for (std::string_view value : authorization) {
-    std::string token = BearerTokenOf(value);
+    std::string token = queue::BearerTokenOf(value);
     if (!token.empty()) return token;
   }
   for (std::string_view value : cookie) {

@@ -10,18 +10,14 @@
 
 namespace masa::api::grpc_internal {
 
-// The token of one authorization value "Bearer <token>": the scheme matched without regard
-// to case, then one or more spaces or tabs, then the token with the spaces and tabs around
-// it removed. "" when the value is no bearer credential or holds no token.
-std::string BearerTokenOf(std::string_view authorization);
-
 // The value of the first non-empty cookie named exactly "access_token" in one cookie value
 // ("a=1; access_token=t; b=2", RFC 6265 section 4.2.1; spaces and tabs around each pair are
 // ignored, and one pair of double quotes around the value is removed). "" when there is
 // none.
 std::string AccessTokenCookieOf(std::string_view cookie);
 
-// The token a call presents: the first bearer token among `authorization` values, else the
+// The token a call presents: the first bearer token among `authorization` values (read as
+// the REST API reads its Authorization header, queue/bearer.h), else the
 // first access_token cookie among `cookie` values (a call may carry several cookie
 // entries), else "". Linear in the total length of the values.
 std::string TokenOf(const std::vector<std::string_view>& authorization,

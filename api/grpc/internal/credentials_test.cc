@@ -1,9 +1,12 @@
 #include "api/grpc/internal/credentials.h"
 
 #include "gtest/gtest.h"
+#include "queue/bearer.h"
 
 namespace masa::api::grpc_internal {
 namespace {
+
+using queue::BearerTokenOf;  // the authorization metadata is read as REST reads its header
 
 TEST(GrpcCredentials, BearerSchemeInAnyCaseWithBlanksAround) {
   EXPECT_EQ(BearerTokenOf("Bearer abc"), "abc");
