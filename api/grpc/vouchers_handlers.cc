@@ -1,5 +1,6 @@
 // Ownership vouchers (OVGS GetOwnershipVoucher(s)): asynchronous, through the signing
 // pipeline; the call is answered from the service's callback once the vouchers are durable.
+#include <functional>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -12,12 +13,43 @@ namespace masa::api::grpc_internal {
 namespace {
 
 using service::Caller;
+using service::ComponentVoucher;
 
-void EncodeVoucher(const service::ComponentVoucher& voucher,
-                   ovgs::v1::GetOwnershipVoucherResponse* out) {
+void EncodeVoucher(const ComponentVoucher& voucher, ovgs::v1::GetOwnershipVoucherResponse* out) {
   out->set_voucher_cms(voucher.cms);
   SetDeprecatedPublicKey(voucher.tpm, out);
   EncodeTpm(voucher.tpm, out->mutable_tpm_info());
+}
+
+// The fields both RPCs share: the cert_id and the lifetime (the vouchers' absolute expiry).
+absl::Status DecodeCertAndLifetime(const std::string& cert_id, bool has_lifetime,
+                                   const google::protobuf::Timestamp& lifetime,
+                                   service::ComponentVoucherInput* input) {
+  MASA_RETURN_IF_ERROR(Required("cert_id", cert_id));
+  input->cert_id = cert_id;
+  MASA_ASSIGN_OR_RETURN(input->expires_at, DecodeTime("lifetime", has_lifetime, lifetime));
+  return absl::OkStatus();
+}
+
+// Issues `input`'s vouchers; once they are durable, `encode` gets them, one per component
+// in request order, and `done` ends the call.
+void Issue(service::VoucherRequests* vouchers, const Caller& caller,
+           service::ComponentVoucherInput input, Done done,
+           std::function<void(const std::vector<ComponentVoucher>&)> encode) {
+  const size_t asked = input.components.size();
+  absl::Status queued = vouchers->IssueComponentVouchers(
+      caller, std::move(input),
+      [done, asked,
+       encode = std::move(encode)](absl::StatusOr<std::vector<ComponentVoucher>> issued) {
+        if (!issued.ok()) return done(issued.status());
+        if (issued->size() != asked) {
+          return done(absl::InternalError(
+              absl::StrCat(asked, " vouchers asked, ", issued->size(), " issued")));
+        }
+        encode(*issued);
+        done(absl::OkStatus());
+      });
+  if (!queued.ok()) done(queued);
 }
 
 }  // namespace
@@ -32,25 +64,14 @@ grpc::ServerUnaryReactor* OvgsService::GetOwnershipVoucher(
           service::SerialRef component,
           DecodeComponent("component", request->has_component(), request->component()));
       input.components.push_back(std::move(component));
-      MASA_RETURN_IF_ERROR(Required("cert_id", request->cert_id()));
-      input.cert_id = request->cert_id();
-      MASA_ASSIGN_OR_RETURN(input.expires_at,
-                            DecodeTime("lifetime", request->has_lifetime(), request->lifetime()));
-      return absl::OkStatus();
+      return DecodeCertAndLifetime(request->cert_id(), request->has_lifetime(), request->lifetime(),
+                                   &input);
     }();
     if (!decoded.ok()) return done(decoded);
-    absl::Status queued = services_.voucher_requests->IssueComponentVouchers(
-        caller, std::move(input),
-        [response, done](absl::StatusOr<std::vector<service::ComponentVoucher>> vouchers) {
-          if (!vouchers.ok()) return done(vouchers.status());
-          if (vouchers->size() != 1) {
-            return done(absl::InternalError(
-                absl::StrCat("one voucher asked, ", vouchers->size(), " issued")));
-          }
-          EncodeVoucher(vouchers->front(), response);
-          done(absl::OkStatus());
-        });
-    if (!queued.ok()) done(queued);
+    Issue(services_.voucher_requests, caller, std::move(input), std::move(done),
+          [response](const std::vector<ComponentVoucher>& vouchers) {
+            EncodeVoucher(vouchers.front(), response);
+          });
   });
 }
 
@@ -69,28 +90,16 @@ grpc::ServerUnaryReactor* OvgsService::GetOwnershipVouchers(
             DecodeComponent(absl::StrCat("component[", i, "]"), true, request->component(i)));
         input.components.push_back(std::move(component));
       }
-      MASA_RETURN_IF_ERROR(Required("cert_id", request->cert_id()));
-      input.cert_id = request->cert_id();
-      MASA_ASSIGN_OR_RETURN(input.expires_at,
-                            DecodeTime("lifetime", request->has_lifetime(), request->lifetime()));
-      return absl::OkStatus();
+      return DecodeCertAndLifetime(request->cert_id(), request->has_lifetime(), request->lifetime(),
+                                   &input);
     }();
     if (!decoded.ok()) return done(decoded);
-    const size_t asked = input.components.size();
-    absl::Status queued = services_.voucher_requests->IssueComponentVouchers(
-        caller, std::move(input),
-        [response, done, asked](absl::StatusOr<std::vector<service::ComponentVoucher>> vouchers) {
-          if (!vouchers.ok()) return done(vouchers.status());
-          if (vouchers->size() != asked) {
-            return done(absl::InternalError(
-                absl::StrCat(asked, " vouchers asked, ", vouchers->size(), " issued")));
-          }
-          for (const service::ComponentVoucher& voucher : *vouchers) {
-            EncodeVoucher(voucher, response->add_ownership_vouchers());
-          }
-          done(absl::OkStatus());
-        });
-    if (!queued.ok()) done(queued);
+    Issue(services_.voucher_requests, caller, std::move(input), std::move(done),
+          [response](const std::vector<ComponentVoucher>& vouchers) {
+            for (const ComponentVoucher& voucher : vouchers) {
+              EncodeVoucher(voucher, response->add_ownership_vouchers());
+            }
+          });
   });
 }
 
