@@ -1,0 +1,115 @@
+// A Token under the faults a real HSM shows, made by the PKCS#11 fault module
+// (hsm/testing/fault_module.cc) in front of a real SoftHSM2 token: what the caller sees, and
+// that the token works again once the fault is gone.
+#include <string>
+
+#include <openssl/sha.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "hsm/pkcs11.h"
+#include "hsm/testing/fault_control.h"
+#include "hsm/testing/softhsm_token.h"
+
+namespace masa::hsm {
+namespace {
+
+using ::masa::hsm::testing::FaultControl;
+using ::masa::hsm::testing::FaultModulePath;
+using ::masa::hsm::testing::TempToken;
+
+std::string Digest(std::string_view text) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  return std::string(reinterpret_cast<char*>(digest), sizeof(digest));
+}
+
+// A SoftHSM2 token with one P-256 key, opened a second time through the fault module.
+class FaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto temp = TempToken::Create();
+    ASSERT_TRUE(temp.ok()) << temp.status();
+    temp_ = std::move(*temp);
+    auto control = FaultControl::Create();
+    ASSERT_TRUE(control.ok()) << control.status();
+    faults_ = std::move(*control);
+    ASSERT_TRUE(temp_->token()->GenerateKeyPair(KeyType::kEcP256, "signing").ok());
+    auto module = Module::Load(FaultModulePath());
+    ASSERT_TRUE(module.ok()) << module.status();
+    auto token = Token::Open(*module, temp_->label(), temp_->user_pin(), {.sessions = 2});
+    ASSERT_TRUE(token.ok()) << token.status();
+    token_ = std::move(*token);
+    auto key = token_->FindKey(temp_->KeyUri("signing"));
+    ASSERT_TRUE(key.ok()) << key.status();
+    key_ = *key;
+  }
+
+  absl::StatusOr<std::string> Sign() {
+    return token_->Sign(key_, {SignMechanism::kEcdsa}, Digest("voucher"));
+  }
+
+  // `fault` for every C_Sign on this test's token.
+  std::string SignRule(std::string_view fault) {
+    return absl::StrCat(temp_->label(), " C_Sign ", std::string(fault), "\n");
+  }
+
+  std::unique_ptr<TempToken> temp_;
+  std::unique_ptr<FaultControl> faults_;
+  std::unique_ptr<Token> token_;
+  KeyInfo key_;
+};
+
+TEST_F(FaultTest, ForwardsEverythingWithoutRules) {
+  auto signature = Sign();
+  ASSERT_TRUE(signature.ok()) << signature.status();
+  EXPECT_EQ(signature->size(), 64u);
+}
+
+TEST_F(FaultTest, RuleForAnotherTokenDoesNotHitThisOne) {
+  ASSERT_TRUE(faults_->Set("some-other-token C_Sign device_error\n").ok());
+  EXPECT_TRUE(Sign().ok());
+}
+
+TEST_F(FaultTest, MalformedRuleIsIgnored) {
+  ASSERT_TRUE(faults_->Set(absl::StrCat(temp_->label(), " C_Sign no_such_fault\n")).ok());
+  EXPECT_TRUE(Sign().ok());
+}
+
+TEST_F(FaultTest, OnceFailsOneCallOnly) {
+  ASSERT_TRUE(faults_->Set(absl::StrCat(temp_->label(), " C_Sign device_error once\n")).ok());
+  EXPECT_EQ(Sign().status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(Sign().ok());
+}
+
+// Each fault that means "the token or its session is gone" comes back as kUnavailable (the
+// caller retries), names the CK_RV, and the token signs again once the rule is removed:
+// the session that saw the error was closed and a fresh one opened.
+TEST_F(FaultTest, EveryDeviceFaultIsUnavailableAndRecovers) {
+  for (const char* fault :
+       {"session_handle_invalid", "device_removed", "device_error", "token_not_present"}) {
+    SCOPED_TRACE(fault);
+    ASSERT_TRUE(faults_->Set(SignRule(fault)).ok());
+    for (int i = 0; i < 3; ++i) {
+      absl::StatusOr<std::string> signature = Sign();
+      EXPECT_EQ(signature.status().code(), absl::StatusCode::kUnavailable) << signature.status();
+      EXPECT_NE(signature.status().message().find(absl::AsciiStrToUpper(fault)), std::string::npos)
+          << signature.status();
+    }
+    ASSERT_TRUE(faults_->Clear().ok());
+    absl::StatusOr<std::string> signature = Sign();
+    EXPECT_TRUE(signature.ok()) << signature.status();
+  }
+}
+
+TEST_F(FaultTest, EveryFunctionOfTheTokenFails) {
+  ASSERT_TRUE(faults_->Set(absl::StrCat(temp_->label(), " * device_removed\n")).ok());
+  EXPECT_EQ(token_->ListKeys().status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Sign().status().code(), absl::StatusCode::kUnavailable);
+  ASSERT_TRUE(faults_->Clear().ok());
+  EXPECT_TRUE(Sign().ok());
+}
+
+}  // namespace
+}  // namespace masa::hsm
