@@ -1,6 +1,8 @@
 // A Token under the faults a real HSM shows, made by the PKCS#11 fault module
 // (hsm/testing/fault_module.cc) in front of a real SoftHSM2 token: what the caller sees, and
 // that the token works again once the fault is gone.
+#include <p11-kit/pkcs11.h>
+
 #include <string>
 
 #include <openssl/sha.h>
@@ -8,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "hsm/internal/ck.h"
 #include "hsm/pkcs11.h"
 #include "hsm/testing/fault_control.h"
 #include "hsm/testing/softhsm_token.h"
@@ -108,6 +111,46 @@ TEST_F(FaultTest, EveryFunctionOfTheTokenFails) {
   EXPECT_EQ(token_->ListKeys().status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(Sign().status().code(), absl::StatusCode::kUnavailable);
   ASSERT_TRUE(faults_->Clear().ok());
+  EXPECT_TRUE(Sign().ok());
+}
+
+// The token forgot the login (an HSM restart): the Token logs in again with the PIN it
+// keeps, and the caller sees a signature.
+TEST_F(FaultTest, UserNotLoggedInLogsInAgain) {
+  ASSERT_TRUE(faults_->Set(absl::StrCat(temp_->label(), " C_Sign user_not_logged_in once\n")).ok());
+  absl::StatusOr<std::string> signature = Sign();
+  EXPECT_TRUE(signature.ok()) << signature.status();
+}
+
+// A token that keeps saying "not logged in" after a fresh login is out of order: kUnavailable,
+// and fine again once it stops.
+TEST_F(FaultTest, UserStillNotLoggedInIsUnavailable) {
+  ASSERT_TRUE(faults_->Set(SignRule("user_not_logged_in")).ok());
+  absl::StatusOr<std::string> signature = Sign();
+  EXPECT_EQ(signature.status().code(), absl::StatusCode::kUnavailable) << signature.status();
+  EXPECT_NE(signature.status().message().find("after logging in again"), std::string::npos)
+      << signature.status();
+  ASSERT_TRUE(faults_->Clear().ok());
+  EXPECT_TRUE(Sign().ok());
+}
+
+// A real logout, as a token restart leaves it (login state is per application, so one
+// C_Logout ends it for every session): the next signature logs in again and works.
+TEST_F(FaultTest, RealLogoutIsRepairedByTheNextSignature) {
+  ASSERT_TRUE(Sign().ok());  // the pool's session and its key copy exist
+  CK_FUNCTION_LIST* fl = internal::FunctionListOf(*temp_->module());
+  auto tokens = temp_->module()->Tokens();
+  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  CK_SLOT_ID slot = 0;
+  for (const TokenDescription& token : *tokens) {
+    if (token.label == temp_->label()) slot = token.slot_id;
+  }
+  CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
+  ASSERT_EQ(fl->C_OpenSession(slot, CKF_SERIAL_SESSION, nullptr, nullptr, &session), CKR_OK);
+  ASSERT_EQ(fl->C_Logout(session), CKR_OK);
+  (void)fl->C_CloseSession(session);
+  absl::StatusOr<std::string> signature = Sign();
+  EXPECT_TRUE(signature.ok()) << signature.status();
   EXPECT_TRUE(Sign().ok());
 }
 

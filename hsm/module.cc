@@ -131,7 +131,11 @@ absl::StatusOr<std::vector<TokenDescription>> ModuleImpl::Tokens() {
   for (CK_SLOT_ID slot : slots) {
     CK_TOKEN_INFO info;
     CkResult result = MASA_CK(fl_, C_GetTokenInfo, slot, &info);
-    if (result.rv() == CKR_TOKEN_NOT_PRESENT) continue;  // removed since C_GetSlotList
+    // Removed since C_GetSlotList, or failing: one broken token must not hide the others.
+    if (result.rv() == CKR_TOKEN_NOT_PRESENT || result.rv() == CKR_DEVICE_REMOVED ||
+        result.rv() == CKR_DEVICE_ERROR) {
+      continue;
+    }
     MASA_RETURN_IF_ERROR(result);
     TokenDescription token;
     token.slot_id = slot;

@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "common/openssl.h"
 #include "common/status.h"
 #include "hsm/internal/ck.h"
@@ -101,13 +102,51 @@ absl::StatusOr<std::string> TokenImpl::Sign(const KeyInfo& key, const SignParams
     return absl::InvalidArgumentError(
         absl::StrCat("key ", key.uri, " cannot sign with the requested mechanism"));
   }
+  absl::StatusOr<std::string> signature = SignOnce(key, params, input, /*login_first=*/false);
+  if (signature.ok()) return signature;
+  const absl::Status& failed = signature.status();
+  // After a device error the other idle sessions are most likely dead too.
+  if (failed.code() == absl::StatusCode::kUnavailable) pool_.CloseIdle();
+  // Login state is per application and ends when the token restarts: log in again, once.
+  // Session copies of private keys die with a logout, and a handle the token forgot is not
+  // the caller's fault either: both get one more try on a fresh session.
+  const bool relogin = HasCkRv(failed, CKR_USER_NOT_LOGGED_IN);
+  if (!relogin && !HasCkRv(failed, CKR_KEY_HANDLE_INVALID) &&
+      !HasCkRv(failed, CKR_OBJECT_HANDLE_INVALID)) {
+    return Annotate(failed, absl::StrCat("signing with ", key.uri));
+  }
+  pool_.CloseIdle();
+  Log(LogLevel::kWarning, absl::StrCat("token '", label_, "': ", failed.message(),
+                                       relogin ? "; logging in again" : "; retrying once"));
+  // C_Login answers CKR_USER_ALREADY_LOGGED_IN when nothing was lost: cheap either way.
+  signature = SignOnce(key, params, input, /*login_first=*/true);
+  if (signature.ok()) return signature;
+  if (HasCkRv(signature.status(), CKR_USER_NOT_LOGGED_IN)) {
+    return absl::UnavailableError(
+        absl::StrCat("token '", label_,
+                     "' still answers CKR_USER_NOT_LOGGED_IN after logging in "
+                     "again, signing with ",
+                     key.uri));
+  }
+  return Annotate(signature.status(), absl::StrCat("signing with ", key.uri));
+}
+
+absl::StatusOr<std::string> TokenImpl::SignOnce(const KeyInfo& key, const SignParams& params,
+                                                std::string_view input, bool login_first) {
   MASA_ASSIGN_OR_RETURN(SessionPool::Lease lease, pool_.Acquire());
+  if (login_first) {
+    CkResult login = [&] {
+      PinBuffer buffer(pin_);
+      return MASA_CK(fl_, C_Login, lease.handle(), CKU_USER, buffer.data(), buffer.size());
+    }();
+    if (!login.ok() && login.rv() != CKR_USER_ALREADY_LOGGED_IN) {
+      lease.Discard();
+      return Annotate(login.status(), absl::StrCat("logging in to token '", label_, "' again"));
+    }
+  }
   absl::StatusOr<std::string> signature = SignInSession(lease.session(), key, params, input);
   // After any error the session may be mid-operation or dead: never reuse it.
-  if (!signature.ok()) {
-    lease.Discard();
-    return Annotate(signature.status(), absl::StrCat("signing with ", key.uri));
-  }
+  if (!signature.ok()) lease.Discard();
   return signature;
 }
 
@@ -218,7 +257,8 @@ absl::StatusOr<std::unique_ptr<Token>> Token::Open(std::shared_ptr<Module> modul
   if (!listed.ok()) return close(listed);
   mechanisms.insert(list.begin(), list.begin() + std::min<size_t>(count, list.size()));
 
-  return std::make_unique<TokenImpl>(std::move(impl), slot, std::move(label), info, session,
+  return std::make_unique<TokenImpl>(std::move(impl), slot, std::move(label), info,
+                                     Secret(std::string(pin.view())), session,
                                      std::move(mechanisms), options);
 }
 

@@ -1,5 +1,7 @@
 #include "hsm/internal/ck.h"
 
+#include <cctype>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status.h"
@@ -181,6 +183,23 @@ absl::Status FromCkRv(CK_RV rv, std::string_view function) {
     default:
       return absl::InternalError(message);
   }
+}
+
+bool HasCkRv(const absl::Status& status, CK_RV rv) {
+  if (status.ok()) return rv == CKR_OK;
+  std::string name = absl::StrCat(": ", CkRvName(rv));
+  std::string_view message(status.message().data(), status.message().size());
+  size_t at = message.find(name);
+  // Whole name only: CKR_KEY_HANDLE_INVALID must not match CKR_KEY_HANDLE_INVALID_X.
+  while (at != std::string_view::npos) {
+    size_t end = at + name.size();
+    if (end == message.size() ||
+        !(isalnum(static_cast<unsigned char>(message[end])) || message[end] == '_')) {
+      return true;
+    }
+    at = message.find(name, end);
+  }
+  return false;
 }
 
 absl::StatusOr<std::string> GetAttribute(CK_FUNCTION_LIST* fl, CK_SESSION_HANDLE session,

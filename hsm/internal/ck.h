@@ -24,6 +24,10 @@ std::string CkRvName(CK_RV rv);
 // is "C_Login: CKR_PIN_INCORRECT". Never sees a PIN or other secret.
 absl::Status FromCkRv(CK_RV rv, std::string_view function);
 
+// Whether `status` came from FromCkRv(rv, ...) (possibly annotated since): the one place
+// that reads a CK_RV back out of a Status, for callers that react to one value.
+bool HasCkRv(const absl::Status& status, CK_RV rv);
+
 // The outcome of one C_* call: its name and CK_RV. Converts implicitly to absl::Status so
 // that MASA_RETURN_IF_ERROR(MASA_CK(...)) reads naturally; rv() lets a caller treat a
 // particular value (CKR_USER_ALREADY_LOGGED_IN, ...) as success.

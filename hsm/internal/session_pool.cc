@@ -36,6 +36,19 @@ absl::StatusOr<SessionPool::Lease> SessionPool::Acquire() {
   return Lease(this, std::move(session));
 }
 
+void SessionPool::CloseIdle() {
+  std::vector<std::unique_ptr<PooledSession>> idle;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    idle.swap(idle_);
+    open_ -= idle.size();
+    discarded_ += idle.size();
+  }
+  for (auto& session : idle) (void)MASA_CK(fl_, C_CloseSession, session->handle);
+  std::lock_guard<std::mutex> lock(mu_);
+  available_.notify_all();
+}
+
 size_t SessionPool::discarded() const {
   std::lock_guard<std::mutex> lock(mu_);
   return discarded_;

@@ -63,6 +63,10 @@ class SessionPool {
   // Fails (no wait) when opening a session fails: kUnavailable when the token is gone.
   absl::StatusOr<Lease> Acquire();
 
+  // Closes every idle session (after a device error they are likely dead too), so that the
+  // next Acquire() opens a fresh one. Leased sessions are left to their leases.
+  void CloseIdle();
+
   size_t capacity() const { return capacity_; }
   // Sessions closed because a lease was discarded (for tests and metrics).
   size_t discarded() const;

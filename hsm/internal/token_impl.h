@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/secret.h"
 #include "hsm/internal/ck.h"
 #include "hsm/internal/module_impl.h"
 #include "hsm/internal/session_pool.h"
@@ -37,10 +38,10 @@ std::string FormatObjectUri(std::string_view token_label, std::string_view label
 class TokenImpl final : public Token {
  public:
   TokenImpl(std::shared_ptr<ModuleImpl> module, CK_SLOT_ID slot, std::string label,
-            CK_TOKEN_INFO info, CK_SESSION_HANDLE admin_session,
+            CK_TOKEN_INFO info, Secret pin, CK_SESSION_HANDLE admin_session,
             std::set<CK_MECHANISM_TYPE> mechanisms, TokenOptions options)
       : module_(std::move(module)), fl_(module_->functions()), slot_(slot),
-        label_(std::move(label)), info_(info), admin_session_(admin_session),
+        label_(std::move(label)), info_(info), pin_(std::move(pin)), admin_session_(admin_session),
         mechanisms_(std::move(mechanisms)), options_(options),
         pool_(fl_, slot_, options.sessions, 0) {}
 
@@ -56,9 +57,14 @@ class TokenImpl final : public Token {
   absl::StatusOr<KeyInfo> GenerateKeyPair(KeyType type, std::string_view label) override;
   absl::StatusOr<std::string> Sign(const KeyInfo& key, const SignParams& params,
                                    std::string_view input) override;
+  absl::StatusOr<KeyInfo> ImportKeyPair(std::string_view label, std::string_view id,
+                                        std::string_view pkcs8_der) override;
   absl::Status StoreCertificate(std::string_view label, std::string_view id,
                                 std::string_view der) override;
   size_t pool_size() const override { return pool_.capacity(); }
+
+  // The token's description as read at Open (for URI matching by TokenGroup).
+  const CK_TOKEN_INFO& info() const { return info_; }
 
  private:
   // Reads label, id and the public half of the private key `handle`. Requires admin_mu_.
@@ -67,12 +73,17 @@ class TokenImpl final : public Token {
   absl::StatusOr<CK_OBJECT_HANDLE> KeyHandle(PooledSession& session, const KeyInfo& key);
   absl::StatusOr<std::string> SignInSession(PooledSession& session, const KeyInfo& key,
                                             const SignParams& params, std::string_view input);
+  // One signature on a session from the pool; the lease is discarded after any error.
+  absl::StatusOr<std::string> SignOnce(const KeyInfo& key, const SignParams& params,
+                                       std::string_view input, bool login_first);
 
   const std::shared_ptr<ModuleImpl> module_;  // outlives every session below
   CK_FUNCTION_LIST* const fl_;
   const CK_SLOT_ID slot_;
   const std::string label_;
   const CK_TOKEN_INFO info_;
+  // Kept to log in again after CKR_USER_NOT_LOGGED_IN (see Token::Open).
+  const Secret pin_;
   // Opened at login and kept for the Token's life (keeps the application logged in);
   // used, under admin_mu_, for lookups, key generation and certificate storage.
   const CK_SESSION_HANDLE admin_session_;
