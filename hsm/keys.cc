@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "absl/strings/str_cat.h"
@@ -292,6 +294,197 @@ absl::StatusOr<KeyInfo> TokenImpl::GenerateKeyPair(KeyType type, std::string_vie
                        public_template.size(), private_template.data(), private_template.size(),
                        &public_key, &private_key),
                absl::StrCat("generating key pair '", label, "' on token '", label_, "'")));
+  return ReadKeyInfo(private_key);
+}
+
+namespace {
+
+// A BIGNUM parameter of `key` as big-endian bytes (`size` bytes, zero-padded, when nonzero).
+absl::StatusOr<Secret> BnParam(const EVP_PKEY* key, const char* name, int size = 0) {
+  BIGNUM* raw = nullptr;
+  if (EVP_PKEY_get_bn_param(key, name, &raw) != 1 || raw == nullptr) {
+    return FromOpenSslErrors(absl::StrCat("the key has no ", name),
+                             absl::StatusCode::kInvalidArgument);
+  }
+  UniquePtr<BIGNUM> bn(raw);
+  std::string bytes(size > 0 ? size : BN_num_bytes(bn.get()), '\0');
+  if (BN_bn2binpad(bn.get(), reinterpret_cast<unsigned char*>(bytes.data()),
+                   static_cast<int>(bytes.size())) < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("the key's ", name, " does not fit"));
+  }
+  BN_clear(bn.get());
+  return Secret(std::move(bytes));
+}
+
+// DER OCTET STRING around `content` (CKA_EC_POINT), short or long form length.
+std::string OctetString(std::string_view content) {
+  std::string out(1, '\x04');
+  if (content.size() < 0x80) {
+    out.push_back(static_cast<char>(content.size()));
+  } else {
+    out.push_back('\x81');
+    out.push_back(static_cast<char>(content.size()));
+  }
+  out.append(content);
+  return out;
+}
+
+CK_ATTRIBUTE Attribute(CK_ATTRIBUTE_TYPE type, const Secret& value) {
+  return {type, const_cast<char*>(value.view().data()), value.view().size()};
+}
+
+}  // namespace
+
+absl::StatusOr<KeyInfo> TokenImpl::ImportKeyPair(std::string_view label_view,
+                                                 std::string_view id_view,
+                                                 std::string_view pkcs8_der) {
+  if (label_view.empty()) return absl::InvalidArgumentError("a key needs a label");
+  if (pkcs8_der.size() > (1u << 16)) return absl::InvalidArgumentError("the key is too large");
+  std::string label(label_view);
+  std::string id(id_view);
+  if (id.empty()) {
+    id.resize(kKeyIdSize);
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(id.data()), static_cast<int>(id.size())) != 1) {
+      return FromOpenSslErrors("generating a key id", absl::StatusCode::kUnavailable);
+    }
+  }
+  const auto* p = reinterpret_cast<const unsigned char*>(pkcs8_der.data());
+  UniquePtr<EVP_PKEY> key(d2i_AutoPrivateKey(nullptr, &p, static_cast<long>(pkcs8_der.size())));
+  if (key == nullptr) {
+    return FromOpenSslErrors("the key is not a DER PKCS#8 private key",
+                             absl::StatusCode::kInvalidArgument);
+  }
+
+  CK_OBJECT_CLASS private_class = CKO_PRIVATE_KEY;
+  CK_OBJECT_CLASS public_class = CKO_PUBLIC_KEY;
+  CK_KEY_TYPE key_type = CKK_EC;
+  CK_BBOOL yes = CK_TRUE;
+  CK_BBOOL no = CK_FALSE;
+  std::vector<CK_ATTRIBUTE> private_template = {
+      {CKA_CLASS, &private_class, sizeof(private_class)},
+      {CKA_KEY_TYPE, &key_type, sizeof(key_type)},
+      {CKA_TOKEN, &yes, sizeof(yes)},
+      {CKA_PRIVATE, &yes, sizeof(yes)},
+      {CKA_SENSITIVE, &yes, sizeof(yes)},
+      {CKA_EXTRACTABLE, &no, sizeof(no)},
+      {CKA_SIGN, &yes, sizeof(yes)},
+      {CKA_COPYABLE, &yes, sizeof(yes)},
+      {CKA_LABEL, label.data(), label.size()},
+      {CKA_ID, id.data(), id.size()},
+  };
+  std::vector<CK_ATTRIBUTE> public_template = {
+      {CKA_CLASS, &public_class, sizeof(public_class)},
+      {CKA_KEY_TYPE, &key_type, sizeof(key_type)},
+      {CKA_TOKEN, &yes, sizeof(yes)},
+      {CKA_PRIVATE, &no, sizeof(no)},
+      {CKA_VERIFY, &yes, sizeof(yes)},
+      {CKA_LABEL, label.data(), label.size()},
+      {CKA_ID, id.data(), id.size()},
+  };
+  // Owners of the attribute values, alive until the objects are created.
+  std::vector<Secret> values;
+  values.reserve(16);
+  auto add = [&](std::vector<CK_ATTRIBUTE>& to, CK_ATTRIBUTE_TYPE type, Secret value) {
+    values.push_back(std::move(value));
+    to.push_back(Attribute(type, values.back()));
+  };
+  auto as_secret = [](const unsigned char* data, size_t size) {
+    return Secret(std::string(reinterpret_cast<const char*>(data), size));
+  };
+  switch (EVP_PKEY_get_base_id(key.get())) {
+    case EVP_PKEY_EC: {
+      int bits = EVP_PKEY_get_bits(key.get());
+      if (bits != 256 && bits != 384) {
+        return absl::InvalidArgumentError("only P-256 and P-384 EC keys can be imported");
+      }
+      Secret params = bits == 256 ? as_secret(kP256Params, sizeof(kP256Params))
+                                  : as_secret(kP384Params, sizeof(kP384Params));
+      unsigned char point[160];
+      size_t point_size = 0;
+      if (EVP_PKEY_get_octet_string_param(key.get(), OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point),
+                                          &point_size) != 1 ||
+          point_size == 0 || point[0] != 0x04) {
+        return absl::InvalidArgumentError("the EC key has no uncompressed public point");
+      }
+      MASA_ASSIGN_OR_RETURN(Secret d, BnParam(key.get(), OSSL_PKEY_PARAM_PRIV_KEY, bits / 8));
+      add(private_template, CKA_EC_PARAMS, Secret(std::string(params.view())));
+      add(private_template, CKA_VALUE, std::move(d));
+      add(public_template, CKA_EC_PARAMS, std::move(params));
+      add(public_template, CKA_EC_POINT,
+          Secret(OctetString(std::string_view(reinterpret_cast<char*>(point), point_size))));
+      break;
+    }
+    case EVP_PKEY_ED25519: {
+      key_type = CKK_EC_EDWARDS;
+      unsigned char raw[32];
+      size_t size = sizeof(raw);
+      if (EVP_PKEY_get_raw_private_key(key.get(), raw, &size) != 1 || size != 32) {
+        return absl::InvalidArgumentError("the Ed25519 key has no 32-byte private key");
+      }
+      add(private_template, CKA_VALUE, as_secret(raw, size));
+      OPENSSL_cleanse(raw, sizeof(raw));
+      size = sizeof(raw);
+      if (EVP_PKEY_get_raw_public_key(key.get(), raw, &size) != 1 || size != 32) {
+        return absl::InvalidArgumentError("the Ed25519 key has no 32-byte public key");
+      }
+      add(private_template, CKA_EC_PARAMS, as_secret(kEd25519Params, sizeof(kEd25519Params)));
+      add(public_template, CKA_EC_PARAMS, as_secret(kEd25519Params, sizeof(kEd25519Params)));
+      add(public_template, CKA_EC_POINT,
+          Secret(OctetString(std::string_view(reinterpret_cast<char*>(raw), size))));
+      break;
+    }
+    case EVP_PKEY_RSA: {
+      key_type = CKK_RSA;
+      struct {
+        CK_ATTRIBUTE_TYPE type;
+        const char* name;
+        bool is_public;
+      } const parts[] = {
+          {CKA_MODULUS, OSSL_PKEY_PARAM_RSA_N, true},
+          {CKA_PUBLIC_EXPONENT, OSSL_PKEY_PARAM_RSA_E, true},
+          {CKA_PRIVATE_EXPONENT, OSSL_PKEY_PARAM_RSA_D, false},
+          {CKA_PRIME_1, OSSL_PKEY_PARAM_RSA_FACTOR1, false},
+          {CKA_PRIME_2, OSSL_PKEY_PARAM_RSA_FACTOR2, false},
+          {CKA_EXPONENT_1, OSSL_PKEY_PARAM_RSA_EXPONENT1, false},
+          {CKA_EXPONENT_2, OSSL_PKEY_PARAM_RSA_EXPONENT2, false},
+          {CKA_COEFFICIENT, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, false},
+      };
+      for (const auto& part : parts) {
+        MASA_ASSIGN_OR_RETURN(Secret value, BnParam(key.get(), part.name));
+        if (part.is_public)
+          add(public_template, part.type,
+              as_secret(reinterpret_cast<const unsigned char*>(value.view().data()),
+                        value.view().size()));
+        add(private_template, part.type, std::move(value));
+      }
+      break;
+    }
+    default:
+      return absl::InvalidArgumentError(
+          "only EC P-256/P-384, Ed25519 and RSA keys can be imported");
+  }
+
+  std::lock_guard<std::mutex> lock(admin_mu_);
+  CK_ATTRIBUTE same_label[] = {{CKA_CLASS, &private_class, sizeof(private_class)},
+                               {CKA_TOKEN, &yes, sizeof(yes)},
+                               {CKA_LABEL, label.data(), label.size()}};
+  MASA_ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> existing,
+                        FindObjects(fl_, admin_session_, same_label, 3));
+  if (!existing.empty()) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("token '", label_, "' already has a private key labelled '", label, "'"));
+  }
+  CK_OBJECT_HANDLE public_key = CK_INVALID_HANDLE;
+  MASA_RETURN_IF_ERROR(Annotate(MASA_CK(fl_, C_CreateObject, admin_session_, public_template.data(),
+                                        public_template.size(), &public_key),
+                                absl::StrCat("importing public key '", label, "'")));
+  CK_OBJECT_HANDLE private_key = CK_INVALID_HANDLE;
+  absl::Status created = MASA_CK(fl_, C_CreateObject, admin_session_, private_template.data(),
+                                 private_template.size(), &private_key);
+  if (!created.ok()) {
+    (void)MASA_CK(fl_, C_DestroyObject, admin_session_, public_key);
+    return Annotate(created, absl::StrCat("importing private key '", label, "'"));
+  }
   return ReadKeyInfo(private_key);
 }
 

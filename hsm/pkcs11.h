@@ -114,9 +114,11 @@ struct TokenOptions {
 // A logged-in token and its session pool. All methods are thread-safe.
 class Token {
  public:
-  // Opens the token labelled `label` and logs in as CKU_USER with `pin` (which is not
-  // retained). kNotFound: no such token; kPermissionDenied: wrong PIN (the PIN never
-  // appears in the message); kFailedPrecondition: PIN locked.
+  // Opens the token labelled `label` and logs in as CKU_USER with `pin`. The Token keeps a
+  // copy of the PIN for its life (a Secret, wiped when the Token goes), to log in again
+  // when the token answers CKR_USER_NOT_LOGGED_IN (an HSM restarted, a partition reset).
+  // kNotFound: no such token; kPermissionDenied: wrong PIN (the PIN never appears in the
+  // message); kFailedPrecondition: PIN locked.
   // PKCS#11 login is per application: several Tokens of one process may share a token
   // (each with its own pool); a second Open is checked against the PIN the process logged
   // in with, since the module itself no longer checks it. Destroying a Token closes its
@@ -145,11 +147,32 @@ class Token {
 
   // Signs `input` with `key` (see SignMechanism for what input is). Takes a session from
   // the pool (blocking while all are leased) and the key handle cached for it. A session
-  // that saw any error is closed, and a fresh one opened on the next call. kUnavailable
-  // when the token is busy or gone (retry); kInvalidArgument for a mechanism the key's
-  // family cannot do (checked before the token is asked); kNotFound when the key is gone.
+  // that saw any error is closed, and a fresh one opened on the next call; after a
+  // kUnavailable error every idle session is closed too (they are likely dead as well), so
+  // that a retry gets a fresh session. When the token answers CKR_USER_NOT_LOGGED_IN the
+  // Token logs in again with its PIN and signs once more on a fresh session; likewise once
+  // for a key handle the token no longer knows. kUnavailable when the token is busy or gone
+  // (device removed or in error, token not present, session closed or invalid, still not
+  // logged in after logging in again: retry, maybe elsewhere); kInvalidArgument for a
+  // mechanism the key's family cannot do (checked before the token is asked); kNotFound
+  // when the key is gone. `key` may come from another Token holding the same key: the key
+  // is looked up here by its CKA_ID and CKA_LABEL.
   virtual absl::StatusOr<std::string> Sign(const KeyInfo& key, const SignParams& params,
                                            std::string_view input) = 0;
+
+  // FOR DEVELOPMENT AND TESTS ONLY. Creates a private key token object from `pkcs8_der`
+  // (an unencrypted PKCS#8 PrivateKeyInfo: EC P-256 or P-384, RSA, Ed25519) as sensitive
+  // and non-extractable, and its public key object, both with CKA_LABEL `label` and CKA_ID
+  // `id` (a fresh random one when empty). The key existed outside the HSM, so this is no
+  // substitute for GenerateKeyPair: it exists so that two SoftHSM2 tokens can hold the same
+  // key, as a real HSM's tokens do after the vendor's cloning tools copied it. kAlreadyExists
+  // when a private key with `label` exists; kInvalidArgument when `pkcs8_der` is not such a
+  // key; kUnimplemented for a Token that cannot import.
+  virtual absl::StatusOr<KeyInfo> ImportKeyPair(std::string_view label, std::string_view id,
+                                                std::string_view pkcs8_der) {
+    (void)label, (void)id, (void)pkcs8_der;
+    return absl::UnimplementedError("this token cannot import keys");
+  }
 
   // Stores a certificate object (CKO_CERTIFICATE, X.509, public token object) with `label`,
   // `id` and CKA_VALUE `der`, and CKA_SUBJECT/ISSUER/SERIAL_NUMBER taken from it.
