@@ -28,10 +28,12 @@ constexpr char kProps[] = "provider=masa-pkcs11";
 const OSSL_ALGORITHM kKeymgmt[] = {
     {"EC:id-ecPublicKey:1.2.840.10045.2.1", kProps, kEcKeymgmtFunctions, "HSM EC key"},
     {"RSA:rsaEncryption:1.2.840.113549.1.1.1", kProps, kRsaKeymgmtFunctions, "HSM RSA key"},
+    {"ED25519:1.3.101.112", kProps, kEd25519KeymgmtFunctions, "HSM Ed25519 key"},
     {nullptr, nullptr, nullptr, nullptr}};
 const OSSL_ALGORITHM kSignature[] = {
     {"ECDSA", kProps, kSignatureFunctions, "ECDSA in the HSM"},
     {"RSA:rsaEncryption:1.2.840.113549.1.1.1", kProps, kSignatureFunctions, "RSA in the HSM"},
+    {"ED25519:Ed25519:1.3.101.112", kProps, kEd25519SignatureFunctions, "Ed25519 in the HSM"},
     {nullptr, nullptr, nullptr, nullptr}};
 const OSSL_ALGORITHM kStore[] = {{"pkcs11", kProps, kStoreFunctions, "RFC 7512 pkcs11: URIs"},
                                  {nullptr, nullptr, nullptr, nullptr}};
@@ -196,6 +198,16 @@ absl::StatusOr<UniquePtr<EVP_PKEY>> ProviderContext::PublicKey(const KeyInfo& ke
   const PublicKeyInfo& pub = key.public_key;
   internal::ProvKey desc;
   MASA_RETURN_IF_ERROR(internal::SetPublicFromInfo(&desc, key));
+  if (pub.family == KeyFamily::kEdwards) {
+    UniquePtr<EVP_PKEY> ed(EVP_PKEY_new_raw_public_key_ex(
+        libctx(), "ED25519", "provider=default",
+        reinterpret_cast<const unsigned char*>(desc.ec_point.data()), desc.ec_point.size()));
+    if (ed == nullptr) {
+      return FromOpenSslErrors("building the Ed25519 public key",
+                               absl::StatusCode::kInvalidArgument);
+    }
+    return ed;
+  }
   OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
   UniquePtr<BIGNUM> n, e;
   bool ok = bld != nullptr;

@@ -111,6 +111,52 @@ TEST_F(ProviderTest, RsaPkcs1AndPss) {
   EXPECT_FALSE(Verify(info, "SHA256", "data", pss));  // not a PKCS#1 v1.5 signature
 }
 
+TEST_F(ProviderTest, Ed25519SignsTheWholeMessageInOneShot) {
+  KeyInfo info;
+  auto key = Load(KeyType::kEd25519, "ed", &info);
+  ASSERT_NE(key, nullptr);
+  EXPECT_TRUE(EVP_PKEY_is_a(key.get(), "ED25519"));
+  EXPECT_EQ(EVP_PKEY_get_size(key.get()), 64);
+  std::string message(5000, 'v');  // longer than any digest: the token gets all of it
+  std::string sig = Sign(key.get(), nullptr, message);
+  EXPECT_EQ(sig.size(), 64u);
+  EXPECT_TRUE(Verify(info, nullptr, message, sig));
+  EXPECT_FALSE(Verify(info, nullptr, message + "!", sig));
+  // A digest makes no sense for PureEdDSA and is refused.
+  UniquePtr<EVP_MD_CTX> mctx(EVP_MD_CTX_new());
+  EXPECT_NE(EVP_DigestSignInit_ex(mctx.get(), nullptr, "SHA256", ctx_->libctx(), nullptr, key.get(),
+                                  nullptr),
+            1);
+  ERR_clear_error();
+}
+
+TEST_F(ProviderTest, Ed25519SelfSignedCertificateThroughTheHsm) {
+  KeyInfo info;
+  auto key = Load(KeyType::kEd25519, "ed-ca", &info);
+  ASSERT_NE(key, nullptr);
+  auto pub = ctx_->PublicKey(info);
+  ASSERT_TRUE(pub.ok()) << pub.status();
+  UniquePtr<X509> cert(X509_new_ex(ctx_->libctx(), nullptr));
+  X509_set_version(cert.get(), X509_VERSION_3);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 9);
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("Ed25519 HSM"), -1, -1, 0);
+  X509_set_issuer_name(cert.get(), name);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
+  X509_set_pubkey(cert.get(), pub->get());
+  UniquePtr<EVP_MD_CTX> mctx(EVP_MD_CTX_new());
+  ASSERT_EQ(EVP_DigestSignInit_ex(mctx.get(), nullptr, nullptr, ctx_->libctx(), nullptr, key.get(),
+                                  nullptr),
+            1)
+      << FromOpenSslErrors("init");
+  ASSERT_GT(X509_sign_ctx(cert.get(), mctx.get()), 0) << FromOpenSslErrors("X509_sign_ctx");
+  EXPECT_EQ(OBJ_obj2nid(X509_get0_tbs_sigalg(cert.get())->algorithm), NID_ED25519);
+  EXPECT_EQ(X509_verify(cert.get(), pub->get()), 1);
+  EXPECT_EQ(X509_check_private_key(cert.get(), key.get()), 1) << FromOpenSslErrors("check");
+}
+
 TEST_F(ProviderTest, PrivateKeyNeverLeavesTheToken) {
   auto key = Load(KeyType::kEcP256, "sealed");
   ASSERT_NE(key, nullptr);

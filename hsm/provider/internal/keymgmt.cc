@@ -27,6 +27,7 @@ int CurveNid(const char* name) {
 }
 
 int SecurityBits(const ProvKey& key) {
+  if (key.family == KeyFamily::kEdwards) return 128;
   if (key.family == KeyFamily::kRsa)
     return key.bits >= 15360  ? 256
            : key.bits >= 7680 ? 192
@@ -44,6 +45,7 @@ void* NewKey(void* provctx, KeyFamily family) {
 }
 void* EcNew(void* provctx) { return NewKey(provctx, KeyFamily::kEc); }
 void* RsaNew(void* provctx) { return NewKey(provctx, KeyFamily::kRsa); }
+void* EdNew(void* provctx) { return NewKey(provctx, KeyFamily::kEdwards); }
 
 void Free(void* keydata) { delete static_cast<ProvKey*>(keydata); }
 
@@ -102,6 +104,20 @@ int Import(void* keydata, int selection, const OSSL_PARAM params[]) {
       OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_RSA_D) != nullptr) {
     return 0;
   }
+  if (key->family == KeyFamily::kEdwards) {
+    if (const OSSL_PARAM* p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_PUB_KEY)) {
+      const void* data = nullptr;
+      size_t len = 0;
+      if (!OSSL_PARAM_get_octet_string_ptr(p, &data, &len) || len != kEd25519PublicKeySize) {
+        return 0;
+      }
+      key->ec_point.assign(static_cast<const char*>(data), len);
+      key->bits = kEd25519Bits;
+    } else if (selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) {
+      return 0;
+    }
+    return 1;
+  }
   if (key->family == KeyFamily::kEc) {
     if (const OSSL_PARAM* p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_GROUP_NAME)) {
       const char* name = nullptr;
@@ -147,6 +163,12 @@ const OSSL_PARAM* EcImportTypes(int) {
   return kTypes;
 }
 
+const OSSL_PARAM* EdImportTypes(int) {
+  static const OSSL_PARAM kTypes[] = {OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, nullptr, 0),
+                                      OSSL_PARAM_END};
+  return kTypes;
+}
+
 const OSSL_PARAM* RsaImportTypes(int) {
   static const OSSL_PARAM kTypes[] = {OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_N, nullptr, 0),
                                       OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, nullptr, 0),
@@ -163,7 +185,12 @@ int Export(void* keydata, int selection, OSSL_CALLBACK* callback, void* cbarg) {
   OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
   if (bld == nullptr) return 0;
   bool ok = true;
-  if (key->family == KeyFamily::kEc) {
+  if (key->family == KeyFamily::kEdwards) {
+    if (selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) {
+      ok = OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, key->ec_point.data(),
+                                            key->ec_point.size());
+    }
+  } else if (key->family == KeyFamily::kEc) {
     if (selection & OSSL_KEYMGMT_SELECT_ALL_PARAMETERS) {
       ok = ok && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
                                                  key->group_name.c_str(), 0);
@@ -201,6 +228,20 @@ int GetParams(void* keydata, OSSL_PARAM params[]) {
   if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_MAX_SIZE)) &&
       !OSSL_PARAM_set_int(p, static_cast<int>(MaxSignatureSize(*key)))) {
     return 0;
+  }
+  if (key->family == KeyFamily::kEdwards) {
+    // PureEdDSA hashes inside the signature: "" tells EVP_DigestSignInit to use no digest.
+    if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_MANDATORY_DIGEST)) &&
+        !OSSL_PARAM_set_utf8_string(p, "")) {
+      return 0;
+    }
+    for (const char* name : {OSSL_PKEY_PARAM_PUB_KEY, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY}) {
+      if ((p = OSSL_PARAM_locate(params, name)) &&
+          !OSSL_PARAM_set_octet_string(p, key->ec_point.data(), key->ec_point.size())) {
+        return 0;
+      }
+    }
+    return 1;
   }
   if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_DEFAULT_DIGEST)) &&
       !OSSL_PARAM_set_utf8_string(p, DefaultDigest(*key))) {
@@ -255,11 +296,26 @@ const OSSL_PARAM* RsaGettableParams(void*) {
   return kParams;
 }
 
+const OSSL_PARAM* EdGettableParams(void*) {
+  static const OSSL_PARAM kParams[] = {
+      OSSL_PARAM_int(OSSL_PKEY_PARAM_BITS, nullptr),
+      OSSL_PARAM_int(OSSL_PKEY_PARAM_SECURITY_BITS, nullptr),
+      OSSL_PARAM_int(OSSL_PKEY_PARAM_MAX_SIZE, nullptr),
+      OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_MANDATORY_DIGEST, nullptr, 0),
+      OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, nullptr, 0),
+      OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, nullptr, 0),
+      OSSL_PARAM_END};
+  return kParams;
+}
+
 const char* EcOperationName(int operation) {
   return operation == OSSL_OP_SIGNATURE ? "ECDSA" : nullptr;
 }
 const char* RsaOperationName(int operation) {
   return operation == OSSL_OP_SIGNATURE ? "RSA" : nullptr;
+}
+const char* EdOperationName(int operation) {
+  return operation == OSSL_OP_SIGNATURE ? "ED25519" : nullptr;
 }
 
 }  // namespace
@@ -273,8 +329,23 @@ absl::Status SetPublicFromInfo(ProvKey* key, const KeyInfo& info) {
     key->rsa_e = pub.rsa_public_exponent;
     return absl::OkStatus();
   }
+  if (pub.family == KeyFamily::kEdwards) {
+    // The token names the curve by the id-Ed25519 OID or the PrintableString "edwards25519".
+    static constexpr std::string_view kEd25519Oid("\x06\x03\x2b\x65\x70", 5);
+    static constexpr std::string_view kEd25519Name(
+        "\x13\x0c"
+        "edwards25519",
+        14);
+    if ((pub.ec_params != kEd25519Oid && pub.ec_params != kEd25519Name) ||
+        pub.ec_point.size() != kEd25519PublicKeySize) {
+      return absl::InvalidArgumentError("the key's Edwards curve is not Ed25519");
+    }
+    key->bits = kEd25519Bits;
+    key->ec_point = pub.ec_point;
+    return absl::OkStatus();
+  }
   if (pub.family != KeyFamily::kEc) {
-    return absl::InvalidArgumentError("the provider signs with EC and RSA keys only");
+    return absl::InvalidArgumentError("the provider signs with EC, RSA and Ed25519 keys only");
   }
   const unsigned char* p = reinterpret_cast<const unsigned char*>(pub.ec_params.data());
   UniquePtr<ASN1_OBJECT> oid(d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(pub.ec_params.size())));
@@ -289,6 +360,7 @@ absl::Status SetPublicFromInfo(ProvKey* key, const KeyInfo& info) {
 }
 
 size_t MaxSignatureSize(const ProvKey& key) {
+  if (key.family == KeyFamily::kEdwards) return kEd25519SignatureSize;
   if (key.family == KeyFamily::kRsa) return (static_cast<size_t>(key.bits) + 7) / 8;
   // SEQUENCE { INTEGER r, INTEGER s }, each at most one byte longer than the order.
   size_t n = (static_cast<size_t>(key.bits) + 7) / 8;
@@ -317,6 +389,7 @@ const char* DefaultDigest(const ProvKey& key) {
 
 const OSSL_DISPATCH kEcKeymgmtFunctions[] = {MASA_KEYMGMT_COMMON(Ec)};
 const OSSL_DISPATCH kRsaKeymgmtFunctions[] = {MASA_KEYMGMT_COMMON(Rsa)};
+const OSSL_DISPATCH kEd25519KeymgmtFunctions[] = {MASA_KEYMGMT_COMMON(Ed)};
 #undef MASA_KEYMGMT_COMMON
 
 }  // namespace masa::hsm::internal

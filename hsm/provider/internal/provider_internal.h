@@ -43,11 +43,16 @@ struct ProvKey {
   bool has_private = false;
   KeyInfo info;            // hsm key (id, label, uri) when has_private
   std::string group_name;  // EC: "prime256v1", "secp384r1"
-  int bits = 0;
-  std::string ec_point;  // EC: uncompressed point; Edwards: raw public key
-  std::string rsa_n;     // RSA: big-endian modulus
-  std::string rsa_e;     // RSA: big-endian exponent
+  int bits = 0;            // Ed25519: 253, as OpenSSL counts it
+  std::string ec_point;    // EC: uncompressed point; Edwards: raw public key
+  std::string rsa_n;       // RSA: big-endian modulus
+  std::string rsa_e;       // RSA: big-endian exponent
 };
+
+// Ed25519 (RFC 8032): raw public key and signature sizes, and the size OpenSSL reports.
+inline constexpr size_t kEd25519PublicKeySize = 32;
+inline constexpr size_t kEd25519SignatureSize = 64;
+inline constexpr int kEd25519Bits = 253;
 
 // Fills the public fields of `key` from the token's description. kInvalidArgument when the
 // curve is not supported.
@@ -61,8 +66,11 @@ const char* DefaultDigest(const ProvKey& key);
 
 extern const OSSL_DISPATCH kEcKeymgmtFunctions[];
 extern const OSSL_DISPATCH kRsaKeymgmtFunctions[];
+extern const OSSL_DISPATCH kEd25519KeymgmtFunctions[];
 // One implementation serves ECDSA and RSA: the key says which mechanism the token uses.
 extern const OSSL_DISPATCH kSignatureFunctions[];
+// PureEdDSA (Ed25519): one-shot EVP_DigestSign with no digest; CKM_EDDSA over the message.
+extern const OSSL_DISPATCH kEd25519SignatureFunctions[];
 extern const OSSL_DISPATCH kStoreFunctions[];
 
 }  // namespace masa::hsm::internal

@@ -1,6 +1,6 @@
 // Signature operations for HSM keys: the digest is computed here with OpenSSL's default
 // provider, the private-key operation happens in the token (CKM_ECDSA / CKM_RSA_PKCS /
-// CKM_RSA_PKCS_PSS on the digest).
+// CKM_RSA_PKCS_PSS on the digest). Ed25519 is one-shot: CKM_EDDSA over the whole message.
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
 #include <openssl/objects.h>
@@ -325,7 +325,76 @@ const OSSL_PARAM* SettableCtxParams(void*, void*) {
   return kParams;
 }
 
+// PureEdDSA (RFC 8032, RFC 8419): the token hashes the whole message itself, so there is no
+// digest to choose and no streaming; EVP_DigestSign hands the message over in one call.
+int EdDigestSignInit(void* vctx, const char* mdname, void* provkey, const OSSL_PARAM params[]) {
+  auto* ctx = static_cast<SigCtx*>(vctx);
+  if (mdname != nullptr && *mdname != '\0') {
+    RaiseError(ctx->prov, "Ed25519 signs the message itself and takes no digest");
+    return 0;
+  }
+  return SignInit(vctx, provkey, params);
+}
+
+int EdDigestSign(void* vctx, unsigned char* sig, size_t* siglen, size_t sigsize,
+                 const unsigned char* tbs, size_t tbslen) {
+  auto* ctx = static_cast<SigCtx*>(vctx);
+  if (ctx->key == nullptr) return 0;
+  if (sig == nullptr) {
+    *siglen = kEd25519SignatureSize;
+    return 1;
+  }
+  if (sigsize < kEd25519SignatureSize) return 0;
+  absl::StatusOr<std::string> raw =
+      ctx->prov->token->Sign(ctx->key->info, SignParams{.mechanism = SignMechanism::kEddsa},
+                             std::string_view(reinterpret_cast<const char*>(tbs), tbslen));
+  if (!raw.ok()) {
+    RaiseError(ctx->prov, raw.status());
+    return 0;
+  }
+  if (raw->size() != kEd25519SignatureSize) {
+    RaiseError(ctx->prov, "the token returned an Ed25519 signature of the wrong size");
+    return 0;
+  }
+  std::memcpy(sig, raw->data(), raw->size());
+  *siglen = raw->size();
+  return 1;
+}
+
+// id-Ed25519 with absent parameters (RFC 8410 section 3), for X.509 and CMS.
+int EdGetCtxParams(void* vctx, OSSL_PARAM params[]) {
+  (void)vctx;
+  static constexpr unsigned char kAlgorithmId[] = {0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70};
+  OSSL_PARAM* p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_ALGORITHM_ID);
+  return p == nullptr || OSSL_PARAM_set_octet_string(p, kAlgorithmId, sizeof(kAlgorithmId));
+}
+
+const OSSL_PARAM* EdGettableCtxParams(void*, void*) {
+  static const OSSL_PARAM kParams[] = {
+      OSSL_PARAM_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, nullptr, 0), OSSL_PARAM_END};
+  return kParams;
+}
+
+int EdSetCtxParams(void*, const OSSL_PARAM[]) { return 1; }
+
+const OSSL_PARAM* EdSettableCtxParams(void*, void*) {
+  static const OSSL_PARAM kParams[] = {OSSL_PARAM_END};
+  return kParams;
+}
+
 }  // namespace
+
+const OSSL_DISPATCH kEd25519SignatureFunctions[] = {
+    {OSSL_FUNC_SIGNATURE_NEWCTX, reinterpret_cast<Fn>(NewCtx)},
+    {OSSL_FUNC_SIGNATURE_FREECTX, reinterpret_cast<Fn>(FreeCtx)},
+    {OSSL_FUNC_SIGNATURE_DUPCTX, reinterpret_cast<Fn>(DupCtx)},
+    {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_INIT, reinterpret_cast<Fn>(EdDigestSignInit)},
+    {OSSL_FUNC_SIGNATURE_DIGEST_SIGN, reinterpret_cast<Fn>(EdDigestSign)},
+    {OSSL_FUNC_SIGNATURE_GET_CTX_PARAMS, reinterpret_cast<Fn>(EdGetCtxParams)},
+    {OSSL_FUNC_SIGNATURE_GETTABLE_CTX_PARAMS, reinterpret_cast<Fn>(EdGettableCtxParams)},
+    {OSSL_FUNC_SIGNATURE_SET_CTX_PARAMS, reinterpret_cast<Fn>(EdSetCtxParams)},
+    {OSSL_FUNC_SIGNATURE_SETTABLE_CTX_PARAMS, reinterpret_cast<Fn>(EdSettableCtxParams)},
+    {0, nullptr}};
 
 #define MASA_SIGNATURE_FUNCTIONS                                                            \
   {OSSL_FUNC_SIGNATURE_NEWCTX, reinterpret_cast<Fn>(NewCtx)},                               \

@@ -65,7 +65,9 @@ int Load(void* vctx, OSSL_CALLBACK* object_cb, void* object_cbarg,
   }
   int type = OSSL_OBJECT_PKEY;
   ProvKey* reference = &ctx->key;
-  const char* data_type = ctx->key.family == KeyFamily::kRsa ? "RSA" : "EC";
+  const char* data_type = ctx->key.family == KeyFamily::kRsa       ? "RSA"
+                          : ctx->key.family == KeyFamily::kEdwards ? "ED25519"
+                                                                   : "EC";
   OSSL_PARAM params[] = {
       OSSL_PARAM_int(OSSL_OBJECT_PARAM_TYPE, &type),
       OSSL_PARAM_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE, const_cast<char*>(data_type), 0),
