@@ -38,23 +38,28 @@ CmsContentType ContentTypeFromOid(std::string_view dotted_oid);
 // Signs content as CMS SignedData, DER, content embedded (not detached), signed attributes
 // always present (contentType, messageDigest, signingTime), the signer certificate and the
 // given chain in `certificates`. The digest follows the signer key: SHA-384 for P-384,
-// SHA-512 for P-521, SHA-256 otherwise (P-256, RSA). Only EC and RSA (PKCS#1 v1.5) keys are
-// supported: not RSA-PSS, Ed25519 or Ed448.
+// SHA-512 for P-521 and Ed25519, SHA-256 otherwise (P-256, RSA). EC, RSA (PKCS#1 v1.5) and
+// Ed25519 keys are supported: not RSA-PSS or Ed448. RSA stays PKCS#1 v1.5 because every
+// deployed pledge verifier handles it and the signatureAlgorithm needs no parameters;
+// PSS would buy nothing a device checks. Ed25519 follows RFC 8419: digestAlgorithm SHA-512
+// (messageDigest attribute), signatureAlgorithm id-Ed25519 without parameters, and the
+// signature PureEdDSA over the DER of the signed attributes.
 //
 // The output is what OpenSSL's CMS_sign (CMS_BINARY | CMS_NOSMIMECAP) produces, byte for byte
 // apart from the signature value: issuerAndSerialNumber signer identifier; signed attributes
 // contentType, signingTime and messageDigest; certificates and attributes in DER SET OF
 // order (sorted by encoding, which puts the signer first in the usual vendor PKI but is not
 // promised); signatureAlgorithm ecdsa-with-SHA* (no parameters) for EC keys and
-// rsaEncryption (NULL parameters) for RSA keys, as OpenSSL writes them.
+// rsaEncryption (NULL parameters) for RSA keys, as OpenSSL writes them; id-Ed25519 for
+// Ed25519 (OpenSSL 3.0 cannot make these itself).
 //
 // Everything that can be prepared once is prepared in Create(): the digest is fetched from
 // `libctx` once, every constant part of the DER (algorithm identifiers, signer identifier,
 // certificates, OIDs) is encoded once, and one probe signature is made and checked against
 // `cert`'s public key, so a key that does not match its certificate (or a libctx that cannot
 // sign with it) fails at start, not per request. Sign() then hashes the content and the
-// signed attributes and makes exactly one private-key operation (EVP_PKEY_sign on the digest)
-// in `libctx` with property query `propq` (the HSM provider's context in production;
+// signed attributes and makes exactly one private-key operation (EVP_PKEY_sign on the digest,
+// or for Ed25519 EVP_DigestSign over the attributes) in `libctx` with property query `propq` (the HSM provider's context in production;
 // nullptr = default). signingTime is read from `clock` (UTCTime for 1950..2049, else
 // GeneralizedTime).
 //
@@ -92,6 +97,7 @@ class CmsSigner {
   enum class Scheme {
     kEcdsa,     // ECDSA on the digest; DER ECDSA-Sig-Value
     kRsaPkcs1,  // RSASSA-PKCS1-v1_5 on the digest
+    kEd25519,   // PureEdDSA over the signed attributes (RFC 8419)
   };
 
   CmsSigner() = default;
@@ -100,6 +106,8 @@ class CmsSigner {
   absl::StatusOr<std::string> SignInternal(std::string_view content) const;
   // The signature of the `len`-octet digest `digest` (DER ECDSA-Sig-Value or RSA octets).
   absl::StatusOr<std::string> SignDigest(const unsigned char* digest, size_t len) const;
+  // The Ed25519 signature of `message` (one-shot EVP_DigestSign, no digest).
+  absl::StatusOr<std::string> SignMessage(std::string_view message) const;
   // A signing context initialised for key_, digest_ and the padding: an idle one from the
   // pool or a new one. Release returns it to the pool after a successful signature.
   absl::StatusOr<UniquePtr<EVP_PKEY_CTX>> AcquireSigningContext() const;
