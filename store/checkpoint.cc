@@ -217,6 +217,19 @@ absl::StatusOr<ParsedNote> ParseNote(std::string_view note) {
 
 }  // namespace
 
+absl::StatusOr<std::vector<std::pair<std::string, uint32_t>>> CheckpointNoteKeys(
+    std::string_view note) {
+  MASA_ASSIGN_OR_RETURN(ParsedNote parsed, ParseNote(note));
+  std::vector<std::pair<std::string, uint32_t>> out;
+  for (const auto& [name, blob] : parsed.signatures) {
+    out.emplace_back(name, (uint32_t{static_cast<uint8_t>(blob[0])} << 24) |
+                               (uint32_t{static_cast<uint8_t>(blob[1])} << 16) |
+                               (uint32_t{static_cast<uint8_t>(blob[2])} << 8) |
+                               uint32_t{static_cast<uint8_t>(blob[3])});
+  }
+  return out;
+}
+
 absl::StatusOr<Checkpoint> ParseCheckpointNote(std::string_view note) {
   MASA_ASSIGN_OR_RETURN(ParsedNote parsed, ParseNote(note));
   return parsed.checkpoint;

@@ -20,6 +20,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -75,6 +77,11 @@ absl::StatusOr<std::string> SignCheckpoint(const Checkpoint& checkpoint, Checkpo
 // or the matching signature is wrong (a forged or altered checkpoint). The body's lines
 // after the third (C2SP extension lines) are signed but not interpreted. O(note size).
 absl::StatusOr<Checkpoint> VerifyCheckpointNote(std::string_view note, EVP_PKEY* public_key);
+
+// The signature lines of a note: each line's key name and 4-byte key ID, in order, without
+// checking anything else. kInvalidArgument for a malformed note.
+absl::StatusOr<std::vector<std::pair<std::string, uint32_t>>> CheckpointNoteKeys(
+    std::string_view note);
 
 // Parses the body of a note without checking signatures (for display).
 absl::StatusOr<Checkpoint> ParseCheckpointNote(std::string_view note);

@@ -57,7 +57,9 @@ struct StoreOptions {
   size_t max_map_size = size_t{64} << 30;
   // Audit entry times come from here; never null.
   const Clock* clock = &SystemClock();
-  // Signs checkpoints; not owned, must outlive the Store. Null: no checkpoints are written.
+  // Signs checkpoints; not owned, must outlive the Store (or, once replaced by
+  // Store::SetCheckpointSigner, that call's return). Null: no checkpoints are written until
+  // a signer is set.
   CheckpointSigner* checkpoint_signer = nullptr;
   std::string checkpoint_origin = "masa/audit";
   // A checkpoint is written once this many entries were added since the last one, or when
@@ -274,6 +276,17 @@ class Store {
   // Signs and stores a checkpoint of the current tree now, if the log grew since the last
   // one. kFailedPrecondition without a signer. Thread-safe.
   virtual absl::Status WriteCheckpoint() = 0;
+
+  // Audit-key rotation: checkpoints from now on are signed by `signer` (null: none are
+  // written). Safe while the writer and the checkpoint timer run: a checkpoint being signed
+  // at that moment finishes with the old signer first, and once this returns the old one is
+  // never called again and the Store drops its reference (shared ownership: the caller may
+  // keep its own). Every checkpoint names its key in the signed note (key name, and a key ID
+  // derived from the public key: a rotated key has another key ID, so a verifier holding
+  // several audit public keys tells which one signed each checkpoint). Checkpoints already
+  // written are never re-signed; the next one, whenever it is due, covers the whole tree.
+  // Thread-safe.
+  virtual void SetCheckpointSigner(std::shared_ptr<CheckpointSigner> signer) = 0;
 
   // Writes a compact, consistent copy of the environment (one data.mdb file) to `path`
   // atomically (temporary file, fsync, rename). Works while writers run. Thread-safe.

@@ -1,4 +1,6 @@
 // Signed checkpoints of the audit tree, written when enough entries or time went by.
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -11,10 +13,34 @@
 namespace masa::store::internal {
 
 absl::Status StoreImpl::WriteCheckpoint() {
-  if (options_.checkpoint_signer == nullptr) {
-    return absl::FailedPreconditionError("no checkpoint signer configured");
-  }
+  if (!has_signer_.load()) return absl::FailedPreconditionError("no checkpoint signer configured");
   return Checkpoint(/*force=*/true);
+}
+
+std::shared_ptr<CheckpointSigner> StoreImpl::Signer() const {
+  std::lock_guard<std::mutex> lock(signer_mu_);
+  return signer_;
+}
+
+void StoreImpl::SetCheckpointSigner(std::shared_ptr<CheckpointSigner> signer) {
+  // Taking checkpoint_mu_ first waits out a checkpoint being signed with the old key, so
+  // the old signer is never used again once this returns (and no two signers ever sign at
+  // once: CheckpointSigner is called one call at a time).
+  std::lock_guard<std::mutex> cp_lock(checkpoint_mu_);
+  std::shared_ptr<CheckpointSigner> old;
+  {
+    std::lock_guard<std::mutex> lock(signer_mu_);
+    old = std::exchange(signer_, std::move(signer));
+    has_signer_.store(signer_ != nullptr);
+  }
+  if (signer_ != nullptr) {
+    Log(LogLevel::kInfo, absl::StrCat("audit checkpoints are now signed by ", signer_->KeyName(),
+                                      " key ID ", absl::Hex(signer_->KeyId(), absl::kZeroPad8)));
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);  // wake the writer: its tick may change
+  }
+  cv_.notify_one();
 }
 
 absl::Status StoreImpl::Checkpoint(bool force) {
@@ -53,7 +79,9 @@ absl::Status StoreImpl::Checkpoint(bool force) {
   const TxnView view{txn.get(), &dbs_};
   MASA_ASSIGN_OR_RETURN(Hash root, Reader(&view).RootHash(head.size));
   store::Checkpoint cp{options_.checkpoint_origin, head.size, root};
-  auto note = SignCheckpoint(cp, *options_.checkpoint_signer);
+  std::shared_ptr<CheckpointSigner> signer = Signer();
+  if (signer == nullptr) return absl::FailedPreconditionError("no checkpoint signer configured");
+  auto note = SignCheckpoint(cp, *signer);
   if (!note.ok()) {
     Log(LogLevel::kWarning,
         absl::StrCat("audit checkpoint not signed: ", note.status().ToString()));

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -30,7 +31,10 @@ class StoreImpl final : public Store {
  public:
   // `shared`: another process had the environment open when this one opened it.
   StoreImpl(const StoreOptions& options, Env env, bool shared)
-      : options_(options), env_(std::move(env)), shared_(shared) {}
+      : options_(options), env_(std::move(env)), shared_(shared),
+        // The configured signer is borrowed: a no-op deleter.
+        signer_(options.checkpoint_signer, [](CheckpointSigner*) {}),
+        has_signer_(options.checkpoint_signer != nullptr) {}
   // Completes every batch already submitted, then stops the writer.
   ~StoreImpl() override;
 
@@ -40,6 +44,7 @@ class StoreImpl final : public Store {
   void Submit(WriteBatch batch, std::function<void(absl::StatusOr<CommitResult>)> done) override;
   absl::StatusOr<Snapshot> Read() const override;
   absl::Status WriteCheckpoint() override;
+  void SetCheckpointSigner(std::shared_ptr<CheckpointSigner> signer) override;
   absl::Status Backup(const std::string& path) const override;
   size_t MapSize() const override { return env_.MapSize(); }
   uint64_t CommitCount() const override { return commits_.load(); }
@@ -58,6 +63,8 @@ class StoreImpl final : public Store {
   // Another process grew the map: adopt its size (needs no txn of ours active).
   absl::Status AdoptMapSize() const;
   absl::Status Checkpoint(bool force);
+  // The signer in use now (null: none); the caller's reference keeps it alive while it signs.
+  std::shared_ptr<CheckpointSigner> Signer() const;
   // A share of the resize gate for a transaction begun on the calling thread.
   SharedGate ShareGate() const;
 
@@ -81,6 +88,12 @@ class StoreImpl final : public Store {
   // Hints that spare a write txn when no checkpoint is due (the txn re-checks).
   std::atomic<uint64_t> audit_size_hint_{0};
   uint64_t last_checkpoint_size_ = 0;  // guarded by checkpoint_mu_ (and Init)
+
+  // Replaced by SetCheckpointSigner while the writer and the checkpoint timer run; each
+  // checkpoint signs with the copy it took under signer_mu_.
+  mutable std::mutex signer_mu_;
+  std::shared_ptr<CheckpointSigner> signer_;  // guarded by signer_mu_
+  std::atomic<bool> has_signer_{false};
 };
 
 }  // namespace masa::store::internal

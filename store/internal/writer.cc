@@ -39,15 +39,16 @@ void StoreImpl::Submit(WriteBatch batch, std::function<void(absl::StatusOr<Commi
 void StoreImpl::WriterLoop() {
   pthread_setname_np(pthread_self(), "masa-store");
   std::unique_lock<std::mutex> lock(mu_);
-  auto tick = std::chrono::milliseconds(
+  const auto checkpoint_tick = std::chrono::milliseconds(
       std::max<int64_t>(1, absl::ToInt64Milliseconds(options_.checkpoint_every)));
-  if (options_.checkpoint_signer == nullptr) tick = std::chrono::hours(1);
   while (true) {
+    // A signer may be installed (or removed) while the writer runs.
+    auto tick = has_signer_.load() ? checkpoint_tick : std::chrono::milliseconds(3600 * 1000);
     cv_.wait_for(lock, tick, [this] { return stop_ || !queue_.empty(); });
     if (queue_.empty()) {
       if (stop_) break;
       lock.unlock();
-      if (options_.checkpoint_signer != nullptr) (void)Checkpoint(/*force=*/false);
+      if (has_signer_.load()) (void)Checkpoint(/*force=*/false);
       lock.lock();
       continue;
     }
@@ -68,7 +69,7 @@ void StoreImpl::WriterLoop() {
     }
     lock.unlock();
     CommitGroup(group);
-    if (options_.checkpoint_signer != nullptr) (void)Checkpoint(/*force=*/false);
+    if (has_signer_.load()) (void)Checkpoint(/*force=*/false);
     lock.lock();
   }
 }
