@@ -187,6 +187,53 @@ TEST_F(TokenGroupTest, BothMembersSignWithTheSameKey) {
   EXPECT_EQ(on_b->id, key_.id);
   EXPECT_EQ(group_->FindKey("pkcs11:token=elsewhere;object=signing").status().code(),
             absl::StatusCode::kNotFound);
+  auto anywhere = group_->FindKey("pkcs11:object=signing");
+  ASSERT_TRUE(anywhere.ok()) << anywhere.status();
+  EXPECT_EQ(anywhere->id, key_.id);
+}
+
+TEST_F(TokenGroupTest, OpenReadsPinFilesAndRefusesAWrongPin) {
+  TokenGroupOptions options;
+  options.members.push_back(Member(*a_));
+  options.members.back().pin = Secret();
+  options.members.back().pin_file = a_->user_pin_file();
+  auto group = TokenGroup::Open(std::move(options));
+  ASSERT_TRUE(group.ok()) << group.status();
+  EXPECT_TRUE((*group)->ready());
+
+  // Through the module object that logged in (login state is per application: a module
+  // object only knows the PINs its own logins used).
+  TokenGroupOptions wrong;
+  wrong.members.push_back(Member(*a_));
+  wrong.members.back().module_path = testing::SoftHsmModulePath();
+  wrong.members.back().pin = Secret("not-the-pin");
+  EXPECT_EQ(TokenGroup::Open(std::move(wrong)).status().code(),
+            absl::StatusCode::kPermissionDenied);
+
+  TokenGroupOptions no_pin;
+  no_pin.members.push_back(Member(*a_));
+  no_pin.members.back().pin = Secret();
+  EXPECT_EQ(TokenGroup::Open(std::move(no_pin)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// A member whose token is absent at start starts down (and is probed); the group serves
+// with the others. With no member present at all, Open fails.
+TEST_F(TokenGroupTest, AbsentMemberStartsDown) {
+  TokenGroupOptions options;
+  options.members.push_back(Member(*a_));
+  options.members.push_back(Member(*b_));
+  options.members.back().token_label = "masa-absent";
+  auto group = TokenGroup::Open(std::move(options));
+  ASSERT_TRUE(group.ok()) << group.status();
+  EXPECT_TRUE((*group)->ready());
+  EXPECT_EQ((*group)->members().at(1).state, State::kDown);
+  EXPECT_NE((*group)->members().at(1).last_error.find("masa-absent"), std::string::npos);
+
+  TokenGroupOptions none;
+  none.members.push_back(Member(*a_));
+  none.members.back().token_label = "masa-absent";
+  EXPECT_EQ(TokenGroup::Open(std::move(none)).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(TokenGroupTest, GenerateIsRefusedAcrossSeveralTokens) {
