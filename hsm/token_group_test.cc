@@ -2,6 +2,8 @@
 // fault module so that one or both can be made to fail, hang or forget the login.
 #include "hsm/token_group.h"
 
+#include <p11-kit/pkcs11.h>
+
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -11,6 +13,7 @@
 
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
@@ -18,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/openssl.h"
 #include "gtest/gtest.h"
+#include "hsm/internal/ck.h"
 #include "hsm/pkcs11.h"
 #include "hsm/testing/fault_control.h"
 #include "hsm/testing/softhsm_token.h"
@@ -136,6 +140,119 @@ class TokenGroupTest : public ::testing::Test {
   std::shared_ptr<TokenGroup> group_;
   KeyInfo key_;
 };
+
+std::string Pkcs8(EVP_PKEY* key) {
+  PKCS8_PRIV_KEY_INFO* p8 = EVP_PKEY2PKCS8(key);
+  unsigned char* der = nullptr;
+  int size = p8 != nullptr ? i2d_PKCS8_PRIV_KEY_INFO(p8, &der) : 0;
+  std::string result = size > 0 ? std::string(reinterpret_cast<char*>(der), size) : "";
+  OPENSSL_clear_free(der, size > 0 ? size : 0);
+  PKCS8_PRIV_KEY_INFO_free(p8);
+  return result;
+}
+
+// An imported key of each family signs on both tokens, the signatures verify with the
+// original public key, and the private key stays inside: sensitive, not extractable.
+TEST_F(TokenGroupTest, ImportedKeysOfEveryFamilySignOnBothTokens) {
+  OpenGroup();
+  struct Case {
+    const char* label;
+    UniquePtr<EVP_PKEY> key;
+    SignMechanism mechanism;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"p384", UniquePtr<EVP_PKEY>(EVP_EC_gen("P-384")), SignMechanism::kEcdsa});
+  cases.push_back({"rsa", UniquePtr<EVP_PKEY>(EVP_RSA_gen(2048)), SignMechanism::kRsaPkcs1});
+  cases.push_back({"ed25519", UniquePtr<EVP_PKEY>(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")),
+                   SignMechanism::kEddsa});
+  const std::string digest = Digest("voucher");
+  // DER DigestInfo prefix of SHA-256, for CKM_RSA_PKCS.
+  const std::string digest_info =
+      std::string("\x30\x31\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x01\x05\x00\x04\x20",
+                  19) +
+      digest;
+  for (Case& c : cases) {
+    SCOPED_TRACE(c.label);
+    ASSERT_NE(c.key, nullptr);
+    auto imported = group_->ImportKeyPair(c.label, "", Pkcs8(c.key.get()));
+    ASSERT_TRUE(imported.ok()) << imported.status();
+    for (const auto& temp : {a_.get(), b_.get()}) {
+      auto key = temp->token()->FindKey(temp->KeyUri(c.label));
+      ASSERT_TRUE(key.ok()) << key.status();
+      EXPECT_EQ(key->id, imported->id);
+      const std::string input = c.mechanism == SignMechanism::kRsaPkcs1 ? digest_info
+                                : c.mechanism == SignMechanism::kEddsa  ? std::string("voucher")
+                                                                        : digest;
+      auto signature = temp->token()->Sign(*key, {c.mechanism}, input);
+      ASSERT_TRUE(signature.ok()) << signature.status();
+      std::string der = *signature;
+      if (c.mechanism == SignMechanism::kEcdsa) {
+        size_t half = signature->size() / 2;
+        UniquePtr<ECDSA_SIG> sig(ECDSA_SIG_new());
+        const auto* bytes = reinterpret_cast<const unsigned char*>(signature->data());
+        ECDSA_SIG_set0(sig.get(), BN_bin2bn(bytes, half, nullptr),
+                       BN_bin2bn(bytes + half, half, nullptr));
+        unsigned char* out = nullptr;
+        int size = i2d_ECDSA_SIG(sig.get(), &out);
+        der.assign(reinterpret_cast<char*>(out), size);
+        OPENSSL_free(out);
+      }
+      const auto* sig = reinterpret_cast<const unsigned char*>(der.data());
+      if (c.mechanism == SignMechanism::kEddsa) {
+        UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
+        ASSERT_EQ(EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, c.key.get()), 1);
+        EXPECT_EQ(EVP_DigestVerify(ctx.get(), sig, der.size(),
+                                   reinterpret_cast<const unsigned char*>("voucher"), 7),
+                  1);
+      } else {
+        UniquePtr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new(c.key.get(), nullptr));
+        ASSERT_EQ(EVP_PKEY_verify_init(ctx.get()), 1);
+        if (c.mechanism == SignMechanism::kRsaPkcs1) {
+          ASSERT_EQ(EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()), 1);
+        }
+        EXPECT_EQ(EVP_PKEY_verify(ctx.get(), sig, der.size(),
+                                  reinterpret_cast<const unsigned char*>(digest.data()),
+                                  digest.size()),
+                  1);
+      }
+    }
+  }
+  // Sensitive and not extractable, as a real HSM's key: its value cannot be read back.
+  CK_FUNCTION_LIST* fl = internal::FunctionListOf(*a_->module());
+  auto tokens = a_->module()->Tokens();
+  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  CK_SLOT_ID slot = 0;
+  for (const TokenDescription& token : *tokens) {
+    if (token.label == a_->label()) slot = token.slot_id;
+  }
+  CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
+  ASSERT_EQ(fl->C_OpenSession(slot, CKF_SERIAL_SESSION, nullptr, nullptr, &session), CKR_OK);
+  for (Case& c : cases) {
+    CK_OBJECT_CLASS private_class = CKO_PRIVATE_KEY;
+    std::string label = c.label;
+    CK_BBOOL yes = CK_TRUE;  // the token object, not the pool's session copies
+    CK_ATTRIBUTE search[] = {{CKA_CLASS, &private_class, sizeof(private_class)},
+                             {CKA_TOKEN, &yes, sizeof(yes)},
+                             {CKA_LABEL, label.data(), label.size()}};
+    auto found = internal::FindObjects(fl, session, search, 3);
+    ASSERT_TRUE(found.ok()) << found.status();
+    ASSERT_EQ(found->size(), 1u);
+    EXPECT_EQ(internal::GetBoolAttribute(fl, session, found->front(), CKA_SENSITIVE).value_or(0),
+              true);
+    EXPECT_EQ(internal::GetBoolAttribute(fl, session, found->front(), CKA_EXTRACTABLE).value_or(1),
+              false);
+    CK_ATTRIBUTE_TYPE secret =
+        c.mechanism == SignMechanism::kRsaPkcs1 ? CKA_PRIVATE_EXPONENT : CKA_VALUE;
+    EXPECT_EQ(internal::GetAttribute(fl, session, found->front(), secret).status().code(),
+              absl::StatusCode::kPermissionDenied);
+  }
+  (void)fl->C_CloseSession(session);
+
+  EXPECT_EQ(group_->ImportKeyPair("p384", "", Pkcs8(cases[0].key.get())).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(group_->ImportKeyPair("junk", "", "not a key").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
 
 TEST(TokenMemberUriTest, ParsesTokenModuleAndPinSource) {
   auto member = ParseTokenMemberUri(
