@@ -114,9 +114,12 @@ class TokenGroup : public Token {
   //   label()             the members' labels joined with ','.
   //   FindKey(uri)        the URI's token attributes, if any, must name one of the members;
   //                       the key (by its object attributes) is resolved in every member
-  //                       that is up, which must hold the same public key
+  //                       that is up, which must hold it (kNotFound, naming the member,
+  //                       otherwise) with the same CKA_ID and public key
   //                       (kFailedPrecondition otherwise). The KeyInfo returned signs on
-  //                       any member (signing looks the key up by CKA_ID and CKA_LABEL).
+  //                       any member (signing looks the key up by CKA_ID and CKA_LABEL);
+  //                       its uri names the first member's token. Members that are down
+  //                       are checked by their probe before they are taken back.
   //   ListKeys()          the keys of one member that is up.
   //   GenerateKeyPair()   one member only: kFailedPrecondition with several (keys made
   //                       inside one HSM reach the others by the vendor's cloning tools).

@@ -365,6 +365,10 @@ TEST_F(TokenGroupTest, MembersHoldingDifferentKeysAreRefused) {
   ASSERT_TRUE(b_->token()->GenerateKeyPair(KeyType::kEcP256, "diverged").ok());
   EXPECT_EQ(group_->FindKey(a_->KeyUri("diverged")).status().code(),
             absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(a_->token()->GenerateKeyPair(KeyType::kEcP256, "only-a").ok());
+  auto only_a = group_->FindKey(a_->KeyUri("only-a"));
+  EXPECT_EQ(only_a.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(only_a.status().message().find(b_->label()), std::string::npos) << only_a.status();
 }
 
 // Every device fault on one member: every signature still succeeds, the member is taken
