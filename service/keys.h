@@ -85,7 +85,7 @@ struct KeyIssueInput {
 struct KeyApproval {
   std::string approval_id;  // "apr-" + 16 hex digits
   std::string key_id;
-  std::string action;  // "activate" or "retire"
+  std::string action;                    // "activate" or "retire"
   std::vector<std::string> approved_by;  // principal ids, the opener first
   size_t required = 0;
   absl::Time created_at;
