@@ -122,7 +122,8 @@ absl::Status CheckEntry(const json& j, AuditExportVerifier::Tree& t) {
   return absl::OkStatus();
 }
 
-absl::Status CheckCheckpoint(const json& j, EVP_PKEY* audit_key, AuditExportVerifier::Tree& t) {
+absl::Status CheckCheckpoint(const json& j, const std::vector<store::AuditPublicKey>& audit_keys,
+                             AuditExportVerifier::Tree& t) {
   auto size_member = j.find("tree_size");
   auto note_member = j.find("note");
   if (size_member == j.end() || !size_member->is_number_unsigned() || note_member == j.end() ||
@@ -145,9 +146,11 @@ absl::Status CheckCheckpoint(const json& j, EVP_PKEY* audit_key, AuditExportVeri
                              "; a checkpoint follows the entry that completes its tree"));
   }
   const std::string& note = note_member->get_ref<const std::string&>();
-  absl::StatusOr<store::Checkpoint> cp = audit_key != nullptr
-                                             ? store::VerifyCheckpointNote(note, audit_key)
-                                             : store::ParseCheckpointNote(note);
+  size_t signer = 0;
+  uint32_t key_id = 0;
+  absl::StatusOr<store::Checkpoint> cp =
+      audit_keys.empty() ? store::ParseCheckpointNote(note)
+                         : store::VerifyCheckpointNoteWithKeys(note, audit_keys, &signer, &key_id);
   if (!cp.ok()) return fail(std::string(cp.status().message()));
   if (cp->tree_size != size) return fail(absl::StrCat("the note says tree size ", cp->tree_size));
   if (cp->root_hash != t.builder.Root()) {
@@ -156,6 +159,17 @@ absl::Status CheckCheckpoint(const json& j, EVP_PKEY* audit_key, AuditExportVeri
   t.any_checkpoint = true;
   t.last_checkpoint = size;
   ++t.checkpoints;
+  if (!audit_keys.empty()) {
+    if (t.keys.size() != audit_keys.size()) {
+      t.keys.clear();
+      for (const auto& k : audit_keys) t.keys.push_back({k.name, 0, 0, 0, 0});
+    }
+    store::AuditKeyUse& use = t.keys[signer];
+    if (use.checkpoints == 0) use.first_tree_size = size;
+    use.last_tree_size = size;
+    use.note_key_id = key_id;
+    ++use.checkpoints;
+  }
   return absl::OkStatus();
 }
 
@@ -192,9 +206,14 @@ absl::StatusOr<AuditExportReport> AuditExportVerifier::Finish() {
     partial_.clear();
   }
   MASA_RETURN_IF_ERROR(status_);
-  return AuditExportReport{.entries = tree_.builder.size(),
+  AuditExportReport report{.entries = tree_.builder.size(),
                            .checkpoints = tree_.checkpoints,
-                           .root = tree_.builder.Root()};
+                           .root = tree_.builder.Root(),
+                           .keys = tree_.keys};
+  if (report.keys.empty()) {
+    for (const auto& k : audit_keys_) report.keys.push_back({k.name, 0, 0, 0, 0});
+  }
+  return report;
 }
 
 absl::Status AuditExportVerifier::Line(std::string_view line) {
@@ -208,7 +227,7 @@ absl::Status AuditExportVerifier::Line(std::string_view line) {
   } else if (*type == "entry") {
     st = CheckEntry(j, tree_);
   } else if (*type == "checkpoint") {
-    st = CheckCheckpoint(j, audit_key_, tree_);
+    st = CheckCheckpoint(j, audit_keys_, tree_);
   } else {
     st = absl::InvalidArgumentError("\"type\" is neither \"entry\" nor \"checkpoint\"");
   }

@@ -18,11 +18,14 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/openssl.h"
 #include "store/audit.h"
+#include "store/audit_verify.h"
 #include "store/store.h"
 
 namespace masa::tools {
@@ -42,6 +45,7 @@ struct AuditExportReport {
   uint64_t entries = 0;
   uint64_t checkpoints = 0;  // checkpoint lines checked (signatures too when a key was given)
   store::Hash root;          // root hash of all the entries
+  std::vector<store::AuditKeyUse> keys;  // which key signed which checkpoints (keys given)
 };
 
 // Checks an export line by line, as store::VerifyAuditLog checks a store: every entry line
@@ -59,7 +63,13 @@ struct AuditExportReport {
 // (longer is refused as soon as it is seen), O(size of the export) time. Not thread-safe.
 class AuditExportVerifier {
  public:
-  explicit AuditExportVerifier(EVP_PKEY* audit_key) : audit_key_(audit_key) {}
+  explicit AuditExportVerifier(EVP_PKEY* audit_key) {
+    if (audit_key != nullptr) audit_keys_.push_back({"the audit key", audit_key});
+  }
+  // Several audit keys (an export spanning audit-key rotations): each checkpoint must verify
+  // with one of them (store::VerifyCheckpointNoteWithKeys); empty: signatures not checked.
+  explicit AuditExportVerifier(std::vector<store::AuditPublicKey> audit_keys)
+      : audit_keys_(std::move(audit_keys)) {}
   AuditExportVerifier(const AuditExportVerifier&) = delete;
   AuditExportVerifier& operator=(const AuditExportVerifier&) = delete;
 
@@ -75,12 +85,13 @@ class AuditExportVerifier {
     bool any_checkpoint = false;
     uint64_t last_checkpoint = 0;  // tree size of the last checkpoint line
     uint64_t checkpoints = 0;
+    std::vector<store::AuditKeyUse> keys;  // one per audit key given
   };
 
  private:
   absl::Status Line(std::string_view line);
 
-  EVP_PKEY* audit_key_;
+  std::vector<store::AuditPublicKey> audit_keys_;
   absl::Status status_;
   std::string partial_;  // the unfinished line
   uint64_t line_ = 0;    // number of the line being checked, from 1

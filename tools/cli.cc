@@ -18,6 +18,19 @@ Flags& Flags::Option(const std::string& name, const std::string& value_name,
   return *this;
 }
 
+Flags& Flags::RepeatedOption(const std::string& name, const std::string& value_name,
+                             const std::string& help) {
+  Option(name, value_name, help);
+  specs_[name].repeated = true;
+  return *this;
+}
+
+std::vector<std::string> Flags::Parsed::GetAll(const std::string& name) const {
+  if (auto it = repeated.find(name); it != repeated.end()) return it->second;
+  if (auto one = Get(name)) return {*one};
+  return {};
+}
+
 Flags& Flags::Switch(const std::string& name, const std::string& help) {
   specs_[name] = Spec{"", help, false};
   order_.push_back(name);
@@ -81,7 +94,9 @@ absl::StatusOr<Flags::Parsed> Flags::Parse(const std::vector<std::string>& args)
       }
       value = args[++i];
     }
-    if (parsed.options.count(name)) {
+    if (spec->second.repeated) {
+      parsed.repeated[name].push_back(*value);
+    } else if (parsed.options.count(name)) {
       return absl::InvalidArgumentError(absl::StrCat("--", name, " given twice"));
     }
     parsed.options[name] = *value;

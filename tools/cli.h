@@ -23,13 +23,17 @@ class Flags {
 
   Flags& Option(const std::string& name, const std::string& value_name, const std::string& help,
                 bool required = false);
+  // An option that may be given several times (GetAll answers every value, in order).
+  Flags& RepeatedOption(const std::string& name, const std::string& value_name,
+                        const std::string& help);
   Flags& Switch(const std::string& name, const std::string& help);
   // Positional arguments, by name, in order; `min`..`max` of them.
   Flags& Positional(const std::string& name, const std::string& help, size_t min = 1,
                     size_t max = 1);
 
   struct Parsed {
-    std::map<std::string, std::string> options;
+    std::map<std::string, std::string> options;  // a repeated option: its last value
+    std::map<std::string, std::vector<std::string>> repeated;
     std::set<std::string> switches;
     std::vector<std::string> positional;
     bool help = false;  // --help or -h was given: print Help() and exit 0
@@ -37,6 +41,8 @@ class Flags {
     std::optional<std::string> Get(const std::string& name) const;
     std::string GetOr(const std::string& name, const std::string& fallback) const;
     bool Has(const std::string& name) const { return switches.count(name) > 0; }
+    // Every value of a RepeatedOption (or the one value of an Option), in order.
+    std::vector<std::string> GetAll(const std::string& name) const;
   };
 
   // kInvalidArgument for an unknown flag, a missing value or required option, or the
@@ -49,6 +55,7 @@ class Flags {
     std::string value_name;  // empty for a switch
     std::string help;
     bool required = false;
+    bool repeated = false;
   };
   std::string usage_;
   std::string summary_;

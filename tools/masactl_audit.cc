@@ -48,9 +48,64 @@ absl::StatusOr<UniquePtr<EVP_PKEY>> LoadAuditKey(const Flags::Parsed& args,
 
 std::string B64(std::string_view s) { return Base64Encode(s); }
 
+// Every audit public key a verification accepts: each --audit-key FILE, in order; without
+// one, DIR/audit-key.pem when it exists. A key given twice counts once (the first name
+// wins).
+class AuditKeys {
+ public:
+  absl::Status AddFile(const std::string& path) {
+    MASA_ASSIGN_OR_RETURN(std::string pem, ReadFile(path));
+    auto key = store::ReadPublicKeyPem(pem);
+    if (!key.ok()) return Annotate(key.status(), path);
+    Add(path, *std::move(key));
+    return absl::OkStatus();
+  }
+  void Add(std::string name, UniquePtr<EVP_PKEY> key) {
+    for (const auto& [n, k] : owned_) {
+      if (EVP_PKEY_eq(k.get(), key.get()) == 1) return;
+    }
+    owned_.emplace_back(std::move(name), std::move(key));
+  }
+  std::vector<store::AuditPublicKey> keys() const {
+    std::vector<store::AuditPublicKey> out;
+    for (const auto& [n, k] : owned_) out.push_back({n, k.get()});
+    return out;
+  }
+  bool empty() const { return owned_.empty(); }
+
+ private:
+  std::vector<std::pair<std::string, UniquePtr<EVP_PKEY>>> owned_;
+};
+
+absl::Status AddAuditKeyFiles(const Flags::Parsed& args, const std::string& state_dir,
+                              AuditKeys* keys) {
+  std::vector<std::string> files = args.GetAll("audit-key");
+  if (files.empty() && !state_dir.empty() && PathExists(state_dir + "/audit-key.pem")) {
+    files.push_back(state_dir + "/audit-key.pem");
+  }
+  for (const std::string& f : files) MASA_RETURN_IF_ERROR(keys->AddFile(f));
+  return absl::OkStatus();
+}
+
+// "  key-0a1b... (key ID 1a2b3c4d): 12 checkpoints, tree sizes 1000..12000"
+void PrintKeyUses(const std::vector<store::AuditKeyUse>& uses) {
+  for (const store::AuditKeyUse& use : uses) {
+    if (use.checkpoints == 0) {
+      std::printf("  %s: signed no checkpoint\n", use.name.c_str());
+      continue;
+    }
+    std::printf("  %s (key ID %08x): %llu checkpoint%s, tree sizes %llu..%llu\n", use.name.c_str(),
+                use.note_key_id, static_cast<unsigned long long>(use.checkpoints),
+                use.checkpoints == 1 ? "" : "s",
+                static_cast<unsigned long long>(use.first_tree_size),
+                static_cast<unsigned long long>(use.last_tree_size));
+  }
+}
+
 absl::Status VerifyStore(const Flags::Parsed& args) {
   std::string state = *args.Get("state");
-  MASA_ASSIGN_OR_RETURN(auto key, LoadAuditKey(args, state));
+  AuditKeys keys;
+  MASA_RETURN_IF_ERROR(AddAuditKeyFiles(args, state, &keys));
   MASA_ASSIGN_OR_RETURN(auto st, OpenReadOnly(state));
   MASA_ASSIGN_OR_RETURN(store::Snapshot snap, st->Read());
   bool has_checkpoints = false;
@@ -58,16 +113,17 @@ absl::Status VerifyStore(const Flags::Parsed& args) {
     has_checkpoints = true;
     return false;
   }));
-  if (has_checkpoints && !key) {
+  if (has_checkpoints && keys.empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat("the log has signed checkpoints but no audit key was given: pass "
                      "--audit-key FILE or put the public key in ",
                      state, "/audit-key.pem"));
   }
-  MASA_ASSIGN_OR_RETURN(store::AuditVerifyReport report, store::VerifyAuditLog(snap, key.get()));
+  MASA_ASSIGN_OR_RETURN(store::AuditVerifyReport report, store::VerifyAuditLog(snap, keys.keys()));
   std::printf("audit log OK: %llu entries, %llu signed checkpoints verified, root %s\n",
               static_cast<unsigned long long>(report.entries),
               static_cast<unsigned long long>(report.checkpoints), B64(report.root).c_str());
+  PrintKeyUses(report.keys);
   return absl::OkStatus();
 }
 
@@ -106,10 +162,11 @@ absl::Status Export(const Flags::Parsed& args) {
 // Reads the export in blocks, so that memory stays at one line (the verifier's bound).
 absl::Status VerifyExport(const Flags::Parsed& args) {
   const std::string path = *args.Get("export");
-  MASA_ASSIGN_OR_RETURN(auto key, LoadAuditKey(args, ""));
+  AuditKeys keys;
+  MASA_RETURN_IF_ERROR(AddAuditKeyFiles(args, "", &keys));
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  AuditExportVerifier verifier(key.get());
+  AuditExportVerifier verifier(keys.keys());
   std::string block(64 * 1024, '\0');
   while (in) {
     in.read(block.data(), static_cast<std::streamsize>(block.size()));
@@ -119,13 +176,14 @@ absl::Status VerifyExport(const Flags::Parsed& args) {
   if (in.bad()) return absl::DataLossError(absl::StrCat("reading ", path, " failed"));
   absl::StatusOr<AuditExportReport> report = verifier.Finish();
   if (!report.ok()) return Annotate(report.status(), path);
-  if (report->checkpoints > 0 && !key) {
+  if (report->checkpoints > 0 && keys.empty()) {
     return absl::FailedPreconditionError(
         "the export has signed checkpoints but no audit key was given: pass --audit-key FILE");
   }
   std::printf("audit export OK: %llu entries, %llu signed checkpoints verified, root %s\n",
               static_cast<unsigned long long>(report->entries),
               static_cast<unsigned long long>(report->checkpoints), B64(report->root).c_str());
+  PrintKeyUses(report->keys);
   return absl::OkStatus();
 }
 
@@ -167,14 +225,18 @@ int AuditCommand(const Args& args) {
   const std::string& sub = args[0];
   Args rest(args.begin() + 1, args.end());
   if (sub == "verify") {
-    Flags flags("masactl audit verify (--state DIR | --export FILE) [--audit-key FILE]",
+    Flags flags("masactl audit verify (--state DIR | --export FILE) [--audit-key FILE]...",
                 "Replays the whole audit log read-only and names the first bad entry; with "
                 "--export, checks a file written by 'masactl audit export' instead, needing "
-                "only the audit key, and names its first bad line.");
+                "only the audit keys, and names its first bad line. A log whose audit key was "
+                "rotated verifies with every key that signed it: each checkpoint must verify "
+                "with one of them (told apart by the key ID in its signature line), and the "
+                "report says which key signed which checkpoints.");
     flags.Option("state", "DIR", "state folder")
         .Option("export", "FILE", "an export (JSON lines) to check instead of a state folder")
-        .Option("audit-key", "FILE",
-                "PEM public key of the audit key (default DIR/audit-key.pem with --state)");
+        .RepeatedOption("audit-key", "FILE",
+                        "PEM public key of an audit key; repeat for each key of a rotated log "
+                        "(default DIR/audit-key.pem with --state)");
     return Run(flags, rest, Verify);
   }
   if (sub == "prove") {
