@@ -199,5 +199,24 @@ INSTANTIATE_TEST_SUITE_P(
                       AlgorithmCase{hsm::KeyType::kEd25519, "Ed25519", "ED25519"}),
     [](const ::testing::TestParamInfo<AlgorithmCase>& info) { return info.param.name; });
 
+// masactl dev-init --algorithm ed25519: the development state's MASA key is Ed25519, and
+// masactl signs vouchers with it that masactl voucher verify accepts.
+TEST(DevInitAlgorithmTest, Ed25519StateSignsVouchersThatVerify) {
+  TempFolder dir;
+  const std::string state = dir / "state";
+  ProcessResult init = Masactl({"dev-init", "--state", state, "--algorithm", "ed25519"});
+  ASSERT_EQ(init.exit_code, 0) << init;
+  ProcessResult print =
+      RunTool({OPENSSL_CLI, "x509", "-in", state + "/masa.pem", "-noout", "-text"});
+  EXPECT_THAT(print.out, HasSubstr("Public Key Algorithm: ED25519")) << print;
+  ProcessResult sign = Masactl({"voucher", "sign", "--state", state, "--serial", "ED-1", "--pdc",
+                                state + "/trust-anchor.pem", "--out", dir / "ed.vcj"});
+  ASSERT_EQ(sign.exit_code, 0) << sign;
+  ProcessResult verify = Masactl({"voucher", "verify", "--trust-anchor",
+                                  state + "/trust-anchor.pem", "--serial", "ED-1", dir / "ed.vcj"});
+  EXPECT_EQ(verify.exit_code, 0) << verify;
+  EXPECT_NE(Masactl({"dev-init", "--state", dir / "other", "--algorithm", "dsa"}).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace masa::e2e

@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -85,7 +86,8 @@ constexpr char kDevConfig[] =
     "listen = \"127.0.0.1:8444\"\n";
 
 // Builds the whole state in `paths` (a fresh folder). The caller renames it into place.
-absl::Status Provision(const StatePaths& paths, const std::string& final_dir, int years) {
+absl::Status Provision(const StatePaths& paths, const std::string& final_dir, int years,
+                       hsm::KeyType signing_type) {
   MASA_RETURN_IF_ERROR(MakeDirectory(paths.tokens(), 0700));
   auto conf = [](const std::string& tokens) {
     return absl::StrCat("# SoftHSM2 token of a MASA development state (masactl dev-init)\n",
@@ -108,7 +110,7 @@ absl::Status Provision(const StatePaths& paths, const std::string& final_dir, in
   MASA_ASSIGN_OR_RETURN(hsm::KeyInfo ca_info,
                         token->GenerateKeyPair(hsm::KeyType::kEcP384, kVendorCaKeyLabel));
   MASA_ASSIGN_OR_RETURN(hsm::KeyInfo masa_info,
-                        token->GenerateKeyPair(hsm::KeyType::kEcP256, kSigningKeyLabel));
+                        token->GenerateKeyPair(signing_type, kSigningKeyLabel));
   MASA_ASSIGN_OR_RETURN(hsm::KeyInfo audit_info,
                         token->GenerateKeyPair(hsm::KeyType::kEcP256, kAuditKeyLabel));
   for (const auto* info : {&ca_info, &masa_info, &audit_info}) {
@@ -154,7 +156,7 @@ absl::Status Provision(const StatePaths& paths, const std::string& final_dir, in
   return absl::OkStatus();
 }
 
-absl::Status DevInit(const std::string& dir, int years) {
+absl::Status DevInit(const std::string& dir, int years, hsm::KeyType signing_type) {
   std::error_code ec;
   std::filesystem::path target = std::filesystem::absolute(dir, ec);
   if (ec) return absl::InvalidArgumentError(absl::StrCat("bad state folder ", dir));
@@ -168,7 +170,7 @@ absl::Status DevInit(const std::string& dir, int years) {
   // Build beside the target and rename at the end, so a failure leaves nothing half-made.
   std::string partial = absl::StrCat(target.string(), ".partial-", getpid());
   MASA_RETURN_IF_ERROR(MakeDirectory(partial, 0700));
-  absl::Status status = Provision(StatePaths(partial), target.string(), years);
+  absl::Status status = Provision(StatePaths(partial), target.string(), years, signing_type);
   if (status.ok()) {
     if (std::filesystem::exists(target)) std::filesystem::remove(target, ec);  // empty folder
     if (rename(partial.c_str(), target.c_str()) != 0) {
@@ -189,14 +191,17 @@ absl::Status DevInit(const std::string& dir, int years) {
 int DevInitCommand(const Args& args) {
   Flags flags("masactl dev-init --state DIR",
               "Creates a development state: a SoftHSM2 token under DIR with a vendor CA key\n"
-              "(P-384), a MASA signing key and an audit key (P-256) generated inside it, a\n"
+              "(P-384), a MASA signing key (--algorithm, default P-256) and an audit key\n"
+              "(P-256) generated inside it, a\n"
               "self-signed vendor CA certificate and a MASA certificate it issued, and\n"
               "DIR/trust-anchor.pem for devices. Random PINs go to DIR/so.pin and DIR/user.pin\n"
               "(mode 0600). Also a TLS identity for localhost (DIR/tls.pem, DIR/tls-key.pem)\n"
               "issued by a development TLS CA (DIR/tls-ca.pem: what clients trust), and\n"
               "DIR/masad.toml to run masad on it. Refuses to touch an existing, non-empty DIR.");
   flags.Option("state", "DIR", "the state folder to create", true)
-      .Option("years", "N", "validity of the MASA certificate in years (default 5)");
+      .Option("years", "N", "validity of the MASA certificate in years (default 5)")
+      .Option("algorithm", "ALG",
+              "the MASA signing key: p256 (default), p384, rsa3072 or ed25519 (RFC 8419 CMS)");
   auto parsed = flags.Parse(args);
   if (!parsed.ok()) return ReportError(parsed.status());
   if (parsed->help) {
@@ -212,7 +217,22 @@ int DevInitCommand(const Args& args) {
     }
     years = static_cast<int>(v);
   }
-  absl::Status status = DevInit(*parsed->Get("state"), years);
+  hsm::KeyType signing_type = hsm::KeyType::kEcP256;
+  if (auto a = parsed->Get("algorithm")) {
+    static const std::pair<const char*, hsm::KeyType> kTypes[] = {
+        {"p256", hsm::KeyType::kEcP256},
+        {"p384", hsm::KeyType::kEcP384},
+        {"rsa3072", hsm::KeyType::kRsa3072},
+        {"ed25519", hsm::KeyType::kEd25519}};
+    auto it = std::find_if(std::begin(kTypes), std::end(kTypes),
+                           [&](const auto& t) { return *a == t.first; });
+    if (it == std::end(kTypes)) {
+      return ReportError(
+          absl::InvalidArgumentError("--algorithm must be p256, p384, rsa3072 or ed25519"));
+    }
+    signing_type = it->second;
+  }
+  absl::Status status = DevInit(*parsed->Get("state"), years, signing_type);
   return status.ok() ? 0 : ReportError(status);
 }
 

@@ -27,15 +27,16 @@ void StoreImpl::SetCheckpointSigner(std::shared_ptr<CheckpointSigner> signer) {
   // the old signer is never used again once this returns (and no two signers ever sign at
   // once: CheckpointSigner is called one call at a time).
   std::lock_guard<std::mutex> cp_lock(checkpoint_mu_);
-  std::shared_ptr<CheckpointSigner> old;
+  CheckpointSigner* current = signer.get();
+  std::shared_ptr<CheckpointSigner> old;  // released after the lock: it may be the last owner
   {
     std::lock_guard<std::mutex> lock(signer_mu_);
     old = std::exchange(signer_, std::move(signer));
-    has_signer_.store(signer_ != nullptr);
+    has_signer_.store(current != nullptr);
   }
-  if (signer_ != nullptr) {
-    Log(LogLevel::kInfo, absl::StrCat("audit checkpoints are now signed by ", signer_->KeyName(),
-                                      " key ID ", absl::Hex(signer_->KeyId(), absl::kZeroPad8)));
+  if (current != nullptr) {
+    Log(LogLevel::kInfo, absl::StrCat("audit checkpoints are now signed by ", current->KeyName(),
+                                      " key ID ", absl::Hex(current->KeyId(), absl::kZeroPad8)));
   }
   {
     std::lock_guard<std::mutex> lock(mu_);  // wake the writer: its tick may change
