@@ -4,10 +4,12 @@
 // with `masactl voucher verify` and with our verifier, as a device vendor would check it.
 #include <openssl/opensslv.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "hsm/provider/provider.h"
@@ -58,6 +60,44 @@ class VoucherAlgorithmTest : public ::testing::TestWithParam<AlgorithmCase> {
     EXPECT_TRUE(pem.ok()) << pem.status();
     WriteFile(dir_ / name, pem.ok() ? *pem : "");
     return dir_ / name;
+  }
+
+  // RFC 8419 with the openssl CLI alone, for OpenSSL versions whose cms command cannot: the
+  // signed attributes are the SignerInfo's [0] (the only one at depth 5, as asn1parse
+  // shows), re-tagged as the SET OF they are signed as; the signature is the last 64 bytes
+  // (SignerInfo ends the structure); openssl pkeyutl checks PureEdDSA over them with the
+  // public key of the leaf certificate.
+  void CheckEd25519AttributesWithOpenssl(const std::string& file, const std::string& leaf_pem) {
+    ProcessResult parse = RunTool({OPENSSL_CLI, "asn1parse", "-inform", "DER", "-in", file});
+    ASSERT_EQ(parse.exit_code, 0) << parse;
+    size_t offset = 0, header = 0, length = 0;
+    bool found = false;
+    for (absl::string_view line : absl::StrSplit(parse.out, '\n')) {
+      if (line.find("d=5") == absl::string_view::npos ||
+          line.find("cons: cont [ 0 ]") == absl::string_view::npos) {
+        continue;
+      }
+      ASSERT_EQ(std::sscanf(std::string(line).c_str(), " %zu:d=5 hl=%zu l=%zu", &offset, &header,
+                            &length),
+                3)
+          << line;
+      found = true;
+    }
+    ASSERT_TRUE(found) << parse.out;
+    std::string der = ReadFileOrEmpty(file);
+    ASSERT_GE(der.size(), offset + header + length);
+    std::string attrs = der.substr(offset, header + length);
+    attrs[0] = '\x31';  // [0] IMPLICIT -> SET
+    WriteFile(dir_ / "attrs.der", attrs);
+    WriteFile(dir_ / "sig.bin", der.substr(der.size() - 64));
+    ProcessResult pub = RunTool(
+        {OPENSSL_CLI, "x509", "-in", leaf_pem, "-pubkey", "-noout", "-out", dir_ / "pub.pem"});
+    ASSERT_EQ(pub.exit_code, 0) << pub;
+    ProcessResult check =
+        RunTool({OPENSSL_CLI, "pkeyutl", "-verify", "-pubin", "-inkey", dir_ / "pub.pem", "-rawin",
+                 "-in", dir_ / "attrs.der", "-sigfile", dir_ / "sig.bin"});
+    EXPECT_EQ(check.exit_code, 0) << check;
+    EXPECT_THAT(check.out, HasSubstr("Signature Verified Successfully")) << check;
   }
 
   TempFolder dir_;
@@ -157,6 +197,7 @@ TEST_P(VoucherAlgorithmTest, VouchersVerifyWithOpensslMasactlAndOurVerifier) {
     EXPECT_EQ(r.exit_code, 0) << r;
     EXPECT_THAT(r.err, HasSubstr("Verification successful")) << r;
     EXPECT_THAT(ReadFileOrEmpty(dir_ / "out.json"), HasSubstr("\"serial-number\":\"ALG-0001\""));
+    if (c.type == hsm::KeyType::kEd25519) CheckEd25519AttributesWithOpenssl(file, leaf_pem);
 
     // masactl voucher verify: every device-side check.
     ProcessResult m =
