@@ -84,5 +84,65 @@ TEST(CodecTest, AnOldFailureCodeThatIsNotDecimalIsDataLoss) {
   EXPECT_TRUE(absl::IsDataLoss(internal::Decode(bytes, &r)));
 }
 
+// A key record as builds before the key lifecycle wrote it (tags 1..8 only).
+TEST(CodecTest, AnOldKeyRecordDecodesWithUnusedCountersAndNoChain) {
+  KeyRecord was;
+  was.id = "key-0123456789abcdef";
+  was.uri = "pkcs11:token=masa;object=masa-signing;type=private";
+  was.purpose = "voucher-signing";
+  was.state = KeyState::kActive;
+  was.certificate_der = "leaf";
+  was.activated_at = absl::FromUnixSeconds(9);
+  std::string bytes = internal::Encode(was);
+  for (uint32_t tag = 9; tag <= 16; ++tag) EXPECT_FALSE(HasTag(bytes, tag)) << tag;
+  KeyRecord old;
+  ASSERT_TRUE(internal::Decode(bytes, &old).ok());
+  EXPECT_EQ(old.state, KeyState::kActive);
+  EXPECT_EQ(old.signatures, 0u);
+  EXPECT_FALSE(old.first_used_at.has_value());
+  EXPECT_TRUE(old.chain_der.empty());
+  EXPECT_EQ(old.unknown_fields, "");
+}
+
+TEST(CodecTest, KeyRecordAndApprovalRoundTrip) {
+  KeyRecord k;
+  k.id = "key-1";
+  k.algorithm = "ed25519";
+  k.chain_der = {"leaf", "ca"};
+  k.public_key_der = std::string("\x30\x00", 2);
+  k.created_by = "org-vendor.p-1";
+  k.label = "masa-voucher-signing-key-1";
+  k.first_used_at = absl::FromUnixSeconds(10);
+  k.last_used_at = absl::FromUnixSeconds(20);
+  k.signatures = 12345678901ull;
+  KeyRecord kd;
+  ASSERT_TRUE(internal::Decode(internal::Encode(k), &kd).ok());
+  EXPECT_EQ(kd.algorithm, k.algorithm);
+  EXPECT_EQ(kd.chain_der, k.chain_der);
+  EXPECT_EQ(kd.public_key_der, k.public_key_der);
+  EXPECT_EQ(kd.created_by, k.created_by);
+  EXPECT_EQ(kd.label, k.label);
+  EXPECT_EQ(kd.first_used_at, k.first_used_at);
+  EXPECT_EQ(kd.last_used_at, k.last_used_at);
+  EXPECT_EQ(kd.signatures, k.signatures);
+
+  KeyApprovalRecord a;
+  a.id = "apr-1";
+  a.key_id = "key-1";
+  a.action = "activate";
+  a.approved_by = {"org-vendor.p-1", "org-vendor.p-2"};
+  a.required = 3;
+  a.created_at = absl::FromUnixSeconds(100);
+  a.expires_at = absl::FromUnixSeconds(200);
+  KeyApprovalRecord ad;
+  ASSERT_TRUE(internal::Decode(internal::Encode(a), &ad).ok());
+  EXPECT_EQ(ad.key_id, a.key_id);
+  EXPECT_EQ(ad.action, a.action);
+  EXPECT_EQ(ad.approved_by, a.approved_by);
+  EXPECT_EQ(ad.required, 3u);
+  EXPECT_EQ(ad.created_at, a.created_at);
+  EXPECT_EQ(ad.expires_at, a.expires_at);
+}
+
 }  // namespace
 }  // namespace masa::store

@@ -126,7 +126,7 @@ TEST(MigrateIdsTest, RecordsAndIndexesMoveToUuidsAndTheAuditLogStays) {
     ASSERT_TRUE(read.ok()) << read.status();
     snap.emplace(*std::move(read));
   }
-  EXPECT_EQ(*snap->SchemaVersion(), 5u);
+  EXPECT_EQ(*snap->SchemaVersion(), kSchemaVersion);
 
   // Every voucher under its UUID, nothing left under the old id, the CMS byte for byte.
   for (size_t i = 0; i < old.vouchers.size(); ++i) {

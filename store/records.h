@@ -199,16 +199,39 @@ struct SerialPin {
 
 enum class KeyState : uint32_t { kPending = 0, kActive = 1, kRetired = 2 };
 
-// Key: id. An HSM key known by its pkcs11: URI.
+// Key: id ("key-" + 16 hex digits). An HSM key known by its pkcs11: URI (service/keys.h
+// gives the fields their meaning).
 struct KeyRecord {
   std::string id;
   std::string uri;
   std::string purpose;  // "voucher-signing", "audit", "ca"
   KeyState state = KeyState::kPending;
-  std::string certificate_der;
+  std::string certificate_der;  // the leaf of chain_der; "" without a certificate
   absl::Time created_at = absl::UnixEpoch();
   std::optional<absl::Time> activated_at;
   std::optional<absl::Time> retired_at;
+  std::string algorithm;               // "p256", "p384", "rsa3072", "ed25519"
+  std::vector<std::string> chain_der;  // leaf first, up to and including the trust anchor
+  std::string public_key_der;          // SubjectPublicKeyInfo
+  std::string created_by;              // principal id, or "masactl"
+  std::string label;                   // CKA_LABEL
+  // Usage, counted in the transaction that stores what the key signed.
+  std::optional<absl::Time> first_used_at;
+  std::optional<absl::Time> last_used_at;
+  uint64_t signatures = 0;
+  std::string unknown_fields;
+};
+
+// Key: id ("apr-" + 16 hex digits). A two-person approval of a key activation or
+// retirement still waiting for officers; deleted when it takes effect or expires.
+struct KeyApprovalRecord {
+  std::string id;
+  std::string key_id;
+  std::string action;                    // "activate", "retire"
+  std::vector<std::string> approved_by;  // principal ids, the opener first
+  uint64_t required = 0;
+  absl::Time created_at = absl::UnixEpoch();
+  absl::Time expires_at = absl::UnixEpoch();
   std::string unknown_fields;
 };
 

@@ -41,7 +41,7 @@ struct WriteState;
 }  // namespace internal
 
 // The schema version this build writes; older stores are migrated at open.
-inline constexpr uint64_t kSchemaVersion = 5;
+inline constexpr uint64_t kSchemaVersion = 6;
 
 struct StoreOptions {
   // The state folder. The LMDB environment lives in state_dir/store/ (created 0700 when

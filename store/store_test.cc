@@ -593,6 +593,36 @@ TEST(StoreTest, MigratesSchemaTwoSerialIndexToSummaries) {
   EXPECT_EQ((*summaries)[0].pdc_sha256, std::string(32, 'a' + 10));
 }
 
+TEST(StoreTest, MigratesSchemaFiveByAddingTheKeyApprovalsTable) {
+  TempDir dir;
+  WriteTwentyVouchers(dir, [](int, Voucher&) {});
+  // A schema 5 store has no key_approvals database at all.
+  WithRawEnv(dir.path(), [](MDB_txn* txn) {
+    MDB_dbi idx;
+    ASSERT_EQ(mdb_dbi_open(txn, "key_approvals", 0, &idx), 0);
+    ASSERT_EQ(mdb_drop(txn, idx, 1), 0);
+  });
+  DowngradeSchema(dir.path(), 5);
+  StoreOptions ro = Options(dir);
+  ro.read_only = true;
+  EXPECT_TRUE(absl::IsFailedPrecondition(Store::Open(ro).status()));
+  auto store = Store::Open(Options(dir));
+  ASSERT_TRUE(store.ok()) << store.status();
+  KeyApprovalRecord a;
+  a.id = "apr-1";
+  a.key_id = "key-1";
+  a.approved_by = {"p-1"};
+  WriteBatch b;
+  b.Insert(a);
+  ASSERT_TRUE((*store)->Write(std::move(b)).ok());
+  auto snap = (*store)->Read();
+  EXPECT_EQ(*snap->SchemaVersion(), kSchemaVersion);
+  EXPECT_EQ(snap->List<Voucher>()->size(), 20u);
+  auto got = snap->Get<KeyApprovalRecord>("apr-1");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->approved_by, std::vector<std::string>{"p-1"});
+}
+
 TEST(StoreTest, RefusesNewerSchema) {
   TempDir dir;
   ASSERT_TRUE(Store::Open(Options(dir)).ok());

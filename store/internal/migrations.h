@@ -35,6 +35,10 @@ absl::Status MigrateAddPinIndex(MDB_txn* txn, const Dbs& dbs);
 // id maps onto a record that exists already (nothing is written then).
 absl::Status MigrateIdsToUuids(MDB_txn* txn, const Dbs& dbs);  // migrate_ids.cc
 
+// 5 -> 6: the key_approvals table, which opening creates empty; nothing else changes
+// (KeyRecord's new fields decode with defaults from older records).
+absl::Status MigrateAddKeyApprovals(MDB_txn* txn, const Dbs& dbs);  // migrate_indexes.cc
+
 // A schema migration: runs inside the open-time write txn, from version `from` to from+1.
 struct Migration {
   uint64_t from;
@@ -44,6 +48,7 @@ struct Migration {
 inline constexpr Migration kMigrations[] = {{1, MigrateAddRequestIndex},
                                             {2, MigrateSerialIndexSummaries},
                                             {3, MigrateAddPinIndex},
-                                            {4, MigrateIdsToUuids}};
+                                            {4, MigrateIdsToUuids},
+                                            {5, MigrateAddKeyApprovals}};
 
 }  // namespace masa::store::internal

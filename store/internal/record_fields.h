@@ -164,6 +164,25 @@ void Fields(V& v, KeyRecord& r) {
   v(6, r.created_at);
   v(7, r.activated_at);
   v(8, r.retired_at);
+  v(9, r.algorithm);
+  v(10, r.chain_der);
+  v(11, r.public_key_der);
+  v(12, r.created_by);
+  v(13, r.label);
+  v(14, r.first_used_at);
+  v(15, r.last_used_at);
+  v(16, r.signatures);
+}
+
+template <typename V>
+void Fields(V& v, KeyApprovalRecord& r) {
+  v(1, r.id);
+  v(2, r.key_id);
+  v(3, r.action);
+  v(4, r.approved_by);
+  v(5, r.required);
+  v(6, r.created_at);
+  v(7, r.expires_at);
 }
 
 template <typename V>

@@ -17,6 +17,7 @@
 //                        one key carries the same chain, kept once (schema 4)
 //   idx_serial_pin       ien 0x00 serial 0x00 org 0x00 pdc SHA-256 -> SerialPin, present
 //                        while an unarchived voucher has that pin (schema 4)
+//   key_approvals        id -> KeyApprovalRecord, open two-person approvals (schema 6)
 //
 // Voucher and request ids (keys of vouchers and voucher_requests, and inside every voucher
 // index) are UUIDv7 text since schema 5; before, "v-"/"req-" + hex (see migrations.h).
@@ -49,6 +50,7 @@ enum Db : int {
   kIdxVoucherRequest,
   kIdxSerialPin,
   kCmsCertificates,
+  kKeyApprovals,
   kDbCount
 };
 
@@ -71,7 +73,8 @@ inline constexpr const char* kDbNames[kDbCount] = {"meta",
                                                    "idx_voucher_org_time",
                                                    "idx_voucher_request",
                                                    "idx_serial_pin",
-                                                   "cms_certificates"};
+                                                   "cms_certificates",
+                                                   "key_approvals"};
 
 // The handles of the open databases (MDB_dbi is unsigned int).
 struct Dbs {
@@ -99,6 +102,7 @@ MASA_TABLE(Component, kComponents, r.ien + std::string(1, '\0') + r.serial_numbe
 MASA_TABLE(VoucherRequest, kVoucherRequests, r.id);
 MASA_TABLE(Voucher, kVouchers, r.id);
 MASA_TABLE(KeyRecord, kKeys, r.id);
+MASA_TABLE(KeyApprovalRecord, kKeyApprovals, r.id);
 #undef MASA_TABLE
 
 }  // namespace masa::store::internal

@@ -50,6 +50,7 @@ struct WriteState {
   X(Component)                     \
   X(VoucherRequest)                \
   X(Voucher)                       \
-  X(KeyRecord)
+  X(KeyRecord)                     \
+  X(KeyApprovalRecord)
 
 }  // namespace masa::store::internal
