@@ -3,16 +3,28 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "service/keys.h"
 #include "service/organizations.h"
 #include "service/serials.h"
 #include "service/tokens.h"
 #include "service/types.h"
 
 namespace masa::service {
+
+// A key the configuration names (masad.toml [signing] signing_key and certificate, [audit]
+// audit_key), which the service runs with when it starts.
+struct ConfiguredKey {
+  KeyPurpose purpose = KeyPurpose::kVoucherSigning;
+  std::string uri;
+  std::vector<std::string> chain_der;  // leaf first; may be empty for the audit key
+  std::string public_key_der;          // SubjectPublicKeyInfo
+};
 
 // Thread-safe. No caller: whoever can run masactl on the appliance is trusted.
 class OperatorBootstrap {
@@ -39,6 +51,16 @@ class OperatorBootstrap {
   virtual absl::StatusOr<NewToken> IssueTokenOffline(std::string_view organization_id,
                                                      std::string_view username,
                                                      std::optional<absl::Duration> validity) = 0;
+  // Adopts the configured keys into the key lifecycle: each becomes the active KeyRecord of
+  // its purpose when the store has no active key of that purpose yet (audited "key.adopt"
+  // by "masactl"), so that state folders made before the lifecycle, and dev-init's, go on
+  // working. When the store's active voucher-signing key is the configured one (same URI),
+  // the running signing keys take its record id, so every voucher from now on names the
+  // KeyRecord in signing_key_id; likewise the configured audit key counts as the running
+  // one for RefreshKeys. Returns the active keys afterwards. kInvalidArgument for a key
+  // without a URI or public key, or a chain whose leaf does not hold the public key.
+  virtual absl::StatusOr<std::vector<KeyInfo>> AdoptConfiguredKeys(
+      std::vector<ConfiguredKey> keys) = 0;
 };
 
 }  // namespace masa::service

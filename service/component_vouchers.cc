@@ -217,6 +217,11 @@ absl::Status ServiceImpl::IssueComponentVouchers(const Caller& caller, Component
         MASA_RETURN_IF_ERROR(txn.Insert(v));
         out->push_back({v.id, v.cms, (*tpm)[k]});
       }
+      if (!plan->empty()) {
+        const store::Voucher& first = plan->front().record;
+        MASA_RETURN_IF_ERROR(
+            internal::CountSignatures(txn, first.signing_key_id, plan->size(), first.created_at));
+      }
       MASA_RETURN_IF_ERROR(txn.Insert(*request));
       return op
           .Audit("request.create", Target(request->organization_id, request->id),

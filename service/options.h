@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -11,11 +12,14 @@
 #include "absl/time/time.h"
 #include "common/time.h"
 #include "queue/work_queue.h"
+#include "service/keys.h"
 #include "signer/cms.h"
 #include "signer/voucher.h"
 #include "store/store.h"
 
 namespace masa::service {
+
+class KeyVault;
 
 // The voucher signers of one signing key, one per CMS content type, and the id of the key
 // (store::KeyRecord id, recorded in every Voucher.signing_key_id). Immutable once built;
@@ -81,6 +85,18 @@ struct ServiceOptions {
   // (no revocation leaf), "revocation-checks" (domain-cert-revocation-checks = true),
   // "no-revocation-checks" (false).
   std::map<std::string, SecurityProfile> security_profiles = DefaultSecurityProfiles();
+
+  // The HSM work of the key lifecycle (service/keys.h); not owned, must outlive the Service.
+  // Null: every Keys method but PublishedKeys answers kFailedPrecondition, and RefreshKeys
+  // keeps the keys the service was made with.
+  KeyVault* key_vault = nullptr;
+  KeyPolicy key_policy;
+  // Service::RefreshKeys hands the checkpoint signer of a newly activated audit key here
+  // (masad: to the store). Null: an audit key activation is recorded, and takes effect when
+  // the daemon next starts.
+  std::function<absl::Status(std::unique_ptr<store::CheckpointSigner>)> install_checkpoint_signer;
+  // The signed-note origin the audit key's checkpoints name (StoreOptions::checkpoint_origin).
+  std::string checkpoint_origin = "masa/audit";
 
   static std::map<std::string, DeviceProfile> DefaultDeviceProfiles();
   static std::map<std::string, SecurityProfile> DefaultSecurityProfiles();

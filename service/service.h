@@ -16,6 +16,7 @@
 //   service/voucher_requests.h VoucherRequests    request, renew, archive (the pipeline)
 //   service/voucher_views.h    VoucherViews       get, download, list
 //   service/audit_views.h      AuditViews         audit entries, inclusion proofs
+//   service/keys.h             Keys               HSM key lifecycle (security officers)
 //   service/bootstrap.h        OperatorBootstrap  masactl's caller-less writes
 //
 // Service is the one implementation of them all, and their factory:
@@ -34,6 +35,7 @@
 #include "service/audit_views.h"
 #include "service/authentication.h"
 #include "service/bootstrap.h"
+#include "service/keys.h"
 #include "service/metrics.h"
 #include "service/options.h"
 #include "service/organizations.h"
@@ -62,6 +64,7 @@ class Service : public Authenticator,
                 public VoucherRequests,
                 public VoucherViews,
                 public AuditViews,
+                public Keys,
                 public OperatorBootstrap {
  public:
   // kInvalidArgument when store, work_queue, clock or signing_keys (with an
@@ -78,6 +81,19 @@ class Service : public Authenticator,
   // already queued finish with the keys they started with. Null or without an
   // animaJSONVoucher signer: kInvalidArgument.
   virtual absl::Status SetSigningKeys(std::shared_ptr<const SigningKeys> keys) = 0;
+
+  // Brings the running keys in line with the store's active keys (service/keys.h): reads
+  // them from a fresh snapshot; when the active voucher-signing key is not the one requests
+  // are signed with, loads it through ServiceOptions::key_vault and swaps it in
+  // (SetSigningKeys: a request captures its keys once, when accepted, so every voucher of a
+  // request is signed by one key and requests accepted before the switch finish with the
+  // old one); when the active audit key changed, loads its checkpoint signer and hands it
+  // to ServiceOptions::install_checkpoint_signer. Cheap when nothing changed (one snapshot).
+  // masad calls it at start and every second, which is how an activation made by masactl
+  // in another process reaches the daemon. Without a key vault: OK, nothing changes. Errors
+  // of the vault (kUnavailable, kFailedPrecondition) leave the running keys as they were.
+  // Thread-safe; concurrent calls run one at a time.
+  virtual absl::Status RefreshKeys() = 0;
 
   // Both the caller's (Organizations) and the operator's (OperatorBootstrap) overloads.
   using Organizations::CreateOrganization;

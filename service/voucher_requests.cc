@@ -388,6 +388,10 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
         req.failure_codes.push_back(r.code);
         req.failure_reasons.push_back(r.reason);
       }
+      if (!plan->empty()) {
+        MASA_RETURN_IF_ERROR(
+            internal::CountSignatures(txn, plan->front().record.signing_key_id, issued, now));
+      }
       size_t failed = out->serials.size() - issued;
       req.status = StatusName(RequestStatusOf(issued, failed));
       MASA_RETURN_IF_ERROR(txn.Insert(req));
@@ -494,6 +498,7 @@ absl::Status ServiceImpl::RenewVoucher(const Caller& caller, std::string_view vo
                                      "ok: until " + FormatRfc3339(expires), Sha256(v.cms)));
       v.audit_seq = seq;
       MASA_RETURN_IF_ERROR(txn.Put(v));
+      MASA_RETURN_IF_ERROR(internal::CountSignatures(txn, key_id, 1, now));
       *out = {v.request_id,
               {{v.serial_number, v.id, SerialStatus::kCompleted, "", absl::StatusCode::kOk}}};
       return absl::OkStatus();

@@ -49,6 +49,8 @@ std::string_view PermissionName(Permission p) {
       return "assign-serials";
     case Permission::kCreateOrganizations:
       return "create-organizations";
+    case Permission::kManageKeys:
+      return "manage-keys";
   }
   return "?";
 }
@@ -77,8 +79,11 @@ PermissionSet CrossOrganizationPermissions(Role role, bool vendor_organization) 
       return vendor_organization ? kSupportInVendorOrganization : kSupportAnywhere;
     case Role::kAccountTeam:
       return kAccountTeamAnywhere;
+    case Role::kSecurityOfficer:
+      // The HSM key lifecycle, which belongs to no organization; no organization's data.
+      return P(Permission::kManageKeys);
     default:
-      return 0;  // security officers: HSM key lifecycle, not organizations' data
+      return 0;
   }
 }
 

@@ -29,6 +29,7 @@ enum class Permission : uint32_t {
   kViewAudit = 1u << 7,
   kAssignSerials = 1u << 8,        // give serials to organizations (vendor)
   kCreateOrganizations = 1u << 9,  // onboard customer organizations (vendor)
+  kManageKeys = 1u << 10,          // the HSM key lifecycle (vendor security officers)
 };
 using PermissionSet = uint32_t;
 

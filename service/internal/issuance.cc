@@ -47,4 +47,16 @@ absl::Status StillRequestable(const store::Reader& txn, const Planned& p,
   return Authorize(*access, Permission::kRequest, c->group_id, "serial " + v.serial_number);
 }
 
+absl::Status CountSignatures(store::WriteTxn& txn, const std::string& key_id, size_t signatures,
+                             absl::Time at) {
+  if (signatures == 0) return absl::OkStatus();
+  auto key = txn.Get<store::KeyRecord>(key_id);
+  if (absl::IsNotFound(key.status())) return absl::OkStatus();
+  MASA_RETURN_IF_ERROR(key.status());
+  if (!key->first_used_at) key->first_used_at = at;
+  if (!key->last_used_at || *key->last_used_at < at) key->last_used_at = at;
+  key->signatures += signatures;
+  return txn.Put(*key);
+}
+
 }  // namespace masa::service::internal

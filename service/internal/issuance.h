@@ -61,4 +61,12 @@ absl::Status StillRequestable(const store::Reader& txn, const Planned& p,
                               const std::string& principal, const std::string& vendor_org,
                               std::optional<AccessContext>& access);
 
+// In the write transaction that stores what key `key_id` signed: counts `signatures` more on
+// its KeyRecord and sets its first (when unset) and last use to `at`. A key without a record
+// (signing keys made before the key lifecycle adopted them, tests) counts nothing. One read
+// and one write of a small record per request, in a transaction that writes the vouchers
+// anyway.
+absl::Status CountSignatures(store::WriteTxn& txn, const std::string& key_id, size_t signatures,
+                             absl::Time at);
+
 }  // namespace masa::service::internal

@@ -1,6 +1,8 @@
 // The Service implementation, shared by its concept files: service.cc (life cycle,
 // authentication), pdcs.cc, principals.cc, groups.cc, serials.cc, tokens.cc,
-// audit_views.cc, organizations.cc, voucher_requests.cc (requests, renewals, archiving),
+// audit_views.cc, organizations.cc, keys.cc (the key lifecycle), key_approvals.cc (the
+// two-person rule), key_rotation.cc (RefreshKeys, adopting the configured keys),
+// voucher_requests.cc (requests, renewals, archiving),
 // voucher_views.cc (get, download) and voucher_list.cc (listing); operation.cc runs writes.
 #pragma once
 
@@ -28,6 +30,7 @@ class ServiceImpl final : public Service {
   ~ServiceImpl() override;
 
   absl::Status SetSigningKeys(std::shared_ptr<const SigningKeys> keys) override;
+  absl::Status RefreshKeys() override;
   absl::StatusOr<Caller> Authenticate(std::string_view bearer_token) const override;
 
   absl::Status RequestVouchers(const Caller& caller, VoucherRequestInput input,
@@ -119,6 +122,24 @@ class ServiceImpl final : public Service {
                                              std::string_view username,
                                              std::optional<absl::Duration> validity) override;
 
+  absl::StatusOr<std::vector<KeyInfo>> AdoptConfiguredKeys(
+      std::vector<ConfiguredKey> keys) override;
+
+  absl::StatusOr<KeyInfo> GenerateKey(const Caller& caller, KeyGenerateInput input) override;
+  absl::StatusOr<std::string> CreateCsr(const Caller& caller, std::string_view key_id,
+                                        std::string_view subject) override;
+  absl::StatusOr<KeyInfo> IssueCertificate(const Caller& caller, KeyIssueInput input) override;
+  absl::StatusOr<KeyInfo> ImportCertificate(const Caller& caller, std::string_view key_id,
+                                            std::string_view chain) override;
+  absl::StatusOr<KeyActionResult> ActivateKey(const Caller& caller,
+                                              std::string_view key_id) override;
+  absl::StatusOr<KeyActionResult> RetireKey(const Caller& caller, std::string_view key_id) override;
+  absl::StatusOr<KeyActionResult> Approve(const Caller& caller,
+                                          std::string_view approval_id) override;
+  absl::StatusOr<std::vector<KeyInfo>> ListKeys(const Caller& caller) const override;
+  absl::StatusOr<std::vector<KeyApproval>> ListApprovals(const Caller& caller) const override;
+  absl::StatusOr<std::vector<PublishedKey>> PublishedKeys() const override;
+
   const Metrics& metrics() const override { return metrics_; }
   size_t queue_depth() const override { return queue_->depth(); }
 
@@ -207,6 +228,28 @@ class ServiceImpl final : public Service {
   absl::StatusOr<internal::ParsedPdc> ParsePdcCached(std::string_view pem_or_der,
                                                      std::string_view what) const;
 
+  // --- the key lifecycle (keys.cc, key_approvals.cc) ---
+  // The vault, or kFailedPrecondition when none is configured.
+  absl::StatusOr<KeyVault*> Vault() const;
+  // OK when `access` holds the security-officer role (kManageKeys).
+  absl::Status AuthorizeKeys(const internal::AccessContext& access) const;
+  // Authorizes `caller` on a snapshot that ends before this returns (for the HSM work done
+  // before the write, which authorizes again), and returns the key record `key_id`
+  // (kNotFound) when one is named.
+  absl::StatusOr<std::optional<store::KeyRecord>> AuthorizedKeyRead(const Caller& caller,
+                                                                    std::string_view key_id) const;
+  // The HSM checks of an activation, made before its write transaction: the chain leads to
+  // the trust anchor, every token holds the key, and the vault can load it for signing.
+  absl::Status CheckActivatable(const store::KeyRecord& key);
+  // Opens a two-person approval (or, with approvals_required <= 1, applies) `action` on
+  // `key_id` in one write, after `check` (run on the record inside the transaction).
+  absl::StatusOr<KeyActionResult> KeyAction(const Caller& caller, std::string_view key_id,
+                                            std::string_view action);
+  // In `op`: `action` ("activate" / "retire") applied to `key` (re-read in op's
+  // transaction), audited; returns the key as written.
+  absl::StatusOr<store::KeyRecord> ApplyKeyAction(internal::Operation& op, std::string_view key_id,
+                                                  std::string_view action) const;
+
   // Requests whose callback has not yet run; the destructor waits for zero.
   void BeginInflight();
   void EndInflight();
@@ -220,6 +263,9 @@ class ServiceImpl final : public Service {
   mutable absl::Mutex pdc_cache_mu_;
   mutable std::unordered_map<std::string, internal::ParsedPdc> pdc_cache_
       ABSL_GUARDED_BY(pdc_cache_mu_);
+  // RefreshKeys: one at a time, and the audit key the store signs with now ("" unknown).
+  absl::Mutex refresh_mu_;
+  std::string running_audit_key_id_ ABSL_GUARDED_BY(refresh_mu_);
   absl::Mutex inflight_mu_;
   int inflight_ ABSL_GUARDED_BY(inflight_mu_) = 0;
 };
