@@ -9,6 +9,7 @@
 #include "api/internal/codec.h"
 #include "api/internal/json_body.h"
 #include "api/internal/problem.h"
+#include "api/internal/responses.h"
 #include "api/internal/rest_api_impl.h"
 #include "api/internal/tar.h"
 #include "common/status.h"
@@ -23,27 +24,12 @@ namespace {
 using nlohmann::json;
 using queue::HttpResponse;
 
-constexpr std::string_view kJson = "application/json";
 constexpr std::string_view kVoucherMediaType = "application/voucher-cms+json";
-
-HttpResponse JsonResponse(int status, const json& body) {
-  HttpResponse r;
-  r.status = status;
-  r.content_type = std::string(kJson);
-  r.body = Dump(body);
-  return r;
-}
-
-HttpResponse Ok(const json& body) { return JsonResponse(200, body); }
 
 HttpResponse Deferred() {
   HttpResponse r;
   r.status = kDeferred;
   return r;
-}
-
-json OkWith(std::string_view member, json value) {
-  return json{{"ok", true}, {std::string(member), std::move(value)}};
 }
 
 // The token of "Authorization: Bearer <token>" (BearerTokenOf). nullopt when the header is
@@ -60,26 +46,6 @@ HttpResponse Unauthenticated(std::string_view detail, bool invalid_request) {
       {{"WWW-Authenticate", invalid_request ? "Bearer realm=\"masa\", error=\"invalid_request\""
                                             : "Bearer realm=\"masa\""}});
 }
-
-HttpResponse FileResponse(std::string_view content_type, std::string filename, std::string body) {
-  HttpResponse r;
-  r.status = 200;
-  r.content_type = std::string(content_type);
-  r.headers.emplace_back("Content-Disposition",
-                         absl::StrCat("attachment; filename=\"", filename, "\""));
-  r.body = std::move(body);
-  return r;
-}
-
-const std::string& Param(const Call& call, const std::string& name) {
-  static const std::string kEmpty;
-  auto it = call.params.find(name);
-  return it == call.params.end() ? kEmpty : it->second;
-}
-
-// Routes with no query parameters refuse any; routes with a body-less method refuse a body
-// so a client mistake (parameters sent in the wrong place) is visible.
-absl::Status NoQuery(const Call& call) { return DecodeNoQuery(call.request.query); }
 
 }  // namespace
 
@@ -143,6 +109,20 @@ const std::vector<Route>& RestApiImpl::Routes() {
       {{"DELETE", "/groups/{group_id}/components/{serial_number}", "removeSerial"},
        &R::RemoveSerial},
       {{"GET", "/audit", "listAudit"}, &R::ListAudit},
+
+      // Verifiers fetch the certificates without a token; the officer's list of every key
+      // (pending ones too) is a path of its own, since one path has one authentication rule.
+      {{"GET", "/keys", "listPublishedKeys"}, &R::ListPublishedKeys, false},
+      {{"GET", "/keys/{key_id}/chain.pem", "getKeyChain"}, &R::GetKeyChain, false},
+      {{"GET", "/keys/managed", "listManagedKeys"}, &R::ListManagedKeys},
+      {{"POST", "/keys", "generateKey"}, &R::GenerateKey},
+      {{"POST", "/keys/{key_id}/csr", "createKeyCsr"}, &R::CreateKeyCsr},
+      {{"POST", "/keys/{key_id}/issue", "issueKeyCertificate"}, &R::IssueKeyCertificate},
+      {{"PUT", "/keys/{key_id}/certificate", "importKeyCertificate"}, &R::ImportKeyCertificate},
+      {{"POST", "/keys/{key_id}/activate", "activateKey"}, &R::ActivateKey},
+      {{"POST", "/keys/{key_id}/retire", "retireKey"}, &R::RetireKey},
+      {{"GET", "/key-approvals", "listKeyApprovals"}, &R::ListKeyApprovals},
+      {{"POST", "/key-approvals/{approval_id}/approve", "approveKeyAction"}, &R::ApproveKeyAction},
   };
   return *routes;
 }
@@ -304,6 +284,13 @@ HttpResponse RestApiImpl::Metrics() const {
     in.requests_in_flight = server->requests_in_flight();
   }
   in.http = http_codes_.get();
+  // A scrape while the store cannot be read still answers every other family.
+  if (absl::StatusOr<std::vector<service::PublishedKey>> keys =
+          options_.services.keys->PublishedKeys();
+      keys.ok()) {
+    in.keys = *std::move(keys);
+  }
+  in.now = (options_.clock != nullptr ? *options_.clock : SystemClock()).Now();
   HttpResponse r;
   r.content_type = std::string(kPrometheusContentType);
   r.body = RenderMetrics(in);
@@ -744,6 +731,7 @@ RestApiServices RestApiServices::Of(service::Service& service) {
           .voucher_requests = &service,
           .voucher_views = &service,
           .audit = &service,
+          .keys = &service,
           .metrics = &service.metrics(),
           .queue_depth = [&service] { return service.queue_depth(); }};
 }
@@ -751,7 +739,7 @@ RestApiServices RestApiServices::Of(service::Service& service) {
 absl::StatusOr<std::unique_ptr<RestApi>> RestApi::Create(const RestApiOptions& options) {
   const RestApiServices& s = options.services;
   if (!s.authenticator || !s.organizations || !s.principals || !s.tokens || !s.pdcs || !s.serials ||
-      !s.voucher_requests || !s.voucher_views || !s.audit || !s.metrics) {
+      !s.voucher_requests || !s.voucher_views || !s.audit || !s.keys || !s.metrics) {
     return absl::InvalidArgumentError("RestApi: every one of options.services is required");
   }
   MASA_ASSIGN_OR_RETURN(std::string openapi, internal::BuildOpenApiDocument());

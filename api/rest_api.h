@@ -18,10 +18,12 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/time.h"
 #include "queue/http_server.h"
 #include "queue/work_queue.h"
 #include "service/audit_views.h"
 #include "service/authentication.h"
+#include "service/keys.h"
 #include "service/metrics.h"
 #include "service/organizations.h"
 #include "service/pdcs.h"
@@ -50,6 +52,9 @@ struct RestApiServices {
   service::VoucherRequests* voucher_requests = nullptr;
   const service::VoucherViews* voucher_views = nullptr;
   const service::AuditViews* audit = nullptr;
+  // The key lifecycle, and the published certificates (GET /keys, and per key the seconds
+  // to its certificate's expiry in /metrics).
+  service::Keys* keys = nullptr;
   const service::Metrics* metrics = nullptr;  // the service's counters, for /metrics
   // The signing queue's depth for /metrics when RestApiOptions::work_queue is not given.
   std::function<size_t()> queue_depth;
@@ -65,6 +70,9 @@ struct RestApiOptions {
   const queue::HttpServer* server = nullptr;
   // /readyz answers 200 only while this says so (false during start-up and draining).
   std::function<bool()> ready = [] { return true; };
+  // What /metrics measures the seconds to each key certificate's expiry from. Not owned;
+  // null: the system clock.
+  const Clock* clock = nullptr;
   // Seconds a 503 asks the client to wait (Retry-After) when the signing queue is full.
   int retry_after_seconds = 1;
   // Threads that run the handlers of authenticated routes (service calls may wait for a

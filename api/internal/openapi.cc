@@ -59,6 +59,7 @@ const ParamDoc kSerialNumber{"serial_number", "path", "string", "The serial numb
 const ParamDoc kIen{"ien", "query", "string", "The serial's IEN (default: the vendor's)."};
 const ParamDoc kTokenId{"token_id", "path", "string", "The token's id (tok-...)."};
 const ParamDoc kGrant{"grant", "path", "string", "request, download or archive."};
+const ParamDoc kKeyId{"key_id", "path", "string", "The key's id (key-...)."};
 const ParamDoc kPrincipalFilter{"principal_id", "query", "string",
                                 "Only this principal's (default: the caller's or all the "
                                 "caller administers)."};
@@ -257,6 +258,55 @@ const std::vector<OperationDoc>& Operations() {
         {"from", "query", "integer", "First sequence number (default 0)."},
         {"limit", "query", "integer", "1..1000, default 100."}},
        nullptr, false, 200, "application/json", "AuditPage", true},
+
+      {"get", "/keys", "listPublishedKeys", "keys",
+       "No token: the active and retired signing certificates (and the audit keys), each with "
+       "its chain up to the trust anchor, so that verifiers can check any voucher the "
+       "appliance signed, before or after a rotation. Pending keys are not listed.",
+       {}, nullptr, false, 200, "application/json", "PublishedKeyList", false},
+      {"get", "/keys/{key_id}/chain.pem", "getKeyChain", "keys",
+       "No token: one published key's certificate chain as PEM, leaf first, up to and "
+       "including the trust anchor (404 for a pending or unknown key, or one without a "
+       "certificate).",
+       {kKeyId}, nullptr, false, 200, "application/pem-certificate-chain", nullptr, false},
+      {"get", "/keys/managed", "listManagedKeys", "keys",
+       "Security officer: every key, pending ones too, with its PKCS#11 URI, validity, "
+       "first and last use and the vouchers it signed.",
+       {}, nullptr, false, 200, "application/json", "KeyList", true},
+      {"post", "/keys", "generateKey", "keys",
+       "Security officer: make a key pair inside the HSM (sensitive, non-extractable), state "
+       "pending.",
+       {}, "KeyGenerateRequest", false, 201, "application/json", "KeyResponse", true},
+      {"post", "/keys/{key_id}/csr", "createKeyCsr", "keys",
+       "Security officer: a PKCS#10 request for the key, signed inside the HSM, as PEM, for "
+       "an external CA.",
+       {kKeyId}, "KeyCsrRequest", false, 200, "application/x-pem-file", nullptr, true},
+      {"post", "/keys/{key_id}/issue", "issueKeyCertificate", "keys",
+       "Security officer: have the vendor CA key (in the HSM) certify the pending key.",
+       {kKeyId}, "KeyIssueRequest", false, 200, "application/json", "KeyResponse", true},
+      {"put", "/keys/{key_id}/certificate", "importKeyCertificate", "keys",
+       "Security officer: the certificate chain an external CA issued (PEM, leaf first); 409 "
+       "when the leaf does not hold the key or the chain does not lead to the trust anchor.",
+       {kKeyId}, "application/pem-certificate-chain", true, 200, "application/json",
+       "KeyResponse", true},
+      {"post", "/keys/{key_id}/activate", "activateKey", "keys",
+       "Security officer: make the key the signing key of its purpose (the active one is "
+       "retired at the same time); the running daemon switches without failing a request. "
+       "202 while the two-person rule waits for more officers' approvals.",
+       {kKeyId}, nullptr, false, 200, "application/json", "KeyActionResult", true},
+      {"post", "/keys/{key_id}/retire", "retireKey", "keys",
+       "Security officer: stop the key signing; its certificate stays published. 409 for the "
+       "only active key of its purpose. 202 while approvals are pending.",
+       {kKeyId}, nullptr, false, 200, "application/json", "KeyActionResult", true},
+      {"get", "/key-approvals", "listKeyApprovals", "keys",
+       "Security officer: the open two-person approvals (expired ones are not listed).",
+       {}, nullptr, false, 200, "application/json", "KeyApprovalList", true},
+      {"post", "/key-approvals/{approval_id}/approve", "approveKeyAction", "keys",
+       "Security officer: approve another officer's activation or retirement; 200 when this "
+       "approval completed it, 202 while more are needed, 409 for the caller's own second "
+       "approval.",
+       {{"approval_id", "path", "string", "The approval's id (apr-...)."}}, nullptr, false,
+       200, "application/json", "KeyActionResult", true},
   };
   // clang-format on
   return *ops;
@@ -555,6 +605,71 @@ constexpr const char* kSchemas = R"json({
       "actor": {"type": "string"}, "action": {"type": "string"},
       "target": {"type": "string"}, "outcome": {"type": "string"},
       "object_hash": {"type": ["string", "null"], "description": "SHA-256, hex"}}},
+  "PublishedKey": {"type": "object",
+    "required": ["key_id", "purpose", "state", "not_after", "chain", "public_key"],
+    "properties": {"key_id": {"type": "string"},
+      "purpose": {"enum": ["voucher-signing", "audit"]},
+      "state": {"enum": ["active", "retired"]},
+      "subject": {"type": ["string", "null"]},
+      "not_before": {"oneOf": [{"$ref": "#/components/schemas/DateTime"}, {"type": "null"}]},
+      "not_after": {"oneOf": [{"$ref": "#/components/schemas/DateTime"}, {"type": "null"}]},
+      "fingerprint_sha256": {"type": ["string", "null"]},
+      "chain": {"type": "array", "items": {"type": "string"},
+        "description": "PEM certificates, leaf first, up to and including the trust anchor."},
+      "public_key": {"type": ["string", "null"], "description": "SubjectPublicKeyInfo, PEM."}}},
+  "PublishedKeyList": {"type": "object", "required": ["ok", "keys"],
+    "properties": {"ok": {"const": true},
+      "keys": {"type": "array", "items": {"$ref": "#/components/schemas/PublishedKey"}}}},
+  "Key": {"type": "object",
+    "properties": {"key_id": {"type": "string"},
+      "uri": {"type": "string", "description": "RFC 7512 PKCS#11 URI of the private key."},
+      "purpose": {"enum": ["voucher-signing", "audit"]},
+      "algorithm": {"enum": ["p256", "p384", "rsa3072", "ed25519"]},
+      "state": {"enum": ["pending", "active", "retired"]},
+      "subject": {"type": "string"},
+      "not_before": {"type": ["string", "null"], "format": "date-time"},
+      "not_after": {"type": ["string", "null"], "format": "date-time"},
+      "fingerprint_sha256": {"type": "string"},
+      "chain": {"type": "array", "items": {"type": "string"}},
+      "public_key": {"type": ["string", "null"]},
+      "created_at": {"$ref": "#/components/schemas/DateTime"},
+      "created_by": {"type": "string"},
+      "activated_at": {"type": ["string", "null"], "format": "date-time"},
+      "retired_at": {"type": ["string", "null"], "format": "date-time"},
+      "first_used_at": {"type": ["string", "null"], "format": "date-time"},
+      "last_used_at": {"type": ["string", "null"], "format": "date-time"},
+      "signatures": {"type": "integer", "description": "Vouchers (or checkpoints) signed."}}},
+  "KeyResponse": {"type": "object", "required": ["ok", "key"],
+    "properties": {"ok": {"const": true}, "key": {"$ref": "#/components/schemas/Key"}}},
+  "KeyList": {"type": "object", "required": ["ok", "keys"],
+    "properties": {"ok": {"const": true},
+      "keys": {"type": "array", "items": {"$ref": "#/components/schemas/Key"}}}},
+  "KeyGenerateRequest": {"type": "object", "additionalProperties": false,
+    "properties": {"purpose": {"enum": ["voucher-signing", "audit"], "default": "voucher-signing"},
+      "algorithm": {"enum": ["p256", "p384", "rsa3072", "ed25519"], "default": "p256"},
+      "label": {"type": "string", "description": "CKA_LABEL; default masa-<purpose>-<key id>."}}},
+  "KeyCsrRequest": {"type": "object", "additionalProperties": false,
+    "properties": {"subject": {"type": "string", "examples": ["CN=MASA 2027,O=Vendor"]}}},
+  "KeyIssueRequest": {"type": "object", "additionalProperties": false,
+    "properties": {"subject": {"type": "string",
+        "description": "Default: the active key's subject."},
+      "validity_days": {"type": "integer", "minimum": 1, "maximum": 3650}}},
+  "KeyApproval": {"type": "object",
+    "properties": {"approval_id": {"type": "string"}, "key_id": {"type": "string"},
+      "action": {"enum": ["activate", "retire"]},
+      "approved_by": {"type": "array", "items": {"type": "string"},
+        "description": "Principal ids, the opener first."},
+      "required": {"type": "integer"},
+      "created_at": {"$ref": "#/components/schemas/DateTime"},
+      "expires_at": {"$ref": "#/components/schemas/DateTime"}}},
+  "KeyApprovalList": {"type": "object", "required": ["ok", "approvals"],
+    "properties": {"ok": {"const": true},
+      "approvals": {"type": "array", "items": {"$ref": "#/components/schemas/KeyApproval"}}}},
+  "KeyActionResult": {"type": "object", "required": ["ok", "applied", "key", "approval"],
+    "properties": {"ok": {"const": true},
+      "applied": {"type": "boolean", "description": "false: waiting for more approvals (202)."},
+      "key": {"$ref": "#/components/schemas/Key"},
+      "approval": {"oneOf": [{"$ref": "#/components/schemas/KeyApproval"}, {"type": "null"}]}}},
   "AuditPage": {"type": "object", "required": ["ok", "entries", "next_seq"],
     "properties": {"ok": {"const": true},
       "entries": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}},
@@ -610,7 +725,16 @@ absl::StatusOr<std::string> BuildOpenApiDocument() {
                           {"schema", std::move(schema)}});
       }
       if (!params.empty()) operation["parameters"] = std::move(params);
-      if (op.request_schema != nullptr) {
+      // A request_schema holding a '/' is a media type whose body is not JSON.
+      const bool raw_body = op.request_schema != nullptr &&
+                            std::string(op.request_schema).find('/') != std::string::npos;
+      if (raw_body) {
+        operation["requestBody"] = {
+            {"required", op.request_required},
+            {"content",
+             {{op.request_schema,
+               {{"schema", {{"type", "string"}, {"contentMediaType", op.request_schema}}}}}}}};
+      } else if (op.request_schema != nullptr) {
         operation["requestBody"] = {
             {"required", op.request_required},
             {"content", {{"application/json", {{"schema", Ref(op.request_schema)}}}}}};
@@ -647,6 +771,14 @@ absl::StatusOr<std::string> BuildOpenApiDocument() {
         responses["415"] = ProblemResponseDoc(
             "A body whose Content-Type is not application/json (parameters allowed; a "
             "charset must be utf-8)");
+      } else if (raw_body) {
+        responses["415"] = ProblemResponseDoc("A body of another Content-Type");
+      }
+      // The two-person rule: the action waits for more security officers.
+      if (op.success_schema != nullptr && std::string(op.success_schema) == "KeyActionResult") {
+        responses["202"] = {
+            {"description", "Recorded; waiting for more security officers' approvals"},
+            {"content", {{"application/json", {{"schema", Ref("KeyActionResult")}}}}}};
       }
       responses["414"] = ProblemResponseDoc("Request line longer than the server's limit");
       responses["431"] = ProblemResponseDoc("Request headers larger than the server's limit");

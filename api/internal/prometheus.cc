@@ -2,6 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "api/internal/key_codec.h"
+#include "common/status.h"
 
 namespace masa::api::internal {
 namespace {
@@ -61,6 +63,42 @@ void Sizes(std::string* out, std::string_view name, std::string_view help,
   absl::StrAppend(out, n, "_count ", count, "\n");
 }
 
+// A label value as the text format writes it: backslash, double quote and newline escaped.
+std::string LabelValue(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+void Keys(std::string* out, const std::vector<service::PublishedKey>& keys, absl::Time now) {
+  Header(out, "masa_key_certificate_expiry_seconds", "gauge",
+         "Seconds until the notAfter of each published key's certificate (negative: expired).");
+  for (const service::PublishedKey& k : keys) {
+    if (k.chain_der.empty()) continue;
+    absl::StatusOr<CertificateFacts> facts = ReadCertificateFacts(k.chain_der.front());
+    if (!facts.ok()) continue;
+    absl::StrAppend(out, "masa_key_certificate_expiry_seconds{key_id=\"", LabelValue(k.key_id),
+                    "\",purpose=\"", Sv(service::KeyPurposeName(k.purpose)), "\",state=\"",
+                    Sv(service::KeyStateName(k.state)), "\"} ",
+                    absl::ToInt64Seconds(facts->not_after - now), "\n");
+  }
+  Header(out, "masa_active_key_info", "gauge", "The active key of each purpose (value 1).");
+  for (const service::PublishedKey& k : keys) {
+    if (k.state != service::KeyState::kActive) continue;
+    absl::StrAppend(out, "masa_active_key_info{purpose=\"", Sv(service::KeyPurposeName(k.purpose)),
+                    "\",key_id=\"", LabelValue(k.key_id), "\"} 1\n");
+  }
+}
+
 }  // namespace
 
 std::string RenderMetrics(const MetricsInputs& in) {
@@ -105,6 +143,7 @@ std::string RenderMetrics(const MetricsInputs& in) {
           m.serials_failed.load(std::memory_order_relaxed));
   Counter(&out, "masa_auth_failures_total", "Bearer tokens refused.",
           m.auth_failures.load(std::memory_order_relaxed));
+  if (!in.keys.empty()) Keys(&out, in.keys, in.now);
   return out;
 }
 

@@ -7,6 +7,10 @@
 #include <optional>
 #include <string>
 
+#include <vector>
+
+#include "absl/time/time.h"
+#include "service/keys.h"
 #include "service/metrics.h"
 
 namespace masa::api::internal {
@@ -36,10 +40,16 @@ struct MetricsInputs {
   std::optional<size_t> open_connections;  // absent until the server is known
   std::optional<size_t> requests_in_flight;
   const HttpCodeCounter* http = nullptr;  // required
+  // The published keys (Keys::PublishedKeys) and the time their certificates' expiry is
+  // measured from; without keys the key families are left out.
+  std::vector<service::PublishedKey> keys;
+  absl::Time now;
 };
 
 // The whole exposition: every family with # HELP and # TYPE; histograms with cumulative
-// buckets, +Inf, _sum and _count (latencies in seconds).
+// buckets, +Inf, _sum and _count (latencies in seconds). Per published key with a
+// certificate, masa_key_certificate_expiry_seconds{key_id, purpose, state} (negative once
+// expired); per purpose with an active key, masa_active_key_info{purpose, key_id} 1.
 std::string RenderMetrics(const MetricsInputs& in);
 
 }  // namespace masa::api::internal

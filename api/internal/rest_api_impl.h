@@ -114,6 +114,19 @@ class RestApiImpl final : public RestApi {
   absl::StatusOr<queue::HttpResponse> ListComponents(Call& call);
   absl::StatusOr<queue::HttpResponse> RemoveSerial(Call& call);
   absl::StatusOr<queue::HttpResponse> ListAudit(Call& call);
+  // Keys (rest_api_keys.cc): the published certificates (no token) and the security
+  // officer's lifecycle.
+  absl::StatusOr<queue::HttpResponse> ListPublishedKeys(Call& call);
+  absl::StatusOr<queue::HttpResponse> GetKeyChain(Call& call);
+  absl::StatusOr<queue::HttpResponse> ListManagedKeys(Call& call);
+  absl::StatusOr<queue::HttpResponse> GenerateKey(Call& call);
+  absl::StatusOr<queue::HttpResponse> CreateKeyCsr(Call& call);
+  absl::StatusOr<queue::HttpResponse> IssueKeyCertificate(Call& call);
+  absl::StatusOr<queue::HttpResponse> ImportKeyCertificate(Call& call);
+  absl::StatusOr<queue::HttpResponse> ActivateKey(Call& call);
+  absl::StatusOr<queue::HttpResponse> RetireKey(Call& call);
+  absl::StatusOr<queue::HttpResponse> ListKeyApprovals(Call& call);
+  absl::StatusOr<queue::HttpResponse> ApproveKeyAction(Call& call);
 
   // The metrics listener's handler.
   class MetricsHandler final : public queue::HttpHandler {

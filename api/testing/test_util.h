@@ -8,6 +8,7 @@
 #include "service/metrics.h"
 #include "service/testing/fake_audit_views.h"
 #include "service/testing/fake_authenticator.h"
+#include "service/testing/fake_keys.h"
 #include "service/testing/fake_organizations.h"
 #include "service/testing/fake_pdcs.h"
 #include "service/testing/fake_principals.h"
@@ -30,6 +31,7 @@ struct FakeServices {
   service::testing::FakeVoucherRequests voucher_requests;
   service::testing::FakeVoucherViews voucher_views;
   service::testing::FakeAuditViews audit;
+  service::testing::FakeKeys keys;
   service::Metrics metrics;
   size_t queue_depth = 7;
 
@@ -43,6 +45,7 @@ struct FakeServices {
             .voucher_requests = &voucher_requests,
             .voucher_views = &voucher_views,
             .audit = &audit,
+            .keys = &keys,
             .metrics = &metrics,
             .queue_depth = [this] { return queue_depth; }};
   }
