@@ -4,14 +4,18 @@
 #include <sys/stat.h>
 
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/openssl.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "store/checkpoint.h"
+#include "store/records.h"
 #include "store/store.h"
 #include "tests/internal/e2e.h"
 
@@ -64,15 +68,36 @@ class MasactlAuditRotationTest : public ::testing::Test {
       ASSERT_TRUE((*st)->WriteCheckpoint().ok());
     };
     append(4);
+    // The key records masactl key / the service keep: the audit keys' public halves.
+    for (auto [id, key] : {std::pair{"key-00000000000000a1", old_key_.get()},
+                           std::pair{"key-00000000000000a2", new_key_.get()}}) {
+      store::KeyRecord record;
+      record.id = id;
+      record.uri = std::string("pkcs11:object=") + id;
+      record.purpose = "audit";
+      record.public_key_der = PublicKeyDer(key);
+      records_.push_back(std::move(record));
+    }
     (*st)->SetCheckpointSigner(std::shared_ptr<store::CheckpointSigner>(
         *store::NewEvpCheckpointSigner("masa.test/audit", UpRef(new_key_.get()))));
     append(3);
     append(2);
+    store_ = *std::move(st);
+  }
+
+  static std::string PublicKeyDer(EVP_PKEY* key) {
+    unsigned char* der = nullptr;
+    int len = i2d_PUBKEY(key, &der);
+    std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len > 0 ? len : 0));
+    OPENSSL_free(der);
+    return out;
   }
 
   TempFolder dir_;
   std::string state_;
   UniquePtr<EVP_PKEY> old_key_, new_key_;
+  std::vector<store::KeyRecord> records_;
+  std::unique_ptr<store::Store> store_;
 };
 
 TEST_F(MasactlAuditRotationTest, EveryKeyGivenVerifiesAndEachCheckpointIsAttributed) {
@@ -107,6 +132,26 @@ TEST_F(MasactlAuditRotationTest, ACheckpointByAKeyNotGivenFailsNamingIt) {
       Masactl({"audit", "verify", "--export", dir_ / "log.jsonl", "--audit-key", dir_ / "old.pem"});
   EXPECT_NE(x.exit_code, 0) << x;
   EXPECT_THAT(x.err, HasSubstr("checkpoint at tree size 7: signed by an unknown key"));
+}
+
+// With --state alone, the audit keys recorded in the store verify every checkpoint, each
+// named by its key id; a recorded key counts once even when also given as a file.
+TEST_F(MasactlAuditRotationTest, TheStoresKeyRecordsSupplyTheAuditKeys) {
+  ProcessResult without = Masactl({"audit", "verify", "--state", state_});
+  EXPECT_NE(without.exit_code, 0) << without;  // no key anywhere yet
+  for (const store::KeyRecord& r : records_) {
+    ASSERT_TRUE(store_->Write(store::WriteBatch().Put(r)).ok());
+  }
+  ProcessResult r = Masactl({"audit", "verify", "--state", state_});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("key-00000000000000a1 (key ID "));
+  EXPECT_THAT(r.out, HasSubstr("key-00000000000000a2 (key ID "));
+  EXPECT_THAT(r.out, HasSubstr("): 2 checkpoints, tree sizes 7..9"));
+  ProcessResult both =
+      Masactl({"audit", "verify", "--state", state_, "--audit-key", dir_ / "old.pem"});
+  ASSERT_EQ(both.exit_code, 0) << both;
+  EXPECT_THAT(both.out, HasSubstr("old.pem (key ID "));
+  EXPECT_THAT(both.out, Not(HasSubstr("key-00000000000000a1")));
 }
 
 }  // namespace

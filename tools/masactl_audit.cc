@@ -1,5 +1,7 @@
 // masactl audit verify|prove|check-proof|export and masactl store backup: offline tools over
 // the LMDB store. They open it read-only, so they run while masad writes.
+#include <openssl/x509.h>
+
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -49,8 +51,10 @@ absl::StatusOr<UniquePtr<EVP_PKEY>> LoadAuditKey(const Flags::Parsed& args,
 std::string B64(std::string_view s) { return Base64Encode(s); }
 
 // Every audit public key a verification accepts: each --audit-key FILE, in order; without
-// one, DIR/audit-key.pem when it exists. A key given twice counts once (the first name
-// wins).
+// one, DIR/audit-key.pem when it exists; with a state folder, also the public half of every
+// audit key the store's key records hold (named by key id), so that a log spanning
+// audit-key rotations verifies with no file at all. A key given twice counts once (the
+// first name wins).
 class AuditKeys {
  public:
   absl::Status AddFile(const std::string& path) {
@@ -87,6 +91,23 @@ absl::Status AddAuditKeyFiles(const Flags::Parsed& args, const std::string& stat
   return absl::OkStatus();
 }
 
+// The audit keys the store's key records hold (purpose "audit", any state: retired keys
+// signed the older checkpoints), named by key id.
+absl::Status AddStoreAuditKeys(const store::Snapshot& snap, AuditKeys* keys) {
+  MASA_ASSIGN_OR_RETURN(std::vector<store::KeyRecord> records, snap.List<store::KeyRecord>());
+  for (const store::KeyRecord& r : records) {
+    if (r.purpose != "audit" || r.public_key_der.empty()) continue;
+    const auto* p = reinterpret_cast<const unsigned char*>(r.public_key_der.data());
+    UniquePtr<EVP_PKEY> key(d2i_PUBKEY(nullptr, &p, static_cast<long>(r.public_key_der.size())));
+    if (key == nullptr) {
+      return FromOpenSslErrors(absl::StrCat("the public key of audit key ", r.id),
+                               absl::StatusCode::kDataLoss);
+    }
+    keys->Add(r.id, std::move(key));
+  }
+  return absl::OkStatus();
+}
+
 // "  key-0a1b... (key ID 1a2b3c4d): 12 checkpoints, tree sizes 1000..12000"
 void PrintKeyUses(const std::vector<store::AuditKeyUse>& uses) {
   for (const store::AuditKeyUse& use : uses) {
@@ -108,6 +129,7 @@ absl::Status VerifyStore(const Flags::Parsed& args) {
   MASA_RETURN_IF_ERROR(AddAuditKeyFiles(args, state, &keys));
   MASA_ASSIGN_OR_RETURN(auto st, OpenReadOnly(state));
   MASA_ASSIGN_OR_RETURN(store::Snapshot snap, st->Read());
+  MASA_RETURN_IF_ERROR(AddStoreAuditKeys(snap, &keys));
   bool has_checkpoints = false;
   MASA_RETURN_IF_ERROR(snap.ScanCheckpoints([&](uint64_t, std::string_view) {
     has_checkpoints = true;
@@ -231,7 +253,8 @@ int AuditCommand(const Args& args) {
                 "only the audit keys, and names its first bad line. A log whose audit key was "
                 "rotated verifies with every key that signed it: each checkpoint must verify "
                 "with one of them (told apart by the key ID in its signature line), and the "
-                "report says which key signed which checkpoints.");
+                "report says which key signed which checkpoints. With --state, the audit "
+                "keys recorded in the store (masactl key) count too.");
     flags.Option("state", "DIR", "state folder")
         .Option("export", "FILE", "an export (JSON lines) to check instead of a state folder")
         .RepeatedOption("audit-key", "FILE",
