@@ -295,8 +295,9 @@ const std::vector<OperationDoc>& Operations() {
        "202 while the two-person rule waits for more officers' approvals.",
        {kKeyId}, nullptr, false, 200, "application/json", "KeyActionResult", true},
       {"post", "/keys/{key_id}/retire", "retireKey", "keys",
-       "Security officer: stop the key signing; its certificate stays published. 409 for the "
-       "only active key of its purpose. 202 while approvals are pending.",
+       "Security officer: retire a pending key that will not be used; it never signs and its "
+       "certificate, if any, stays published. 409 for an active key (activating its successor "
+       "retires it) or a retired one. 202 while approvals are pending.",
        {kKeyId}, nullptr, false, 200, "application/json", "KeyActionResult", true},
       {"get", "/key-approvals", "listKeyApprovals", "keys",
        "Security officer: the open two-person approvals (expired ones are not listed).",
