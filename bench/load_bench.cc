@@ -11,7 +11,15 @@
 //
 //   build/bench/load_bench [--duration 20] [--connections 32] [--rate R] [--workers 2]
 //                          [--serials-per-request 20] [--serial-pool 20000] [--keep-state DIR]
-//                          [--grpc-calls 4] [--grpc-components 100]
+//                          [--grpc-calls 4] [--grpc-components 100] [--rotate-at S]
+//
+// --rotate-at S: the rotation mode (issue 12). Only the closed loop runs; S seconds into it a
+// security officer (a vendor principal made with masactl) generates a new signing key in the
+// HSM, has the vendor CA issue it and activates it through masad's REST API while the load
+// goes on. Then: failed requests, vouchers/s by second around the switch, every 200
+// answer's first voucher downloaded and verified against the chains of GET /keys (counted by
+// key, before and after the activation), `masactl audit verify` and the key events of the
+// audit log. The state is kept (its folder is printed); exit 1 when anything failed.
 //
 // The client is one thread on epoll with non-blocking OpenSSL connections and a minimal
 // HTTP/1.1 keep-alive writer and reader (Content-Length bodies), so it takes little of the
@@ -28,7 +36,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -37,6 +47,7 @@
 #include "absl/time/time.h"
 #include "bench/internal/grpc_load.h"
 #include "bench/internal/load_client.h"
+#include "bench/internal/rotation.h"
 #include "common/secret.h"
 #include "common/testing/subprocess.h"
 #include "hsm/pkcs11.h"
@@ -63,6 +74,9 @@ struct Options {
   std::string keep_state;      // keep the work folder here
   int grpc_calls = 4;          // gRPC phase: calls in flight (threads); 0: no gRPC phase
   int grpc_components = 100;   // components per GetOwnershipVouchers call
+  // > 0: rotation mode. The closed-loop phase only, and at this second of it a security
+  // officer generates, issues and activates a new signing key through the REST API.
+  double rotate_at_s = 0;
 };
 
 void Usage() {
@@ -70,7 +84,7 @@ void Usage() {
       "usage: load_bench [--duration S] [--warmup S] [--connections N] [--open-connections N]\n"
       "                  [--rate REQ_PER_S] [--serials-per-request N] [--serial-pool N]\n"
       "                  [--workers N] [--worker-nice N] [--commit-interval-ms N] [--sign-seconds S] [--keep-state DIR]\n"
-      "                  [--grpc-calls N] [--grpc-components N]\n");
+      "                  [--grpc-calls N] [--grpc-components N] [--rotate-at S]\n");
 }
 
 Options ParseOptions(int argc, char** argv) {
@@ -127,11 +141,14 @@ Options ParseOptions(int argc, char** argv) {
       o.grpc_calls = static_cast<int>(num(0, 256));
     else if (arg == "--grpc-components")
       o.grpc_components = static_cast<int>(num(1, 1000));
+    else if (arg == "--rotate-at")
+      o.rotate_at_s = num(0.5, 3600);
     else {
       Usage();
       Die("unknown flag " + arg);
     }
   }
+  if (o.rotate_at_s >= o.duration_s) Die("--rotate-at must fall inside --duration");
   if (o.serial_pool < o.serials_per_request) o.serial_pool = o.serials_per_request;
   if (o.serial_pool < o.grpc_components) o.serial_pool = o.grpc_components;
   return o;
@@ -141,9 +158,10 @@ Options ParseOptions(int argc, char** argv) {
 // The appliance under test
 
 struct Appliance {
-  std::string work;   // our folder
-  std::string state;  // the masad state folder inside it
-  std::string token;  // the admin bearer token
+  std::string work;           // our folder
+  std::string state;          // the masad state folder inside it
+  std::string token;          // the admin bearer token
+  std::string officer_token;  // a security officer's (rotation mode)
   std::unique_ptr<subprocess::Daemon> masad;
   uint16_t port = 0;
   uint16_t grpc_port = 0;
@@ -202,9 +220,18 @@ void Provision(const Options& o, Appliance* d) {
   toml += "\n[queue]\nworkers = " + std::to_string(o.workers) +
           "\nworker_nice = " + std::to_string(o.worker_nice) + "\n";
   std::ofstream(d->state + "/masad.toml", std::ios::trunc) << toml;
-  d->token = ReadWholeFile(d->work + "/admin.token");
-  while (!d->token.empty() && (d->token.back() == '\n' || d->token.back() == ' ')) {
-    d->token.pop_back();
+  auto read_token = [](const std::string& path) {
+    std::string token = ReadWholeFile(path);
+    while (!token.empty() && (token.back() == '\n' || token.back() == ' ')) token.pop_back();
+    return token;
+  };
+  d->token = read_token(d->work + "/admin.token");
+  if (o.rotate_at_s > 0) {
+    RunTool({MASA_MASACTL, "vendor", "add", "--state", d->state, "--username",
+             "officer@bench.example", "--role", "security-officer", "--token-out",
+             d->work + "/officer.token"},
+            log);
+    d->officer_token = read_token(d->work + "/officer.token");
   }
 }
 
@@ -326,6 +353,135 @@ std::string ReproduceCommand(int argc, char** argv) {
   return cmd;
 }
 
+// ---------------------------------------------------------------------------------------
+// Rotation mode
+
+// masactl's output (stdout and stderr), and its exit code.
+std::pair<int, std::string> Masactl(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {MASA_MASACTL};
+  argv.insert(argv.end(), args.begin(), args.end());
+  absl::StatusOr<subprocess::ProcessResult> r =
+      subprocess::RunProcess(argv, {.timeout = absl::Minutes(30), .merge_stderr = true});
+  if (!r.ok()) Die("cannot start masactl: " + std::string(r.status().message()));
+  return {r->exit_code, r->out};
+}
+
+void PrintCounts(const char* what, const std::map<std::string, uint64_t>& counts) {
+  std::printf("  %-34s", what);
+  if (counts.empty()) std::printf(" none");
+  for (const auto& [key, n] : counts) {
+    std::printf(" %s: %lu", key.c_str(), static_cast<unsigned long>(n));
+  }
+  std::printf("\n");
+}
+
+// The closed loop with a key rotation at o.rotate_at_s, then the checks of the rotation:
+// failed requests, the rate around the switch, every sampled voucher verified against the
+// published chains, and the audit log (verify, and its key events).
+int RunRotation(const Options& o, Appliance& d, int argc, char** argv) {
+  std::unique_ptr<LoadClient> client = NewLoadClient({.port = d.port,
+                                                      .tls_ca = d.state + "/tls-ca.pem",
+                                                      .token = d.token,
+                                                      .pid = d.masad->pid(),
+                                                      .serials_per_request = o.serials_per_request,
+                                                      .serial_pool = o.serial_pool,
+                                                      .sample_vouchers = true});
+  if (o.warmup_s > 0) client->Closed("warm-up", o.connections, o.warmup_s);
+  const RotationTarget target{.port = d.port,
+                              .tls_ca = d.state + "/tls-ca.pem",
+                              .officer_token = d.officer_token,
+                              .admin_token = d.token};
+  RotationResult rotation;
+  const int64_t t0 = NowNs();
+  std::thread officer([&] { rotation = RotateSigningKey(target, t0, o.rotate_at_s); });
+  PhaseResult phase = client->Closed(
+      "closed-loop c=" + std::to_string(o.connections) + " +rotation", o.connections, o.duration_s);
+  officer.join();
+  const double activated_at = rotation.failure.empty() ? rotation.activated_at : o.duration_s;
+  std::printf("load_bench: verifying %zu sampled vouchers against GET /keys...\n",
+              phase.samples.size());
+  std::fflush(stdout);
+  const VerifyReport verified = VerifySamples(target, phase.samples, activated_at);
+  const Memory last = MemoryOf(d.masad->pid());
+  StopDaemon(&d);
+  const auto [verify_code, verify_out] = Masactl({"audit", "verify", "--state", d.state});
+  const std::string export_file = d.work + "/audit.jsonl";
+  const auto [export_code, export_out] =
+      Masactl({"audit", "export", "--state", d.state, "--out", export_file});
+
+  std::printf("\n%-22s %7s %8s %7s %7s %8s %7s %7s %7s  %17s %7s\n", "phase", "req/s", "vouch/s",
+              "p50 ms", "p99 ms", "p99.9 ms", "answers", "client", "masad", "anon MB 0/max/1",
+              "RSS MB");
+  PrintPhase(phase, o.serials_per_request);
+  uint64_t failed_requests = 0;
+  for (const auto& [what, n] : phase.errors) failed_requests += n;
+  std::printf("\nrotation (seconds into the phase):\n");
+  if (!rotation.failure.empty()) {
+    std::printf("  FAILED: %s\n", rotation.failure.c_str());
+  } else {
+    std::printf("  %s -> %s: generate at %.2f s, issued at %.2f s, activated at %.2f s\n",
+                rotation.old_key_id.c_str(), rotation.new_key_id.c_str(), rotation.generate_at,
+                rotation.issued_at, rotation.activated_at);
+  }
+  // Vouchers/s in the seconds around the switch (the second of the activation marked).
+  const int at = static_cast<int>(activated_at);
+  std::printf("  vouchers/s by second:");
+  for (int sec = std::max(0, at - 4); sec <= at + 4; ++sec) {
+    if (static_cast<size_t>(sec) >= phase.vouchers_by_second.size()) break;
+    std::printf(" %s%lu%s", sec == at ? "[" : "",
+                static_cast<unsigned long>(phase.vouchers_by_second[sec]), sec == at ? "]" : "");
+  }
+  std::printf("  (seconds %d..%d)\n", std::max(0, at - 4), at + 4);
+  std::printf("  failed requests: %lu; serials failed: %lu\n",
+              static_cast<unsigned long>(failed_requests),
+              static_cast<unsigned long>(phase.serials_failed));
+  std::printf("  published voucher-signing keys (GET /keys): %zu\n", verified.published_keys);
+  PrintCounts("sampled, answered before activation:", verified.before);
+  PrintCounts("sampled, answered after activation:", verified.after);
+  std::printf("  sampled vouchers verified by no published chain: %lu; downloads failed: %lu\n",
+              static_cast<unsigned long>(verified.unverified),
+              static_cast<unsigned long>(verified.download_failures));
+  if (!verified.first_problem.empty()) {
+    std::printf("  first problem: %s\n", verified.first_problem.c_str());
+  }
+  PrintCounts("vouchers signed (GET /keys/managed):", verified.signatures);
+  std::printf("\nmasactl audit verify (exit %d):\n%s", verify_code, verify_out.c_str());
+  if (export_code == 0) {
+    std::printf("key events in the audit log (masactl audit export):\n");
+    std::istringstream lines(ReadWholeFile(export_file));
+    size_t checkpoints = 0;
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find("\"type\":\"checkpoint\"") != std::string::npos) ++checkpoints;
+      if (line.find("\"action\":\"key.") == std::string::npos) continue;
+      auto field = [&](const std::string& name) {
+        const std::string tag = "\"" + name + "\":\"";
+        const size_t from = line.find(tag);
+        if (from == std::string::npos) return std::string();
+        const size_t start = from + tag.size();
+        return line.substr(start, line.find('"', start) - start);
+      };
+      std::printf("  %s  %-20s %-16s %s\n", field("time").c_str(), field("action").c_str(),
+                  field("actor").c_str(), field("target").c_str());
+    }
+    std::printf("  (%zu signed checkpoints in the log)\n", checkpoints);
+  } else {
+    std::printf("masactl audit export failed:\n%s", export_out.c_str());
+  }
+  const bool ok = rotation.failure.empty() && failed_requests == 0 && phase.serials_failed == 0 &&
+                  verified.unverified == 0 && verified.download_failures == 0 &&
+                  !verified.after.empty() && verify_code == 0;
+  std::printf(
+      "\nROTATION SUMMARY: %s; %.0f vouchers/s over %.0f s, %lu failed requests, %zu sampled "
+      "vouchers verified against the published chains (%lu unverified), audit verify exit %d; "
+      "masad heap %.1f MB at the end\n",
+      ok ? "OK" : "PROBLEMS", phase.vouchers / phase.seconds, phase.seconds,
+      static_cast<unsigned long>(failed_requests), phase.samples.size(),
+      static_cast<unsigned long>(verified.unverified), verify_code, last.anon_kb / 1024.0);
+  std::printf("reproduce: %s\n", ReproduceCommand(argc, argv).c_str());
+  std::printf("state kept in %s (masad log: %s/masad.log)\n", d.work.c_str(), d.work.c_str());
+  return ok ? 0 : 1;
+}
+
 }  // namespace
 }  // namespace masa::bench
 
@@ -342,6 +498,7 @@ int main(int argc, char** argv) {
               d.masad->pid(), d.port, o.workers, d.state.c_str());
   const Memory idle = MemoryOf(d.masad->pid());
   std::fflush(stdout);
+  if (o.rotate_at_s > 0) return RunRotation(o, d, argc, argv);
 
   std::vector<PhaseResult> phases;
   double max_rps = 0;

@@ -386,6 +386,15 @@ class Client final : public LoadClient {
               if (r.vouchers_by_second.size() <= second) r.vouchers_by_second.resize(second + 1);
               r.vouchers_by_second[second] += issued;
             }
+            if (target_.sample_vouchers) {
+              const std::string_view kId = "\"voucher_id\":\"";
+              const size_t at = body.find(kId);
+              if (at != std::string::npos) {
+                const size_t from = at + kId.size();
+                r.samples.push_back({std::max<int64_t>(0, done - start) / 1e9,
+                                     body.substr(from, body.find('"', from) - from)});
+              }
+            }
             r.serials_failed += failed_serials;
             if (failed_serials > 0 && r.first_failure.empty())
               r.first_failure = body.substr(0, 400);

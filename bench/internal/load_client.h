@@ -38,6 +38,12 @@ struct Memory {
 
 Memory MemoryOf(pid_t pid);
 
+// One acknowledged voucher: the first voucher id of a 200 answer, and when it came.
+struct VoucherSample {
+  double at = 0;  // seconds since the phase started
+  std::string voucher_id;
+};
+
 // The masad under load and what a request needs.
 struct LoadTarget {
   uint16_t port = 0;   // HTTPS on 127.0.0.1
@@ -45,7 +51,8 @@ struct LoadTarget {
   std::string token;   // bearer token of an organization's admin
   pid_t pid = -1;      // masad, for its CPU time and memory
   int serials_per_request = 20;
-  int serial_pool = 20000;  // serials LB-0000000... assigned to that organization
+  int serial_pool = 20000;       // serials LB-0000000... assigned to that organization
+  bool sample_vouchers = false;  // keep a VoucherSample of every 200 answer
 };
 
 struct PhaseResult {
@@ -58,6 +65,7 @@ struct PhaseResult {
   uint64_t serials_failed = 0;
   std::vector<uint32_t> latency_us;  // every answered request, from its scheduled time
   std::map<std::string, uint64_t> errors;
+  std::vector<VoucherSample> samples;  // LoadTarget::sample_vouchers
   std::string first_failure;
   double client_cpu = 0, daemon_cpu = 0;  // seconds
   Memory mem_start, mem_end;
