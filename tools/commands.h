@@ -17,5 +17,6 @@ int OrgCommand(const Args& args);      // tools/masactl_org.cc
 int VendorCommand(const Args& args);   // tools/masactl_org.cc
 int SerialsCommand(const Args& args);  // tools/masactl_org.cc
 int TokenCommand(const Args& args);    // tools/masactl_org.cc
+int KeyCommand(const Args& args);      // tools/masactl_key.cc
 
 }  // namespace masa::tools

@@ -156,13 +156,13 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
                                                    ShowUntrusted(e.description(), 256)));
   }
   static const std::set<std::string> kSections = {"server", "hsm",   "signing", "voucher", "audit",
-                                                  "store",  "queue", "metrics", "grpc"};
+                                                  "keys",   "store", "queue",   "metrics", "grpc"};
   for (const auto& [key, node] : root) {
     std::string name(key.str());
     if (!kSections.count(name) || !node.is_table()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "unknown section [", ShowUntrusted(name), "] (line ", node.source().begin.line,
-          "); sections are [server], [hsm], [signing], [voucher], [audit], [store], [queue], "
+          "); sections are [server], [hsm], [signing], [voucher], [audit], [keys], [store], [queue], "
           "[metrics], [grpc]"));
     }
   }
@@ -222,6 +222,13 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
       audit.Integer("checkpoint_every_entries", &c.checkpoint_every_entries, 1, 1 << 30));
   MASA_RETURN_IF_ERROR(audit.Seconds("checkpoint_every_seconds", &c.checkpoint_every, 1, 86400));
   MASA_RETURN_IF_ERROR(audit.NoUnknownKeys());
+
+  Section keys(table("keys"), "keys");
+  MASA_RETURN_IF_ERROR(keys.String("ca_key", &c.ca_key));
+  MASA_RETURN_IF_ERROR(keys.Integer("approvals_required", &c.approvals_required, 1, 16));
+  MASA_RETURN_IF_ERROR(keys.Seconds("approval_ttl_seconds", &c.approval_ttl, 60, 86400 * 30));
+  MASA_RETURN_IF_ERROR(keys.Days("certificate_validity_days", &c.certificate_validity, 1, 36500));
+  MASA_RETURN_IF_ERROR(keys.NoUnknownKeys());
 
   Section store(table("store"), "store");
   MASA_RETURN_IF_ERROR(store.String("state_dir", &c.state_dir));
@@ -340,6 +347,9 @@ std::string FormatConfig(const MasadConfig& c) {
       "\n\n[audit]\nkey = ", q(c.audit_key), "\norigin = ", q(c.audit_origin),
       "\ncheckpoint_every_entries = ", c.checkpoint_every_entries,
       "\ncheckpoint_every_seconds = ", absl::ToInt64Seconds(c.checkpoint_every),
+      "\n\n[keys]\nca_key = ", q(c.ca_key), "\napprovals_required = ", c.approvals_required,
+      "\napproval_ttl_seconds = ", absl::ToInt64Seconds(c.approval_ttl),
+      "\ncertificate_validity_days = ", absl::ToInt64Hours(c.certificate_validity) / 24,
       "\n\n[store]\nstate_dir = ", q(c.state_dir), "\nmax_map_size_mb = ", c.max_map_bytes >> 20,
       "\nmin_commit_interval_ms = ", absl::ToInt64Milliseconds(c.min_commit_interval),
       "\n\n[queue]\nworkers = ", c.workers, "\ncapacity = ", c.queue_capacity,

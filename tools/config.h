@@ -73,6 +73,14 @@ struct MasadConfig {
   uint64_t checkpoint_every_entries = 1000;
   absl::Duration checkpoint_every = absl::Seconds(60);
 
+  // [keys] the security officers' key lifecycle (masactl key)
+  // The vendor CA key in the HSM, which certifies new signing keys (masactl key issue); its
+  // certificate chain is [signing] chain (the CA first, up to and including the anchor).
+  std::string ca_key = "pkcs11:token=masa-dev;object=vendor-ca;type=private";
+  size_t approvals_required = 1;  // officers an activation or retirement needs (1: no rule)
+  absl::Duration approval_ttl = absl::Hours(24);
+  absl::Duration certificate_validity = absl::Hours(24 * 730);
+
   // [store]
   std::string state_dir = ".";  // holds store/ (the LMDB environment)
   uint64_t max_map_bytes = uint64_t{64} << 30;

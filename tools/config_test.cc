@@ -25,6 +25,29 @@ TEST(Config, DefaultsAndRelativePathsResolveAgainstTheFile) {
   EXPECT_EQ(c->metrics_listen, "127.0.0.1:9464");
 }
 
+TEST(Config, KeyLifecycleSettings) {
+  auto d = ParseConfig("[server]\nplain_http = true\n", "/x");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->ca_key, "pkcs11:token=masa-dev;object=vendor-ca;type=private");
+  EXPECT_EQ(d->approvals_required, 1u);
+  auto c = ParseConfig(
+      "[server]\nplain_http = true\n[keys]\nca_key = \"pkcs11:token=hsm;object=ca\"\n"
+      "approvals_required = 2\napproval_ttl_seconds = 3600\ncertificate_validity_days = 365\n",
+      "/x");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->ca_key, "pkcs11:token=hsm;object=ca");
+  EXPECT_EQ(c->approvals_required, 2u);
+  EXPECT_EQ(c->approval_ttl, absl::Hours(1));
+  EXPECT_EQ(c->certificate_validity, absl::Hours(24 * 365));
+  auto again = ParseConfig(FormatConfig(*c), "/x");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->approvals_required, 2u);
+  EXPECT_EQ(ParseConfig("[server]\nplain_http = true\n[keys]\napprovals_required = 0\n", "/x")
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(Config, ConnectionLimitsAndTheMetricsListener) {
   auto c = ParseConfig(
       "[server]\nplain_http = true\nmax_connections_per_client = 16\n"

@@ -27,6 +27,8 @@ constexpr Group kGroups[] = {
     {"serials", "assign device serial numbers to an organization", masa::tools::SerialsCommand},
     {"token", "issue a new API token for a principal (minted by no token)",
      masa::tools::TokenCommand},
+    {"key", "the security officer's HSM key lifecycle (generate, issue, activate, list)",
+     masa::tools::KeyCommand},
 };
 
 void PrintUsage(FILE* out) {

@@ -17,6 +17,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "api/grpc/grpc_server.h"
 #include "api/rest_api.h"
 #include "common/file.h"
@@ -165,12 +166,29 @@ absl::Status Serve(const MasadConfig& config) {
               HostPort(config.listen_address, server->port()).c_str());
   std::fflush(stdout);
   queue::NotifyReady();
+  // Key rotation: an activation (masactl key activate, another process) reaches this one
+  // through the store; RefreshKeys every second switches the running keys (OpenStack made
+  // the first call). An error is logged once until it changes; the keys stay as they were.
+  absl::Notification stop_refresh;
+  std::thread refresher([&stop_refresh, service = stack->service.get()] {
+    std::string last_error;
+    while (!stop_refresh.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+      absl::Status s = service->RefreshKeys();
+      std::string error = s.ok() ? "" : s.ToString();
+      if (!error.empty() && error != last_error) {
+        Log(LogLevel::kWarning, "masad: switching keys: " + error);
+      }
+      last_error = std::move(error);
+    }
+  });
 
   int received = 0;
   sigwait(&signals, &received);
   Log(LogLevel::kInfo, absl::StrCat("masad: signal ", received, ", draining"));
   queue::NotifyStopping();
   ready = false;
+  stop_refresh.Notify();
+  refresher.join();
   // In-flight requests are answered once their vouchers are durable: the server waits for
   // them, then the stack finishes queued jobs and commits before it closes.
   if (metrics != nullptr) metrics->Shutdown(absl::ZeroDuration());

@@ -1,5 +1,7 @@
 #include "tools/stack.h"
 
+#include <openssl/x509.h>
+
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
@@ -9,6 +11,19 @@
 #include "signer/cms.h"
 
 namespace masa::tools {
+namespace {
+
+// The DER SubjectPublicKeyInfo of `key` (an HSM key's public half, through the provider).
+absl::StatusOr<std::string> PublicKeyDer(EVP_PKEY* key) {
+  unsigned char* der = nullptr;
+  int n = key == nullptr ? 0 : i2d_PUBKEY(key, &der);
+  if (n <= 0) return FromOpenSslErrors("encoding a public key");
+  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(n));
+  OPENSSL_free(der);
+  return out;
+}
+
+}  // namespace
 
 Stack::~Stack() {
   service.reset();
@@ -87,7 +102,31 @@ absl::StatusOr<std::unique_ptr<Stack>> OpenStack(const MasadConfig& config) {
                                                   .max_batch = config.max_batch,
                                                   .nice = config.worker_nice,
                                                   .name = "masa-signer"}));
+  service::HsmKeyVaultOptions vault;
+  vault.provider = stack->provider.get();
+  vault.ca_key_uri = config.ca_key;
+  std::vector<std::string> chain_der;  // [signing] chain: the CA first, the anchor last
+  for (const auto& c : stack->chain) {
+    MASA_ASSIGN_OR_RETURN(std::string der, CertificateToDer(c.get()));
+    chain_der.push_back(std::move(der));
+  }
+  vault.ca_chain_der = chain_der;
+  if (!chain_der.empty()) vault.trust_anchor_der = chain_der.back();
+  auto key_vault = service::NewHsmKeyVault(std::move(vault));
+  if (!key_vault.ok()) return Annotate(key_vault.status(), "preparing the key vault");
+  stack->key_vault = std::move(*key_vault);
+
   service::ServiceOptions options;
+  options.key_vault = stack->key_vault.get();
+  options.key_policy.approvals_required = config.approvals_required;
+  options.key_policy.approval_ttl = config.approval_ttl;
+  options.key_policy.default_certificate_validity = config.certificate_validity;
+  options.checkpoint_origin = config.audit_origin;
+  options.install_checkpoint_signer =
+      [store = stack->store.get()](std::unique_ptr<store::CheckpointSigner> signer) {
+        store->SetCheckpointSigner(std::move(signer));
+        return absl::OkStatus();
+      };
   options.store = stack->store.get();
   options.work_queue = stack->work_queue.get();
   options.signing_keys = std::move(keys);
@@ -98,6 +137,22 @@ absl::StatusOr<std::unique_ptr<Stack>> OpenStack(const MasadConfig& config) {
   auto service = service::Service::Create(std::move(options));
   if (!service.ok()) return Annotate(service.status(), "starting the service");
   stack->service = std::move(*service);
+
+  std::vector<service::ConfiguredKey> configured(2);
+  configured[0].purpose = service::KeyPurpose::kVoucherSigning;
+  configured[0].uri = config.signing_key;
+  MASA_ASSIGN_OR_RETURN(std::string leaf, CertificateToDer(stack->signing_cert.get()));
+  configured[0].chain_der.push_back(std::move(leaf));
+  configured[0].chain_der.insert(configured[0].chain_der.end(), chain_der.begin(), chain_der.end());
+  MASA_ASSIGN_OR_RETURN(configured[0].public_key_der,
+                        PublicKeyDer(X509_get0_pubkey(stack->signing_cert.get())));
+  configured[1].purpose = service::KeyPurpose::kAudit;
+  configured[1].uri = config.audit_key;
+  MASA_ASSIGN_OR_RETURN(configured[1].public_key_der, PublicKeyDer(stack->audit_key.get()));
+  absl::Status adopted = stack->service->AdoptConfiguredKeys(std::move(configured)).status();
+  if (!adopted.ok()) return Annotate(adopted, "adopting the configured keys");
+  absl::Status refreshed = stack->service->RefreshKeys();
+  if (!refreshed.ok()) return Annotate(refreshed, "loading the active keys");
   return stack;
 }
 

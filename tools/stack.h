@@ -10,6 +10,7 @@
 #include "hsm/pkcs11.h"
 #include "hsm/provider/provider.h"
 #include "queue/work_queue.h"
+#include "service/key_vault.h"
 #include "service/service.h"
 #include "store/checkpoint.h"
 #include "store/store.h"
@@ -23,6 +24,7 @@ namespace masa::tools {
 struct Stack {
   std::shared_ptr<hsm::Token> token;
   std::unique_ptr<hsm::ProviderContext> provider;
+  std::unique_ptr<service::KeyVault> key_vault;  // the key lifecycle's HSM work
   UniquePtr<EVP_PKEY> signing_key;
   UniquePtr<X509> signing_cert;
   std::vector<UniquePtr<X509>> chain;
@@ -36,7 +38,10 @@ struct Stack {
 };
 
 // Opens everything `config` names. The HSM PIN comes from $MASA_HSM_PIN or the pin file.
-// Errors name the piece that failed ("opening the store: ...").
+// Errors name the piece that failed ("opening the store: ..."). The configured signing and
+// audit keys are adopted as the first active keys of a store that has none
+// (Service::AdoptConfiguredKeys), and then the store's active keys are the ones in use
+// (Service::RefreshKeys): after a rotation, the keys masad.toml names only matter for that.
 absl::StatusOr<std::unique_ptr<Stack>> OpenStack(const MasadConfig& config);
 
 // The configuration of a state folder: DIR/masad.toml when present, else the defaults with
