@@ -9,12 +9,14 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace masa::queue {
 
@@ -31,6 +33,15 @@ struct WorkQueueOptions {
   int nice = 0;
   // The workers' thread name (ps -L, top -H, perf), at most 15 characters.
   std::string name = "masa-worker";
+  // A job whose `run` has not returned this long after it started is abandoned (see Job):
+  // a watchdog thread calls its `abandon`, hands the rest of the stuck worker's batch to the
+  // other workers and starts a replacement worker, so a hung HSM call neither hangs its
+  // request nor takes a worker away for good. Infinite: no watchdog, nothing is abandoned.
+  absl::Duration run_timeout = absl::InfiniteDuration();
+  // Abandoned workers still inside their job, at most (each is a thread blocked in a call).
+  // While this many are stuck no further replacement starts: the queue then runs with fewer
+  // workers until a stuck one returns and takes its place again. 0 means `workers`.
+  size_t max_stuck = 0;
 };
 
 // Thread-safe. Jobs run on worker threads in FIFO order of enqueueing (per worker batch).
@@ -39,10 +50,20 @@ class WorkQueue {
   // A job runs exactly once on some worker, unless it is still waiting when CancelPending()
   // is called; then `cancel` runs instead (on that thread), so no caller waits forever.
   // Exactly one of the two runs for every accepted job; a refused job runs neither (the
-  // caller learns of the refusal from TryEnqueueAll). Either may be empty (no-op).
+  // caller learns of the refusal from TryEnqueueAll). Any of the three may be empty (no-op).
+  //
+  // `abandon` runs at most once, only with a finite run_timeout, only for a job whose `run`
+  // started and had not returned when the timeout passed; it runs on the watchdog thread
+  // WHILE `run` may still be running (and `run` may return at any moment after, or never).
+  // So `run` and `abandon` may race and the job must complete itself once, e.g. with an
+  // atomic flag that whichever of the two comes first claims (and the loser drops its
+  // result). `cancel` never races with either: it runs only for a job no worker took.
+  // When `run` returns before the watchdog claims the job, `abandon` never runs. Neither
+  // `abandon` nor `run` after its abandonment may assume the queue still exists.
   struct Job {
     std::function<void()> run;
     std::function<void()> cancel;
+    std::function<void()> abandon;
   };
 
   // Starts options.workers threads. kInvalidArgument for zero workers, capacity or max_batch.
@@ -57,6 +78,10 @@ class WorkQueue {
   // Stops taking jobs, lets the workers finish every job already queued, then joins them.
   // Idempotent; called by the destructor. A job may call it (the queue then refuses new
   // jobs; its own worker is joined by the destructor), but must not destroy the queue.
+  // With a finite run_timeout the watchdog keeps abandoning jobs while it drains, and an
+  // abandoned worker is waited for at most one more run_timeout, then left to exit on its
+  // own when its call returns (it holds no reference to the queue's owner, only to the
+  // queue's own shared state); so Shutdown never waits forever for a hung call.
   virtual void Shutdown() = 0;
 
   // Removes every waiting job (not the ones a worker has taken) and runs its `cancel` on
@@ -68,6 +93,9 @@ class WorkQueue {
   // Jobs waiting to be taken (for /metrics and tests).
   virtual size_t depth() const = 0;
   virtual size_t capacity() const = 0;
+  // Jobs abandoned so far, and abandoned workers still stuck in their job (for /metrics).
+  virtual uint64_t abandoned() const = 0;
+  virtual size_t stuck_workers() const = 0;
 };
 
 }  // namespace masa::queue

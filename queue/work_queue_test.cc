@@ -28,7 +28,8 @@ class Gate {
                   started_.set_value();
                   open_.wait();
                 },
-            .cancel = nullptr};
+            .cancel = nullptr,
+            .abandon = nullptr};
   }
   void WaitStarted() { started_.get_future().wait(); }
   void Open() { opener_.set_value(); }
@@ -44,7 +45,8 @@ WorkQueue::Job Counting(std::atomic<int>* ran, std::atomic<int>* cancelled = nul
           .cancel =
               [cancelled] {
                 if (cancelled != nullptr) cancelled->fetch_add(1);
-              }};
+              },
+          .abandon = nullptr};
 }
 
 std::vector<WorkQueue::Job> CountingJobs(int n, std::atomic<int>* ran,
@@ -164,7 +166,8 @@ TEST(WorkQueueTest, EveryJobRunsExactlyOnceUnderConcurrentProducers) {
                                   std::lock_guard<std::mutex> lock(threads_mu);
                                   worker_ids.insert(std::this_thread::get_id());
                                 },
-                            .cancel = nullptr});
+                            .cancel = nullptr,
+                            .abandon = nullptr});
           }
           absl::Status s = (*q)->TryEnqueueAll(std::move(jobs));
           if (s.ok()) break;
@@ -205,7 +208,8 @@ TEST(WorkQueueTest, WorkersTakeBatchesOfAtMostMaxBatch) {
                           std::lock_guard<std::mutex> lock(mu);
                           seen.push_back(raw->depth());
                         },
-                    .cancel = nullptr});
+                    .cancel = nullptr,
+                    .abandon = nullptr});
   }
   ASSERT_TRUE((*q)->TryEnqueueAll(std::move(jobs)).ok());
   gate.Open();
@@ -224,7 +228,8 @@ TEST(WorkQueueTest, ShutdownDrainsEveryQueuedJobThenRefuses) {
                           std::this_thread::sleep_for(std::chrono::microseconds(200));
                           ran.fetch_add(1);
                         },
-                    .cancel = [&] { cancelled.fetch_add(1); }});
+                    .cancel = [&] { cancelled.fetch_add(1); },
+                    .abandon = nullptr});
   }
   ASSERT_TRUE((*q)->TryEnqueueAll(std::move(jobs)).ok());
   (*q)->Shutdown();
@@ -283,12 +288,161 @@ TEST(WorkQueueTest, JobMayCallShutdown) {
                         raw->Shutdown();
                         done.set_value();
                       },
-                  .cancel = nullptr});
+                  .cancel = nullptr,
+                  .abandon = nullptr});
   ASSERT_TRUE((*q)->TryEnqueueAll(std::move(jobs)).ok());
   done.get_future().wait();
   std::atomic<int> ran{0};
   EXPECT_EQ((*q)->TryEnqueueAll(CountingJobs(1, &ran)).code(), absl::StatusCode::kUnavailable);
   q->reset();  // joins the worker that ran Shutdown()
+}
+
+// A job held inside its run until Open(), whose abandon is observable; shared, so that a
+// worker the queue left behind still finds it after the test's locals are gone.
+struct Hung {
+  std::promise<void> started;
+  std::promise<void> abandoned;
+  std::promise<void> opener;
+  std::shared_future<void> open = opener.get_future().share();
+  std::promise<void> returned;
+
+  static WorkQueue::Job Job(const std::shared_ptr<Hung>& h) {
+    return {.run =
+                [h] {
+                  h->started.set_value();
+                  h->open.wait();
+                  h->returned.set_value();
+                },
+            .cancel = nullptr,
+            .abandon = [h] { h->abandoned.set_value(); }};
+  }
+};
+
+WorkQueue::Job Signal(std::promise<void>* ran) {
+  return {.run = [ran] { ran->set_value(); }, .cancel = nullptr, .abandon = nullptr};
+}
+
+TEST(WorkQueueTest, CreateRefusesANonPositiveRunTimeout) {
+  EXPECT_EQ(WorkQueue::Create({.run_timeout = absl::ZeroDuration()}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// A hung job is abandoned (its abandon runs while its run is still inside the call), the
+// rest of its worker's batch runs on a replacement worker, and the stuck worker comes back
+// when its call returns.
+TEST(WorkQueueTest, HungJobIsAbandonedAndTheRestOfItsBatchRunsOnAReplacement) {
+  auto q = WorkQueue::Create(
+      {.workers = 1, .max_batch = 8, .run_timeout = absl::Milliseconds(100), .max_stuck = 1});
+  ASSERT_TRUE(q.ok()) << q.status();
+  auto first = std::make_shared<Hung>();
+  auto second = std::make_shared<Hung>();
+  std::promise<void> b_ran, d_ran;
+  std::vector<WorkQueue::Job> jobs;
+  jobs.push_back(Hung::Job(first));
+  jobs.push_back(Signal(&b_ran));  // in the same batch as `first`, behind it
+  ASSERT_TRUE((*q)->TryEnqueueAll(std::move(jobs)).ok());
+  first->abandoned.get_future().wait();
+  b_ran.get_future().wait();  // on the replacement, while `first` still hangs
+  EXPECT_EQ((*q)->abandoned(), 1u);
+  EXPECT_EQ((*q)->stuck_workers(), 1u);
+
+  // A second hang: max_stuck is reached, so no further replacement starts and `d` waits...
+  jobs.clear();
+  jobs.push_back(Hung::Job(second));
+  jobs.push_back(Signal(&d_ran));
+  ASSERT_TRUE((*q)->TryEnqueueAll(std::move(jobs)).ok());
+  second->abandoned.get_future().wait();
+  EXPECT_EQ((*q)->abandoned(), 2u);
+  // ... until the first stuck worker's call returns and it takes the owed place.
+  first->opener.set_value();
+  d_ran.get_future().wait();
+  first->returned.get_future().wait();
+  second->opener.set_value();
+  (*q)->Shutdown();
+  EXPECT_EQ((*q)->depth(), 0u);
+}
+
+TEST(WorkQueueTest, JobsThatReturnInTimeAreNeverAbandoned) {
+  auto q = WorkQueue::Create({.workers = 2, .run_timeout = absl::Seconds(30)});
+  ASSERT_TRUE(q.ok()) << q.status();
+  std::atomic<int> ran{0};
+  std::atomic<int> abandoned{0};
+  std::vector<WorkQueue::Job> jobs;
+  for (int i = 0; i < 200; ++i) {
+    jobs.push_back({.run = [&] { ran.fetch_add(1); },
+                    .cancel = nullptr,
+                    .abandon = [&] { abandoned.fetch_add(1); }});
+  }
+  ASSERT_TRUE((*q)->TryEnqueueAll(std::move(jobs)).ok());
+  (*q)->Shutdown();
+  EXPECT_EQ(ran.load(), 200);
+  EXPECT_EQ(abandoned.load(), 0);
+  EXPECT_EQ((*q)->abandoned(), 0u);
+}
+
+// The documented race: run and abandon both try to complete the job; an atomic claim lets
+// exactly one of them do it, whichever comes first.
+TEST(WorkQueueTest, RunAndAbandonRaceButAClaimCompletesEachJobOnce) {
+  constexpr int kJobs = 300;
+  struct Shared {
+    std::vector<std::atomic<bool>> claimed = std::vector<std::atomic<bool>>(kJobs);
+    std::atomic<int> completions{0};
+    std::atomic<int> finished{0};  // runs returned plus jobs cancelled
+    std::promise<void> all_finished;
+    void Complete(int i) {
+      if (!claimed[i].exchange(true)) completions.fetch_add(1);
+    }
+    void Finish() {
+      if (finished.fetch_add(1) + 1 == kJobs) all_finished.set_value();
+    }
+  };
+  auto sh = std::make_shared<Shared>();
+  auto q = WorkQueue::Create({.workers = 2, .run_timeout = absl::Milliseconds(1)});
+  ASSERT_TRUE(q.ok()) << q.status();
+  std::vector<WorkQueue::Job> jobs;
+  for (int i = 0; i < kJobs; ++i) {
+    jobs.push_back({.run =
+                        [sh, i] {
+                          // Some jobs outlast the timeout, so both paths happen.
+                          if (i % 3 == 0) {
+                            volatile uint64_t x = 0;
+                            for (int k = 0; k < 200000; ++k) x = x + k;
+                          }
+                          sh->Complete(i);
+                          sh->Finish();
+                        },
+                    .cancel =
+                        [sh, i] {
+                          sh->Complete(i);
+                          sh->Finish();
+                        },
+                    .abandon = [sh, i] { sh->Complete(i); }});
+  }
+  ASSERT_TRUE((*q)->TryEnqueueAll(std::move(jobs)).ok());
+  (*q)->Shutdown();
+  q->reset();  // cancels what no worker was left to run
+  EXPECT_EQ(sh->completions.load(), kJobs);
+  sh->all_finished.get_future().wait();  // a left-behind run may still be returning
+  EXPECT_EQ(sh->completions.load(), kJobs);
+}
+
+// Shutdown waits for a stuck worker for one more run_timeout at most, then leaves it; the
+// worker exits by itself when its call returns, after the queue is gone.
+TEST(WorkQueueTest, ShutdownDoesNotWaitForeverForAStuckWorker) {
+  auto q = WorkQueue::Create({.workers = 1, .run_timeout = absl::Milliseconds(50)});
+  ASSERT_TRUE(q.ok()) << q.status();
+  auto h = std::make_shared<Hung>();
+  std::atomic<int> cancelled{0};
+  std::vector<WorkQueue::Job> jobs;
+  jobs.push_back(Hung::Job(h));
+  ASSERT_TRUE((*q)->TryEnqueueAll(std::move(jobs)).ok());
+  h->abandoned.get_future().wait();
+  (*q)->Shutdown();  // returns although the job's call never has
+  EXPECT_EQ((*q)->TryEnqueueAll(CountingJobs(1, &cancelled)).code(),
+            absl::StatusCode::kUnavailable);
+  q->reset();
+  h->opener.set_value();
+  h->returned.get_future().wait();
 }
 
 }  // namespace
