@@ -63,7 +63,7 @@ class WorkQueue {
   struct Job {
     std::function<void()> run;
     std::function<void()> cancel;
-    std::function<void()> abandon;
+    std::function<void()> abandon = nullptr;  // defaulted: {run, cancel} still initializes
   };
 
   // Starts options.workers threads. kInvalidArgument for zero workers, capacity or max_batch.

@@ -39,8 +39,7 @@ void Calls::Authenticated(const grpc::CallbackServerContext* context,
   queue::WorkQueue::Job work{
       .run = [this, shared,
               token = std::move(token)] { (*shared)(authenticator_->Authenticate(token)); },
-      .cancel = [shared] { (*shared)(absl::UnavailableError("masad is shutting down")); },
-      .abandon = nullptr};
+      .cancel = [shared] { (*shared)(absl::UnavailableError("masad is shutting down")); }};
   absl::Status queued = workers_->TryEnqueueAll({std::move(work)});
   if (!queued.ok()) {
     (*shared)(absl::Status(
