@@ -183,11 +183,9 @@ absl::Status ServiceImpl::IssueComponentVouchers(const Caller& caller, Component
   const std::string actor = caller.principal_id();
   auto commit = [this, request, plan, tpm, actor, done = std::move(done),
                  start](std::vector<absl::StatusOr<std::string>> cms) mutable {
-    for (const auto& c : cms) {
-      if (c.ok()) continue;
+    if (absl::Status failed = internal::SigningFailure(cms); !failed.ok()) {
       metrics_.requests_failed.fetch_add(1, std::memory_order_relaxed);
-      done(absl::Status(c.status().code(),
-                        absl::StrCat("signing failed, no voucher issued: ", c.status().message())));
+      done(failed);
       EndInflight();
       return;
     }

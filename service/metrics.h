@@ -46,18 +46,21 @@ class SizeHistogram {
 
 struct Metrics {
   // Voucher requests (RequestVouchers and RenewVoucher calls) by outcome.
-  std::atomic<uint64_t> requests_ok{0};        // committed, every serial issued
-  std::atomic<uint64_t> requests_partial{0};   // committed, some serials failed
-  std::atomic<uint64_t> requests_failed{0};    // committed with no voucher, or the commit failed
-  std::atomic<uint64_t> requests_rejected{0};  // refused up front (bad input, auth)
-  std::atomic<uint64_t> requests_busy{0};      // refused because the work queue was full
-  std::atomic<uint64_t> vouchers_issued{0};    // issued + renewed
-  std::atomic<uint64_t> serials_failed{0};     // per-serial failures (not owned, conflict, sign)
-  std::atomic<uint64_t> auth_failures{0};      // Authenticate refusals
-  LatencyHistogram sign_latency;               // one VoucherSigner::Sign
-  LatencyHistogram commit_latency;             // Submit .. durable callback
-  LatencyHistogram request_latency;            // RequestVouchers call .. done callback
-  SizeHistogram batch_size;                    // vouchers per store commit
+  std::atomic<uint64_t> requests_ok{0};           // committed, every serial issued
+  std::atomic<uint64_t> requests_partial{0};      // committed, some serials failed
+  std::atomic<uint64_t> requests_failed{0};       // committed with no voucher, or the commit failed
+  std::atomic<uint64_t> requests_rejected{0};     // refused up front (bad input, auth)
+  std::atomic<uint64_t> requests_busy{0};         // refused because the work queue was full
+  std::atomic<uint64_t> vouchers_issued{0};       // issued + renewed
+  std::atomic<uint64_t> serials_failed{0};        // per-serial failures (not owned, conflict, sign)
+  std::atomic<uint64_t> auth_failures{0};         // Authenticate refusals
+  std::atomic<uint64_t> sign_retries{0};          // signatures tried a second time
+  std::atomic<uint64_t> signatures_abandoned{0};  // calls given up after the run timeout
+  std::atomic<uint64_t> sign_failures{0};         // signatures failed for good (after retry)
+  LatencyHistogram sign_latency;                  // one VoucherSigner::Sign
+  LatencyHistogram commit_latency;                // Submit .. durable callback
+  LatencyHistogram request_latency;               // RequestVouchers call .. done callback
+  SizeHistogram batch_size;                       // vouchers per store commit
 };
 
 }  // namespace masa::service

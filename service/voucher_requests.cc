@@ -330,6 +330,14 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
   auto commit = [this, request, result, plan, actor, override_conflicts, now,
                  done = std::move(done),
                  start](std::vector<absl::StatusOr<std::string>> cms) mutable {
+    // A signature that failed even on its retry fails the whole request, and nothing is
+    // written: no voucher, no audit entry, no request record. The client retries it whole.
+    if (absl::Status failed = internal::SigningFailure(cms); !failed.ok()) {
+      metrics_.requests_failed.fetch_add(1, std::memory_order_relaxed);
+      done(failed);
+      EndInflight();
+      return;
+    }
     auto out = std::make_shared<RequestResult>();
     auto body = [request, result, plan, actor, override_conflicts, now, out,
                  vendor_org = options_.vendor_organization_id,
@@ -342,11 +350,6 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
       for (size_t k = 0; k < plan->size(); ++k) {
         const Planned& p = (*plan)[k];
         SerialResult& r = out->serials[p.index];
-        if (!cms[k].ok()) {
-          r.code = cms[k].status().code();
-          r.reason = "signing failed: " + std::string(cms[k].status().message());
-          continue;
-        }
         // Ownership is current: a reassignment or placement committed since the snapshot
         // counts, decided against the same transaction that writes the voucher.
         if (absl::Status s = StillRequestable(txn, p, actor, vendor_org, access); !s.ok()) {
@@ -474,9 +477,9 @@ absl::Status ServiceImpl::RenewVoucher(const Caller& caller, std::string_view vo
   const std::string id = v.id;
   auto commit = [this, actor, id, now, expires, key_id = keys->key_id, done = std::move(done),
                  start](std::vector<absl::StatusOr<std::string>> cms) mutable {
-    if (!cms[0].ok()) {
+    if (absl::Status failed = internal::SigningFailure(cms); !failed.ok()) {
       metrics_.requests_failed.fetch_add(1, std::memory_order_relaxed);
-      done(cms[0].status());
+      done(failed);
       EndInflight();
       return;
     }

@@ -29,7 +29,12 @@ class VoucherRequests {
   // job per signable serial (all or nothing: kResourceExhausted and nothing written when
   // the queue is full), and returns OK; `done` then runs exactly once. On any non-OK
   // return `done` never runs. A request whose serials all fail still gets a req_id, is
-  // stored and audited, and `done` reports the per-serial failures.
+  // stored and audited, and `done` reports the per-serial failures. Signing is different:
+  // each signature that fails (or whose HSM call is abandoned after the work queue's
+  // run_timeout) is tried once more; if one still fails, `done` gets kUnavailable (retry
+  // later) and NOTHING is stored or audited for the request, so no voucher is acknowledged
+  // without its audit entry nor audited without being returned. Same for renewals and
+  // IssueComponentVouchers.
   // Vouchers: created-on = now (whole seconds), expires-on as above, assertion
   // ServiceOptions::default_assertion ("logged" unless configured), serial-number,
   // pinned-domain-cert, the security profile's leaves, and the platform certificate when

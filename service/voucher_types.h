@@ -46,8 +46,8 @@ struct SerialResult {
   // organization or not visible to you: one code and the same words for both, also when the
   // serial was reassigned between the request and its commit), kPermissionDenied (visible but you may not
   // request), kAlreadyExists (live voucher pinned to another PDC, no override),
-  // kInvalidArgument (the voucher breaks a rule, e.g. expiry after the PDC's), kInternal
-  // (signing failed).
+  // kInvalidArgument (the voucher breaks a rule, e.g. expiry after the PDC's). A failed
+  // signature is not a per-serial result: it fails the whole request (kUnavailable).
   std::string reason;
   absl::StatusCode code = absl::StatusCode::kOk;
 };

@@ -26,12 +26,24 @@ namespace masa::service::internal {
 
 // Signs a set of vouchers on the work queue and calls `on_done` once, on the thread that
 // finished the last one, with one result per voucher in order.
+//
+// Each voucher completes exactly once although its job's run and abandon (WorkQueue::Job)
+// may race: every attempt's outcome first claims the voucher with a compare-and-swap on
+// attempt[i] (the attempt that may still complete it, or kSettled); the loser drops its
+// result. A signature that failed with a retryable error (see Retryable) or whose call was
+// abandoned after the queue's run_timeout is tried once more, as a new job at the back of
+// the queue (so on a fresh session, or on another token of a group); its result is final.
+// Cancellation (shutdown) is final at once.
 struct Fanout {
+  static constexpr int kSettled = -1;
+
   std::shared_ptr<const SigningKeys> keys;
   std::vector<std::pair<signer::Voucher, signer::CmsContentType>> tasks;
   std::vector<absl::StatusOr<std::string>> results;
+  std::unique_ptr<std::atomic<int>[]> attempt;  // per task: 0, 1 or kSettled
   std::atomic<size_t> remaining{0};
   Metrics* metrics = nullptr;
+  queue::WorkQueue* queue = nullptr;  // set by Enqueue, for the retry
   std::function<void(std::vector<absl::StatusOr<std::string>>)> on_done;
 
   void Finish(size_t i, absl::StatusOr<std::string> r);
@@ -40,6 +52,17 @@ struct Fanout {
 // Queues one signing job per task of `fan`, all or none (the queue's TryEnqueueAll: a full
 // queue is kResourceExhausted and nothing runs).
 absl::Status Enqueue(queue::WorkQueue& queue, const std::shared_ptr<Fanout>& fan);
+
+// Whether a failed signature is worth one more try: anything but kInvalidArgument (the
+// voucher breaks a rule) and kFailedPrecondition (no signer configured), which would fail
+// the same way again. The HSM's own errors reach us as kUnavailable from the token or as
+// kInternal through the OpenSSL provider; both are retried.
+bool Retryable(const absl::Status& s);
+
+// What a request whose signatures are `cms` answers when one of them failed (after its
+// retry): nothing is committed and the caller hears kUnavailable ("retry later"), or the
+// failure's own code when it is not retryable. OK when every signature succeeded.
+absl::Status SigningFailure(const std::vector<absl::StatusOr<std::string>>& cms);
 
 // `t` without its sub-second part: vouchers carry whole seconds.
 inline absl::Time WholeSeconds(absl::Time t) {
