@@ -1,13 +1,17 @@
 #include "tools/config.h"
 
+#include <algorithm>
 #include <set>
 
 #include <toml++/toml.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/file.h"
 #include "common/status.h"
 #include "common/utf8.h"
@@ -26,6 +30,21 @@ class Section {
     if (node == nullptr) return absl::OkStatus();
     if (!node->is_string()) return WrongType(key, "a string");
     *out = node->as_string()->get();
+    return absl::OkStatus();
+  }
+
+  // An array of strings (may be empty).
+  absl::Status Strings(const char* key, std::vector<std::string>* out) {
+    const toml::node* node = Find(key);
+    if (node == nullptr) return absl::OkStatus();
+    const toml::array* array = node->as_array();
+    if (array == nullptr) return WrongType(key, "an array of strings");
+    std::vector<std::string> values;
+    for (const toml::node& item : *array) {
+      if (!item.is_string()) return WrongType(key, "an array of strings");
+      values.push_back(item.as_string()->get());
+    }
+    *out = std::move(values);
     return absl::OkStatus();
   }
 
@@ -96,6 +115,69 @@ class Section {
 std::string Resolve(const std::string& dir, const std::string& path) {
   if (path.empty() || path[0] == '/' || absl::StartsWith(path, "pkcs11:")) return path;
   return dir == "." ? path : absl::StrCat(dir, "/", path);
+}
+
+// RFC 7512 / RFC 3986 percent-encoding of a path-attribute or query value: everything but
+// unreserved characters and '/' (for file paths).
+std::string PercentEncode(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      absl::StrAppendFormat(&out, "%%%02X", c);
+    }
+  }
+  return out;
+}
+
+// Checks one [hsm] tokens entry and resolves a relative pin-source file against `dir`.
+// kInvalidArgument naming the entry's position (never its text past the path: the query
+// could hold a pin-value).
+absl::StatusOr<std::string> CheckTokenUri(const std::string& uri, size_t index,
+                                          const std::string& dir, const std::string& module) {
+  const std::string where = absl::StrCat("[hsm] tokens[", index, "]");
+  if (!absl::StartsWith(uri, "pkcs11:")) {
+    return absl::InvalidArgumentError(absl::StrCat(where, " must be a pkcs11: token URI"));
+  }
+  const size_t q = uri.find('?');
+  std::string path = uri.substr(7, q == std::string::npos ? std::string::npos : q - 7);
+  bool has_token = false;
+  for (absl::string_view attr : absl::StrSplit(path, ';')) {
+    if (absl::StartsWith(attr, "token=") && attr.size() > 6) has_token = true;
+    if (absl::StartsWith(attr, "object=") || absl::StartsWith(attr, "type=")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, " names a token, not an object: drop object= and type="));
+    }
+  }
+  if (!has_token) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, " needs token=LABEL, e.g. \"pkcs11:token=masa-1?module-path=",
+                     "/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/etc/masa/user.pin\""));
+  }
+  std::vector<std::string> query;
+  if (q == std::string::npos) return absl::StrCat(uri, "?module-path=", PercentEncode(module));
+  for (absl::string_view attr : absl::StrSplit(uri.substr(q + 1), '&')) {
+    if (absl::StartsWith(attr, "pin-value=")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where,
+                       " has a pin-value: a PIN does not belong in the configuration, use "
+                       "pin-source=file:PATH"));
+    }
+    if (absl::StartsWith(attr, "pin-source=file:") && attr.size() > 16 && attr[16] != '/') {
+      query.push_back(absl::StrCat("pin-source=file:", Resolve(dir, std::string(attr.substr(16)))));
+    } else if (absl::StartsWith(attr, "module-path=") || absl::StartsWith(attr, "pin-source=")) {
+      query.emplace_back(attr);
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, " has an unknown query attribute (module-path and pin-source are known)"));
+    }
+  }
+  if (std::none_of(query.begin(), query.end(),
+                   [](const std::string& a) { return absl::StartsWith(a, "module-path="); })) {
+    query.insert(query.begin(), absl::StrCat("module-path=", PercentEncode(module)));
+  }
+  return absl::StrCat(uri.substr(0, q), "?", absl::StrJoin(query, "&"));
 }
 
 }  // namespace
@@ -192,6 +274,22 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
   MASA_RETURN_IF_ERROR(hsm.String("softhsm_conf", &c.softhsm_conf));
   MASA_RETURN_IF_ERROR(hsm.String("token", &c.token_label));
   MASA_RETURN_IF_ERROR(hsm.String("pin_file", &c.pin_file));
+  MASA_RETURN_IF_ERROR(hsm.Strings("tokens", &c.tokens));
+  for (size_t i = 0; i < c.tokens.size(); ++i) {
+    MASA_ASSIGN_OR_RETURN(c.tokens[i], CheckTokenUri(c.tokens[i], i, dir, c.pkcs11_module));
+    for (size_t j = 0; j < i; ++j) {
+      if (c.tokens[j] == c.tokens[i]) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("[hsm] tokens[", i, "] repeats tokens[", j, "]"));
+      }
+    }
+  }
+  int64_t call_timeout_ms = absl::ToInt64Milliseconds(c.call_timeout);
+  MASA_RETURN_IF_ERROR(hsm.Integer("call_timeout_ms", &call_timeout_ms, 10, 600'000));
+  c.call_timeout = absl::Milliseconds(call_timeout_ms);
+  int64_t probe_interval_ms = absl::ToInt64Milliseconds(c.probe_interval);
+  MASA_RETURN_IF_ERROR(hsm.Integer("probe_interval_ms", &probe_interval_ms, 10, 3'600'000));
+  c.probe_interval = absl::Milliseconds(probe_interval_ms);
   MASA_RETURN_IF_ERROR(hsm.NoUnknownKeys());
 
   Section signing(table("signing"), "signing");
@@ -263,6 +361,12 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
   }
   MASA_RETURN_IF_ERROR(ValidateConfig(c));
   return c;
+}
+
+std::vector<std::string> HsmTokenUris(const MasadConfig& c) {
+  if (!c.tokens.empty()) return c.tokens;
+  return {absl::StrCat("pkcs11:token=", PercentEncode(c.token_label),
+                       "?module-path=", PercentEncode(c.pkcs11_module))};
 }
 
 absl::Status OverrideListen(const std::string& listen, MasadConfig* c) {
@@ -338,7 +442,11 @@ std::string FormatConfig(const MasadConfig& c) {
       "\nrequest_timeout_seconds = ", absl::ToInt64Seconds(c.request_timeout),
       "\nidle_timeout_seconds = ", absl::ToInt64Seconds(c.idle_timeout),
       "\n\n[hsm]\nmodule = ", q(c.pkcs11_module), "\nsofthsm_conf = ", q(c.softhsm_conf),
-      "\ntoken = ", q(c.token_label), "\npin_file = ", q(c.pin_file),
+      "\ntoken = ", q(c.token_label), "\npin_file = ", q(c.pin_file), "\ntokens = [",
+      absl::StrJoin(c.tokens, ", ",
+                    [](std::string* out, const std::string& t) { out->append(TomlString(t)); }),
+      "]\ncall_timeout_ms = ", absl::ToInt64Milliseconds(c.call_timeout),
+      "\nprobe_interval_ms = ", absl::ToInt64Milliseconds(c.probe_interval),
       "\n\n[signing]\nkey = ", q(c.signing_key), "\ncertificate = ", q(c.signing_certificate),
       "\nchain = ", q(c.signing_chain), "\nvendor_ien = ", q(c.vendor_ien),
       "\ndefault_validity_days = ", absl::ToInt64Hours(c.default_validity) / 24,

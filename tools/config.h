@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -52,6 +53,18 @@ struct MasadConfig {
   std::string softhsm_conf;  // sets SOFTHSM2_CONF when non-empty (SoftHSM2 only)
   std::string token_label = "masa-dev";
   std::string pin_file = "user.pin";  // the user PIN; $MASA_HSM_PIN wins when set
+  // tokens: the PKCS#11 tokens that hold the same signing and audit keys, as RFC 7512
+  // token URIs ("pkcs11:token=LABEL?module-path=/path/lib.so&pin-source=file:/path/pin");
+  // several add HSM capacity and survive one failing. A missing module-path is set to
+  // `module` when parsed; without pin-source the PIN is $MASA_HSM_PIN or `pin_file`'s; a
+  // relative pin-source file is resolved against the configuration's folder. Empty (the
+  // default): the one token `token` of `module` (see HsmTokenUris).
+  std::vector<std::string> tokens;
+  // A signing call that has not returned this long after it started is abandoned: the job
+  // is retried once (on another token when there is one) and the token is marked down
+  // until a probe finds it working again, every probe_interval.
+  absl::Duration call_timeout = absl::Seconds(5);
+  absl::Duration probe_interval = absl::Seconds(1);
 
   // [signing]
   std::string signing_key = "pkcs11:token=masa-dev;object=masa-signing;type=private";
@@ -107,6 +120,11 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
 // The checks across keys that ParseConfig makes (TLS or plain_http, gRPC's TLS key, ...),
 // for a configuration changed after loading (masad's command-line overrides).
 absl::Status ValidateConfig(const MasadConfig& config);
+
+// The [hsm] tokens as URIs: `tokens` when set, else the single "pkcs11:token=<token>?
+// module-path=<module>" (percent-encoded where RFC 7512 needs; its PIN: $MASA_HSM_PIN or
+// pin_file).
+std::vector<std::string> HsmTokenUris(const MasadConfig& config);
 
 // Replaces listen_address/listen_port from "ADDRESS:PORT" ("[::1]:0" for IPv6).
 absl::Status OverrideListen(const std::string& listen, MasadConfig* config);

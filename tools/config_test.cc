@@ -202,5 +202,72 @@ TEST(Config, FormatConfigReadsBackAsTheSameConfiguration) {
   EXPECT_NE(FormatConfig(*v6).find("listen = \"[::1]:0\""), std::string::npos);
 }
 
+TEST(Config, HsmTokensDefaultToTheOneConfiguredToken) {
+  auto c = ParseConfig("[server]\nplain_http = true\n[hsm]\ntoken = \"masa dev\"\n", "/srv/masa");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->tokens.empty());
+  EXPECT_EQ(c->call_timeout, absl::Seconds(5));
+  EXPECT_EQ(c->probe_interval, absl::Seconds(1));
+  EXPECT_EQ(HsmTokenUris(*c),
+            std::vector<std::string>{
+                "pkcs11:token=masa%20dev?module-path=/usr/lib/softhsm/libsofthsm2.so"});
+}
+
+TEST(Config, HsmTokensAreTokenUrisWithModuleAndPinSource) {
+  auto c = ParseConfig(
+      "[server]\nplain_http = true\n[hsm]\ncall_timeout_ms = 750\nprobe_interval_ms = 200\n"
+      "tokens = [\"pkcs11:token=masa-1?module-path=/lib/a.so&pin-source=file:pin-1\",\n"
+      "          \"pkcs11:token=masa-2;manufacturer=SoftHSM%20project?pin-source=file:/p/2\"]\n",
+      "/srv/masa");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->call_timeout, absl::Milliseconds(750));
+  EXPECT_EQ(c->probe_interval, absl::Milliseconds(200));
+  ASSERT_EQ(c->tokens.size(), 2u);
+  // A relative pin-source file is resolved against the configuration's folder.
+  EXPECT_EQ(c->tokens[0],
+            "pkcs11:token=masa-1?module-path=/lib/a.so&pin-source=file:/srv/masa/pin-1");
+  // module-path defaults to [hsm] module.
+  EXPECT_EQ(c->tokens[1],
+            "pkcs11:token=masa-2;manufacturer=SoftHSM%20project?module-path=/usr/lib/softhsm/"
+            "libsofthsm2.so&pin-source=file:/p/2");
+  EXPECT_EQ(HsmTokenUris(*c), c->tokens);
+  auto again = ParseConfig(FormatConfig(*c), "/elsewhere");
+  ASSERT_TRUE(again.ok()) << again.status() << "\n" << FormatConfig(*c);
+  EXPECT_EQ(again->tokens, c->tokens);
+  EXPECT_EQ(again->call_timeout, c->call_timeout);
+  EXPECT_EQ(FormatConfig(*again), FormatConfig(*c));
+}
+
+TEST(Config, HsmTokenMistakesNameTheKeyAndNeverEchoAPin) {
+  struct Case {
+    const char* tokens;
+    const char* expect;
+  } cases[] = {
+      {"\"masa-1\"", "[hsm] tokens[0] must be a pkcs11: token URI"},
+      {"\"pkcs11:token=a\", 7", "[hsm] tokens must be an array of strings"},
+      {"\"pkcs11:model=x\"", "[hsm] tokens[0] needs token=LABEL"},
+      {"\"pkcs11:token=a\", \"pkcs11:token=a;object=k\"", "[hsm] tokens[1] names a token"},
+      {"\"pkcs11:token=a?pin-value=123456\"", "[hsm] tokens[0] has a pin-value"},
+      {"\"pkcs11:token=a?slot=1\"", "[hsm] tokens[0] has an unknown query attribute"},
+      {"\"pkcs11:token=a\", \"pkcs11:token=a\"", "[hsm] tokens[1] repeats tokens[0]"},
+  };
+  for (const Case& c : cases) {
+    std::string text =
+        std::string("[server]\nplain_http = true\n[hsm]\ntokens = [") + c.tokens + "]\n";
+    auto parsed = ParseConfig(text, "/etc/masa");
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_NE(parsed.status().message().find(c.expect), absl::string_view::npos)
+        << parsed.status() << " for " << text;
+    EXPECT_EQ(parsed.status().message().find("123456"), absl::string_view::npos);
+  }
+  for (const char* text : {"[server]\nplain_http = true\n[hsm]\ncall_timeout_ms = 0\n",
+                           "[server]\nplain_http = true\n[hsm]\nprobe_interval_ms = 5\n",
+                           "[server]\nplain_http = true\n[hsm]\ntokens = \"pkcs11:token=a\"\n"}) {
+    auto parsed = ParseConfig(text, "/etc/masa");
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_NE(parsed.status().message().find("[hsm] "), absl::string_view::npos) << parsed.status();
+  }
+}
+
 }  // namespace
 }  // namespace masa::tools
