@@ -294,6 +294,7 @@ HttpResponse RestApiImpl::Metrics() const {
   HttpResponse r;
   r.content_type = std::string(kPrometheusContentType);
   r.body = RenderMetrics(in);
+  if (options_.extra_metrics) r.body += options_.extra_metrics();
   return r;
 }
 

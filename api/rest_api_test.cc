@@ -451,6 +451,32 @@ TEST_F(RestApiTest, MetricsInPrometheusTextFormat) {
   }
 }
 
+// The signing path's fault counters, and the lines the daemon adds (its HSM tokens).
+TEST_F(RestApiTest, MetricsShowSigningFaultsAndTheDaemonsOwnLines) {
+  fakes_.metrics.sign_retries = 3;
+  fakes_.metrics.signatures_abandoned = 2;
+  fakes_.metrics.sign_failures = 1;
+  RestApiOptions options;
+  options.services = fakes_.services();
+  options.handler_threads = 0;
+  options.extra_metrics = [] {
+    return std::string(
+        "# HELP masa_hsm_token_up 1 while up.\n# TYPE masa_hsm_token_up gauge\n"
+        "masa_hsm_token_up{token=\"masa-dev\"} 1\n");
+  };
+  auto api = RestApi::Create(options);
+  ASSERT_TRUE(api.ok()) << api.status();
+  queue::HttpResponse r =
+      Call(*(*api)->metrics_handler(), MakeRequest("GET", "/metrics", "", false));
+  ASSERT_EQ(r.status, 200);
+  EXPECT_THAT(r.body, HasSubstr("masa_sign_retries_total 3\n"));
+  EXPECT_THAT(r.body, HasSubstr("masa_sign_abandoned_total 2\n"));
+  EXPECT_THAT(r.body, HasSubstr("masa_sign_failures_total 1\n"));
+  EXPECT_THAT(
+      r.body,
+      HasSubstr("# TYPE masa_hsm_token_up gauge\nmasa_hsm_token_up{token=\"masa-dev\"} 1\n"));
+}
+
 // /metrics needs no token and counts across every tenant: only its own listener serves it.
 TEST_F(RestApiTest, MetricsAreNotOnTheApiAndTheMetricsHandlerServesNothingElse) {
   ExpectProblem(Do(MakeRequest("GET", "/metrics", "", false)), 404);

@@ -144,6 +144,14 @@ std::string RenderMetrics(const MetricsInputs& in) {
   Counter(&out, "masa_auth_failures_total", "Bearer tokens refused.",
           m.auth_failures.load(std::memory_order_relaxed));
   if (!in.keys.empty()) Keys(&out, in.keys, in.now);
+  Counter(&out, "masa_sign_retries_total",
+          "Signatures tried a second time after a failure or an abandoned HSM call.",
+          m.sign_retries.load(std::memory_order_relaxed));
+  Counter(&out, "masa_sign_abandoned_total", "Signing calls abandoned after the HSM call timeout.",
+          m.signatures_abandoned.load(std::memory_order_relaxed));
+  Counter(&out, "masa_sign_failures_total",
+          "Signatures that failed for good (after their retry); each failed its request.",
+          m.sign_failures.load(std::memory_order_relaxed));
   return out;
 }
 
