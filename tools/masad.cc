@@ -111,10 +111,14 @@ absl::Status Serve(const MasadConfig& config) {
 
   MASA_ASSIGN_OR_RETURN(std::unique_ptr<Stack> stack, OpenStack(config));
   std::atomic<bool> ready{false};
-  MASA_ASSIGN_OR_RETURN(auto api,
-                        api::RestApi::Create({.services = api::RestApiServices::Of(*stack->service),
-                                              .work_queue = stack->work_queue.get(),
-                                              .ready = [&] { return ready.load(); }}));
+  // Ready while serving and while some HSM token can sign: with every token down /readyz
+  // says 503, so a load balancer sends requests elsewhere until a probe brings one back.
+  MASA_ASSIGN_OR_RETURN(
+      auto api,
+      api::RestApi::Create({.services = api::RestApiServices::Of(*stack->service),
+                            .work_queue = stack->work_queue.get(),
+                            .ready = [&] { return ready.load() && stack->token_group->ready(); },
+                            .extra_metrics = [&] { return HsmMetrics(*stack); }}));
   queue::HttpServerOptions http;
   http.address = config.listen_address;
   http.port = config.listen_port;

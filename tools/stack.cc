@@ -2,7 +2,10 @@
 
 #include <openssl/x509.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "common/file.h"
@@ -38,21 +41,93 @@ absl::StatusOr<MasadConfig> ConfigForState(const std::string& dir) {
   return ParseConfig("[server]\nplain_http = true\n", dir);
 }
 
+namespace {
+
+// A signing job is abandoned a quarter after the token group's call_timeout (at least 50 ms
+// more): by then the group's watchdog has marked the hung token down, so the job's retry goes
+// to another token instead of queueing behind the same hung one.
+absl::Duration SignRunTimeout(const MasadConfig& config) {
+  return config.call_timeout + std::max(config.call_timeout / 4, absl::Milliseconds(50));
+}
+
+// A Prometheus label value: backslash, double quote and newline escaped.
+std::string LabelValue(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string HsmMetrics(const Stack& stack) {
+  std::string out;
+  if (stack.token_group == nullptr) return out;
+  const std::vector<hsm::MemberStatus> members = stack.token_group->members();
+  auto family = [&](const char* name, const char* type, const char* help, auto value) {
+    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
+    for (const auto& m : members) {
+      absl::StrAppend(&out, name, "{token=\"", LabelValue(m.label), "\"} ", value(m), "\n");
+    }
+  };
+  family(
+      "masa_hsm_token_up", "gauge", "1 while the HSM token can sign, 0 while it is down.",
+      [](const hsm::MemberStatus& m) { return m.state == hsm::MemberStatus::State::kUp ? 1 : 0; });
+  family("masa_hsm_token_calls_in_flight", "gauge", "Calls into the HSM token now.",
+         [](const hsm::MemberStatus& m) { return m.calls_in_flight; });
+  family("masa_hsm_token_signatures_total", "counter", "Signatures made by the HSM token.",
+         [](const hsm::MemberStatus& m) { return m.signatures; });
+  family("masa_hsm_token_failures_total", "counter",
+         "Calls into the HSM token that failed or passed the call timeout.",
+         [](const hsm::MemberStatus& m) { return m.failures; });
+  if (stack.work_queue != nullptr) {
+    absl::StrAppend(&out,
+                    "# HELP masa_sign_stuck_workers Signing threads still inside an abandoned "
+                    "HSM call.\n# TYPE masa_sign_stuck_workers gauge\nmasa_sign_stuck_workers ",
+                    stack.work_queue->stuck_workers(), "\n");
+  }
+  return out;
+}
+
 absl::StatusOr<std::unique_ptr<Stack>> OpenStack(const MasadConfig& config) {
   auto stack = std::make_unique<Stack>();
   if (!config.softhsm_conf.empty()) setenv("SOFTHSM2_CONF", config.softhsm_conf.c_str(), 1);
-  MASA_ASSIGN_OR_RETURN(auto module, hsm::Module::Load(config.pkcs11_module));
-  absl::StatusOr<Secret> pin = ReadSecretEnv("MASA_HSM_PIN");
-  if (!pin.ok()) pin = ReadSecretFile(config.pin_file);
-  if (!pin.ok()) return Annotate(pin.status(), "reading the HSM user PIN");
-  auto token = hsm::Token::Open(module, config.token_label, *pin, {.sessions = config.workers + 1});
-  if (!token.ok()) {
-    return Annotate(token.status(),
-                    token.status().code() == absl::StatusCode::kPermissionDenied
+  hsm::TokenGroupOptions group_options;
+  group_options.sessions_per_member = config.workers + 1;
+  group_options.call_timeout =
+      std::chrono::milliseconds(absl::ToInt64Milliseconds(config.call_timeout));
+  group_options.probe_interval =
+      std::chrono::milliseconds(absl::ToInt64Milliseconds(config.probe_interval));
+  const std::vector<std::string> uris = HsmTokenUris(config);
+  for (size_t i = 0; i < uris.size(); ++i) {
+    auto member = hsm::ParseTokenMemberUri(uris[i]);
+    if (!member.ok()) return Annotate(member.status(), absl::StrCat("[hsm] tokens[", i, "]"));
+    // No pin-source: the PIN of [hsm] pin_file, or $MASA_HSM_PIN, which wins as it always has.
+    if (member->pin_file.empty()) {
+      absl::StatusOr<Secret> pin = ReadSecretEnv("MASA_HSM_PIN");
+      if (pin.ok()) {
+        member->pin = *std::move(pin);
+      } else {
+        member->pin_file = config.pin_file;
+      }
+    }
+    group_options.members.push_back(*std::move(member));
+  }
+  auto group = hsm::TokenGroup::Open(std::move(group_options));
+  if (!group.ok()) {
+    return Annotate(group.status(),
+                    group.status().code() == absl::StatusCode::kPermissionDenied
                         ? "the HSM refused the user PIN (from MASA_HSM_PIN or the pin file)"
                         : "opening the HSM token");
   }
-  stack->token = std::move(*token);
+  stack->token_group = *std::move(group);
+  stack->token = stack->token_group;
   MASA_ASSIGN_OR_RETURN(stack->provider, hsm::ProviderContext::Create(stack->token));
 
   auto key = stack->provider->LoadPrivateKey(config.signing_key);
@@ -101,7 +176,8 @@ absl::StatusOr<std::unique_ptr<Stack>> OpenStack(const MasadConfig& config) {
                                                   .capacity = config.queue_capacity,
                                                   .max_batch = config.max_batch,
                                                   .nice = config.worker_nice,
-                                                  .name = "masa-signer"}));
+                                                  .name = "masa-signer",
+                                                  .run_timeout = SignRunTimeout(config)}));
   service::HsmKeyVaultOptions vault;
   vault.provider = stack->provider.get();
   vault.ca_key_uri = config.ca_key;

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "hsm/pkcs11.h"
 #include "hsm/provider/provider.h"
+#include "hsm/token_group.h"
 #include "queue/work_queue.h"
 #include "service/key_vault.h"
 #include "service/service.h"
@@ -22,7 +23,9 @@ namespace masa::tools {
 // then the queue (which finishes every job already taken), then the store (which commits
 // what is queued), then the keys and the token.
 struct Stack {
-  std::shared_ptr<hsm::Token> token;
+  // The [hsm] tokens as one Token (one member when a single token is configured).
+  std::shared_ptr<hsm::TokenGroup> token_group;
+  std::shared_ptr<hsm::Token> token;  // token_group, as a Token
   std::unique_ptr<hsm::ProviderContext> provider;
   std::unique_ptr<service::KeyVault> key_vault;  // the key lifecycle's HSM work
   UniquePtr<EVP_PKEY> signing_key;
@@ -43,6 +46,10 @@ struct Stack {
 // (Service::AdoptConfiguredKeys), and then the store's active keys are the ones in use
 // (Service::RefreshKeys): after a rotation, the keys masad.toml names only matter for that.
 absl::StatusOr<std::unique_ptr<Stack>> OpenStack(const MasadConfig& config);
+
+// /metrics lines of the HSM tokens (state, calls in flight, signatures, failures per token)
+// and of the signing queue's stuck workers, in the Prometheus text format.
+std::string HsmMetrics(const Stack& stack);
 
 // The configuration of a state folder: DIR/masad.toml when present, else the defaults with
 // every path inside DIR (what dev-init makes).
