@@ -5,8 +5,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/file.h"
 #include "common/secret.h"
@@ -85,9 +89,68 @@ constexpr char kDevConfig[] =
     "# The OVGS gRPC API (ovgs.v1.OwnershipVoucherService): TLS, the REST API's tokens\n"
     "listen = \"127.0.0.1:8444\"\n";
 
+// The label of development token i (0-based): masa-dev, masa-dev-2, masa-dev-3, ...
+std::string DevTokenLabel(int i) {
+  return i == 0 ? std::string(kDevTokenLabel) : absl::StrCat(kDevTokenLabel, "-", i + 1);
+}
+
+// The [hsm] tokens line of masad.toml for `n` development tokens ("" for one: the default
+// single token), each with the state's user PIN file.
+std::string DevTokensLine(int n) {
+  if (n <= 1) return "";
+  std::vector<std::string> uris;
+  for (int i = 0; i < n; ++i) {
+    uris.push_back(
+        absl::StrCat("  \"pkcs11:token=", DevTokenLabel(i), "?pin-source=file:user.pin\""));
+  }
+  return absl::StrCat(
+      "# Several tokens holding the same signing and audit keys (development: the keys were\n"
+      "# imported into each; a real HSM's tokens get them from the vendor's cloning tools).\n"
+      "tokens = [\n",
+      absl::StrJoin(uris, ",\n"), "\n]\n");
+}
+
+// FOR DEVELOPMENT ONLY: a key pair of `type` made in software and imported into every token
+// in `tokens` with the same label and CKA_ID, so that several SoftHSM2 tokens hold one key as
+// a real HSM's cloned tokens do. Returns the first token's KeyInfo.
+absl::StatusOr<hsm::KeyInfo> ImportIntoEvery(const std::vector<std::shared_ptr<hsm::Token>>& tokens,
+                                             hsm::KeyType type, const char* label) {
+  UniquePtr<EVP_PKEY> key;
+  switch (type) {
+    case hsm::KeyType::kEcP256:
+      key.reset(EVP_EC_gen("P-256"));
+      break;
+    case hsm::KeyType::kEcP384:
+      key.reset(EVP_EC_gen("P-384"));
+      break;
+    case hsm::KeyType::kRsa3072:
+      key.reset(EVP_RSA_gen(3072));
+      break;
+    case hsm::KeyType::kEd25519:
+      key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
+      break;
+  }
+  if (key == nullptr) return FromOpenSslErrors("generating a development key");
+  UniquePtr<BIO> bio(BIO_new(BIO_s_secmem()));
+  if (!i2d_PKCS8PrivateKey_bio(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr)) {
+    return FromOpenSslErrors("encoding a development key");
+  }
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  Secret pkcs8(std::string(data, static_cast<size_t>(len)));
+  hsm::KeyInfo first;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    MASA_ASSIGN_OR_RETURN(hsm::KeyInfo info,
+                          tokens[i]->ImportKeyPair(label, i == 0 ? "" : first.id, pkcs8.view()));
+    std::printf("imported key %s\n", info.uri.c_str());
+    if (i == 0) first = std::move(info);
+  }
+  return first;
+}
+
 // Builds the whole state in `paths` (a fresh folder). The caller renames it into place.
 absl::Status Provision(const StatePaths& paths, const std::string& final_dir, int years,
-                       hsm::KeyType signing_type) {
+                       hsm::KeyType signing_type, int token_count) {
   MASA_RETURN_IF_ERROR(MakeDirectory(paths.tokens(), 0700));
   auto conf = [](const std::string& tokens) {
     return absl::StrCat("# SoftHSM2 token of a MASA development state (masactl dev-init)\n",
@@ -102,19 +165,33 @@ absl::Status Provision(const StatePaths& paths, const std::string& final_dir, in
   MASA_RETURN_IF_ERROR(WriteFileAtomic(paths.user_pin(), user_pin.view(), 0600));
 
   MASA_ASSIGN_OR_RETURN(auto module, LoadModuleFor(paths));
-  MASA_RETURN_IF_ERROR(module->InitToken(kDevTokenLabel, so_pin, user_pin));
-  MASA_ASSIGN_OR_RETURN(std::shared_ptr<hsm::Token> token,
-                        hsm::Token::Open(module, kDevTokenLabel, user_pin, {.sessions = 1}));
-  std::printf("created token \"%s\" (SoftHSM2, %s)\n", kDevTokenLabel, module->path().c_str());
+  std::vector<std::shared_ptr<hsm::Token>> tokens;
+  for (int i = 0; i < token_count; ++i) {
+    const std::string label = DevTokenLabel(i);
+    MASA_RETURN_IF_ERROR(module->InitToken(label, so_pin, user_pin));
+    MASA_ASSIGN_OR_RETURN(std::shared_ptr<hsm::Token> t,
+                          hsm::Token::Open(module, label, user_pin, {.sessions = 1}));
+    tokens.push_back(std::move(t));
+    std::printf("created token \"%s\" (SoftHSM2, %s)\n", label.c_str(), module->path().c_str());
+  }
+  const std::shared_ptr<hsm::Token>& token = tokens.front();
 
+  // The vendor CA key lives in the first token only; it certifies, it does not sign vouchers.
   MASA_ASSIGN_OR_RETURN(hsm::KeyInfo ca_info,
                         token->GenerateKeyPair(hsm::KeyType::kEcP384, kVendorCaKeyLabel));
-  MASA_ASSIGN_OR_RETURN(hsm::KeyInfo masa_info,
-                        token->GenerateKeyPair(signing_type, kSigningKeyLabel));
-  MASA_ASSIGN_OR_RETURN(hsm::KeyInfo audit_info,
-                        token->GenerateKeyPair(hsm::KeyType::kEcP256, kAuditKeyLabel));
-  for (const auto* info : {&ca_info, &masa_info, &audit_info}) {
-    std::printf("generated key %s\n", info->uri.c_str());
+  std::printf("generated key %s\n", ca_info.uri.c_str());
+  hsm::KeyInfo masa_info, audit_info;
+  if (token_count == 1) {
+    MASA_ASSIGN_OR_RETURN(masa_info, token->GenerateKeyPair(signing_type, kSigningKeyLabel));
+    MASA_ASSIGN_OR_RETURN(audit_info,
+                          token->GenerateKeyPair(hsm::KeyType::kEcP256, kAuditKeyLabel));
+    for (const auto* info : {&masa_info, &audit_info}) {
+      std::printf("generated key %s\n", info->uri.c_str());
+    }
+  } else {
+    MASA_ASSIGN_OR_RETURN(masa_info, ImportIntoEvery(tokens, signing_type, kSigningKeyLabel));
+    MASA_ASSIGN_OR_RETURN(audit_info,
+                          ImportIntoEvery(tokens, hsm::KeyType::kEcP256, kAuditKeyLabel));
   }
 
   MASA_ASSIGN_OR_RETURN(auto provider, hsm::ProviderContext::Create(token));
@@ -142,11 +219,16 @@ absl::Status Provision(const StatePaths& paths, const std::string& final_dir, in
   MASA_RETURN_IF_ERROR(WriteFileAtomic(paths.signing_cert(), masa_pem, 0644));
   MASA_RETURN_IF_ERROR(WritePublicKeyPem(paths.audit_key(), audit_pub.get()));
   MASA_RETURN_IF_ERROR(WriteDevTlsIdentity(paths, now, years));
-  MASA_RETURN_IF_ERROR(WriteFileAtomic(paths.dir + "/masad.toml", kDevConfig, 0600));
+  std::string config = kDevConfig;
+  const std::string pin_line = "pin_file = \"user.pin\"\n";
+  config.insert(config.find(pin_line) + pin_line.size(), DevTokensLine(token_count));
+  MASA_RETURN_IF_ERROR(WriteFileAtomic(paths.dir + "/masad.toml", config, 0600));
   MASA_ASSIGN_OR_RETURN(std::string ca_der, CertificateToDer(ca_cert.get()));
   MASA_ASSIGN_OR_RETURN(std::string masa_der, CertificateToDer(masa_cert.get()));
-  MASA_RETURN_IF_ERROR(token->StoreCertificate(kVendorCaKeyLabel, ca_info.id, ca_der));
-  MASA_RETURN_IF_ERROR(token->StoreCertificate(kSigningKeyLabel, masa_info.id, masa_der));
+  for (const auto& t : tokens) {
+    MASA_RETURN_IF_ERROR(t->StoreCertificate(kVendorCaKeyLabel, ca_info.id, ca_der));
+    MASA_RETURN_IF_ERROR(t->StoreCertificate(kSigningKeyLabel, masa_info.id, masa_der));
+  }
 
   // The token folder is named in the config; point it at where the state will live.
   StatePaths final_paths(final_dir);
@@ -156,7 +238,8 @@ absl::Status Provision(const StatePaths& paths, const std::string& final_dir, in
   return absl::OkStatus();
 }
 
-absl::Status DevInit(const std::string& dir, int years, hsm::KeyType signing_type) {
+absl::Status DevInit(const std::string& dir, int years, hsm::KeyType signing_type,
+                     int token_count) {
   std::error_code ec;
   std::filesystem::path target = std::filesystem::absolute(dir, ec);
   if (ec) return absl::InvalidArgumentError(absl::StrCat("bad state folder ", dir));
@@ -170,7 +253,8 @@ absl::Status DevInit(const std::string& dir, int years, hsm::KeyType signing_typ
   // Build beside the target and rename at the end, so a failure leaves nothing half-made.
   std::string partial = absl::StrCat(target.string(), ".partial-", getpid());
   MASA_RETURN_IF_ERROR(MakeDirectory(partial, 0700));
-  absl::Status status = Provision(StatePaths(partial), target.string(), years, signing_type);
+  absl::Status status =
+      Provision(StatePaths(partial), target.string(), years, signing_type, token_count);
   if (status.ok()) {
     if (std::filesystem::exists(target)) std::filesystem::remove(target, ec);  // empty folder
     if (rename(partial.c_str(), target.c_str()) != 0) {
@@ -197,11 +281,15 @@ int DevInitCommand(const Args& args) {
               "DIR/trust-anchor.pem for devices. Random PINs go to DIR/so.pin and DIR/user.pin\n"
               "(mode 0600). Also a TLS identity for localhost (DIR/tls.pem, DIR/tls-key.pem)\n"
               "issued by a development TLS CA (DIR/tls-ca.pem: what clients trust), and\n"
-              "DIR/masad.toml to run masad on it. Refuses to touch an existing, non-empty DIR.");
+              "DIR/masad.toml to run masad on it. Refuses to touch an existing, non-empty DIR.\n"
+              "With --tokens N (development only), N tokens masa-dev, masa-dev-2, ... hold the\n"
+              "same signing and audit keys (made in software and imported into each, as a real\n"
+              "HSM's cloning tools would copy them) and masad.toml lists them as [hsm] tokens.");
   flags.Option("state", "DIR", "the state folder to create", true)
       .Option("years", "N", "validity of the MASA certificate in years (default 5)")
       .Option("algorithm", "ALG",
-              "the MASA signing key: p256 (default), p384, rsa3072 or ed25519 (RFC 8419 CMS)");
+              "the MASA signing key: p256 (default), p384, rsa3072 or ed25519 (RFC 8419 CMS)")
+      .Option("tokens", "N", "SoftHSM2 tokens holding the signing and audit keys (default 1)");
   auto parsed = flags.Parse(args);
   if (!parsed.ok()) return ReportError(parsed.status());
   if (parsed->help) {
@@ -232,7 +320,16 @@ int DevInitCommand(const Args& args) {
     }
     signing_type = it->second;
   }
-  absl::Status status = DevInit(*parsed->Get("state"), years, signing_type);
+  int token_count = 1;
+  if (auto t = parsed->Get("tokens")) {
+    char* end = nullptr;
+    long v = std::strtol(t->c_str(), &end, 10);
+    if (t->empty() || *end != '\0' || v < 1 || v > 8) {
+      return ReportError(absl::InvalidArgumentError("--tokens must be a whole number from 1 to 8"));
+    }
+    token_count = static_cast<int>(v);
+  }
+  absl::Status status = DevInit(*parsed->Get("state"), years, signing_type, token_count);
   return status.ok() ? 0 : ReportError(status);
 }
 
