@@ -96,11 +96,13 @@ class HsmKeyVault : public KeyVault {
     MASA_ASSIGN_OR_RETURN(UniquePtr<X509> ca_cert, ParseCertificate(options_.ca_chain_der[0]));
     auto ca_key = provider().LoadPrivateKey(options_.ca_key_uri);
     if (!ca_key.ok()) return Annotate(ca_key.status(), "loading the vendor CA key");
+    // Valid from an hour ago, as dev-init does: a device whose clock runs a little slow must
+    // not refuse the first vouchers of a key activated right after it was issued.
     const absl::Time now = absl::Now();
     MASA_ASSIGN_OR_RETURN(UniquePtr<X509> leaf,
-                          signer::IssueEndEntityCertificate(subject, pub.get(), ca_cert.get(),
-                                                            ca_key->get(), provider().libctx(),
-                                                            nullptr, now, now + validity));
+                          signer::IssueEndEntityCertificate(
+                              subject, pub.get(), ca_cert.get(), ca_key->get(), provider().libctx(),
+                              nullptr, now - absl::Hours(1), now + validity));
     std::vector<std::string> chain;
     MASA_ASSIGN_OR_RETURN(std::string leaf_der, CertificateToDer(leaf.get()));
     chain.push_back(std::move(leaf_der));

@@ -42,6 +42,8 @@ class KeyVault {
   virtual absl::StatusOr<std::string> Csr(std::string_view uri, std::string_view subject) = 0;
   // A certificate (DER) for `public_key_der` with `subject`, signed inside the HSM by the
   // vendor CA key; returns the whole chain, leaf first, up to and including the anchor.
+  // (NewHsmKeyVault: random serial, CA:FALSE, digitalSignature, SKI/AKI, valid from an hour
+  // before now, for devices whose clock runs slow, to now + validity.)
   virtual absl::StatusOr<std::vector<std::string>> Issue(std::string_view public_key_der,
                                                          std::string_view subject,
                                                          absl::Duration validity) = 0;
