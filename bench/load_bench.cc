@@ -21,6 +21,16 @@
 // key, before and after the activation), `masactl audit verify` and the key events of the
 // audit log. The state is kept (its folder is printed); exit 1 when anything failed.
 //
+// HSM faults: with --tokens N masad signs on N SoftHSM2 tokens holding the same keys
+// (`masactl dev-init --tokens N`) behind the PKCS#11 fault module; --fail-token-at S makes
+// the last token fail every C_Sign (--fault KIND, default device_error) S seconds into the
+// closed loop, --fail-all-at S every token, --recover-at S none again. The closed loop then
+// runs alone (no open loop, no gRPC), and the report gives vouchers/s and refusals by phase
+// of the fault schedule, failures by kind, and each phase's rate against the healthy one:
+//
+//   build/bench/load_bench --tokens 2 --duration 24 --fail-token-at 6 --fail-all-at 12
+//                          --recover-at 16
+//
 // The client is one thread on epoll with non-blocking OpenSSL connections and a minimal
 // HTTP/1.1 keep-alive writer and reader (Content-Length bodies), so it takes little of the
 // CPU that masad needs: bench/internal/load_client.h. masad and masactl are started with
@@ -31,6 +41,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -38,6 +51,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -77,6 +91,15 @@ struct Options {
   // > 0: rotation mode. The closed-loop phase only, and at this second of it a security
   // officer generates, issues and activates a new signing key through the REST API.
   double rotate_at_s = 0;
+  // HSM faults (see the top of the file); times in seconds into the closed loop, 0: never.
+  int tokens = 1;
+  double fail_token_at = 0;
+  double fail_all_at = 0;
+  double recover_at = 0;
+  std::string fault = "device_error";
+  int call_timeout_ms = 1000;
+  int probe_interval_ms = 1000;
+  bool faults() const { return fail_token_at > 0 || fail_all_at > 0; }
 };
 
 void Usage() {
@@ -84,7 +107,9 @@ void Usage() {
       "usage: load_bench [--duration S] [--warmup S] [--connections N] [--open-connections N]\n"
       "                  [--rate REQ_PER_S] [--serials-per-request N] [--serial-pool N]\n"
       "                  [--workers N] [--worker-nice N] [--commit-interval-ms N] [--sign-seconds S] [--keep-state DIR]\n"
-      "                  [--grpc-calls N] [--grpc-components N] [--rotate-at S]\n");
+      "                  [--grpc-calls N] [--grpc-components N] [--rotate-at S]\n"
+      "                  [--tokens N] [--fail-token-at S] [--fail-all-at S] [--recover-at S]\n"
+      "                  [--fault KIND] [--call-timeout-ms N] [--probe-interval-ms N]\n");
 }
 
 Options ParseOptions(int argc, char** argv) {
@@ -143,12 +168,31 @@ Options ParseOptions(int argc, char** argv) {
       o.grpc_components = static_cast<int>(num(1, 1000));
     else if (arg == "--rotate-at")
       o.rotate_at_s = num(0.5, 3600);
+    else if (arg == "--tokens")
+      o.tokens = static_cast<int>(num(1, 8));
+    else if (arg == "--fail-token-at")
+      o.fail_token_at = num(0, 3600);
+    else if (arg == "--fail-all-at")
+      o.fail_all_at = num(0, 3600);
+    else if (arg == "--recover-at")
+      o.recover_at = num(0, 3600);
+    else if (arg == "--fault")
+      o.fault = value;
+    else if (arg == "--call-timeout-ms")
+      o.call_timeout_ms = static_cast<int>(num(10, 600000));
+    else if (arg == "--probe-interval-ms")
+      o.probe_interval_ms = static_cast<int>(num(10, 3600000));
     else {
       Usage();
       Die("unknown flag " + arg);
     }
   }
   if (o.rotate_at_s >= o.duration_s) Die("--rotate-at must fall inside --duration");
+  if (o.faults()) {
+    if (o.tokens < 2 && o.fail_token_at > 0) Die("--fail-token-at needs --tokens 2 or more");
+    if (o.rotate_at_s > 0) Die("--rotate-at and the fault schedule are separate runs");
+    o.grpc_calls = 0;  // the closed loop alone, timed against the fault schedule
+  }
   if (o.serial_pool < o.serials_per_request) o.serial_pool = o.serials_per_request;
   if (o.serial_pool < o.grpc_components) o.serial_pool = o.grpc_components;
   return o;
@@ -192,7 +236,8 @@ void Provision(const Options& o, Appliance* d) {
   }
   d->state = d->work + "/state";
   const std::string log = d->work + "/setup.log";
-  RunTool({MASA_MASACTL, "dev-init", "--state", d->state}, log);
+  RunTool({MASA_MASACTL, "dev-init", "--state", d->state, "--tokens", std::to_string(o.tokens)},
+          log);
   RunTool({MASA_MASACTL, "org", "create", "--state", d->state, "--name", "bench", "--admin",
            "admin@bench.example", "--token-out", d->work + "/admin.token"},
           log);
@@ -219,6 +264,16 @@ void Provision(const Options& o, Appliance* d) {
   toml.insert(server_table + 9, "max_connections_per_client = 1024\n");
   toml += "\n[queue]\nworkers = " + std::to_string(o.workers) +
           "\nworker_nice = " + std::to_string(o.worker_nice) + "\n";
+  if (o.faults()) {
+    // The fault module in front of SoftHSM2 (StartDaemon gives it its two variables).
+    const size_t hsm_table = toml.find("[hsm]\n");
+    if (hsm_table == std::string::npos) Die("masad.toml from dev-init has no [hsm] table");
+    toml.insert(hsm_table + 6, std::string("module = \"") + MASA_PKCS11_FAULT_MODULE +
+                                   "\"\ncall_timeout_ms = " + std::to_string(o.call_timeout_ms) +
+                                   "\nprobe_interval_ms = " + std::to_string(o.probe_interval_ms) +
+                                   "\n");
+    std::ofstream(d->work + "/fault-rules", std::ios::trunc);
+  }
   std::ofstream(d->state + "/masad.toml", std::ios::trunc) << toml;
   auto read_token = [](const std::string& path) {
     std::string token = ReadWholeFile(path);
@@ -240,6 +295,8 @@ void StartDaemon(Appliance* d) {
   absl::StatusOr<std::unique_ptr<subprocess::Daemon>> masad = subprocess::Daemon::Start(
       {.argv = {MASA_MASAD, "--config", d->state + "/masad.toml", "--listen", "127.0.0.1:0",
                 "--metrics-listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0"},
+       .env = {{"MASA_FAULT_MODULE", MASA_SOFTHSM2_MODULE},
+               {"MASA_FAULT_CONTROL", d->work + "/fault-rules"}},
        .ready_prefix = prefix,
        .start_timeout = absl::Seconds(60),
        .log_path = d->work + "/masad.log"});
@@ -342,6 +399,104 @@ void PrintPhase(const PhaseResult& r, int per_request) {
   }
   if (!r.first_failure.empty()) {
     std::printf("%-22s   first failure: %s\n", "", r.first_failure.c_str());
+  }
+}
+
+// Writes the fault module's rules on the schedule of `o`, from the moment it is started,
+// until stopped. Atomic replacement (temp file + rename), as the module wants.
+class FaultSchedule {
+ public:
+  FaultSchedule(const Options& o, std::string rules) : o_(o), rules_(std::move(rules)) {}
+  ~FaultSchedule() { Stop(); }
+
+  void Start() {
+    thread_ = std::thread([this] {
+      const int64_t start = NowNs();
+      struct Step {
+        double at;
+        std::string rules;
+      };
+      const std::string last = tools::kDevTokenLabel + std::string("-") + std::to_string(o_.tokens);
+      std::vector<Step> steps;
+      if (o_.fail_token_at > 0) steps.push_back({o_.fail_token_at, last + " C_Sign " + o_.fault});
+      if (o_.fail_all_at > 0) steps.push_back({o_.fail_all_at, "* C_Sign " + o_.fault});
+      if (o_.recover_at > 0) steps.push_back({o_.recover_at, ""});
+      std::sort(steps.begin(), steps.end(),
+                [](const Step& a, const Step& b) { return a.at < b.at; });
+      for (const Step& step : steps) {
+        std::unique_lock<std::mutex> lock(mu_);
+        const auto due =
+            std::chrono::steady_clock::now() +
+            std::chrono::nanoseconds(start + static_cast<int64_t>(step.at * 1e9) - NowNs());
+        if (cv_.wait_until(lock, due, [this] { return stop_; })) return;
+        Write(step.rules);
+      }
+    });
+  }
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    Write("");
+  }
+
+ private:
+  void Write(const std::string& rules) {
+    const std::string tmp = rules_ + ".tmp";
+    std::ofstream(tmp, std::ios::trunc) << rules << (rules.empty() ? "" : "\n");
+    std::rename(tmp.c_str(), rules_.c_str());
+  }
+
+  const Options& o_;
+  const std::string rules_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+// The closed loop's vouchers/s and refusals/s in each phase of the fault schedule, and each
+// phase's rate against the healthy one.
+void PrintFaultPhases(const Options& o, const PhaseResult& r) {
+  struct Span {
+    std::string name;
+    double from, to;
+  };
+  std::vector<std::pair<double, std::string>> marks = {{0, "healthy"}};
+  if (o.fail_token_at > 0) {
+    marks.push_back({o.fail_token_at, "1 of " + std::to_string(o.tokens) + " tokens failing"});
+  }
+  if (o.fail_all_at > 0) marks.push_back({o.fail_all_at, "all tokens failing"});
+  if (o.recover_at > 0) marks.push_back({o.recover_at, "recovered"});
+  std::sort(marks.begin(), marks.end());
+  std::vector<Span> spans;
+  for (size_t i = 0; i < marks.size(); ++i) {
+    double to = i + 1 < marks.size() ? marks[i + 1].first : r.seconds;
+    spans.push_back({marks[i].second, marks[i].first, std::min(to, r.seconds)});
+  }
+  auto sum = [](const std::vector<uint64_t>& v, double from, double to) {
+    uint64_t n = 0;
+    for (size_t s = static_cast<size_t>(from); s < static_cast<size_t>(to) && s < v.size(); ++s) {
+      n += v[s];
+    }
+    return n;
+  };
+  std::printf("\nfault schedule (%s, %d tokens, call timeout %d ms, probe every %d ms): by phase\n",
+              o.fault.c_str(), o.tokens, o.call_timeout_ms, o.probe_interval_ms);
+  std::printf("%-26s %9s %9s %10s %9s\n", "phase", "seconds", "vouch/s", "refused/s", "vs healthy");
+  double healthy = 0;
+  for (const Span& s : spans) {
+    // Whole seconds only; the first second of a phase still carries the previous one.
+    const double from = std::ceil(s.from), to = std::floor(s.to);
+    if (to <= from) continue;
+    const double vps = sum(r.vouchers_by_second, from, to) / (to - from);
+    const double eps = sum(r.errors_by_second, from, to) / (to - from);
+    if (s.name == "healthy") healthy = vps;
+    std::printf("%-26s %4.0f..%-4.0f %9.0f %10.1f %9.2f\n", s.name.c_str(), from, to, vps, eps,
+                healthy > 0 ? vps / healthy : 0);
   }
 }
 
@@ -511,6 +666,22 @@ int main(int argc, char** argv) {
                        .serials_per_request = o.serials_per_request,
                        .serial_pool = o.serial_pool});
     if (o.warmup_s > 0) client->Closed("warm-up", o.connections, o.warmup_s);
+    if (o.faults()) {
+      FaultSchedule schedule(o, d.work + "/fault-rules");
+      schedule.Start();
+      phases.push_back(
+          client->Closed("faults c=" + std::to_string(o.connections), o.connections, o.duration_s));
+      schedule.Stop();
+      PrintPhase(phases.back(), o.serials_per_request);
+      PrintFaultPhases(o, phases.back());
+      StopDaemon(&d);
+      std::printf("reproduce: %s\n", ReproduceCommand(argc, argv).c_str());
+      if (o.keep_state.empty()) {
+        std::error_code ec;
+        std::filesystem::remove_all(d.work, ec);
+      }
+      return 0;
+    }
     phases.push_back(client->Closed("closed-loop c=" + std::to_string(o.connections), o.connections,
                                     o.duration_s));
     max_rps = phases.back().requests_ok / phases.back().seconds;

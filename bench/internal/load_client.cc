@@ -400,6 +400,10 @@ class Client final : public LoadClient {
               r.first_failure = body.substr(0, 400);
           } else {
             error("HTTP " + std::to_string(status));
+            const size_t second =
+                static_cast<size_t>(std::max<int64_t>(0, done - start) / 1000000000);
+            if (r.errors_by_second.size() <= second) r.errors_by_second.resize(second + 1);
+            ++r.errors_by_second[second];
             if (r.first_failure.empty()) r.first_failure = body.substr(0, 400);
           }
         }

@@ -62,6 +62,7 @@ struct PhaseResult {
   uint64_t requests_ok = 0;                  // 200 answers completed inside the window
   uint64_t vouchers = 0;                     // serials answered "completed" inside the window
   std::vector<uint64_t> vouchers_by_second;  // the same, by second of the window
+  std::vector<uint64_t> errors_by_second;    // non-200 answers, by second of the window
   uint64_t serials_failed = 0;
   std::vector<uint32_t> latency_us;  // every answered request, from its scheduled time
   std::map<std::string, uint64_t> errors;
