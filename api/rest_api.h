@@ -75,7 +75,7 @@ struct RestApiOptions {
   const Clock* clock = nullptr;
   // More Prometheus text (whole families, # HELP and # TYPE included) appended to /metrics,
   // e.g. the HSM tokens' state, which the daemon knows and the API does not. May be empty.
-  std::function<std::string()> extra_metrics;
+  std::function<std::string()> extra_metrics = nullptr;
   // Seconds a 503 asks the client to wait (Retry-After) when the signing queue is full.
   int retry_after_seconds = 1;
   // Threads that run the handlers of authenticated routes (service calls may wait for a
