@@ -449,15 +449,21 @@ absl::StatusOr<std::vector<KeyInfo>> TokenGroupImpl::ListKeys() {
 }
 
 absl::StatusOr<KeyInfo> TokenGroupImpl::GenerateKeyPair(KeyType type, std::string_view label) {
-  if (state_->members.size() > 1) {
-    return absl::FailedPreconditionError(
-        "a key pair is generated inside one HSM token: generate it on one token, then clone it "
-        "to the others with the HSM vendor's tools");
+  // Inside the first configured member only: the others get the key by the HSM vendor's
+  // cloning, and activation checks that every member holds it.
+  Member* first = state_->members.front().get();
+  std::shared_ptr<TokenImpl> token;
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    token = first->token;
   }
-  auto up = UpMembers();
-  if (up.empty()) return absl::UnavailableError(NoneUp(*state_));
-  absl::StatusOr<KeyInfo> key = up.front().second->GenerateKeyPair(type, label);
-  if (!key.ok()) (void)Check(up.front().first, up.front().second, key.status());
+  if (token == nullptr) {
+    return absl::UnavailableError(
+        absl::StrCat("a key pair is generated in the first configured token, ", first->label,
+                     ", which is down: ", NoneUp(*state_)));
+  }
+  absl::StatusOr<KeyInfo> key = token->GenerateKeyPair(type, label);
+  if (!key.ok()) (void)Check(first, token, key.status());
   return key;
 }
 

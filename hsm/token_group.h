@@ -121,8 +121,9 @@ class TokenGroup : public Token {
   //                       its uri names the first member's token. Members that are down
   //                       are checked by their probe before they are taken back.
   //   ListKeys()          the keys of one member that is up.
-  //   GenerateKeyPair()   one member only: kFailedPrecondition with several (keys made
-  //                       inside one HSM reach the others by the vendor's cloning tools).
+  //   GenerateKeyPair()   inside the first configured member (kUnavailable while it is
+  //                       down); the other members get the key by the HSM vendor's cloning
+  //                       tools, and FindKey is kNotFound naming a member until it has it.
   //   ImportKeyPair()     into every member (tests and development only).
   //   StoreCertificate()  into every member that is up.
   //   pool_size()         sessions of all members.

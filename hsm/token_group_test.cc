@@ -353,10 +353,16 @@ TEST_F(TokenGroupTest, AbsentMemberStartsDown) {
   EXPECT_EQ(TokenGroup::Open(std::move(none)).status().code(), absl::StatusCode::kNotFound);
 }
 
-TEST_F(TokenGroupTest, GenerateIsRefusedAcrossSeveralTokens) {
+// A key made through the group lives in the first token only, and the group will not sign
+// with it until it has been cloned into the second (here: the same key imported).
+TEST_F(TokenGroupTest, GenerateMakesTheKeyInTheFirstTokenOnly) {
   OpenGroup();
-  EXPECT_EQ(group_->GenerateKeyPair(KeyType::kEcP256, "other").status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(group_->GenerateKeyPair(KeyType::kEcP256, "fresh").ok());
+  EXPECT_TRUE(a_->token()->FindKey(a_->KeyUri("fresh")).ok());
+  EXPECT_EQ(b_->token()->FindKey(b_->KeyUri("fresh")).status().code(), absl::StatusCode::kNotFound);
+  auto found = group_->FindKey(a_->KeyUri("fresh"));
+  EXPECT_EQ(found.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(found.status().message().find(b_->label()), std::string::npos) << found.status();
 }
 
 TEST_F(TokenGroupTest, MembersHoldingDifferentKeysAreRefused) {
