@@ -11,21 +11,6 @@
 namespace masa::signer {
 namespace {
 
-std::string DigestNameFor(EVP_PKEY* public_key) {
-  if (EVP_PKEY_is_a(public_key, "EC")) {
-    char group[64] = {0};
-    size_t len = 0;
-    if (EVP_PKEY_get_group_name(public_key, group, sizeof(group), &len)) {
-      std::string_view g(group, len);
-      if (g == "P-384" || g == "secp384r1") return "SHA384";
-      if (g == "P-521" || g == "secp521r1") return "SHA512";
-    }
-    ERR_clear_error();
-  }
-  if (EVP_PKEY_is_a(public_key, "ED25519") || EVP_PKEY_is_a(public_key, "ED448")) return "";
-  return "SHA256";
-}
-
 absl::Status AddExtension(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
   UniquePtr<X509_EXTENSION> ext(X509V3_EXT_conf_nid(nullptr, ctx, nid, value));
   if (ext == nullptr || !X509_add_ext(cert, ext.get(), -1)) {
@@ -79,6 +64,21 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> SplitDn(std::st
 }
 
 }  // namespace
+
+const char* SignatureDigestFor(EVP_PKEY* public_key) {
+  if (EVP_PKEY_is_a(public_key, "ED25519") || EVP_PKEY_is_a(public_key, "ED448")) return nullptr;
+  if (EVP_PKEY_is_a(public_key, "EC")) {
+    char group[64] = {0};
+    size_t len = 0;
+    if (EVP_PKEY_get_group_name(public_key, group, sizeof(group), &len)) {
+      std::string_view g(group, len);
+      if (g == "P-384" || g == "secp384r1") return "SHA384";
+      if (g == "P-521" || g == "secp521r1") return "SHA512";
+    }
+    ERR_clear_error();
+  }
+  return "SHA256";
+}
 
 absl::StatusOr<UniquePtr<X509_NAME>> ParseDistinguishedName(std::string_view subject) {
   if (subject.empty()) return absl::InvalidArgumentError("empty distinguished name");
@@ -150,11 +150,10 @@ absl::StatusOr<UniquePtr<X509>> IssueCertificate(std::string_view subject, EVP_P
   if (issuer_public == nullptr) {
     return FromOpenSslErrors("reading the issuer's public key", absl::StatusCode::kInvalidArgument);
   }
-  std::string digest = DigestNameFor(issuer_public);
   UniquePtr<EVP_MD_CTX> md_ctx(EVP_MD_CTX_new());
   if (md_ctx == nullptr) return FromOpenSslErrors("EVP_MD_CTX_new");
-  if (EVP_DigestSignInit_ex(md_ctx.get(), nullptr, digest.empty() ? nullptr : digest.c_str(),
-                            libctx, propq, issuer_key, nullptr) != 1) {
+  if (EVP_DigestSignInit_ex(md_ctx.get(), nullptr, SignatureDigestFor(issuer_public), libctx, propq,
+                            issuer_key, nullptr) != 1) {
     return FromOpenSslErrors("EVP_DigestSignInit_ex with the issuer key");
   }
   if (X509_sign_ctx(cert.get(), md_ctx.get()) <= 0) {

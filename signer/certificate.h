@@ -44,6 +44,11 @@ absl::StatusOr<UniquePtr<X509>> IssueCertificate(std::string_view subject, EVP_P
 // Parses `subject` as IssueCertificate does. kInvalidArgument names the bad component.
 absl::StatusOr<UniquePtr<X509_NAME>> ParseDistinguishedName(std::string_view subject);
 
+// The digest a certificate or CSR signature by a key like `public_key` uses, matched to its
+// strength: SHA384 for P-384, SHA512 for P-521, SHA256 otherwise; null for EdDSA (PureEdDSA
+// takes no digest).
+const char* SignatureDigestFor(EVP_PKEY* public_key);
+
 // Whether `issuer` issued `cert`: `cert`'s issuer name equals `issuer`'s subject (X.509 name
 // comparison) and `cert`'s signature verifies with `issuer`'s public key. kInvalidArgument
 // saying which failed, naming both subjects. Validity periods, basicConstraints and keyUsage

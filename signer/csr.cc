@@ -9,25 +9,6 @@
 #include "signer/certificate.h"
 
 namespace masa::signer {
-namespace {
-
-// The digest a signature by a key like `public_key` uses: none for EdDSA (PureEdDSA).
-const char* DigestFor(EVP_PKEY* public_key) {
-  if (EVP_PKEY_is_a(public_key, "ED25519") || EVP_PKEY_is_a(public_key, "ED448")) return nullptr;
-  if (EVP_PKEY_is_a(public_key, "EC")) {
-    char group[64] = {0};
-    size_t len = 0;
-    if (EVP_PKEY_get_group_name(public_key, group, sizeof(group), &len)) {
-      std::string_view g(group, len);
-      if (g == "P-384" || g == "secp384r1") return "SHA384";
-      if (g == "P-521" || g == "secp521r1") return "SHA512";
-    }
-    ERR_clear_error();
-  }
-  return "SHA256";
-}
-
-}  // namespace
 
 absl::StatusOr<std::string> CreateCsr(std::string_view subject, EVP_PKEY* public_key,
                                       EVP_PKEY* private_key, OSSL_LIB_CTX* libctx,
@@ -43,8 +24,9 @@ absl::StatusOr<std::string> CreateCsr(std::string_view subject, EVP_PKEY* public
     return FromOpenSslErrors("building the certificate request");
   }
   UniquePtr<EVP_MD_CTX> md_ctx(EVP_MD_CTX_new());
-  if (md_ctx == nullptr || EVP_DigestSignInit_ex(md_ctx.get(), nullptr, DigestFor(public_key),
-                                                 libctx, propq, private_key, nullptr) != 1) {
+  if (md_ctx == nullptr ||
+      EVP_DigestSignInit_ex(md_ctx.get(), nullptr, SignatureDigestFor(public_key), libctx, propq,
+                            private_key, nullptr) != 1) {
     return FromOpenSslErrors("preparing to sign the certificate request with the key");
   }
   if (X509_REQ_sign_ctx(req.get(), md_ctx.get()) <= 0) {
