@@ -305,20 +305,7 @@ absl::StatusOr<KeyInfo> ServiceImpl::IssueCertificate(const Caller& caller, KeyI
   MASA_ASSIGN_OR_RETURN(std::vector<std::string> chain,
                         vault->Issue(key->public_key_der, subject, validity));
   if (chain.empty()) return absl::InternalError("the vault issued an empty chain");
-  return Mutate<KeyInfo>(&caller, [&](internal::Operation& op) -> absl::StatusOr<KeyInfo> {
-    MASA_RETURN_IF_ERROR(AuthorizeKeys(op.access()));
-    MASA_ASSIGN_OR_RETURN(store::KeyRecord r, op.txn().Get<store::KeyRecord>(key->id));
-    if (r.state != store::KeyState::kPending) {
-      return absl::FailedPreconditionError("key " + r.id + " is no longer pending");
-    }
-    r.chain_der = chain;
-    r.certificate_der = chain.front();
-    MASA_RETURN_IF_ERROR(op.txn().Put(r));
-    MASA_RETURN_IF_ERROR(op.Audit("key.issue", KeyTarget(options_.vendor_organization_id, r.id),
-                                  "ok: " + subject, Sha256(r.certificate_der))
-                             .status());
-    return ToKeyInfo(r);
-  });
+  return StoreKeyChain(caller, key->id, std::move(chain), "key.issue");
 }
 
 absl::StatusOr<KeyInfo> ServiceImpl::ImportCertificate(const Caller& caller,
@@ -333,9 +320,15 @@ absl::StatusOr<KeyInfo> ServiceImpl::ImportCertificate(const Caller& caller,
   }
   MASA_ASSIGN_OR_RETURN(std::vector<std::string> chain, ChainDer(chain_text));
   MASA_RETURN_IF_ERROR(vault->CheckChain(key->public_key_der, chain));
+  return StoreKeyChain(caller, key->id, std::move(chain), "key.import-cert");
+}
+
+absl::StatusOr<KeyInfo> ServiceImpl::StoreKeyChain(const Caller& caller, const std::string& key_id,
+                                                   std::vector<std::string> chain,
+                                                   std::string_view action) {
   return Mutate<KeyInfo>(&caller, [&](internal::Operation& op) -> absl::StatusOr<KeyInfo> {
     MASA_RETURN_IF_ERROR(AuthorizeKeys(op.access()));
-    MASA_ASSIGN_OR_RETURN(store::KeyRecord r, op.txn().Get<store::KeyRecord>(key->id));
+    MASA_ASSIGN_OR_RETURN(store::KeyRecord r, op.txn().Get<store::KeyRecord>(key_id));
     if (r.state != store::KeyState::kPending) {
       return absl::FailedPreconditionError("key " + r.id + " is no longer pending");
     }
@@ -343,7 +336,7 @@ absl::StatusOr<KeyInfo> ServiceImpl::ImportCertificate(const Caller& caller,
     r.certificate_der = chain.front();
     MASA_RETURN_IF_ERROR(op.txn().Put(r));
     KeyInfo info = ToKeyInfo(r);
-    MASA_RETURN_IF_ERROR(op.Audit("key.import-cert",
+    MASA_RETURN_IF_ERROR(op.Audit(std::string(action),
                                   KeyTarget(options_.vendor_organization_id, r.id),
                                   "ok: " + info.subject, Sha256(r.certificate_der))
                              .status());

@@ -241,6 +241,15 @@ class ServiceImpl final : public Service {
   // The HSM checks of an activation, made before its write transaction: the chain leads to
   // the trust anchor, every token holds the key, and the vault can load it for signing.
   absl::Status CheckActivatable(const store::KeyRecord& key);
+  // After an activation or retirement committed: this process signs with the new keys from
+  // its next request on (masad's once-a-second RefreshKeys would take it up too, and logs
+  // what fails; a failure here is left to it).
+  void TakeUpKeys();
+  // Writes a pending key's certificate chain (leaf first, checked or issued already) and its
+  // audit entry `action` ("key.issue", "key.import-cert"); kFailedPrecondition when the key
+  // stopped being pending meanwhile.
+  absl::StatusOr<KeyInfo> StoreKeyChain(const Caller& caller, const std::string& key_id,
+                                        std::vector<std::string> chain, std::string_view action);
   // Opens a two-person approval (or, with approvals_required <= 1, applies) `action` on
   // `key_id` in one write, after `check` (run on the record inside the transaction).
   absl::StatusOr<KeyActionResult> KeyAction(const Caller& caller, std::string_view key_id,
