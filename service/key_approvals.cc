@@ -135,7 +135,7 @@ absl::StatusOr<KeyActionResult> ServiceImpl::KeyAction(const Caller& caller,
   const KeyPolicy& policy = options_.key_policy;
   const std::string& vendor = options_.vendor_organization_id;
   const absl::Time now = Now();
-  return Mutate<KeyActionResult>(
+  absl::StatusOr<KeyActionResult> result = Mutate<KeyActionResult>(
       &caller, [&](internal::Operation& op) -> absl::StatusOr<KeyActionResult> {
         MASA_RETURN_IF_ERROR(AuthorizeKeys(op.access()));
         KeyActionResult out;
@@ -178,6 +178,8 @@ absl::StatusOr<KeyActionResult> ServiceImpl::KeyAction(const Caller& caller,
         out.approval = ToApproval(a);
         return out;
       });
+  if (result.ok() && result->applied) TakeUpKeys();
+  return result;
 }
 
 absl::StatusOr<KeyActionResult> ServiceImpl::ActivateKey(const Caller& caller,
@@ -261,6 +263,7 @@ absl::StatusOr<KeyActionResult> ServiceImpl::Approve(const Caller& caller,
     return absl::FailedPreconditionError("approval " + id + " expired at " +
                                          FormatRfc3339(*outcome.expired_at));
   }
+  if (outcome.result.applied) TakeUpKeys();
   return outcome.result;
 }
 

@@ -46,6 +46,8 @@ absl::Status CheckLeafHolds(const std::vector<std::string>& chain_der,
 
 }  // namespace
 
+void ServiceImpl::TakeUpKeys() { (void)RefreshKeys(); }
+
 absl::Status ServiceImpl::RefreshKeys() {
   if (options_.key_vault == nullptr) return absl::OkStatus();
   KeyVault* vault = options_.key_vault;
