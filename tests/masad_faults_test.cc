@@ -45,8 +45,6 @@ namespace {
 using ::testing::HasSubstr;
 using nlohmann::json;
 
-std::string Trimmed(const std::string& s) { return std::string(absl::StripAsciiWhitespace(s)); }
-
 // One HTTP answer with its headers (curl -D), for Retry-After.
 struct Answer {
   int status = 0;

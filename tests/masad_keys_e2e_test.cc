@@ -32,8 +32,6 @@ namespace {
 using ::testing::HasSubstr;
 using nlohmann::json;
 
-std::string Trimmed(const std::string& s) { return std::string(absl::StripAsciiWhitespace(s)); }
-
 class KeysE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -38,8 +38,6 @@ namespace {
 using ::testing::HasSubstr;
 using nlohmann::json;
 
-std::string Trimmed(const std::string& s) { return std::string(absl::StripAsciiWhitespace(s)); }
-
 std::vector<std::string> Serials(const std::string& prefix, int from, int to) {
   std::vector<std::string> out;
   for (int i = from; i <= to; ++i) out.push_back(absl::StrFormat("%s-%04d", prefix, i));

@@ -178,6 +178,8 @@ void MakeLeaf(const std::string& dir, const std::string& name, const std::string
   EXPECT_EQ(x509.exit_code, 0) << x509;
 }
 
+std::string Trimmed(const std::string& s) { return std::string(absl::StripAsciiWhitespace(s)); }
+
 std::string PemBody(const std::string& pem) {
   std::string body;
   bool in = false;

@@ -99,4 +99,7 @@ class DevStateSuite : public ::testing::Test {
 // The base64 body of the first PEM block in `pem`, without line breaks.
 std::string PemBody(const std::string& pem);
 
+// `s` without leading and trailing white space (a token file's newline, a command's output).
+std::string Trimmed(const std::string& s);
+
 }  // namespace masa::e2e

@@ -42,8 +42,6 @@ std::vector<std::string> Serials(const std::string& prefix, int from, int to) {
   return out;
 }
 
-std::string Trimmed(const std::string& s) { return std::string(absl::StripAsciiWhitespace(s)); }
-
 void StartMasadOn(const std::string& state, std::unique_ptr<Daemon>* out, int days_ahead) {
   auto masad = StartMasad(
       {.binary = MASAD, .state = state, .days_ahead = days_ahead, .libfaketime = LIBFAKETIME});

@@ -28,8 +28,6 @@ bool IsUuidV7(const std::string& id);
 std::string Serial(const std::string& prefix, int n);
 std::vector<std::string> Serials(const std::string& prefix, int from, int to);
 
-std::string Trimmed(const std::string& s);
-
 // Starts the masad under test on `state` (tests/internal/masad.h) into *out; a fatal test
 // failure when it cannot, so the caller checks HasFatalFailure(). `days_ahead` > 0 runs it
 // with its clock that many days in the future (libfaketime), as if it were restarted then.
