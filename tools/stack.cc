@@ -31,8 +31,16 @@ absl::StatusOr<std::string> PublicKeyDer(EVP_PKEY* key) {
 Stack::~Stack() {
   service.reset();
   if (work_queue) work_queue->Shutdown();
+  // A signing worker that Shutdown left stuck in a hung HSM call may still return into the
+  // provider and the token (its voucher was already answered by the abandon, so it touches
+  // nothing else): they stay alive for the rest of the process instead of being freed under it.
+  bool worker_stuck = work_queue != nullptr && work_queue->stuck_workers() > 0;
   work_queue.reset();
   store.reset();
+  if (worker_stuck) {
+    (void)provider.release();
+    (void)new std::shared_ptr<hsm::Token>(std::move(token));
+  }
 }
 
 absl::StatusOr<MasadConfig> ConfigForState(const std::string& dir) {
