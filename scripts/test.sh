@@ -10,8 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-# Every build precompiles the test headers (MASA_PCH), saving minutes over three builds.
-scripts/build.sh build -DMASA_PCH=ON
+scripts/build.sh build
 (cd build && ctest --output-on-failure -j2 --timeout 600)
 if [ "${MASA_SKIP_SANITIZERS:-0}" != 1 ]; then
   sanitizer_build=(-DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -19,6 +18,9 @@ if [ "${MASA_SKIP_SANITIZERS:-0}" != 1 ]; then
     "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -gline-tables-only -DNDEBUG"
     "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -gline-tables-only -DNDEBUG"
     -DMASA_BUILD_BENCH=OFF -DMASA_PCH=ON)
+  # The clang builds precompile the test headers (MASA_PCH). Not the g++ Release build: g++
+  # 12 loses the system-header status of what a precompiled header holds, and its
+  # -Warray-bounds false positive inside <string> then fails the -Werror build.
   scripts/build.sh build-asan "${sanitizer_build[@]}" -DMASA_SANITIZE=ON -DMASA_FUZZ=ON
   # The lint checks (label lint: format, layering) read sources only; the Release pass ran them.
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
@@ -33,7 +35,9 @@ if [ "${MASA_SKIP_SANITIZERS:-0}" != 1 ]; then
   tsan_options+=" suppressions=$PWD/tests/tsan/suppressions.txt"
   # Not the gRPC tests (label grpc): Debian's libgrpc is not instrumented, and TSan reports
   # races inside it (its event engine's epoll fd, created on one thread and waited on by
-  # another); they run in the Release and ASan passes. Nor the lint checks.
+  # another); they run in the Release and ASan passes. Nor the lint checks, nor the slow
+  # end-to-end runs (label slow: masad behind the PKCS#11 fault module), whose fault paths
+  # the queue's and the service's own tests cover under TSan.
   (cd build-tsan && TSAN_OPTIONS=$tsan_options ctest --output-on-failure -j2 --timeout 900 \
-     -LE 'grpc|lint')
+     -LE 'grpc|lint|slow')
 fi
