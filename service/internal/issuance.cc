@@ -13,18 +13,18 @@ queue::WorkQueue::Job SignJob(const std::shared_ptr<Fanout>& fan, size_t i, int 
 enum class Ending { kRan, kAbandoned, kCancelled };
 
 // Attempt `attempt` of voucher i ended with `r`: claims the voucher for it and finishes it,
-// or (first attempt, retryable failure) hands it to a second attempt. A loser does nothing,
+// or (first attempt, abandoned) hands it to a second attempt. Only an abandoned call is
+// tried again here: an HSM error has been retried below already (the token on a fresh
+// session, the token group on another token), and trying it again would multiply attempts. A loser does nothing,
 // not even count: the request may be answered and the service (fan->metrics) gone. The
 // winner may touch fan->metrics: voucher i is unfinished, so the request is in flight.
 void Settle(const std::shared_ptr<Fanout>& fan, size_t i, int attempt,
             absl::StatusOr<std::string> r, Ending ending,
             absl::Duration took = absl::ZeroDuration()) {
   int expected = attempt;
-  if (!r.ok() && ending != Ending::kCancelled && attempt == 0 && Retryable(r.status())) {
+  if (ending == Ending::kAbandoned && attempt == 0) {
     if (!fan->attempt[i].compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) return;
-    if (ending == Ending::kAbandoned) {
-      fan->metrics->signatures_abandoned.fetch_add(1, std::memory_order_relaxed);
-    }
+    fan->metrics->signatures_abandoned.fetch_add(1, std::memory_order_relaxed);
     fan->metrics->sign_retries.fetch_add(1, std::memory_order_relaxed);
     std::vector<queue::WorkQueue::Job> retry;
     retry.push_back(SignJob(fan, i, 1));

@@ -30,9 +30,10 @@ namespace masa::service::internal {
 // Each voucher completes exactly once although its job's run and abandon (WorkQueue::Job)
 // may race: every attempt's outcome first claims the voucher with a compare-and-swap on
 // attempt[i] (the attempt that may still complete it, or kSettled); the loser drops its
-// result. A signature that failed with a retryable error (see Retryable) or whose call was
-// abandoned after the queue's run_timeout is tried once more, as a new job at the back of
-// the queue (so on a fresh session, or on another token of a group); its result is final.
+// result. A signature whose call was abandoned after the queue's run_timeout is tried once
+// more, as a new job at the back of the queue (the token group has taken the hung token out
+// by then, so it goes to another); its result is final. An HSM error is not retried here:
+// the token (a fresh session) and the token group (another token) retried it already.
 // Cancellation (shutdown) is final at once.
 struct Fanout {
   static constexpr int kSettled = -1;
@@ -53,10 +54,10 @@ struct Fanout {
 // queue is kResourceExhausted and nothing runs).
 absl::Status Enqueue(queue::WorkQueue& queue, const std::shared_ptr<Fanout>& fan);
 
-// Whether a failed signature is worth one more try: anything but kInvalidArgument (the
-// voucher breaks a rule) and kFailedPrecondition (no signer configured), which would fail
-// the same way again. The HSM's own errors reach us as kUnavailable from the token or as
-// kInternal through the OpenSSL provider; both are retried.
+// Whether a failed signature may succeed later: anything but kInvalidArgument (the voucher
+// breaks a rule) and kFailedPrecondition (no signer configured), which would fail the same
+// way again. The HSM's own errors reach us as kUnavailable from the token or as kInternal
+// through the OpenSSL provider; both answer "retry later".
 bool Retryable(const absl::Status& s);
 
 // What a request whose signatures are `cms` answers when one of them failed (after its
