@@ -97,6 +97,15 @@ absl::StatusOr<std::string> CertificateToDer(X509* cert) {
   return out;
 }
 
+absl::StatusOr<std::string> PublicKeyToDer(EVP_PKEY* key) {
+  unsigned char* der = nullptr;
+  int len = key == nullptr ? 0 : i2d_PUBKEY(key, &der);
+  if (len <= 0) return FromOpenSslErrors("encoding a public key");
+  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len));
+  OPENSSL_free(der);
+  return out;
+}
+
 absl::StatusOr<std::string> CertificateToPem(X509* cert) {
   UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   if (!PEM_write_bio_X509(bio.get(), cert)) return FromOpenSslErrors("encoding certificate");

@@ -85,6 +85,9 @@ absl::StatusOr<std::vector<UniquePtr<X509>>> ParseCertificates(std::string_view 
 // Encodes `cert` as DER / PEM.
 absl::StatusOr<std::string> CertificateToDer(X509* cert);
 absl::StatusOr<std::string> CertificateToPem(X509* cert);
+// The DER SubjectPublicKeyInfo of `key`'s public half (an HSM key's too, through the
+// provider). kInternal when it cannot be encoded (null key included).
+absl::StatusOr<std::string> PublicKeyToDer(EVP_PKEY* key);
 // The subject as a one-line RFC 2253 string, for messages.
 std::string SubjectName(X509* cert);
 

@@ -11,6 +11,7 @@
 #include "service/internal/service_impl.h"
 #include "service/internal/shared.h"
 #include "service/key_vault.h"
+#include "signer/csr.h"
 #include "store/checkpoint.h"
 
 namespace masa::service {
@@ -26,22 +27,12 @@ const std::string kAuditPurpose(KeyPurposeName(KeyPurpose::kAudit));
 // kInvalidArgument unless the leaf of `chain_der` holds `public_key_der`.
 absl::Status CheckLeafHolds(const std::vector<std::string>& chain_der,
                             const std::string& public_key_der) {
-  const std::string& leaf = chain_der.front();
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(leaf.data());
-  UniquePtr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(leaf.size())));
-  if (cert == nullptr) {
-    return FromOpenSslErrors("the configured certificate", absl::StatusCode::kInvalidArgument);
-  }
-  unsigned char* der = nullptr;
-  int n = i2d_PUBKEY(X509_get0_pubkey(cert.get()), &der);
-  if (n <= 0) return FromOpenSslErrors("the configured certificate's public key");
-  std::string got(reinterpret_cast<char*>(der), static_cast<size_t>(n));
-  OPENSSL_free(der);
-  if (got != public_key_der) {
-    return absl::InvalidArgumentError("the configured certificate (" + SubjectName(cert.get()) +
-                                      ") does not hold the configured key's public key");
-  }
-  return absl::OkStatus();
+  absl::StatusOr<UniquePtr<X509>> leaf = ParseCertificate(chain_der.front());
+  if (!leaf.ok()) return Annotate(leaf.status(), "the configured certificate");
+  // masad.toml names a certificate and a key that do not belong together: a bad argument.
+  absl::Status s = signer::CheckCertificateKey(leaf->get(), public_key_der);
+  if (s.ok()) return s;
+  return absl::InvalidArgumentError(absl::StrCat("the configured key: ", s.message()));
 }
 
 }  // namespace

@@ -32,15 +32,6 @@ hsm::KeyType KeyTypeOf(KeyAlgorithm algorithm) {
   return hsm::KeyType::kEcP256;
 }
 
-absl::StatusOr<std::string> PublicKeyDer(EVP_PKEY* key) {
-  unsigned char* der = nullptr;
-  int len = i2d_PUBKEY(key, &der);
-  if (len <= 0) return FromOpenSslErrors("encoding the public key");
-  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len));
-  OPENSSL_free(der);
-  return out;
-}
-
 absl::StatusOr<UniquePtr<EVP_PKEY>> ParsePublicKeyDer(std::string_view der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   UniquePtr<EVP_PKEY> key(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
@@ -70,7 +61,7 @@ class HsmKeyVault : public KeyVault {
     MASA_ASSIGN_OR_RETURN(UniquePtr<EVP_PKEY> pub, provider().PublicKey(info));
     GeneratedKey out;
     out.uri = info.uri;
-    MASA_ASSIGN_OR_RETURN(out.public_key_der, PublicKeyDer(pub.get()));
+    MASA_ASSIGN_OR_RETURN(out.public_key_der, PublicKeyToDer(pub.get()));
     return out;
   }
 

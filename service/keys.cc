@@ -138,17 +138,16 @@ KeyInfo ToKeyInfo(const store::KeyRecord& r) {
   if (!k.chain_der.empty()) {
     const std::string& leaf = k.chain_der.front();
     k.fingerprint_sha256 = HexEncode(Sha256(leaf));
-    const unsigned char* p = reinterpret_cast<const unsigned char*>(leaf.data());
-    UniquePtr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(leaf.size())));
-    if (cert != nullptr) {
-      k.subject = SubjectName(cert.get());
+    absl::StatusOr<UniquePtr<X509>> cert = ParseCertificate(leaf);
+    if (cert.ok()) {
+      k.subject = SubjectName(cert->get());
       auto when = [](const ASN1_TIME* t) -> std::optional<absl::Time> {
         struct tm tm {};
         if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return std::nullopt;
         return absl::FromUnixSeconds(timegm(&tm));
       };
-      k.not_before = when(X509_get0_notBefore(cert.get()));
-      k.not_after = when(X509_get0_notAfter(cert.get()));
+      k.not_before = when(X509_get0_notBefore(cert->get()));
+      k.not_after = when(X509_get0_notAfter(cert->get()));
     }
     ERR_clear_error();
   }

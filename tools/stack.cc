@@ -14,19 +14,7 @@
 #include "signer/cms.h"
 
 namespace masa::tools {
-namespace {
-
-// The DER SubjectPublicKeyInfo of `key` (an HSM key's public half, through the provider).
-absl::StatusOr<std::string> PublicKeyDer(EVP_PKEY* key) {
-  unsigned char* der = nullptr;
-  int n = key == nullptr ? 0 : i2d_PUBKEY(key, &der);
-  if (n <= 0) return FromOpenSslErrors("encoding a public key");
-  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(n));
-  OPENSSL_free(der);
-  return out;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Stack::~Stack() {
   service.reset();
@@ -229,10 +217,10 @@ absl::StatusOr<std::unique_ptr<Stack>> OpenStack(const MasadConfig& config) {
   configured[0].chain_der.push_back(std::move(leaf));
   configured[0].chain_der.insert(configured[0].chain_der.end(), chain_der.begin(), chain_der.end());
   MASA_ASSIGN_OR_RETURN(configured[0].public_key_der,
-                        PublicKeyDer(X509_get0_pubkey(stack->signing_cert.get())));
+                        PublicKeyToDer(X509_get0_pubkey(stack->signing_cert.get())));
   configured[1].purpose = service::KeyPurpose::kAudit;
   configured[1].uri = config.audit_key;
-  MASA_ASSIGN_OR_RETURN(configured[1].public_key_der, PublicKeyDer(stack->audit_key.get()));
+  MASA_ASSIGN_OR_RETURN(configured[1].public_key_der, PublicKeyToDer(stack->audit_key.get()));
   absl::Status adopted = stack->service->AdoptConfiguredKeys(std::move(configured)).status();
   if (!adopted.ok()) return Annotate(adopted, "adopting the configured keys");
   absl::Status refreshed = stack->service->RefreshKeys();
