@@ -66,6 +66,11 @@ struct ServiceOptions {
   absl::Duration default_token_validity = absl::Hours(24 * 30);
   absl::Duration max_token_validity = absl::Hours(24 * 183);
 
+  // Web sessions (service/sessions.h): the absolute lifetime of a session, and how long it
+  // may go without a call before it is refused.
+  absl::Duration session_lifetime = absl::Hours(12);
+  absl::Duration session_idle_timeout = absl::Minutes(30);
+
   // The "assertion" of every voucher this service issues: how the vendor verified the
   // owner. "logged" (the product documentation's vouchers): issued on the vendor's own
   // serial assignment records, every issuance in the audit log. A renewal keeps the

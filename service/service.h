@@ -11,6 +11,7 @@
 //   service/organizations.h    Organizations      organizations and their groups
 //   service/principals.h       Principals         users, service accounts, role bindings
 //   service/tokens.h           Tokens             API tokens
+//   service/sessions.h         Sessions           web sessions, sign-in, licence acceptance
 //   service/pdcs.h             Pdcs               pinned-domain certificates
 //   service/serials.h          Serials            serial assignment and placement
 //   service/voucher_requests.h VoucherRequests    request, renew, archive (the pipeline)
@@ -42,6 +43,7 @@
 #include "service/pdcs.h"
 #include "service/principals.h"
 #include "service/serials.h"
+#include "service/sessions.h"
 #include "service/tokens.h"
 #include "service/types.h"
 #include "service/voucher_requests.h"
@@ -59,6 +61,7 @@ class Service : public Authenticator,
                 public Organizations,
                 public Principals,
                 public Tokens,
+                public Sessions,
                 public Pdcs,
                 public Serials,
                 public VoucherRequests,

@@ -105,6 +105,26 @@ class ServiceImpl final : public Service {
                                                     std::string_view principal_id) const override;
   absl::Status RevokeToken(const Caller& caller, std::string_view token_id) override;
 
+  // Sessions (sessions.cc). Until it lands: kUnimplemented.
+  absl::StatusOr<NewSession> StartSessionWithToken(const Caller&) override {
+    return absl::UnimplementedError("web sessions are not built yet");
+  }
+  absl::StatusOr<NewSession> StartSessionForIdentity(const VerifiedIdentity&) override {
+    return absl::UnimplementedError("web sessions are not built yet");
+  }
+  absl::StatusOr<Caller> AuthenticateSession(std::string_view) override {
+    return absl::UnimplementedError("web sessions are not built yet");
+  }
+  absl::Status EndSession(const Caller&) override {
+    return absl::UnimplementedError("web sessions are not built yet");
+  }
+  absl::StatusOr<CallerProfile> DescribeCaller(const Caller&) const override {
+    return absl::UnimplementedError("web sessions are not built yet");
+  }
+  absl::Status AcceptLicence(const Caller&, std::string_view) override {
+    return absl::UnimplementedError("web sessions are not built yet");
+  }
+
   absl::StatusOr<AuditPage> ListAudit(const Caller& caller, const AuditQuery& query) const override;
   absl::StatusOr<VoucherInclusionProof> InclusionProof(const Caller& caller,
                                                        std::string_view voucher_id) const override;
