@@ -18,6 +18,7 @@ packages=(
   clang-format-14  # scripts/format.sh
   libfuzzer-14-dev  # tests only: the libFuzzer targets (MASA_FUZZ, scripts/fuzz.sh)
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc  # the OVGS gRPC API
+  libcurl4-openssl-dev libcjose-dev  # the OpenID Connect relying party (api/web/oidc.cc)
   python3-grpcio python3-protobuf  # tests only: the gRPC tests' client (stubs made by protoc)
 )
 
