@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/secret.h"
+#include "common/time.h"
 #include "service/sessions.h"
 
 namespace masa::api::web {
@@ -40,6 +41,9 @@ struct OidcOptions {
   // Allowed clock skew for the ID token's exp / iat / nbf.
   absl::Duration clock_skew = absl::Minutes(2);
   absl::Duration http_timeout = absl::Seconds(10);
+  // Login expiry and the ID token's times are judged by this clock (not owned; tests pass
+  // a FixedClock); nullptr = SystemClock().
+  const Clock* clock = nullptr;
 };
 
 struct OidcLogin {

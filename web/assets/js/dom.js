@@ -60,8 +60,9 @@ export function uid(prefix = 'id') {
 
 // A labelled form field: {wrapper, input, error, setError(message), hint}. `input` is the
 // control (made by the caller); the label names it, the hint and the error describe it
-// (aria-describedby), and setError marks it aria-invalid.
-export function field(label, input, {hint = '', testid = '', extra = null} = {}) {
+// (aria-describedby), and setError marks it aria-invalid. `control`, when given, is what
+// the wrapper shows in the input's place (a node that holds the input, e.g. a drop zone).
+export function field(label, input, {hint = '', testid = '', extra = null, control = null} = {}) {
   if (!input.id) input.id = uid('f');
   const hintNode = hint ? el('p', {class: 'hint', id: uid('hint'), text: hint}) : null;
   const error = el('p', {class: 'field-error', id: uid('err'), hidden: true,
@@ -69,7 +70,7 @@ export function field(label, input, {hint = '', testid = '', extra = null} = {})
   const describedBy = [hintNode && hintNode.id, error.id].filter(Boolean).join(' ');
   input.setAttribute('aria-describedby', describedBy);
   const wrapper = el('div', {class: 'field'},
-    el('label', {for: input.id, text: label}), hintNode, input, extra, error);
+    el('label', {for: input.id, text: label}), hintNode, control || input, extra, error);
   const setError = (message) => {
     error.textContent = message || '';
     error.hidden = !message;
@@ -194,13 +195,18 @@ export function time(value) {
   if (!value) return el('span', {class: 'muted', text: '—'});
   const d = new Date(value);
   if (Number.isNaN(d.getTime())) return el('span', {text: value});
-  return el('time', {datetime: value, title: d.toISOString(), text: formatTime(d)});
+  const [day, hour] = formatTime(d).split(' ');
+  // Day and hour may go on two lines of a narrow column, each whole.
+  return el('time', {datetime: value, title: d.toISOString()},
+    el('span', {class: 'nowrap', text: day}), ' ', el('span', {class: 'nowrap', text: hour}));
 }
 
-const FORMAT = new Intl.DateTimeFormat(undefined,
-  {year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit'});
-export function formatTime(d) {
-  return FORMAT.format(d instanceof Date ? d : new Date(d));
+// Local time as 2026-11-29 18:19: short, sortable by eye, the same in every locale.
+export function formatTime(value) {
+  const d = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(d.getTime())) return String(value);
+  const two = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}`;
 }
 
 // Saves `file` (a File or Blob) as a download named `name`.
