@@ -185,7 +185,7 @@ export async function render(main, ctx) {
     const rows = answer.vouchers;
     const from = state.page * state.size;
     summary.textContent = answer.total === 0
-      ? 'No vouchers match.'
+      ? (state.text || state.status ? 'No vouchers match.' : 'No vouchers.')
       : `Showing ${from + 1}–${from + rows.length} of ${answer.total} voucher${answer.total === 1 ? '' : 's'}`;
     prev.disabled = state.page === 0;
     next.disabled = !answer.next_page_token;
