@@ -106,7 +106,7 @@ export async function render(main, ctx) {
       }
       if (!p.disabled && !(profile && p.principal_id === profile.principal_id)) {
         actions.append(h('button', {
-          type: 'button', class: 'danger', 'data-testid': `disable-${p.name}`, 'aria-label': `Disable ${p.name}`,
+          type: 'button', class: 'danger-outline', 'data-testid': `disable-${p.name}`, 'aria-label': `Disable ${p.name}`,
           on: {
             click: async (e) => {
               if (!(await confirmAction(`Disable ${p.name}? Their sessions and API tokens stop working at once; this cannot be undone here.`, 'Disable'))) return;
@@ -198,7 +198,7 @@ export async function render(main, ctx) {
         },
       }, 'Add grant'));
       const remove = h('button', {
-        type: 'button', class: 'danger', 'data-testid': `delete-binding-${b.binding_id}`,
+        type: 'button', class: 'danger-outline', 'data-testid': `delete-binding-${b.binding_id}`,
         'aria-label': `Remove the role ${b.role} of ${who}`,
         on: {
           click: async (e) => {
@@ -248,7 +248,7 @@ export async function render(main, ctx) {
         on: { click: () => { parent.value = g.group_id; groupName.focus(); } },
       }, 'Add child group'),
       g.parent_id ? h('button', {
-        type: 'button', class: 'danger', 'data-testid': `delete-group-${g.group_id}`, 'aria-label': `Delete group ${g.name}`,
+        type: 'button', class: 'danger-outline', 'data-testid': `delete-group-${g.group_id}`, 'aria-label': `Delete group ${g.name}`,
         on: {
           click: async (e) => {
             if (!(await confirmAction(`Delete the group ${g.name}? It must be empty: no subgroups, serials, certificates or roles.`, 'Delete group'))) return;
@@ -279,17 +279,27 @@ export async function render(main, ctx) {
       .map((p) => [p.principal_id, `${p.name} (${p.kind === 'user' ? 'user' : 'service account'})`]));
   }
 
+  // Each list on its own: an admin of a subgroup (not of the root group) may list the
+  // bindings and groups below it but not the organization's principals; what the service
+  // refuses is said under its section, and the rest of the page still works.
   async function load() {
-    const [principals, bindings, groups] = await Promise.all([
+    const [principals, bindings, groups] = await Promise.allSettled([
       api('GET', '/principals'), api('GET', '/bindings'), api('GET', '/groups'),
     ]);
-    state.principals = principals.principals.sort((a, b) => a.name.localeCompare(b.name));
-    state.bindings = bindings.bindings;
-    state.groups = groups.groups;
+    state.principals = principals.status === 'fulfilled'
+      ? principals.value.principals.sort((a, b) => a.name.localeCompare(b.name)) : [];
+    state.bindings = bindings.status === 'fulfilled' ? bindings.value.bindings : [];
+    state.groups = groups.status === 'fulfilled' ? groups.value.groups : [];
     state.tree = groupTree(state.groups);
     renderGroups();
     renderPrincipals();
     renderBindings();
+    for (const [result, status] of [[principals, userStatus], [bindings, bindStatus], [groups, groupStatus]]) {
+      if (result.status === 'rejected') {
+        if (result.reason && result.reason.status === 401) throw result.reason;
+        status.error(result.reason);
+      }
+    }
   }
 
   main.append(

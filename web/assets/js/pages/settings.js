@@ -56,7 +56,7 @@ async function tokensSection(ctx) {
         const state = tokenState(t);
         const revoke = state === 'active'
           ? h('button', {
-            type: 'button', class: 'danger', 'data-testid': `revoke-${t.token_id}`,
+            type: 'button', class: 'danger-outline', 'data-testid': `revoke-${t.token_id}`,
             'aria-label': `Revoke token ${t.description || t.token_id}`,
             on: {
               click: async (e) => {
@@ -120,7 +120,7 @@ async function pdcSection(ctx) {
           p.name || p.cert_id, p.pdc_organization || '(none)', p.subject, when(p.not_after),
           when(p.created_at), h('code', { title: p.sha256 }, `${(p.sha256 || '').slice(0, 16)}…`),
           ...(manage ? [h('button', {
-            type: 'button', class: 'danger', 'data-testid': `delete-pdc-${p.cert_id}`,
+            type: 'button', class: 'danger-outline', 'data-testid': `delete-pdc-${p.cert_id}`,
             'aria-label': `Delete certificate ${p.name || p.cert_id}`,
             on: {
               click: async (e) => {
