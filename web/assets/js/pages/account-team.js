@@ -34,25 +34,25 @@ export function parseSerials(text) {
     seen.add(s);
     serials.push(s);
   }
-  return { serials, duplicates, tooLong };
+  return {serials, duplicates, tooLong};
 }
 
 function assignSection(ctx, orgSelect) {
-  const { api } = ctx;
+  const {api} = ctx;
   const status = statusLine('assign-status');
   const text = h('textarea', {
     name: 'serials', rows: '8', spellcheck: 'false', 'data-testid': 'assign-serials',
     placeholder: 'SN-0001\nSN-0002\n…',
   });
-  const file = h('input', { type: 'file', accept: '.txt,.csv,text/plain,text/csv', 'data-testid': 'assign-file' });
-  const count = h('p', { class: 'hint', 'aria-live': 'polite', 'data-testid': 'assign-count' }, 'No serial numbers yet.');
-  const reassign = h('input', { type: 'checkbox', name: 'reassign', id: 'assign-reassign', 'data-testid': 'assign-reassign' });
-  const progress = h('progress', { max: '1', value: '0', hidden: true, 'data-testid': 'assign-progress', 'aria-label': 'Serial numbers sent' });
-  const progressText = h('span', { class: 'hint', 'aria-live': 'polite', 'data-testid': 'assign-progress-text' });
-  const send = h('button', { type: 'submit', class: 'primary', 'data-testid': 'assign-submit' }, 'Assign serial numbers');
+  const file = h('input', {type: 'file', accept: '.txt,.csv,text/plain,text/csv', 'data-testid': 'assign-file'});
+  const count = h('p', {class: 'hint', 'aria-live': 'polite', 'data-testid': 'assign-count'}, 'No serial numbers yet.');
+  const reassign = h('input', {type: 'checkbox', name: 'reassign', id: 'assign-reassign', 'data-testid': 'assign-reassign'});
+  const progress = h('progress', {max: '1', value: '0', hidden: true, 'data-testid': 'assign-progress', 'aria-label': 'Serial numbers sent'});
+  const progressText = h('span', {class: 'hint', 'aria-live': 'polite', 'data-testid': 'assign-progress-text'});
+  const send = h('button', {type: 'submit', class: 'primary', 'data-testid': 'assign-submit'}, 'Assign serial numbers');
 
   function recount() {
-    const { serials, duplicates, tooLong } = parseSerials(text.value);
+    const {serials, duplicates, tooLong} = parseSerials(text.value);
     const parts = [`${serials.length} serial number${serials.length === 1 ? '' : 's'}`];
     if (duplicates) parts.push(`${duplicates} duplicate${duplicates === 1 ? '' : 's'} left out`);
     if (tooLong.length) parts.push(`${tooLong.length} longer than ${MAX_SERIAL_LENGTH} characters left out`);
@@ -69,14 +69,14 @@ function assignSection(ctx, orgSelect) {
     organization_id: field('Organization', orgSelect),
     serials: field('Serial numbers', text, 'One per line (commas and spaces also separate them).'),
   };
-  const form = h('form', { class: 'stacked-form', 'aria-label': 'Assign serial numbers' },
+  const form = h('form', {class: 'stacked-form', 'aria-label': 'Assign serial numbers'},
     fields.organization_id, fields.serials,
     field('Or a file of serial numbers', file),
     count,
-    h('div', { class: 'check' }, reassign, h('label', { for: reassign.id },
+    h('div', {class: 'check'}, reassign, h('label', {for: reassign.id},
       'Move serial numbers that belong to another organization (their vouchers there become superseded)')),
-    h('div', { class: 'form-actions' }, send),
-    h('div', { class: 'assign-progress' }, progress, progressText));
+    h('div', {class: 'form-actions'}, send),
+    h('div', {class: 'assign-progress'}, progress, progressText));
 
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -102,7 +102,7 @@ function assignSection(ctx, orgSelect) {
         try {
           const r = await api('POST', '/serials/assign', {
             organization_id: organization, reassign: reassign.checked,
-            serials: chunk.map((s) => ({ serial_number: s })),
+            serials: chunk.map((s) => ({serial_number: s})),
           });
           assigned += r.assigned;
           unchanged += r.unchanged;
@@ -125,8 +125,8 @@ function assignSection(ctx, orgSelect) {
 
 function vouchersView(api, organization) {
   const status = statusLine('org-vouchers-status');
-  const list = h('div', { 'data-testid': 'org-vouchers' });
-  const more = h('button', { type: 'button', hidden: true, 'data-testid': 'org-vouchers-more' }, 'More vouchers');
+  const list = h('div', {'data-testid': 'org-vouchers'});
+  const more = h('button', {type: 'button', hidden: true, 'data-testid': 'org-vouchers-more'}, 'More vouchers');
   const rows = [];
   let total = 0;
   let nextToken = null;
@@ -138,13 +138,13 @@ function vouchersView(api, organization) {
         testid: `org-voucher-${v.serial_number}`,
         cells: [v.serial_number, v.requested_by, when(v.requested_at), when(v.expires_at), v.assertion,
           badge(v.status), idCell(v.req_id),
-          h('a', { href: `#/voucher/${encodeURIComponent(v.voucher_id)}` }, v.voucher_id), v.pdc_organization],
-      })), { testid: 'org-vouchers-table', empty: 'No vouchers.' }));
+          h('a', {href: `#/voucher/${encodeURIComponent(v.voucher_id)}`}, v.voucher_id), v.pdc_organization],
+      })), {testid: 'org-vouchers-table', empty: 'No vouchers.'}));
     more.hidden = !nextToken;
   }
 
   async function page() {
-    const q = new URLSearchParams({ organization_id: organization, sort: 'requested_at', order: 'desc', page_size: '50' });
+    const q = new URLSearchParams({organization_id: organization, sort: 'requested_at', order: 'desc', page_size: '50'});
     if (nextToken) q.set('page_token', nextToken);
     const r = await api('GET', `/vouchers?${q}`);
     rows.push(...r.vouchers);
@@ -154,7 +154,7 @@ function vouchersView(api, organization) {
   }
   more.addEventListener('click', () => busy(more, status, page));
   const node = h('div', {}, list, more, status.node);
-  return { node, load: () => busy(more, status, page) };
+  return {node, load: () => busy(more, status, page)};
 }
 
 // The newest entries of the organization's audit log, newest first. GET /audit reads
@@ -166,16 +166,16 @@ const MAX_AUDIT_CALLS = 200;
 
 function auditView(api, organization) {
   const status = statusLine('org-audit-status');
-  const list = h('div', { 'data-testid': 'org-audit' });
-  const note = h('p', { class: 'hint', 'aria-live': 'polite', 'data-testid': 'org-audit-note' });
-  const refresh = h('button', { type: 'button', 'data-testid': 'org-audit-refresh' }, 'Refresh');
+  const list = h('div', {'data-testid': 'org-audit'});
+  const note = h('p', {class: 'hint', 'aria-live': 'polite', 'data-testid': 'org-audit-note'});
+  const refresh = h('button', {type: 'button', 'data-testid': 'org-audit-refresh'}, 'Refresh');
 
   async function load() {
     const kept = [];
     let from = 0;
     let calls = 0;
     for (; calls < MAX_AUDIT_CALLS; calls += 1) {
-      const q = new URLSearchParams({ organization_id: organization, from: String(from), limit: '1000' });
+      const q = new URLSearchParams({organization_id: organization, from: String(from), limit: '1000'});
       const r = await api('GET', `/audit?${q}`);
       kept.push(...r.entries);
       if (kept.length > SHOWN) kept.splice(0, kept.length - SHOWN);
@@ -187,24 +187,24 @@ function auditView(api, organization) {
     list.replaceChildren(dataTable(`Audit log of ${organization}: the newest ${kept.length} entries, newest first`,
       ['#', 'Time', 'Actor', 'Action', 'Target', 'Outcome'],
       kept.map((e) => [String(e.seq), when(e.time), e.actor, e.action, e.target, e.outcome]),
-      { testid: 'org-audit-table', empty: 'No entries.' }));
+      {testid: 'org-audit-table', empty: 'No entries.'}));
     note.textContent = calls < MAX_AUDIT_CALLS
       ? `Read to the end of the log (${from} entries, of every organization).`
       : `Read the first ${from} entries of a longer log; GET /audit pages on from there.`;
   }
   refresh.addEventListener('click', () => busy(refresh, status, load));
-  const node = h('div', {}, h('div', { class: 'row' }, note, refresh), list, status.node);
-  return { node, load: () => busy(refresh, status, load) };
+  const node = h('div', {}, h('div', {class: 'row'}, note, refresh), list, status.node);
+  return {node, load: () => busy(refresh, status, load)};
 }
 
 function browseSection(ctx, orgSelect) {
-  const { api, params } = ctx;
-  const view = select([['vouchers', 'Vouchers'], ['audit', 'Audit log']], { name: 'view', 'data-testid': 'browse-view' });
+  const {api, params} = ctx;
+  const view = select([['vouchers', 'Vouchers'], ['audit', 'Audit log']], {name: 'view', 'data-testid': 'browse-view'});
   if (params && params.get('view') === 'audit') view.value = 'audit';
-  const show = h('button', { type: 'submit', class: 'primary', 'data-testid': 'browse-show' }, 'Show');
-  const out = h('div', { 'data-testid': 'browse-result' });
-  const form = h('form', { class: 'inline-form', 'aria-label': 'Browse an organization' },
-    field('Organization', orgSelect), field('What', view), h('div', { class: 'form-actions' }, show));
+  const show = h('button', {type: 'submit', class: 'primary', 'data-testid': 'browse-show'}, 'Show');
+  const out = h('div', {'data-testid': 'browse-result'});
+  const form = h('form', {class: 'inline-form', 'aria-label': 'Browse an organization'},
+    field('Organization', orgSelect), field('What', view), h('div', {class: 'form-actions'}, show));
 
   async function browse() {
     const organization = orgSelect.value;
@@ -222,11 +222,11 @@ function browseSection(ctx, orgSelect) {
       show.disabled = false;
     }
   });
-  return { node: section('Browse an organization', 'browse-section', form, out), browse };
+  return {node: section('Browse an organization', 'browse-section', form, out), browse};
 }
 
 export async function render(main, ctx) {
-  const { api, profile, params } = ctx;
+  const {api, profile, params} = ctx;
   pageFrame(main, 'Account team',
     'Assign serial numbers to customer organizations and look into any organization\'s vouchers and audit log.');
   const status = statusLine('account-team-status');
@@ -238,8 +238,8 @@ export async function render(main, ctx) {
     status.error(err);
   }
   const options = organizations.map((o) => [o.organization_id, `${o.name} (${o.organization_id})`]);
-  const assignOrg = select(options, { name: 'organization_id', 'data-testid': 'assign-organization' });
-  const browseOrg = select(options, { name: 'organization_id', 'data-testid': 'browse-organization' });
+  const assignOrg = select(options, {name: 'organization_id', 'data-testid': 'assign-organization'});
+  const browseOrg = select(options, {name: 'organization_id', 'data-testid': 'browse-organization'});
   const wanted = params && params.get('org');
   if (wanted) {
     assignOrg.value = wanted;
@@ -250,7 +250,7 @@ export async function render(main, ctx) {
   const orgTable = dataTable('Organizations', ['Name', 'Organization ID', 'Created', 'Look into'],
     organizations.map((o) => ({
       testid: `org-${o.organization_id}`,
-      cells: [o.name, idCell(o.organization_id), when(o.created_at), h('span', { class: 'row-actions' },
+      cells: [o.name, idCell(o.organization_id), when(o.created_at), h('span', {class: 'row-actions'},
         ...['vouchers', 'audit'].map((what) => h('button', {
           type: 'button', 'data-testid': `browse-${what}-${o.organization_id}`,
           'aria-label': `${what === 'audit' ? 'Audit log' : 'Vouchers'} of ${o.name}`,
@@ -263,7 +263,7 @@ export async function render(main, ctx) {
             },
           },
         }, what === 'audit' ? 'Audit log' : 'Vouchers')))],
-    })), { testid: 'organizations-table', empty: 'No organizations.' });
+    })), {testid: 'organizations-table', empty: 'No organizations.'});
 
   if (can(profile, 'assign-serials')) main.append(assignSection(ctx, assignOrg));
   main.append(section('Organizations', 'organizations-section', orgTable), browse.node);

@@ -26,7 +26,7 @@ function groupTree(groups) {
   const byName = (a, b) => a.name.localeCompare(b.name);
   roots.sort(byName);
   for (const list of children.values()) list.sort(byName);
-  return { byId, children, roots };
+  return {byId, children, roots};
 }
 
 // "example / Lab / Bench": the group's path from its root, for selects and tables.
@@ -37,49 +37,49 @@ function groupPath(tree, group) {
 }
 
 export async function render(main, ctx) {
-  const { api, profile } = ctx;
+  const {api, profile} = ctx;
   pageFrame(main, 'Administration',
     'Users and service accounts of your organization, their roles on groups, and the group tree.');
   const roles = profile && profile.vendor ? [...CUSTOMER_ROLES, ...VENDOR_ROLES] : CUSTOMER_ROLES;
-  const state = { principals: [], bindings: [], groups: [], tree: groupTree([]) };
+  const state = {principals: [], bindings: [], groups: [], tree: groupTree([])};
   const pageStatus = statusLine('admin-status');
   main.append(pageStatus.node);
 
   // --- Users and service accounts -------------------------------------------------------
   const userStatus = statusLine('user-status');
-  const username = h('input', { type: 'email', name: 'username', required: true, autocomplete: 'off', 'data-testid': 'invite-username' });
-  const invite = h('button', { type: 'submit', class: 'primary', 'data-testid': 'invite-user' }, 'Invite user');
+  const username = h('input', {type: 'email', name: 'username', required: true, autocomplete: 'off', 'data-testid': 'invite-username'});
+  const invite = h('button', {type: 'submit', class: 'primary', 'data-testid': 'invite-user'}, 'Invite user');
   const usernameField = field('E-mail of the person', username, 'They sign in with single sign-on using this e-mail.');
-  const inviteForm = h('form', { class: 'inline-form', 'aria-label': 'Invite a user' },
+  const inviteForm = h('form', {class: 'inline-form', 'aria-label': 'Invite a user'},
     usernameField,
-    h('div', { class: 'form-actions' }, invite));
-  const accountName = h('input', { type: 'text', name: 'name', required: true, autocomplete: 'off', 'data-testid': 'account-name' });
-  const createAccount = h('button', { type: 'submit', class: 'primary', 'data-testid': 'create-service-account' }, 'Create service account');
+    h('div', {class: 'form-actions'}, invite));
+  const accountName = h('input', {type: 'text', name: 'name', required: true, autocomplete: 'off', 'data-testid': 'account-name'});
+  const createAccount = h('button', {type: 'submit', class: 'primary', 'data-testid': 'create-service-account'}, 'Create service account');
   const accountField = field('Service account name', accountName, 'A machine, e.g. "ztp-server"; it uses API tokens.');
-  const accountForm = h('form', { class: 'inline-form', 'aria-label': 'Create a service account' },
+  const accountForm = h('form', {class: 'inline-form', 'aria-label': 'Create a service account'},
     accountField,
-    h('div', { class: 'form-actions' }, createAccount));
-  const principalList = h('div', { 'data-testid': 'principal-list' });
+    h('div', {class: 'form-actions'}, createAccount));
+  const principalList = h('div', {'data-testid': 'principal-list'});
 
   inviteForm.addEventListener('submit', async (e) => {
     e.preventDefault();
     await busy(invite, userStatus, async () => {
-      const { principal } = await api('POST', '/users', { username: username.value.trim() });
+      const {principal} = await api('POST', '/users', {username: username.value.trim()});
       inviteForm.reset();
       userStatus.message(`${principal.name} invited; give them a role below.`);
       await load();
       bindPrincipal.value = principal.principal_id;
-    }, { username: usernameField });
+    }, {username: usernameField});
   });
   accountForm.addEventListener('submit', async (e) => {
     e.preventDefault();
     await busy(createAccount, userStatus, async () => {
-      const { principal } = await api('POST', '/service-accounts', { name: accountName.value.trim() });
+      const {principal} = await api('POST', '/service-accounts', {name: accountName.value.trim()});
       accountForm.reset();
       userStatus.message(`Service account ${principal.name} created; give it a role below, then a token.`);
       await load();
       bindPrincipal.value = principal.principal_id;
-    }, { name: accountField });
+    }, {name: accountField});
   });
 
   function rolesOf(principalId) {
@@ -91,15 +91,15 @@ export async function render(main, ctx) {
 
   function renderPrincipals() {
     const rows = state.principals.map((p) => {
-      const actions = h('div', { class: 'row-actions' });
+      const actions = h('div', {class: 'row-actions'});
       if (!p.disabled && p.kind === 'service-account') {
         actions.append(h('button', {
           type: 'button', 'data-testid': `token-for-${p.name}`, 'aria-label': `New API token for ${p.name}`,
           on: {
             click: (e) => busy(e.target, userStatus, async () => {
-              const { token } = await api('POST', '/tokens', { principal_id: p.principal_id, description: `${p.name} (made by ${profile ? profile.name : 'an admin'})` });
+              const {token} = await api('POST', '/tokens', {principal_id: p.principal_id, description: `${p.name} (made by ${profile ? profile.name : 'an admin'})`});
               userStatus.message(`Token ${token.token_id} made for ${p.name}.`);
-              await showSecretOnce(`API token for ${p.name}`, { ...token, principal_name: p.name });
+              await showSecretOnce(`API token for ${p.name}`, {...token, principal_name: p.name});
             }),
           },
         }, 'New token'));
@@ -127,38 +127,38 @@ export async function render(main, ctx) {
       };
     });
     principalList.replaceChildren(dataTable('Users and service accounts',
-      ['Name', 'Kind', 'State', 'Roles', 'Created', 'Actions'], rows, { testid: 'principals-table' }));
+      ['Name', 'Kind', 'State', 'Roles', 'Created', 'Actions'], rows, {testid: 'principals-table'}));
   }
 
   // --- Roles and grants -----------------------------------------------------------------
   const bindStatus = statusLine('binding-status');
-  const bindPrincipal = select([], { name: 'principal_id', required: true, 'data-testid': 'binding-principal' });
-  const bindGroup = select([], { name: 'group_id', required: true, 'data-testid': 'binding-group' });
-  const bindRole = select(roles, { name: 'role', 'data-testid': 'binding-role' });
+  const bindPrincipal = select([], {name: 'principal_id', required: true, 'data-testid': 'binding-principal'});
+  const bindGroup = select([], {name: 'group_id', required: true, 'data-testid': 'binding-group'});
+  const bindRole = select(roles, {name: 'role', 'data-testid': 'binding-role'});
   const grantBoxes = GRANTS.map((g) => {
-    const box = h('input', { type: 'checkbox', name: 'grant', value: g, id: uid('grant'), 'data-testid': `binding-grant-${g}` });
-    return { grant: g, box, node: h('span', { class: 'check' }, box, h('label', { for: box.id }, g)) };
+    const box = h('input', {type: 'checkbox', name: 'grant', value: g, id: uid('grant'), 'data-testid': `binding-grant-${g}`});
+    return {grant: g, box, node: h('span', {class: 'check'}, box, h('label', {for: box.id}, g))};
   });
-  const bind = h('button', { type: 'submit', class: 'primary', 'data-testid': 'create-binding' }, 'Give role');
+  const bind = h('button', {type: 'submit', class: 'primary', 'data-testid': 'create-binding'}, 'Give role');
   const bindFields = {
     principal_id: field('Who', bindPrincipal), group_id: field('Group (and its subgroups)', bindGroup), role: field('Role', bindRole),
   };
-  const bindForm = h('form', { class: 'inline-form', 'aria-label': 'Give a role' },
+  const bindForm = h('form', {class: 'inline-form', 'aria-label': 'Give a role'},
     bindFields.principal_id, bindFields.group_id, bindFields.role,
-    h('fieldset', { class: 'grants' }, h('legend', {}, 'Extra grants'), grantBoxes.map((g) => g.node)),
-    h('div', { class: 'form-actions' }, bind));
-  const bindingList = h('div', { 'data-testid': 'binding-list' });
+    h('fieldset', {class: 'grants'}, h('legend', {}, 'Extra grants'), grantBoxes.map((g) => g.node)),
+    h('div', {class: 'form-actions'}, bind));
+  const bindingList = h('div', {'data-testid': 'binding-list'});
 
   bindForm.addEventListener('submit', async (e) => {
     e.preventDefault();
     await busy(bind, bindStatus, async () => {
-      const { binding } = await api('POST', '/bindings', {
+      const {binding} = await api('POST', '/bindings', {
         principal_id: bindPrincipal.value, group_id: bindGroup.value, role: bindRole.value,
       });
       for (const g of grantBoxes.filter((x) => x.box.checked)) {
-        await api('POST', `/bindings/${encodeURIComponent(binding.binding_id)}/grants`, { grant: g.grant });
+        await api('POST', `/bindings/${encodeURIComponent(binding.binding_id)}/grants`, {grant: g.grant});
       }
-      grantBoxes.forEach((g) => { g.box.checked = false; });
+      grantBoxes.forEach((g) => {g.box.checked = false;});
       bindStatus.message('Role given.');
       await load();
     }, bindFields);
@@ -173,7 +173,7 @@ export async function render(main, ctx) {
     const rows = state.bindings.map((b) => {
       const who = principalName(b.principal_id);
       const group = state.tree.byId.get(b.group_id);
-      const grants = h('ul', { class: 'chips', 'aria-label': `Grants of ${who}` },
+      const grants = h('ul', {class: 'chips', 'aria-label': `Grants of ${who}`},
         b.grants.map((g) => h('li', {}, g, h('button', {
           type: 'button', class: 'chip-remove', 'data-testid': `remove-grant-${b.binding_id}-${g}`,
           'aria-label': `Remove grant ${g} from ${who}`,
@@ -186,12 +186,12 @@ export async function render(main, ctx) {
           },
         }, '×'))));
       const missing = GRANTS.filter((g) => !b.grants.includes(g));
-      const addSelect = select(missing, { 'aria-label': `Grant to add to ${who}`, 'data-testid': `grant-select-${b.binding_id}` });
-      const add = missing.length === 0 ? '' : h('span', { class: 'row-actions' }, addSelect, h('button', {
+      const addSelect = select(missing, {'aria-label': `Grant to add to ${who}`, 'data-testid': `grant-select-${b.binding_id}`});
+      const add = missing.length === 0 ? '' : h('span', {class: 'row-actions'}, addSelect, h('button', {
         type: 'button', 'data-testid': `add-grant-${b.binding_id}`,
         on: {
           click: (e) => busy(e.target, bindStatus, async () => {
-            await api('POST', `/bindings/${encodeURIComponent(b.binding_id)}/grants`, { grant: addSelect.value });
+            await api('POST', `/bindings/${encodeURIComponent(b.binding_id)}/grants`, {grant: addSelect.value});
             bindStatus.message(`Grant ${addSelect.value} added to ${who}.`);
             await load();
           }),
@@ -217,23 +217,23 @@ export async function render(main, ctx) {
       };
     });
     bindingList.replaceChildren(dataTable('Roles', ['Who', 'Group', 'Role', 'Grants', 'Add a grant', 'Actions'], rows,
-      { testid: 'bindings-table', empty: 'No roles.' }));
+      {testid: 'bindings-table', empty: 'No roles.'}));
   }
 
   // --- Groups ---------------------------------------------------------------------------
   const groupStatus = statusLine('group-status');
-  const parent = select([], { name: 'parent_id', required: true, 'data-testid': 'group-parent' });
-  const groupName = h('input', { type: 'text', name: 'name', maxlength: '256', required: true, autocomplete: 'off', 'data-testid': 'group-name' });
-  const createGroup = h('button', { type: 'submit', class: 'primary', 'data-testid': 'create-group' }, 'Create group');
-  const groupFields = { parent_id: field('Parent group', parent), name: field('Name', groupName) };
-  const groupForm = h('form', { class: 'inline-form', 'aria-label': 'Create a group' },
-    groupFields.parent_id, groupFields.name, h('div', { class: 'form-actions' }, createGroup));
-  const treeNode = h('div', { 'data-testid': 'group-tree' });
+  const parent = select([], {name: 'parent_id', required: true, 'data-testid': 'group-parent'});
+  const groupName = h('input', {type: 'text', name: 'name', maxlength: '256', required: true, autocomplete: 'off', 'data-testid': 'group-name'});
+  const createGroup = h('button', {type: 'submit', class: 'primary', 'data-testid': 'create-group'}, 'Create group');
+  const groupFields = {parent_id: field('Parent group', parent), name: field('Name', groupName)};
+  const groupForm = h('form', {class: 'inline-form', 'aria-label': 'Create a group'},
+    groupFields.parent_id, groupFields.name, h('div', {class: 'form-actions'}, createGroup));
+  const treeNode = h('div', {'data-testid': 'group-tree'});
 
   groupForm.addEventListener('submit', async (e) => {
     e.preventDefault();
     await busy(createGroup, groupStatus, async () => {
-      const { group } = await api('POST', '/groups', { parent_id: parent.value, name: groupName.value.trim() });
+      const {group} = await api('POST', '/groups', {parent_id: parent.value, name: groupName.value.trim()});
       groupName.value = '';
       groupStatus.message(`Group ${group.name} created.`);
       await load();
@@ -242,10 +242,10 @@ export async function render(main, ctx) {
 
   function renderGroup(g) {
     const kids = state.tree.children.get(g.group_id) || [];
-    const buttons = h('span', { class: 'row-actions' },
+    const buttons = h('span', {class: 'row-actions'},
       h('button', {
         type: 'button', 'data-testid': `add-child-${g.group_id}`, 'aria-label': `Add a group under ${g.name}`,
-        on: { click: () => { parent.value = g.group_id; groupName.focus(); } },
+        on: {click: () => {parent.value = g.group_id; groupName.focus();}},
       }, 'Add child group'),
       g.parent_id ? h('button', {
         type: 'button', class: 'danger-outline', 'data-testid': `delete-group-${g.group_id}`, 'aria-label': `Delete group ${g.name}`,
@@ -260,13 +260,13 @@ export async function render(main, ctx) {
           },
         },
       }, 'Delete') : null);
-    return h('li', { 'data-testid': `group-${g.name}` },
-      h('span', { class: 'group-name' }, g.name), ' ', idCell(g.group_id), ' ', buttons,
+    return h('li', {'data-testid': `group-${g.name}`},
+      h('span', {class: 'group-name'}, g.name), ' ', idCell(g.group_id), ' ', buttons,
       kids.length ? h('ul', {}, kids.map(renderGroup)) : null);
   }
 
   function renderGroups() {
-    treeNode.replaceChildren(h('ul', { class: 'tree', 'aria-label': 'Groups' }, state.tree.roots.map(renderGroup)));
+    treeNode.replaceChildren(h('ul', {class: 'tree', 'aria-label': 'Groups'}, state.tree.roots.map(renderGroup)));
     const options = [];
     const walk = (g) => {
       options.push([g.group_id, groupPath(state.tree, g)]);

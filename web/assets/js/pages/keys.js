@@ -1,32 +1,32 @@
 // Security officers: the appliance's signing keys and their state, read only. Generating,
 // certifying, activating and retiring keys stay with masactl key (and its approvals).
-import { h, section, dataTable, when, statusLine, pageFrame, idCell, badge } from './parts.js';
+import {h, section, dataTable, when, statusLine, pageFrame, idCell, badge} from './parts.js';
 
-const STATE_ORDER = { active: 0, pending: 1, retired: 2 };
-const KEY_BADGE = { active: 'ok', pending: 'partial', retired: 'archived' };
+const STATE_ORDER = {active: 0, pending: 1, retired: 2};
+const KEY_BADGE = {active: 'ok', pending: 'partial', retired: 'archived'};
 
 function keyTable(title, keys) {
   return dataTable(title,
     ['Key ID', 'State', 'Algorithm', 'Subject', 'Valid from', 'Valid until', 'Activated', 'Retired', 'Last used', 'Signatures', 'SHA-256 fingerprint'],
     keys.map((k) => ({
       testid: `key-${k.key_id}`,
-      cells: [k.key_id, h('span', { 'data-testid': `key-state-${k.key_id}` }, badge(k.state, KEY_BADGE[k.state])),
+      cells: [k.key_id, h('span', {'data-testid': `key-state-${k.key_id}`}, badge(k.state, KEY_BADGE[k.state])),
         k.algorithm, k.subject || '(no certificate yet)', when(k.not_before), when(k.not_after),
         when(k.activated_at), when(k.retired_at), when(k.last_used_at), String(k.signatures ?? 0),
         k.fingerprint_sha256 ? idCell(k.fingerprint_sha256) : ''],
-    })), { testid: `keys-table-${title.startsWith('Voucher') ? 'voucher-signing' : 'audit'}`, empty: 'No keys.' });
+    })), {testid: `keys-table-${title.startsWith('Voucher') ? 'voucher-signing' : 'audit'}`, empty: 'No keys.'});
 }
 
 function keyDetails(k) {
   const chain = (k.chain || []).join('');
-  return h('details', { 'data-testid': `key-details-${k.key_id}` },
+  return h('details', {'data-testid': `key-details-${k.key_id}`},
     h('summary', {}, `${k.key_id}: PKCS#11 URI, public key and certificate chain`),
-    h('dl', { class: 'props' },
+    h('dl', {class: 'props'},
       h('dt', {}, 'PKCS#11 URI'), h('dd', {}, h('code', {}, k.uri || '')),
       h('dt', {}, 'Created'), h('dd', {}, when(k.created_at), ` by ${k.created_by || 'masactl'}`),
       h('dt', {}, 'First used'), h('dd', {}, k.first_used_at ? when(k.first_used_at) : 'never')),
-    h('pre', { class: 'pem' }, k.public_key || ''),
-    chain ? h('pre', { class: 'pem' }, chain) : null);
+    h('pre', {class: 'pem'}, k.public_key || ''),
+    chain ? h('pre', {class: 'pem'}, chain) : null);
 }
 
 export async function render(main, ctx) {

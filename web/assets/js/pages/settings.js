@@ -18,7 +18,7 @@ async function maxValidityDays(api) {
   return 183;
 }
 
-const TOKEN_BADGE = { active: 'ok', expired: 'expired', revoked: 'archived' };
+const TOKEN_BADGE = {active: 'ok', expired: 'expired', revoked: 'archived'};
 
 function tokenState(t) {
   if (t.revoked) return 'revoked';
@@ -27,7 +27,7 @@ function tokenState(t) {
 }
 
 async function tokensSection(ctx) {
-  const { api, profile } = ctx;
+  const {api, profile} = ctx;
   const maxDays = await maxValidityDays(api);
   const description = h('input', {
     type: 'text', name: 'description', maxlength: '256', required: true,
@@ -37,19 +37,19 @@ async function tokensSection(ctx) {
     type: 'number', name: 'validity_days', min: '1', max: String(maxDays), step: '1',
     value: String(Math.min(30, maxDays)), required: true, 'data-testid': 'token-validity',
   });
-  const create = h('button', { type: 'submit', class: 'primary', 'data-testid': 'create-token' }, 'Create token');
+  const create = h('button', {type: 'submit', class: 'primary', 'data-testid': 'create-token'}, 'Create token');
   const status = statusLine('token-status');
-  const list = h('div', { 'data-testid': 'token-list' });
+  const list = h('div', {'data-testid': 'token-list'});
 
   const fields = {
     description: field('Description', description, 'What the token is for, e.g. "ZTP server".'),
     validity_days: field('Valid for (days)', validity, `1 to ${maxDays} days (the longest the appliance allows).`),
   };
-  const form = h('form', { class: 'inline-form', 'aria-label': 'New API token' },
-    fields.description, fields.validity_days, h('div', { class: 'form-actions' }, create), status.node);
+  const form = h('form', {class: 'inline-form', 'aria-label': 'New API token'},
+    fields.description, fields.validity_days, h('div', {class: 'form-actions'}, create), status.node);
 
   async function refresh() {
-    const { tokens } = await api('GET', '/tokens');
+    const {tokens} = await api('GET', '/tokens');
     tokens.sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
     list.replaceChildren(dataTable('Your API tokens', ['Description', 'Token ID', 'Created', 'Expires', 'State', 'Actions'],
       tokens.map((t) => {
@@ -75,7 +75,7 @@ async function tokensSection(ctx) {
           cells: [t.description || '(no description)', idCell(t.token_id), when(t.created_at),
             when(t.expires_at), badge(state, TOKEN_BADGE[state]), revoke],
         };
-      }), { testid: 'tokens-table', empty: 'No API tokens.' }));
+      }), {testid: 'tokens-table', empty: 'No API tokens.'}));
   }
 
   form.addEventListener('submit', async (e) => {
@@ -87,13 +87,13 @@ async function tokensSection(ctx) {
       return;
     }
     await busy(create, status, async () => {
-      const { token } = await api('POST', '/tokens', {
+      const {token} = await api('POST', '/tokens', {
         description: description.value.trim(), validity_days: days,
       });
       description.value = '';
       await refresh();
       status.message(`Token ${token.token_id} created.`);
-      await showSecretOnce('Your new API token', { ...token, principal_name: profile && profile.name });
+      await showSecretOnce('Your new API token', {...token, principal_name: profile && profile.name});
     }, fields);
   });
 
@@ -105,20 +105,20 @@ async function tokensSection(ctx) {
 }
 
 async function pdcSection(ctx) {
-  const { api, profile } = ctx;
+  const {api, profile} = ctx;
   const manage = can(profile, 'manage-pdcs');
   const status = statusLine('pdc-status');
-  const list = h('div', { 'data-testid': 'pdc-list' });
+  const list = h('div', {'data-testid': 'pdc-list'});
 
   async function refresh() {
-    const { pdcs } = await api('GET', '/pdcs');
+    const {pdcs} = await api('GET', '/pdcs');
     list.replaceChildren(dataTable('Pre-uploaded certificates',
       ['Name', 'Subject organization', 'Subject', 'Expires', 'Uploaded', 'SHA-256', ...(manage ? ['Actions'] : [])],
       pdcs.map((p) => ({
         testid: `pdc-${p.cert_id}`,
         cells: [
           p.name || p.cert_id, p.pdc_organization || '(none)', p.subject, when(p.not_after),
-          when(p.created_at), h('code', { title: p.sha256 }, `${(p.sha256 || '').slice(0, 16)}…`),
+          when(p.created_at), h('code', {title: p.sha256}, `${(p.sha256 || '').slice(0, 16)}…`),
           ...(manage ? [h('button', {
             type: 'button', class: 'danger-outline', 'data-testid': `delete-pdc-${p.cert_id}`,
             'aria-label': `Delete certificate ${p.name || p.cert_id}`,
@@ -134,30 +134,30 @@ async function pdcSection(ctx) {
             },
           }, 'Delete')] : []),
         ],
-      })), { testid: 'pdcs-table', empty: 'No certificates uploaded.' }));
+      })), {testid: 'pdcs-table', empty: 'No certificates uploaded.'}));
   }
 
   const children = [h('p', {}, 'Pinned-domain certificates kept here can be picked in the New Request dialog ("use pre-uploaded certificate") instead of pasting them each time.')];
   if (manage) {
-    const name = h('input', { type: 'text', name: 'name', maxlength: '256', 'data-testid': 'pdc-name', autocomplete: 'off' });
+    const name = h('input', {type: 'text', name: 'name', maxlength: '256', 'data-testid': 'pdc-name', autocomplete: 'off'});
     const pem = h('textarea', {
       name: 'certificate', rows: '8', spellcheck: 'false', required: true, 'data-testid': 'pdc-pem',
       placeholder: '-----BEGIN CERTIFICATE-----',
     });
-    const file = h('input', { type: 'file', accept: '.pem,.crt,.cer,application/x-pem-file', 'data-testid': 'pdc-file' });
+    const file = h('input', {type: 'file', accept: '.pem,.crt,.cer,application/x-pem-file', 'data-testid': 'pdc-file'});
     file.addEventListener('change', async () => {
       const text = await fileText(file);
       if (text) pem.value = text;
       if (!name.value && file.files[0]) name.value = file.files[0].name.replace(/\.(pem|crt|cer)$/i, '');
     });
-    const upload = h('button', { type: 'submit', class: 'primary', 'data-testid': 'upload-pdc' }, 'Upload certificate');
+    const upload = h('button', {type: 'submit', class: 'primary', 'data-testid': 'upload-pdc'}, 'Upload certificate');
     const fields = {
       name: field('Name', name, 'Optional; shown in lists and in the New Request dialog.'),
       certificate: field('Certificate (PEM)', pem, 'Paste it, or pick a file below.'),
     };
-    const form = h('form', { class: 'stacked-form', 'aria-label': 'Upload a certificate' },
+    const form = h('form', {class: 'stacked-form', 'aria-label': 'Upload a certificate'},
       fields.name, fields.certificate, field('Or a certificate file', file),
-      h('div', { class: 'form-actions' }, upload));
+      h('div', {class: 'form-actions'}, upload));
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       if (!pem.value.trim()) {
@@ -166,9 +166,9 @@ async function pdcSection(ctx) {
         return;
       }
       await busy(upload, status, async () => {
-        const body = { certificate: pem.value };
+        const body = {certificate: pem.value};
         if (name.value.trim()) body.name = name.value.trim();
-        const { pdc } = await api('POST', '/pdc', body);
+        const {pdc} = await api('POST', '/pdc', body);
         form.reset();
         status.message(`Certificate ${pdc.name || pdc.cert_id} uploaded (${pdc.pdc_organization || 'no organization'}).`);
         await refresh();
