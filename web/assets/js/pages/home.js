@@ -293,7 +293,7 @@ export async function render(main, ctx) {
       out.push(el('button', {type: 'button', class: 'small danger-outline', 'data-testid': 'archive',
         'aria-label': `Archive ${what}`, text: 'Archive', onclick: () => archive(v)}));
     }
-    return out;
+    return el('div', {class: 'action-list'}, out);
   }
 
   // ---- actions ------------------------------------------------------------------------
