@@ -139,7 +139,7 @@ function vouchersView(api, organization) {
         cells: [v.serial_number, v.requested_by, when(v.requested_at), when(v.expires_at), v.assertion,
           badge(v.status), idCell(v.req_id),
           h('a', {href: `#/voucher/${encodeURIComponent(v.voucher_id)}`}, v.voucher_id), v.pdc_organization],
-      })), {testid: 'org-vouchers-table', empty: 'No vouchers.'}));
+      })), {testid: 'org-vouchers-table', empty: 'No vouchers.', showCaption: true}));
     more.hidden = !nextToken;
   }
 
@@ -187,7 +187,7 @@ function auditView(api, organization) {
     list.replaceChildren(dataTable(`Audit log of ${organization}: the newest ${kept.length} entries, newest first`,
       ['#', 'Time', 'Actor', 'Action', 'Target', 'Outcome'],
       kept.map((e) => [String(e.seq), when(e.time), e.actor, e.action, e.target, e.outcome]),
-      {testid: 'org-audit-table', empty: 'No entries.'}));
+      {testid: 'org-audit-table', empty: 'No entries.', showCaption: true}));
     note.textContent = calls < MAX_AUDIT_CALLS
       ? `Read to the end of the log (${from} entries, of every organization).`
       : `Read the first ${from} entries of a longer log; GET /audit pages on from there.`;

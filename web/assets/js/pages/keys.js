@@ -46,4 +46,15 @@ export async function render(main, ctx) {
     const mine = keys.filter((k) => k.purpose === purpose);
     main.append(section(title, `keys-${purpose}`, keyTable(title, mine), mine.map(keyDetails)));
   }
+  // Activations and retirements waiting for more security officers (two-person rule).
+  try {
+    const {approvals} = await ctx.api('GET', '/key-approvals');
+    main.append(section('Waiting for approval', 'key-approvals',
+      dataTable('Open approvals', ['Approval', 'Key', 'Action', 'Approved by', 'Opened', 'Expires'],
+        approvals.map((a) => [a.approval_id, a.key_id, a.action, `${a.approved_by.length} of ${a.required}`,
+          when(a.created_at), when(a.expires_at)]),
+        {testid: 'key-approvals-table', empty: 'No activation or retirement is waiting for approval.'})));
+  } catch (err) {
+    status.error(err);
+  }
 }

@@ -47,8 +47,9 @@ export function section(title, testid, ...children) {
 }
 
 // A table with a caption, column headers (scope=col) and rows; a row is an array of cells
-// (nodes or strings) or {testid, cells}. A row's first cell is its header (scope=row).
-export function dataTable(caption, headers, rows, {testid, empty = 'None yet.'} = {}) {
+// (nodes or strings) or {testid, cells}. A row's first cell is its header (scope=row). The
+// caption is for screen readers only (the section's heading says it) unless showCaption.
+export function dataTable(caption, headers, rows, {testid, empty = 'None yet.', showCaption = false} = {}) {
   const body = el('tbody');
   for (const row of rows) {
     const cells = row.cells || row;
@@ -60,7 +61,7 @@ export function dataTable(caption, headers, rows, {testid, empty = 'None yet.'} 
   }
   return el('div', {class: 'table-wrap'},
     el('table', {class: 'data', 'data-testid': testid || null},
-      el('caption', {}, caption),
+      el('caption', {class: showCaption ? null : 'visually-hidden'}, caption),
       el('thead', {}, el('tr', {}, headers.map((t) => el('th', {scope: 'col'}, t)))),
       body));
 }
@@ -87,8 +88,8 @@ export function statusLine(testid) {
 }
 
 // Runs `fn` with `button` disabled meanwhile. An error lands beside the field it names
-// (`fields`: API member name -> a wrapper from field()) and in `status`; it is not thrown.
-// Answers fn's result, or undefined after an error.
+// (`fields`: API member name -> a wrapper from field()), else in `status`; it is not
+// thrown. Answers fn's result, or undefined after an error.
 export async function busy(button, status, fn, fields = {}) {
   button.disabled = true;
   if (status) status.clear();
@@ -97,8 +98,11 @@ export async function busy(button, status, fn, fields = {}) {
     return await fn();
   } catch (err) {
     const f = err && err.field ? fields[err.field] : null;
-    if (f) f.setError(messageOf(err));
-    if (status) status.error(err);
+    if (f) {
+      f.setError(messageOf(err));
+    } else if (status) {
+      status.error(err);
+    }
     return undefined;
   } finally {
     button.disabled = false;
