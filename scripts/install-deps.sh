@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages the appliance builds, runs and tests with. Idempotent:
+# Installs the Debian 12 packages the appliance builds, runs and tests with, and the browser
+# tests' npm packages (tests/web, exactly as its package-lock.json pins them). Idempotent:
 # does nothing (and needs no network) when everything is already installed.
 set -euo pipefail
 
@@ -20,6 +21,7 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc  # the OVGS gRPC API
   libcurl4-openssl-dev libcjose-dev  # the OpenID Connect relying party (api/web/oidc.cc)
   python3-grpcio python3-protobuf  # tests only: the gRPC tests' client (stubs made by protoc)
+  nodejs chromium  # tests only: the browser tests (tests/web: node's test runner, playwright-core)
 )
 
 missing=()
@@ -28,10 +30,21 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "installing: ${missing[*]}" >&2
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
 
-sudo=""
-[ "$(id -u)" -ne 0 ] && sudo="sudo"
-echo "installing: ${missing[*]}" >&2
-$sudo apt-get update -q
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+# The browser tests' packages (playwright-core, which never downloads a browser, and
+# oidc-provider), from the npm registry by `npm ci`; again only when the lock file changed
+# since the last install (its hash is kept in node_modules).
+web=$(dirname "$0")/../tests/web
+lock_hash=$(sha256sum "$web/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$web/node_modules/.masa-lock-sha256" 2>/dev/null)" != "$lock_hash" ]; then
+  echo "installing the browser tests' npm packages into tests/web/node_modules" >&2
+  (cd "$web" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  echo "$lock_hash" >"$web/node_modules/.masa-lock-sha256"
+fi
