@@ -219,6 +219,8 @@ function tomlValue(v) {
 //       with its first admin admin@NAME.example, or `username` when role is admin) through
 //       the REST API (POST /users, /bindings, /bindings/{id}/grants, /tokens)
 //   principal(orgId, username) -> {principalId, orgId, username, role} of one made by token()
+//   tokenInfo(secret) -> {tokenId, principalId, orgId, username} of a token token() minted
+//       through the API (not of vendor roles' tokens, which masactl makes)
 //   adminToken(orgId) -> the first admin's token of an organization made by token()
 //   api(method, path, {token, body, headers}) -> {status, headers, text, json}: the REST
 //       API over TLS, trusting the state's CA; `token` as Authorization: Bearer
@@ -237,6 +239,7 @@ export async function startAppliance({oidc = null, web = {}, oidcExtra = {}} = {
   const logFile = path.join(stateDir, 'masad.log');
   const orgs = new Map();        // orgId -> {adminToken}
   const principals = new Map();  // `${orgId}/${username}` -> {principalId, orgId, username, role}
+  const minted = new Map();      // token secret -> {tokenId, principalId, orgId, username}
   let masad = null;
   let stopped = false;
 
@@ -331,10 +334,12 @@ export async function startAppliance({oidc = null, web = {}, oidcExtra = {}} = {
                                                         x.name === username);
       p.principalId = found?.principal_id ?? null;
     }
-    const minted = await expectApi('POST', '/tokens', org.adminToken,
+    const made = await expectApi('POST', '/tokens', org.adminToken,
         {principal_id: p.principalId, validity_days: 1, description: `browser test ${username}`},
         201);
-    return minted.token.secret;
+    minted.set(made.token.secret, {tokenId: made.token.token_id, principalId: p.principalId,
+      orgId, username});
+    return made.token.secret;
   }
 
   async function stop() {
@@ -358,6 +363,7 @@ export async function startAppliance({oidc = null, web = {}, oidcExtra = {}} = {
 
   const self = {url: '', port: 0, root, stateDir, caFile, masactl, token, api,
     principal: (orgId, username) => principals.get(`${orgId}/${username}`),
+    tokenInfo: (secret) => minted.get(secret),
     adminToken: (orgId) => orgs.get(orgId)?.adminToken,
     log: () => readOrEmpty(logFile), stop};
 
