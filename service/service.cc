@@ -112,6 +112,11 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(ServiceOptions options)
   if (!options.device_profiles.count("")) {
     return absl::InvalidArgumentError("device_profiles needs a \"\" (default) entry");
   }
+  if (options.session_lifetime <= absl::ZeroDuration() ||
+      options.session_idle_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "web sessions: session_lifetime and session_idle_timeout must be positive");
+  }
   return std::unique_ptr<Service>(new ServiceImpl(std::move(options)));
 }
 
@@ -152,27 +157,36 @@ std::shared_ptr<const SigningKeys> ServiceImpl::keys() const {
 // ---------------------------------------------------------------------------------------
 // Authentication
 
-namespace {
-
-// Checks a token record and its principal; the messages never contain the token.
-absl::StatusOr<store::Principal> CheckToken(const store::Reader& reader,
-                                            const std::string& token_hash, absl::Time now) {
-  auto token = reader.Get<store::ApiToken>(token_hash);
-  if (absl::IsNotFound(token.status())) return absl::UnauthenticatedError("unknown token");
-  if (!token.ok()) return token.status();
-  if (token->revoked) return absl::UnauthenticatedError("token " + token->id + " was revoked");
-  if (token->expires_at <= now) {
-    return absl::UnauthenticatedError("token " + token->id + " expired at " +
-                                      FormatRfc3339(token->expires_at));
+absl::StatusOr<ServiceImpl::CheckedCredential> ServiceImpl::CheckCredential(
+    const store::Reader& reader, const std::string& hash, bool session, absl::Time now) const {
+  const char* kind = session ? "session" : "token";
+  auto token = reader.Get<store::ApiToken>(hash);
+  if (absl::IsNotFound(token.status())) {
+    return absl::UnauthenticatedError(absl::StrCat("unknown ", kind));
   }
+  if (!token.ok()) return token.status();
+  // A session where an API token is expected, or the other way round, is as unknown as a
+  // wrong secret (their formats differ, so only a forged record could get here).
+  if ((token->kind == internal::kSessionKind) != session) {
+    return absl::UnauthenticatedError(absl::StrCat("unknown ", kind));
+  }
+  if (token->revoked) {
+    return absl::UnauthenticatedError(
+        session ? "session " + token->id +
+                      " has ended (signed out, or the token it was started with was revoked)"
+                : "token " + token->id + " was revoked");
+  }
+  if (token->expires_at <= now) {
+    return absl::UnauthenticatedError(
+        absl::StrCat(kind, " ", token->id, " expired at ", FormatRfc3339(token->expires_at)));
+  }
+  if (session) MASA_RETURN_IF_ERROR(CheckIdle(*token, now));
   auto principal = reader.Get<store::Principal>(token->principal_id);
   if (!principal.ok() || principal->disabled) {
-    return absl::UnauthenticatedError("the token's principal is disabled");
+    return absl::UnauthenticatedError(absl::StrCat("the ", kind, "'s principal is disabled"));
   }
-  return *std::move(principal);
+  return CheckedCredential{*std::move(token), *std::move(principal)};
 }
-
-}  // namespace
 
 absl::StatusOr<Caller> ServiceImpl::Authenticate(std::string_view bearer_token) const {
   if (absl::Status format = internal::SplitToken(bearer_token).status(); !format.ok()) {
@@ -181,11 +195,12 @@ absl::StatusOr<Caller> ServiceImpl::Authenticate(std::string_view bearer_token) 
   }
   std::string hash = internal::TokenHash(bearer_token);
   MASA_ASSIGN_OR_RETURN(store::Snapshot snap, store_->Read());
-  auto principal = CheckToken(snap, hash, Now());
-  if (!principal.ok()) {
+  auto checked = CheckCredential(snap, hash, /*session=*/false, Now());
+  if (!checked.ok()) {
     metrics_.auth_failures.fetch_add(1, std::memory_order_relaxed);
-    return principal.status();
+    return checked.status();
   }
+  const store::Principal* principal = &checked->principal;
   Caller caller;
   caller.principal_id_ = principal->id;
   caller.organization_id_ = principal->organization_id;
@@ -198,7 +213,8 @@ absl::StatusOr<Caller> ServiceImpl::Authenticate(std::string_view bearer_token) 
 absl::StatusOr<AccessContext> ServiceImpl::Access(const Caller& caller,
                                                   const store::Reader& reader) const {
   if (caller.token_hash_.empty()) return absl::UnauthenticatedError("not authenticated");
-  MASA_RETURN_IF_ERROR(CheckToken(reader, caller.token_hash_, Now()).status());
+  MASA_RETURN_IF_ERROR(
+      CheckCredential(reader, caller.token_hash_, caller.session_, Now()).status());
   return AccessContext::Load(reader, caller.principal_id_, caller.organization_id_,
                              options_.vendor_organization_id);
 }

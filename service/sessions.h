@@ -37,7 +37,7 @@ struct SessionInfo {
   std::string principal_id;
   std::string method;  // how it was started: "token" or "oidc"
   absl::Time created_at;
-  absl::Time expires_at;       // the absolute timeout (or the signing-in token's expiry)
+  absl::Time expires_at;        // the absolute timeout (or the signing-in token's expiry)
   absl::Duration idle_timeout;  // refused after this long without a call
 };
 

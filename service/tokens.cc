@@ -88,6 +88,21 @@ absl::StatusOr<NewToken> ServiceImpl::CreateToken(const Caller& caller, TokenInp
     if (principal->disabled) return absl::FailedPreconditionError(what + " is disabled");
     MASA_ASSIGN_OR_RETURN(store::ApiToken minter,
                           op.txn().Get<store::ApiToken>(caller.token_hash_));
+    if (minter.kind == internal::kSessionKind) {
+      // A token made in a web session is meant to outlive it (the settings page makes
+      // tokens of up to max_token_validity): a session signed in with a token mints as that
+      // token (valid while the session is), one signed in through the identity provider
+      // names the session as minter with no limit but max_token_validity.
+      if (minter.minted_by.empty()) {
+        minter.expires_at = absl::InfiniteFuture();
+      } else {
+        MASA_ASSIGN_OR_RETURN(auto tokens, op.txn().List<store::ApiToken>());
+        auto it = std::find_if(tokens.begin(), tokens.end(),
+                               [&](const store::ApiToken& t) { return t.id == minter.minted_by; });
+        if (it == tokens.end()) return absl::UnauthenticatedError("unknown token");
+        minter = std::move(*it);
+      }
+    }
     return IssueToken(op, *principal, input.validity, input.description, &minter);
   });
 }
@@ -108,7 +123,8 @@ absl::StatusOr<std::vector<TokenInfo>> ServiceImpl::ListTokens(
   MASA_ASSIGN_OR_RETURN(auto all, snap.List<store::ApiToken>());
   std::vector<TokenInfo> out;
   for (const auto& t : all) {
-    if (t.principal_id == pid) out.push_back(Describe(t));
+    // Web sessions are kept as token records, but they are not API tokens.
+    if (t.principal_id == pid && t.kind != internal::kSessionKind) out.push_back(Describe(t));
   }
   return out;
 }

@@ -59,10 +59,15 @@ class Tokens {
   //    The same holds when an admin mints for another principal: bounded by the admin's
   //    token, so a long-lived service-account token needs a long-lived admin token.
   //  - revoking a token revokes every token it minted, transitively (see RevokeToken).
-  // Tokens made by masactl (bootstrap) have no minter. kUnauthenticated when the caller's
-  // token is revoked while this runs.
+  // Tokens made by masactl (bootstrap) have no minter. A web session (service/sessions.h)
+  // is not a minter of its own: in a session started with an API token, that token mints
+  // (and bounds) the new one; in a session started through the identity provider, the new
+  // token names the session ("ses-...") as minter and is bounded by max_token_validity
+  // only, so a person can make a long-lived token in a twelve-hour session. kUnauthenticated
+  // when the caller's token is revoked while this runs.
   virtual absl::StatusOr<NewToken> CreateToken(const Caller& caller, TokenInput input) = 0;
   // principal_id "" = the caller's; another principal's needs admin. Never the secret.
+  // Web sessions (service/sessions.h) are not API tokens and are not listed.
   virtual absl::StatusOr<std::vector<TokenInfo>> ListTokens(
       const Caller& caller, std::string_view principal_id) const = 0;
   // The caller's own token, or (admin) any of its organization. Takes effect at once, and
@@ -72,7 +77,9 @@ class Tokens {
   // authentication one read, and shows the minted tokens as revoked in ListTokens; it is
   // race-free because CreateToken re-checks its minter inside its own write transaction
   // and the store runs write transactions one at a time. Disabling a principal does not
-  // reach the tokens it minted for others.
+  // reach the tokens it minted for others. The web sessions a token started are minted by
+  // it and end with it; a session's id ("ses-...") is taken here too (an admin ending
+  // someone's session), audited "token.revoke" like a token.
   virtual absl::Status RevokeToken(const Caller& caller, std::string_view token_id) = 0;
 };
 

@@ -73,10 +73,11 @@ std::optional<Grant> ParseGrant(std::string_view name);
 enum class PrincipalKind { kUser, kServiceAccount };
 std::string_view PrincipalKindName(PrincipalKind kind);  // "user", "service-account"
 
-// An authenticated principal, as Authenticate() found it. Only the Service makes one, so
-// holding a Caller proves a valid token was presented at that moment; its roles are NOT
-// cached in it: every operation reads the current bindings, so a role removed or a token
-// revoked takes effect on the next call. Copyable, cheap.
+// An authenticated principal, as Authenticate() or AuthenticateSession() found it. Only the
+// Service makes one, so holding a Caller proves a valid token (or session) was presented
+// at that moment; its roles are NOT cached in it: every operation reads the current
+// bindings, so a role removed or a token revoked takes effect on the next call. Copyable,
+// cheap.
 class Caller {
  public:
   const std::string& principal_id() const { return principal_id_; }
@@ -89,8 +90,11 @@ class Caller {
   std::string principal_id_;
   std::string organization_id_;
   std::string name_;
-  std::string token_id_;
+  std::string token_id_;    // "tok-..." for an API token, "ses-..." for a web session
   std::string token_hash_;  // to re-check revocation and expiry on every call
+  // Authenticated by AuthenticateSession (service/sessions.h): every call re-checks the
+  // session's idle timeout too, and only a session may end itself (EndSession).
+  bool session_ = false;
 };
 
 // Voucher and request ids are RFC 9562 UUIDs, version 7 (time-ordered), in lower-case

@@ -49,6 +49,10 @@ struct Principal {
   std::string email;
   bool disabled = false;
   absl::Time created_at = absl::UnixEpoch();
+  // The licence terms of the web application this principal last accepted: the version
+  // (hex SHA-256 of the text) and when; "" / unset when never.
+  std::string licence_accepted_version;
+  std::optional<absl::Time> licence_accepted_at;
   std::string unknown_fields;
 };
 
@@ -63,7 +67,9 @@ struct RoleBinding {
   std::string unknown_fields;
 };
 
-// Key: token_hash (the secret itself is never stored).
+// Key: token_hash (the secret itself is never stored). An API token, or (kind "session") a
+// web session of the same principal (service/sessions.h): everything that ends a token
+// (revoked, expired, its principal disabled, its minter revoked) ends a session too.
 struct ApiToken {
   std::string token_hash;
   std::string principal_id;
@@ -76,6 +82,19 @@ struct ApiToken {
   // The id of the token that minted this one through the API; "" when masactl made it (or
   // the record predates the field). Revoking a token revokes the tokens it minted.
   std::string minted_by;
+  // "" for an API token (and every record written before sessions), "session" for a web
+  // session, whose id is "ses-" + hex of the hash's first 8 bytes.
+  std::string kind;
+  // Sessions only: refused after this many seconds without a call (0: no idle timeout),
+  // counted from the later of created_at and last_seen_at, the last activity written
+  // (at most once a minute; the daemon keeps newer activity in memory).
+  uint64_t idle_timeout_seconds = 0;
+  std::optional<absl::Time> last_seen_at;
+  // Sessions only: how it was started, "token" or "oidc", and for "oidc" the identity
+  // provider's issuer and the person's subject there (for the audit trail only).
+  std::string method;
+  std::string oidc_issuer;
+  std::string oidc_subject;
   std::string unknown_fields;
 };
 

@@ -16,6 +16,7 @@ namespace masa::service::internal {
 namespace {
 
 constexpr std::string_view kTokenPrefix = "masa_";
+constexpr std::string_view kSessionPrefix = "masa_session_";
 constexpr size_t kTokenBytes = 32;
 constexpr size_t kTokenChars = 43;  // base64url of 32 bytes, unpadded
 
@@ -59,16 +60,11 @@ absl::StatusOr<std::string> RequestKey(std::string_view req_id) {
   return RecordKey(req_id, kOldRequestPrefix, "request");
 }
 
-absl::StatusOr<Secret> NewTokenSecret() {
-  std::string raw = RandomBytes(kTokenBytes);
-  std::string token = TokenFromBytes(raw);
-  OPENSSL_cleanse(raw.data(), raw.size());
-  return Secret(std::move(token));
-}
+namespace {
 
-std::string TokenFromBytes(std::string_view raw) {
+std::string SecretFromBytes(std::string_view prefix, std::string_view raw) {
   std::string b64 = Base64Encode(raw);
-  std::string token(kTokenPrefix);
+  std::string token(prefix);
   for (char c : b64) {
     if (c == '=') break;
     token.push_back(c == '+' ? '-' : c == '/' ? '_' : c);
@@ -77,13 +73,18 @@ std::string TokenFromBytes(std::string_view raw) {
   return token;
 }
 
-absl::StatusOr<TokenParts> SplitToken(std::string_view token) {
-  auto malformed = [] {
-    return absl::UnauthenticatedError("malformed bearer token (expected masa_...)");
-  };
-  if (token.size() != kTokenPrefix.size() + kTokenChars) return malformed();
-  if (!HasPrefix(token, kTokenPrefix)) return malformed();
-  std::string_view secret = token.substr(kTokenPrefix.size());
+absl::StatusOr<Secret> NewSecret(std::string_view prefix) {
+  std::string raw = RandomBytes(kTokenBytes);
+  std::string token = SecretFromBytes(prefix, raw);
+  OPENSSL_cleanse(raw.data(), raw.size());
+  return Secret(std::move(token));
+}
+
+// True when `token` is `prefix` + the canonical unpadded base64url of 32 bytes.
+bool WellFormed(std::string_view token, std::string_view prefix) {
+  if (token.size() != prefix.size() + kTokenChars) return false;
+  if (!HasPrefix(token, prefix)) return false;
+  std::string_view secret = token.substr(prefix.size());
   int last_value = 0;
   for (char c : secret) {
     if (c >= 'A' && c <= 'Z') {
@@ -95,18 +96,43 @@ absl::StatusOr<TokenParts> SplitToken(std::string_view token) {
     } else if (c == '-' || c == '_') {
       last_value = c == '-' ? 62 : 63;
     } else {
-      return malformed();
+      return false;
     }
   }
   // 43 characters carry 258 bits: the last one's low two bits are past the 32 bytes.
-  if (last_value % 4 != 0) return malformed();
-  return TokenParts{token.substr(0, kTokenPrefix.size()), secret};
+  return last_value % 4 == 0;
+}
+
+}  // namespace
+
+absl::StatusOr<Secret> NewTokenSecret() { return NewSecret(kTokenPrefix); }
+
+std::string TokenFromBytes(std::string_view raw) { return SecretFromBytes(kTokenPrefix, raw); }
+
+absl::StatusOr<TokenParts> SplitToken(std::string_view token) {
+  if (!WellFormed(token, kTokenPrefix)) {
+    return absl::UnauthenticatedError("malformed bearer token (expected masa_...)");
+  }
+  return TokenParts{token.substr(0, kTokenPrefix.size()), token.substr(kTokenPrefix.size())};
+}
+
+absl::StatusOr<Secret> NewSessionSecret() { return NewSecret(kSessionPrefix); }
+
+absl::Status CheckSessionSecret(std::string_view secret) {
+  if (!WellFormed(secret, kSessionPrefix)) {
+    return absl::UnauthenticatedError("malformed session (expected masa_session_...)");
+  }
+  return absl::OkStatus();
 }
 
 std::string TokenHash(std::string_view token) { return HexEncode(Sha256(token)); }
 
 std::string TokenIdFromHash(std::string_view token_hash) {
   return "tok-" + std::string(token_hash.substr(0, 16));
+}
+
+std::string SessionIdFromHash(std::string_view session_hash) {
+  return "ses-" + std::string(session_hash.substr(0, 16));
 }
 
 }  // namespace masa::service::internal

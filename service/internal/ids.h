@@ -49,6 +49,20 @@ std::string TokenHash(std::string_view token);
 // "tok-" + the first 16 hex digits of the hash.
 std::string TokenIdFromHash(std::string_view token_hash);
 
+// store::ApiToken::kind of a web session ("" is an API token).
+inline constexpr std::string_view kSessionKind = "session";
+
+// A web session's secret (service/sessions.h): "masa_session_" + base64url (no padding) of
+// 32 random bytes. Its hash (TokenHash) keys its store::ApiToken record of kind "session".
+absl::StatusOr<Secret> NewSessionSecret();
+// OK when `secret` has the shape NewSessionSecret() produces (the rules of SplitToken, with
+// the prefix "masa_session_"); kUnauthenticated "malformed session (expected
+// masa_session_...)" otherwise, quoting nothing of it. An API token is malformed here, and
+// a session secret is malformed for SplitToken.
+absl::Status CheckSessionSecret(std::string_view secret);
+// "ses-" + the first 16 hex digits of the hash.
+std::string SessionIdFromHash(std::string_view session_hash);
+
 // True when `key` starts with `prefix`.
 inline bool HasPrefix(std::string_view key, std::string_view prefix) {
   return key.substr(0, prefix.size()) == prefix;

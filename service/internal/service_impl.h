@@ -3,7 +3,8 @@
 // audit_views.cc, organizations.cc, keys.cc (the key lifecycle), key_approvals.cc (the
 // two-person rule), key_rotation.cc (RefreshKeys, adopting the configured keys),
 // voucher_requests.cc (requests, renewals, archiving),
-// voucher_views.cc (get, download) and voucher_list.cc (listing); operation.cc runs writes.
+// voucher_views.cc (get, download) and voucher_list.cc (listing), sessions.cc (web
+// sessions, the caller's profile, licence acceptance); operation.cc runs writes.
 #pragma once
 
 #include <map>
@@ -105,25 +106,13 @@ class ServiceImpl final : public Service {
                                                     std::string_view principal_id) const override;
   absl::Status RevokeToken(const Caller& caller, std::string_view token_id) override;
 
-  // Sessions (sessions.cc). Until it lands: kUnimplemented.
-  absl::StatusOr<NewSession> StartSessionWithToken(const Caller&) override {
-    return absl::UnimplementedError("web sessions are not built yet");
-  }
-  absl::StatusOr<NewSession> StartSessionForIdentity(const VerifiedIdentity&) override {
-    return absl::UnimplementedError("web sessions are not built yet");
-  }
-  absl::StatusOr<Caller> AuthenticateSession(std::string_view) override {
-    return absl::UnimplementedError("web sessions are not built yet");
-  }
-  absl::Status EndSession(const Caller&) override {
-    return absl::UnimplementedError("web sessions are not built yet");
-  }
-  absl::StatusOr<CallerProfile> DescribeCaller(const Caller&) const override {
-    return absl::UnimplementedError("web sessions are not built yet");
-  }
-  absl::Status AcceptLicence(const Caller&, std::string_view) override {
-    return absl::UnimplementedError("web sessions are not built yet");
-  }
+  // Web sessions (sessions.cc).
+  absl::StatusOr<NewSession> StartSessionWithToken(const Caller& caller) override;
+  absl::StatusOr<NewSession> StartSessionForIdentity(const VerifiedIdentity& identity) override;
+  absl::StatusOr<Caller> AuthenticateSession(std::string_view session_secret) override;
+  absl::Status EndSession(const Caller& caller) override;
+  absl::StatusOr<CallerProfile> DescribeCaller(const Caller& caller) const override;
+  absl::Status AcceptLicence(const Caller& caller, std::string_view version) override;
 
   absl::StatusOr<AuditPage> ListAudit(const Caller& caller, const AuditQuery& query) const override;
   absl::StatusOr<VoucherInclusionProof> InclusionProof(const Caller& caller,
@@ -193,6 +182,19 @@ class ServiceImpl final : public Service {
   void RecordCommit(absl::Time start, absl::Time submitted, bool committed, size_t issued,
                     size_t failed);
 
+  // A credential record and its principal, as CheckCredential found them valid.
+  struct CheckedCredential {
+    store::ApiToken token;
+    store::Principal principal;
+  };
+  // Checks the record `hash` names (an API token, or with `session` a web session; the
+  // other kind is "unknown") and its principal at `now`: kUnauthenticated when unknown,
+  // revoked or ended, expired, idle past its timeout (sessions), or its principal disabled.
+  // The messages never contain the secret. Every call of every method makes this check
+  // (Access), so any of these takes effect on the caller's next call.
+  absl::StatusOr<CheckedCredential> CheckCredential(const store::Reader& reader,
+                                                    const std::string& hash, bool session,
+                                                    absl::Time now) const;
   // The caller's access, after re-checking its token and principal in `reader`.
   absl::StatusOr<internal::AccessContext> Access(const Caller& caller,
                                                  const store::Reader& reader) const;
@@ -278,6 +280,30 @@ class ServiceImpl final : public Service {
   // transaction), audited; returns the key as written.
   absl::StatusOr<store::KeyRecord> ApplyKeyAction(internal::Operation& op, std::string_view key_id,
                                                   std::string_view action) const;
+
+  // --- web sessions (sessions.cc) ---
+  // kUnauthenticated when `session` went longer than its idle timeout without a call
+  // before `now`: since the later of the activity this process saw and the record's
+  // last_seen_at (or created_at), so a restarted daemon starts from what was written.
+  absl::Status CheckIdle(const store::ApiToken& session, absl::Time now) const;
+  // Records a call of `session` at `now` in memory, and writes it to the record when the
+  // last write is a minute old or more (without waiting for it).
+  void Touch(const store::ApiToken& session, absl::Time now);
+  // Adds a session of `principal` in `op` (whose actor is the principal), audited
+  // "session.start". `minted_by`: the token it was started with ("" for oidc).
+  absl::StatusOr<NewSession> AddSession(internal::Operation& op, const store::Principal& principal,
+                                        absl::Time expires_at, std::string_view method,
+                                        std::string minted_by, const VerifiedIdentity* identity);
+  // What this process saw of each live session since it started, by record key (hash).
+  struct SessionActivity {
+    absl::Time last_seen;  // the latest call
+    absl::Time written;    // the latest activity written to (or being written to) the record
+    absl::Duration idle_timeout;
+  };
+  mutable absl::Mutex activity_mu_;
+  std::unordered_map<std::string, SessionActivity> activity_ ABSL_GUARDED_BY(activity_mu_);
+  // Touch sweeps entries idle past their timeout when the map grows past this.
+  size_t activity_sweep_at_ ABSL_GUARDED_BY(activity_mu_) = 1024;
 
   // Requests whose callback has not yet run; the destructor waits for zero.
   void BeginInflight();

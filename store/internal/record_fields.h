@@ -35,6 +35,8 @@ void Fields(V& v, Principal& r) {
   v(5, r.email);
   v(6, r.disabled);
   v(7, r.created_at);
+  v(8, r.licence_accepted_version);
+  v(9, r.licence_accepted_at);
 }
 
 template <typename V>
@@ -58,6 +60,12 @@ void Fields(V& v, ApiToken& r) {
   v(7, r.id);
   v(8, r.created_by);
   v(9, r.minted_by);
+  v(10, r.kind);
+  v(11, r.idle_timeout_seconds);
+  v(12, r.last_seen_at);
+  v(13, r.method);
+  v(14, r.oidc_issuer);
+  v(15, r.oidc_subject);
 }
 
 template <typename V>
