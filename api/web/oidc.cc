@@ -42,6 +42,7 @@ struct ProviderMetadata {
   std::string authorization_endpoint;
   std::string token_endpoint;
   std::string jwks_uri;
+  std::string userinfo_endpoint;  // "" when the provider names none
 };
 
 using Keys = std::shared_ptr<const std::vector<Jwk>>;
@@ -112,6 +113,9 @@ absl::StatusOr<ProviderMetadata> Discover(const HttpClient& http, const std::str
   MASA_ASSIGN_OR_RETURN(metadata.authorization_endpoint, url_member("authorization_endpoint"));
   MASA_ASSIGN_OR_RETURN(metadata.token_endpoint, url_member("token_endpoint"));
   MASA_ASSIGN_OR_RETURN(metadata.jwks_uri, url_member("jwks_uri"));
+  if (doc.contains("userinfo_endpoint")) {
+    MASA_ASSIGN_OR_RETURN(metadata.userinfo_endpoint, url_member("userinfo_endpoint"));
+  }
   if (!ListedOrAbsent(doc, "code_challenge_methods_supported", "S256")) {
     return absl::UnavailableError(absl::StrCat(what, " does not offer PKCE with S256"));
   }
@@ -185,8 +189,21 @@ class OidcClientImpl final : public OidcClient {
 
   // The pending login of `state`, removed (each state is used once).
   absl::StatusOr<Pending> TakePending(std::string_view state, std::string_view binding);
-  // The ID token for `code`, from the token endpoint.
-  absl::StatusOr<std::string> ExchangeCode(std::string_view code, const Pending& login);
+  struct Tokens {
+    std::string id_token;
+    std::string access_token;  // "" when the provider sent none
+    ~Tokens() {
+      Wipe(id_token);
+      Wipe(access_token);
+    }
+  };
+  // The tokens for `code`, from the token endpoint.
+  absl::StatusOr<Tokens> ExchangeCode(std::string_view code, const Pending& login);
+  // The e-mail address from the UserInfo endpoint, for an ID token without one (some
+  // providers, npm oidc-provider by default among them, put the scope's claims only there).
+  // Its answer must be about the same `subject` (OpenID Connect Core 1.0 section 5.3.2).
+  absl::StatusOr<std::string> UserInfoEmail(const std::string& access_token,
+                                            const std::string& subject);
   // The keys that may have signed a token with `header`, reading the provider's documents
   // again (at most once per kRefetchInterval) when the JWKS holds none.
   absl::StatusOr<std::vector<Jwk>> KeysFor(const internal::JwsHeader& header);
@@ -294,8 +311,8 @@ absl::StatusOr<OidcClientImpl::Pending> OidcClientImpl::TakePending(std::string_
   return login;
 }
 
-absl::StatusOr<std::string> OidcClientImpl::ExchangeCode(std::string_view code,
-                                                         const Pending& login) {
+absl::StatusOr<OidcClientImpl::Tokens> OidcClientImpl::ExchangeCode(std::string_view code,
+                                                                    const Pending& login) {
   using internal::PercentEncode;
   std::string token_endpoint;
   {
@@ -340,7 +357,46 @@ absl::StatusOr<std::string> OidcClientImpl::ExchangeCode(std::string_view code,
         "the identity provider's token endpoint answered without an ID token (is \"openid\" "
         "among the scopes?)");
   }
-  return id_token->get<std::string>();
+  Tokens tokens;
+  tokens.id_token = id_token->get<std::string>();
+  if (auto access = doc->find("access_token"); access != doc->end() && access->is_string()) {
+    tokens.access_token = access->get<std::string>();
+  }
+  return tokens;
+}
+
+absl::StatusOr<std::string> OidcClientImpl::UserInfoEmail(const std::string& access_token,
+                                                          const std::string& subject) {
+  std::string endpoint;
+  {
+    absl::MutexLock lock(&mu_);
+    endpoint = metadata_.userinfo_endpoint;
+  }
+  const char* kNoEmail =
+      "the identity provider's ID token carries no e-mail address; the provider must release "
+      "the \"email\" claim to this client (scope \"email\")";
+  if (endpoint.empty() || access_token.empty()) return Refused(kNoEmail);
+  std::string authorization = absl::StrCat("Bearer ", access_token);
+  absl::StatusOr<HttpAnswer> answer = http_.Get(endpoint, authorization);
+  Wipe(authorization);
+  if (!answer.ok()) return answer.status();
+  if (answer->status != 200) {
+    std::string message = absl::StrCat("the identity provider's UserInfo endpoint ", endpoint,
+                                       " answered HTTP ", answer->status, " (", kNoEmail, ")");
+    if (answer->status >= 400 && answer->status < 500) return Refused(message);
+    return absl::UnavailableError(message);
+  }
+  MASA_ASSIGN_OR_RETURN(
+      json claims,
+      internal::ParseProviderJson(answer->body,
+                                  absl::StrCat("the answer of the UserInfo endpoint ", endpoint)));
+  auto sub = claims.find("sub");
+  if (sub == claims.end() || !sub->is_string() || sub->get<std::string>() != subject) {
+    return Refused(
+        "the identity provider's UserInfo endpoint answered about another subject (sub) than "
+        "its ID token");
+  }
+  return internal::ReadEmail(claims, "the identity provider's UserInfo answer");
 }
 
 absl::StatusOr<std::vector<Jwk>> OidcClientImpl::KeysFor(const internal::JwsHeader& header) {
@@ -377,28 +433,29 @@ absl::StatusOr<service::VerifiedIdentity> OidcClientImpl::Finish(std::string_vie
     if (code.empty() || code.size() > 4096) {
       return Refused("the identity provider's answer carries no authorization code");
     }
-    MASA_ASSIGN_OR_RETURN(std::string id_token, ExchangeCode(code, login));
-    absl::StatusOr<service::VerifiedIdentity> checked =
-        [&]() -> absl::StatusOr<service::VerifiedIdentity> {
-      MASA_ASSIGN_OR_RETURN(internal::JwsHeader header, internal::ReadJwsHeader(id_token));
-      MASA_ASSIGN_OR_RETURN(std::vector<Jwk> keys, KeysFor(header));
-      if (keys.empty()) {
-        return Refused(absl::StrCat(
-            "the identity provider's ID token is signed with a key it does not publish",
-            header.kid ? absl::StrCat(" (kid \"", ShowUntrusted(*header.kid), "\")") : ""));
-      }
-      std::vector<const Jwk*> candidates;
-      for (const Jwk& key : keys) candidates.push_back(&key);
-      MASA_ASSIGN_OR_RETURN(json claims,
-                            internal::VerifyIdTokenSignature(id_token, header, candidates));
-      return internal::CheckIdTokenClaims(claims, {.issuer = options_.issuer,
-                                                   .client_id = options_.client_id,
-                                                   .nonce = login.nonce,
-                                                   .now = clock_->Now(),
-                                                   .clock_skew = options_.clock_skew});
-    }();
-    Wipe(id_token);
-    return checked;
+    MASA_ASSIGN_OR_RETURN(Tokens tokens, ExchangeCode(code, login));
+    MASA_ASSIGN_OR_RETURN(internal::JwsHeader header, internal::ReadJwsHeader(tokens.id_token));
+    MASA_ASSIGN_OR_RETURN(std::vector<Jwk> keys, KeysFor(header));
+    if (keys.empty()) {
+      return Refused(absl::StrCat(
+          "the identity provider's ID token is signed with a key it does not publish",
+          header.kid ? absl::StrCat(" (kid \"", ShowUntrusted(*header.kid), "\")") : ""));
+    }
+    std::vector<const Jwk*> candidates;
+    for (const Jwk& key : keys) candidates.push_back(&key);
+    MASA_ASSIGN_OR_RETURN(json claims,
+                          internal::VerifyIdTokenSignature(tokens.id_token, header, candidates));
+    MASA_ASSIGN_OR_RETURN(
+        service::VerifiedIdentity who,
+        internal::CheckIdTokenClaims(claims, {.issuer = options_.issuer,
+                                              .client_id = options_.client_id,
+                                              .nonce = login.nonce,
+                                              .now = clock_->Now(),
+                                              .clock_skew = options_.clock_skew}));
+    if (who.email.empty()) {
+      MASA_ASSIGN_OR_RETURN(who.email, UserInfoEmail(tokens.access_token, who.subject));
+    }
+    return who;
   }();
   Wipe(login.verifier);
   return identity;

@@ -72,7 +72,8 @@ class OidcClient {
   // provider's JWKS (RS256/384/512, PS256, ES256/384; never "none" or HMAC), iss equal to
   // the issuer, aud containing client_id (azp = client_id when several), exp in the
   // future, iat not in the future, nonce equal to the login's, an email claim, and
-  // email_verified not false. Each state is usable once. kUnauthenticated with a message a
+  // email_verified not false (when the ID token has no email claim, the UserInfo endpoint's
+  // answer about the same sub gives it, with the access token of the token endpoint). Each state is usable once. kUnauthenticated with a message a
   // person can read (what failed, never a secret or the token) for an unknown, expired or
   // replayed state, a binding that does not match, a token endpoint error, or an ID token
   // that fails a check; kUnavailable when the provider cannot be reached. (A callback that

@@ -140,14 +140,16 @@ class StandInProvider : public queue::HttpHandler {
     queue::HttpResponse answer;
     answer.content_type = "application/json";
     if (request.method == "GET" && request.path == "/.well-known/openid-configuration") {
-      answer.body = discovery_override_.empty()
-                        ? json{{"issuer", discovery_issuer_.empty() ? issuer_ : discovery_issuer_},
-                               {"authorization_endpoint", issuer_ + "/authorize?prompt=login"},
-                               {"token_endpoint", issuer_ + "/token"},
-                               {"jwks_uri", issuer_ + "/jwks"},
-                               {"code_challenge_methods_supported", {"S256"}}}
-                              .dump()
-                        : discovery_override_;
+      json doc = {{"issuer", discovery_issuer_.empty() ? issuer_ : discovery_issuer_},
+                  {"authorization_endpoint", issuer_ + "/authorize?prompt=login"},
+                  {"token_endpoint", issuer_ + "/token"},
+                  {"jwks_uri", issuer_ + "/jwks"},
+                  {"code_challenge_methods_supported", {"S256"}}};
+      if (!userinfo_body_.empty()) doc["userinfo_endpoint"] = issuer_ + "/userinfo";
+      answer.body = discovery_override_.empty() ? doc.dump() : discovery_override_;
+    } else if (request.method == "GET" && request.path == "/userinfo") {
+      userinfo_authorization_ = request.Header("authorization");
+      answer.body = userinfo_body_;
     } else if (request.method == "GET" && request.path == "/jwks") {
       ++jwks_fetches_;
       answer.body = json{{"keys", jwks_}}.dump();
@@ -173,6 +175,15 @@ class StandInProvider : public queue::HttpHandler {
     absl::MutexLock lock(&mu_);
     discovery_override_ = std::move(body);
   }
+  // The discovery document names a UserInfo endpoint, which answers `body`.
+  void AnswerUserInfo(std::string body) {
+    absl::MutexLock lock(&mu_);
+    userinfo_body_ = std::move(body);
+  }
+  std::string userinfo_authorization() {
+    absl::MutexLock lock(&mu_);
+    return userinfo_authorization_;
+  }
   void Publish(std::vector<json> keys) {
     absl::MutexLock lock(&mu_);
     jwks_ = std::move(keys);
@@ -197,6 +208,8 @@ class StandInProvider : public queue::HttpHandler {
   std::string discovery_issuer_ ABSL_GUARDED_BY(mu_);
   std::string discovery_override_ ABSL_GUARDED_BY(mu_);
   std::vector<json> jwks_ ABSL_GUARDED_BY(mu_);
+  std::string userinfo_body_ ABSL_GUARDED_BY(mu_);
+  std::string userinfo_authorization_ ABSL_GUARDED_BY(mu_);
   int jwks_fetches_ ABSL_GUARDED_BY(mu_) = 0;
   int token_status_ ABSL_GUARDED_BY(mu_) = 500;
   std::string token_body_ ABSL_GUARDED_BY(mu_);
@@ -446,6 +459,34 @@ TEST_F(OidcTest, ClaimsThatDoNotFitAreRefused) {
   claims.erase("email_verified");
   absl::StatusOr<service::VerifiedIdentity> who = Finish(login, Token(*ec_, claims));
   EXPECT_TRUE(who.ok()) << who.status();
+}
+
+TEST_F(OidcTest, EmailComesFromUserInfoWhenTheIdTokenHasNone) {
+  idp_.AnswerUserInfo(R"({"sub":"user-7","email":"ana@example.com","email_verified":true})");
+  CreateClient();
+  auto without_email = [&](const Login& login) {
+    json claims = Claims(login);
+    claims.erase("email");
+    claims.erase("email_verified");
+    return Token(*rsa_, claims);
+  };
+  Login login = Begin();
+  absl::StatusOr<service::VerifiedIdentity> who = Finish(login, without_email(login));
+  ASSERT_TRUE(who.ok()) << who.status();
+  EXPECT_EQ(who->email, "ana@example.com");
+  EXPECT_EQ(idp_.userinfo_authorization(), "Bearer at-1");  // the token endpoint's access token
+
+  // About another subject, or unverified: refused.
+  idp_.AnswerUserInfo(R"({"sub":"user-8","email":"bob@example.com"})");
+  Login other = Begin();
+  ExpectRefused(without_email(other), other, "another subject");
+  idp_.AnswerUserInfo(R"({"sub":"user-7","email":"ana@example.com","email_verified":false})");
+  Login unverified = Begin();
+  ExpectRefused(without_email(unverified), unverified, "UserInfo answer says the e-mail address");
+  // An e-mail address in the ID token is taken from there, whatever UserInfo says.
+  Login in_token = Begin();
+  who = Finish(in_token, Token(*rsa_, Claims(in_token)));
+  ASSERT_TRUE(who.ok()) << who.status();
 }
 
 TEST_F(OidcTest, ClaimsWithAKeyTwiceAreRefused) {

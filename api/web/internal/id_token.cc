@@ -283,26 +283,38 @@ absl::StatusOr<service::VerifiedIdentity> CheckIdTokenClaims(const json& claims,
   }
   std::optional<std::string> sub = string_claim("sub");
   if (!sub || sub->empty() || sub->size() > 255) return Refused("has no valid subject (sub)");
-  std::optional<std::string> email = string_claim("email");
-  if (!email || email->empty()) {
-    return Refused(
+  service::VerifiedIdentity identity{.issuer = *iss, .subject = *sub, .email = ""};
+  if (claims.contains("email")) {
+    MASA_ASSIGN_OR_RETURN(identity.email, ReadEmail(claims, "the identity provider's ID token"));
+  }
+  return identity;
+}
+
+absl::StatusOr<std::string> ReadEmail(const json& claims, std::string_view source) {
+  auto refused = [&](std::string_view why) {
+    return absl::UnauthenticatedError(absl::StrCat(Sv(source), " ", Sv(why)));
+  };
+  const json* member = Member(claims, "email");
+  if (member == nullptr || !member->is_string() || member->get<std::string>().empty()) {
+    return refused(
         "carries no e-mail address; the provider must release the \"email\" claim to this "
         "client (scope \"email\")");
   }
-  if (email->size() > 320 || email->find('@') == std::string::npos ||
-      email->find_first_of(std::string_view("\0\r\n\t <>\"", 9)) != std::string::npos) {
-    return Refused(
-        absl::StrCat("carries an invalid e-mail address \"", ShowUntrusted(*email), "\""));
+  std::string email = member->get<std::string>();
+  if (email.size() > 320 || email.find('@') == std::string::npos || !IsValidUtf8(email) ||
+      email.find_first_of(std::string_view("\0\r\n\t <>\"", 9)) != std::string::npos) {
+    return refused(
+        absl::StrCat("carries an invalid e-mail address \"", ShowUntrusted(email), "\""));
   }
   if (const json* verified = Member(claims, "email_verified"); verified != nullptr) {
     bool ok = (verified->is_boolean() && verified->get<bool>()) ||
               (verified->is_string() && verified->get<std::string>() == "true");
     if (!ok) {
-      return Refused(absl::StrCat("says the e-mail address ", ShowUntrusted(*email),
+      return refused(absl::StrCat("says the e-mail address ", ShowUntrusted(email),
                                   " is not verified (email_verified)"));
     }
   }
-  return service::VerifiedIdentity{.issuer = *iss, .subject = *sub, .email = *email};
+  return email;
 }
 
 }  // namespace masa::api::web::internal

@@ -146,8 +146,9 @@ bool IsLoopbackHttpUrl(std::string_view url) {
 
 HttpClient::HttpClient(HttpClientOptions options) : options_(std::move(options)) { GlobalInit(); }
 
-absl::StatusOr<HttpAnswer> HttpClient::Get(const std::string& url) const {
-  return Perform(url, nullptr, "");
+absl::StatusOr<HttpAnswer> HttpClient::Get(const std::string& url,
+                                           std::string_view authorization) const {
+  return Perform(url, nullptr, authorization);
 }
 
 absl::StatusOr<HttpAnswer> HttpClient::PostForm(const std::string& url, std::string_view form,

@@ -42,7 +42,8 @@ class HttpClient {
  public:
   explicit HttpClient(HttpClientOptions options);
 
-  absl::StatusOr<HttpAnswer> Get(const std::string& url) const;
+  // `authorization`, when not empty, is the Authorization header's value (a secret).
+  absl::StatusOr<HttpAnswer> Get(const std::string& url, std::string_view authorization = "") const;
   // POST application/x-www-form-urlencoded `form`, with `authorization` as the
   // Authorization header's value when not empty. Both may hold secrets: neither is logged
   // nor put into a message.
