@@ -216,6 +216,7 @@ class OidcClientImpl final : public OidcClient {
   ProviderMetadata metadata_ ABSL_GUARDED_BY(mu_);
   Keys keys_ ABSL_GUARDED_BY(mu_);
   absl::Time last_refetch_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time last_eviction_warning_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::map<std::string, Pending, std::less<>> pending_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -258,7 +259,11 @@ absl::StatusOr<OidcLogin> OidcClientImpl::Begin() {
       });
       Wipe(oldest->second.verifier);
       pending_.erase(oldest);
-      Log(LogLevel::kWarning, "oidc: more than 10000 sign-ins in progress; dropped the oldest");
+      if (now - last_eviction_warning_ >= absl::Minutes(1)) {  // one line, not a flood
+        last_eviction_warning_ = now;
+        Log(LogLevel::kWarning,
+            "oidc: more than 10000 sign-ins in progress; dropping the oldest to begin new ones");
+      }
     }
   }
   pending_[state] = Pending{.nonce = std::move(nonce),

@@ -531,6 +531,18 @@ TEST_F(OidcTest, EachStateIsUsedOnceAndOnlyByItsBrowser) {
   ExpectRefused(Token(*rsa_, Claims(failed)), failed, "unknown");
 }
 
+TEST_F(OidcTest, PastTenThousandPendingLoginsTheOldestGivesWay) {
+  CreateClient();
+  Login first = Begin();
+  clock_.Set(clock_.Now() + absl::Seconds(1));
+  Login second = Begin();
+  for (int i = 0; i < 9998; ++i) ASSERT_TRUE(client_->Begin().ok());
+  Login last = Begin();  // the 10001st
+  ExpectRefused(Token(*rsa_, Claims(first)), first, "unknown");
+  EXPECT_TRUE(Finish(second, Token(*rsa_, Claims(second))).ok());
+  EXPECT_TRUE(Finish(last, Token(*rsa_, Claims(last))).ok());
+}
+
 TEST_F(OidcTest, LoginThatTakesTooLongIsRefused) {
   CreateClient();
   Login login = Begin();
@@ -630,7 +642,8 @@ TEST_F(OidcTest, JwksWithoutUsableKeyIsRefused) {
   json oct = {{"kty", "oct"}, {"kid", "h"}, {"k", Base64UrlEncode(kClientSecret)}};
   json enc = rsa_->Public();
   enc["use"] = "enc";
-  idp_.Publish({oct, enc});
+  SigningKey small{"rsa-1024", "RS256", UniquePtr<EVP_PKEY>(EVP_RSA_gen(1024))};
+  idp_.Publish({oct, enc, small.Public()});
   absl::StatusOr<std::unique_ptr<OidcClient>> client = OidcClient::Create(Options());
   EXPECT_EQ(client.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(client.status().message(), HasSubstr("holds no signing key"));
