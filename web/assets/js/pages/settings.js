@@ -35,7 +35,7 @@ async function tokensSection(ctx) {
   });
   const validity = h('input', {
     type: 'number', name: 'validity_days', min: '1', max: String(maxDays), step: '1',
-    value: String(Math.min(30, maxDays)), required: true, 'data-testid': 'token-validity',
+    value: String(Math.min(30, maxDays)), placeholder: 'default', 'data-testid': 'token-validity',
   });
   const create = h('button', {type: 'submit', class: 'primary', 'data-testid': 'create-token'}, 'Create token');
   const status = statusLine('token-status');
@@ -43,7 +43,8 @@ async function tokensSection(ctx) {
 
   const fields = {
     description: field('Description', description, 'What the token is for, e.g. "ZTP server".'),
-    validity_days: field('Valid for (days)', validity, `1 to ${maxDays} days (the longest the appliance allows).`),
+    validity_days: field('Valid for (days)', validity,
+      `1 to ${maxDays} days; empty: the appliance's default. Never past the expiry of the token you signed in with.`),
   };
   const form = h('form', {class: 'inline-form', 'aria-label': 'New API token'},
     fields.description, fields.validity_days, h('div', {class: 'form-actions'}, create), status.node);
@@ -80,16 +81,18 @@ async function tokensSection(ctx) {
 
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const days = Number(validity.value);
-    if (!Number.isInteger(days) || days < 1 || days > maxDays) {
-      fields.validity_days.setError(`A whole number of days from 1 to ${maxDays}.`);
-      validity.focus();
-      return;
+    const body = {description: description.value.trim()};
+    if (validity.value.trim() !== '') {
+      const days = Number(validity.value);
+      if (!Number.isInteger(days) || days < 1 || days > maxDays) {
+        fields.validity_days.setError(`A whole number of days from 1 to ${maxDays}, or empty for the default.`);
+        validity.focus();
+        return;
+      }
+      body.validity_days = days;
     }
     await busy(create, status, async () => {
-      const {token} = await api('POST', '/tokens', {
-        description: description.value.trim(), validity_days: days,
-      });
+      const {token} = await api('POST', '/tokens', body);
       description.value = '';
       await refresh();
       status.message(`Token ${token.token_id} created.`);
