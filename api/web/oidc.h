@@ -55,7 +55,10 @@ struct OidcLogin {
 };
 
 // Thread-safe. Pending logins are kept in memory (a restart forgets them: the person signs
-// in again), at most 10000, each for login_timeout.
+// in again), at most 10000, each for login_timeout (past that, the oldest gives way).
+// Create() and Finish() wait for the provider (Finish: the token endpoint, and at times the
+// discovery document, JWKS and UserInfo endpoint, each within http_timeout): call them off
+// the HTTP server's loop thread. Begin() and ForgetState() never wait.
 class OidcClient {
  public:
   // Reads the provider's discovery document and JWKS. kInvalidArgument for a bad option

@@ -7,9 +7,11 @@
 
 #include <openssl/hmac.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -156,7 +158,9 @@ class StandInProvider : public queue::HttpHandler {
     } else if (request.method == "POST" && request.path == "/token") {
       token_requests_.push_back(request);
       answer.status = token_status_;
-      answer.body = token_body_;
+      std::map<std::string, std::string> form = FormOf(request.body);
+      auto by_code = token_by_code_.find(form["code"]);
+      answer.body = by_code != token_by_code_.end() ? by_code->second : token_body_;
     } else {
       answer.status = 404;
     }
@@ -193,6 +197,12 @@ class StandInProvider : public queue::HttpHandler {
     token_status_ = status;
     token_body_ = std::move(body);
   }
+  // The token endpoint's answer (status 200) for one authorization code.
+  void AnswerTokenFor(const std::string& code, std::string body) {
+    absl::MutexLock lock(&mu_);
+    token_status_ = 200;
+    token_by_code_[code] = std::move(body);
+  }
   int jwks_fetches() {
     absl::MutexLock lock(&mu_);
     return jwks_fetches_;
@@ -213,6 +223,7 @@ class StandInProvider : public queue::HttpHandler {
   int jwks_fetches_ ABSL_GUARDED_BY(mu_) = 0;
   int token_status_ ABSL_GUARDED_BY(mu_) = 500;
   std::string token_body_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string> token_by_code_ ABSL_GUARDED_BY(mu_);
   std::vector<queue::HttpRequest> token_requests_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -541,6 +552,41 @@ TEST_F(OidcTest, PastTenThousandPendingLoginsTheOldestGivesWay) {
   ExpectRefused(Token(*rsa_, Claims(first)), first, "unknown");
   EXPECT_TRUE(Finish(second, Token(*rsa_, Claims(second))).ok());
   EXPECT_TRUE(Finish(last, Token(*rsa_, Claims(last))).ok());
+}
+
+TEST_F(OidcTest, LoginsInSeveralThreadsAtOnceEachGetTheirOwnIdentity) {
+  CreateClient();
+  constexpr int kThreads = 4;
+  constexpr int kLoginsEach = 5;
+  std::vector<std::thread> threads;
+  std::atomic<int> signed_in{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kLoginsEach; ++i) {
+        absl::StatusOr<OidcLogin> begun = client_->Begin();
+        ASSERT_TRUE(begun.ok());
+        std::map<std::string, std::string> params =
+            FormOf(begun->authorization_url.substr(begun->authorization_url.find('?') + 1));
+        std::string email = absl::StrCat("user", t, "-", i, "@example.com");
+        json claims = {{"iss", issuer_},
+                       {"sub", email},
+                       {"aud", kClientId},
+                       {"exp", absl::ToUnixSeconds(clock_.Now()) + 300},
+                       {"iat", absl::ToUnixSeconds(clock_.Now())},
+                       {"nonce", params.at("nonce")},
+                       {"email", email}};
+        std::string code = absl::StrCat("code-", t, "-", i);
+        idp_.AnswerTokenFor(code, json{{"id_token", Token(t % 2 ? *ec_ : *rsa_, claims)}}.dump());
+        absl::StatusOr<service::VerifiedIdentity> who =
+            client_->Finish(code, params.at("state"), begun->browser_binding);
+        ASSERT_TRUE(who.ok()) << who.status();
+        EXPECT_EQ(who->email, email);
+        ++signed_in;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(signed_in.load(), kThreads * kLoginsEach);
 }
 
 TEST_F(OidcTest, LoginThatTakesTooLongIsRefused) {
