@@ -98,6 +98,12 @@ absl::StatusOr<ProviderMetadata> Discover(const HttpClient& http, const std::str
     std::string value = it->get<std::string>();
     absl::Status ok = internal::CheckProviderUrl(value, absl::StrCat(what, ": its ", name));
     if (!ok.ok()) return absl::UnavailableError(ok.message());
+    // An https provider sends this daemon (and its client secret) nowhere in plain http.
+    if (internal::IsLoopbackHttpUrl(value) && !internal::IsLoopbackHttpUrl(issuer)) {
+      return absl::UnavailableError(absl::StrCat(what, ": its ", name, " \"",
+                                                 ShowUntrusted(value, 200),
+                                                 "\" is plain http while the issuer is https"));
+    }
     return value;
   };
   auto issuer_member = doc.find("issuer");

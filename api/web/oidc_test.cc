@@ -28,6 +28,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "queue/http_server.h"
+#include "queue/testing/http_test_util.h"
 
 namespace masa::api::web {
 namespace {
@@ -651,6 +652,51 @@ TEST_F(OidcTest, ProviderDownIsUnavailable) {
   absl::StatusOr<std::unique_ptr<OidcClient>> client = OidcClient::Create(Options());
   EXPECT_EQ(client.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(client.status().message(), HasSubstr(issuer_ + "/.well-known/openid-configuration"));
+}
+
+TEST_F(OidcTest, HttpsProviderIsTrustedThroughItsCaFileAndNeverSendsUsToPlainHttp) {
+  queue::testing::TempDir dir;
+  queue::testing::TestCert cert = queue::testing::MakeTestCert(dir.path());
+  StandInProvider tls_idp;
+  queue::HttpServerOptions options;
+  options.tls_chain = {cert.cert.get()};
+  options.tls_key = cert.key.get();
+  std::unique_ptr<queue::HttpServer> server = queue::testing::StartServer(options, &tls_idp);
+  ASSERT_NE(server, nullptr);
+  issuer_ = absl::StrCat("https://127.0.0.1:", server->port());
+  tls_idp.SetIssuer(issuer_);
+  tls_idp.Publish({ec_->Public()});
+
+  OidcOptions trusting = Options();
+  trusting.ca_file = cert.pem_path;
+  absl::StatusOr<std::unique_ptr<OidcClient>> client = OidcClient::Create(std::move(trusting));
+  ASSERT_TRUE(client.ok()) << client.status();
+  client_ = *std::move(client);
+  Login login = Begin();
+  EXPECT_EQ(login.endpoint, issuer_ + "/authorize");
+  tls_idp.AnswerToken(200, json{{"id_token", Token(*ec_, Claims(login))}}.dump());
+  absl::StatusOr<service::VerifiedIdentity> who =
+      client_->Finish(kCode, login.params.at("state"), login.begun.browser_binding);
+  ASSERT_TRUE(who.ok()) << who.status();
+  EXPECT_EQ(who->issuer, issuer_);
+
+  // The system's CAs do not know the provider's certificate.
+  client = OidcClient::Create(Options());
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(client.status().message(), HasSubstr("cannot reach " + issuer_));
+
+  // An https provider naming a plain-http endpoint, even on loopback, is not followed.
+  tls_idp.SetDiscovery(json{{"issuer", issuer_},
+                            {"authorization_endpoint", issuer_ + "/authorize"},
+                            {"token_endpoint", issuer_},
+                            {"jwks_uri", "http://127.0.0.1:1/jwks"}}
+                           .dump());
+  trusting = Options();
+  trusting.ca_file = cert.pem_path;
+  client = OidcClient::Create(std::move(trusting));
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(client.status().message(), HasSubstr("plain http while the issuer is https"));
+  server->Shutdown(absl::ZeroDuration());
 }
 
 TEST_F(OidcTest, DiscoveryMustNameTheIssuerAndUsableEndpoints) {
