@@ -5,6 +5,7 @@ import {
   h, field, select, section, dataTable, when, statusLine, busy, fileText, badge,
   pageFrame, can, idCell,
 } from './parts.js';
+import {parseSerials} from '../new-request.js';
 
 // Serials per POST /serials/assign. The API takes up to 100000 per call, but the body limit
 // (max_body_bytes, 1 MiB by default) is reached first, and the service writes 1000 per
@@ -12,27 +13,23 @@ import {
 export const CHUNK = 1000;
 const MAX_SERIAL_LENGTH = 128;
 
-// The serial numbers of a pasted text or file: separated by line breaks, commas, semicolons
-// or white space; a header line "serial_number" is skipped. Answers {serials (first
+// The serial numbers of a pasted text or file, split as the New Request dialog splits them
+// (line breaks, commas, semicolons, white space; a header line skipped): {serials (first
 // occurrence order), duplicates, tooLong}.
-export function parseSerials(text) {
+export function serialList(text) {
   const seen = new Set();
   const serials = [];
   let duplicates = 0;
   const tooLong = [];
-  for (const raw of text.split(/[\s,;]+/)) {
-    const s = raw.trim().replace(/^"(.*)"$/, '$1');
-    if (!s || /^serial[_ ]?numbers?$/i.test(s)) continue;
+  for (const s of parseSerials(text)) {
     if (s.length > MAX_SERIAL_LENGTH) {
-      tooLong.push(s.slice(0, 20));
-      continue;
-    }
-    if (seen.has(s)) {
+      tooLong.push(s);
+    } else if (seen.has(s)) {
       duplicates += 1;
-      continue;
+    } else {
+      seen.add(s);
+      serials.push(s);
     }
-    seen.add(s);
-    serials.push(s);
   }
   return {serials, duplicates, tooLong};
 }
@@ -52,7 +49,7 @@ function assignSection(ctx, orgSelect) {
   const send = h('button', {type: 'submit', class: 'primary', 'data-testid': 'assign-submit'}, 'Assign serial numbers');
 
   function recount() {
-    const {serials, duplicates, tooLong} = parseSerials(text.value);
+    const {serials, duplicates, tooLong} = serialList(text.value);
     const parts = [`${serials.length} serial number${serials.length === 1 ? '' : 's'}`];
     if (duplicates) parts.push(`${duplicates} duplicate${duplicates === 1 ? '' : 's'} left out`);
     if (tooLong.length) parts.push(`${tooLong.length} longer than ${MAX_SERIAL_LENGTH} characters left out`);
