@@ -1,6 +1,10 @@
 // Web sessions against the real store (service/sessions.h): sign-in with a token or an
 // identity, the idle and absolute timeouts on an injected clock, everything that ends a
 // session taking effect on the next call, the caller's profile and the licence acceptance.
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -206,6 +210,26 @@ TEST_F(SessionsTest, ARestartedServiceCountsIdleTimeFromTheWrittenActivity) {
   ASSERT_FALSE(HasFatalFailure());
   clock_.Advance(absl::Minutes(31));
   EXPECT_EQ(SessionCode(s), StatusCode::kUnauthenticated);
+}
+
+TEST_F(SessionsTest, ParallelCallsOfOneSessionAreAllAnswered) {
+  // A browser sends several requests at once; their activity is recorded from each thread
+  // while the clock moves on (16 minutes in all: never idle, never expired).
+  NewSession s = Start(admin_);
+  std::atomic<int> refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 40; ++i) {
+        auto caller = service_->AuthenticateSession(s.secret.view());
+        if (!caller.ok() || !service_->DescribeCaller(*caller).ok()) ++refused;
+      }
+    });
+  }
+  for (int i = 0; i < 48; ++i) clock_.Advance(absl::Seconds(20));
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(refused.load(), 0);
+  EXPECT_EQ(SessionCode(s), StatusCode::kOk);
 }
 
 TEST_F(SessionsTest, ASessionExpiresAfterItsLifetimeHoweverActive) {
