@@ -49,5 +49,29 @@ TEST(TokenFormatTest, OneSpellingPerSecret) {
   EXPECT_EQ(*raw, std::string(32, '\0'));
 }
 
+// A web session's secret has the same rules under its own prefix, and neither kind passes
+// for the other (service/sessions.h: a session is refused where a token is expected).
+TEST(TokenFormatTest, SessionSecretsAndTokensAreNotInterchangeable) {
+  absl::StatusOr<Secret> session = NewSessionSecret();
+  ASSERT_TRUE(session.ok());
+  std::string s(session->view());
+  ASSERT_EQ(s.substr(0, 13), "masa_session_");
+  EXPECT_EQ(s.size(), 13u + 43u);
+  EXPECT_TRUE(CheckSessionSecret(s).ok());
+  EXPECT_FALSE(SplitToken(s).ok());
+
+  absl::StatusOr<Secret> token = NewTokenSecret();
+  ASSERT_TRUE(token.ok());
+  absl::Status refused = CheckSessionSecret(token->view());
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(refused.message(), "malformed session (expected masa_session_...)");
+  for (const std::string& bad : {s.substr(1), s + "A", s.substr(0, 20) + "+" + s.substr(21),
+                                 "masa_" + s.substr(13), std::string()}) {
+    EXPECT_FALSE(CheckSessionSecret(bad).ok()) << bad;
+  }
+  EXPECT_NE(SessionIdFromHash(TokenHash(s)), TokenIdFromHash(TokenHash(s)));
+  EXPECT_EQ(SessionIdFromHash(TokenHash(s)).substr(0, 4), "ses-");
+}
+
 }  // namespace
 }  // namespace masa::service::internal
