@@ -108,7 +108,7 @@ export async function openNewRequest(ctx, {onIssued}) {
   const pasteRadio = el('input', {type: 'radio', name, value: 'paste', checked: true, 'data-testid': 'pdc-source-paste'});
   const storedRadio = el('input', {type: 'radio', name, value: 'stored', disabled: pdcs.length === 0,
     'data-testid': 'pdc-source-stored'});
-  const pdcText = dropTextarea({testid: 'pdc', accept: '.pem,.crt,.cer,.der', rows: 6,
+  const pdcText = dropTextarea({testid: 'pdc', accept: '.pem,.crt,.cer,.der', rows: 4,
     placeholder: '-----BEGIN CERTIFICATE-----\n…\n-----END CERTIFICATE-----', toText: certificateText,
     fileLabel: 'Pinned-domain certificate file'});
   pdcText.textarea.id = uid('pdc');
@@ -127,8 +127,8 @@ export async function openNewRequest(ctx, {onIssued}) {
     el('legend', {text: 'Pinned-domain certificate'}),
     el('div', {class: 'choices'},
       el('label', {}, pasteRadio, 'Paste or drop a certificate'),
-      el('label', {}, storedRadio, 'Use pre-uploaded certificate')),
-    pdcs.length === 0 ? el('p', {class: 'hint', text: 'No pre-uploaded certificates yet: upload them in Settings to reuse them.'}) : null,
+      el('label', {title: pdcs.length ? null : 'None uploaded yet: upload certificates in Settings to reuse them.'},
+        storedRadio, 'Use pre-uploaded certificate', pdcs.length ? null : el('span', {class: 'muted', text: '(none uploaded yet)'}))),
     pasteBox, storedBox, pdcError);
   const usingStored = () => storedRadio.checked;
   for (const r of [pasteRadio, storedRadio]) {
@@ -149,7 +149,7 @@ export async function openNewRequest(ctx, {onIssued}) {
 
   // ---- serial numbers ---------------------------------------------------------------------
   const counter = el('span', {class: 'counter', 'data-testid': 'serial-count', 'aria-live': 'polite'});
-  const serialText = dropTextarea({testid: 'serials', accept: '.txt,.csv,text/plain,text/csv', rows: 5,
+  const serialText = dropTextarea({testid: 'serials', accept: '.txt,.csv,text/plain,text/csv', rows: 4,
     placeholder: 'One per line, or separated by commas', toText: (f) => f.text(),
     fileLabel: 'Serial numbers file'});
   const serials = field('Serial numbers', serialText.textarea,
@@ -182,20 +182,20 @@ export async function openNewRequest(ctx, {onIssued}) {
   const expiryInput = el('input', {type: 'date', value: defaultExpiry, min: isoDate(tomorrow), max: isoDate(maxDate),
     required: true, 'data-testid': 'expiry'});
   const expiry = field('Expires', expiryInput,
-    {hint: 'Default: one year from today, and never after the certificate expires.', testid: 'expiry'});
+    {hint: 'Default: one year, never past the certificate\'s expiry.', testid: 'expiry'});
 
   const osSelect = el('select', {'data-testid': 'os-type'},
     el('option', {value: '', text: 'Default (JSON voucher)'}),
     el('option', {value: 'ios-xr', text: 'IOS XR'}),
     el('option', {value: 'ios-xe', text: 'IOS XE'}));
-  const os = field('OS type', osSelect, {testid: 'os-type'});
+  const os = field('OS type', osSelect, {hint: 'The devices\' software: it picks the voucher format.', testid: 'os-type'});
 
   const securitySelect = el('select', {'data-testid': 'security-profile'},
     el('option', {value: '', text: 'Default'}),
     el('option', {value: 'revocation-checks', text: 'Revocation checks'}),
     el('option', {value: 'no-revocation-checks', text: 'No revocation checks'}));
   const security = field('Security profile', securitySelect,
-    {hint: 'Whether devices check the certificate\'s revocation.', testid: 'security-profile'});
+    {hint: 'Whether devices check for revocation.', testid: 'security-profile'});
 
   const overrideBox = el('input', {type: 'checkbox', 'data-testid': 'override'});
   overrideBox.id = uid('override');
