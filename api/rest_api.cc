@@ -12,6 +12,9 @@
 #include "api/internal/responses.h"
 #include "api/internal/rest_api_impl.h"
 #include "api/internal/tar.h"
+#include "api/web/session_cookie.h"
+#include "common/base64.h"
+#include "common/sha256.h"
 #include "common/status.h"
 #include "common/time.h"
 #include "queue/bearer.h"
@@ -58,6 +61,16 @@ const std::vector<Route>& RestApiImpl::Routes() {
       {{"GET", "/healthz", "getHealth"}, &R::Healthz, false, false},
       {{"GET", "/readyz", "getReadiness"}, &R::Readyz, false, false},
       {{"GET", "/openapi.json", "getOpenApi"}, &R::OpenApi, false, false},
+
+      // The web application's sign-in (api/web/).
+      {{"GET", "/auth/config", "getAuthConfig"}, &R::AuthConfig, false, false},
+      {{"POST", "/auth/token", "signInWithToken"}, &R::AuthToken, false},
+      {{"GET", "/auth/session", "getSession"}, &R::AuthSession},
+      {{"POST", "/auth/logout", "signOut"}, &R::AuthLogout},
+      {{"GET", "/auth/licence", "getLicence"}, &R::GetLicence, false, false},
+      {{"POST", "/auth/licence", "acceptLicence"}, &R::AcceptLicence},
+      {{"GET", "/auth/oidc/login", "beginSsoLogin"}, &R::OidcLogin, false},
+      {{"GET", "/auth/oidc/callback", "finishSsoLogin"}, &R::OidcCallback, false},
 
       {{"POST", "/request/ov", "requestVouchers"}, &R::RequestOv},
       {{"GET", "/request/{req_id}", "getRequest"}, &R::GetRequest},
@@ -138,7 +151,8 @@ std::vector<RouteSpec> RestApiImpl::RouteSpecs() {
 
 RestApiImpl::RestApiImpl(const RestApiOptions& options, std::string openapi,
                          std::unique_ptr<queue::WorkQueue> workers)
-    : options_(options), openapi_(std::move(openapi)), workers_(std::move(workers)) {
+    : options_(options), licence_version_(HexEncode(Sha256(options.web.licence_text))),
+      openapi_(std::move(openapi)), workers_(std::move(workers)) {
   server_.store(options.server);
 }
 
@@ -153,13 +167,26 @@ HttpResponse RestApiImpl::Fail(const absl::Status& status) const {
 
 void RestApiImpl::Handle(queue::HttpRequest request, queue::HttpResponder respond) {
   auto call = std::make_shared<Call>();
-  call->respond = [codes = http_codes_, respond = std::move(respond)](HttpResponse r) {
+  call->respond = [codes = http_codes_, respond = std::move(respond),
+                   tls = request.tls](HttpResponse r) {
     codes->Count(r.status);
+    web::AddSecurityHeaders(tls, r);
     respond(std::move(r));
   };
   const std::vector<Route>& routes = Routes();
   static const std::vector<RouteSpec> specs = RouteSpecs();
-  RouteLookup lookup = FindRoute(specs, request.method, request.path);
+  // The web application's files: GET and HEAD, no authentication, read on a worker.
+  static const Route kStatic{{"GET", "/assets/{path}", "webFile"}, &RestApiImpl::StaticFile, false};
+  RouteLookup lookup;
+  if (IsStaticPath(request.path)) {
+    if (request.method == "GET" || request.method == "HEAD") {
+      lookup.index = static_cast<int>(routes.size());
+    } else {
+      lookup.allowed = {"GET", "HEAD"};
+    }
+  } else {
+    lookup = FindRoute(specs, request.method, request.path);
+  }
   if (lookup.index < 0) {
     if (lookup.allowed.empty()) {
       call->respond(Problem(404, "urn:masa:problem:no-such-route", "Not found",
@@ -172,7 +199,8 @@ void RestApiImpl::Handle(queue::HttpRequest request, queue::HttpResponder respon
     }
     return;
   }
-  const Route& route = routes[lookup.index];
+  const Route& route =
+      lookup.index == static_cast<int>(routes.size()) ? kStatic : routes[lookup.index];
   call->request = std::move(request);
   call->params = std::move(lookup.params);
   if (!route.offload || !workers_) {
@@ -192,27 +220,46 @@ void RestApiImpl::Handle(queue::HttpRequest request, queue::HttpResponder respon
   }
 }
 
-void RestApiImpl::Dispatch(const Route& route, std::shared_ptr<Call> call) {
-  if (route.authenticated) {
-    std::optional<std::string> token = BearerToken(call->request);
-    if (!token) {
-      call->respond(Unauthenticated(
-          "This API needs a token: send the header \"Authorization: Bearer <token>\" "
-          "(masactl org create prints the first one; POST /tokens makes more).",
-          false));
-      return;
-    }
+std::optional<HttpResponse> RestApiImpl::AuthenticateCall(Call& call) const {
+  std::optional<std::string> token = BearerToken(call.request);
+  if (token) {
     if (token->empty()) {
-      call->respond(Unauthenticated(
-          "The Authorization header must be \"Bearer <token>\" with a non-empty token.", true));
-      return;
+      return Unauthenticated(
+          "The Authorization header must be \"Bearer <token>\" with a non-empty token.", true);
     }
     absl::StatusOr<service::Caller> caller = options_.services.authenticator->Authenticate(*token);
-    if (!caller.ok()) {
-      call->respond(Fail(caller.status()));
+    if (!caller.ok()) return Fail(caller.status());
+    call.caller = *std::move(caller);
+    return std::nullopt;
+  }
+  std::optional<std::string> cookie = web::CookieOf(call.request, web::kSessionCookie);
+  if (!cookie) {
+    return Unauthenticated(
+        "This API needs a token: send the header \"Authorization: Bearer <token>\" "
+        "(masactl org create prints the first one; POST /tokens makes more), or sign in to "
+        "the web application.",
+        false);
+  }
+  // The web application's session: the service decides whether it is still alive; a call
+  // that changes state must also prove it comes from our own pages (CSRF).
+  Secret secret(*std::move(cookie));
+  absl::StatusOr<service::Caller> caller =
+      options_.services.sessions->AuthenticateSession(secret.view());
+  if (!caller.ok()) return Fail(caller.status());
+  if (absl::Status csrf = web::CheckCsrf(call.request, secret.view()); !csrf.ok()) {
+    return web::CsrfProblem(csrf);
+  }
+  call.caller = *std::move(caller);
+  call.session = std::move(secret);
+  return std::nullopt;
+}
+
+void RestApiImpl::Dispatch(const Route& route, std::shared_ptr<Call> call) {
+  if (route.authenticated) {
+    if (std::optional<HttpResponse> refused = AuthenticateCall(*call)) {
+      call->respond(*std::move(refused));
       return;
     }
-    call->caller = *std::move(caller);
   }
   // Every POST route reads a JSON body (some an optional one); GET and DELETE routes read
   // none. A POST without a body (archive, disable) needs no Content-Type.
@@ -734,13 +781,14 @@ RestApiServices RestApiServices::Of(service::Service& service) {
           .audit = &service,
           .keys = &service,
           .metrics = &service.metrics(),
+          .sessions = &service,
           .queue_depth = [&service] { return service.queue_depth(); }};
 }
 
 absl::StatusOr<std::unique_ptr<RestApi>> RestApi::Create(const RestApiOptions& options) {
   const RestApiServices& s = options.services;
   if (!s.authenticator || !s.organizations || !s.principals || !s.tokens || !s.pdcs || !s.serials ||
-      !s.voucher_requests || !s.voucher_views || !s.audit || !s.keys || !s.metrics) {
+      !s.voucher_requests || !s.voucher_views || !s.audit || !s.keys || !s.metrics || !s.sessions) {
     return absl::InvalidArgumentError("RestApi: every one of options.services is required");
   }
   MASA_ASSIGN_OR_RETURN(std::string openapi, internal::BuildOpenApiDocument());

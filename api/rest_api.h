@@ -1,7 +1,9 @@
 // The REST API of the appliance: routes, JSON encoding of the service's structs, the OpenAPI
-// 3.1 document at /openapi.json, RFC 9457 problem+json errors, /healthz and /readyz. It
-// decodes, authenticates the bearer token through the service, calls the service, and
-// encodes; every permission decision stays in service/. The Prometheus /metrics (no token,
+// 3.1 document at /openapi.json, RFC 9457 problem+json errors, /healthz and /readyz, and the
+// web application (api/web/: its files, the /auth/* sign-in routes). It decodes,
+// authenticates the caller through the service (an "Authorization: Bearer" API token, or
+// else the web session cookie, whose state-changing calls must carry the CSRF token), calls
+// the service, and encodes; every permission decision stays in service/. The Prometheus /metrics (no token,
 // counts across every tenant) has a handler of its own, for a listener of its own that only
 // the operator reaches (loopback), as Prometheus exporters do.
 //
@@ -29,6 +31,7 @@
 #include "service/pdcs.h"
 #include "service/principals.h"
 #include "service/serials.h"
+#include "service/sessions.h"
 #include "service/tokens.h"
 #include "service/voucher_requests.h"
 #include "service/voucher_views.h"
@@ -38,6 +41,9 @@ class Service;
 }  // namespace masa::service
 
 namespace masa::api {
+namespace web {
+class OidcClient;
+}  // namespace web
 
 // The service interfaces the REST API calls: every one is required, none is owned, and each
 // must outlive the RestApi. In the daemon one service::Service implements them all (Of());
@@ -56,6 +62,8 @@ struct RestApiServices {
   // to its certificate's expiry in /metrics).
   service::Keys* keys = nullptr;
   const service::Metrics* metrics = nullptr;  // the service's counters, for /metrics
+  // Web sessions (the session cookie, sign-in, the caller's profile, licence acceptance).
+  service::Sessions* sessions = nullptr;
   // The signing queue's depth for /metrics when RestApiOptions::work_queue is not given.
   std::function<size_t()> queue_depth;
 
@@ -63,8 +71,23 @@ struct RestApiServices {
   static RestApiServices Of(service::Service& service);
 };
 
+// The web application (api/web/): its files, licence terms and single sign-on. The /auth/*
+// routes are always served; without a root, / and /assets/ answer 404.
+struct RestApiWebOptions {
+  // The folder holding index.html and assets/ (masad: [web] root). "" = no web files.
+  std::string root;
+  // The licence terms shown at the first sign-in (GET /auth/licence); their version is the
+  // hex SHA-256 of this text.
+  std::string licence_text;
+  // The OpenID Connect relying party of "Sign in using SSO"; null = no SSO (/auth/oidc/*
+  // answer 404). Not owned; must outlive the RestApi.
+  web::OidcClient* oidc = nullptr;
+  std::string oidc_name = "SSO";  // the button says "Sign in using <oidc_name>"
+};
+
 struct RestApiOptions {
   RestApiServices services;
+  RestApiWebOptions web = {};
   queue::WorkQueue* work_queue = nullptr;  // not owned; for queue depth in /metrics
   // Not owned, may be set later: the API's server, whose connections /metrics reports.
   const queue::HttpServer* server = nullptr;

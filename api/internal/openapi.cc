@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "api/internal/json_body.h"
+#include "api/internal/openapi_ops.h"
 #include "api/internal/rest_api_impl.h"
 #include "nlohmann/json.hpp"
 #include "service/types.h"
@@ -15,30 +16,6 @@ namespace masa::api::internal {
 namespace {
 
 using nlohmann::json;
-
-struct ParamDoc {
-  const char* name;
-  const char* in;  // "path" or "query"
-  // JSON schema type; "date-time" for RFC 3339 strings, "uuid" for voucher and request ids,
-  // or the name of a component schema (capitalized, e.g. "VoucherStatus").
-  const char* type;
-  const char* description;
-};
-
-struct OperationDoc {
-  const char* method;  // lower case, as OpenAPI writes it
-  const char* path;
-  const char* operation_id;
-  const char* tag;
-  const char* summary;
-  std::vector<ParamDoc> params;
-  const char* request_schema;  // component name, or nullptr
-  bool request_required;
-  int success;                 // HTTP status of success
-  const char* success_type;    // media type
-  const char* success_schema;  // component name (or nullptr with binary/text bodies)
-  bool authenticated;
-};
 
 const ParamDoc kVoucherId{"voucher_id", "path", "uuid",
                           "The voucher's id (an id of the older form v-... also finds it)."};
@@ -707,7 +684,10 @@ absl::StatusOr<std::string> BuildOpenApiDocument() {
     schemas["RequestStatus"] = StatusSchema<service::RequestStatus>(
         "completed: every serial got a voucher; partial: some did; failed: none did.");
     json paths = json::object();
-    for (const OperationDoc& op : Operations()) {
+    AddWebSchemas(schemas);
+    std::vector<OperationDoc> all = Operations();
+    for (const OperationDoc& op : WebOperations()) all.push_back(op);
+    for (const OperationDoc& op : all) {
       json operation = {
           {"operationId", op.operation_id}, {"summary", op.summary}, {"tags", {op.tag}}};
       json params = json::array();
@@ -740,14 +720,18 @@ absl::StatusOr<std::string> BuildOpenApiDocument() {
             {"required", op.request_required},
             {"content", {{"application/json", {{"schema", Ref(op.request_schema)}}}}}};
       }
-      json content_schema = op.success_schema != nullptr
-                                ? Ref(op.success_schema)
-                                : json{{"type", "string"}, {"contentMediaType", op.success_type}};
-      json responses = {{std::to_string(op.success),
-                         {{"description", "Success"},
-                          {"content", {{op.success_type, {{"schema", content_schema}}}}}}}};
+      json responses = {{std::to_string(op.success), {{"description", "Success"}}}};
+      // No success_type: no body (204), or a redirect (302, Location).
+      if (op.success_type != nullptr) {
+        json content_schema = op.success_schema != nullptr
+                                  ? Ref(op.success_schema)
+                                  : json{{"type", "string"}, {"contentMediaType", op.success_type}};
+        responses[std::to_string(op.success)]["content"] = {
+            {op.success_type, {{"schema", content_schema}}}};
+      }
       if (op.authenticated) {
-        operation["security"] = json::array({{{"bearer", json::array()}}});
+        operation["security"] =
+            json::array({{{"bearer", json::array()}}, {{"session", json::array()}}});
         responses["400"] = ProblemResponseDoc("Malformed request; detail names the field");
         responses["401"] = ProblemResponseDoc("Missing, unknown, revoked or expired token");
         responses["403"] = ProblemResponseDoc("The caller's roles do not allow this");
@@ -805,8 +789,17 @@ absl::StatusOr<std::string> BuildOpenApiDocument() {
            {{"bearer",
              {{"type", "http"},
               {"scheme", "bearer"},
-              {"description", "An API token from POST /tokens or masactl."}}}}}}},
-        {"security", json::array({{{"bearer", json::array()}}})},
+              {"description", "An API token from POST /tokens or masactl."}}},
+            {"session",
+             {{"type", "apiKey"},
+              {"in", "cookie"},
+              {"name", "__Host-masa_session"},
+              {"description",
+               "The web application's session (POST /auth/token, or single sign-on). A call "
+               "whose method is not GET or HEAD must carry X-CSRF-Token: the csrf_token of "
+               "GET /auth/session; a call from another Origin is refused (403, "
+               "urn:masa:problem:csrf)."}}}}}}},
+        {"security", json::array({{{"bearer", json::array()}}, {{"session", json::array()}}})},
     };
     return Dump(doc);
   } catch (const std::exception& e) {

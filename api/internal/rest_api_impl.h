@@ -4,13 +4,16 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "api/internal/prometheus.h"
 #include "api/internal/router.h"
 #include "api/rest_api.h"
+#include "common/secret.h"
 #include "queue/http_server.h"
 #include "queue/work_queue.h"
 #include "service/types.h"
@@ -23,7 +26,10 @@ struct Call {
   queue::HttpRequest request;
   std::map<std::string, std::string> params;  // path parameters
   service::Caller caller;                     // set for authenticated routes
-  queue::HttpResponder respond;               // counts the status, then sends
+  // The session cookie's secret when the caller was authenticated by it (not by a bearer
+  // token); empty otherwise.
+  Secret session;
+  queue::HttpResponder respond;  // counts the status, then sends
 };
 
 class RestApiImpl;
@@ -34,7 +40,7 @@ using Handler = absl::StatusOr<queue::HttpResponse> (RestApiImpl::*)(Call& call)
 struct Route {
   RouteSpec spec;
   Handler handler;
-  bool authenticated = true;  // needs a bearer token
+  bool authenticated = true;  // needs a bearer token or the session cookie
   bool offload = true;        // runs on the API's worker threads, not the loop thread
 };
 
@@ -61,6 +67,10 @@ class RestApiImpl final : public RestApi {
  private:
   void Dispatch(const Route& route, std::shared_ptr<Call> call);
   queue::HttpResponse Fail(const absl::Status& status) const;
+  // Authenticates the call of an authenticated route: an "Authorization: Bearer" API
+  // token, or else the session cookie (with the CSRF rule for state changes). Sets
+  // call.caller (and call.session), or returns the refusal to answer.
+  std::optional<queue::HttpResponse> AuthenticateCall(Call& call) const;
 
   // Public.
   absl::StatusOr<queue::HttpResponse> Healthz(Call& call);
@@ -128,6 +138,26 @@ class RestApiImpl final : public RestApi {
   absl::StatusOr<queue::HttpResponse> ListKeyApprovals(Call& call);
   absl::StatusOr<queue::HttpResponse> ApproveKeyAction(Call& call);
 
+  // The web application (api/web/auth_routes.cc): sign-in, the session, licence terms.
+  absl::StatusOr<queue::HttpResponse> AuthConfig(Call& call);
+  absl::StatusOr<queue::HttpResponse> AuthToken(Call& call);
+  absl::StatusOr<queue::HttpResponse> AuthSession(Call& call);
+  absl::StatusOr<queue::HttpResponse> AuthLogout(Call& call);
+  absl::StatusOr<queue::HttpResponse> GetLicence(Call& call);
+  absl::StatusOr<queue::HttpResponse> AcceptLicence(Call& call);
+  // Single sign-on (api/web/oidc_routes.cc).
+  absl::StatusOr<queue::HttpResponse> OidcLogin(Call& call);
+  absl::StatusOr<queue::HttpResponse> OidcCallback(Call& call);
+  // The web application's files (api/web/static_files.cc): /, /index.html, /assets/...;
+  // not in the route table (nor the OpenAPI document).
+  absl::StatusOr<queue::HttpResponse> StaticFile(Call& call);
+  // True for the paths StaticFile serves.
+  static bool IsStaticPath(std::string_view path);
+  // The session document of GET /auth/session and POST /auth/token for `caller`;
+  // `session_secret` empty for a bearer token (no csrf_token then).
+  absl::StatusOr<queue::HttpResponse> SessionDocument(const service::Caller& caller,
+                                                      std::string_view session_secret);
+
   // The metrics listener's handler.
   class MetricsHandler final : public queue::HttpHandler {
    public:
@@ -144,6 +174,7 @@ class RestApiImpl final : public RestApi {
   service::RequestCallback AnswerLater(queue::HttpResponder respond) const;
 
   RestApiOptions options_;
+  std::string licence_version_;  // hex SHA-256 of options_.web.licence_text
   std::string openapi_;
   std::unique_ptr<queue::WorkQueue> workers_;  // null: handlers run on the calling thread
   std::atomic<const queue::HttpServer*> server_{nullptr};

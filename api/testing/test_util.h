@@ -13,6 +13,7 @@
 #include "service/testing/fake_pdcs.h"
 #include "service/testing/fake_principals.h"
 #include "service/testing/fake_serials.h"
+#include "service/testing/fake_sessions.h"
 #include "service/testing/fake_tokens.h"
 #include "service/testing/fake_voucher_requests.h"
 #include "service/testing/fake_voucher_views.h"
@@ -32,6 +33,7 @@ struct FakeServices {
   service::testing::FakeVoucherViews voucher_views;
   service::testing::FakeAuditViews audit;
   service::testing::FakeKeys keys;
+  service::testing::FakeSessions sessions;
   service::Metrics metrics;
   size_t queue_depth = 7;
 
@@ -47,6 +49,7 @@ struct FakeServices {
             .audit = &audit,
             .keys = &keys,
             .metrics = &metrics,
+            .sessions = &sessions,
             .queue_depth = [this] { return queue_depth; }};
   }
 };
