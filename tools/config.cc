@@ -225,7 +225,42 @@ absl::Status ValidateConfig(const MasadConfig& c) {
     return absl::InvalidArgumentError(
         "[signing] vendor_ien must be a decimal IANA enterprise number");
   }
+  if (c.session_idle_timeout > c.session_lifetime) {
+    return absl::InvalidArgumentError("[web] session_idle_minutes exceeds session_lifetime_hours");
+  }
+  if (c.oidc) {
+    for (auto [key, value] : {std::pair{"issuer", &c.oidc_issuer},
+                              {"client_id", &c.oidc_client_id},
+                              {"client_secret_file", &c.oidc_client_secret_file},
+                              {"redirect_uri", &c.oidc_redirect_uri},
+                              {"name", &c.oidc_name}}) {
+      if (value->empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "[oidc] ", key, " is required for single sign-on (or remove the [oidc] section)"));
+      }
+    }
+    if (!absl::StartsWith(c.oidc_issuer, "https://") &&
+        !absl::StartsWith(c.oidc_issuer, "http://")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("[oidc] issuer must be an https:// URL (http:// only on loopback), not \"",
+                       ShowUntrusted(c.oidc_issuer), "\""));
+    }
+    if (!absl::EndsWith(c.oidc_redirect_uri, "/auth/oidc/callback")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "[oidc] redirect_uri must be this daemon's /auth/oidc/callback as the browser "
+          "reaches it (e.g. https://masa.example.com:8443/auth/oidc/callback), not \"",
+          ShowUntrusted(c.oidc_redirect_uri), "\""));
+    }
+  }
   return absl::OkStatus();
+}
+
+std::string DefaultWebRoot() {
+  const std::string installed = MASA_INSTALLED_WEB_ROOT;
+  if (PathExists(installed + "/index.html")) return installed;
+  const std::string source = MASA_SOURCE_WEB_ROOT;
+  if (PathExists(source + "/index.html")) return source;
+  return installed;
 }
 
 absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::string& dir) {
@@ -237,15 +272,16 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
                                                    " column ", e.source().begin.column, ": ",
                                                    ShowUntrusted(e.description(), 256)));
   }
-  static const std::set<std::string> kSections = {"server", "hsm",   "signing", "voucher", "audit",
-                                                  "keys",   "store", "queue",   "metrics", "grpc"};
+  static const std::set<std::string> kSections = {"server",  "hsm",  "signing", "voucher",
+                                                  "audit",   "keys", "store",   "queue",
+                                                  "metrics", "grpc", "web",     "oidc"};
   for (const auto& [key, node] : root) {
     std::string name(key.str());
     if (!kSections.count(name) || !node.is_table()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "unknown section [", ShowUntrusted(name), "] (line ", node.source().begin.line,
           "); sections are [server], [hsm], [signing], [voucher], [audit], [keys], [store], [queue], "
-          "[metrics], [grpc]"));
+          "[metrics], [grpc], [web], [oidc]"));
     }
   }
   MasadConfig c;
@@ -355,10 +391,35 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
       grpc.Integer("max_message_bytes", &c.grpc_max_message_bytes, 1024, 64 * 1024 * 1024));
   MASA_RETURN_IF_ERROR(grpc.NoUnknownKeys());
 
+  Section web(table("web"), "web");
+  MASA_RETURN_IF_ERROR(web.String("root", &c.web_root));
+  MASA_RETURN_IF_ERROR(web.String("licence_file", &c.licence_file));
+  int64_t lifetime_hours = absl::ToInt64Hours(c.session_lifetime);
+  MASA_RETURN_IF_ERROR(web.Integer("session_lifetime_hours", &lifetime_hours, 1, 24 * 30));
+  c.session_lifetime = absl::Hours(lifetime_hours);
+  int64_t idle_minutes = absl::ToInt64Minutes(c.session_idle_timeout);
+  MASA_RETURN_IF_ERROR(web.Integer("session_idle_minutes", &idle_minutes, 1, 24 * 60));
+  c.session_idle_timeout = absl::Minutes(idle_minutes);
+  MASA_RETURN_IF_ERROR(web.NoUnknownKeys());
+
+  const toml::table* oidc_table = table("oidc");
+  Section oidc(oidc_table, "oidc");
+  c.oidc = oidc_table != nullptr;
+  MASA_RETURN_IF_ERROR(oidc.String("issuer", &c.oidc_issuer));
+  MASA_RETURN_IF_ERROR(oidc.String("client_id", &c.oidc_client_id));
+  MASA_RETURN_IF_ERROR(oidc.String("client_secret_file", &c.oidc_client_secret_file));
+  MASA_RETURN_IF_ERROR(oidc.String("redirect_uri", &c.oidc_redirect_uri));
+  MASA_RETURN_IF_ERROR(oidc.String("name", &c.oidc_name));
+  MASA_RETURN_IF_ERROR(oidc.String("ca_file", &c.oidc_ca_file));
+  MASA_RETURN_IF_ERROR(oidc.NoUnknownKeys());
+
+  if (c.web_root.empty()) c.web_root = DefaultWebRoot();
   for (std::string* path : {&c.tls_certificate, &c.tls_key, &c.softhsm_conf, &c.pin_file,
-                            &c.signing_certificate, &c.signing_chain, &c.state_dir}) {
+                            &c.signing_certificate, &c.signing_chain, &c.state_dir, &c.web_root,
+                            &c.licence_file, &c.oidc_client_secret_file, &c.oidc_ca_file}) {
     *path = Resolve(dir, *path);
   }
+  if (c.licence_file.empty()) c.licence_file = c.web_root + "/licence.txt";
   MASA_RETURN_IF_ERROR(ValidateConfig(c));
   return c;
 }
@@ -463,7 +524,16 @@ std::string FormatConfig(const MasadConfig& c) {
       "\n\n[queue]\nworkers = ", c.workers, "\ncapacity = ", c.queue_capacity,
       "\nmax_batch = ", c.max_batch, "\nworker_nice = ", c.worker_nice,
       "\n\n[metrics]\nlisten = ", q(c.metrics_listen), "\n\n[grpc]\nlisten = ", q(c.grpc_listen),
-      "\nmax_message_bytes = ", c.grpc_max_message_bytes, "\n");
+      "\nmax_message_bytes = ", c.grpc_max_message_bytes, "\n\n[web]\nroot = ", q(c.web_root),
+      "\nlicence_file = ", q(c.licence_file),
+      "\nsession_lifetime_hours = ", absl::ToInt64Hours(c.session_lifetime),
+      "\nsession_idle_minutes = ", absl::ToInt64Minutes(c.session_idle_timeout), "\n",
+      c.oidc ? absl::StrCat("\n[oidc]\nissuer = ", q(c.oidc_issuer),
+                            "\nclient_id = ", q(c.oidc_client_id),
+                            "\nclient_secret_file = ", q(c.oidc_client_secret_file),
+                            "\nredirect_uri = ", q(c.oidc_redirect_uri),
+                            "\nname = ", q(c.oidc_name), "\nca_file = ", q(c.oidc_ca_file), "\n")
+             : std::string());
 }
 
 }  // namespace masa::tools

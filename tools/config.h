@@ -106,8 +106,30 @@ struct MasadConfig {
   size_t max_batch = 32;
   int worker_nice = 5;  // signer threads yield the CPU to ingress and commits
 
+  // [web] the web application served from / of the API listener.
+  // root: the folder holding index.html and assets/. "" (the default) resolves to
+  // DefaultWebRoot(): where `cmake --install` put web/, or else, for a masad run from its
+  // build tree, the source tree's web/.
+  std::string web_root;
+  std::string licence_file;                           // the licence terms; "" = <root>/licence.txt
+  absl::Duration session_lifetime = absl::Hours(12);  // session_lifetime_hours
+  absl::Duration session_idle_timeout = absl::Minutes(30);  // session_idle_minutes
+
+  // [oidc] single sign-on ("Sign in using <name>"); no [oidc] section: no SSO.
+  bool oidc = false;        // the section is present
+  std::string oidc_issuer;  // https, or http on a loopback host
+  std::string oidc_client_id;
+  std::string oidc_client_secret_file;  // the client secret, mode 0600 (never in the config)
+  std::string oidc_redirect_uri;        // https://HOST:PORT/auth/oidc/callback as registered
+  std::string oidc_name = "SSO";
+  std::string oidc_ca_file;  // PEM CAs of the provider's TLS certificate; "" = the system's
+
   std::string config_dir = ".";  // folder of the file, for resolving relative paths
 };
+
+// The default [web] root: the installed share/masa/web when it holds index.html, else the
+// source tree's web/ (a masad run from its build tree), else the installed path.
+std::string DefaultWebRoot();
 
 // Reads and validates `path`. kNotFound: no file; kInvalidArgument: a TOML syntax error
 // (with line and column), an unknown section or key, a wrong type or an out-of-range value,

@@ -25,6 +25,67 @@ TEST(Config, DefaultsAndRelativePathsResolveAgainstTheFile) {
   EXPECT_EQ(c->metrics_listen, "127.0.0.1:9464");
 }
 
+TEST(Config, WebDefaultsAndSettings) {
+  auto d = ParseConfig("[server]\nplain_http = true\n", "/x");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->web_root, DefaultWebRoot());
+  EXPECT_EQ(d->licence_file, DefaultWebRoot() + "/licence.txt");
+  EXPECT_EQ(d->session_lifetime, absl::Hours(12));
+  EXPECT_EQ(d->session_idle_timeout, absl::Minutes(30));
+  EXPECT_FALSE(d->oidc);
+
+  auto c = ParseConfig(
+      "[server]\nplain_http = true\n[web]\nroot = \"web\"\nsession_lifetime_hours = 8\n"
+      "session_idle_minutes = 15\n[oidc]\nissuer = \"http://127.0.0.1:9000\"\n"
+      "client_id = \"masa\"\nclient_secret_file = \"oidc.secret\"\n"
+      "redirect_uri = \"https://127.0.0.1:8443/auth/oidc/callback\"\nname = \"Acme SSO\"\n",
+      "/etc/masa");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->web_root, "/etc/masa/web");
+  EXPECT_EQ(c->licence_file, "/etc/masa/web/licence.txt");
+  EXPECT_EQ(c->session_lifetime, absl::Hours(8));
+  EXPECT_EQ(c->session_idle_timeout, absl::Minutes(15));
+  EXPECT_TRUE(c->oidc);
+  EXPECT_EQ(c->oidc_issuer, "http://127.0.0.1:9000");
+  EXPECT_EQ(c->oidc_client_secret_file, "/etc/masa/oidc.secret");
+  EXPECT_EQ(c->oidc_name, "Acme SSO");
+  EXPECT_EQ(c->oidc_ca_file, "");
+  auto again = ParseConfig(FormatConfig(*c), "/y");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->oidc_redirect_uri, c->oidc_redirect_uri);
+  EXPECT_EQ(again->session_idle_timeout, absl::Minutes(15));
+  EXPECT_EQ(again->web_root, "/etc/masa/web");
+}
+
+TEST(Config, WebAndOidcErrorsNameTheKey) {
+  struct Case {
+    const char* toml;
+    const char* message;
+  } cases[] = {
+      {"[web]\nsession_idle_minutes = 0\n", "[web] session_idle_minutes: 0 is out of range"},
+      {"[web]\nsession_lifetime_hours = 1\nsession_idle_minutes = 90\n",
+       "[web] session_idle_minutes exceeds session_lifetime_hours"},
+      {"[web]\nlicense_file = \"x\"\n", "unknown key [web] license_file"},
+      {"[oidc]\nissuer = \"http://127.0.0.1:1\"\n", "[oidc] client_id is required"},
+      {"[oidc]\nissuer = \"http://127.0.0.1:1\"\nclient_id = \"m\"\n",
+       "[oidc] client_secret_file is required"},
+      {"[oidc]\nissuer = \"idp.example\"\nclient_id = \"m\"\nclient_secret_file = \"s\"\n"
+       "redirect_uri = \"https://h/auth/oidc/callback\"\n",
+       "[oidc] issuer must be an https:// URL"},
+      {"[oidc]\nissuer = \"https://idp\"\nclient_id = \"m\"\nclient_secret_file = \"s\"\n"
+       "redirect_uri = \"https://h/\"\n",
+       "[oidc] redirect_uri must be this daemon's /auth/oidc/callback"},
+      {"[oidc]\nclient_secret = \"hunter2\"\n", "unknown key [oidc] client_secret"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.toml);
+    auto parsed = ParseConfig(std::string("[server]\nplain_http = true\n") + c.toml, "/x");
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(parsed.status().message().find(c.message), absl::string_view::npos)
+        << parsed.status();
+  }
+}
+
 TEST(Config, KeyLifecycleSettings) {
   auto d = ParseConfig("[server]\nplain_http = true\n", "/x");
   ASSERT_TRUE(d.ok()) << d.status();

@@ -3,6 +3,8 @@
 // tamper-evident audit log. SIGTERM drains requests in flight: nothing acknowledged is lost.
 // Prometheus /metrics is served on a listener of its own ([metrics] listen, loopback), and
 // the OVGS gRPC API on another ([grpc] listen, TLS with the same certificate), when set.
+// The web application is served from / of the API listener ([web] root), with single sign-on
+// when [oidc] is set.
 //
 //   masad --config /etc/masa/masad.toml
 //   masad --config FILE --check-config     validate and exit
@@ -20,8 +22,10 @@
 #include "absl/synchronization/notification.h"
 #include "api/grpc/grpc_server.h"
 #include "api/rest_api.h"
+#include "api/web/oidc.h"
 #include "common/file.h"
 #include "common/log.h"
+#include "common/secret.h"
 #include "common/status.h"
 #include "queue/http_server.h"
 #include "queue/systemd_notify.h"
@@ -100,6 +104,49 @@ absl::StatusOr<std::unique_ptr<api::GrpcServer>> StartGrpc(const MasadConfig& co
   return server;
 }
 
+// The web application's options: its files, the licence terms ([web] licence_file; the
+// default <root>/licence.txt may be missing, then a placeholder text is shown) and the
+// OpenID Connect relying party when [oidc] is set (the provider must answer at start).
+struct Web {
+  api::RestApiWebOptions options;
+  std::unique_ptr<api::web::OidcClient> oidc;
+};
+
+absl::StatusOr<Web> PrepareWeb(const MasadConfig& config) {
+  Web web;
+  web.options.root = config.web_root;
+  if (!PathExists(config.web_root + "/index.html")) {
+    Log(LogLevel::kWarning, absl::StrCat("masad: [web] root ", config.web_root,
+                                         " holds no index.html; the web application answers 404"));
+  }
+  absl::StatusOr<std::string> licence = ReadFile(config.licence_file);
+  if (licence.ok()) {
+    web.options.licence_text = *std::move(licence);
+  } else if (config.licence_file == config.web_root + "/licence.txt" &&
+             !PathExists(config.licence_file)) {
+    web.options.licence_text =
+        "No licence terms are configured for this appliance ([web] licence_file).\n";
+  } else {
+    return Annotate(licence.status(), "[web] licence_file");
+  }
+  if (config.oidc) {
+    api::web::OidcOptions oidc;
+    oidc.issuer = config.oidc_issuer;
+    oidc.client_id = config.oidc_client_id;
+    absl::StatusOr<Secret> secret = ReadSecretFile(config.oidc_client_secret_file);
+    if (!secret.ok()) return Annotate(secret.status(), "[oidc] client_secret_file");
+    oidc.client_secret = *std::move(secret);
+    oidc.redirect_uri = config.oidc_redirect_uri;
+    oidc.ca_file = config.oidc_ca_file;
+    auto client = api::web::OidcClient::Create(std::move(oidc));
+    if (!client.ok()) return Annotate(client.status(), "[oidc]");
+    web.oidc = *std::move(client);
+    web.options.oidc = web.oidc.get();
+    web.options.oidc_name = config.oidc_name;
+  }
+  return web;
+}
+
 absl::Status Serve(const MasadConfig& config) {
   // Signals are taken synchronously by sigwait below; every thread inherits the mask.
   sigset_t signals;
@@ -110,12 +157,14 @@ absl::Status Serve(const MasadConfig& config) {
   signal(SIGPIPE, SIG_IGN);
 
   MASA_ASSIGN_OR_RETURN(std::unique_ptr<Stack> stack, OpenStack(config));
+  MASA_ASSIGN_OR_RETURN(Web web, PrepareWeb(config));
   std::atomic<bool> ready{false};
   // Ready while serving and while some HSM token can sign: with every token down /readyz
   // says 503, so a load balancer sends requests elsewhere until a probe brings one back.
   MASA_ASSIGN_OR_RETURN(
       auto api,
       api::RestApi::Create({.services = api::RestApiServices::Of(*stack->service),
+                            .web = web.options,
                             .work_queue = stack->work_queue.get(),
                             .ready = [&] { return ready.load() && stack->token_group->ready(); },
                             .extra_metrics = [&] { return HsmMetrics(*stack); }}));
@@ -166,8 +215,14 @@ absl::Status Serve(const MasadConfig& config) {
     MASA_RETURN_IF_ERROR(SplitListen(config.grpc_listen, &address, &port));
     std::printf("masad grpc on %s\n", HostPort(address, grpc->port()).c_str());
   }
-  std::printf("masad listening on %s://%s\n", config.tls_certificate.empty() ? "http" : "https",
-              HostPort(config.listen_address, server->port()).c_str());
+  const std::string origin = absl::StrCat(config.tls_certificate.empty() ? "http" : "https", "://",
+                                          HostPort(config.listen_address, server->port()));
+  const std::string sso = config.oidc ? absl::StrCat(" or ", config.oidc_name) : "";
+  std::printf("masad web application on %s/ (sign in with an API token%s)\n", origin.c_str(),
+              sso.c_str());
+  Log(LogLevel::kInfo,
+      absl::StrCat("masad: web application on ", origin, "/ from ", config.web_root));
+  std::printf("masad listening on %s\n", origin.c_str());
   std::fflush(stdout);
   queue::NotifyReady();
   // Key rotation: an activation (masactl key activate, another process) reaches this one

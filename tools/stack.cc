@@ -206,6 +206,8 @@ absl::StatusOr<std::unique_ptr<Stack>> OpenStack(const MasadConfig& config) {
   options.default_validity = config.default_validity;
   options.max_validity = config.max_validity;
   options.default_assertion = config.default_assertion;
+  options.session_lifetime = config.session_lifetime;
+  options.session_idle_timeout = config.session_idle_timeout;
   auto service = service::Service::Create(std::move(options));
   if (!service.ok()) return Annotate(service.status(), "starting the service");
   stack->service = std::move(*service);
