@@ -73,6 +73,12 @@ open(d + "/request.json", "w").write(json.dumps(body))
 PY
 fi
 
+# The web application's files from this source tree (an installed masad uses the copy
+# `cmake --install` put in share/masa/web). States made before it existed get the section.
+if ! grep -q '^\[web\]' "$state/masad.toml"; then
+  printf '\n[web]\nroot = "%s/web"\n' "$root" >>"$state/masad.toml"
+fi
+
 step "starting masad on 127.0.0.1:$port"
 log=$state/masad.log
 "$bin/masad" --config "$state/masad.toml" --listen "127.0.0.1:$port" >"$log" 2>&1 &
@@ -104,9 +110,21 @@ step "verifying it as a device would (RFC 8572 section 5.4)"
 openssl cms -verify -binary -inform DER -in "$state/SN-0001.vcj" \
   -CAfile "$state/trust-anchor.pem" -out /dev/null
 
+# Sign-in: the admin token always; single sign-on when masad.toml has an [oidc] section.
+sso=$(sed -n 's/^masad web application on .*(sign in with an API token or \(.*\))$/\1/p' "$log")
+if [ -n "$sso" ]; then
+  signin="\"Sign in using $sso\", or paste the admin token below"
+else
+  signin="paste the admin token below (single sign-on: add [oidc] to $state/masad.toml)"
+fi
+
 cat <<MSG
 
 masad is running: $url   (log: $log; Ctrl-C stops it)
+web application:  $url/   (open it in a browser)
+  sign in:        $signin
+  the browser does not know the development CA: accept its warning, or import
+  $state/tls-ca.pem
 admin token:      $(cat "$state/admin.token")
 serial numbers:   SN-0001 .. SN-0020 (organization org-example)
 

@@ -34,9 +34,28 @@ url=$(sed -n 's/^masad is running: \([^ ]*\).*/\1/p' "$out")
 code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$work/state/tls-ca.pem" "$url/healthz")
 [ "$code" = 200 ] || fail "masad at $url answered /healthz with $code"
 
+# It says where the web application is and how to sign in, and both work: the page loads
+# with its security headers, and the admin token it prints starts a session (the cookie).
+grep -q "^web application:  $url/ " "$out" || fail "no line gives the web application's address"
+grep -q '^  sign in: .*admin token' "$out" || fail "no line says how to sign in"
+headers=$work/headers.txt
+code=$(curl -sS -D "$headers" -o "$work/index.html" -w '%{http_code}' \
+  --cacert "$work/state/tls-ca.pem" "$url/")
+[ "$code" = 200 ] || fail "the web application at $url/ answered $code"
+grep -qi "^content-security-policy: default-src 'self'; script-src 'self'" "$headers" ||
+  fail "the web application's page has no Content-Security-Policy"
+grep -q '<script type="module" src="/assets/js/app.js"' "$work/index.html" ||
+  fail "the page at $url/ is not the web application"
+(umask 077 && printf '{"token":"%s"}' "$(cat "$work/state/admin.token")" >"$work/signin.json")
+code=$(curl -sS -D "$headers" -o /dev/null -w '%{http_code}' --cacert "$work/state/tls-ca.pem" \
+  -H 'Content-Type: application/json' --data-binary @"$work/signin.json" "$url/auth/token")
+[ "$code" = 200 ] || fail "signing in with the admin token answered $code"
+grep -qi '^set-cookie: __Host-masa_session=.*HttpOnly; SameSite=Strict' "$headers" ||
+  fail "signing in set no session cookie"
+
 # Ctrl-C (here SIGTERM to its process group) stops masad with it.
 kill -TERM -- "-$pid"
 wait "$pid" 2>/dev/null || true
 pid=
 ! pgrep -f "$work/state/masad.toml" >/dev/null || fail "masad still runs after run.sh stopped"
-echo "run.sh: built with progress, provisioned, served and verified a voucher, stopped"
+echo "run.sh: built, provisioned, served and verified a voucher, signed in to the web, stopped"
