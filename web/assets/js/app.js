@@ -5,12 +5,12 @@ import {api, apiBlob, onUnauthenticated, setCsrfToken} from './api.js';
 import {el, field, messageOf, replace, toast} from './dom.js';
 
 // The pages: route name -> navigation label and who sees the link. A page without `nav`
-// has no link (it is reached from another page). `allowed(profile)` decides the link
+// has no link (it is reached from another page; `under` names the link marked current). `allowed(profile)` decides the link
 // only; the service decides every call the page makes.
 const has = (profile, ...permissions) => permissions.some((p) => profile.permissions.includes(p));
 export const ROUTES = {
   'home': {nav: 'Home', allowed: () => true},
-  'voucher': {},
+  'voucher': {under: 'home'},  // a voucher's page belongs to the home page's table
   'settings': {nav: 'Settings', allowed: () => true},
   'admin': {nav: 'Admin', allowed: (p) => has(p, 'admin')},
   'account-team': {nav: 'Account team', allowed: (p) => has(p, 'assign-serials', 'view-all-organizations')},
@@ -270,8 +270,9 @@ async function route() {
     history.replaceState(null, '', `#/${DEFAULT_ROUTE}`);
   }
   const {name, args, params} = parseHash(location.hash);
+  const current = Object.hasOwn(ROUTES, name) ? ROUTES[name].under || name : name;
   for (const a of topbar.querySelectorAll('nav a')) {
-    if (a.dataset.route === name) {
+    if (a.dataset.route === current) {
       a.setAttribute('aria-current', 'page');
     } else {
       a.removeAttribute('aria-current');
