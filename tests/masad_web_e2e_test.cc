@@ -49,8 +49,8 @@ class Curl {
               const std::vector<std::string>& extra = {}) {
     const std::string n = std::to_string(++count_);
     const std::string headers = dir_ + "/h" + n, body = dir_ + "/b" + n;
-    std::vector<std::string> argv = {CURL_CLI, "-sS", "--cacert", ca_, "-X", method, "-D",
-                                     headers,  "-o",  body,       "-w", "%{http_code}"};
+    std::vector<std::string> argv = {CURL_CLI, "-sS",   "--cacert", ca_,  "-X", method,
+                                     "-D",     headers, "-o",       body, "-w", "%{http_code}"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     argv.push_back(url_ + path);
     ProcessResult r = RunTool(argv);
@@ -113,9 +113,9 @@ TEST(MasadWebE2eTest, TokenSignInCsrfLicenceAndSignOutWithCurl) {
 
   // Sign in with the token: the cookie lands in the jar.
   const std::string signin = curl.File("signin.json", json{{"token", token}}.dump());
-  Answer in = curl.Call("POST", "/auth/token",
-                        {"-c", jar, "-H", json_type, "-H", "Origin: " + url, "--data-binary",
-                         "@" + signin});
+  Answer in = curl.Call(
+      "POST", "/auth/token",
+      {"-c", jar, "-H", json_type, "-H", "Origin: " + url, "--data-binary", "@" + signin});
   ASSERT_EQ(in.status, 200) << in.body;
   EXPECT_THAT(in.headers, HasSubstr("set-cookie: __host-masa_session=masa_session_"));
   EXPECT_THAT(in.headers, HasSubstr("; path=/; secure; httponly; samesite=strict"));
@@ -132,13 +132,13 @@ TEST(MasadWebE2eTest, TokenSignInCsrfLicenceAndSignOutWithCurl) {
 
   // A state change with the cookie: without the CSRF token, or from another site, refused.
   const std::string made = curl.File("token.json", R"({"description":"from the web"})");
-  Answer bare = curl.Call("POST", "/tokens",
-                          {"-b", jar, "-H", json_type, "--data-binary", "@" + made});
+  Answer bare =
+      curl.Call("POST", "/tokens", {"-b", jar, "-H", json_type, "--data-binary", "@" + made});
   EXPECT_EQ(bare.status, 403) << bare.body;
   EXPECT_EQ(bare.Json()["type"], "urn:masa:problem:csrf");
   Answer cross = curl.Call("POST", "/tokens",
-                           {"-b", jar, "-K", csrf_file, "-H", "Origin: https://evil.example",
-                            "-H", json_type, "--data-binary", "@" + made});
+                           {"-b", jar, "-K", csrf_file, "-H", "Origin: https://evil.example", "-H",
+                            json_type, "--data-binary", "@" + made});
   EXPECT_EQ(cross.status, 403) << cross.body;
   EXPECT_THAT(cross.Json().value("detail", ""), HasSubstr("another origin"));
   Answer good = curl.Call("POST", "/tokens",
@@ -160,8 +160,7 @@ TEST(MasadWebE2eTest, TokenSignInCsrfLicenceAndSignOutWithCurl) {
   const std::string accept =
       curl.File("accept.json", json{{"version", licence.Json()["version"]}}.dump());
   EXPECT_EQ(curl.Call("POST", "/auth/licence",
-                      {"-b", jar, "-K", csrf_file, "-H", json_type, "--data-binary",
-                       "@" + accept})
+                      {"-b", jar, "-K", csrf_file, "-H", json_type, "--data-binary", "@" + accept})
                 .status,
             204);
   EXPECT_EQ(curl.Call("GET", "/auth/session", {"-b", jar}).Json()["licence"]["accepted"], true);
