@@ -526,7 +526,8 @@ export async function startIdp({users = []} = {}) {
 // Debian's Chromium, headless, through playwright-core (which never downloads a browser).
 // page(options) -> a page in a new context (its own cookies) with ignoreHTTPSErrors for the
 // appliance's test CA, a 1280x800 viewport and UI_TIMEOUT_MS as every wait's bound; the
-// page's uncaught errors and console errors (a CSP violation among them) go to stderr.
+// page's uncaught errors and console errors (a CSP violation among them; not the failed
+// loads) go to stderr.
 // foreignRequests lists every URL a page asked for on a host other than loopback (http,
 // https and ws only), for tests that check the application talks to no other host.
 export async function launch() {
@@ -554,7 +555,10 @@ export async function launch() {
       const page = await context.newPage();
       page.on('pageerror', (e) => process.stderr.write(`page error: ${e.message}\n`));
       page.on('console', (m) => {
-        if (m.type() === 'error') process.stderr.write(`page console: ${m.text()}\n`);
+        // Not the failed loads: the application's expected 401s and 403s, the provider's font.
+        if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) {
+          process.stderr.write(`page console: ${m.text()}\n`);
+        }
       });
       return page;
     },
