@@ -141,6 +141,9 @@ export async function render(main, ctx) {
       sort: state.sort === 'requested_at' ? '' : state.sort, order: state.descending ? '' : 'asc',
       size: state.size === 25 ? '' : state.size,
     });
+    // Only while the home page is still the one shown: a load that finishes after the
+    // person moved on must not pull the address back to home.
+    if (!location.hash.startsWith('#/home') && !['', '#', '#/'].includes(location.hash)) return;
     history.replaceState(null, '', `#/home${q}`);
   }
 
