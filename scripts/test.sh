@@ -32,7 +32,9 @@ if [ "${MASA_SKIP_SANITIZERS:-0}" != 1 ]; then
   # suppressions are for races inside uninstrumented third-party libraries only.
   # die_after_fork=0: the store's multi-process tests start threads (a store) in a forked
   # child, as a second process would; ForkChild itself refuses to fork beside other threads.
-  scripts/build.sh build-tsan "${sanitizer_build[@]}" -DMASA_TSAN=ON -DMASA_THREAD_SAFETY=ON
+  # The test binaries whose every test the ctest run below leaves out are not built at all.
+  scripts/build.sh build-tsan "${sanitizer_build[@]}" -DMASA_TSAN=ON -DMASA_THREAD_SAFETY=ON \
+    "-DMASA_SKIP_TEST_LABELS=grpc;slow"
   tsan_options="halt_on_error=1 second_deadlock_stack=1 die_after_fork=0"
   tsan_options+=" suppressions=$PWD/tests/tsan/suppressions.txt"
   # Not the gRPC tests (label grpc): Debian's libgrpc is not instrumented, and TSan reports
