@@ -6,6 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git ca-certificates
+  ninja-build  # scripts/build.sh: new build folders are Ninja builds
   libssl-dev openssl
   softhsm2 libsofthsm2 libp11-kit-dev p11-kit opensc
   libabsl-dev nlohmann-json3-dev libtomlplusplus-dev
@@ -16,6 +17,7 @@ packages=(
   libfaketime  # tests only: masad restarted days later, to see tokens expire
   tar  # tests: the voucher archive of GET /request/{req_id}/download, listed and extracted
   clang-14 libclang-rt-14-dev  # tests only: the ThreadSanitizer + -Wthread-safety build
+  lld-14  # tests only: the sanitizer builds link with lld (scripts/test.sh)
   clang-format-14  # scripts/format.sh
   libfuzzer-14-dev  # tests only: the libFuzzer targets (MASA_FUZZ, scripts/fuzz.sh)
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc  # the OVGS gRPC API

@@ -17,7 +17,10 @@ if [ "${MASA_SKIP_SANITIZERS:-0}" != 1 ]; then
     -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14
     "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -gline-tables-only -DNDEBUG"
     "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -gline-tables-only -DNDEBUG"
-    -DMASA_BUILD_BENCH=OFF -DMASA_PCH=ON)
+    -DMASA_BUILD_BENCH=OFF -DMASA_PCH=ON
+    -DCMAKE_EXE_LINKER_FLAGS=-fuse-ld=lld -DCMAKE_SHARED_LINKER_FLAGS=-fuse-ld=lld)
+  # lld links (Debian lld-14): each sanitized binary links the whole stack, in 0.12 s of CPU
+  # against GNU ld's 0.45, some 70 binaries per build.
   # The clang builds precompile the test headers (MASA_PCH). Not the g++ Release build: g++
   # 12 loses the system-header status of what a precompiled header holds, and its
   # -Warray-bounds false positive inside <string> then fails the -Werror build.
