@@ -52,15 +52,16 @@ std::optional<HttpResponse> RestApiImpl::AuthenticateCall(Call& call) const {
         "the web application.",
         false);
   }
-  // The web application's session: the service decides whether it is still alive; a call
-  // that changes state must also prove it comes from our own pages (CSRF).
+  // The web application's session: a call that changes state must prove it comes from our
+  // own pages (CSRF), judged first so that a forged call never reaches the service (nor
+  // counts as the session's activity); then the service decides whether it is still alive.
   Secret secret(*std::move(cookie));
-  absl::StatusOr<service::Caller> caller =
-      options_.services.sessions->AuthenticateSession(secret.view());
-  if (!caller.ok()) return Fail(caller.status());
   if (absl::Status csrf = web::CheckCsrf(call.request, secret.view()); !csrf.ok()) {
     return web::CsrfProblem(csrf);
   }
+  absl::StatusOr<service::Caller> caller =
+      options_.services.sessions->AuthenticateSession(secret.view());
+  if (!caller.ok()) return Fail(caller.status());
   call.caller = *std::move(caller);
   call.session = std::move(secret);
   return std::nullopt;
