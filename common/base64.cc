@@ -58,6 +58,16 @@ absl::StatusOr<std::string> Decode(std::string_view text, bool url) {
 
 }  // namespace
 
+std::string Base64UrlEncode(std::string_view data) {
+  std::string out = Base64Encode(data);
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  for (char& c : out) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  return out;
+}
+
 std::string Base64Encode(std::string_view data) {
   std::string out;
   out.reserve((data.size() + 2) / 3 * 4);

@@ -17,6 +17,9 @@ absl::StatusOr<std::string> Base64Decode(std::string_view text);
 // Lower-case hexadecimal, two digits a byte (hashes and ids in messages and JSON).
 std::string HexEncode(std::string_view data);
 
+// base64url without padding (RFC 4648 section 5): JOSE values, PKCE, CSRF tokens.
+std::string Base64UrlEncode(std::string_view data);
+
 // Decoding of base64url without padding (RFC 4648 section 5), as some voucher nonces use.
 absl::StatusOr<std::string> Base64UrlDecode(std::string_view text);
 

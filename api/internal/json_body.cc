@@ -1,7 +1,7 @@
 #include "api/internal/json_body.h"
 
 #include <charconv>
-#include <set>
+
 #include <utility>
 #include <vector>
 
@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/status.h"
+#include "common/strict_json.h"
 #include "common/time.h"
 #include "common/utf8.h"
 
@@ -20,32 +21,6 @@ namespace {
 using nlohmann::json;
 
 absl::Status Invalid(std::string message) { return absl::InvalidArgumentError(std::move(message)); }
-
-// Depth of [ and { outside strings; parsing only happens below kMaxJsonDepth so neither the
-// parser's stack nor anything walking the tree later can be driven deep.
-bool TooDeep(std::string_view body) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < body.size(); ++i) {
-    char c = body[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxJsonDepth) return true;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
-}
 
 std::string TypeName(const json& value) { return value.type_name(); }
 
@@ -80,49 +55,27 @@ absl::StatusOr<json> ParseJsonObject(std::string_view body, bool allow_empty) {
     return Invalid(
         "the request body is empty; send a JSON object (Content-Type: application/json)");
   }
-  if (!IsValidUtf8(body)) {
-    return Invalid("the request body is not valid UTF-8");
+  StrictJson parsed = ParseStrictJson(body, kMaxJsonDepth);
+  switch (parsed.problem) {
+    case StrictJson::Problem::kNone:
+      break;
+    case StrictJson::Problem::kNotUtf8:
+      return Invalid("the request body is not valid UTF-8");
+    case StrictJson::Problem::kTooDeep:
+      return Invalid(absl::StrCat("the request body nests arrays/objects deeper than ",
+                                  kMaxJsonDepth, " levels"));
+    case StrictJson::Problem::kNotJson:
+      if (parsed.error_byte == 0) {
+        return Invalid("the request body is not valid JSON; send one JSON object");
+      }
+      return Invalid(absl::StrCat("the request body is not valid JSON (at byte ", parsed.error_byte,
+                                  "); send one JSON object"));
+    case StrictJson::Problem::kDuplicateMember:
+      return Invalid(absl::StrCat("the request body has the key \"",
+                                  ShowUntrusted(parsed.duplicate),
+                                  "\" twice in one object; send each member once"));
   }
-  if (TooDeep(body)) {
-    return Invalid(absl::StrCat("the request body nests arrays/objects deeper than ", kMaxJsonDepth,
-                                " levels"));
-  }
-  // The keys seen so far in each object being parsed, innermost last. nlohmann keeps the
-  // last of duplicate keys; the API refuses them instead (RFC 8259 section 4 leaves the
-  // meaning of duplicates open, and two readers could pick different ones).
-  std::vector<std::set<std::string, std::less<>>> keys;
-  std::optional<std::string> duplicate;  // the first key seen twice ("" is a key too)
-  auto refuse_duplicates = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
-    switch (event) {
-      case json::parse_event_t::object_start:
-        keys.emplace_back();
-        break;
-      case json::parse_event_t::object_end:
-        if (!keys.empty()) keys.pop_back();
-        break;
-      case json::parse_event_t::key:
-        if (!keys.empty() && !keys.back().insert(parsed.get<std::string>()).second && !duplicate) {
-          duplicate = parsed.get<std::string>();
-        }
-        break;
-      default:
-        break;
-    }
-    return true;
-  };
-  json value;
-  try {
-    value = json::parse(body.begin(), body.end(), refuse_duplicates);
-  } catch (const json::parse_error& e) {
-    return Invalid(absl::StrCat("the request body is not valid JSON (at byte ", e.byte,
-                                "); send one JSON object"));
-  } catch (const std::exception&) {
-    return Invalid("the request body is not valid JSON; send one JSON object");
-  }
-  if (duplicate) {
-    return Invalid(absl::StrCat("the request body has the key \"", ShowUntrusted(*duplicate),
-                                "\" twice in one object; send each member once"));
-  }
+  json value = std::move(parsed.value);
   if (!value.is_object()) {
     return Invalid(absl::StrCat("the request body must be a JSON object, not ", TypeName(value)));
   }

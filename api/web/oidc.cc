@@ -60,7 +60,7 @@ absl::StatusOr<std::string> RandomValue() {
     return absl::InternalError("the random generator failed");
   }
   std::string out =
-      internal::Base64UrlEncode(std::string_view(reinterpret_cast<char*>(bytes), sizeof(bytes)));
+      Base64UrlEncode(std::string_view(reinterpret_cast<char*>(bytes), sizeof(bytes)));
   OPENSSL_cleanse(bytes, sizeof(bytes));
   return out;
 }
@@ -231,7 +231,7 @@ absl::StatusOr<OidcLogin> OidcClientImpl::Begin() {
   MASA_ASSIGN_OR_RETURN(std::string nonce, RandomValue());
   MASA_ASSIGN_OR_RETURN(std::string verifier, RandomValue());
   MASA_ASSIGN_OR_RETURN(std::string binding, RandomValue());
-  const std::string challenge = internal::Base64UrlEncode(Sha256(verifier));
+  const std::string challenge = Base64UrlEncode(Sha256(verifier));
   using internal::PercentEncode;
   std::string endpoint;
   {

@@ -33,7 +33,7 @@
 namespace masa::api::web {
 namespace {
 
-using internal::Base64UrlEncode;
+using ::masa::Base64UrlEncode;
 using nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::Not;

@@ -18,16 +18,6 @@ namespace {
 
 constexpr std::string_view kCsrfLabel = "masa-csrf-v1";
 
-std::string Base64Url(std::string_view bytes) {
-  std::string out = Base64Encode(bytes);
-  while (!out.empty() && out.back() == '=') out.pop_back();
-  for (char& c : out) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  return out;
-}
-
 bool ConstantTimeEqual(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
@@ -79,7 +69,7 @@ std::string CsrfTokenFor(std::string_view session_secret) {
     // Only when memory is exhausted; an empty token matches no request.
     return "";
   }
-  return Base64Url(std::string_view(reinterpret_cast<const char*>(mac), mac_len));
+  return Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(mac), mac_len));
 }
 
 std::string OwnOrigin(const queue::HttpRequest& request) {

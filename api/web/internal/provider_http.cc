@@ -7,12 +7,12 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
-#include <set>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "common/strict_json.h"
 #include "common/utf8.h"
 
 namespace masa::api::web::internal {
@@ -63,30 +63,6 @@ bool IsLoopbackHost(std::string host) {
   }
   in_addr a4;
   return inet_pton(AF_INET, host.c_str(), &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
-}
-
-// The depth of [ and { outside strings, so that nothing parsing or walking the answer is
-// driven deeper than kMaxJsonDepth.
-bool TooDeep(std::string_view body) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < body.size(); ++i) {
-    char c = body[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxJsonDepth) return true;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
 }
 
 struct Sink {
@@ -236,61 +212,23 @@ absl::StatusOr<json> ParseProviderJson(std::string_view body, std::string_view w
   auto bad = [&](std::string_view why) {
     return absl::Status(code, absl::StrCat(Sv(what), " ", Sv(why)));
   };
-  if (!IsValidUtf8(body)) return bad("is not valid UTF-8");
-  if (TooDeep(body)) return bad(absl::StrCat("nests deeper than ", kMaxJsonDepth, " levels"));
-  std::vector<std::set<std::string, std::less<>>> keys;
-  std::optional<std::string> duplicate;
-  auto refuse_duplicates = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start) {
-      keys.emplace_back();
-    } else if (event == json::parse_event_t::object_end) {
-      if (!keys.empty()) keys.pop_back();
-    } else if (event == json::parse_event_t::key && !keys.empty() &&
-               !keys.back().insert(parsed.get<std::string>()).second && !duplicate) {
-      duplicate = parsed.get<std::string>();
-    }
-    return true;
-  };
-  json value;
-  try {
-    value = json::parse(body.begin(), body.end(), refuse_duplicates);
-  } catch (const json::parse_error& e) {
-    return bad(absl::StrCat("is not valid JSON (at byte ", e.byte, ")"));
-  } catch (const std::exception&) {
-    return bad("is not valid JSON");
+  StrictJson parsed = ParseStrictJson(body, kMaxJsonDepth);
+  switch (parsed.problem) {
+    case StrictJson::Problem::kNone:
+      break;
+    case StrictJson::Problem::kNotUtf8:
+      return bad("is not valid UTF-8");
+    case StrictJson::Problem::kTooDeep:
+      return bad(absl::StrCat("nests deeper than ", kMaxJsonDepth, " levels"));
+    case StrictJson::Problem::kNotJson:
+      if (parsed.error_byte == 0) return bad("is not valid JSON");
+      return bad(absl::StrCat("is not valid JSON (at byte ", parsed.error_byte, ")"));
+    case StrictJson::Problem::kDuplicateMember:
+      return bad(absl::StrCat("has the member \"", ShowUntrusted(parsed.duplicate), "\" twice"));
   }
-  if (duplicate) {
-    return bad(absl::StrCat("has the member \"", ShowUntrusted(*duplicate), "\" twice"));
-  }
+  json value = std::move(parsed.value);
   if (!value.is_object()) return bad(absl::StrCat("is not a JSON object but ", value.type_name()));
   return value;
-}
-
-std::string Base64UrlEncode(std::string_view data) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  out.reserve((data.size() * 4 + 2) / 3);
-  size_t i = 0;
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(data[k]); };
-  for (; i + 3 <= data.size(); i += 3) {
-    uint32_t v = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
-    out += kAlphabet[v >> 18];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (data.size() - i == 1) {
-    uint32_t v = byte(i) << 16;
-    out += kAlphabet[v >> 18];
-    out += kAlphabet[(v >> 12) & 63];
-  } else if (data.size() - i == 2) {
-    uint32_t v = (byte(i) << 16) | (byte(i + 1) << 8);
-    out += kAlphabet[v >> 18];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-  }
-  return out;
 }
 
 std::string PercentEncode(std::string_view text) {

@@ -63,8 +63,6 @@ absl::StatusOr<nlohmann::json> ParseProviderJson(
     std::string_view body, std::string_view what,
     absl::StatusCode code = absl::StatusCode::kUnavailable);
 
-// RFC 4648 section 5 without padding (state, nonce, PKCE, tokens).
-std::string Base64UrlEncode(std::string_view data);
 // RFC 3986 percent-encoding of everything but the unreserved characters (A-Z a-z 0-9 - . _ ~):
 // query parameters, and application/x-www-form-urlencoded values (RFC 6749 appendix B).
 std::string PercentEncode(std::string_view text);
