@@ -200,13 +200,17 @@ absl::StatusOr<Caller> ServiceImpl::Authenticate(std::string_view bearer_token) 
     metrics_.auth_failures.fetch_add(1, std::memory_order_relaxed);
     return checked.status();
   }
-  const store::Principal* principal = &checked->principal;
+  return CallerOf(*checked, std::move(hash), /*session=*/false);
+}
+
+Caller ServiceImpl::CallerOf(const CheckedCredential& checked, std::string hash, bool session) {
   Caller caller;
-  caller.principal_id_ = principal->id;
-  caller.organization_id_ = principal->organization_id;
-  caller.name_ = principal->name;
-  caller.token_id_ = internal::TokenIdFromHash(hash);
+  caller.principal_id_ = checked.principal.id;
+  caller.organization_id_ = checked.principal.organization_id;
+  caller.name_ = checked.principal.name;
+  caller.token_id_ = session ? internal::SessionIdFromHash(hash) : internal::TokenIdFromHash(hash);
   caller.token_hash_ = std::move(hash);
+  caller.session_ = session;
   return caller;
 }
 

@@ -262,14 +262,7 @@ absl::StatusOr<Caller> ServiceImpl::AuthenticateSession(std::string_view session
     return checked.status();
   }
   Touch(checked->token, now);
-  Caller caller;
-  caller.principal_id_ = checked->principal.id;
-  caller.organization_id_ = checked->principal.organization_id;
-  caller.name_ = checked->principal.name;
-  caller.token_id_ = checked->token.id;
-  caller.token_hash_ = std::move(hash);
-  caller.session_ = true;
-  return caller;
+  return CallerOf(*checked, std::move(hash), /*session=*/true);
 }
 
 absl::Status ServiceImpl::EndSession(const Caller& caller) {

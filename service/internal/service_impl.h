@@ -195,6 +195,8 @@ class ServiceImpl final : public Service {
   absl::StatusOr<CheckedCredential> CheckCredential(const store::Reader& reader,
                                                     const std::string& hash, bool session,
                                                     absl::Time now) const;
+  // The Caller of a credential CheckCredential found valid; `hash` names its record.
+  static Caller CallerOf(const CheckedCredential& checked, std::string hash, bool session);
   // The caller's access, after re-checking its token and principal in `reader`.
   absl::StatusOr<internal::AccessContext> Access(const Caller& caller,
                                                  const store::Reader& reader) const;
