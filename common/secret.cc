@@ -27,6 +27,10 @@ Secret& Secret::operator=(Secret&& other) noexcept {
 
 Secret::~Secret() { Wipe(); }
 
+bool SecretsEqual(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 void Secret::Wipe() {
   if (!value_.empty()) OPENSSL_cleanse(value_.data(), value_.size());
   value_.clear();

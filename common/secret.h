@@ -32,6 +32,10 @@ class Secret {
   std::string value_;
 };
 
+// Compares two secrets (or values derived from one: a MAC, a nonce) in time that depends only
+// on their lengths, so a mismatch's position leaks nothing.
+bool SecretsEqual(std::string_view a, std::string_view b);
+
 // Reads a secret from `path`, dropping one trailing newline. Refuses a file that other
 // users may read (kFailedPrecondition, naming the mode) and an empty one.
 absl::StatusOr<Secret> ReadSecretFile(const std::string& path);

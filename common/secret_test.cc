@@ -50,5 +50,13 @@ TEST(WriteFileAtomic, ExclusiveRefusesToReplace) {
   EXPECT_EQ(*ReadFile(path), "first");
 }
 
+TEST(Secret, EqualComparesWholeValues) {
+  EXPECT_TRUE(SecretsEqual("abc", "abc"));
+  EXPECT_TRUE(SecretsEqual("", ""));
+  EXPECT_FALSE(SecretsEqual("abc", "abd"));
+  EXPECT_FALSE(SecretsEqual("abc", "abcd"));  // a prefix is not equal
+  EXPECT_FALSE(SecretsEqual("abc", ""));
+}
+
 }  // namespace
 }  // namespace masa

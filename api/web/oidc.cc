@@ -20,6 +20,7 @@
 #include "api/web/internal/provider_http.h"
 #include "common/base64.h"
 #include "common/log.h"
+#include "common/secret.h"
 #include "common/sha256.h"
 #include "common/status.h"
 #include "common/utf8.h"
@@ -63,10 +64,6 @@ absl::StatusOr<std::string> RandomValue() {
       Base64UrlEncode(std::string_view(reinterpret_cast<char*>(bytes), sizeof(bytes)));
   OPENSSL_cleanse(bytes, sizeof(bytes));
   return out;
-}
-
-bool EqualsConstantTime(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 std::string DiscoveryUrl(std::string_view issuer) {
@@ -310,7 +307,7 @@ absl::StatusOr<OidcClientImpl::Pending> OidcClientImpl::TakePending(std::string_
     refused = Refused(
         "this browser did not send the sign-in cookie (__Host-masa_oidc); allow cookies for "
         "this site and sign in again");
-  } else if (!EqualsConstantTime(binding, login.binding)) {
+  } else if (!SecretsEqual(binding, login.binding)) {
     refused = Refused(
         "this sign-in was started in another browser (its cookie does not match); sign in "
         "again");

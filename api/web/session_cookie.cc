@@ -1,6 +1,5 @@
 #include "api/web/session_cookie.h"
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -10,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/base64.h"
+#include "common/secret.h"
 #include "common/utf8.h"
 #include "queue/problem.h"
 
@@ -17,10 +17,6 @@ namespace masa::api::web {
 namespace {
 
 constexpr std::string_view kCsrfLabel = "masa-csrf-v1";
-
-bool ConstantTimeEqual(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
 
 }  // namespace
 
@@ -95,7 +91,7 @@ absl::Status CheckCsrf(const queue::HttpRequest& request, std::string_view sessi
         "csrf_token of GET /auth/session).");
   }
   std::string expected = CsrfTokenFor(session_secret);
-  if (expected.empty() || !ConstantTimeEqual(it->second, expected)) {
+  if (expected.empty() || !SecretsEqual(it->second, expected)) {
     return absl::PermissionDeniedError(
         "The X-CSRF-Token header does not match this session (sign in again, or take "
         "csrf_token from GET /auth/session).");

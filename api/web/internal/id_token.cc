@@ -1,7 +1,5 @@
 #include "api/web/internal/id_token.h"
 
-#include <openssl/crypto.h>
-
 #include <cjose/cjose.h>
 
 #include <cmath>
@@ -10,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/web/internal/provider_http.h"
 #include "common/base64.h"
+#include "common/secret.h"
 #include "common/status.h"
 #include "common/time.h"
 #include "common/utf8.h"
@@ -89,10 +88,6 @@ std::optional<absl::Time> NumericDate(const json& value) {
 const json* Member(const json& object, const char* name) {
   auto it = object.find(name);
   return it == object.end() ? nullptr : &*it;
-}
-
-bool EqualsConstantTime(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace
@@ -278,7 +273,7 @@ absl::StatusOr<service::VerifiedIdentity> CheckIdTokenClaims(const json& claims,
     }
   }
   std::optional<std::string> nonce = string_claim("nonce");
-  if (!nonce || !EqualsConstantTime(*nonce, expect.nonce)) {
+  if (!nonce || !SecretsEqual(*nonce, expect.nonce)) {
     return Refused("does not carry this sign-in's nonce (a replayed or foreign token)");
   }
   std::optional<std::string> sub = string_claim("sub");
