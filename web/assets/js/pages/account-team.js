@@ -2,8 +2,8 @@
 // sent in chunks with a progress bar), the organizations, and any organization's vouchers
 // and audit log (read only).
 import {
-  h, field, select, section, dataTable, when, statusLine, busy, fileText, badge,
-  pageFrame, can, idCell,
+  el, field, select, section, dataTable, time, statusLine, busy, fileText, badge, pageFrame,
+  idCell,
 } from './parts.js';
 import {parseSerials} from '../new-request.js';
 
@@ -37,16 +37,16 @@ export function serialList(text) {
 function assignSection(ctx, orgSelect) {
   const {api} = ctx;
   const status = statusLine('assign-status');
-  const text = h('textarea', {
+  const text = el('textarea', {
     name: 'serials', rows: '8', spellcheck: 'false', 'data-testid': 'assign-serials',
     placeholder: 'SN-0001\nSN-0002\n…',
   });
-  const file = h('input', {type: 'file', accept: '.txt,.csv,text/plain,text/csv', 'data-testid': 'assign-file'});
-  const count = h('p', {class: 'hint', 'aria-live': 'polite', 'data-testid': 'assign-count'}, 'No serial numbers yet.');
-  const reassign = h('input', {type: 'checkbox', name: 'reassign', id: 'assign-reassign', 'data-testid': 'assign-reassign'});
-  const progress = h('progress', {max: '1', value: '0', hidden: true, 'data-testid': 'assign-progress', 'aria-label': 'Serial numbers sent'});
-  const progressText = h('span', {class: 'hint', 'aria-live': 'polite', 'data-testid': 'assign-progress-text'});
-  const send = h('button', {type: 'submit', class: 'primary', 'data-testid': 'assign-submit'}, 'Assign serial numbers');
+  const file = el('input', {type: 'file', accept: '.txt,.csv,text/plain,text/csv', 'data-testid': 'assign-file'});
+  const count = el('p', {class: 'hint', 'aria-live': 'polite', 'data-testid': 'assign-count'}, 'No serial numbers yet.');
+  const reassign = el('input', {type: 'checkbox', name: 'reassign', id: 'assign-reassign', 'data-testid': 'assign-reassign'});
+  const progress = el('progress', {max: '1', value: '0', hidden: true, 'data-testid': 'assign-progress', 'aria-label': 'Serial numbers sent'});
+  const progressText = el('span', {class: 'hint', 'aria-live': 'polite', 'data-testid': 'assign-progress-text'});
+  const send = el('button', {type: 'submit', class: 'primary', 'data-testid': 'assign-submit'}, 'Assign serial numbers');
 
   function recount() {
     const {serials, duplicates, tooLong} = serialList(text.value);
@@ -66,14 +66,14 @@ function assignSection(ctx, orgSelect) {
     organization_id: field('Organization', orgSelect),
     serials: field('Serial numbers', text, 'One per line (commas and spaces also separate them).'),
   };
-  const form = h('form', {class: 'stacked-form', 'aria-label': 'Assign serial numbers'},
+  const form = el('form', {class: 'stacked-form', 'aria-label': 'Assign serial numbers'},
     fields.organization_id, fields.serials,
     field('Or a file of serial numbers', file),
     count,
-    h('div', {class: 'check'}, reassign, h('label', {for: reassign.id},
+    el('div', {class: 'check'}, reassign, el('label', {for: reassign.id},
       'Move serial numbers that belong to another organization (their vouchers there become superseded)')),
-    h('div', {class: 'form-actions'}, send),
-    h('div', {class: 'assign-progress'}, progress, progressText));
+    el('div', {class: 'form-actions'}, send),
+    el('div', {class: 'assign-progress'}, progress, progressText));
 
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -122,8 +122,8 @@ function assignSection(ctx, orgSelect) {
 
 function vouchersView(api, organization) {
   const status = statusLine('org-vouchers-status');
-  const list = h('div', {'data-testid': 'org-vouchers'});
-  const more = h('button', {type: 'button', hidden: true, 'data-testid': 'org-vouchers-more'}, 'More vouchers');
+  const list = el('div', {'data-testid': 'org-vouchers'});
+  const more = el('button', {type: 'button', hidden: true, 'data-testid': 'org-vouchers-more'}, 'More vouchers');
   const rows = [];
   let total = 0;
   let nextToken = null;
@@ -133,9 +133,9 @@ function vouchersView(api, organization) {
       ['Serial Number', 'Requested By', 'Requested', 'Expires', 'Assertion', 'Status', 'Request ID', 'Voucher ID', 'PDC Organization'],
       rows.map((v) => ({
         testid: `org-voucher-${v.serial_number}`,
-        cells: [v.serial_number, v.requested_by, when(v.requested_at), when(v.expires_at), v.assertion,
+        cells: [v.serial_number, v.requested_by, time(v.requested_at), time(v.expires_at), v.assertion,
           badge(v.status), idCell(v.req_id),
-          h('a', {href: `#/voucher/${encodeURIComponent(v.voucher_id)}`}, v.voucher_id), v.pdc_organization],
+          el('a', {href: `#/voucher/${encodeURIComponent(v.voucher_id)}`}, v.voucher_id), v.pdc_organization],
       })), {testid: 'org-vouchers-table', empty: 'No vouchers.', showCaption: true}));
     more.hidden = !nextToken;
   }
@@ -150,7 +150,7 @@ function vouchersView(api, organization) {
     draw();
   }
   more.addEventListener('click', () => busy(more, status, page));
-  const node = h('div', {}, list, more, status.node);
+  const node = el('div', {}, list, more, status.node);
   return {node, load: () => busy(more, status, page)};
 }
 
@@ -163,9 +163,9 @@ const MAX_AUDIT_CALLS = 200;
 
 function auditView(api, organization) {
   const status = statusLine('org-audit-status');
-  const list = h('div', {'data-testid': 'org-audit'});
-  const note = h('p', {class: 'hint', 'aria-live': 'polite', 'data-testid': 'org-audit-note'});
-  const refresh = h('button', {type: 'button', 'data-testid': 'org-audit-refresh'}, 'Refresh');
+  const list = el('div', {'data-testid': 'org-audit'});
+  const note = el('p', {class: 'hint', 'aria-live': 'polite', 'data-testid': 'org-audit-note'});
+  const refresh = el('button', {type: 'button', 'data-testid': 'org-audit-refresh'}, 'Refresh');
 
   async function load() {
     const kept = [];
@@ -183,14 +183,14 @@ function auditView(api, organization) {
     kept.reverse();
     list.replaceChildren(dataTable(`Audit log of ${organization}: the newest ${kept.length} entries, newest first`,
       ['#', 'Time', 'Actor', 'Action', 'Target', 'Outcome'],
-      kept.map((e) => [String(e.seq), when(e.time), e.actor, e.action, e.target, e.outcome]),
+      kept.map((e) => [String(e.seq), time(e.time), e.actor, e.action, e.target, e.outcome]),
       {testid: 'org-audit-table', empty: 'No entries.', showCaption: true}));
     note.textContent = calls < MAX_AUDIT_CALLS
       ? `Read to the end of the log (${from} entries, of every organization).`
       : `Read the first ${from} entries of a longer log; GET /audit pages on from there.`;
   }
   refresh.addEventListener('click', () => busy(refresh, status, load));
-  const node = h('div', {}, h('div', {class: 'row'}, note, refresh), list, status.node);
+  const node = el('div', {}, el('div', {class: 'row'}, note, refresh), list, status.node);
   return {node, load: () => busy(refresh, status, load)};
 }
 
@@ -198,10 +198,10 @@ function browseSection(ctx, orgSelect) {
   const {api, params} = ctx;
   const view = select([['vouchers', 'Vouchers'], ['audit', 'Audit log']], {name: 'view', 'data-testid': 'browse-view'});
   if (params && params.get('view') === 'audit') view.value = 'audit';
-  const show = h('button', {type: 'submit', class: 'primary', 'data-testid': 'browse-show'}, 'Show');
-  const out = h('div', {'data-testid': 'browse-result'});
-  const form = h('form', {class: 'inline-form', 'aria-label': 'Browse an organization'},
-    field('Organization', orgSelect), field('What', view), h('div', {class: 'form-actions'}, show));
+  const show = el('button', {type: 'submit', class: 'primary', 'data-testid': 'browse-show'}, 'Show');
+  const out = el('div', {'data-testid': 'browse-result'});
+  const form = el('form', {class: 'inline-form', 'aria-label': 'Browse an organization'},
+    field('Organization', orgSelect), field('What', view), el('div', {class: 'form-actions'}, show));
 
   async function browse() {
     const organization = orgSelect.value;
@@ -223,7 +223,7 @@ function browseSection(ctx, orgSelect) {
 }
 
 export async function render(main, ctx) {
-  const {api, profile, params} = ctx;
+  const {api, params} = ctx;
   pageFrame(main, 'Account team',
     'Assign serial numbers to customer organizations and look into any organization\'s vouchers and audit log.');
   const status = statusLine('account-team-status');
@@ -247,22 +247,20 @@ export async function render(main, ctx) {
   const orgTable = dataTable('Organizations', ['Name', 'Organization ID', 'Created', 'Look into'],
     organizations.map((o) => ({
       testid: `org-${o.organization_id}`,
-      cells: [o.name, idCell(o.organization_id), when(o.created_at), h('span', {class: 'row-actions'},
-        ...['vouchers', 'audit'].map((what) => h('button', {
+      cells: [o.name, idCell(o.organization_id), time(o.created_at), el('span', {class: 'row-actions'},
+        ...['vouchers', 'audit'].map((what) => el('button', {
           type: 'button', 'data-testid': `browse-${what}-${o.organization_id}`,
           'aria-label': `${what === 'audit' ? 'Audit log' : 'Vouchers'} of ${o.name}`,
-          on: {
-            click: async () => {
-              browseOrg.value = o.organization_id;
-              browse.node.querySelector('select[name="view"]').value = what;
-              await browse.browse();
-              browse.node.scrollIntoView();
-            },
+          onclick: async () => {
+            browseOrg.value = o.organization_id;
+            browse.node.querySelector('select[name="view"]').value = what;
+            await browse.browse();
+            browse.node.scrollIntoView();
           },
         }, what === 'audit' ? 'Audit log' : 'Vouchers')))],
     })), {testid: 'organizations-table', empty: 'No organizations.'});
 
-  if (can(profile, 'assign-serials')) main.append(assignSection(ctx, assignOrg));
+  if (ctx.can('assign-serials')) main.append(assignSection(ctx, assignOrg));
   main.append(section('Organizations', 'organizations-section', orgTable), browse.node);
   if (wanted) await browse.browse();
 }

@@ -2,7 +2,7 @@
 // account's tokens), their roles on groups with the request/download/archive grants, and
 // the group tree. The service decides every call; this page only shows what it answers.
 import {
-  h, field, select, setOptions, section, dataTable, when, statusLine, busy, confirmAction, badge,
+  el, field, select, setOptions, section, dataTable, time, statusLine, busy, confirmAction, badge,
   showSecretOnce, pageFrame, idCell, uid,
 } from './parts.js';
 
@@ -47,19 +47,19 @@ export async function render(main, ctx) {
 
   // --- Users and service accounts -------------------------------------------------------
   const userStatus = statusLine('user-status');
-  const username = h('input', {type: 'email', name: 'username', required: true, autocomplete: 'off', 'data-testid': 'invite-username'});
-  const invite = h('button', {type: 'submit', class: 'primary', 'data-testid': 'invite-user'}, 'Invite user');
+  const username = el('input', {type: 'email', name: 'username', required: true, autocomplete: 'off', 'data-testid': 'invite-username'});
+  const invite = el('button', {type: 'submit', class: 'primary', 'data-testid': 'invite-user'}, 'Invite user');
   const usernameField = field('E-mail of the person', username, 'They sign in with single sign-on using this e-mail.');
-  const inviteForm = h('form', {class: 'inline-form', 'aria-label': 'Invite a user'},
+  const inviteForm = el('form', {class: 'inline-form', 'aria-label': 'Invite a user'},
     usernameField,
-    h('div', {class: 'form-actions'}, invite));
-  const accountName = h('input', {type: 'text', name: 'name', required: true, autocomplete: 'off', 'data-testid': 'account-name'});
-  const createAccount = h('button', {type: 'submit', class: 'primary', 'data-testid': 'create-service-account'}, 'Create service account');
+    el('div', {class: 'form-actions'}, invite));
+  const accountName = el('input', {type: 'text', name: 'name', required: true, autocomplete: 'off', 'data-testid': 'account-name'});
+  const createAccount = el('button', {type: 'submit', class: 'primary', 'data-testid': 'create-service-account'}, 'Create service account');
   const accountField = field('Service account name', accountName, 'A machine, e.g. "ztp-server"; it uses API tokens.');
-  const accountForm = h('form', {class: 'inline-form', 'aria-label': 'Create a service account'},
+  const accountForm = el('form', {class: 'inline-form', 'aria-label': 'Create a service account'},
     accountField,
-    h('div', {class: 'form-actions'}, createAccount));
-  const principalList = h('div', {'data-testid': 'principal-list'});
+    el('div', {class: 'form-actions'}, createAccount));
+  const principalList = el('div', {'data-testid': 'principal-list'});
 
   inviteForm.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -91,31 +91,27 @@ export async function render(main, ctx) {
 
   function renderPrincipals() {
     const rows = state.principals.map((p) => {
-      const actions = h('div', {class: 'row-actions'});
+      const actions = el('div', {class: 'row-actions'});
       if (!p.disabled && p.kind === 'service-account') {
-        actions.append(h('button', {
+        actions.append(el('button', {
           type: 'button', 'data-testid': `token-for-${p.name}`, 'aria-label': `New API token for ${p.name}`,
-          on: {
-            click: (e) => busy(e.target, userStatus, async () => {
-              const {token} = await api('POST', '/tokens', {principal_id: p.principal_id, description: `${p.name} (made by ${profile ? profile.name : 'an admin'})`});
-              userStatus.message(`Token ${token.token_id} made for ${p.name}.`);
-              await showSecretOnce(`API token for ${p.name}`, {...token, principal_name: p.name});
-            }),
-          },
+          onclick: (e) => busy(e.target, userStatus, async () => {
+            const {token} = await api('POST', '/tokens', {principal_id: p.principal_id, description: `${p.name} (made by ${profile ? profile.name : 'an admin'})`});
+            userStatus.message(`Token ${token.token_id} made for ${p.name}.`);
+            await showSecretOnce(`API token for ${p.name}`, {...token, principal_name: p.name});
+          }),
         }, 'New token'));
       }
       if (!p.disabled && !(profile && p.principal_id === profile.principal_id)) {
-        actions.append(h('button', {
+        actions.append(el('button', {
           type: 'button', class: 'danger-outline', 'data-testid': `disable-${p.name}`, 'aria-label': `Disable ${p.name}`,
-          on: {
-            click: async (e) => {
-              if (!(await confirmAction(`Disable ${p.name}? Their sessions and API tokens stop working at once; this cannot be undone here.`, 'Disable'))) return;
-              await busy(e.target, userStatus, async () => {
-                await api('POST', `/principals/${encodeURIComponent(p.principal_id)}/disable`);
-                userStatus.message(`${p.name} disabled.`);
-                await load();
-              });
-            },
+          onclick: async (e) => {
+            if (!(await confirmAction(`Disable ${p.name}? Their sessions and API tokens stop working at once; this cannot be undone here.`, 'Disable'))) return;
+            await busy(e.target, userStatus, async () => {
+              await api('POST', `/principals/${encodeURIComponent(p.principal_id)}/disable`);
+              userStatus.message(`${p.name} disabled.`);
+              await load();
+            });
           },
         }, 'Disable'));
       }
@@ -123,7 +119,7 @@ export async function render(main, ctx) {
         testid: `principal-${p.name}`,
         cells: [p.name, p.kind === 'user' ? 'user' : 'service account',
           p.disabled ? badge('disabled', 'archived') : badge('active', 'ok'),
-          rolesOf(p.principal_id) || 'no role', when(p.created_at), actions],
+          rolesOf(p.principal_id) || 'no role', time(p.created_at), actions],
       };
     });
     principalList.replaceChildren(dataTable('Users and service accounts',
@@ -136,18 +132,18 @@ export async function render(main, ctx) {
   const bindGroup = select([], {name: 'group_id', required: true, 'data-testid': 'binding-group'});
   const bindRole = select(roles, {name: 'role', 'data-testid': 'binding-role'});
   const grantBoxes = GRANTS.map((g) => {
-    const box = h('input', {type: 'checkbox', name: 'grant', value: g, id: uid('grant'), 'data-testid': `binding-grant-${g}`});
-    return {grant: g, box, node: h('span', {class: 'check'}, box, h('label', {for: box.id}, g))};
+    const box = el('input', {type: 'checkbox', name: 'grant', value: g, id: uid('grant'), 'data-testid': `binding-grant-${g}`});
+    return {grant: g, box, node: el('span', {class: 'check'}, box, el('label', {for: box.id}, g))};
   });
-  const bind = h('button', {type: 'submit', class: 'primary', 'data-testid': 'create-binding'}, 'Give role');
+  const bind = el('button', {type: 'submit', class: 'primary', 'data-testid': 'create-binding'}, 'Give role');
   const bindFields = {
     principal_id: field('Who', bindPrincipal), group_id: field('Group (and its subgroups)', bindGroup), role: field('Role', bindRole),
   };
-  const bindForm = h('form', {class: 'inline-form', 'aria-label': 'Give a role'},
+  const bindForm = el('form', {class: 'inline-form', 'aria-label': 'Give a role'},
     bindFields.principal_id, bindFields.group_id, bindFields.role,
-    h('fieldset', {class: 'grants'}, h('legend', {}, 'Extra grants'), grantBoxes.map((g) => g.node)),
-    h('div', {class: 'form-actions'}, bind));
-  const bindingList = h('div', {'data-testid': 'binding-list'});
+    el('fieldset', {class: 'grants'}, el('legend', {}, 'Extra grants'), grantBoxes.map((g) => g.node)),
+    el('div', {class: 'form-actions'}, bind));
+  const bindingList = el('div', {'data-testid': 'binding-list'});
 
   bindForm.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -173,42 +169,36 @@ export async function render(main, ctx) {
     const rows = state.bindings.map((b) => {
       const who = principalName(b.principal_id);
       const group = state.tree.byId.get(b.group_id);
-      const grants = h('ul', {class: 'chips', 'aria-label': `Grants of ${who}`},
-        b.grants.map((g) => h('li', {}, g, h('button', {
+      const grants = el('ul', {class: 'chips', 'aria-label': `Grants of ${who}`},
+        b.grants.map((g) => el('li', {}, g, el('button', {
           type: 'button', class: 'chip-remove', 'data-testid': `remove-grant-${b.binding_id}-${g}`,
           'aria-label': `Remove grant ${g} from ${who}`,
-          on: {
-            click: (e) => busy(e.target, bindStatus, async () => {
-              await api('DELETE', `/bindings/${encodeURIComponent(b.binding_id)}/grants/${g}`);
-              bindStatus.message(`Grant ${g} removed from ${who}.`);
-              await load();
-            }),
-          },
+          onclick: (e) => busy(e.target, bindStatus, async () => {
+            await api('DELETE', `/bindings/${encodeURIComponent(b.binding_id)}/grants/${g}`);
+            bindStatus.message(`Grant ${g} removed from ${who}.`);
+            await load();
+          }),
         }, '×'))));
       const missing = GRANTS.filter((g) => !b.grants.includes(g));
       const addSelect = select(missing, {'aria-label': `Grant to add to ${who}`, 'data-testid': `grant-select-${b.binding_id}`});
-      const add = missing.length === 0 ? '' : h('span', {class: 'row-actions'}, addSelect, h('button', {
+      const add = missing.length === 0 ? '' : el('span', {class: 'row-actions'}, addSelect, el('button', {
         type: 'button', 'data-testid': `add-grant-${b.binding_id}`,
-        on: {
-          click: (e) => busy(e.target, bindStatus, async () => {
-            await api('POST', `/bindings/${encodeURIComponent(b.binding_id)}/grants`, {grant: addSelect.value});
-            bindStatus.message(`Grant ${addSelect.value} added to ${who}.`);
-            await load();
-          }),
-        },
+        onclick: (e) => busy(e.target, bindStatus, async () => {
+          await api('POST', `/bindings/${encodeURIComponent(b.binding_id)}/grants`, {grant: addSelect.value});
+          bindStatus.message(`Grant ${addSelect.value} added to ${who}.`);
+          await load();
+        }),
       }, 'Add grant'));
-      const remove = h('button', {
+      const remove = el('button', {
         type: 'button', class: 'danger-outline', 'data-testid': `delete-binding-${b.binding_id}`,
         'aria-label': `Remove the role ${b.role} of ${who}`,
-        on: {
-          click: async (e) => {
-            if (!(await confirmAction(`Remove the role ${b.role} of ${who} on ${group ? group.name : b.group_id}?`, 'Remove role'))) return;
-            await busy(e.target, bindStatus, async () => {
-              await api('DELETE', `/bindings/${encodeURIComponent(b.binding_id)}`);
-              bindStatus.message(`Role of ${who} removed.`);
-              await load();
-            });
-          },
+        onclick: async (e) => {
+          if (!(await confirmAction(`Remove the role ${b.role} of ${who} on ${group ? group.name : b.group_id}?`, 'Remove role'))) return;
+          await busy(e.target, bindStatus, async () => {
+            await api('DELETE', `/bindings/${encodeURIComponent(b.binding_id)}`);
+            bindStatus.message(`Role of ${who} removed.`);
+            await load();
+          });
         },
       }, 'Remove role');
       return {
@@ -223,12 +213,12 @@ export async function render(main, ctx) {
   // --- Groups ---------------------------------------------------------------------------
   const groupStatus = statusLine('group-status');
   const parent = select([], {name: 'parent_id', required: true, 'data-testid': 'group-parent'});
-  const groupName = h('input', {type: 'text', name: 'name', maxlength: '256', required: true, autocomplete: 'off', 'data-testid': 'group-name'});
-  const createGroup = h('button', {type: 'submit', class: 'primary', 'data-testid': 'create-group'}, 'Create group');
+  const groupName = el('input', {type: 'text', name: 'name', maxlength: '256', required: true, autocomplete: 'off', 'data-testid': 'group-name'});
+  const createGroup = el('button', {type: 'submit', class: 'primary', 'data-testid': 'create-group'}, 'Create group');
   const groupFields = {parent_id: field('Parent group', parent), name: field('Name', groupName)};
-  const groupForm = h('form', {class: 'inline-form', 'aria-label': 'Create a group'},
-    groupFields.parent_id, groupFields.name, h('div', {class: 'form-actions'}, createGroup));
-  const treeNode = h('div', {'data-testid': 'group-tree'});
+  const groupForm = el('form', {class: 'inline-form', 'aria-label': 'Create a group'},
+    groupFields.parent_id, groupFields.name, el('div', {class: 'form-actions'}, createGroup));
+  const treeNode = el('div', {'data-testid': 'group-tree'});
 
   groupForm.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -242,31 +232,29 @@ export async function render(main, ctx) {
 
   function renderGroup(g) {
     const kids = state.tree.children.get(g.group_id) || [];
-    const buttons = h('span', {class: 'row-actions'},
-      h('button', {
+    const buttons = el('span', {class: 'row-actions'},
+      el('button', {
         type: 'button', 'data-testid': `add-child-${g.group_id}`, 'aria-label': `Add a group under ${g.name}`,
-        on: {click: () => {parent.value = g.group_id; groupName.focus();}},
+        onclick: () => {parent.value = g.group_id; groupName.focus();},
       }, 'Add child group'),
-      g.parent_id ? h('button', {
+      g.parent_id ? el('button', {
         type: 'button', class: 'danger-outline', 'data-testid': `delete-group-${g.group_id}`, 'aria-label': `Delete group ${g.name}`,
-        on: {
-          click: async (e) => {
-            if (!(await confirmAction(`Delete the group ${g.name}? It must be empty: no subgroups, serials, certificates or roles.`, 'Delete group'))) return;
-            await busy(e.target, groupStatus, async () => {
-              await api('DELETE', `/groups/${encodeURIComponent(g.group_id)}`);
-              groupStatus.message(`Group ${g.name} deleted.`);
-              await load();
-            });
-          },
+        onclick: async (e) => {
+          if (!(await confirmAction(`Delete the group ${g.name}? It must be empty: no subgroups, serials, certificates or roles.`, 'Delete group'))) return;
+          await busy(e.target, groupStatus, async () => {
+            await api('DELETE', `/groups/${encodeURIComponent(g.group_id)}`);
+            groupStatus.message(`Group ${g.name} deleted.`);
+            await load();
+          });
         },
       }, 'Delete') : null);
-    return h('li', {'data-testid': `group-${g.name}`},
-      h('span', {class: 'group-name'}, g.name), ' ', idCell(g.group_id), ' ', buttons,
-      kids.length ? h('ul', {}, kids.map(renderGroup)) : null);
+    return el('li', {'data-testid': `group-${g.name}`},
+      el('span', {class: 'group-name'}, g.name), ' ', idCell(g.group_id), ' ', buttons,
+      kids.length ? el('ul', {}, kids.map(renderGroup)) : null);
   }
 
   function renderGroups() {
-    treeNode.replaceChildren(h('ul', {class: 'tree', 'aria-label': 'Groups'}, state.tree.roots.map(renderGroup)));
+    treeNode.replaceChildren(el('ul', {class: 'tree', 'aria-label': 'Groups'}, state.tree.roots.map(renderGroup)));
     const options = [];
     const walk = (g) => {
       options.push([g.group_id, groupPath(state.tree, g)]);
@@ -305,7 +293,7 @@ export async function render(main, ctx) {
   main.append(
     section('Users and service accounts', 'users-section', inviteForm, accountForm, userStatus.node, principalList),
     section('Roles and grants', 'roles-section',
-      h('p', {}, 'A role on a group covers its subgroups. Grants add one permission (request, download, archive) to a role.'),
+      el('p', {}, 'A role on a group covers its subgroups. Grants add one permission (request, download, archive) to a role.'),
       bindForm, bindStatus.node, bindingList),
     section('Groups', 'groups-section', groupForm, groupStatus.node, treeNode));
   try {

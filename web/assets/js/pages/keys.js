@@ -1,6 +1,6 @@
 // Security officers: the appliance's signing keys and their state, read only. Generating,
 // certifying, activating and retiring keys stay with masactl key (and its approvals).
-import {h, section, dataTable, when, statusLine, pageFrame, idCell, badge} from './parts.js';
+import {el, section, dataTable, time, statusLine, pageFrame, idCell, badge} from './parts.js';
 
 const STATE_ORDER = {active: 0, pending: 1, retired: 2};
 const KEY_BADGE = {active: 'ok', pending: 'partial', retired: 'archived'};
@@ -10,23 +10,23 @@ function keyTable(title, keys) {
     ['Key ID', 'State', 'Algorithm', 'Subject', 'Valid from', 'Valid until', 'Activated', 'Retired', 'Last used', 'Signatures', 'SHA-256 fingerprint'],
     keys.map((k) => ({
       testid: `key-${k.key_id}`,
-      cells: [k.key_id, h('span', {'data-testid': `key-state-${k.key_id}`}, badge(k.state, KEY_BADGE[k.state])),
-        k.algorithm, k.subject || '(no certificate yet)', when(k.not_before), when(k.not_after),
-        when(k.activated_at), when(k.retired_at), when(k.last_used_at), String(k.signatures ?? 0),
+      cells: [k.key_id, el('span', {'data-testid': `key-state-${k.key_id}`}, badge(k.state, KEY_BADGE[k.state])),
+        k.algorithm, k.subject || '(no certificate yet)', time(k.not_before), time(k.not_after),
+        time(k.activated_at), time(k.retired_at), time(k.last_used_at), String(k.signatures ?? 0),
         k.fingerprint_sha256 ? idCell(k.fingerprint_sha256) : ''],
     })), {testid: `keys-table-${title.startsWith('Voucher') ? 'voucher-signing' : 'audit'}`, empty: 'No keys.'});
 }
 
 function keyDetails(k) {
   const chain = (k.chain || []).join('');
-  return h('details', {'data-testid': `key-details-${k.key_id}`},
-    h('summary', {}, `${k.key_id}: PKCS#11 URI, public key and certificate chain`),
-    h('dl', {class: 'props'},
-      h('dt', {}, 'PKCS#11 URI'), h('dd', {}, h('code', {}, k.uri || '')),
-      h('dt', {}, 'Created'), h('dd', {}, when(k.created_at), ` by ${k.created_by || 'masactl'}`),
-      h('dt', {}, 'First used'), h('dd', {}, k.first_used_at ? when(k.first_used_at) : 'never')),
-    h('pre', {class: 'pem'}, k.public_key || ''),
-    chain ? h('pre', {class: 'pem'}, chain) : null);
+  return el('details', {'data-testid': `key-details-${k.key_id}`},
+    el('summary', {}, `${k.key_id}: PKCS#11 URI, public key and certificate chain`),
+    el('dl', {class: 'props'},
+      el('dt', {}, 'PKCS#11 URI'), el('dd', {}, el('code', {}, k.uri || '')),
+      el('dt', {}, 'Created'), el('dd', {}, time(k.created_at), ` by ${k.created_by || 'masactl'}`),
+      el('dt', {}, 'First used'), el('dd', {}, k.first_used_at ? time(k.first_used_at) : 'never')),
+    el('pre', {class: 'pem'}, k.public_key || ''),
+    chain ? el('pre', {class: 'pem'}, chain) : null);
 }
 
 export async function render(main, ctx) {
@@ -52,7 +52,7 @@ export async function render(main, ctx) {
     main.append(section('Waiting for approval', 'key-approvals',
       dataTable('Open approvals', ['Approval', 'Key', 'Action', 'Approved by', 'Opened', 'Expires'],
         approvals.map((a) => [a.approval_id, a.key_id, a.action, `${a.approved_by.length} of ${a.required}`,
-          when(a.created_at), when(a.expires_at)]),
+          time(a.created_at), time(a.expires_at)]),
         {testid: 'key-approvals-table', empty: 'No activation or retirement is waiting for approval.'})));
   } catch (err) {
     status.error(err);

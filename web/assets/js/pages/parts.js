@@ -5,15 +5,7 @@
 // value), never as HTML.
 import {el, uid, field as domField, dialog, confirmDialog, time, formatTime, messageOf, badge} from '../dom.js';
 
-export {uid, badge, formatTime, messageOf};
-
-// el() of dom.js, plus listeners given as on: {click: fn}.
-export function h(tag, props = {}, ...children) {
-  const {on, ...rest} = props || {};
-  const node = el(tag, rest, ...children);
-  for (const [event, fn] of Object.entries(on || {})) node.addEventListener(event, fn);
-  return node;
-}
+export {el, time, uid, badge, formatTime, messageOf};
 
 // A labelled control (dom.js field): the wrapper node, with setError(message) on it, so a
 // form can show an API error beside the field it names.
@@ -25,7 +17,7 @@ export function field(label, control, hint) {
 
 // A <select> of [value, text] pairs (or plain strings).
 export function select(options, props = {}) {
-  const node = h('select', props);
+  const node = el('select', props);
   setOptions(node, options);
   return node;
 }
@@ -66,10 +58,6 @@ export function dataTable(caption, headers, rows, {testid, empty = 'None yet.', 
       body));
 }
 
-// A time cell: <time> in local time (dom.js), or "—" for none.
-export function when(rfc3339) {
-  return time(rfc3339);
-}
 
 // A live line under a form for its outcome: message(text), error(err), clear().
 export function statusLine(testid) {
@@ -125,18 +113,16 @@ export function showSecretOnce(title, token) {
       'data-testid': 'token-secret', spellcheck: 'false', autocomplete: 'off',
     });
     const copied = el('span', {class: 'hint', role: 'status', 'aria-live': 'polite', 'data-testid': 'copy-status'});
-    const copy = h('button', {
+    const copy = el('button', {
       type: 'button', class: 'primary', 'data-testid': 'copy-secret',
-      on: {
-        click: async () => {
-          try {
-            await navigator.clipboard.writeText(secret.value);
-            copied.textContent = 'Copied to the clipboard.';
-          } catch (err) {
-            secret.select();
-            copied.textContent = 'The browser did not allow copying: the secret is selected, copy it with Ctrl+C.';
-          }
-        },
+      onclick: async () => {
+        try {
+          await navigator.clipboard.writeText(secret.value);
+          copied.textContent = 'Copied to the clipboard.';
+        } catch (err) {
+          secret.select();
+          copied.textContent = 'The browser did not allow copying: the secret is selected, copy it with Ctrl+C.';
+        }
       },
     }, 'Copy');
     const done = el('button', {type: 'button', 'data-testid': 'close-secret'}, 'Done');
@@ -176,10 +162,6 @@ export function pageFrame(main, title, lead) {
     el('div', {}, el('h1', {}, title), lead ? el('p', {class: 'muted'}, lead) : null)));
 }
 
-// True when the signed-in profile holds `permission` on at least one group.
-export function can(profile, permission) {
-  return Boolean(profile && Array.isArray(profile.permissions) && profile.permissions.includes(permission));
-}
 
 // An id in a cell: monospace, whole (it wraps).
 export function idCell(id) {

@@ -1,8 +1,8 @@
 // Settings: the signed-in person's API tokens (create, shown once, list, revoke) and the
 // organization's pre-uploaded pinned-domain certificates (upload, list, delete).
 import {
-  h, field, section, dataTable, when, statusLine, busy, confirmAction, showSecretOnce, badge,
-  fileText, pageFrame, can, idCell,
+  el, field, section, dataTable, time, statusLine, busy, confirmAction, showSecretOnce, badge,
+  fileText, pageFrame, idCell,
 } from './parts.js';
 
 // The longest validity POST /tokens takes, read from the API's own OpenAPI document so the
@@ -29,25 +29,25 @@ function tokenState(t) {
 async function tokensSection(ctx) {
   const {api, profile} = ctx;
   const maxDays = await maxValidityDays(api);
-  const description = h('input', {
+  const description = el('input', {
     type: 'text', name: 'description', maxlength: '256', required: true,
     'data-testid': 'token-description', autocomplete: 'off',
   });
-  const validity = h('input', {
+  const validity = el('input', {
     type: 'number', name: 'validity_days', min: '1', max: String(maxDays), step: '1',
     value: String(Math.min(30, maxDays)), placeholder: 'default', 'data-testid': 'token-validity',
   });
-  const create = h('button', {type: 'submit', class: 'primary', 'data-testid': 'create-token'}, 'Create token');
+  const create = el('button', {type: 'submit', class: 'primary', 'data-testid': 'create-token'}, 'Create token');
   const status = statusLine('token-status');
-  const list = h('div', {'data-testid': 'token-list'});
+  const list = el('div', {'data-testid': 'token-list'});
 
   const fields = {
     description: field('Description', description, 'What the token is for, e.g. "ZTP server".'),
     validity_days: field('Valid for (days)', validity,
       `1 to ${maxDays} days; empty: the appliance's default. Never past the expiry of the token you signed in with.`),
   };
-  const form = h('form', {class: 'inline-form', 'aria-label': 'New API token'},
-    fields.description, fields.validity_days, h('div', {class: 'form-actions'}, create), status.node);
+  const form = el('form', {class: 'inline-form', 'aria-label': 'New API token'},
+    fields.description, fields.validity_days, el('div', {class: 'form-actions'}, create), status.node);
 
   async function refresh() {
     const {tokens} = await api('GET', '/tokens');
@@ -56,25 +56,23 @@ async function tokensSection(ctx) {
       tokens.map((t) => {
         const state = tokenState(t);
         const revoke = state === 'active'
-          ? h('button', {
+          ? el('button', {
             type: 'button', class: 'danger-outline', 'data-testid': `revoke-${t.token_id}`,
             'aria-label': `Revoke token ${t.description || t.token_id}`,
-            on: {
-              click: async (e) => {
-                if (!(await confirmAction(`Revoke the token "${t.description || t.token_id}"? Everything using it, and every token it minted, stops working at once.`, 'Revoke'))) return;
-                await busy(e.target, status, async () => {
-                  await api('DELETE', `/tokens/${encodeURIComponent(t.token_id)}`);
-                  status.message(`Token ${t.description || t.token_id} revoked.`);
-                  await refresh();
-                });
-              },
+            onclick: async (e) => {
+              if (!(await confirmAction(`Revoke the token "${t.description || t.token_id}"? Everything using it, and every token it minted, stops working at once.`, 'Revoke'))) return;
+              await busy(e.target, status, async () => {
+                await api('DELETE', `/tokens/${encodeURIComponent(t.token_id)}`);
+                status.message(`Token ${t.description || t.token_id} revoked.`);
+                await refresh();
+              });
             },
           }, 'Revoke')
           : '';
         return {
           testid: `token-${t.token_id}`,
-          cells: [t.description || '(no description)', idCell(t.token_id), when(t.created_at),
-            when(t.expires_at), badge(state, TOKEN_BADGE[state]), revoke],
+          cells: [t.description || '(no description)', idCell(t.token_id), time(t.created_at),
+            time(t.expires_at), badge(state, TOKEN_BADGE[state]), revoke],
         };
       }), {testid: 'tokens-table', empty: 'No API tokens.'}));
   }
@@ -101,17 +99,17 @@ async function tokensSection(ctx) {
   });
 
   const node = section('API tokens', 'tokens-section',
-    h('p', {}, 'Tokens let scripts and servers call the REST and gRPC APIs as you. The secret is shown once, when the token is made.'),
+    el('p', {}, 'Tokens let scripts and servers call the REST and gRPC APIs as you. The secret is shown once, when the token is made.'),
     form, list);
   await busy(create, status, refresh);
   return node;
 }
 
 async function pdcSection(ctx) {
-  const {api, profile} = ctx;
-  const manage = can(profile, 'manage-pdcs');
+  const {api} = ctx;
+  const manage = ctx.can('manage-pdcs');
   const status = statusLine('pdc-status');
-  const list = h('div', {'data-testid': 'pdc-list'});
+  const list = el('div', {'data-testid': 'pdc-list'});
 
   async function refresh() {
     const {pdcs} = await api('GET', '/pdcs');
@@ -120,47 +118,45 @@ async function pdcSection(ctx) {
       pdcs.map((p) => ({
         testid: `pdc-${p.cert_id}`,
         cells: [
-          p.name || p.cert_id, p.pdc_organization || '(none)', p.subject, when(p.not_after),
-          when(p.created_at), h('code', {title: p.sha256}, `${(p.sha256 || '').slice(0, 16)}…`),
-          ...(manage ? [h('button', {
+          p.name || p.cert_id, p.pdc_organization || '(none)', p.subject, time(p.not_after),
+          time(p.created_at), el('code', {title: p.sha256}, `${(p.sha256 || '').slice(0, 16)}…`),
+          ...(manage ? [el('button', {
             type: 'button', class: 'danger-outline', 'data-testid': `delete-pdc-${p.cert_id}`,
             'aria-label': `Delete certificate ${p.name || p.cert_id}`,
-            on: {
-              click: async (e) => {
-                if (!(await confirmAction(`Delete the certificate "${p.name || p.cert_id}"? Vouchers already issued with it are not affected.`, 'Delete'))) return;
-                await busy(e.target, status, async () => {
-                  await api('DELETE', `/pdc/${encodeURIComponent(p.cert_id)}`);
-                  status.message(`Certificate ${p.name || p.cert_id} deleted.`);
-                  await refresh();
-                });
-              },
+            onclick: async (e) => {
+              if (!(await confirmAction(`Delete the certificate "${p.name || p.cert_id}"? Vouchers already issued with it are not affected.`, 'Delete'))) return;
+              await busy(e.target, status, async () => {
+                await api('DELETE', `/pdc/${encodeURIComponent(p.cert_id)}`);
+                status.message(`Certificate ${p.name || p.cert_id} deleted.`);
+                await refresh();
+              });
             },
           }, 'Delete')] : []),
         ],
       })), {testid: 'pdcs-table', empty: 'No certificates uploaded.'}));
   }
 
-  const children = [h('p', {}, 'Pinned-domain certificates kept here can be picked in the New Request dialog ("use pre-uploaded certificate") instead of pasting them each time.')];
+  const children = [el('p', {}, 'Pinned-domain certificates kept here can be picked in the New Request dialog ("use pre-uploaded certificate") instead of pasting them each time.')];
   if (manage) {
-    const name = h('input', {type: 'text', name: 'name', maxlength: '256', 'data-testid': 'pdc-name', autocomplete: 'off'});
-    const pem = h('textarea', {
+    const name = el('input', {type: 'text', name: 'name', maxlength: '256', 'data-testid': 'pdc-name', autocomplete: 'off'});
+    const pem = el('textarea', {
       name: 'certificate', rows: '8', spellcheck: 'false', required: true, 'data-testid': 'pdc-pem',
       placeholder: '-----BEGIN CERTIFICATE-----',
     });
-    const file = h('input', {type: 'file', accept: '.pem,.crt,.cer,application/x-pem-file', 'data-testid': 'pdc-file'});
+    const file = el('input', {type: 'file', accept: '.pem,.crt,.cer,application/x-pem-file', 'data-testid': 'pdc-file'});
     file.addEventListener('change', async () => {
       const text = await fileText(file);
       if (text) pem.value = text;
       if (!name.value && file.files[0]) name.value = file.files[0].name.replace(/\.(pem|crt|cer)$/i, '');
     });
-    const upload = h('button', {type: 'submit', class: 'primary', 'data-testid': 'upload-pdc'}, 'Upload certificate');
+    const upload = el('button', {type: 'submit', class: 'primary', 'data-testid': 'upload-pdc'}, 'Upload certificate');
     const fields = {
       name: field('Name', name, 'Optional; shown in lists and in the New Request dialog.'),
       certificate: field('Certificate (PEM)', pem, 'Paste it, or pick a file below.'),
     };
-    const form = h('form', {class: 'stacked-form', 'aria-label': 'Upload a certificate'},
+    const form = el('form', {class: 'stacked-form', 'aria-label': 'Upload a certificate'},
       fields.name, fields.certificate, field('Or a certificate file', file),
-      h('div', {class: 'form-actions'}, upload));
+      el('div', {class: 'form-actions'}, upload));
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       if (!pem.value.trim()) {
