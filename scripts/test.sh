@@ -3,7 +3,7 @@
 # the same suite under ASan + UBSan, then under ThreadSanitizer in a clang build that also
 # checks the ABSL_GUARDED_BY lock annotations (-Wthread-safety, as errors). The ASan build
 # also builds the libFuzzer targets (MASA_FUZZ): its ctests replay each seed corpus, then
-# scripts/fuzz.sh fuzzes each target for MASA_FUZZ_SECONDS (10) and fails on any finding.
+# scripts/fuzz.sh fuzzes each target for MASA_FUZZ_SECONDS (5) and fails on any finding.
 # Both sanitizer builds use clang with line tables only: g++ took twice as long to build the
 # ASan pass (16 min against 8 on a 2-core machine), which CI's 40 minutes cannot afford.
 # MASA_SKIP_SANITIZERS=1 runs the Release pass only.
@@ -30,7 +30,7 @@ if [ "${MASA_SKIP_SANITIZERS:-0}" != 1 ]; then
   # ours to instrument, and masad's paths under them are the REST API's, tested here already.
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
      ctest --output-on-failure -j2 --timeout 900 -LE 'lint|browser')
-  scripts/fuzz.sh build-asan "${MASA_FUZZ_SECONDS:-10}"
+  scripts/fuzz.sh build-asan "${MASA_FUZZ_SECONDS:-5}"
   # TSan: every race stops the process (exit 66) and fails its test, masad's included. The
   # suppressions are for races inside uninstrumented third-party libraries only.
   # die_after_fork=0: the store's multi-process tests start threads (a store) in a forked
