@@ -12,6 +12,23 @@
 //   build/bench/load_bench [--duration 20] [--connections 32] [--rate R] [--workers 2]
 //                          [--serials-per-request 20] [--serial-pool 20000] [--keep-state DIR]
 //                          [--grpc-calls 4] [--grpc-components 100] [--rotate-at S]
+//                          [--results-dir DIR] [--slice 10] [--prefill N]
+//
+// Every phase prints its vouchers/s, p50, p99 and p99.9 by slice of --slice seconds (and the
+// worst slice), and what masad's /proc files and /metrics said over it: disk bytes written
+// per voucher (/proc/PID/io write_bytes), masad CPU per voucher in total and outside the
+// signature (minus the CPU of one raw C_Sign, measured in the same run), CPU by thread name,
+// heap (RssAnon) and RSS without the LMDB map (smaps) at its start and end, and the store's
+// commit figures (commits, commit p99 and max, sync per commit, map growths, gate wait) when
+// masad exports them. --results-dir DIR also writes them as DIR/load_bench.json (the bench
+// contract's schema; scripts/bench-ci.sh checks its ratios), DIR/load_bench.html and SVG
+// plots of each phase (bench/internal/report.h). Phases in the JSON: "closed", "open80",
+// "open" (--rate), "grpc", and with --prefill "closed_empty".
+//
+// --prefill N: the closed loop first runs on the fresh store ("closed_empty"); then masad
+// stops, N vouchers are written into its store directly through the store library
+// (bench/internal/prefill.h), masad starts again, and the usual phases run on the filled
+// store; the summary gives the closed loop's rate against the empty store's.
 //
 // --rotate-at S: the rotation mode (issue 12). Only the closed loop runs; S seconds into it a
 // security officer (a vendor principal made with masactl) generates a new signing key in the
@@ -59,327 +76,37 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "bench/internal/appliance.h"
+#include "bench/internal/faults.h"
 #include "bench/internal/grpc_load.h"
 #include "bench/internal/load_client.h"
+#include "bench/internal/options.h"
+#include "bench/internal/phase_figures.h"
+#include "bench/internal/prefill.h"
+#include "bench/internal/report.h"
 #include "bench/internal/rotation.h"
-#include "common/secret.h"
 #include "common/testing/subprocess.h"
-#include "hsm/pkcs11.h"
-#include "tools/state.h"
 
 namespace masa::bench {
 namespace {
 
-// ---------------------------------------------------------------------------------------
-// Options
-
-struct Options {
-  double duration_s = 20;  // each load phase
-  double warmup_s = 3;
-  int connections = 32;       // closed loop: enough in flight to fill commit groups
-  int open_connections = 64;  // open loop: requests beyond this many in flight wait (and count)
-  double rate = 0;            // open loop, requests/s; 0: 80 % of the closed-loop maximum
-  int serials_per_request = 20;
-  int serial_pool = 20000;     // distinct serial numbers assigned and cycled through
-  int workers = 2;             // masad [queue] workers, and C_Sign threads
-  int worker_nice = 5;         // masad [queue] worker_nice
-  int commit_interval_ms = 4;  // masad [store] min_commit_interval_ms
-  double sign_s = 4;           // raw C_Sign phase
-  std::string keep_state;      // keep the work folder here
-  int grpc_calls = 4;          // gRPC phase: calls in flight (threads); 0: no gRPC phase
-  int grpc_components = 100;   // components per GetOwnershipVouchers call
-  // > 0: rotation mode. The closed-loop phase only, and at this second of it a security
-  // officer generates, issues and activates a new signing key through the REST API.
-  double rotate_at_s = 0;
-  // HSM faults (see the top of the file); times in seconds into the closed loop, 0: never.
-  int tokens = 1;
-  double fail_token_at = 0;
-  double fail_all_at = 0;
-  double recover_at = 0;
-  std::string fault = "device_error";
-  int call_timeout_ms = 1000;
-  int probe_interval_ms = 1000;
-  bool faults() const { return fail_token_at > 0 || fail_all_at > 0; }
-};
-
-void Usage() {
-  std::printf(
-      "usage: load_bench [--duration S] [--warmup S] [--connections N] [--open-connections N]\n"
-      "                  [--rate REQ_PER_S] [--serials-per-request N] [--serial-pool N]\n"
-      "                  [--workers N] [--worker-nice N] [--commit-interval-ms N] [--sign-seconds S] [--keep-state DIR]\n"
-      "                  [--grpc-calls N] [--grpc-components N] [--rotate-at S]\n"
-      "                  [--tokens N] [--fail-token-at S] [--fail-all-at S] [--recover-at S]\n"
-      "                  [--fault KIND] [--call-timeout-ms N] [--probe-interval-ms N]\n");
-}
-
-Options ParseOptions(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string value;
-    size_t eq = arg.find('=');
-    if (eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-    } else if (arg == "--help" || arg == "-h") {
-      Usage();
-      std::exit(0);
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      Usage();
-      Die("missing value for " + arg);
-    }
-    auto num = [&](double lo, double hi) {
-      char* end = nullptr;
-      double v = std::strtod(value.c_str(), &end);
-      if (end == value.c_str() || *end != '\0' || v < lo || v > hi) {
-        Die("bad value for " + arg + ": " + value);
-      }
-      return v;
-    };
-    if (arg == "--duration")
-      o.duration_s = num(1, 3600);
-    else if (arg == "--warmup")
-      o.warmup_s = num(0, 600);
-    else if (arg == "--connections")
-      o.connections = static_cast<int>(num(1, 512));
-    else if (arg == "--open-connections")
-      o.open_connections = static_cast<int>(num(1, 512));
-    else if (arg == "--rate")
-      o.rate = num(0, 1e6);
-    else if (arg == "--serials-per-request")
-      o.serials_per_request = static_cast<int>(num(1, 20));
-    else if (arg == "--serial-pool")
-      o.serial_pool = static_cast<int>(num(1, 1e6));
-    else if (arg == "--workers")
-      o.workers = static_cast<int>(num(1, 64));
-    else if (arg == "--worker-nice")
-      o.worker_nice = static_cast<int>(num(0, 19));
-    else if (arg == "--commit-interval-ms")
-      o.commit_interval_ms = static_cast<int>(num(0, 100));
-    else if (arg == "--sign-seconds")
-      o.sign_s = num(1, 600);
-    else if (arg == "--keep-state")
-      o.keep_state = value;
-    else if (arg == "--grpc-calls")
-      o.grpc_calls = static_cast<int>(num(0, 256));
-    else if (arg == "--grpc-components")
-      o.grpc_components = static_cast<int>(num(1, 1000));
-    else if (arg == "--rotate-at")
-      o.rotate_at_s = num(0.5, 3600);
-    else if (arg == "--tokens")
-      o.tokens = static_cast<int>(num(1, 8));
-    else if (arg == "--fail-token-at")
-      o.fail_token_at = num(0, 3600);
-    else if (arg == "--fail-all-at")
-      o.fail_all_at = num(0, 3600);
-    else if (arg == "--recover-at")
-      o.recover_at = num(0, 3600);
-    else if (arg == "--fault")
-      o.fault = value;
-    else if (arg == "--call-timeout-ms")
-      o.call_timeout_ms = static_cast<int>(num(10, 600000));
-    else if (arg == "--probe-interval-ms")
-      o.probe_interval_ms = static_cast<int>(num(10, 3600000));
-    else {
-      Usage();
-      Die("unknown flag " + arg);
-    }
-  }
-  if (o.rotate_at_s >= o.duration_s) Die("--rotate-at must fall inside --duration");
-  if (o.faults()) {
-    if (o.tokens < 2 && o.fail_token_at > 0) Die("--fail-token-at needs --tokens 2 or more");
-    if (o.rotate_at_s > 0) Die("--rotate-at and the fault schedule are separate runs");
-    o.grpc_calls = 0;  // the closed loop alone, timed against the fault schedule
-  }
-  if (o.serial_pool < o.serials_per_request) o.serial_pool = o.serials_per_request;
-  if (o.serial_pool < o.grpc_components) o.serial_pool = o.grpc_components;
-  return o;
-}
-
-// ---------------------------------------------------------------------------------------
-// The appliance under test
-
-struct Appliance {
-  std::string work;           // our folder
-  std::string state;          // the masad state folder inside it
-  std::string token;          // the admin bearer token
-  std::string officer_token;  // a security officer's (rotation mode)
-  std::unique_ptr<subprocess::Daemon> masad;
-  uint16_t port = 0;
-  uint16_t grpc_port = 0;
-};
-
-// Runs a masactl command with stdout and stderr appended to `log`; Die() when it fails.
-void RunTool(const std::vector<std::string>& argv, const std::string& log) {
-  absl::StatusOr<subprocess::ProcessResult> r =
-      subprocess::RunProcess(argv, {.timeout = absl::Minutes(30), .merge_stderr = true});
-  if (!r.ok()) Die("cannot start " + argv[0] + ": " + std::string(r.status().message()));
-  std::ofstream(log, std::ios::app) << r->out;
-  if (r->exit_code != 0) {
-    std::fprintf(stderr, "%s", ReadWholeFile(log).c_str());
-    Die(argv[0] + " " + argv[1] + " failed (log above: " + log + ")");
-  }
-}
-
-void Provision(const Options& o, Appliance* d) {
-  namespace fs = std::filesystem;
-  if (!o.keep_state.empty()) {
-    d->work = fs::absolute(o.keep_state).string();
-    if (fs::exists(d->work)) Die(d->work + " exists; --keep-state wants a new folder");
-    fs::create_directories(d->work);
-  } else {
-    std::string tmpl = (fs::temp_directory_path() / "load_bench.XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) Die("mkdtemp failed");
-    d->work = tmpl;
-  }
-  d->state = d->work + "/state";
-  const std::string log = d->work + "/setup.log";
-  RunTool({MASA_MASACTL, "dev-init", "--state", d->state, "--tokens", std::to_string(o.tokens)},
-          log);
-  RunTool({MASA_MASACTL, "org", "create", "--state", d->state, "--name", "bench", "--admin",
-           "admin@bench.example", "--token-out", d->work + "/admin.token"},
-          log);
-  {
-    std::ofstream serials(d->work + "/serials.txt");
-    char sn[32];
-    for (int i = 0; i < o.serial_pool; ++i) {
-      std::snprintf(sn, sizeof(sn), "LB-%07d\n", i);
-      serials << sn;
-    }
-  }
-  RunTool({MASA_MASACTL, "serials", "assign", "--state", d->state, "--org", "org-bench", "--file",
-           d->work + "/serials.txt"},
-          log);
-  // dev-init's masad.toml has a [store] table (TOML allows a table once) and no [queue].
-  std::string toml = ReadWholeFile(d->state + "/masad.toml");
-  const size_t store_table = toml.find("[store]\n");
-  if (store_table == std::string::npos) Die("masad.toml from dev-init has no [store] table");
-  toml.insert(store_table + 8,
-              "min_commit_interval_ms = " + std::to_string(o.commit_interval_ms) + "\n");
-  // Every load connection comes from 127.0.0.1: one client, as far as the server can tell.
-  const size_t server_table = toml.find("[server]\n");
-  if (server_table == std::string::npos) Die("masad.toml from dev-init has no [server] table");
-  toml.insert(server_table + 9, "max_connections_per_client = 1024\n");
-  toml += "\n[queue]\nworkers = " + std::to_string(o.workers) +
-          "\nworker_nice = " + std::to_string(o.worker_nice) + "\n";
-  if (o.faults()) {
-    // The fault module in front of SoftHSM2 (StartDaemon gives it its two variables).
-    const size_t hsm_table = toml.find("[hsm]\n");
-    if (hsm_table == std::string::npos) Die("masad.toml from dev-init has no [hsm] table");
-    toml.insert(hsm_table + 6, std::string("module = \"") + MASA_PKCS11_FAULT_MODULE +
-                                   "\"\ncall_timeout_ms = " + std::to_string(o.call_timeout_ms) +
-                                   "\nprobe_interval_ms = " + std::to_string(o.probe_interval_ms) +
-                                   "\n");
-    std::ofstream(d->work + "/fault-rules", std::ios::trunc);
-  }
-  std::ofstream(d->state + "/masad.toml", std::ios::trunc) << toml;
-  auto read_token = [](const std::string& path) {
-    std::string token = ReadWholeFile(path);
-    while (!token.empty() && (token.back() == '\n' || token.back() == ' ')) token.pop_back();
-    return token;
-  };
-  d->token = read_token(d->work + "/admin.token");
-  if (o.rotate_at_s > 0) {
-    RunTool({MASA_MASACTL, "vendor", "add", "--state", d->state, "--username",
-             "officer@bench.example", "--role", "security-officer", "--token-out",
-             d->work + "/officer.token"},
-            log);
-    d->officer_token = read_token(d->work + "/officer.token");
-  }
-}
-
-void StartDaemon(Appliance* d) {
-  const std::string prefix = "masad listening on https://127.0.0.1:";
-  absl::StatusOr<std::unique_ptr<subprocess::Daemon>> masad = subprocess::Daemon::Start(
-      {.argv = {MASA_MASAD, "--config", d->state + "/masad.toml", "--listen", "127.0.0.1:0",
-                "--metrics-listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0"},
-       .env = {{"MASA_FAULT_MODULE", MASA_SOFTHSM2_MODULE},
-               {"MASA_FAULT_CONTROL", d->work + "/fault-rules"}},
-       .ready_prefix = prefix,
-       .start_timeout = absl::Seconds(60),
-       .log_path = d->work + "/masad.log"});
-  if (!masad.ok()) Die(std::string(masad.status().message()));
-  d->masad = *std::move(masad);
-  d->port = static_cast<uint16_t>(std::atoi(d->masad->ready_rest().c_str()));
-  // "masad grpc on 127.0.0.1:PORT" comes before the ready line.
-  const std::string grpc_prefix = "masad grpc on 127.0.0.1:";
-  const std::string out = d->masad->output();
-  const size_t at = out.find(grpc_prefix);
-  if (at == std::string::npos) Die("masad printed no gRPC listener");
-  d->grpc_port = static_cast<uint16_t>(std::atoi(out.c_str() + at + grpc_prefix.size()));
-}
-
-void StopDaemon(Appliance* d) {
-  if (d->masad == nullptr || !d->masad->running()) return;
-  d->masad->Signal(SIGTERM);
-  if (!d->masad->Wait(absl::Seconds(30))) {  // 30 s to drain
-    std::fprintf(stderr, "load_bench: masad did not stop within 30 s; killing it\n");
-    d->masad->Kill();
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// The raw C_Sign ceiling of the state's token
-
-double RawCSignRate(const std::string& state, int threads, double seconds) {
-  tools::StatePaths paths(state);
-  auto module = tools::LoadModuleFor(paths);
-  if (!module.ok()) Die("PKCS#11 module: " + std::string(module.status().message()));
-  auto pin = ReadSecretFile(paths.user_pin());
-  if (!pin.ok()) Die("user PIN: " + std::string(pin.status().message()));
-  auto token = hsm::Token::Open(*module, tools::kDevTokenLabel, *pin,
-                                {.sessions = static_cast<size_t>(threads)});
-  if (!token.ok()) Die("token: " + std::string(token.status().message()));
-  auto key = (*token)->FindKey(hsm::PrivateKeyUri(tools::kDevTokenLabel, tools::kSigningKeyLabel));
-  if (!key.ok()) Die("signing key: " + std::string(key.status().message()));
-  const std::string digest(32, '\x5a');
-  // A warm-up signature per session (key copies are made on first use).
-  for (int i = 0; i < threads; ++i)
-    (void)(*token)->Sign(*key, {hsm::SignMechanism::kEcdsa}, digest);
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> total{0}, failures{0};
-  std::vector<std::thread> pool;
-  const int64_t start = NowNs();
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&] {
-      uint64_t n = 0, bad = 0;
-      while (!stop.load(std::memory_order_relaxed)) {
-        auto sig = (*token)->Sign(*key, {hsm::SignMechanism::kEcdsa}, digest);
-        sig.ok() ? ++n : ++bad;
-      }
-      total += n;
-      failures += bad;
-    });
-  }
-  usleep(static_cast<useconds_t>(seconds * 1e6));
-  stop = true;
-  for (auto& t : pool) t.join();
-  const double elapsed = (NowNs() - start) / 1e9;
-  if (failures > 0)
-    std::fprintf(stderr, "load_bench: %lu C_Sign failures\n",
-                 static_cast<unsigned long>(failures.load()));
-  return total / elapsed;
-}
-
-// ---------------------------------------------------------------------------------------
-// Report
-
-void PrintPhase(const PhaseResult& r, int per_request) {
+// The phase's row of the table; with `rate_line`, also vouchers/s in tenths of the phase
+// (the modes without the slice table).
+void PrintPhase(const PhaseResult& r, int per_request, bool rate_line = true) {
   const double rps = r.requests_ok / r.seconds;
   std::printf("%-22s %7.1f %8.0f %7.2f %7.2f %8.2f %7zu %6.0f%% %6.0f%%  %5.1f/%5.1f/%5.1f %7.1f\n",
               r.name.c_str(), rps, r.vouchers / r.seconds, r.Percentile(0.50), r.Percentile(0.99),
-              r.Percentile(0.999), r.latency_us.size(), 100 * r.client_cpu / r.seconds,
-              100 * r.daemon_cpu / r.seconds, r.mem_start.anon_kb / 1024.0, r.anon_max_kb / 1024.0,
-              r.mem_end.anon_kb / 1024.0, r.mem_end.rss_kb / 1024.0);
+              r.Percentile(0.999), static_cast<size_t>(r.latency.count()),
+              100 * r.client_cpu / r.seconds, 100 * r.daemon_cpu / r.seconds,
+              r.mem_start.anon_kb / 1024.0, r.anon_max_kb / 1024.0, r.mem_end.anon_kb / 1024.0,
+              r.mem_end.rss_kb / 1024.0);
   if (r.offered_rate > 0) {
     std::printf("%-22s   offered %.1f requests/s (%.0f vouchers/s)\n", "", r.offered_rate,
                 r.offered_rate * per_request);
   }
   // Vouchers/s in consecutive slices of the window: a store that slows as it grows shows here.
   const size_t n = std::min(r.vouchers_by_second.size(), static_cast<size_t>(r.seconds));
-  if (n >= 4) {
+  if (n >= 4 && rate_line) {
     const size_t slice = std::max<size_t>(1, n / 10);
     std::string line;
     for (size_t i = 0; i + slice <= n; i += slice) {
@@ -402,123 +129,12 @@ void PrintPhase(const PhaseResult& r, int per_request) {
   }
 }
 
-// Writes the fault module's rules on the schedule of `o`, from the moment it is started,
-// until stopped. Atomic replacement (temp file + rename), as the module wants.
-class FaultSchedule {
- public:
-  FaultSchedule(const Options& o, std::string rules) : o_(o), rules_(std::move(rules)) {}
-  ~FaultSchedule() { Stop(); }
-
-  void Start() {
-    thread_ = std::thread([this] {
-      const int64_t start = NowNs();
-      struct Step {
-        double at;
-        std::string rules;
-      };
-      const std::string last = tools::kDevTokenLabel + std::string("-") + std::to_string(o_.tokens);
-      std::vector<Step> steps;
-      if (o_.fail_token_at > 0) steps.push_back({o_.fail_token_at, last + " C_Sign " + o_.fault});
-      if (o_.fail_all_at > 0) steps.push_back({o_.fail_all_at, "* C_Sign " + o_.fault});
-      if (o_.recover_at > 0) steps.push_back({o_.recover_at, ""});
-      std::sort(steps.begin(), steps.end(),
-                [](const Step& a, const Step& b) { return a.at < b.at; });
-      for (const Step& step : steps) {
-        std::unique_lock<std::mutex> lock(mu_);
-        const auto due =
-            std::chrono::steady_clock::now() +
-            std::chrono::nanoseconds(start + static_cast<int64_t>(step.at * 1e9) - NowNs());
-        if (cv_.wait_until(lock, due, [this] { return stop_; })) return;
-        Write(step.rules);
-      }
-    });
-  }
-  void Stop() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-    Write("");
-  }
-
- private:
-  void Write(const std::string& rules) {
-    const std::string tmp = rules_ + ".tmp";
-    std::ofstream(tmp, std::ios::trunc) << rules << (rules.empty() ? "" : "\n");
-    std::rename(tmp.c_str(), rules_.c_str());
-  }
-
-  const Options& o_;
-  const std::string rules_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
-};
-
-// The closed loop's vouchers/s and refusals/s in each phase of the fault schedule, and each
-// phase's rate against the healthy one.
-void PrintFaultPhases(const Options& o, const PhaseResult& r) {
-  struct Span {
-    std::string name;
-    double from, to;
-  };
-  std::vector<std::pair<double, std::string>> marks = {{0, "healthy"}};
-  if (o.fail_token_at > 0) {
-    marks.push_back({o.fail_token_at, "1 of " + std::to_string(o.tokens) + " tokens failing"});
-  }
-  if (o.fail_all_at > 0) marks.push_back({o.fail_all_at, "all tokens failing"});
-  if (o.recover_at > 0) marks.push_back({o.recover_at, "recovered"});
-  std::sort(marks.begin(), marks.end());
-  std::vector<Span> spans;
-  for (size_t i = 0; i < marks.size(); ++i) {
-    double to = i + 1 < marks.size() ? marks[i + 1].first : r.seconds;
-    spans.push_back({marks[i].second, marks[i].first, std::min(to, r.seconds)});
-  }
-  auto sum = [](const std::vector<uint64_t>& v, double from, double to) {
-    uint64_t n = 0;
-    for (size_t s = static_cast<size_t>(from); s < static_cast<size_t>(to) && s < v.size(); ++s) {
-      n += v[s];
-    }
-    return n;
-  };
-  std::printf("\nfault schedule (%s, %d tokens, call timeout %d ms, probe every %d ms): by phase\n",
-              o.fault.c_str(), o.tokens, o.call_timeout_ms, o.probe_interval_ms);
-  std::printf("%-26s %9s %9s %10s %9s\n", "phase", "seconds", "vouch/s", "refused/s", "vs healthy");
-  double healthy = 0;
-  for (const Span& s : spans) {
-    // Whole seconds only; the first second of a phase still carries the previous one.
-    const double from = std::ceil(s.from), to = std::floor(s.to);
-    if (to <= from) continue;
-    const double vps = sum(r.vouchers_by_second, from, to) / (to - from);
-    const double eps = sum(r.errors_by_second, from, to) / (to - from);
-    if (s.name == "healthy") healthy = vps;
-    std::printf("%-26s %4.0f..%-4.0f %9.0f %10.1f %9.2f\n", s.name.c_str(), from, to, vps, eps,
-                healthy > 0 ? vps / healthy : 0);
-  }
-}
-
 std::string ReproduceCommand(int argc, char** argv) {
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
   std::string cmd = n > 0 ? std::string(self, n) : argv[0];
   for (int i = 1; i < argc; ++i) cmd += std::string(" ") + argv[i];
   return cmd;
-}
-
-// ---------------------------------------------------------------------------------------
-// Rotation mode
-
-// masactl's output (stdout and stderr), and its exit code.
-std::pair<int, std::string> Masactl(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {MASA_MASACTL};
-  argv.insert(argv.end(), args.begin(), args.end());
-  absl::StatusOr<subprocess::ProcessResult> r =
-      subprocess::RunProcess(argv, {.timeout = absl::Minutes(30), .merge_stderr = true});
-  if (!r.ok()) Die("cannot start masactl: " + std::string(r.status().message()));
-  return {r->exit_code, r->out};
 }
 
 void PrintCounts(const char* what, const std::map<std::string, uint64_t>& counts) {
@@ -637,6 +253,105 @@ int RunRotation(const Options& o, Appliance& d, int argc, char** argv) {
   return ok ? 0 : 1;
 }
 
+// The measured phases of a normal run, in order, with what each needs for printing.
+struct Run {
+  std::vector<PhaseResult> results;
+  std::vector<PhaseFigures> figures;
+  std::vector<int> per_request;  // serials per REST request, components per gRPC call
+};
+
+// Runs one phase between two snapshots of masad.
+template <typename Phase>
+void Measure(const Options& o, const Appliance& d, const std::string& name, int per_request,
+             Run* run, Phase phase) {
+  const DaemonSnapshot before = TakeDaemonSnapshot(d.masad->pid(), d.metrics_port);
+  PhaseResult r = phase();
+  const DaemonSnapshot after = TakeDaemonSnapshot(d.masad->pid(), d.metrics_port);
+  run->figures.push_back(MakePhaseFigures(name, r, before, after, o.slice_s));
+  run->results.push_back(std::move(r));
+  run->per_request.push_back(per_request);
+}
+
+const PhaseFigures* Find(const Run& run, const std::string& name) {
+  for (const PhaseFigures& f : run.figures) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+std::unique_ptr<LoadClient> NewClient(const Options& o, const Appliance& d) {
+  return NewLoadClient({.port = d.port,
+                        .tls_ca = d.state + "/tls-ca.pem",
+                        .token = d.token,
+                        .pid = d.masad->pid(),
+                        .serials_per_request = o.serials_per_request,
+                        .serial_pool = o.serial_pool});
+}
+
+// --prefill: the closed loop on the empty store, then masad stopped, the store filled, and
+// masad started again on it.
+PrefillFigures EmptyThenPrefill(const Options& o, Appliance& d, Run* run) {
+  {
+    std::unique_ptr<LoadClient> client = NewClient(o, d);
+    if (o.warmup_s > 0) client->Closed("warm-up", o.connections, o.warmup_s);
+    Measure(o, d, "closed_empty", o.serials_per_request, run, [&] {
+      return client->Closed("closed c=" + std::to_string(o.connections) + " empty store",
+                            o.connections, o.duration_s);
+    });
+  }
+  StopDaemon(&d);
+  std::printf(
+      "load_bench: closed loop on the empty store: %.0f vouchers/s; prefilling %lu "
+      "vouchers through the store library...\n",
+      run->figures.back().vouchers_per_s, static_cast<unsigned long>(o.prefill));
+  std::fflush(stdout);
+  const int64_t start = NowNs();
+  absl::StatusOr<PrefillResult> filled =
+      Prefill({.state_dir = d.state, .vouchers = o.prefill, .progress = [start](uint64_t n) {
+                 std::printf("load_bench:   %lu vouchers, %.0f/s\n", static_cast<unsigned long>(n),
+                             n / ((NowNs() - start) / 1e9));
+                 std::fflush(stdout);
+               }});
+  if (!filled.ok()) Die("prefill: " + std::string(filled.status().message()));
+  PrefillFigures f;
+  f.vouchers = filled->vouchers;
+  f.seconds = filled->seconds;
+  if (filled->vouchers > 0 && filled->data_bytes > 0) {
+    f.disk_bytes_per_voucher = static_cast<double>(filled->data_bytes) / filled->vouchers;
+  }
+  std::printf(
+      "load_bench: prefilled %lu vouchers in %.1f s (%.0f vouchers/s); data.mdb %.2f GB "
+      "(%.0f bytes a voucher, all vouchers of the store)\n",
+      static_cast<unsigned long>(f.vouchers), f.seconds, f.vouchers / std::max(f.seconds, 1e-9),
+      filled->data_bytes / 1e9, f.disk_bytes_per_voucher.value_or(0));
+  std::fflush(stdout);
+  StartDaemon(&d);
+  std::printf("load_bench: masad pid %d on https://127.0.0.1:%u, on the prefilled store\n",
+              d.masad->pid(), d.port);
+  return f;
+}
+
+int RunFaults(const Options& o, Appliance& d, int argc, char** argv) {
+  {
+    std::unique_ptr<LoadClient> client = NewClient(o, d);
+    if (o.warmup_s > 0) client->Closed("warm-up", o.connections, o.warmup_s);
+    FaultSchedule schedule(o, d.work + "/fault-rules");
+    schedule.Start();
+    PhaseResult r =
+        client->Closed("faults c=" + std::to_string(o.connections), o.connections, o.duration_s);
+    schedule.Stop();
+    PrintPhase(r, o.serials_per_request);
+    PrintFaultPhases(o, r);
+  }
+  StopDaemon(&d);
+  std::printf("reproduce: %s\n", ReproduceCommand(argc, argv).c_str());
+  if (o.keep_state.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(d.work, ec);
+  }
+  return 0;
+}
+
 }  // namespace
 }  // namespace masa::bench
 
@@ -651,55 +366,42 @@ int main(int argc, char** argv) {
   StartDaemon(&d);
   std::printf("load_bench: masad pid %d on https://127.0.0.1:%u, %d workers, state %s\n",
               d.masad->pid(), d.port, o.workers, d.state.c_str());
+  if (d.metrics_port == 0) std::printf("load_bench: masad printed no metrics listener\n");
   const Memory idle = MemoryOf(d.masad->pid());
   std::fflush(stdout);
   if (o.rotate_at_s > 0) return RunRotation(o, d, argc, argv);
+  if (o.faults()) return RunFaults(o, d, argc, argv);
 
-  std::vector<PhaseResult> phases;
-  double max_rps = 0;
+  BenchReport report;
+  report.command = ReproduceCommand(argc, argv);
+  report.slice_s = o.slice_s;
+  Run run;
+  if (o.prefill > 0) report.prefill = EmptyThenPrefill(o, d, &run);
   {
-    std::unique_ptr<LoadClient> client =
-        NewLoadClient({.port = d.port,
-                       .tls_ca = d.state + "/tls-ca.pem",
-                       .token = d.token,
-                       .pid = d.masad->pid(),
-                       .serials_per_request = o.serials_per_request,
-                       .serial_pool = o.serial_pool});
+    std::unique_ptr<LoadClient> client = NewClient(o, d);
     if (o.warmup_s > 0) client->Closed("warm-up", o.connections, o.warmup_s);
-    if (o.faults()) {
-      FaultSchedule schedule(o, d.work + "/fault-rules");
-      schedule.Start();
-      phases.push_back(
-          client->Closed("faults c=" + std::to_string(o.connections), o.connections, o.duration_s));
-      schedule.Stop();
-      PrintPhase(phases.back(), o.serials_per_request);
-      PrintFaultPhases(o, phases.back());
-      StopDaemon(&d);
-      std::printf("reproduce: %s\n", ReproduceCommand(argc, argv).c_str());
-      if (o.keep_state.empty()) {
-        std::error_code ec;
-        std::filesystem::remove_all(d.work, ec);
-      }
-      return 0;
-    }
-    phases.push_back(client->Closed("closed-loop c=" + std::to_string(o.connections), o.connections,
-                                    o.duration_s));
-    max_rps = phases.back().requests_ok / phases.back().seconds;
+    Measure(o, d, "closed", o.serials_per_request, &run, [&] {
+      return client->Closed("closed-loop c=" + std::to_string(o.connections), o.connections,
+                            o.duration_s);
+    });
     // DESIGN.md's "80 % of the maximum sustained rate": the closed loop's last quarter.
-    const double sustained_rps = phases.back().SustainedVouchersPerSecond() / o.serials_per_request;
-    const double rate80 = 0.8 * (sustained_rps > 0 ? sustained_rps : max_rps);
+    const PhaseResult& closed = run.results.back();
+    const double sustained_rps = closed.SustainedVouchersPerSecond() / o.serials_per_request;
+    const double rate80 =
+        0.8 * (sustained_rps > 0 ? sustained_rps : closed.requests_ok / closed.seconds);
     if (rate80 > 0) {
       char name[64];
       std::snprintf(name, sizeof(name), "open-loop 80%% %.1f/s", rate80);  // of sustained
-      phases.push_back(client->Open(name, o.open_connections, o.duration_s, rate80));
+      Measure(o, d, "open80", o.serials_per_request, &run,
+              [&] { return client->Open(name, o.open_connections, o.duration_s, rate80); });
     }
     if (o.rate > 0) {
       char name[64];
       std::snprintf(name, sizeof(name), "open-loop %.1f/s", o.rate);
-      phases.push_back(client->Open(name, o.open_connections, o.duration_s, o.rate));
+      Measure(o, d, "open", o.serials_per_request, &run,
+              [&] { return client->Open(name, o.open_connections, o.duration_s, o.rate); });
     }
   }
-  std::vector<PhaseResult> grpc_phases;
   if (o.grpc_calls > 0) {
     GrpcLoadTarget target{.port = d.grpc_port,
                           .tls_ca = d.state + "/tls-ca.pem",
@@ -714,10 +416,12 @@ int main(int argc, char** argv) {
     const std::string cert_id =
         CreateGrpcDomainCert(target, "org-bench", ReadWholeFile(d.work + "/owner.der"));
     if (o.warmup_s > 0) GrpcClosed(target, cert_id, "grpc warm-up", o.grpc_calls, o.warmup_s);
-    grpc_phases.push_back(GrpcClosed(target, cert_id,
-                                     "grpc c=" + std::to_string(o.grpc_calls) + " x" +
-                                         std::to_string(o.grpc_components),
-                                     o.grpc_calls, o.duration_s));
+    Measure(o, d, "grpc", o.grpc_components, &run, [&] {
+      return GrpcClosed(target, cert_id,
+                        "grpc c=" + std::to_string(o.grpc_calls) + " x" +
+                            std::to_string(o.grpc_components),
+                        o.grpc_calls, o.duration_s);
+    });
   }
   const Memory last = MemoryOf(d.masad->pid());
   StopDaemon(&d);
@@ -725,27 +429,68 @@ int main(int argc, char** argv) {
   std::printf("load_bench: masad stopped; raw C_Sign on the same token, %d threads, %.0f s...\n",
               o.workers, o.sign_s);
   std::fflush(stdout);
-  const double csign = RawCSignRate(d.state, o.workers, o.sign_s);
+  const CSignFigures csign = RawCSign(d.state, o.workers, o.sign_s);
+  if (csign.per_s > 0) {
+    report.csign_per_s = csign.per_s;
+    report.csign_cpu_us_per_signature = csign.cpu_us_per_signature;
+    for (PhaseFigures& f : run.figures) SetOutsideSignature(&f, csign.cpu_us_per_signature);
+  }
 
   std::printf("\n%-22s %7s %8s %7s %7s %8s %7s %7s %7s  %17s %7s\n", "phase", "req/s", "vouch/s",
               "p50 ms", "p99 ms", "p99.9 ms", "answers", "client", "masad", "anon MB 0/max/1",
               "RSS MB");
-  std::printf("%-22s (CPU %% of one core; anon = masad heap at start/peak/end of the phase)\n", "");
-  for (const auto& p : phases) PrintPhase(p, o.serials_per_request);
-  std::printf("%-22s (gRPC: req/s = GetOwnershipVouchers calls/s of %d components each)\n", "",
-              o.grpc_components);
-  for (const auto& p : grpc_phases) PrintPhase(p, o.grpc_components);
-  const PhaseResult& max = phases.front();
-  const double vps = max.vouchers / max.seconds;
-  std::printf("\nraw C_Sign (ECDSA P-256, %d threads): %.0f /s\n", o.workers, csign);
-  std::printf("end-to-end / C_Sign: %.3f  (target >= 0.75)\n", csign > 0 ? vps / csign : 0);
+  std::printf(
+      "%-22s (CPU %% of one core; anon = masad heap at start/peak/end of the phase;\n"
+      "%-22s  gRPC: req/s = GetOwnershipVouchers calls/s of %d components each)\n",
+      "", "", o.grpc_components);
+  for (size_t i = 0; i < run.results.size(); ++i) {
+    PrintPhase(run.results[i], run.per_request[i], false);
+    PrintPhaseFigures(run.figures[i]);
+  }
+  const PhaseResult& max = run.results[o.prefill > 0 ? 1 : 0];
+  const PhaseFigures& closed = *Find(run, "closed");
+  const double vps = closed.vouchers_per_s;
   const double sustained = max.SustainedVouchersPerSecond();
-  std::printf("sustained (last quarter of the closed loop): %.0f vouchers/s = %.3f of C_Sign\n",
-              sustained, csign > 0 ? sustained / csign : 0);
-  double p99_80 = phases.size() > 1 ? phases[1].Percentile(0.99) : 0;
-  std::printf("p99 at 80%% of the sustained rate: %.2f ms  (target < 25 ms)\n", p99_80);
+  std::map<std::string, double>& ratios = report.ratios;
+  std::printf("\nraw C_Sign (ECDSA P-256, %d threads): %.0f /s, %.1f CPU us a signature\n",
+              o.workers, csign.per_s, csign.cpu_us_per_signature);
+  if (csign.per_s > 0) {
+    ratios["end_to_end_over_csign"] = vps / csign.per_s;
+    ratios["sustained_over_csign"] = sustained / csign.per_s;
+    std::printf("end-to-end / C_Sign: %.3f  (target >= 0.75)\n", vps / csign.per_s);
+    std::printf("sustained (last quarter of the closed loop): %.0f vouchers/s = %.3f of C_Sign\n",
+                sustained, sustained / csign.per_s);
+    if (closed.cpu_us_per_voucher_outside_signature && csign.cpu_us_per_signature > 0) {
+      ratios["outside_over_signature_cpu"] =
+          *closed.cpu_us_per_voucher_outside_signature / csign.cpu_us_per_signature;
+      std::printf(
+          "masad CPU per voucher outside the signature: %.1f us = %.2f of the "
+          "signature's %.1f us  (target <= 0.33)\n",
+          *closed.cpu_us_per_voucher_outside_signature, ratios["outside_over_signature_cpu"],
+          csign.cpu_us_per_signature);
+    }
+  }
+  if (const PhaseFigures* open80 = Find(run, "open80")) {
+    ratios["open80_p99_ms"] = open80->p99_ms;
+    ratios["open80_p999_ms"] = open80->p999_ms;
+    const SliceFigures* worst = WorstSlice(open80->slices);
+    if (worst != nullptr) ratios["open80_worst_slice_p99_ms"] = worst->p99_ms;
+    std::printf(
+        "at 80%% of the sustained rate: p99 %.2f ms (target < 25), p99.9 %.2f ms "
+        "(target < 50), worst %d s slice p99 %.2f ms at %.0f s\n",
+        open80->p99_ms, open80->p999_ms, o.slice_s, worst ? worst->p99_ms : 0,
+        worst ? worst->start_s : 0);
+  }
+  if (const PhaseFigures* empty = Find(run, "closed_empty"); empty && empty->vouchers_per_s > 0) {
+    ratios["prefilled_over_empty"] = vps / empty->vouchers_per_s;
+    std::printf(
+        "with %lu vouchers prefilled: %.0f vouchers/s = %.3f of the empty store's %.0f  "
+        "(target >= 0.9)\n",
+        static_cast<unsigned long>(o.prefill), vps, ratios["prefilled_over_empty"],
+        empty->vouchers_per_s);
+  }
   long peak_anon = idle.anon_kb;
-  for (const auto& p : phases) peak_anon = std::max(peak_anon, p.anon_max_kb);
+  for (const auto& p : run.results) peak_anon = std::max(peak_anon, p.anon_max_kb);
   std::printf(
       "masad memory: heap (RssAnon) idle %.1f MB, peak %.1f MB, end %.1f MB; RSS idle %.1f MB, "
       "end %.1f MB (of which LMDB/file %.1f MB), VmHWM %.1f MB\n",
@@ -753,22 +498,32 @@ int main(int argc, char** argv) {
       last.rss_kb / 1024.0, last.file_kb / 1024.0, last.hwm_kb / 1024.0);
   std::printf(
       "\nSUMMARY: %.0f vouchers/s (%.1f req/s x %d serials) = %.2f of C_Sign %.0f/s, "
-      "sustained %.0f/s = %.2f; max p50/p99/p99.9 %.1f/%.1f/%.1f ms; at 80%% p99 %.1f ms; "
-      "heap %.0f->%.0f MB (peak %.0f)\n",
-      vps, max.requests_ok / max.seconds, o.serials_per_request, csign > 0 ? vps / csign : 0, csign,
-      sustained, csign > 0 ? sustained / csign : 0, max.Percentile(0.5), max.Percentile(0.99),
-      max.Percentile(0.999), p99_80, idle.anon_kb / 1024.0, last.anon_kb / 1024.0,
+      "sustained %.0f/s = %.2f; max p50/p99/p99.9 %.1f/%.1f/%.1f ms; at 80%% p99 %.1f ms "
+      "(worst slice %.1f); disk %.0f B/voucher; heap %.0f->%.0f MB (peak %.0f)\n",
+      vps, closed.requests_per_s, o.serials_per_request, csign.per_s > 0 ? vps / csign.per_s : 0,
+      csign.per_s, sustained, csign.per_s > 0 ? sustained / csign.per_s : 0, closed.p50_ms,
+      closed.p99_ms, closed.p999_ms, ratios.count("open80_p99_ms") ? ratios["open80_p99_ms"] : 0,
+      ratios.count("open80_worst_slice_p99_ms") ? ratios["open80_worst_slice_p99_ms"] : 0,
+      closed.disk_bytes_per_voucher.value_or(-1), idle.anon_kb / 1024.0, last.anon_kb / 1024.0,
       peak_anon / 1024.0);
-  for (const auto& g : grpc_phases) {
+  if (const PhaseFigures* g = Find(run, "grpc")) {
     std::printf(
         "gRPC SUMMARY: %.0f vouchers/s (%.1f GetOwnershipVouchers/s x %d components, %d in "
         "flight) = %.2f of C_Sign; p50/p99/p99.9 %.1f/%.1f/%.1f ms a call; REST above: %.0f "
         "vouchers/s\n",
-        g.vouchers / g.seconds, g.requests_ok / g.seconds, o.grpc_components, o.grpc_calls,
-        csign > 0 ? g.vouchers / g.seconds / csign : 0, g.Percentile(0.5), g.Percentile(0.99),
-        g.Percentile(0.999), vps);
+        g->vouchers_per_s, g->requests_per_s, o.grpc_components, o.grpc_calls,
+        csign.per_s > 0 ? g->vouchers_per_s / csign.per_s : 0, g->p50_ms, g->p99_ms, g->p999_ms,
+        vps);
   }
-  std::printf("reproduce: %s\n", ReproduceCommand(argc, argv).c_str());
+  report.phases = std::move(run.figures);
+  if (!o.results_dir.empty()) {
+    const std::string failed = WriteResults(o.results_dir, report);
+    if (!failed.empty()) Die(failed);
+    std::printf(
+        "results: %s/load_bench.json, load_bench.html and <phase>-{latency,percentiles}.svg\n",
+        o.results_dir.c_str());
+  }
+  std::printf("reproduce: %s\n", report.command.c_str());
   if (o.keep_state.empty()) {
     std::error_code ec;
     std::filesystem::remove_all(d.work, ec);

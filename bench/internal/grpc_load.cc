@@ -98,7 +98,8 @@ PhaseResult GrpcClosed(const GrpcLoadTarget& target, const std::string& cert_id,
           r.vouchers += response.ownership_vouchers_size();
           r.vouchers_by_second[static_cast<size_t>((done - start) / 1000000000)] +=
               response.ownership_vouchers_size();
-          r.latency_us.push_back(static_cast<uint32_t>((done - sent) / 1000));
+          r.AddLatency(static_cast<size_t>((done - start) / 1000000000),
+                       static_cast<uint64_t>((done - sent) / 1000));
         } else {
           ++r.errors["grpc " + std::to_string(s.error_code())];
           if (r.first_failure.empty()) r.first_failure = s.error_message();
@@ -118,7 +119,6 @@ PhaseResult GrpcClosed(const GrpcLoadTarget& target, const std::string& cert_id,
   r.client_cpu = ProcessCpuSeconds() - cpu0;
   r.daemon_cpu = CpuSecondsOf(target.pid) - daemon0;
   r.mem_end = MemoryOf(target.pid);
-  std::sort(r.latency_us.begin(), r.latency_us.end());
   return r;
 }
 

@@ -373,7 +373,8 @@ class Client final : public LoadClient {
         if (got && c->busy) {
           c->busy = false;
           --in_flight;
-          r.latency_us.push_back(static_cast<uint32_t>((done - c->scheduled_ns) / 1000));
+          r.AddLatency(static_cast<size_t>(std::max<int64_t>(0, done - start) / 1000000000),
+                       static_cast<uint64_t>(std::max<int64_t>(0, done - c->scheduled_ns) / 1000));
           const bool in_window = done <= end || rate > 0;
           if (status == 200) {
             uint64_t issued = Count(body, "\"status\":\"completed\"");
@@ -432,7 +433,6 @@ class Client final : public LoadClient {
     r.mem_end = MemoryOf(target_.pid);
     r.rss_max_kb = std::max(r.rss_max_kb, r.mem_end.rss_kb);
     r.anon_max_kb = std::max(r.anon_max_kb, r.mem_end.anon_kb);
-    std::sort(r.latency_us.begin(), r.latency_us.end());
     return r;
   }
 

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "bench/internal/latency.h"
+
 namespace masa::bench {
 
 // Prints "load_bench: WHAT" and exits 1.
@@ -64,7 +66,10 @@ struct PhaseResult {
   std::vector<uint64_t> vouchers_by_second;  // the same, by second of the window
   std::vector<uint64_t> errors_by_second;    // non-200 answers, by second of the window
   uint64_t serials_failed = 0;
-  std::vector<uint32_t> latency_us;  // every answered request, from its scheduled time
+  // Every answered request, from its scheduled time: over the phase, and by second of the
+  // phase (the second its answer came).
+  LatencyHistogram latency;
+  std::vector<LatencyHistogram> latency_by_second;
   std::map<std::string, uint64_t> errors;
   std::vector<VoucherSample> samples;  // LoadTarget::sample_vouchers
   std::string first_failure;
@@ -83,10 +88,14 @@ struct PhaseResult {
     return static_cast<double>(sum) / static_cast<double>(quarter);
   }
 
-  double Percentile(double p) const {
-    if (latency_us.empty()) return 0;
-    size_t i = static_cast<size_t>(std::ceil(p * latency_us.size()));
-    return latency_us[std::min(latency_us.size() - 1, i == 0 ? 0 : i - 1)] / 1000.0;
+  // Milliseconds; see LatencyHistogram::PercentileMs.
+  double Percentile(double p) const { return latency.PercentileMs(p); }
+
+  // Counts an answer that took `micros`, `second` whole seconds into the phase.
+  void AddLatency(size_t second, uint64_t micros) {
+    latency.Add(micros);
+    if (latency_by_second.size() <= second) latency_by_second.resize(second + 1);
+    latency_by_second[second].Add(micros);
   }
 };
 

@@ -1,0 +1,46 @@
+// load_bench's command line (the flags are listed at the top of bench/load_bench.cc).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace masa::bench {
+
+struct Options {
+  double duration_s = 20;  // each load phase
+  double warmup_s = 3;
+  int connections = 32;       // closed loop: enough in flight to fill commit groups
+  int open_connections = 64;  // open loop: requests beyond this many in flight wait (and count)
+  double rate = 0;            // open loop, requests/s; 0: 80 % of the closed-loop maximum
+  int serials_per_request = 20;
+  int serial_pool = 20000;     // distinct serial numbers assigned and cycled through
+  int workers = 2;             // masad [queue] workers, and C_Sign threads
+  int worker_nice = 5;         // masad [queue] worker_nice
+  int commit_interval_ms = 4;  // masad [store] min_commit_interval_ms
+  double sign_s = 4;           // raw C_Sign phase
+  std::string keep_state;      // keep the work folder here
+  int grpc_calls = 4;          // gRPC phase: calls in flight (threads); 0: no gRPC phase
+  int grpc_components = 100;   // components per GetOwnershipVouchers call
+  // > 0: rotation mode. The closed-loop phase only, and at this second of it a security
+  // officer generates, issues and activates a new signing key through the REST API.
+  double rotate_at_s = 0;
+  // HSM faults (see the top of the file); times in seconds into the closed loop, 0: never.
+  int tokens = 1;
+  double fail_token_at = 0;
+  double fail_all_at = 0;
+  double recover_at = 0;
+  std::string fault = "device_error";
+  int call_timeout_ms = 1000;
+  int probe_interval_ms = 1000;
+  // --results-dir: load_bench.json, load_bench.html and the phases' SVGs go here.
+  std::string results_dir;
+  int slice_s = 10;      // per-slice figures: vouchers/s, p50, p99, p99.9
+  uint64_t prefill = 0;  // vouchers written into the store before the measured phases
+  bool faults() const { return fail_token_at > 0 || fail_all_at > 0; }
+};
+
+void Usage();
+// Die()s on a bad or unknown flag; --help prints the usage and exits 0.
+Options ParseOptions(int argc, char** argv);
+
+}  // namespace masa::bench

@@ -1,0 +1,120 @@
+#include "bench/internal/phase_figures.h"
+
+#include <cstdio>
+
+namespace masa::bench {
+
+DaemonSnapshot TakeDaemonSnapshot(pid_t pid, uint16_t metrics_port) {
+  DaemonSnapshot s;
+  s.metrics = ScrapeMetrics(metrics_port);
+  s.cpu_s = CpuSecondsOf(pid);
+  s.thread_cpu_s = ThreadCpuSecondsOf(pid);
+  s.write_bytes = DiskWriteBytesOf(pid);
+  s.memory = MemoryOf(pid);
+  s.mapped = MappedRssOf(pid);
+  return s;
+}
+
+PhaseFigures MakePhaseFigures(const std::string& name, const PhaseResult& r,
+                              const DaemonSnapshot& before, const DaemonSnapshot& after,
+                              int slice_s) {
+  PhaseFigures f;
+  f.name = name;
+  f.label = r.name;
+  f.seconds = r.seconds;
+  f.requests_per_s = r.seconds > 0 ? r.requests_ok / r.seconds : 0;
+  f.vouchers_per_s = r.seconds > 0 ? r.vouchers / r.seconds : 0;
+  f.p50_ms = r.Percentile(0.50);
+  f.p99_ms = r.Percentile(0.99);
+  f.p999_ms = r.Percentile(0.999);
+  for (const auto& [what, n] : r.errors) {
+    // "HTTP 503": admission control's answer (shed), not a failure of the service.
+    (what == "HTTP 503" ? f.shed : f.errors) += n;
+  }
+  const double vouchers = static_cast<double>(r.vouchers);
+  if (vouchers > 0 && before.write_bytes >= 0 && after.write_bytes >= before.write_bytes) {
+    f.disk_bytes_per_voucher =
+        static_cast<double>(after.write_bytes - before.write_bytes) / vouchers;
+  }
+  if (vouchers > 0 && before.cpu_s >= 0 && after.cpu_s >= before.cpu_s) {
+    f.cpu_us_per_voucher = (after.cpu_s - before.cpu_s) * 1e6 / vouchers;
+  }
+  if (r.seconds > 0) {
+    for (const auto& [thread, s] : after.thread_cpu_s) {
+      auto b = before.thread_cpu_s.find(thread);
+      const double used = s - (b == before.thread_cpu_s.end() ? 0 : b->second);
+      if (used > 0) f.masad_cpu_by_thread[thread] = 100 * used / r.seconds;
+    }
+  }
+  if (before.memory.anon_kb > 0) f.heap_mb_start = before.memory.anon_kb / 1024.0;
+  if (after.memory.anon_kb > 0) f.heap_mb_end = after.memory.anon_kb / 1024.0;
+  if (before.mapped.rss_kb >= 0) {
+    f.rss_mb_without_map_start = before.mapped.rss_without_map_kb() / 1024.0;
+  }
+  if (after.mapped.rss_kb >= 0)
+    f.rss_mb_without_map_end = after.mapped.rss_without_map_kb() / 1024.0;
+  f.store = StoreFiguresBetween(before.metrics, after.metrics);
+  f.metrics_read = !after.metrics.empty();
+  f.slices = MakeSlices(r.latency_by_second, r.vouchers_by_second, r.seconds, slice_s);
+  f.latency = r.latency;
+  f.latency_by_second = r.latency_by_second;
+  f.vouchers_by_second = r.vouchers_by_second;
+  return f;
+}
+
+void SetOutsideSignature(PhaseFigures* f, double csign_cpu_us) {
+  if (f->cpu_us_per_voucher) {
+    f->cpu_us_per_voucher_outside_signature = *f->cpu_us_per_voucher - csign_cpu_us;
+  }
+}
+
+void PrintPhaseFigures(const PhaseFigures& f) {
+  const char* pad = "                      ";
+  if (!f.slices.empty()) {
+    std::printf("%s   %-8s %9s %8s %8s %9s\n", pad, "slice s", "vouch/s", "p50 ms", "p99 ms",
+                "p99.9 ms");
+    for (const SliceFigures& s : f.slices) {
+      std::printf("%s   %4.0f+%-3.0f %9.0f %8.2f %8.2f %9.2f%s\n", pad, s.start_s, s.seconds,
+                  s.vouchers_per_s, s.p50_ms, s.p99_ms, s.p999_ms,
+                  s.p99_ms >= 25 ? "  (p99 over 25 ms)" : "");
+    }
+    const SliceFigures* worst = WorstSlice(f.slices);
+    std::printf("%s   worst slice: p99 %.2f ms at %.0f s\n", pad, worst->p99_ms, worst->start_s);
+  }
+  auto opt = [](const std::optional<double>& v) { return v ? *v : -1.0; };
+  std::printf("%s   disk %.0f B/voucher, masad CPU %.1f us/voucher", pad,
+              opt(f.disk_bytes_per_voucher), opt(f.cpu_us_per_voucher));
+  if (f.cpu_us_per_voucher_outside_signature) {
+    std::printf(" (%.1f outside the signature)", *f.cpu_us_per_voucher_outside_signature);
+  }
+  std::printf("; heap %.1f->%.1f MB, RSS without the map %.1f->%.1f MB\n", opt(f.heap_mb_start),
+              opt(f.heap_mb_end), opt(f.rss_mb_without_map_start), opt(f.rss_mb_without_map_end));
+  if (!f.masad_cpu_by_thread.empty()) {
+    std::printf("%s   masad CPU by thread (%% of a core):", pad);
+    for (const auto& [thread, pct] : f.masad_cpu_by_thread) {
+      if (pct >= 0.5) std::printf(" %s %.0f", thread.c_str(), pct);
+    }
+    std::printf("\n");
+  }
+  const StoreFigures& s = f.store;
+  if (s.commits) {
+    std::printf("%s   store: %.0f commits", pad, *s.commits);
+    if (s.batches) std::printf(" of %.0f batches", *s.batches);
+    if (s.commit_p99_ms) std::printf(", commit p99 %.1f ms", *s.commit_p99_ms);
+    if (s.commit_max_ms) std::printf(" max %.1f ms", *s.commit_max_ms);
+    if (s.sync_ms_per_commit) std::printf(", sync %.2f ms/commit", *s.sync_ms_per_commit);
+    if (s.queue_wait_ms_per_batch)
+      std::printf(", queue wait %.2f ms/batch", *s.queue_wait_ms_per_batch);
+    if (s.map_growths) std::printf(", %.0f map growths", *s.map_growths);
+    if (s.map_growth_ms) std::printf(" (%.0f ms)", *s.map_growth_ms);
+    if (s.gate_wait_ms) std::printf(", gate wait %.0f ms", *s.gate_wait_ms);
+    if (s.pages_written) std::printf(", %.0f pages written", *s.pages_written);
+    std::printf("\n");
+  } else {
+    std::printf("%s   store: %s\n", pad,
+                f.metrics_read ? "masad's /metrics has no masa_store_commits_total"
+                               : "masad's /metrics could not be read");
+  }
+}
+
+}  // namespace masa::bench

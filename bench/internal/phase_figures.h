@@ -1,0 +1,46 @@
+// The figures of one load phase for the report: what the client measured (PhaseResult)
+// joined with what masad's /proc files and /metrics said before and after the phase.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "bench/internal/load_client.h"
+#include "bench/internal/metrics_scrape.h"
+#include "bench/internal/proc_stats.h"
+#include "bench/internal/report.h"
+
+namespace masa::bench {
+
+// masad at one moment.
+struct DaemonSnapshot {
+  double cpu_s = -1;  // the whole process, threads that ended included
+  std::map<std::string, double> thread_cpu_s;
+  int64_t write_bytes = -1;
+  Memory memory;
+  MappedRss mapped;
+  MetricSamples metrics;
+};
+
+// Reads /proc/PID/{stat,task/*/stat,io,status,smaps} and, when metrics_port is not 0,
+// GET /metrics (which resets masa_store_commit_max_seconds: take one right before a phase).
+DaemonSnapshot TakeDaemonSnapshot(pid_t pid, uint16_t metrics_port);
+
+// `name` and `label` as PhaseFigures has them; `csign_cpu_us` the CPU microseconds of one
+// raw C_Sign (unset until that phase ran: then the "outside the signature" figure is unset).
+PhaseFigures MakePhaseFigures(const std::string& name, const PhaseResult& r,
+                              const DaemonSnapshot& before, const DaemonSnapshot& after,
+                              int slice_s);
+
+// Fills cpu_us_per_voucher_outside_signature of every phase once the C_Sign cost is known.
+void SetOutsideSignature(PhaseFigures* f, double csign_cpu_us);
+
+// Prints the slices, the worst one, and the /proc and store figures under the phase's
+// table row.
+void PrintPhaseFigures(const PhaseFigures& f);
+
+}  // namespace masa::bench

@@ -1,0 +1,40 @@
+// What the kernel says about masad during a phase (/proc/PID/...): CPU time by thread name,
+// bytes written to disk, and memory with the LMDB map told apart. Read before and after a
+// phase; the differences are the phase's figures. Linux only, same user as masad.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace masa::bench {
+
+// utime + stime in seconds of every thread of `pid` still alive, summed by thread name
+// (comm: "masa-signer", "masa-store", "masa-api", "masad", ...). Threads that ended are in
+// the process total (CpuSecondsOf) but not here. Empty when the process is gone.
+std::map<std::string, double> ThreadCpuSecondsOf(pid_t pid);
+
+// write_bytes of /proc/PID/io: bytes the process caused to be sent to the storage layer
+// (counted when it dirties page-cache pages of a file or writes directly, so LMDB's pwrite
+// and its meta page writes count, whoever writes them back later). -1 when unreadable.
+int64_t DiskWriteBytesOf(pid_t pid);
+
+// The resident size of the process from /proc/PID/smaps, and the part of it that is a
+// mapping of a file whose name ends in `map_file` (LMDB's data.mdb). -1 when unreadable.
+struct MappedRss {
+  long rss_kb = -1;
+  long map_rss_kb = -1;
+  long rss_without_map_kb() const { return rss_kb < 0 ? -1 : rss_kb - map_rss_kb; }
+};
+MappedRss MappedRssOf(pid_t pid, const std::string& map_file = "/data.mdb");
+
+// Parsers of the file texts, for the unit test.
+// utime + stime in seconds of one /proc/PID/task/TID/stat text, and its thread name in
+// *comm; -1 when the text is not one.
+double ParseThreadStat(const std::string& stat, double clock_ticks, std::string* comm);
+int64_t ParseIoWriteBytes(const std::string& io);
+MappedRss ParseSmaps(const std::string& smaps, const std::string& map_file);
+
+}  // namespace masa::bench
