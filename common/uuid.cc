@@ -5,6 +5,8 @@
 #include <array>
 #include <cstdlib>
 
+#include "absl/synchronization/mutex.h"
+
 namespace masa {
 namespace {
 
@@ -12,6 +14,7 @@ using Bytes = std::array<uint8_t, 16>;
 
 constexpr char kHex[] = "0123456789abcdef";
 constexpr size_t kTextSize = 36;
+constexpr uint64_t kRandBMask = (uint64_t{1} << 62) - 1;
 
 bool IsHyphenAt(size_t i) { return i == 8 || i == 13 || i == 18 || i == 23; }
 
@@ -62,9 +65,38 @@ std::string NewUuidV7(absl::Time now) {
   std::array<uint8_t, 10> r;
   // The DRBG failing means the process cannot make secrets at all: a broken invariant.
   if (RAND_bytes(r.data(), static_cast<int>(r.size())) != 1) std::abort();
-  uint16_t rand_a = static_cast<uint16_t>((r[0] << 8) | r[1]);
+  uint16_t rand_a = static_cast<uint16_t>((r[0] << 8) | r[1]) & 0x0fff;
   uint64_t rand_b = 0;
   for (size_t i = 2; i < r.size(); ++i) rand_b = (rand_b << 8) | r[i];
+  rand_b &= kRandBMask;
+  // Monotonic within the process (RFC 9562 section 6.2, method 2): an id of the same or an
+  // earlier millisecond than the last one continues from it, plus a random step of up to
+  // 2^32 (the rest of the 74 bits stay unguessable). Consecutive ids then sort in the order
+  // they were made, so a batch's records land on the B-tree's last page in key order (LMDB
+  // appends them, filling pages) instead of splitting it.
+  static absl::Mutex mu(absl::kConstInit);
+  static uint64_t last_ms = 0;
+  static uint16_t last_a = 0;
+  static uint64_t last_b = 0;
+  {
+    absl::MutexLock lock(&mu);
+    if (ms <= last_ms && last_ms - ms < 1000) {  // the same millisecond, or the clock went back
+      uint64_t b = last_b + 1 + (rand_b & 0xffffffffULL);
+      uint16_t a = last_a;
+      if (b > kRandBMask) {
+        b &= kRandBMask;
+        ++a;
+      }
+      if (a <= 0x0fff) {  // else 2^74 ids in one millisecond: this one stays random
+        ms = last_ms;
+        rand_a = a;
+        rand_b = b;
+      }
+    }
+    last_ms = ms;
+    last_a = rand_a;
+    last_b = rand_b;
+  }
   return Format(Layout(ms, rand_a, rand_b));
 }
 

@@ -18,7 +18,11 @@ namespace masa {
 // Unix time of `now` in milliseconds, version 7, 12 random bits (rand_a), variant 0b10 and
 // 62 random bits (rand_b), from OpenSSL's DRBG. Ids made in later milliseconds sort after
 // earlier ones as text and as bytes, so records keyed by them are appended to a B-tree's
-// rightmost pages. Aborts when the DRBG fails (the process cannot make secrets at all).
+// rightmost pages. Within one process ids also sort in the order they were made when made
+// in the same millisecond, or when `now` went back by less than a second (RFC 9562 section
+// 6.2, method 2): such an id continues from the previous one (its time, and its 74 bits plus
+// a random step below 2^32). Thread-safe. Aborts when the DRBG fails (the process cannot
+// make secrets at all).
 std::string NewUuidV7(absl::Time now);
 
 // `text` as a UUID in canonical lower-case form when it is one (any version; hex digits of
