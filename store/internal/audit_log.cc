@@ -86,8 +86,17 @@ absl::StatusOr<uint64_t> WriteTxn::Append(const AuditEvent& event) {
   entry.object_hash = event.object_hash;
   entry.prev_hash = head.last_hash;
   std::string bytes = EncodeAuditEntry(entry);
-  MASA_RETURN_IF_ERROR(internal::Put(txn, dbs[internal::kAudit], internal::BigEndian64(entry.seq),
-                                     bytes, MDB_APPEND));
+  // MDB_APPEND refuses a key that is not after the last one (LMDB would otherwise write the
+  // page out of order): an entry at or beyond the head means the head and the log disagree.
+  absl::Status put = internal::Put(txn, dbs[internal::kAudit], internal::BigEndian64(entry.seq),
+                                   bytes, MDB_APPEND);
+  if (absl::IsAlreadyExists(put)) {
+    return absl::DataLossError(
+        absl::StrCat("audit log: an entry at or after ", entry.seq,
+                     " is already stored although the head says the log has ", head.size,
+                     " entries; nothing was appended (check it with masactl audit verify)"));
+  }
+  MASA_RETURN_IF_ERROR(put);
   MASA_RETURN_IF_ERROR(internal::PutTreeNodes(txn, dbs, entry.seq, LeafHash(bytes)));
   MASA_RETURN_IF_ERROR(internal::WriteAuditHead(txn, dbs, {head.size + 1, Sha256(bytes)}));
   state_->appended.push_back(entry.seq);

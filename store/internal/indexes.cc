@@ -14,8 +14,8 @@ std::string Sep() { return std::string(1, '\0'); }
 
 absl::Status PutIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
   MASA_RETURN_IF_ERROR(Put(txn, dbs[kIdxVoucherSerial], SerialKey(v), SummaryValue(v)));
-  MASA_RETURN_IF_ERROR(Put(txn, dbs[kIdxVoucherOrgTime], OrgTimeKey(v), ""));
-  return Put(txn, dbs[kIdxVoucherRequest], RequestKey(v), "");
+  MASA_RETURN_IF_ERROR(PutGrowing(txn, dbs[kIdxVoucherOrgTime], OrgTimeKey(v), ""));
+  return PutGrowing(txn, dbs[kIdxVoucherRequest], RequestKey(v), "");
 }
 
 // Writes the pin entry `key`, naming `voucher_id`, unless there is one.
@@ -30,6 +30,14 @@ absl::Status EnsurePin(MDB_txn* txn, const Dbs& dbs, const std::string& key,
 }
 
 }  // namespace
+
+absl::Status PutGrowing(MDB_txn* txn, unsigned int dbi, std::string_view key,
+                        std::string_view value) {
+  MASA_ASSIGN_OR_RETURN(auto cursor, Cursor::Open(txn, dbi));
+  MASA_ASSIGN_OR_RETURN(bool any, cursor.Last());
+  const bool last = !any || key > cursor.key();
+  return Put(txn, dbi, key, value, last ? MDB_APPEND : 0);
+}
 
 uint64_t OrgTimeOrder(absl::Time t) {
   return static_cast<uint64_t>(absl::ToUnixNanos(t)) ^ (uint64_t{1} << 63);

@@ -33,6 +33,14 @@ std::string PinKey(const Voucher& v);
 // The serial index value (schema 3): the voucher's summary.
 std::string SummaryValue(const Voucher& v);
 
+// Puts key -> value into `dbi`. When `key` sorts after every key there (ids and index keys
+// that grow: UUIDv7 voucher and request ids, audit-like sequences) it is put with
+// MDB_APPEND, which fills a page before starting the next one instead of splitting it in
+// half, so such tables take about a third fewer pages and each commit writes fewer; any
+// other key is put as usual. Costs one cursor step to the last key.
+absl::Status PutGrowing(MDB_txn* txn, unsigned int dbi, std::string_view key,
+                        std::string_view value);
+
 // Writes / removes the serial, organization-time and request index entries of `v` (not its
 // pin entry). Removing absent entries is not an error.
 absl::Status PutVoucherIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher& v);

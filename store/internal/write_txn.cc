@@ -71,7 +71,9 @@ absl::Status PutRecord(MDB_txn* txn, const Dbs& dbs, const T& r, bool insert) {
     return existing.status();
   }
   MASA_ASSIGN_OR_RETURN(std::string stored, internal::EncodeStored(txn, dbs, r));
-  MASA_RETURN_IF_ERROR(internal::Put(txn, dbs[TableTraits<T>::kDb], key, stored));
+  const unsigned int dbi = dbs[TableTraits<T>::kDb];
+  MASA_RETURN_IF_ERROR(old ? internal::Put(txn, dbi, key, stored)
+                           : internal::PutGrowing(txn, dbi, key, stored));
   return UpdateIndexes<T>(txn, dbs, old ? &*old : nullptr, r);
 }
 

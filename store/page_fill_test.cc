@@ -1,0 +1,161 @@
+// Records whose keys grow (UUIDv7 ids, the audit sequence) are appended: pages fill up
+// instead of splitting in half, and a key that does not grow is still stored, or, for the
+// audit log, refused with an error that says why.
+#include <lmdb.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "common/sha256.h"
+#include "common/uuid.h"
+#include "gtest/gtest.h"
+#include "store/internal/codec.h"
+#include "store/internal/test_util.h"
+#include "store/store.h"
+
+namespace masa::store {
+namespace {
+
+using testing::TempDir;
+
+StoreOptions Options(const TempDir& dir) {
+  StoreOptions o;
+  o.state_dir = dir.path();
+  return o;
+}
+
+// A voucher about the size of a signed one once its certificates are cut out: two fit a
+// page, three do not.
+Voucher BigVoucher(const std::string& id, const std::string& request_id) {
+  Voucher v;
+  v.id = id;
+  v.request_id = request_id;
+  v.organization_id = "org-a";
+  v.ien = "32473";
+  v.serial_number = "SN-" + id.substr(24);
+  v.status = "completed";
+  v.requested_at = absl::FromUnixSeconds(1800000000);
+  v.cms = std::string(1500, 'c') + id;
+  return v;
+}
+
+// Runs raw LMDB calls on a closed store's environment.
+template <typename Fn>
+void WithRawEnv(const std::string& state_dir, Fn fn) {
+  MDB_env* env = nullptr;
+  ASSERT_EQ(mdb_env_create(&env), 0);
+  mdb_env_set_maxdbs(env, 32);
+  ASSERT_EQ(mdb_env_open(env, (state_dir + "/store").c_str(), 0, 0600), 0);
+  MDB_txn* txn = nullptr;
+  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+  fn(txn);
+  ASSERT_EQ(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+}
+
+MDB_stat StatOf(MDB_txn* txn, const char* db) {
+  MDB_dbi dbi;
+  MDB_stat st{};
+  EXPECT_EQ(mdb_dbi_open(txn, db, 0, &dbi), 0);
+  EXPECT_EQ(mdb_stat(txn, dbi, &st), 0);
+  return st;
+}
+
+// A request's vouchers, ids made one after another: every page of the table holds two
+// (a half-split B-tree would leave most with one), so the store is that much smaller.
+TEST(PageFillTest, VouchersWithGrowingIdsFillTheirPages) {
+  TempDir dir;
+  std::vector<Voucher> written;
+  {
+    auto store = Store::Open(Options(dir));
+    ASSERT_TRUE(store.ok()) << store.status();
+    for (int request = 0; request < 20; ++request) {
+      const std::string request_id = NewUuidV7(absl::Now());
+      WriteBatch batch;
+      for (int i = 0; i < 20; ++i) {
+        written.push_back(BigVoucher(NewUuidV7(absl::Now()), request_id));
+        batch.Insert(written.back());
+      }
+      ASSERT_TRUE((*store)->Write(std::move(batch)).ok());
+    }
+    auto snap = (*store)->Read();
+    ASSERT_TRUE(snap.ok());
+    for (const Voucher& v : written) {
+      auto got = snap->Get<Voucher>(v.id);
+      ASSERT_TRUE(got.ok()) << got.status();
+      EXPECT_EQ(got->cms, v.cms);
+    }
+    EXPECT_EQ(snap->VouchersByRequest(written[0].request_id)->size(), 20u);
+  }
+  WithRawEnv(dir.path(), [&](MDB_txn* txn) {
+    MDB_stat st = StatOf(txn, "vouchers");
+    EXPECT_EQ(st.ms_entries, 400u);
+    EXPECT_LE(st.ms_leaf_pages, 201u) << "vouchers should fill their pages two by two";
+  });
+}
+
+// Ids that do not grow (made by another process, an older client, a migration) are
+// stored and found like the others.
+TEST(PageFillTest, VouchersOutOfKeyOrderAreStoredAndFound) {
+  TempDir dir;
+  auto store = Store::Open(Options(dir));
+  ASSERT_TRUE(store.ok()) << store.status();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 60; ++i) ids.push_back(NewUuidV7(absl::Now()));
+  std::vector<std::string> order = ids;
+  std::reverse(order.begin(), order.end());
+  std::rotate(order.begin(), order.begin() + 25, order.end());
+  WriteBatch first, second;
+  for (size_t i = 0; i < order.size(); ++i) {
+    (i % 2 ? first : second).Insert(BigVoucher(order[i], "req-" + order[i % 3]));
+  }
+  ASSERT_TRUE((*store)->Write(std::move(first)).ok());
+  ASSERT_TRUE((*store)->Write(std::move(second)).ok());
+  auto snap = (*store)->Read();
+  ASSERT_TRUE(snap.ok());
+  auto listed = snap->List<Voucher>();
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    EXPECT_EQ((*listed)[i].id, ids[i]);  // key order
+    EXPECT_EQ((*listed)[i].cms, BigVoucher(ids[i], "").cms);
+  }
+  size_t by_request = 0;
+  for (int i = 0; i < 3; ++i) by_request += snap->VouchersByRequest("req-" + order[i])->size();
+  EXPECT_EQ(by_request, ids.size());
+  EXPECT_EQ(snap->VouchersByOrganization("org-a")->size(), ids.size());
+}
+
+// An audit entry stored beyond the head (a damaged or tampered store) makes the next append
+// fail with kDataLoss naming the sequence number; the stored entry is left as it was.
+TEST(PageFillTest, AuditAppendOverAnEntryBeyondTheHeadIsRefused) {
+  TempDir dir;
+  {
+    auto store = Store::Open(Options(dir));
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->Write(WriteBatch().Audit({"p-1", "a", "t", "ok", Sha256("x")})).ok());
+  }
+  const std::string planted = "planted entry";
+  WithRawEnv(dir.path(), [&](MDB_txn* txn) {
+    MDB_dbi audit;
+    ASSERT_EQ(mdb_dbi_open(txn, "audit", 0, &audit), 0);
+    std::string key = internal::BigEndian64(5);
+    MDB_val k{key.size(), key.data()};
+    MDB_val d{planted.size(), const_cast<char*>(planted.data())};
+    ASSERT_EQ(mdb_put(txn, audit, &k, &d, 0), 0);
+  });
+  auto store = Store::Open(Options(dir));
+  ASSERT_TRUE(store.ok());
+  auto r = (*store)->Write(WriteBatch().Audit({"p-1", "b", "t", "ok", Sha256("y")}));
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << r.status();
+  EXPECT_NE(r.status().message().find("entry at or after 1 is already stored"),
+            std::string_view::npos)
+      << r.status();
+  auto snap = (*store)->Read();
+  EXPECT_EQ(*snap->AuditSize(), 1u);
+  EXPECT_EQ(*snap->AuditEntryBytes(5), planted);
+}
+
+}  // namespace
+}  // namespace masa::store
