@@ -6,12 +6,19 @@
 # scripts/fuzz.sh fuzzes each target for MASA_FUZZ_SECONDS (5) and fails on any finding.
 # Both sanitizer builds use clang with line tables only: g++ took twice as long to build the
 # ASan pass (16 min against 8 on a 2-core machine), which CI's 40 minutes cannot afford.
+# After the Release tests, scripts/bench-ci.sh runs the benchmark pass on that build (results
+# in build/bench-results/); its failure fails this script at the end, after the sanitizer
+# passes have run, so one run reports both. MASA_SKIP_BENCH=1 leaves it out.
 # MASA_SKIP_SANITIZERS=1 runs the Release pass only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh build
 (cd build && ctest --output-on-failure -j2 --timeout 600)
+bench_status=0
+if [ "${MASA_SKIP_BENCH:-0}" != 1 ]; then
+  scripts/bench-ci.sh build || bench_status=$?
+fi
 if [ "${MASA_SKIP_SANITIZERS:-0}" != 1 ]; then
   sanitizer_build=(-DCMAKE_BUILD_TYPE=RelWithDebInfo
     -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14
@@ -47,4 +54,8 @@ if [ "${MASA_SKIP_SANITIZERS:-0}" != 1 ]; then
   # the queue's and the service's own tests cover under TSan. Nor the browser tests.
   (cd build-tsan && TSAN_OPTIONS=$tsan_options ctest --output-on-failure -j2 --timeout 900 \
      -LE 'grpc|lint|slow|browser')
+fi
+if [ "$bench_status" != 0 ]; then
+  echo "test.sh: the benchmark pass failed (scripts/bench-ci.sh build, above)" >&2
+  exit "$bench_status"
 fi
