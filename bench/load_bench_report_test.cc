@@ -76,8 +76,11 @@ TEST(SlicesTest, SlicesShowTheStallAndTheWorstOneIsFound) {
   const SliceFigures* worst = WorstSlice(slices);
   ASSERT_NE(worst, nullptr);
   EXPECT_EQ(worst->start_s, 10);
-  // A drain of under a second at the end is no slice of its own.
-  EXPECT_EQ(MakeSlices(by_second, vouchers, 20.4, 10).size(), 2u);
+  // A drain of under a second at the end is no slice of its own but part of the last one.
+  const std::vector<SliceFigures> drained = MakeSlices(by_second, vouchers, 20.4, 10);
+  ASSERT_EQ(drained.size(), 2u);
+  EXPECT_DOUBLE_EQ(drained[1].seconds, 10.4);
+  EXPECT_EQ(drained[1].requests, 1100u);  // seconds 10..20 inclusive: the 21st is partial
   EXPECT_EQ(WorstSlice({}), nullptr);
 }
 

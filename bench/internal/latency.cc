@@ -59,8 +59,11 @@ std::vector<SliceFigures> MakeSlices(const std::vector<LatencyHistogram>& latenc
   std::vector<SliceFigures> out;
   if (slice_s < 1 || phase_s <= 0) return out;
   for (int start = 0; start < phase_s; start += slice_s) {
-    const double seconds = std::min<double>(slice_s, phase_s - start);
-    if (seconds < 1 && start > 0) break;
+    if (!out.empty() && out.back().start_s + out.back().seconds >= phase_s) break;
+    double seconds = std::min<double>(slice_s, phase_s - start);
+    // A remainder under a second (an open loop's drain of the last answers) joins this slice
+    // rather than making one of its own, so every answer lies in some slice.
+    if (phase_s - start - seconds < 1) seconds = phase_s - start;
     LatencyHistogram h;
     uint64_t vouchers = 0;
     const int end = start + static_cast<int>(std::ceil(seconds));
@@ -68,6 +71,7 @@ std::vector<SliceFigures> MakeSlices(const std::vector<LatencyHistogram>& latenc
       if (static_cast<size_t>(s) < latency_by_second.size()) h.Merge(latency_by_second[s]);
       if (static_cast<size_t>(s) < vouchers_by_second.size()) vouchers += vouchers_by_second[s];
     }
+    if (seconds <= 0) break;
     out.push_back({.start_s = static_cast<double>(start),
                    .seconds = seconds,
                    .vouchers_per_s = static_cast<double>(vouchers) / seconds,

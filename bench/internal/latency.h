@@ -46,8 +46,8 @@ struct SliceFigures {
 
 // Slices of `slice_s` whole seconds over a phase of `phase_s` seconds, from per-second
 // latency histograms and voucher counts (either may be shorter than the phase: missing
-// seconds count as empty). A last slice shorter than one second is left out (it holds only
-// the drain of the final answers).
+// seconds count as empty). A remainder shorter than one second (the drain of an open loop's
+// last answers) is part of the slice before it.
 std::vector<SliceFigures> MakeSlices(const std::vector<LatencyHistogram>& latency_by_second,
                                      const std::vector<uint64_t>& vouchers_by_second,
                                      double phase_s, int slice_s);

@@ -161,7 +161,9 @@ class Client final : public LoadClient {
 
  private:
   void BuildRequests() {
-    const std::string pdc = JsonEscapePem(MakePdcPem());
+    // One PDC for the whole run: a client made after a restart (--prefill) must request
+    // for the same pin, or every serial already has a live voucher pinned elsewhere.
+    static const std::string pdc = JsonEscapePem(MakePdcPem());
     const int per = target_.serials_per_request;
     const int batches = target_.serial_pool / per;
     char sn[32];
