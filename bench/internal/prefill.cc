@@ -92,7 +92,18 @@ store::WriteBatch::Op RequestOp(std::shared_ptr<const Template> t, uint64_t firs
 
 }  // namespace
 
+namespace {
+
+uint64_t AllocatedBytes(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_blocks) * 512 : 0;
+}
+
+}  // namespace
+
 absl::StatusOr<PrefillResult> Prefill(const PrefillOptions& o) {
+  const std::string data_mdb = store::StoreDir(o.state_dir) + "/data.mdb";
+  const uint64_t bytes_before = AllocatedBytes(data_mdb);
   store::StoreOptions so;
   so.state_dir = o.state_dir;
   so.max_map_size = size_t{1} << 40;  // address space only; the file grows with the data
@@ -136,10 +147,8 @@ absl::StatusOr<PrefillResult> Prefill(const PrefillOptions& o) {
   result.vouchers = acknowledged;
   result.seconds = (NowNs() - start) / 1e9;
   s.reset();  // closes the environment before its size is read
-  struct stat st;
-  if (stat((store::StoreDir(o.state_dir) + "/data.mdb").c_str(), &st) == 0) {
-    result.data_bytes = static_cast<uint64_t>(st.st_blocks) * 512;
-  }
+  result.data_bytes = AllocatedBytes(data_mdb);
+  result.added_bytes = result.data_bytes > bytes_before ? result.data_bytes - bytes_before : 0;
   return result;
 }
 

@@ -27,7 +27,8 @@ struct PrefillOptions {
 struct PrefillResult {
   uint64_t vouchers = 0;
   double seconds = 0;
-  uint64_t data_bytes = 0;  // size of data.mdb afterwards (allocated blocks)
+  uint64_t data_bytes = 0;   // size of data.mdb afterwards (allocated blocks)
+  uint64_t added_bytes = 0;  // what the prefill added to it
 };
 
 // The template is the first voucher in the store (so masad must have issued one: run a

@@ -46,7 +46,7 @@ struct PhaseFigures {
 struct PrefillFigures {
   uint64_t vouchers = 0;
   double seconds = 0;
-  std::optional<double> disk_bytes_per_voucher;  // data.mdb size / vouchers
+  std::optional<double> disk_bytes_per_voucher;  // data.mdb growth / vouchers (stored size)
 };
 
 struct BenchReport {
