@@ -1,7 +1,9 @@
 #include "common/time.h"
 
+#include <cstdint>
 #include <string>
 
+#include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -17,6 +19,28 @@ TEST(Rfc3339, ParsesOffsetsAndFractions) {
 
 TEST(Rfc3339, FormatsUtcWithoutFractionWhenWhole) {
   EXPECT_EQ(FormatRfc3339(absl::FromUnixSeconds(0)), "1970-01-01T00:00:00Z");
+}
+
+// Whole seconds are written without absl::FormatTime (the voucher hot path): the text must be
+// the calendar's, byte for byte, across leap years, century rules and the whole range.
+TEST(Rfc3339, WritesWholeSecondsAsTheCalendarDoes) {
+  const int64_t first = absl::ToUnixSeconds(MinRfc3339Time());
+  const int64_t last = absl::ToUnixSeconds(MaxRfc3339Time());
+  const int64_t step = (last - first) / 50000;  // about every 73 days, at varying times of day
+  for (int64_t s = first; s <= last; s += step) {
+    const absl::Time t = absl::FromUnixSeconds(s);
+    const absl::CivilSecond c = absl::ToCivilSecond(t, absl::UTCTimeZone());
+    ASSERT_EQ(FormatRfc3339(t),
+              absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02dZ", c.year(), c.month(), c.day(),
+                              c.hour(), c.minute(), c.second()));
+  }
+  for (const char* text :
+       {"2000-02-29T23:59:59Z", "1900-03-01T00:00:00Z", "2100-02-28T12:00:00Z",
+        "1969-12-31T23:59:59Z", "0004-02-29T00:00:01Z", "2026-11-29T22:09:59Z"}) {
+    absl::StatusOr<absl::Time> t = ParseRfc3339(text);
+    ASSERT_TRUE(t.ok()) << text;
+    EXPECT_EQ(FormatRfc3339(*t), text);
+  }
 }
 
 TEST(Rfc3339, RejectsMalformedTimes) {
