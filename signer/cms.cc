@@ -526,20 +526,38 @@ absl::StatusOr<std::string> CmsSigner::SignInternal(std::string_view content) co
   }
   signed_attrs[0] = static_cast<char>(der::ContextConstructed(0));
 
-  std::string signature_der;
-  der::AppendTlv(der::kOctetString, signature, &signature_der);
-  std::string signer_info = der::Constructed(
-      der::kSequence, {signer_info_head_, signed_attrs, signature_algorithm_, signature_der});
-  std::string econtent;
-  der::AppendTlv(der::kOctetString, content, &econtent);
-  std::string encap_content_info = der::Constructed(
-      der::kSequence, {econtent_type_, der::Constructed(der::ContextConstructed(0), {econtent})});
-  std::string signed_data =
-      der::Constructed(der::kSequence, {signed_data_head_, encap_content_info, certificates_,
-                                        der::Constructed(der::kSet, {signer_info})});
-  return der::Constructed(
-      der::kSequence,
-      {content_info_type_, der::Constructed(der::ContextConstructed(0), {signed_data})});
+  // ContentInfo { signedData, [0] SignedData { head, EncapsulatedContentInfo { eContentType,
+  // [0] OCTET STRING content }, certificates, SET { SignerInfo } } }, written front to back
+  // into one buffer from the sizes of its parts: nesting finished TLVs copied the content and
+  // the certificates once per level.
+  const size_t signer_info_size = signer_info_head_.size() + signed_attrs.size() +
+                                  signature_algorithm_.size() + der::TlvSize(signature.size());
+  const size_t signer_infos_size = der::TlvSize(signer_info_size);
+  const size_t econtent_size = der::TlvSize(content.size());
+  const size_t encap_size = econtent_type_.size() + der::TlvSize(econtent_size);
+  const size_t signed_data_size = signed_data_head_.size() + der::TlvSize(encap_size) +
+                                  certificates_.size() + der::TlvSize(signer_infos_size);
+  const size_t explicit_size = der::TlvSize(signed_data_size);
+  const size_t content_info_size = content_info_type_.size() + der::TlvSize(explicit_size);
+  std::string out;
+  out.reserve(der::TlvSize(content_info_size));
+  der::AppendHeader(der::kSequence, content_info_size, &out);
+  out += content_info_type_;
+  der::AppendHeader(der::ContextConstructed(0), explicit_size, &out);
+  der::AppendHeader(der::kSequence, signed_data_size, &out);
+  out += signed_data_head_;
+  der::AppendHeader(der::kSequence, encap_size, &out);
+  out += econtent_type_;
+  der::AppendHeader(der::ContextConstructed(0), econtent_size, &out);
+  der::AppendTlv(der::kOctetString, content, &out);
+  out += certificates_;
+  der::AppendHeader(der::kSet, signer_infos_size, &out);
+  der::AppendHeader(der::kSequence, signer_info_size, &out);
+  out += signer_info_head_;
+  out += signed_attrs;
+  out += signature_algorithm_;
+  der::AppendTlv(der::kOctetString, signature, &out);
+  return out;
 }
 
 absl::StatusOr<std::unique_ptr<VoucherSigner>> VoucherSigner::Create(

@@ -4,6 +4,8 @@
 #include <openssl/x509.h>
 
 #include <array>
+#include <cstdint>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "common/openssl.h"
@@ -47,25 +49,44 @@ absl::Status CheckUri(std::string_view leaf, const std::optional<std::string>& v
   return absl::OkStatus();
 }
 
+// A certificate's notAfter as Unix seconds (ASN1_TIME_diff from the epoch: exact, whole
+// seconds); nullopt when OpenSSL cannot compare it.
+std::optional<int64_t> UnixSeconds(const ASN1_TIME* t) {
+  UniquePtr<ASN1_STRING> epoch(ASN1_TIME_set(nullptr, 0));
+  int day = 0, sec = 0;
+  if (epoch == nullptr || !ASN1_TIME_diff(&day, &sec, epoch.get(), t)) {
+    ERR_clear_error();
+    return std::nullopt;
+  }
+  return int64_t{day} * 86400 + sec;
+}
+
+// The notAfter of a pinned-domain-cert: OpenSSL's, and (when OpenSSL can say) as Unix seconds.
+struct PdcNotAfterTimes {
+  const ASN1_TIME* asn1 = nullptr;
+  std::optional<int64_t> unix_seconds;
+};
+
 // The notAfter of the pinned-domain-certs this thread validated most recently, keyed by the
 // exact DER bytes. d2i_X509 decodes the public key through OpenSSL 3's decoder machinery on
 // every call, which made re-parsing the same PDC the most expensive step of signing a
 // voucher; a service signs runs of vouchers for the same owner. Only certificates that
 // parsed are remembered, so a bad PDC is rejected on every call exactly as before. Per thread,
-// so readers take no lock; bounded, so memory stays flat whatever the mix of owners.
+// so readers take no lock; bounded, so memory stays flat whatever the mix of owners. The
+// notAfter is kept in Unix seconds too, so comparing it with expires-on builds no ASN1_TIME.
 class PdcNotAfterCache {
  public:
   // The cached notAfter of `der`, or null when `der` is not cached.
-  const ASN1_TIME* Find(std::string_view der) const {
+  const PdcNotAfterTimes* Find(std::string_view der) const {
     for (const Entry& e : entries_) {
-      if (e.not_after != nullptr && e.der == der) return e.not_after.get();
+      if (e.not_after != nullptr && e.der == der) return &e.times;
     }
     return nullptr;
   }
 
   // Remembers `not_after` (copied) for `der`, evicting the oldest entry; returns the copy, or
   // null when copying failed (the caller then uses its own).
-  const ASN1_TIME* Insert(std::string_view der, const ASN1_TIME* not_after) {
+  const PdcNotAfterTimes* Insert(std::string_view der, const ASN1_TIME* not_after) {
     Entry& e = entries_[next_];
     next_ = (next_ + 1) % entries_.size();
     e.not_after.reset(ASN1_STRING_dup(not_after));
@@ -74,32 +95,34 @@ class PdcNotAfterCache {
       return nullptr;
     }
     e.der.assign(der.data(), der.size());
-    return e.not_after.get();
+    e.times = {e.not_after.get(), UnixSeconds(e.not_after.get())};
+    return &e.times;
   }
 
  private:
   struct Entry {
     std::string der;
     UniquePtr<ASN1_STRING> not_after;
+    PdcNotAfterTimes times;
   };
   std::array<Entry, 8> entries_;
   size_t next_ = 0;
 };
 
 // The notAfter of the DER certificate `der` (borrowed from this thread's cache or from
-// `*parsed`, which then owns the certificate), or null when `der` is not exactly one DER
+// `*parsed`, which then owns the certificate), or nullopt when `der` is not exactly one DER
 // X.509 certificate.
-const ASN1_TIME* PdcNotAfter(std::string_view der, UniquePtr<X509>* parsed) {
+std::optional<PdcNotAfterTimes> PdcNotAfter(std::string_view der, UniquePtr<X509>* parsed) {
   thread_local PdcNotAfterCache cache;
-  if (const ASN1_TIME* hit = cache.Find(der)) return hit;
+  if (const PdcNotAfterTimes* hit = cache.Find(der)) return *hit;
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   const auto* end = p + der.size();
   parsed->reset(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
   ERR_clear_error();
-  if (*parsed == nullptr || p != end) return nullptr;
+  if (*parsed == nullptr || p != end) return std::nullopt;
   const ASN1_TIME* not_after = X509_get0_notAfter(parsed->get());
-  const ASN1_TIME* cached = cache.Insert(der, not_after);
-  return cached != nullptr ? cached : not_after;
+  if (const PdcNotAfterTimes* cached = cache.Insert(der, not_after)) return *cached;
+  return PdcNotAfterTimes{not_after, UnixSeconds(not_after)};
 }
 
 }  // namespace
@@ -144,11 +167,11 @@ absl::Status Validate(const Voucher& v) {
                      "pinned-domain-pubk-sha256)");
   }
   // Points into this thread's cache or into `pdc`; valid until the next Validate() here.
-  const ASN1_TIME* pdc_not_after = nullptr;
+  std::optional<PdcNotAfterTimes> pdc_not_after;
   UniquePtr<X509> pdc;
   if (v.pinned_domain_cert.has_value()) {
     pdc_not_after = PdcNotAfter(*v.pinned_domain_cert, &pdc);
-    if (pdc_not_after == nullptr) {
+    if (!pdc_not_after) {
       return LeafError("pinned-domain-cert", "not one DER X.509 certificate");
     }
   }
@@ -184,8 +207,13 @@ absl::Status Validate(const Voucher& v) {
                        absl::StrCat(FormatRfc3339(*v.expires_on), " is not after created-on ",
                                     FormatRfc3339(*v.created_on)));
     }
-    if (pdc_not_after != nullptr) {
-      const ASN1_TIME* not_after = pdc_not_after;
+    if (pdc_not_after && pdc_not_after->unix_seconds && InRfc3339Range(*v.expires_on)) {
+      // The same comparison as below, in whole seconds (ASN1_TIME_set drops the fraction).
+      if (absl::ToUnixSeconds(*v.expires_on) > *pdc_not_after->unix_seconds) {
+        return LeafError("expires-on", "later than the pinned-domain-cert's notAfter");
+      }
+    } else if (pdc_not_after) {
+      const ASN1_TIME* not_after = pdc_not_after->asn1;
       int day = 0, sec = 0;
       UniquePtr<ASN1_STRING> expires(
           ASN1_TIME_set(nullptr, static_cast<time_t>(absl::ToUnixSeconds(*v.expires_on))));
