@@ -358,6 +358,27 @@ TEST(EncodeTest, VoucherHasExactlyTheDocumentedMembers) {
   EXPECT_EQ(VoucherJson(v)["last_renewal_at"], "2027-01-15T08:01:40Z");
 }
 
+TEST(EncodeTest, RequestResultBodyIsTheDumpOfItsJson) {
+  service::RequestResult r;
+  r.req_id = "0192f0c4-7c1e-7a3b-9d2e-4f5a6b7c8d9e";
+  r.serials.push_back({"SN-1", "0192f0c4-7c1e-7a3b-9d2e-000000000001",
+                       service::SerialStatus::kCompleted, "", absl::StatusCode::kOk});
+  r.serials.push_back({"SN-2", "", service::SerialStatus::kFailed, "serial SN-2 not found",
+                       absl::StatusCode::kNotFound});
+  EXPECT_EQ(RequestResultBody(r), Dump(RequestResultJson(r)));
+  EXPECT_EQ(RequestResultBody(r),
+            "{\"ok\":true,\"req_id\":\"0192f0c4-7c1e-7a3b-9d2e-4f5a6b7c8d9e\",\"vouchers\":["
+            "{\"serial_number\":\"SN-1\",\"status\":\"completed\","
+            "\"voucher_id\":\"0192f0c4-7c1e-7a3b-9d2e-000000000001\"},"
+            "{\"reason\":\"serial SN-2 not found\",\"serial_number\":\"SN-2\","
+            "\"status\":\"failed\",\"voucher_id\":null}]}");
+  // Quotes, escapes and bytes beyond ASCII go through the JSON library's own writer.
+  r.serials[1].reason = "serial \"SN\\2\"\n is \xc3\xa9 \xff";
+  EXPECT_EQ(RequestResultBody(r), Dump(RequestResultJson(r)));
+  r.serials.clear();
+  EXPECT_EQ(RequestResultBody(r), Dump(RequestResultJson(r)));
+}
+
 TEST(EncodeTest, DumpRepairsInvalidUtf8InsteadOfThrowing) {
   json j = {{"pdc_organization", std::string("Ac\xffme")}};
   std::string text = Dump(j);

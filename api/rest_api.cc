@@ -244,7 +244,11 @@ service::RequestCallback RestApiImpl::AnswerLater(queue::HttpResponder respond) 
           respond(ProblemResponse(result.status(), retry_after));
           return;
         }
-        respond(Ok(RequestResultJson(*result)));
+        HttpResponse r;
+        r.status = 200;
+        r.content_type = std::string(kJson);
+        r.body = RequestResultBody(*result);
+        respond(std::move(r));
       };
 }
 

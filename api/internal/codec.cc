@@ -457,6 +457,62 @@ json RequestResultJson(const service::RequestResult& r) {
   return json{{"ok", true}, {"req_id", r.req_id}, {"vouchers", std::move(vouchers)}};
 }
 
+namespace {
+
+// Whether nlohmann's dump writes `s` as itself between quotes: printable ASCII, no '"' or '\\'.
+bool Plain(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+void AppendMember(std::string_view name, std::string_view value, std::string* out) {
+  out->push_back('"');
+  out->append(name);
+  out->append("\":\"");
+  out->append(value);
+  out->push_back('"');
+}
+
+}  // namespace
+
+std::string RequestResultBody(const service::RequestResult& r) {
+  bool plain = Plain(r.req_id);
+  for (const service::SerialResult& s : r.serials) {
+    plain = plain && Plain(s.serial_number) && Plain(s.voucher_id) && Plain(s.reason) &&
+            Plain(service::StatusName(s.status));
+  }
+  if (!plain) return Dump(RequestResultJson(r));
+  // nlohmann's objects are std::maps: members in byte order of their names.
+  std::string out;
+  out.reserve(64 + r.serials.size() * 128);
+  out.append("{\"ok\":true,");
+  AppendMember("req_id", r.req_id, &out);
+  out.append(",\"vouchers\":[");
+  for (size_t i = 0; i < r.serials.size(); ++i) {
+    const service::SerialResult& s = r.serials[i];
+    if (i > 0) out.push_back(',');
+    out.push_back('{');
+    if (!s.reason.empty()) {
+      AppendMember("reason", s.reason, &out);
+      out.push_back(',');
+    }
+    AppendMember("serial_number", s.serial_number, &out);
+    out.push_back(',');
+    AppendMember("status", service::StatusName(s.status), &out);
+    out.push_back(',');
+    if (s.voucher_id.empty()) {
+      out.append("\"voucher_id\":null");
+    } else {
+      AppendMember("voucher_id", s.voucher_id, &out);
+    }
+    out.push_back('}');
+  }
+  out.append("]}");
+  return out;
+}
+
 json RequestInfoJson(const service::RequestInfo& r) {
   json serials = json::array();
   for (const service::SerialResult& s : r.serials) serials.push_back(SerialResultJson(s));

@@ -104,6 +104,10 @@ nlohmann::json TimeJson(absl::Time t);  // RFC 3339 UTC string
 nlohmann::json VoucherJson(const service::VoucherInfo& v);
 nlohmann::json SerialResultJson(const service::SerialResult& r);
 nlohmann::json RequestResultJson(const service::RequestResult& r);  // {"ok","req_id","vouchers"}
+// Dump(RequestResultJson(r)), byte for byte, written without building the JSON tree when
+// every string is plain printable ASCII (the usual case: ids, serials, our own reasons). The
+// answer to every voucher request, encoded on the store writer's thread.
+std::string RequestResultBody(const service::RequestResult& r);
 nlohmann::json RequestInfoJson(const service::RequestInfo& r);
 nlohmann::json VoucherPageJson(const service::VoucherPage& page);
 nlohmann::json PdcJson(const service::PdcInfo& p);
