@@ -33,10 +33,14 @@ absl::Status EnsurePin(MDB_txn* txn, const Dbs& dbs, const std::string& key,
 
 absl::Status PutGrowing(MDB_txn* txn, unsigned int dbi, std::string_view key,
                         std::string_view value) {
+  MASA_ASSIGN_OR_RETURN(bool grows, KeyGrows(txn, dbi, key));
+  return Put(txn, dbi, key, value, grows ? MDB_APPEND : 0);
+}
+
+absl::StatusOr<bool> KeyGrows(MDB_txn* txn, unsigned int dbi, std::string_view key) {
   MASA_ASSIGN_OR_RETURN(auto cursor, Cursor::Open(txn, dbi));
   MASA_ASSIGN_OR_RETURN(bool any, cursor.Last());
-  const bool last = !any || key > cursor.key();
-  return Put(txn, dbi, key, value, last ? MDB_APPEND : 0);
+  return !any || key > cursor.key();
 }
 
 uint64_t OrgTimeOrder(absl::Time t) {

@@ -40,6 +40,9 @@ std::string SummaryValue(const Voucher& v);
 // other key is put as usual. Costs one cursor step to the last key.
 absl::Status PutGrowing(MDB_txn* txn, unsigned int dbi, std::string_view key,
                         std::string_view value);
+// True when `key` sorts after every key of `dbi` (or `dbi` is empty): it can be put with
+// MDB_APPEND, and is not there.
+absl::StatusOr<bool> KeyGrows(MDB_txn* txn, unsigned int dbi, std::string_view key);
 
 // Writes / removes the serial, organization-time and request index entries of `v` (not its
 // pin entry). Removing absent entries is not an error.

@@ -59,21 +59,24 @@ template <typename T>
 absl::Status PutRecord(MDB_txn* txn, const Dbs& dbs, const T& r, bool insert) {
   MASA_RETURN_IF_ERROR(ValidateKey(r));
   std::string key = TableTraits<T>::Key(r);
+  const unsigned int dbi = dbs[TableTraits<T>::kDb];
+  // A key after the last one (a new UUIDv7 id) cannot be there: no look-up, and an append.
+  MASA_ASSIGN_OR_RETURN(bool grows, internal::KeyGrows(txn, dbi, key));
   std::optional<T> old;
-  auto existing = internal::Get(txn, dbs[TableTraits<T>::kDb], key);
-  if (existing.ok()) {
-    if (insert) {
-      return absl::AlreadyExistsError(
-          absl::StrCat(TableTraits<T>::kName, " ", absl::CEscape(key), " already exists"));
+  if (!grows) {
+    auto existing = internal::Get(txn, dbi, key);
+    if (existing.ok()) {
+      if (insert) {
+        return absl::AlreadyExistsError(
+            absl::StrCat(TableTraits<T>::kName, " ", absl::CEscape(key), " already exists"));
+      }
+      MASA_ASSIGN_OR_RETURN(old, internal::DecodeRecord<T>(*existing, key));
+    } else if (!absl::IsNotFound(existing.status())) {
+      return existing.status();
     }
-    MASA_ASSIGN_OR_RETURN(old, internal::DecodeRecord<T>(*existing, key));
-  } else if (!absl::IsNotFound(existing.status())) {
-    return existing.status();
   }
   MASA_ASSIGN_OR_RETURN(std::string stored, internal::EncodeStored(txn, dbs, r));
-  const unsigned int dbi = dbs[TableTraits<T>::kDb];
-  MASA_RETURN_IF_ERROR(old ? internal::Put(txn, dbi, key, stored)
-                           : internal::PutGrowing(txn, dbi, key, stored));
+  MASA_RETURN_IF_ERROR(internal::Put(txn, dbi, key, stored, grows ? MDB_APPEND : 0));
   return UpdateIndexes<T>(txn, dbs, old ? &*old : nullptr, r);
 }
 
