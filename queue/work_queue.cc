@@ -14,18 +14,25 @@
 #include <list>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "queue/internal/queue_delay.h"
 
 namespace masa::queue {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// The payload of a max_queue_delay refusal: the Retry-After seconds, in decimal.
+constexpr char kRetryAfterPayload[] = "type.masa/queue.retry_after_seconds";
 
 // One worker thread and what it holds. Owned by State (stable address in a std::list).
 struct Worker {
@@ -45,12 +52,16 @@ struct State {
   explicit State(const WorkQueueOptions& o)
       : options(o), timed(o.run_timeout != absl::InfiniteDuration()),
         timeout(timed ? absl::ToChronoNanoseconds(o.run_timeout) : std::chrono::nanoseconds(0)),
-        max_stuck(o.max_stuck == 0 ? o.workers : o.max_stuck) {}
+        max_stuck(o.max_stuck == 0 ? o.workers : o.max_stuck),
+        delay(o.max_queue_delay > absl::ZeroDuration()
+                  ? std::make_unique<internal::QueueDelay>(o.max_queue_delay, o.workers)
+                  : nullptr) {}
 
   const WorkQueueOptions options;
   const bool timed;
   const std::chrono::nanoseconds timeout;
   const size_t max_stuck;
+  const std::unique_ptr<internal::QueueDelay> delay;  // admission by delay; null: off
 
   mutable std::mutex mu;
   std::condition_variable cv;        // workers: jobs or stopping
@@ -103,12 +114,22 @@ void WorkerLoop(std::shared_ptr<State> st, Worker* w) {
         if (st->watchdog_idle) st->watch_cv.notify_one();
       }
     }
+    const Clock::time_point started = st->delay ? Clock::now() : Clock::time_point();
     if (job.run) job.run();
-    if (!st->timed) continue;
+    auto observe = [&] {
+      if (st->delay) st->delay->Observe(absl::FromChrono(Clock::now() - started));
+    };
+    if (!st->timed) {
+      observe();
+      continue;
+    }
     std::lock_guard<std::mutex> lock(st->mu);
     w->running = false;
     w->abandon = nullptr;
-    if (!w->abandoned) continue;
+    if (!w->abandoned) {
+      observe();
+      continue;
+    }
     // The watchdog gave up on this job and handed the batch on. Take a replacement's place
     // when one is owed; otherwise the replacement runs and this thread is surplus.
     --st->stuck;
@@ -221,6 +242,8 @@ class WorkQueueImpl final : public WorkQueue {
   absl::Status TryEnqueueAll(std::vector<Job> jobs) override {
     if (jobs.empty()) return absl::OkStatus();
     const size_t n = jobs.size();
+    std::optional<absl::Duration> too_long;  // the expected wait, when over max_queue_delay
+    size_t ahead = 0;
     {
       std::lock_guard<std::mutex> lock(st_->mu);
       if (st_->stopping) return absl::UnavailableError("work queue is shutting down");
@@ -231,8 +254,16 @@ class WorkQueueImpl final : public WorkQueue {
             absl::StrCat("work queue full: ", st_->waiting.size(), " of ", st_->options.capacity,
                          " slots taken, request needs ", n, "; retry later"));
       }
-      for (Job& job : jobs) st_->waiting.push_back(std::move(job));
+      if (st_->delay != nullptr && !st_->waiting.empty()) {
+        ahead = st_->waiting.size();
+        const absl::Duration wait = st_->delay->ExpectedWait(ahead);
+        if (st_->delay->Refuses(wait)) too_long = wait;
+      }
+      if (!too_long) {
+        for (Job& job : jobs) st_->waiting.push_back(std::move(job));
+      }
     }
+    if (too_long) return AtCapacity(*too_long, ahead);
     // One worker takes up to max_batch jobs; wake as many as the jobs can keep busy.
     if (n > st_->options.max_batch) {
       st_->cv.notify_all();
@@ -321,12 +352,43 @@ class WorkQueueImpl final : public WorkQueue {
     return true;
   }
 
+  // The max_queue_delay refusal of work that would wait `wait` behind `ahead` jobs, logged
+  // at most once a second.
+  absl::Status AtCapacity(absl::Duration wait, size_t ahead) const {
+    const int retry_after = internal::RetryAfterSeconds(wait);
+    const std::string budget = absl::FormatDuration(st_->delay->budget());
+    uint64_t refused = 0;
+    if (st_->delay->CountRefusal(absl::Now(), &refused)) {
+      Log(LogLevel::kWarning,
+          absl::StrCat(st_->options.name, ": at capacity, ", refused,
+                       " request(s) refused (503) since the last such line: ", ahead,
+                       " jobs waiting would delay new ones about ", absl::FormatDuration(wait),
+                       ", over max_queue_delay ", budget));
+    }
+    absl::Status s = absl::UnavailableError(
+        absl::StrCat("the service is at capacity: the work queued ahead would delay this request "
+                     "about ",
+                     absl::FormatDuration(absl::Trunc(wait, absl::Milliseconds(1))),
+                     " (the limit is ", budget, "); retry after ", retry_after, " s"));
+    s.SetPayload(kRetryAfterPayload, absl::Cord(absl::StrCat(retry_after)));
+    return s;
+  }
+
   std::shared_ptr<State> st_;
   std::mutex join_mu_;  // serializes concurrent Shutdown() calls
   std::thread watchdog_;
 };
 
 }  // namespace
+
+std::optional<int> RetryAfterSecondsOf(const absl::Status& status) {
+  auto payload = status.GetPayload(kRetryAfterPayload);
+  int seconds = 0;
+  if (!payload || !absl::SimpleAtoi(std::string(*payload), &seconds) || seconds < 1) {
+    return std::nullopt;
+  }
+  return seconds;
+}
 
 absl::StatusOr<std::unique_ptr<WorkQueue>> WorkQueue::Create(const WorkQueueOptions& options) {
   if (options.workers == 0)
@@ -337,6 +399,9 @@ absl::StatusOr<std::unique_ptr<WorkQueue>> WorkQueue::Create(const WorkQueueOpti
     return absl::InvalidArgumentError("work queue max_batch must be positive");
   if (options.nice < 0 || options.nice > 19) {
     return absl::InvalidArgumentError("work queue nice must be between 0 and 19");
+  }
+  if (options.max_queue_delay < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("work queue max_queue_delay must not be negative");
   }
   if (options.run_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("work queue run_timeout must be positive");

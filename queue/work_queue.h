@@ -1,7 +1,8 @@
 // A bounded work queue drained by a fixed set of worker threads: the signing stage of the
-// pipeline. Producers never block: when the queue cannot take all of a request's jobs, the
-// request is refused as a whole (the caller answers 503 with Retry-After) instead of growing
-// an unbounded backlog.
+// pipeline. Producers never block: when the queue cannot take all of a request's jobs, or
+// (with max_queue_delay) they would wait too long to start, the request is refused as a whole
+// (the caller answers 503 with Retry-After) instead of growing a backlog that makes every
+// request slow.
 //
 //   MASA_ASSIGN_OR_RETURN(auto q, queue::WorkQueue::Create({.workers = 2, .capacity = 4096}));
 //   std::vector<queue::WorkQueue::Job> jobs = ...;       // e.g. one per serial number
@@ -12,9 +13,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
@@ -42,7 +45,18 @@ struct WorkQueueOptions {
   // While this many are stuck no further replacement starts: the queue then runs with fewer
   // workers until a stuck one returns and takes its place again. 0 means `workers`.
   size_t max_stuck = 0;
+  // Admission by queueing delay: TryEnqueueAll refuses (kUnavailable, "at capacity", with a
+  // Retry-After, see RetryAfterSecondsOf) when the jobs waiting ahead would keep the new ones
+  // from starting for longer than this, going by the mean run time of recent jobs
+  // (queue/internal/queue_delay.h). Zero: refused only when `capacity` is full.
+  absl::Duration max_queue_delay = absl::ZeroDuration();
 };
+
+// The seconds a refusal of TryEnqueueAll asks the caller to wait before trying again (the
+// expected time for the queue to drain, at least 1), when the status carries them (the
+// max_queue_delay refusal does, as a payload); nullopt for any other status. Front ends put
+// it in Retry-After.
+std::optional<int> RetryAfterSecondsOf(const absl::Status& status);
 
 // Thread-safe. Jobs run on worker threads in FIFO order of enqueueing (per worker batch).
 class WorkQueue {
@@ -72,7 +86,10 @@ class WorkQueue {
   virtual ~WorkQueue() = default;
 
   // Enqueues every job or none: kResourceExhausted when fewer than jobs.size() slots are
-  // free (the message says how full the queue is), kUnavailable after Shutdown().
+  // free (the message says how full the queue is), kUnavailable after Shutdown() or when the
+  // jobs would wait longer than max_queue_delay to start (the message says the service is at
+  // capacity; RetryAfterSecondsOf gives the seconds to wait; a line is logged at most once a
+  // second however many are refused).
   virtual absl::Status TryEnqueueAll(std::vector<Job> jobs) = 0;
 
   // Stops taking jobs, lets the workers finish every job already queued, then joins them.

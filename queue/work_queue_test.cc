@@ -114,6 +114,51 @@ TEST(WorkQueueTest, FullQueueRefusesWithMessageSayingHowFull) {
   EXPECT_EQ(ran.load(), 4);  // the refused job never ran
 }
 
+// Admission by queueing delay: with jobs that take 2 ms each and one worker, one job
+// waiting ahead means 2 ms before a new one starts, over a 1 ms max_queue_delay; the new
+// work is refused as a whole (neither run nor cancel), kUnavailable with a Retry-After.
+TEST(WorkQueueTest, WorkThatWouldWaitLongerThanMaxQueueDelayIsRefused) {
+  EXPECT_EQ(WorkQueue::Create({.max_queue_delay = absl::Milliseconds(-1)}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto q = WorkQueue::Create({.workers = 1, .max_queue_delay = absl::Milliseconds(1)});
+  ASSERT_TRUE(q.ok()) << q.status();
+  // Nothing observed yet and nothing waiting: admitted. The job's run is what the queue
+  // learns its pace from (not a synchronisation: the test waits on the promise).
+  std::promise<void> slow_done;
+  std::vector<WorkQueue::Job> slow(1);
+  slow[0].run = [&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    slow_done.set_value();
+  };
+  ASSERT_TRUE((*q)->TryEnqueueAll(std::move(slow)).ok());
+  slow_done.get_future().wait();
+
+  Gate gate;
+  ASSERT_TRUE((*q)->TryEnqueueAll([&] {
+                    std::vector<WorkQueue::Job> v;
+                    v.push_back(gate.Job());
+                    return v;
+                  }())
+                  .ok());
+  gate.WaitStarted();
+  std::atomic<int> ran{0}, cancelled{0};
+  // Nothing waits ahead (the worker holds the gate job): admitted however slow jobs are.
+  ASSERT_TRUE((*q)->TryEnqueueAll(CountingJobs(3, &ran, &cancelled)).ok());
+  // Three wait ahead now: about 6 ms, over 1 ms.
+  absl::Status refused = (*q)->TryEnqueueAll(CountingJobs(2, &ran, &cancelled));
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(refused.message().find("at capacity"), absl::string_view::npos) << refused;
+  EXPECT_EQ(RetryAfterSecondsOf(refused), 1);
+  EXPECT_EQ((*q)->depth(), 3u);  // nothing of the refused work was queued
+  gate.Open();
+  (*q)->Shutdown();
+  EXPECT_EQ(ran.load(), 3);
+  EXPECT_EQ(cancelled.load(), 0);
+  // A refusal for being full carries no Retry-After of its own; other statuses neither.
+  EXPECT_EQ(RetryAfterSecondsOf(absl::ResourceExhaustedError("full")), std::nullopt);
+  EXPECT_EQ(RetryAfterSecondsOf(absl::OkStatus()), std::nullopt);
+}
+
 TEST(WorkQueueTest, EnqueuesAllOrNothing) {
   auto q = WorkQueue::Create({.workers = 1, .capacity = 5});
   ASSERT_TRUE(q.ok()) << q.status();

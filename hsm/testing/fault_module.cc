@@ -23,6 +23,8 @@
 //             hang <seconds>       -> the call sleeps, then is forwarded; the sleep ends
 //                                     early as soon as the rule is no longer in the file,
 //                                     so a test releases a hung thread by removing it
+//             delay <milliseconds> -> the call sleeps that long, then is forwarded: a slow
+//                                     token (every call answers, late), to load a queue
 //   once      the rule fires for the first matching call only; count=N for N calls. The
 //             count restarts when the file is re-read.
 //
@@ -68,7 +70,7 @@ constexpr const char* kDefaultModule = "/usr/lib/softhsm/libsofthsm2.so";
 // How a function names its token: by slot, by session, or not at all.
 enum class Target { kNone, kSlot, kSession };
 
-enum class Fault { kReturn, kHang };
+enum class Fault { kReturn, kHang, kDelay };
 
 struct Rule {
   std::string line;      // as written, to tell whether a hanging rule is still in the file
@@ -76,7 +78,8 @@ struct Rule {
   std::string function;  // empty = '*'
   Fault fault = Fault::kReturn;
   CK_RV rv = CKR_OK;
-  long seconds = 0;
+  long seconds = 0;  // hang
+  long millis = 0;   // delay
   bool limited = false;
   std::unique_ptr<std::atomic<long>> left;  // calls left when limited
 };
@@ -150,6 +153,10 @@ bool ParseFault(const std::string& name, Rule* rule) {
     rule->fault = Fault::kHang;
     return true;
   }
+  if (name == "delay") {
+    rule->fault = Fault::kDelay;
+    return true;
+  }
   return false;
 }
 
@@ -172,6 +179,11 @@ std::shared_ptr<const RuleSet> ParseRules(const std::string& text) {
       char* end = nullptr;
       ok = w.size() > 3 && (rule.seconds = strtol(w[3].c_str(), &end, 10), *end == '\0') &&
            rule.seconds >= 0;
+      next = 4;
+    } else if (ok && rule.fault == Fault::kDelay) {
+      char* end = nullptr;
+      ok = w.size() > 3 && (rule.millis = strtol(w[3].c_str(), &end, 10), *end == '\0') &&
+           rule.millis >= 0;
       next = 4;
     }
     for (; ok && next < w.size(); ++next) {
@@ -251,7 +263,7 @@ std::string LabelOf(Target target, CK_ULONG handle) {
   return TrimmedLabel(info);
 }
 
-// What the rules make of this call: CKR_OK to forward it (maybe after a hang), else the
+// What the rules make of this call: CKR_OK to forward it (maybe after a hang or a delay), else the
 // CK_RV to answer.
 CK_RV Decide(const char* function, Target target, CK_ULONG handle) {
   std::shared_ptr<const RuleSet> rules = CurrentRules();
@@ -275,6 +287,10 @@ CK_RV Decide(const char* function, Target target, CK_ULONG handle) {
       if (left <= 0) continue;
     }
     if (rule.fault == Fault::kReturn) return rule.rv;
+    if (rule.fault == Fault::kDelay) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(rule.millis));
+      return CKR_OK;
+    }
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(rule.seconds);
     while (std::chrono::steady_clock::now() < until) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
