@@ -163,6 +163,14 @@ TEST_F(RestApiTest, AsyncErrorsMapTheSameWay) {
       Do(MakeRequest("POST", "/request/ov", R"({"serial_numbers":["a"],"cert_id":"c"})"));
   ExpectProblem(r, 503);
   EXPECT_EQ(HeaderOf(r, "Retry-After"), "7");
+
+  // Refused by admission control: the work queue's own drain estimate is the Retry-After.
+  fakes_.voucher_requests.fail_with = queue::WithRetryAfterSeconds(
+      absl::UnavailableError("the service is at capacity: ... retry after 3 s"), 3);
+  r = Do(MakeRequest("POST", "/request/ov", R"({"serial_numbers":["a"],"cert_id":"c"})"));
+  json body = ExpectProblem(r, 503);
+  EXPECT_THAT(body["detail"].get<std::string>(), HasSubstr("at capacity"));
+  EXPECT_EQ(HeaderOf(r, "Retry-After"), "3");
 }
 
 TEST_F(RestApiTest, MissingOrBadTokenIs401WithChallenge) {
@@ -456,6 +464,7 @@ TEST_F(RestApiTest, MetricsShowSigningFaultsAndTheDaemonsOwnLines) {
   fakes_.metrics.sign_retries = 3;
   fakes_.metrics.signatures_abandoned = 2;
   fakes_.metrics.sign_failures = 1;
+  fakes_.metrics.requests_busy = 4;
   RestApiOptions options;
   options.services = fakes_.services();
   options.handler_threads = 0;
@@ -472,6 +481,8 @@ TEST_F(RestApiTest, MetricsShowSigningFaultsAndTheDaemonsOwnLines) {
   EXPECT_THAT(r.body, HasSubstr("masa_sign_retries_total 3\n"));
   EXPECT_THAT(r.body, HasSubstr("masa_sign_abandoned_total 2\n"));
   EXPECT_THAT(r.body, HasSubstr("masa_sign_failures_total 1\n"));
+  EXPECT_THAT(r.body,
+              HasSubstr("# TYPE masa_requests_shed_total counter\nmasa_requests_shed_total 4\n"));
   EXPECT_THAT(
       r.body,
       HasSubstr("# TYPE masa_hsm_token_up gauge\nmasa_hsm_token_up{token=\"masa-dev\"} 1\n"));

@@ -365,13 +365,13 @@ class WorkQueueImpl final : public WorkQueue {
                        " jobs waiting would delay new ones about ", absl::FormatDuration(wait),
                        ", over max_queue_delay ", budget));
     }
-    absl::Status s = absl::UnavailableError(
-        absl::StrCat("the service is at capacity: the work queued ahead would delay this request "
-                     "about ",
-                     absl::FormatDuration(absl::Trunc(wait, absl::Milliseconds(1))),
-                     " (the limit is ", budget, "); retry after ", retry_after, " s"));
-    s.SetPayload(kRetryAfterPayload, absl::Cord(absl::StrCat(retry_after)));
-    return s;
+    return WithRetryAfterSeconds(
+        absl::UnavailableError(absl::StrCat(
+            "the service is at capacity: the work queued ahead would delay this request "
+            "about ",
+            absl::FormatDuration(absl::Trunc(wait, absl::Milliseconds(1))), " (the limit is ",
+            budget, "); retry after ", retry_after, " s")),
+        retry_after);
   }
 
   std::shared_ptr<State> st_;
@@ -388,6 +388,11 @@ std::optional<int> RetryAfterSecondsOf(const absl::Status& status) {
     return std::nullopt;
   }
   return seconds;
+}
+
+absl::Status WithRetryAfterSeconds(absl::Status status, int seconds) {
+  status.SetPayload(kRetryAfterPayload, absl::Cord(absl::StrCat(seconds)));
+  return status;
 }
 
 absl::StatusOr<std::unique_ptr<WorkQueue>> WorkQueue::Create(const WorkQueueOptions& options) {

@@ -57,6 +57,8 @@ struct WorkQueueOptions {
 // max_queue_delay refusal does, as a payload); nullopt for any other status. Front ends put
 // it in Retry-After.
 std::optional<int> RetryAfterSecondsOf(const absl::Status& status);
+// `status` carrying `seconds` for RetryAfterSecondsOf (how the queue marks its refusal).
+absl::Status WithRetryAfterSeconds(absl::Status status, int seconds);
 
 // Thread-safe. Jobs run on worker threads in FIFO order of enqueueing (per worker batch).
 class WorkQueue {

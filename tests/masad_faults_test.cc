@@ -357,5 +357,72 @@ TEST_F(MasadFaultsTest, BothTokensFailingGive503AndRecoverByThemselves) {
   ExpectStoreHoldsExactlyWhatWasAcknowledged();
 }
 
+// Admission control with a slow token: every C_Sign takes 150 ms (the fault module's delay),
+// so bursts of requests build a backlog in the signing queue. Requests whose signatures would
+// wait longer than [queue] max_queue_delay_ms (the default 10 ms) are answered at once: 503,
+// Retry-After, a problem saying the service is at capacity, counted in
+// masa_requests_shed_total; they leave no voucher and no audit entry behind. Every request
+// answered 200 has its vouchers stored, audited and downloadable.
+TEST_F(MasadFaultsTest, SlowTokenBurstIsShedWith503AndRetryAfterLeavingNothingBehind) {
+  auto shed_total = [&] {
+    const std::string m = Metrics();
+    const size_t at = m.find("\nmasa_requests_shed_total ");
+    return at == std::string::npos ? -1 : std::atoll(m.c_str() + at + 26);
+  };
+  const long long shed_before = shed_total();
+  ASSERT_GE(shed_before, 0) << Metrics();
+  SetRules("* C_Sign delay 150\n");
+  // The queue learns how long a signature takes now from the runs it sees.
+  Answer warm = Request(NextSerials(1));
+  ASSERT_EQ(warm.status, 200) << warm.body;
+
+  int ok = 0;
+  std::vector<std::string> shed_serials;
+  // Eight requests of three serials at once: two workers take one request each, a third
+  // waits (nothing ahead of it), the rest find 450 ms of signatures ahead. Rounds repeat
+  // (a few at most) until both outcomes were seen, so a slow machine is not a failure.
+  for (int round = 0; round < 5 && (ok == 0 || shed_serials.empty()); ++round) {
+    constexpr int kBurst = 8;
+    std::vector<std::vector<std::string>> serials;
+    for (int i = 0; i < kBurst; ++i) serials.push_back(NextSerials(3));
+    std::vector<Answer> answers(kBurst);
+    std::vector<std::thread> clients;
+    for (int i = 0; i < kBurst; ++i) {
+      clients.emplace_back([&, i] { answers[i] = Request(serials[i]); });
+    }
+    for (std::thread& t : clients) t.join();
+    for (int i = 0; i < kBurst; ++i) {
+      const Answer& a = answers[i];
+      if (a.status == 200) {
+        ++ok;
+        continue;
+      }
+      ASSERT_EQ(a.status, 503) << a.body;
+      EXPECT_TRUE(HasRetryAfter(a)) << a.headers;
+      // The expected drain time in whole seconds, at least 1: 18 signatures ahead at most.
+      const std::string headers = absl::AsciiStrToLower(a.headers);
+      const size_t at = headers.find("retry-after: ");
+      const int seconds = at == std::string::npos ? 0 : std::atoi(headers.c_str() + at + 13);
+      EXPECT_GE(seconds, 1) << a.headers;
+      EXPECT_LE(seconds, 3) << a.headers;
+      EXPECT_THAT(a.body, HasSubstr("urn:masa:problem:unavailable"));
+      EXPECT_THAT(a.body, HasSubstr("at capacity")) << a.body;
+      shed_serials.insert(shed_serials.end(), serials[i].begin(), serials[i].end());
+    }
+  }
+  SetRules("");
+  EXPECT_GT(ok, 0);
+  ASSERT_FALSE(shed_serials.empty()) << "no burst found the queue over its delay budget";
+  EXPECT_EQ(shed_total() - shed_before, static_cast<long long>(shed_serials.size() / 3));
+  for (const std::string& serial : shed_serials) {
+    HttpAnswer a = s_->client->Call("GET", "/vouchers?serial_number=" + serial, s_->admin_auth);
+    ASSERT_EQ(a.status, 200) << a;
+    EXPECT_TRUE(a.Json()["vouchers"].empty()) << serial << ": " << a;
+  }
+  ExpectStoreHoldsExactlyWhatWasAcknowledged();
+  std::cout << ok << " burst requests answered 200, " << shed_serials.size() / 3 << " shed (503)"
+            << std::endl;
+}
+
 }  // namespace
 }  // namespace masa::e2e

@@ -379,6 +379,9 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
   MASA_RETURN_IF_ERROR(queue.Integer("capacity", &c.queue_capacity, 20, 1 << 20));
   MASA_RETURN_IF_ERROR(queue.Integer("max_batch", &c.max_batch, 1, 4096));
   MASA_RETURN_IF_ERROR(queue.Integer("worker_nice", &c.worker_nice, 0, 19));
+  int64_t max_queue_delay_ms = absl::ToInt64Milliseconds(c.max_queue_delay);
+  MASA_RETURN_IF_ERROR(queue.Integer("max_queue_delay_ms", &max_queue_delay_ms, 0, 60'000));
+  c.max_queue_delay = absl::Milliseconds(max_queue_delay_ms);
   MASA_RETURN_IF_ERROR(queue.NoUnknownKeys());
 
   Section metrics(table("metrics"), "metrics");
@@ -523,6 +526,7 @@ std::string FormatConfig(const MasadConfig& c) {
       "\nmin_commit_interval_ms = ", absl::ToInt64Milliseconds(c.min_commit_interval),
       "\n\n[queue]\nworkers = ", c.workers, "\ncapacity = ", c.queue_capacity,
       "\nmax_batch = ", c.max_batch, "\nworker_nice = ", c.worker_nice,
+      "\nmax_queue_delay_ms = ", absl::ToInt64Milliseconds(c.max_queue_delay),
       "\n\n[metrics]\nlisten = ", q(c.metrics_listen), "\n\n[grpc]\nlisten = ", q(c.grpc_listen),
       "\nmax_message_bytes = ", c.grpc_max_message_bytes, "\n\n[web]\nroot = ", q(c.web_root),
       "\nlicence_file = ", q(c.licence_file),

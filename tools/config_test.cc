@@ -184,12 +184,27 @@ TEST(Config, VoucherAssertionIsOneOfTheYangEnum) {
 }
 
 TEST(Config, FormattedConfigParsesBackToTheSame) {
-  auto c = ParseConfig("[server]\nplain_http = true\n[queue]\nworkers = 4\n", "/x");
+  auto c = ParseConfig(
+      "[server]\nplain_http = true\n[queue]\nworkers = 4\nmax_queue_delay_ms = 7\n", "/x");
   ASSERT_TRUE(c.ok()) << c.status();
   auto again = ParseConfig(FormatConfig(*c), "/x");
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(FormatConfig(*again), FormatConfig(*c));
   EXPECT_EQ(again->workers, 4u);
+  EXPECT_EQ(again->max_queue_delay, absl::Milliseconds(7));
+}
+
+// Admission by queueing delay is on by default (10 ms, within the 25 ms p99 target); 0 turns
+// it off.
+TEST(Config, MaxQueueDelayDefaultsToTenMillisecondsAndZeroTurnsItOff) {
+  auto c = ParseConfig("[server]\nplain_http = true\n", "/x");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->max_queue_delay, absl::Milliseconds(10));
+  auto off = ParseConfig("[server]\nplain_http = true\n[queue]\nmax_queue_delay_ms = 0\n", "/x");
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_EQ(off->max_queue_delay, absl::ZeroDuration());
+  EXPECT_FALSE(
+      ParseConfig("[server]\nplain_http = true\n[queue]\nmax_queue_delay_ms = -1\n", "/x").ok());
 }
 
 TEST(Config, MistakesNameTheKey) {

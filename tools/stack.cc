@@ -173,7 +173,8 @@ absl::StatusOr<std::unique_ptr<Stack>> OpenStack(const MasadConfig& config) {
                                                   .max_batch = config.max_batch,
                                                   .nice = config.worker_nice,
                                                   .name = "masa-signer",
-                                                  .run_timeout = SignRunTimeout(config)}));
+                                                  .run_timeout = SignRunTimeout(config),
+                                                  .max_queue_delay = config.max_queue_delay}));
   service::HsmKeyVaultOptions vault;
   vault.provider = stack->provider.get();
   vault.ca_key_uri = config.ca_key;

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "queue/work_queue.h"
 
 namespace masa::api::internal {
 namespace {
@@ -55,8 +56,9 @@ queue::HttpResponse ProblemResponse(const absl::Status& status, int retry_after_
   const HttpErrorClass& error = ErrorClassFor(status.code());
   std::vector<std::pair<std::string, std::string>> headers;
   if (error.retry_after) {
-    headers.emplace_back("Retry-After",
-                         std::to_string(retry_after_seconds > 0 ? retry_after_seconds : 1));
+    // The work queue's own estimate (the time its backlog takes to drain) when it refused.
+    const int seconds = queue::RetryAfterSecondsOf(status).value_or(retry_after_seconds);
+    headers.emplace_back("Retry-After", std::to_string(seconds > 0 ? seconds : 1));
   }
   if (status.code() == absl::StatusCode::kUnauthenticated) {
     headers.emplace_back("WWW-Authenticate", "Bearer realm=\"masa\", error=\"invalid_token\"");

@@ -30,6 +30,9 @@ const HttpErrorClass& ErrorClassFor(absl::StatusCode code);
 // A complete answer for a non-OK `status` by the table above. Messages of 500-class codes
 // never reach the client (they are logged instead); kUnauthenticated carries
 // WWW-Authenticate: Bearer. `status` must not be OK (an OK status answers 500).
+// Retry-After is the seconds the status carries (queue::RetryAfterSecondsOf: the work
+// queue's refusal at capacity says how long its backlog takes to drain), else
+// `retry_after_seconds` (at least 1).
 queue::HttpResponse ProblemResponse(const absl::Status& status, int retry_after_seconds);
 
 // A problem answer that does not come from a service status (404 route, 405, 401): the

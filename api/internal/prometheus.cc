@@ -137,6 +137,11 @@ std::string RenderMetrics(const MetricsInputs& in) {
     absl::StrAppend(&out, "masa_voucher_requests_total{outcome=\"", label, "\"} ",
                     value->load(std::memory_order_relaxed), "\n");
   }
+  Counter(&out, "masa_requests_shed_total",
+          "Voucher requests refused up front with 503 + Retry-After by admission control (the "
+          "signing queue's expected delay over [queue] max_queue_delay_ms, or the queue full); "
+          "nothing was signed or written for them.",
+          m.requests_busy.load(std::memory_order_relaxed));
   Counter(&out, "masa_vouchers_issued_total", "Vouchers issued or renewed.",
           m.vouchers_issued.load(std::memory_order_relaxed));
   Counter(&out, "masa_serials_failed_total", "Serial numbers of requests that got no voucher.",

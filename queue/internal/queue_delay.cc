@@ -18,8 +18,8 @@ void QueueDelay::Observe(absl::Duration took) {
 
 absl::Duration QueueDelay::ExpectedWait(size_t ahead) const {
   const int64_t mean = mean_ns_.load(std::memory_order_relaxed);
-  const double ns = static_cast<double>(ahead) * static_cast<double>(mean) /
-                    static_cast<double>(workers_);
+  const double ns =
+      static_cast<double>(ahead) * static_cast<double>(mean) / static_cast<double>(workers_);
   return absl::Nanoseconds(ns);
 }
 
@@ -32,8 +32,8 @@ bool QueueDelay::CountRefusal(absl::Time now, uint64_t* since_last) {
   const int64_t now_ns = absl::ToUnixNanos(now);
   int64_t next = next_log_ns_.load(std::memory_order_relaxed);
   if (now_ns < next) return false;
-  if (!next_log_ns_.compare_exchange_strong(next, now_ns + absl::ToInt64Nanoseconds(absl::Seconds(1)),
-                                            std::memory_order_relaxed)) {
+  if (!next_log_ns_.compare_exchange_strong(
+          next, now_ns + absl::ToInt64Nanoseconds(absl::Seconds(1)), std::memory_order_relaxed)) {
     return false;  // another refusal logs this second
   }
   *since_last = std::max<uint64_t>(unlogged_.exchange(0, std::memory_order_relaxed), 1);

@@ -45,9 +45,9 @@ class QueueDelay {
  private:
   const absl::Duration budget_;
   const int64_t workers_;
-  std::atomic<int64_t> mean_ns_{0};          // 0: no run observed yet
-  std::atomic<int64_t> next_log_ns_{0};      // unix ns at which the next refusal may log
-  std::atomic<uint64_t> unlogged_{0};        // refusals since the last log line
+  std::atomic<int64_t> mean_ns_{0};      // 0: no run observed yet
+  std::atomic<int64_t> next_log_ns_{0};  // unix ns at which the next refusal may log
+  std::atomic<uint64_t> unlogged_{0};    // refusals since the last log line
 };
 
 // The Retry-After a refusal asks for: the expected wait rounded up to whole seconds, at
