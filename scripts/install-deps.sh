@@ -11,6 +11,7 @@ packages=(
   softhsm2 libsofthsm2 libp11-kit-dev p11-kit opensc
   libabsl-dev nlohmann-json3-dev libtomlplusplus-dev
   libevent-dev liblmdb-dev lmdb-utils libsystemd-dev
+  libtcmalloc-minimal4  # masad's allocator (tools/CMakeLists.txt)
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   gnutls-bin curl python3
   libyang2-tools libyang2-dev  # tests only: the extended voucher's YANG module and instances
