@@ -2,6 +2,7 @@
 // the figures it prints and the files scripts/bench-ci.sh reads must be right without a load.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -145,6 +146,15 @@ TEST(ProcStatsTest, ParsesStatIoAndSmaps) {
                               "cancelled_write_bytes: 4096\n"),
             8192);
   EXPECT_EQ(ParseIoWriteBytes(""), -1);
+  // /sys/block/vda/stat: the 7th field is sectors written.
+  EXPECT_EQ(ParseBlockStatWriteBytes("  924773    68414 19287762  3430219 24623689   799728 "
+                                     "609142848 19544996        0  1634376 23810327"),
+            int64_t{609142848} * 512);
+  EXPECT_EQ(ParseBlockStatWriteBytes("1 2 3"), -1);
+  // The test binary maps the C library; the path is found by its name's ending.
+  const std::string libc = MappedFileOf(getpid(), "/libc.so.6");
+  EXPECT_EQ(libc.rfind('/'), libc.size() - std::string("/libc.so.6").size()) << libc;
+  EXPECT_EQ(MappedFileOf(getpid(), "/no-such-file.mdb"), "");
   const MappedRss m = ParseSmaps(
       "55d0-55e0 r-xp 00000000 fd:01 123 /usr/bin/masad\n"
       "Size:                 64 kB\nRss:                  40 kB\n"

@@ -10,6 +10,7 @@ DaemonSnapshot TakeDaemonSnapshot(pid_t pid, uint16_t metrics_port) {
   s.cpu_s = CpuSecondsOf(pid);
   s.thread_cpu_s = ThreadCpuSecondsOf(pid);
   s.write_bytes = DiskWriteBytesOf(pid);
+  s.device_write_bytes = DeviceWriteBytesOf(MappedFileOf(pid));
   s.memory = MemoryOf(pid);
   s.mapped = MappedRssOf(pid);
   return s;
@@ -35,6 +36,11 @@ PhaseFigures MakePhaseFigures(const std::string& name, const PhaseResult& r,
   if (vouchers > 0 && before.write_bytes >= 0 && after.write_bytes >= before.write_bytes) {
     f.disk_bytes_per_voucher =
         static_cast<double>(after.write_bytes - before.write_bytes) / vouchers;
+  }
+  if (vouchers > 0 && before.device_write_bytes >= 0 &&
+      after.device_write_bytes >= before.device_write_bytes) {
+    f.device_bytes_per_voucher =
+        static_cast<double>(after.device_write_bytes - before.device_write_bytes) / vouchers;
   }
   if (vouchers > 0 && before.cpu_s >= 0 && after.cpu_s >= before.cpu_s) {
     f.cpu_us_per_voucher = (after.cpu_s - before.cpu_s) * 1e6 / vouchers;
@@ -82,8 +88,9 @@ void PrintPhaseFigures(const PhaseFigures& f) {
     std::printf("%s   worst slice: p99 %.2f ms at %.0f s\n", pad, worst->p99_ms, worst->start_s);
   }
   auto opt = [](const std::optional<double>& v) { return v ? *v : -1.0; };
-  std::printf("%s   disk %.0f B/voucher, masad CPU %.1f us/voucher", pad,
-              opt(f.disk_bytes_per_voucher), opt(f.cpu_us_per_voucher));
+  std::printf("%s   disk %.0f B/voucher (device %.0f), masad CPU %.1f us/voucher", pad,
+              opt(f.disk_bytes_per_voucher), opt(f.device_bytes_per_voucher),
+              opt(f.cpu_us_per_voucher));
   if (f.cpu_us_per_voucher_outside_signature) {
     std::printf(" (%.1f outside the signature)", *f.cpu_us_per_voucher_outside_signature);
   }

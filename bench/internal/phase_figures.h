@@ -21,6 +21,7 @@ struct DaemonSnapshot {
   double cpu_s = -1;  // the whole process, threads that ended included
   std::map<std::string, double> thread_cpu_s;
   int64_t write_bytes = -1;
+  int64_t device_write_bytes = -1;  // the store's block device, machine-wide
   Memory memory;
   MappedRss mapped;
   MetricSamples metrics;

@@ -1,6 +1,8 @@
 #include "bench/internal/proc_stats.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -67,6 +69,39 @@ int64_t ParseIoWriteBytes(const std::string& io) {
 
 int64_t DiskWriteBytesOf(pid_t pid) {
   return ParseIoWriteBytes(ReadProcFile("/proc/" + std::to_string(pid) + "/io"));
+}
+
+int64_t ParseBlockStatWriteBytes(const std::string& stat) {
+  // Fields: reads, reads merged, sectors read, ms reading, writes, writes merged, sectors
+  // written (the 7th), ... (Documentation/block/stat.rst); a sector here is 512 bytes.
+  std::istringstream in(stat);
+  int64_t field = -1;
+  for (int i = 1; i <= 7; ++i) {
+    if (!(in >> field)) return -1;
+  }
+  return field * 512;
+}
+
+int64_t DeviceWriteBytesOf(const std::string& path) {
+  struct stat st;
+  if (path.empty() || stat(path.c_str(), &st) != 0) return -1;
+  const std::string sys = "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" +
+                          std::to_string(minor(st.st_dev)) + "/stat";
+  return ParseBlockStatWriteBytes(ReadProcFile(sys));
+}
+
+std::string MappedFileOf(pid_t pid, const std::string& map_file) {
+  std::istringstream in(ReadProcFile("/proc/" + std::to_string(pid) + "/maps"));
+  for (std::string line; std::getline(in, line);) {
+    const size_t slash = line.find('/');
+    if (slash == std::string::npos) continue;
+    const std::string path = line.substr(slash);
+    if (path.size() >= map_file.size() &&
+        path.compare(path.size() - map_file.size(), map_file.size(), map_file) == 0) {
+      return path;
+    }
+  }
+  return "";
 }
 
 MappedRss ParseSmaps(const std::string& smaps, const std::string& map_file) {

@@ -21,6 +21,16 @@ std::map<std::string, double> ThreadCpuSecondsOf(pid_t pid);
 // and its meta page writes count, whoever writes them back later). -1 when unreadable.
 int64_t DiskWriteBytesOf(pid_t pid);
 
+// Bytes written to the block device that holds `path` since boot (/sys/dev/block/MAJ:MIN/stat,
+// sectors written x 512): what reached the device, journal included, from every process on
+// the machine. write_bytes above counts whole page-cache folios dirtied, which on kernels
+// with large folios (ext4 on Linux 6.x) is several times what LMDB's 4 KB page writes send to
+// the device; this is the figure that does not depend on that. -1 when unreadable.
+int64_t DeviceWriteBytesOf(const std::string& path);
+
+// The path of the first file mapped by `pid` whose name ends in `map_file` ("" if none).
+std::string MappedFileOf(pid_t pid, const std::string& map_file = "/data.mdb");
+
 // The resident size of the process from /proc/PID/smaps, and the part of it that is a
 // mapping of a file whose name ends in `map_file` (LMDB's data.mdb). -1 when unreadable.
 struct MappedRss {
@@ -35,6 +45,8 @@ MappedRss MappedRssOf(pid_t pid, const std::string& map_file = "/data.mdb");
 // *comm; -1 when the text is not one.
 double ParseThreadStat(const std::string& stat, double clock_ticks, std::string* comm);
 int64_t ParseIoWriteBytes(const std::string& io);
+// Sectors written x 512 of one /sys/block/.../stat text; -1 when the text is not one.
+int64_t ParseBlockStatWriteBytes(const std::string& stat);
 MappedRss ParseSmaps(const std::string& smaps, const std::string& map_file);
 
 }  // namespace masa::bench

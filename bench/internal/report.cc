@@ -140,6 +140,7 @@ nlohmann::json ReportJson(const BenchReport& report) {
     p["errors"] = f.errors;
     p["shed"] = f.shed;
     Put(p, "disk_bytes_per_voucher", f.disk_bytes_per_voucher);
+    Put(p, "device_bytes_per_voucher", f.device_bytes_per_voucher);
     Put(p, "cpu_us_per_voucher", f.cpu_us_per_voucher);
     Put(p, "cpu_us_per_voucher_outside_signature", f.cpu_us_per_voucher_outside_signature);
     if (!f.masad_cpu_by_thread.empty()) {

@@ -25,9 +25,12 @@ struct PhaseFigures {
   double requests_per_s = 0;
   double vouchers_per_s = 0;
   double p50_ms = 0, p99_ms = 0, p999_ms = 0;
-  uint64_t errors = 0;  // failed requests other than shed ones
-  uint64_t shed = 0;    // answered 503 (admission control)
-  std::optional<double> disk_bytes_per_voucher;
+  uint64_t errors = 0;                           // failed requests other than shed ones
+  uint64_t shed = 0;                             // answered 503 (admission control)
+  std::optional<double> disk_bytes_per_voucher;  // masad's write_bytes (/proc/PID/io)
+  // What reached the store's block device (sectors written), from every process: the
+  // figure the kernel's page-cache accounting above does not inflate (see proc_stats.h).
+  std::optional<double> device_bytes_per_voucher;
   std::optional<double> cpu_us_per_voucher;
   std::optional<double> cpu_us_per_voucher_outside_signature;
   std::map<std::string, double> masad_cpu_by_thread;  // % of one core, by thread name
