@@ -194,15 +194,14 @@ TEST(Config, FormattedConfigParsesBackToTheSame) {
   EXPECT_EQ(again->max_queue_delay, absl::Milliseconds(7));
 }
 
-// Admission by queueing delay is on by default (10 ms, within the 25 ms p99 target); 0 turns
-// it off.
-TEST(Config, MaxQueueDelayDefaultsToTenMillisecondsAndZeroTurnsItOff) {
+// Admission by queueing delay is off unless configured (max_queue_delay_ms; 0 = off).
+TEST(Config, MaxQueueDelayIsOffByDefaultAndSetInMilliseconds) {
   auto c = ParseConfig("[server]\nplain_http = true\n", "/x");
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ(c->max_queue_delay, absl::Milliseconds(10));
-  auto off = ParseConfig("[server]\nplain_http = true\n[queue]\nmax_queue_delay_ms = 0\n", "/x");
-  ASSERT_TRUE(off.ok()) << off.status();
-  EXPECT_EQ(off->max_queue_delay, absl::ZeroDuration());
+  EXPECT_EQ(c->max_queue_delay, absl::ZeroDuration());
+  auto on = ParseConfig("[server]\nplain_http = true\n[queue]\nmax_queue_delay_ms = 10\n", "/x");
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_EQ(on->max_queue_delay, absl::Milliseconds(10));
   EXPECT_FALSE(
       ParseConfig("[server]\nplain_http = true\n[queue]\nmax_queue_delay_ms = -1\n", "/x").ok());
 }
