@@ -5,8 +5,10 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <string>
 
 #include "absl/time/time.h"
+#include "store/store.h"
 
 namespace masa::service {
 
@@ -62,5 +64,15 @@ struct Metrics {
   LatencyHistogram request_latency;               // RequestVouchers call .. done callback
   SizeHistogram batch_size;                       // vouchers per store commit
 };
+
+// The store writer's families of /metrics (Prometheus text, # HELP and # TYPE included):
+// masa_store_commits_total, masa_store_commit_batches_total, the masa_store_commit_seconds
+// histogram, masa_store_commit_sync_seconds_total, masa_store_commit_queue_wait_seconds_total,
+// masa_store_map_growths_total, masa_store_map_growth_seconds_total,
+// masa_store_gate_wait_seconds_total, masa_store_checkpoints_total,
+// masa_store_checkpoint_seconds_total, masa_store_map_size_bytes, and the gauge
+// masa_store_commit_max_seconds: the slowest commit since the previous scrape, which this
+// call starts over (Store::TakeSlowestCommit), so that a stall between two scrapes shows.
+std::string StoreMetricsText(store::Store& store);
 
 }  // namespace masa::service

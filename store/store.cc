@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/file.h"
+#include "common/log.h"
 #include "common/status.h"
 #include "store/internal/env_users.h"
 #include "store/internal/lmdb.h"
@@ -108,10 +109,14 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
     return absl::NotFoundError(absl::StrCat("no store in ", dir));
   }
   internal::Env::Options env_options;
-  // An existing store is mapped at the size recorded in it (grown by whichever process grew
-  // it last, masad most likely) rather than shrunk to initial_map_size: LMDB would map it at
-  // its used size then, and every page another process adds would resize it again.
-  env_options.map_size = PathExists(dir + "/data.mdb") ? 0 : options.initial_map_size;
+  // The map is sized once, at max_map_size (LMDB maps an existing store at least at its used
+  // size). With an initial_map_size, a new store starts there and an existing one is mapped
+  // at the size recorded in it (grown by whichever process grew it last) rather than shrunk
+  // to its used size, which every page another process adds would resize again.
+  const bool exists = PathExists(dir + "/data.mdb");
+  env_options.map_size = options.initial_map_size == 0 ? options.max_map_size
+                         : exists                      ? 0
+                                                       : options.initial_map_size;
   env_options.max_dbs = internal::kDbCount + 4;
   env_options.read_only = options.read_only;
   // Before this process opens the environment: see env_users.h.
@@ -119,8 +124,22 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   if (!options.read_only) {
     MASA_ASSIGN_OR_RETURN(shared, internal::OtherProcessHasEnvironmentOpen(dir));
   }
-  MASA_ASSIGN_OR_RETURN(internal::Env env, internal::Env::Open(dir, env_options));
-  auto store = std::make_unique<internal::StoreImpl>(options, std::move(env), shared);
+  absl::StatusOr<internal::Env> env = internal::Env::Open(dir, env_options);
+  // The system refuses that much address space (ulimit -v): start smaller and grow.
+  constexpr size_t kSmallestMap = size_t{64} << 20;
+  while (internal::IsOutOfMemory(env.status()) && env_options.map_size > kSmallestMap) {
+    env_options.map_size /= 2;
+    env = internal::Env::Open(dir, env_options);
+    if (env.ok()) {
+      Log(LogLevel::kWarning,
+          absl::StrCat("the store map could not reserve max_map_size (", options.max_map_size,
+                       " bytes) of address space; it starts at ", env_options.map_size,
+                       " bytes and grows when full, which stalls commits meanwhile (raise "
+                       "ulimit -v, or lower [store] max_map_size_mb)"));
+    }
+  }
+  if (!env.ok()) return env.status();
+  auto store = std::make_unique<internal::StoreImpl>(options, *std::move(env), shared);
   MASA_RETURN_IF_ERROR(store->Init());
   return std::unique_ptr<Store>(std::move(store));
 }

@@ -12,6 +12,7 @@
 //   MASA_ASSIGN_OR_RETURN(std::vector<Voucher> v, snap.VouchersBySerial(ien, serial));
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <future>
@@ -51,10 +52,17 @@ struct StoreOptions {
   // Open without a writer (masactl): Write/Submit fail with kFailedPrecondition. Works while
   // another process writes.
   bool read_only = false;
-  // The map starts at this size and doubles when full, up to max_map_size; beyond that a
-  // write fails with kResourceExhausted.
-  size_t initial_map_size = size_t{64} << 20;
-  size_t max_map_size = size_t{64} << 30;
+  // The LMDB map: address space reserved for the data file, not memory and not disk (the
+  // file grows only as data is written; without MDB_WRITEMAP it is never extended to the
+  // map's size). The map is set once, at max_map_size, for the life of the Store, as LMDB
+  // advises: growing it needs every transaction of the process out of the way (see
+  // Snapshot), which stalls the commits waiting behind it. When the system refuses that
+  // much address space (ulimit -v), the map starts at the largest size it grants (halving
+  // down to 64 MiB) and doubles when full, up to max_map_size; beyond that a write fails
+  // with kResourceExhausted. initial_map_size other than 0 starts a new store's map there
+  // instead (tests of growth); an existing store opened so keeps the size recorded in it.
+  size_t initial_map_size = 0;
+  size_t max_map_size = sizeof(size_t) >= 8 ? size_t{1} << 40 : size_t{1} << 30;
   // Audit entry times come from here; never null.
   const Clock* clock = &SystemClock();
   // Signs checkpoints; not owned, must outlive the Store (or, once replaced by
@@ -74,6 +82,35 @@ struct StoreOptions {
   // per record than many small ones. An idle store commits at once: the wait applies only
   // when commits follow each other closely.
   absl::Duration min_commit_interval = absl::ZeroDuration();
+};
+
+// What the group-commit writer measured since the Store was opened (see Store::Stats).
+// Times are wall-clock on the writer thread (steady clock).
+struct StoreStats {
+  // Upper bounds of the commit-time histogram buckets, microseconds; the last bucket
+  // (index kCommitBoundsMicros.size()) is +Inf.
+  static constexpr std::array<uint64_t, 15> kCommitBoundsMicros = {
+      100,   250,    500,    1000,   2500,    5000,    10000,  25000,
+      50000, 100000, 250000, 500000, 1000000, 2500000, 5000000};
+
+  uint64_t commits = 0;  // durable group commits (outer LMDB transactions)
+  uint64_t batches = 0;  // batches (Submit calls) those commits applied or rolled back
+  // One group commit: from taking the group off the queue to the end of the durable
+  // mdb_txn_commit, map growths and retries included. Buckets are not cumulative.
+  std::array<uint64_t, kCommitBoundsMicros.size() + 1> commit_buckets{};
+  absl::Duration commit_time;  // the sum over commits
+  // Inside the outer mdb_txn_commit: page writes and fdatasync.
+  absl::Duration sync_time;
+  // Over batches: from Submit to the start of their group's commit.
+  absl::Duration queue_wait;
+  uint64_t map_growths = 0;        // map resizes, this process's and adopted ones
+  absl::Duration map_growth_time;  // including the wait for every transaction to end
+  // Time transactions (snapshots, commits, checkpoints) waited at the resize gate.
+  absl::Duration gate_wait;
+  // Audit checkpoints written, and the time that took on the writer thread (signature and
+  // durable commit).
+  uint64_t checkpoints = 0;
+  absl::Duration checkpoint_time;
 };
 
 // The key a Component is stored under.
@@ -297,6 +334,13 @@ class Store {
 
   // The number of LMDB write transactions committed by this Store (for benchmarks).
   virtual uint64_t CommitCount() const = 0;
+
+  // The writer's counters (for /metrics and benchmarks). Cheap: atomics, no lock.
+  // Thread-safe; a reader sees each figure consistently, not the set as a whole.
+  virtual StoreStats Stats() const = 0;
+  // The slowest group commit since the last call (zero when none), and starts over: what
+  // a scrape reports as the slowest commit since the previous scrape. Thread-safe.
+  virtual absl::Duration TakeSlowestCommit() = 0;
 };
 
 // Returns the path of the LMDB folder for a state folder.

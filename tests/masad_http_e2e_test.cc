@@ -212,6 +212,16 @@ TEST_F(MasadHttpTest, MetricsAreOnlyOnTheirOwnLoopbackListener) {
   EXPECT_THAT(metrics.out, HasSubstr("# TYPE masa_queue_depth gauge\n"));
   EXPECT_THAT(metrics.out, ::testing::ContainsRegex("\nmasa_queue_depth [0-9]+\n"));
   EXPECT_THAT(metrics.out, HasSubstr("masa_http_requests_total{code=\"404\"} "));
+  // The store writer's families (the bench contract: load_bench reads them).
+  for (const char* family :
+       {"masa_store_commits_total", "masa_store_commit_batches_total",
+        "masa_store_commit_sync_seconds_total", "masa_store_commit_queue_wait_seconds_total",
+        "masa_store_map_growths_total", "masa_store_map_growth_seconds_total",
+        "masa_store_gate_wait_seconds_total", "masa_store_commit_max_seconds"}) {
+    EXPECT_THAT(metrics.out, ::testing::ContainsRegex(absl::StrCat("\n", family, " [0-9.]+\n")))
+        << family;
+  }
+  EXPECT_THAT(metrics.out, HasSubstr("# TYPE masa_store_commit_seconds histogram\n"));
   EXPECT_TRUE(absl::EndsWith(metrics.out, "\n200 text/plain; version=0.0.4; charset=utf-8"))
       << metrics;
   // Nothing else is served there.

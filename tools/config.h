@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "signer/voucher.h"
+#include "store/store.h"
 
 namespace masa::tools {
 
@@ -96,7 +97,9 @@ struct MasadConfig {
 
   // [store]
   std::string state_dir = ".";  // holds store/ (the LMDB environment)
-  uint64_t max_map_bytes = uint64_t{64} << 30;
+  // The LMDB map, reserved once at open (address space, not disk: data.mdb grows only as
+  // data is written); see StoreOptions::max_map_size. Default 1 TiB.
+  uint64_t max_map_bytes = store::StoreOptions().max_map_size;
   // Commits start at most this often under load (StoreOptions::min_commit_interval).
   absl::Duration min_commit_interval = absl::Milliseconds(4);
 

@@ -11,6 +11,7 @@
 #include "common/file.h"
 #include "common/secret.h"
 #include "common/status.h"
+#include "service/metrics.h"
 #include "signer/cms.h"
 
 namespace masa::tools {
@@ -63,7 +64,7 @@ std::string LabelValue(std::string_view s) {
 }  // namespace
 
 std::string HsmMetrics(const Stack& stack) {
-  std::string out;
+  std::string out = stack.store != nullptr ? service::StoreMetricsText(*stack.store) : "";
   if (stack.token_group == nullptr) return out;
   const std::vector<hsm::MemberStatus> members = stack.token_group->members();
   auto family = [&](const char* name, const char* type, const char* help, auto value) {

@@ -47,8 +47,10 @@ struct Stack {
 // (Service::RefreshKeys): after a rotation, the keys masad.toml names only matter for that.
 absl::StatusOr<std::unique_ptr<Stack>> OpenStack(const MasadConfig& config);
 
-// /metrics lines of the HSM tokens (state, calls in flight, signatures, failures per token)
-// and of the signing queue's stuck workers, in the Prometheus text format.
+// /metrics lines of the store writer (service::StoreMetricsText: commits, their times, map
+// growths; resets the slowest-commit gauge), of the HSM tokens (state, calls in flight,
+// signatures, failures per token) and of the signing queue's stuck workers, in the
+// Prometheus text format.
 std::string HsmMetrics(const Stack& stack);
 
 // The configuration of a state folder: DIR/masad.toml when present, else the defaults with

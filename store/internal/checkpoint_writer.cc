@@ -1,4 +1,5 @@
 // Signed checkpoints of the audit tree, written when enough entries or time went by.
+#include <chrono>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -61,6 +62,7 @@ absl::Status StoreImpl::Checkpoint(bool force) {
        now - last_checkpoint_time_ < options_.checkpoint_every)) {
     return absl::OkStatus();
   }
+  const auto start = std::chrono::steady_clock::now();
   SharedGate share = ShareGate();
   MASA_ASSIGN_OR_RETURN(Txn txn, env_.Begin(/*read_only=*/false));
   MASA_ASSIGN_OR_RETURN(AuditHead head, ReadAuditHead(txn.get(), dbs_));
@@ -91,6 +93,11 @@ absl::Status StoreImpl::Checkpoint(bool force) {
   MASA_RETURN_IF_ERROR(Put(txn.get(), dbs_[kCheckpoints], BigEndian64(head.size), *note));
   MASA_RETURN_IF_ERROR(txn.Commit());
   last_checkpoint_size_ = head.size;
+  checkpoints_.fetch_add(1, std::memory_order_relaxed);
+  checkpoint_nanos_.fetch_add(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count(),
+      std::memory_order_relaxed);
   return absl::OkStatus();
 }
 

@@ -10,6 +10,7 @@ namespace masa::store::internal {
 
 namespace {
 constexpr char kMapFullTag[] = " [MDB_MAP_FULL]";
+constexpr char kNoMemoryTag[] = " [ENOMEM]";
 }  // namespace
 
 absl::Status FromMdb(int rc, std::string_view what) {
@@ -25,6 +26,7 @@ absl::Status FromMdb(int rc, std::string_view what) {
       return absl::ResourceExhaustedError(
           absl::StrCat(message, " (the disk holding the store is full; free space and retry)"));
     case ENOMEM:
+      return absl::ResourceExhaustedError(absl::StrCat(message, kNoMemoryTag));
     case MDB_TXN_FULL:
     case MDB_CURSOR_FULL:
     case MDB_PAGE_FULL:
@@ -63,6 +65,11 @@ absl::Status FromMdb(int rc, std::string_view what) {
 bool IsMapFull(const absl::Status& status) {
   return status.code() == absl::StatusCode::kResourceExhausted &&
          status.message().find(kMapFullTag) != absl::string_view::npos;
+}
+
+bool IsOutOfMemory(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kResourceExhausted &&
+         status.message().find(kNoMemoryTag) != absl::string_view::npos;
 }
 
 Txn& Txn::operator=(Txn&& other) noexcept {

@@ -23,6 +23,10 @@ absl::Status FromMdb(int rc, std::string_view what);
 // True when `status` came from FromMdb(MDB_MAP_FULL, ...): the caller may grow the map.
 bool IsMapFull(const absl::Status& status);
 
+// True when `status` came from FromMdb(ENOMEM, ...): e.g. mmap refused the map's size
+// (address space limited by ulimit -v).
+bool IsOutOfMemory(const absl::Status& status);
+
 // Views bytes as an MDB_val (LMDB never writes through a key or data given to mdb_put).
 inline MDB_val ToVal(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 inline std::string_view FromVal(const MDB_val& v) {

@@ -1,11 +1,20 @@
 #include "store/internal/resize_gate.h"
 
+#include <chrono>
+
 namespace masa::store::internal {
 
 void ResizeGate::EnterShared(bool nested) {
   absl::MutexLock lock(&mu_);
   // A nested share cannot meet a running resize: the share it already holds keeps one out.
-  if (!nested) mu_.Await(absl::Condition(this, &ResizeGate::SharesMayEnter));
+  if (!nested && !SharesMayEnter()) {
+    const auto start = std::chrono::steady_clock::now();
+    mu_.Await(absl::Condition(this, &ResizeGate::SharesMayEnter));
+    shared_wait_nanos_.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::steady_clock::now() - start)
+                                     .count(),
+                                 std::memory_order_relaxed);
+  }
   ++shares_;
 }
 

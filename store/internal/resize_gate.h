@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 
 #include "absl/base/thread_annotations.h"
@@ -31,6 +32,10 @@ class ResizeGate {
   bool EnterExclusive(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
   void ExitExclusive() ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Nanoseconds shares have waited behind a resize, in total (a share that found the gate
+  // open costs no clock read).
+  uint64_t shared_wait_nanos() const { return shared_wait_nanos_.load(std::memory_order_relaxed); }
+
  private:
   bool SharesMayEnter() const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
     return !resizing_ && resizes_waiting_ == 0;
@@ -41,6 +46,7 @@ class ResizeGate {
   int shares_ ABSL_GUARDED_BY(mu_) = 0;
   int resizes_waiting_ ABSL_GUARDED_BY(mu_) = 0;
   bool resizing_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<uint64_t> shared_wait_nanos_{0};
 };
 
 // A share of a ResizeGate, ended on destruction (on any thread). Move-only.

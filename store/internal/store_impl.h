@@ -3,6 +3,7 @@
 // growth), reader.cc (snapshots), checkpoint_writer.cc, backup.cc and open.cc.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -48,20 +49,39 @@ class StoreImpl final : public Store {
   absl::Status Backup(const std::string& path) const override;
   size_t MapSize() const override { return env_.MapSize(); }
   uint64_t CommitCount() const override { return commits_.load(); }
+  StoreStats Stats() const override;
+  absl::Duration TakeSlowestCommit() override;
 
  private:
   struct Pending {
     WriteBatch batch;
     std::function<void(absl::StatusOr<CommitResult>)> done;
+    std::chrono::steady_clock::time_point submitted;
+  };
+
+  // Where one group commit's time went (writer thread only), for the stats and the
+  // warning about a slow commit.
+  struct CommitTimes {
+    std::chrono::steady_clock::duration gate_wait{};
+    std::chrono::steady_clock::duration map_growth{};
+    std::chrono::steady_clock::duration sync{};
+    int growths = 0;
   };
 
   absl::Status InitOnce();
   void WriterLoop();
   void CommitGroup(std::vector<Pending>& group);
+  // Counts one durable group commit that took `total` (from taking the group), and warns
+  // when it was slow, saying where the time went.
+  void RecordCommit(size_t batches, std::chrono::steady_clock::duration total,
+                    const CommitTimes& times);
   // Doubles the map (up to max_map_size) once no transaction of this process is active.
   absl::Status GrowMap();
   // Another process grew the map: adopt its size (needs no txn of ours active).
   absl::Status AdoptMapSize() const;
+  // Runs `resize` holding the resize gate alone (waiting up to kResizeWait for every
+  // transaction to end; false when the time ran out), counting it as a map growth.
+  bool Resize(const std::function<void()>& resize) const;
   absl::Status Checkpoint(bool force);
   // The signer in use now (null: none); the caller's reference keeps it alive while it signs.
   std::shared_ptr<CheckpointSigner> Signer() const;
@@ -82,6 +102,20 @@ class StoreImpl final : public Store {
   std::thread writer_;
   std::chrono::steady_clock::time_point last_commit_start_;  // writer thread only
   std::atomic<uint64_t> commits_{0};
+
+  // StoreStats, as atomics (relaxed: counters, read without a lock). Nanoseconds.
+  std::atomic<uint64_t> batches_{0};
+  std::array<std::atomic<uint64_t>, StoreStats::kCommitBoundsMicros.size() + 1> commit_buckets_{};
+  std::atomic<uint64_t> commit_nanos_{0};
+  std::atomic<uint64_t> sync_nanos_{0};
+  std::atomic<uint64_t> queue_wait_nanos_{0};
+  mutable std::atomic<uint64_t> map_growths_{0};
+  mutable std::atomic<uint64_t> map_growth_nanos_{0};
+  std::atomic<uint64_t> slowest_commit_nanos_{0};  // since the last TakeSlowestCommit
+  std::atomic<uint64_t> checkpoints_{0};
+  std::atomic<uint64_t> checkpoint_nanos_{0};
+  std::chrono::steady_clock::time_point last_slow_warning_;  // writer thread only
+  uint64_t slow_commits_unreported_ = 0;                     // writer thread only
 
   std::mutex checkpoint_mu_;
   absl::Time last_checkpoint_time_;  // guarded by checkpoint_mu_ (and Init)

@@ -31,7 +31,7 @@ void StoreImpl::Submit(WriteBatch batch, std::function<void(absl::StatusOr<Commi
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(Pending{std::move(batch), std::move(done)});
+    queue_.push_back(Pending{std::move(batch), std::move(done), std::chrono::steady_clock::now()});
   }
   cv_.notify_one();
 }
@@ -74,7 +74,31 @@ void StoreImpl::WriterLoop() {
   }
 }
 
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+uint64_t Nanos(SteadyClock::duration d) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+}
+
+int64_t Millis(SteadyClock::duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
+// One group commit taking longer than this logs a warning saying where the time went.
+constexpr auto kSlowCommit = std::chrono::milliseconds(100);
+// At most one such warning this often; the ones in between are counted in the next.
+constexpr auto kSlowCommitWarningEvery = std::chrono::seconds(10);
+
+}  // namespace
+
 void StoreImpl::CommitGroup(std::vector<Pending>& group) {
+  const SteadyClock::time_point start = SteadyClock::now();
+  uint64_t queue_wait = 0;
+  for (const Pending& p : group) queue_wait += Nanos(start - p.submitted);
+  queue_wait_nanos_.fetch_add(queue_wait, std::memory_order_relaxed);
+  CommitTimes times;
   std::vector<absl::StatusOr<CommitResult>> results;
   absl::Status group_status;
   while (true) {
@@ -82,11 +106,16 @@ void StoreImpl::CommitGroup(std::vector<Pending>& group) {
     bool map_full = false;
     group_status = absl::OkStatus();
     {
+      const SteadyClock::time_point gate_start = SteadyClock::now();
       SharedGate share = ShareGate();
+      times.gate_wait += SteadyClock::now() - gate_start;
       auto outer = env_.Begin(/*read_only=*/false);
       if (absl::IsAborted(outer.status())) {
         share.Release();
+        const SteadyClock::time_point adopt_start = SteadyClock::now();
         group_status = AdoptMapSize();
+        times.map_growth += SteadyClock::now() - adopt_start;
+        ++times.growths;
         if (group_status.ok()) continue;
         break;
       }
@@ -128,9 +157,12 @@ void StoreImpl::CommitGroup(std::vector<Pending>& group) {
         }
       }
       if (!map_full && group_status.ok()) {
+        const SteadyClock::time_point sync_start = SteadyClock::now();
         absl::Status st = outer->Commit();
+        times.sync += SteadyClock::now() - sync_start;
         if (st.ok()) {
           commits_.fetch_add(1);
+          RecordCommit(group.size(), SteadyClock::now() - start, times);
           break;
         }
         if (!IsMapFull(st)) {
@@ -142,7 +174,10 @@ void StoreImpl::CommitGroup(std::vector<Pending>& group) {
     }
     if (!map_full) break;
     // Every transaction of ours has ended (the share with it): grow, then run the group again.
+    const SteadyClock::time_point grow_start = SteadyClock::now();
     group_status = GrowMap();
+    times.map_growth += SteadyClock::now() - grow_start;
+    ++times.growths;
     if (!group_status.ok()) break;
   }
   for (size_t i = 0; i < group.size(); ++i) {
@@ -154,6 +189,80 @@ void StoreImpl::CommitGroup(std::vector<Pending>& group) {
   }
 }
 
+void StoreImpl::RecordCommit(size_t batches, SteadyClock::duration total,
+                             const CommitTimes& times) {
+  batches_.fetch_add(batches, std::memory_order_relaxed);
+  const uint64_t nanos = Nanos(total);
+  const uint64_t micros = nanos / 1000;
+  const auto& bounds = StoreStats::kCommitBoundsMicros;
+  size_t i = 0;
+  while (i < bounds.size() && micros > bounds[i]) ++i;
+  commit_buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  commit_nanos_.fetch_add(nanos, std::memory_order_relaxed);
+  sync_nanos_.fetch_add(Nanos(times.sync), std::memory_order_relaxed);
+  uint64_t slowest = slowest_commit_nanos_.load(std::memory_order_relaxed);
+  while (nanos > slowest &&
+         !slowest_commit_nanos_.compare_exchange_weak(slowest, nanos, std::memory_order_relaxed)) {
+  }
+  if (total < kSlowCommit) return;
+  const SteadyClock::time_point now = SteadyClock::now();
+  if (now - last_slow_warning_ < kSlowCommitWarningEvery) {
+    ++slow_commits_unreported_;
+    return;
+  }
+  last_slow_warning_ = now;
+  const auto rest = total - times.sync - times.map_growth - times.gate_wait;
+  std::string more;
+  if (slow_commits_unreported_ > 0) {
+    more = absl::StrCat(" (", slow_commits_unreported_, " more commits over ", Millis(kSlowCommit),
+                        " ms since the last such warning)");
+  }
+  slow_commits_unreported_ = 0;
+  Log(LogLevel::kWarning,
+      absl::StrCat("slow store commit: ", Millis(total), " ms for ", batches, " batches: sync ",
+                   Millis(times.sync), " ms, map growth ", Millis(times.map_growth), " ms (",
+                   times.growths, "x), resize gate wait ", Millis(times.gate_wait),
+                   " ms, running the batches ", Millis(rest), " ms", more));
+}
+
+StoreStats StoreImpl::Stats() const {
+  auto duration = [](const std::atomic<uint64_t>& nanos) {
+    return absl::Nanoseconds(nanos.load(std::memory_order_relaxed));
+  };
+  StoreStats s;
+  s.commits = commits_.load(std::memory_order_relaxed);
+  s.batches = batches_.load(std::memory_order_relaxed);
+  for (size_t i = 0; i < s.commit_buckets.size(); ++i) {
+    s.commit_buckets[i] = commit_buckets_[i].load(std::memory_order_relaxed);
+  }
+  s.commit_time = duration(commit_nanos_);
+  s.sync_time = duration(sync_nanos_);
+  s.queue_wait = duration(queue_wait_nanos_);
+  s.map_growths = map_growths_.load(std::memory_order_relaxed);
+  s.map_growth_time = duration(map_growth_nanos_);
+  s.gate_wait = absl::Nanoseconds(resize_gate_.shared_wait_nanos());
+  s.checkpoints = checkpoints_.load(std::memory_order_relaxed);
+  s.checkpoint_time = duration(checkpoint_nanos_);
+  return s;
+}
+
+absl::Duration StoreImpl::TakeSlowestCommit() {
+  return absl::Nanoseconds(slowest_commit_nanos_.exchange(0, std::memory_order_relaxed));
+}
+
+bool StoreImpl::Resize(const std::function<void()>& resize) const {
+  const SteadyClock::time_point start = SteadyClock::now();
+  // New snapshots wait from here on; the open ones are short unless a caller holds one.
+  const bool alone = resize_gate_.EnterExclusive(kResizeWait);
+  if (alone) {
+    resize();
+    resize_gate_.ExitExclusive();
+  }
+  if (alone) map_growths_.fetch_add(1, std::memory_order_relaxed);
+  map_growth_nanos_.fetch_add(Nanos(SteadyClock::now() - start), std::memory_order_relaxed);
+  return alone;
+}
+
 absl::Status StoreImpl::GrowMap() {
   size_t size = env_.MapSize();
   if (size >= options_.max_map_size) {
@@ -163,23 +272,20 @@ absl::Status StoreImpl::GrowMap() {
         options_.max_map_size));
   }
   size_t grown = std::min(options_.max_map_size, size * 2);
-  // New snapshots wait from here on; the open ones are short unless a caller holds one.
-  if (!resize_gate_.EnterExclusive(kResizeWait)) {
+  absl::Status st;
+  if (!Resize([&] { st = env_.SetMapSize(grown); })) {
     return absl::UnavailableError(
         "the store map is full and cannot grow while long-lived snapshots are open; retry");
   }
-  absl::Status st = env_.SetMapSize(grown);
-  resize_gate_.ExitExclusive();
   if (st.ok()) Log(LogLevel::kInfo, absl::StrCat("store map grown to ", grown, " bytes"));
   return st;
 }
 
 absl::Status StoreImpl::AdoptMapSize() const {
-  if (!resize_gate_.EnterExclusive(kResizeWait)) {
+  absl::Status st;
+  if (!Resize([&] { st = env_.SetMapSize(0); })) {
     return absl::UnavailableError("cannot adopt the new map size while snapshots are open");
   }
-  absl::Status st = env_.SetMapSize(0);
-  resize_gate_.ExitExclusive();
   return st;
 }
 
