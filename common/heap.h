@@ -1,4 +1,6 @@
-// The C heap (glibc malloc) of this process: what it holds, and giving free memory back.
+// The C heap of this process: what it holds, and giving free memory back. Speaks to
+// gperftools' tcmalloc when the process is linked with it (masad, tools/CMakeLists.txt), else
+// to glibc's malloc.
 //
 // glibc keeps memory freed by a thread in that thread's arena (up to 8 per core) for reuse,
 // and returns it to the system only from the top of an arena. In masad, where signer, store
@@ -12,7 +14,8 @@
 
 namespace masa {
 
-// What malloc holds now (mallinfo2). Zero everywhere under a sanitizer's allocator.
+// What the allocator holds now (tcmalloc's properties, or glibc's mallinfo2). Meaningless
+// under a sanitizer's allocator.
 struct HeapFigures {
   size_t in_use = 0;       // bytes in allocated chunks, arenas and mmapped blocks
   size_t free_held = 0;    // bytes in free chunks that malloc keeps (RSS where touched)
@@ -20,9 +23,10 @@ struct HeapFigures {
 };
 HeapFigures CurrentHeap();
 
-// Returns whole free pages of every arena to the system (malloc_trim(0)): the RSS of the
-// free chunks goes, their address space stays. Takes each arena's lock in turn, for about a
-// millisecond per arena of some megabytes: call it from a background thread, not often.
+// Returns free pages to the system: tcmalloc's page heap (ReleaseFreeMemory; its thread and
+// central caches stay), or glibc's whole free pages of every arena (malloc_trim(0)). The
+// RSS goes, the address space stays. Takes the allocator's locks in turn, for about a
+// millisecond per some megabytes: call it from a background thread, not often.
 // True when some memory was given back.
 bool ReleaseFreeHeap();
 
