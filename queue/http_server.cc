@@ -28,6 +28,8 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -399,10 +401,32 @@ class ServerImpl final : public HttpServer {
   }
 
   static void OnDeadlineThunk(evutil_socket_t, short, void* arg) {
+    auto* c = static_cast<Connection*>(arg);
+    // The deadline only runs between answers (OnRequest stops it, OnComplete starts it once
+    // the answer is written out), so nothing of an answer is lost here. Over TLS the client
+    // is told with close_notify that the server closed on purpose: without it the client's
+    // TLS library reports "unexpected eof" and leaves that error queued on its thread.
+    if (c->pending.empty()) SendCloseNotify(c);
     // Freed at once, unanswered (its close callback counts out a request in flight). Not by
     // half-closing the socket: OpenSSL would then try to write an alert to a socket shut for
     // writing, and raise SIGPIPE in a process that does not ignore it.
-    evhttp_connection_free(static_cast<Connection*>(arg)->evcon);
+    evhttp_connection_free(c->evcon);
+  }
+
+  // Writes TLS close_notify straight to the socket (best effort, never blocks) when the
+  // handshake is done, nothing else waits to be written and the client has not reset the
+  // connection (a write would then raise SIGPIPE); leaves the loop thread's OpenSSL error
+  // queue empty.
+  static void SendCloseNotify(Connection* c) {
+    if (!c->tls || evbuffer_get_length(bufferevent_get_output(c->bev)) != 0) return;
+    SSL* ssl = bufferevent_openssl_get_ssl(c->bev);
+    if (ssl == nullptr || !SSL_is_init_finished(ssl)) return;
+    char byte;
+    ssize_t n = recv(bufferevent_getfd(c->bev), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return;
+    ERR_clear_error();
+    (void)SSL_shutdown(ssl);
+    ERR_clear_error();
   }
 
   void StartWatch(Connection* c) {
@@ -685,8 +709,10 @@ class ServerImpl final : public HttpServer {
       }
     }
     // Between requests the connection may idle for idle_timeout; then the next request's
-    // deadlines run.
-    timeval idle_tv = absl::ToTimeval(options_.idle_timeout);
+    // deadlines run. libevent's inactivity timer is set beyond them, so that a silent
+    // connection is closed by the deadline (with close_notify), not by libevent (without).
+    timeval idle_tv =
+        absl::ToTimeval(options_.idle_timeout + options_.request_timeout + options_.header_timeout);
     evhttp_connection_set_timeout_tv(c->evcon, &idle_tv);
     ArmDeadlines(c, options_.idle_timeout);
     // The next request starts with what is left in the input buffer.

@@ -113,6 +113,10 @@ struct HttpServerOptions {
   //  - idle_timeout: a kept-alive connection may stay silent this long after an answer,
   //    and must deliver its next request head within idle_timeout + header_timeout and the
   //    whole request within idle_timeout + request_timeout.
+  //  These deadlines close a connection only between answers (an answer once started is
+  //  written whole, bounded by request_timeout's inactivity timer), and over TLS with
+  //  close_notify once the handshake is done, so a client can tell an idle connection
+  //  closed on purpose from an answer cut short.
   // Keep-alive is HTTP/1.1's default (and HTTP/1.0's with "Connection: keep-alive").
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 1024 * 1024;

@@ -2,11 +2,20 @@
 // client for requests no well-behaved client sends. Every server listens on 127.0.0.1:0.
 #include "queue/http_server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <future>
 #include <iterator>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -638,6 +647,125 @@ TEST_F(HttpServerTlsTest, KeepAliveOverTls) {
   auto requests = handler_.requests();
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[0].peer, requests[1].peer);
+}
+
+// A TLS client on a blocking socket that reads answers by their Content-Length, as load_bench
+// does, and tells a close_notify (SSL_ERROR_ZERO_RETURN) from a bare end of stream.
+class TlsTestClient {
+ public:
+  explicit TlsTestClient(uint16_t port) : ctx_(SSL_CTX_new(TLS_client_method())) {
+    if (ctx_ == nullptr) return;
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return;
+    ssl_ = SSL_new(ctx_);  // the test server's certificate is not checked here
+    if (ssl_ == nullptr) return;
+    SSL_set_fd(ssl_, fd_);
+    connected_ = SSL_connect(ssl_) == 1;
+  }
+  ~TlsTestClient() {
+    SSL_free(ssl_);
+    SSL_CTX_free(ctx_);
+    if (fd_ >= 0) close(fd_);
+  }
+  TlsTestClient(const TlsTestClient&) = delete;
+  TlsTestClient& operator=(const TlsTestClient&) = delete;
+  bool connected() const { return connected_; }
+
+  bool Send(const std::string& bytes) {
+    ERR_clear_error();
+    return SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size())) ==
+           static_cast<int>(bytes.size());
+  }
+
+  // The next answer's body, or nullopt when the stream ends before it is whole.
+  std::optional<std::string> ReadAnswerBody() {
+    size_t head_end;
+    while ((head_end = in_.find("\r\n\r\n")) == std::string::npos) {
+      if (!ReadMore()) return std::nullopt;
+    }
+    size_t cl = in_.find("Content-Length: ");
+    if (cl == std::string::npos || cl > head_end) return std::nullopt;
+    size_t length = std::strtoul(in_.c_str() + cl + 16, nullptr, 10);
+    while (in_.size() < head_end + 4 + length) {
+      if (!ReadMore()) return std::nullopt;
+    }
+    std::string body = in_.substr(head_end + 4, length);
+    in_.erase(0, head_end + 4 + length);
+    return body;
+  }
+
+  // Blocks until the server closes; SSL_get_error's verdict on the end.
+  int WaitForClose() {
+    while (ReadMore()) {
+    }
+    return last_error_;
+  }
+
+ private:
+  bool ReadMore() {
+    char buf[16384];
+    ERR_clear_error();
+    int n = SSL_read(ssl_, buf, sizeof(buf));
+    if (n > 0) {
+      in_.append(buf, static_cast<size_t>(n));
+      return true;
+    }
+    last_error_ = SSL_get_error(ssl_, n);
+    return false;
+  }
+
+  SSL_CTX* ctx_ = nullptr;
+  SSL* ssl_ = nullptr;
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string in_;
+  int last_error_ = SSL_ERROR_NONE;
+};
+
+// load_bench lost answers: a server closing a kept-alive connection without close_notify left
+// "unexpected eof" on the client's OpenSSL error queue. Large answers, answered from another
+// thread, on one kept-alive connection, each must arrive whole, and the idle connection must
+// then be closed with close_notify.
+TEST(HttpServerTlsCloseTest, KeptAliveAnswersArriveWholeAndIdleCloseSendsCloseNotify) {
+  TempDir dir;
+  TestCert cert = MakeTestCert(dir.path());
+  HttpServerOptions o;
+  o.address = "127.0.0.1";
+  o.tls_chain = {cert.cert.get()};
+  o.tls_key = cert.key.get();
+  o.header_timeout = absl::Milliseconds(300);
+  o.request_timeout = absl::Seconds(2);
+  o.idle_timeout = absl::Milliseconds(200);
+  const std::string big(200 * 1024, 'v');  // many TLS records, more than a socket buffer
+  class BigAnswers : public HttpHandler {
+   public:
+    explicit BigAnswers(const std::string& body) : body_(body) {}
+    void Handle(HttpRequest, HttpResponder respond) override {
+      std::thread([respond, this] {
+        respond({.status = 200, .content_type = "application/json", .headers = {}, .body = body_});
+      }).detach();
+    }
+    const std::string& body_;
+  } handler(big);
+  auto server = StartServer(o, &handler);
+  ASSERT_NE(server, nullptr);
+
+  TlsTestClient client(server->port());
+  ASSERT_TRUE(client.connected());
+  const std::string request = "POST /request/ov HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(client.Send(request)) << i;
+    std::optional<std::string> body = client.ReadAnswerBody();
+    ASSERT_TRUE(body.has_value()) << "answer " << i << " cut short";
+    EXPECT_EQ(*body, big) << i;
+  }
+  // Silent past idle_timeout: closed by the server, with close_notify.
+  EXPECT_EQ(client.WaitForClose(), SSL_ERROR_ZERO_RETURN);
+  EXPECT_TRUE(WaitFor([&] { return server->open_connections() == 0; }));
 }
 
 }  // namespace
