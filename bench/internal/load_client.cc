@@ -228,6 +228,7 @@ class Client final : public LoadClient {
     if (c->fd < 0 && !Connect(c)) return false;
     const std::string& req = requests_[next_request_++ % requests_.size()];
     for (int tries = 0; tries < 1000; ++tries) {
+      ERR_clear_error();  // see Receive()
       int n = SSL_write(c->ssl, req.data(), static_cast<int>(req.size()));
       if (n > 0) {
         c->busy = true;
@@ -249,6 +250,10 @@ class Client final : public LoadClient {
     char buf[16384];
     *failed = false;
     for (;;) {
+      // SSL_get_error() reads the thread's error queue: an error left there by another
+      // connection (a server closing an idle one without close_notify) would make a mere
+      // "no more bytes yet" look fatal, and the client would drop an answer half read.
+      ERR_clear_error();
       int n = SSL_read(c->ssl, buf, sizeof(buf));
       if (n > 0) {
         c->in.append(buf, n);
