@@ -13,6 +13,7 @@
 #include "api/internal/rest_api_impl.h"
 #include "api/web/oidc.h"
 #include "api/web/session_cookie.h"
+#include "common/html.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "common/utf8.h"
@@ -29,10 +30,10 @@ HttpResponse HtmlPage(int status, std::string_view title, std::string_view head_
   r.content_type = "text/html; charset=utf-8";
   r.body = absl::StrCat(
       "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
-      std::string(head_extra), "<title>", web::HtmlEscape(title),
+      std::string(head_extra), "<title>", HtmlEscape(title),
       "</title>\n<link rel=\"stylesheet\" href=\"/assets/css/app.css\">\n</head>\n<body>\n"
       "<main class=\"signin-message\">\n<h1>",
-      web::HtmlEscape(title), "</h1>\n", std::string(body_html), "</main>\n</body>\n</html>\n");
+      HtmlEscape(title), "</h1>\n", std::string(body_html), "</main>\n</body>\n</html>\n");
   r.headers.emplace_back("Cache-Control", "no-store");
   return r;
 }
@@ -40,7 +41,7 @@ HttpResponse HtmlPage(int status, std::string_view title, std::string_view head_
 // The page for a failed sign-in: `message` (escaped) and a link back to the sign-in page.
 HttpResponse FailurePage(int status, std::string_view message) {
   return HtmlPage(status, "Sign-in failed", "",
-                  absl::StrCat("<p data-testid=\"signin-error\">", web::HtmlEscape(message),
+                  absl::StrCat("<p data-testid=\"signin-error\">", HtmlEscape(message),
                                "</p>\n<p><a href=\"/\">Back to the sign-in page</a></p>\n"));
 }
 

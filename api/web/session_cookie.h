@@ -58,7 +58,4 @@ queue::HttpResponse CsrfProblem(const absl::Status& refusal);
 // anything else (nothing at all).
 void AddSecurityHeaders(bool tls, queue::HttpResponse& response);
 
-// `text` with &, <, >, " and ' escaped for HTML text and attribute values.
-std::string HtmlEscape(std::string_view text);
-
 }  // namespace masa::api::web

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/html.h"
+
 namespace masa::bench {
 namespace {
 
@@ -20,29 +22,6 @@ void Put(nlohmann::json& j, const char* key, const std::optional<double>& v) {
 // A JSON number for a figure that may be NaN or infinite (not JSON): absent instead.
 void PutFinite(nlohmann::json& j, const char* key, double v) {
   if (std::isfinite(v)) j[key] = v;
-}
-
-std::string Escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 std::string Fmt(const char* format, double v) {
@@ -80,7 +59,7 @@ void SvgOpen(std::ostringstream& s, int w, int h, const std::string& title) {
     << "\" viewBox=\"0 0 " << w << " " << h << "\" font-family=\"sans-serif\" font-size=\"11\">\n"
     << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
     << "<text x=\"" << w / 2 << "\" y=\"16\" text-anchor=\"middle\" font-size=\"13\">"
-    << Escape(title) << "</text>\n";
+    << HtmlEscape(title) << "</text>\n";
 }
 
 // The series' colours (their lines, or with `curve` one latency curve and their dots) and the
@@ -329,7 +308,7 @@ std::string ReportHtml(const BenchReport& r) {
        "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}"
        "td:first-child,th:first-child{text-align:left}.bad{color:#c00;font-weight:bold}"
        "</style></head><body>\n<h1>load_bench</h1>\n<p><code>"
-    << Escape(r.command) << "</code></p>\n";
+    << HtmlEscape(r.command) << "</code></p>\n";
   if (r.csign_per_s) h << "<p>raw C_Sign: " << Fmt("%.0f", *r.csign_per_s) << " signatures/s";
   if (r.csign_cpu_us_per_signature) {
     h << ", " << Fmt("%.1f", *r.csign_cpu_us_per_signature) << " CPU &micro;s per signature";
@@ -341,7 +320,7 @@ std::string ReportHtml(const BenchReport& r) {
   }
   h << "<h2>Ratios</h2>\n<table>";
   for (const auto& [name, v] : r.ratios) {
-    h << "<tr><td>" << Escape(name) << "</td><td>" << Fmt("%.3f", v) << "</td></tr>";
+    h << "<tr><td>" << HtmlEscape(name) << "</td><td>" << Fmt("%.3f", v) << "</td></tr>";
   }
   h << "</table>\n<h2>Phases</h2>\n<table><tr><th>phase</th><th>s</th><th>vouchers/s</th>"
        "<th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>worst "
@@ -353,7 +332,7 @@ std::string ReportHtml(const BenchReport& r) {
   };
   for (const PhaseFigures& f : r.phases) {
     const SliceFigures* worst = WorstSlice(f.slices);
-    h << "<tr><td>" << Escape(f.label) << "</td><td>" << Fmt("%.1f", f.seconds) << "</td><td>"
+    h << "<tr><td>" << HtmlEscape(f.label) << "</td><td>" << Fmt("%.1f", f.seconds) << "</td><td>"
       << Fmt("%.0f", f.vouchers_per_s) << "</td><td>" << Fmt("%.2f", f.p50_ms) << "</td><td"
       << (f.p99_ms >= kTargetMs ? " class=\"bad\"" : "") << ">" << Fmt("%.2f", f.p99_ms)
       << "</td><td>" << Fmt("%.2f", f.p999_ms) << "</td><td>"
@@ -364,11 +343,11 @@ std::string ReportHtml(const BenchReport& r) {
   }
   h << "</table>\n";
   for (const PhaseFigures& f : r.phases) {
-    h << "<h2>" << Escape(f.label) << "</h2>\n" << LatencySvg(f) << PercentileSvg(f);
+    h << "<h2>" << HtmlEscape(f.label) << "</h2>\n" << LatencySvg(f) << PercentileSvg(f);
     if (!f.masad_cpu_by_thread.empty()) {
       h << "<p>masad CPU by thread (% of one core):";
       for (const auto& [name, pct] : f.masad_cpu_by_thread) {
-        h << " " << Escape(name) << " " << Fmt("%.0f", pct) << "%";
+        h << " " << HtmlEscape(name) << " " << Fmt("%.0f", pct) << "%";
       }
       h << "</p>\n";
     }
