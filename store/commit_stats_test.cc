@@ -15,26 +15,14 @@ namespace masa::store {
 namespace {
 
 using testing::TempDir;
-
-Voucher MakeVoucher(int i) {
-  Voucher v;
-  v.id = "v-" + std::to_string(i);
-  v.request_id = "req-" + std::to_string(i / 10);
-  v.organization_id = "org-a";
-  v.ien = "32473";
-  v.serial_number = "SN" + std::to_string(i);
-  v.status = "completed";
-  v.requested_at = absl::FromUnixSeconds(1700000000 + i);
-  v.cms = std::string(2000, static_cast<char>('a' + i % 26));
-  return v;
-}
+using testing::TestVoucher;
 
 // Submits `n` batches (a voucher and its audit entry each) all at once, so that they share
 // group commits, and waits for every one.
 void WriteMany(Store& store, int first, int n) {
   std::vector<std::future<absl::StatusOr<CommitResult>>> done;
   for (int i = first; i < first + n; ++i) {
-    Voucher v = MakeVoucher(i);
+    Voucher v = TestVoucher(i, 2000);
     done.push_back(store.Submit(WriteBatch().Put(v).Audit({"t", "voucher.issue", v.id, "ok", ""})));
   }
   for (auto& f : done) ASSERT_TRUE(f.get().ok());
@@ -114,7 +102,7 @@ TEST(CommitStatsTest, StatsCountCommitsBatchesAndTheirTimes) {
 
   WriteMany(**store, 0, 300);
   // A failing batch is counted too: it ran in the group, rolled back alone.
-  auto failed = (*store)->Write(WriteBatch().Insert(MakeVoucher(0)));
+  auto failed = (*store)->Write(WriteBatch().Insert(TestVoucher(0, 2000)));
   EXPECT_TRUE(absl::IsAlreadyExists(failed.status())) << failed.status();
 
   const StoreStats after = (*store)->Stats();

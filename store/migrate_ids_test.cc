@@ -17,12 +17,7 @@ namespace masa::store {
 namespace {
 
 using testing::TempDir;
-
-StoreOptions Options(const TempDir& dir) {
-  StoreOptions o;
-  o.state_dir = dir.path();
-  return o;
-}
+using testing::TestOptions;
 
 // DER TLV, short or long form.
 std::string Tlv(uint8_t tag, const std::string& content) {
@@ -62,7 +57,7 @@ struct OldStore {
 // voucher whose id masad never made. Leaves the store closed at schema 4.
 OldStore WriteSchemaFourStore(const TempDir& dir) {
   OldStore old;
-  auto store = Store::Open(Options(dir));
+  auto store = Store::Open(TestOptions(dir));
   EXPECT_TRUE(store.ok()) << store.status();
   const int64_t ms = 1764363095163;
   for (int r = 0; r < 2; ++r) {
@@ -118,7 +113,7 @@ std::string NewId(const std::string& old_id) {
 TEST(MigrateIdsTest, RecordsAndIndexesMoveToUuidsAndTheAuditLogStays) {
   TempDir dir;
   OldStore old = WriteSchemaFourStore(dir);
-  auto store = Store::Open(Options(dir));
+  auto store = Store::Open(TestOptions(dir));
   ASSERT_TRUE(store.ok()) << store.status();
   std::optional<Snapshot> snap;
   {
@@ -205,10 +200,10 @@ TEST(MigrateIdsTest, RecordsAndIndexesMoveToUuidsAndTheAuditLogStays) {
 TEST(MigrateIdsTest, ReopeningAMigratedStoreChangesNothing) {
   TempDir dir;
   WriteSchemaFourStore(dir);
-  { ASSERT_TRUE(Store::Open(Options(dir)).ok()); }
+  { ASSERT_TRUE(Store::Open(TestOptions(dir)).ok()); }
   // Running the migration again (as if the version had not been written) is a no-op.
   ASSERT_TRUE(testing::SetSchemaVersion(dir.path(), 4).ok());
-  auto store = Store::Open(Options(dir));
+  auto store = Store::Open(TestOptions(dir));
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_EQ((*store)->Read()->List<Voucher>()->size(), 10u);
   EXPECT_EQ((*store)->Read()->List<VoucherRequest>()->size(), 2u);

@@ -18,12 +18,7 @@ namespace masa::store {
 namespace {
 
 using testing::TempDir;
-
-StoreOptions Options(const TempDir& dir) {
-  StoreOptions o;
-  o.state_dir = dir.path();
-  return o;
-}
+using testing::TestOptions;
 
 // A voucher about the size of a signed one once its certificates are cut out: two fit a
 // page, three do not.
@@ -68,7 +63,7 @@ TEST(PageFillTest, VouchersWithGrowingIdsFillTheirPages) {
   TempDir dir;
   std::vector<Voucher> written;
   {
-    auto store = Store::Open(Options(dir));
+    auto store = Store::Open(TestOptions(dir));
     ASSERT_TRUE(store.ok()) << store.status();
     for (int request = 0; request < 20; ++request) {
       const std::string request_id = NewUuidV7(absl::Now());
@@ -99,7 +94,7 @@ TEST(PageFillTest, VouchersWithGrowingIdsFillTheirPages) {
 // stored and found like the others.
 TEST(PageFillTest, VouchersOutOfKeyOrderAreStoredAndFound) {
   TempDir dir;
-  auto store = Store::Open(Options(dir));
+  auto store = Store::Open(TestOptions(dir));
   ASSERT_TRUE(store.ok()) << store.status();
   std::vector<std::string> ids;
   for (int i = 0; i < 60; ++i) ids.push_back(NewUuidV7(absl::Now()));
@@ -132,7 +127,7 @@ TEST(PageFillTest, VouchersOutOfKeyOrderAreStoredAndFound) {
 TEST(PageFillTest, AuditAppendOverAnEntryBeyondTheHeadIsRefused) {
   TempDir dir;
   {
-    auto store = Store::Open(Options(dir));
+    auto store = Store::Open(TestOptions(dir));
     ASSERT_TRUE(store.ok());
     ASSERT_TRUE((*store)->Write(WriteBatch().Audit({"p-1", "a", "t", "ok", Sha256("x")})).ok());
   }
@@ -145,7 +140,7 @@ TEST(PageFillTest, AuditAppendOverAnEntryBeyondTheHeadIsRefused) {
     MDB_val d{planted.size(), const_cast<char*>(planted.data())};
     ASSERT_EQ(mdb_put(txn, audit, &k, &d, 0), 0);
   });
-  auto store = Store::Open(Options(dir));
+  auto store = Store::Open(TestOptions(dir));
   ASSERT_TRUE(store.ok());
   auto r = (*store)->Write(WriteBatch().Audit({"p-1", "b", "t", "ok", Sha256("y")}));
   ASSERT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << r.status();

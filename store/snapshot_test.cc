@@ -15,25 +15,8 @@ namespace masa::store {
 namespace {
 
 using testing::TempDir;
-
-Voucher BigVoucher(int i) {
-  Voucher v;
-  v.id = "v-" + std::to_string(i);
-  v.request_id = "req-" + std::to_string(i / 10);
-  v.organization_id = "org-a";
-  v.ien = "32473";
-  v.serial_number = "SN" + std::to_string(i);
-  v.status = "completed";
-  v.requested_at = absl::FromUnixSeconds(1700000000 + i);
-  v.cms = std::string(8000, static_cast<char>('a' + i % 26));  // an overflow page of its own
-  return v;
-}
-
-StoreOptions Options(const TempDir& dir) {
-  StoreOptions o;
-  o.state_dir = dir.path();
-  return o;
-}
+using testing::TestOptions;
+using testing::TestVoucher;
 
 WriteBatch CreateOrg(const std::string& id) {
   return std::move(
@@ -50,7 +33,7 @@ bool Refused(const absl::StatusOr<CommitResult>& r) {
 // batch is written; once the snapshot ends, the same write goes through.
 TEST(StoreSnapshotTest, WriteIsRefusedWhileThisThreadHoldsASnapshot) {
   TempDir dir;
-  auto store = Store::Open(Options(dir));
+  auto store = Store::Open(TestOptions(dir));
   ASSERT_TRUE(store.ok()) << store.status();
   {
     auto snap = (*store)->Read();
@@ -88,7 +71,7 @@ TEST(StoreSnapshotTest, WriteIsRefusedWhileThisThreadHoldsASnapshot) {
 // ends; a snapshot another thread opened does not refuse this thread's writes.
 TEST(StoreSnapshotTest, ASnapshotCountsAgainstTheThreadThatOpenedIt) {
   TempDir dir;
-  auto store = Store::Open(Options(dir));
+  auto store = Store::Open(TestOptions(dir));
   ASSERT_TRUE(store.ok()) << store.status();
 
   // Opened here, moved to another thread that holds it until told to end it.
@@ -134,12 +117,12 @@ TEST(StoreSnapshotTest, ASnapshotCountsAgainstTheThreadThatOpenedIt) {
 // times.
 TEST(StoreMapGrowthTest, ShortSnapshotsOnManyThreadsDoNotStarveMapGrowth) {
   TempDir dir;
-  StoreOptions o = Options(dir);
+  StoreOptions o = TestOptions(dir);
   o.initial_map_size = size_t{256} << 10;
   o.max_map_size = size_t{1} << 30;
   auto store = Store::Open(o);
   ASSERT_TRUE(store.ok()) << store.status();
-  ASSERT_TRUE((*store)->Write(WriteBatch().Put(BigVoucher(0))).ok());
+  ASSERT_TRUE((*store)->Write(WriteBatch().Put(TestVoucher(0, 8000))).ok());
 
   std::atomic<bool> stop{false};
   std::atomic<int> read_failures{0};
@@ -165,7 +148,7 @@ TEST(StoreMapGrowthTest, ShortSnapshotsOnManyThreadsDoNotStarveMapGrowth) {
   absl::Status failed;
   for (int b = 0; b < kBatches && failed.ok(); ++b) {
     WriteBatch batch;
-    for (int i = 0; i < kPerBatch; ++i) batch.Put(BigVoucher(1 + b * kPerBatch + i));
+    for (int i = 0; i < kPerBatch; ++i) batch.Put(TestVoucher(1 + b * kPerBatch + i, 8000));
     auto r = (*store)->Write(std::move(batch));
     if (r.ok()) {
       ++written;

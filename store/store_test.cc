@@ -22,12 +22,7 @@ namespace masa::store {
 namespace {
 
 using testing::TempDir;
-
-StoreOptions Options(const TempDir& dir) {
-  StoreOptions o;
-  o.state_dir = dir.path();
-  return o;
-}
+using testing::TestOptions;
 
 Voucher MakeVoucher(int i, const std::string& org = "org-a") {
   Voucher v;
@@ -58,7 +53,7 @@ void WithRawEnv(const std::string& state_dir, Fn fn) {
 
 // Writes vouchers 0..19 (MakeVoucher, then `adjust`) to a fresh store in `dir` and closes it.
 void WriteTwentyVouchers(const TempDir& dir, const std::function<void(int, Voucher&)>& adjust) {
-  auto store = Store::Open(Options(dir));
+  auto store = Store::Open(TestOptions(dir));
   ASSERT_TRUE(store.ok()) << store.status();
   WriteBatch b;
   for (int i = 0; i < 20; ++i) {
@@ -89,7 +84,7 @@ void DowngradeSchema(const std::string& state_dir, uint64_t version,
 
 TEST(StoreTest, RecordsRoundTripAndIndexesFollowUpdates) {
   TempDir dir;
-  auto store = Store::Open(Options(dir));
+  auto store = Store::Open(TestOptions(dir));
   ASSERT_TRUE(store.ok()) << store.status();
   WriteBatch batch;
   batch.Put(Organization{"org-a", "A", absl::FromUnixSeconds(5), ""});
@@ -181,7 +176,7 @@ TEST(StoreTest, RecordsRoundTripAndIndexesFollowUpdates) {
 
 TEST(StoreTest, SerialSummariesFollowTheVoucherRecords) {
   TempDir dir;
-  auto store = Store::Open(Options(dir));
+  auto store = Store::Open(TestOptions(dir));
   ASSERT_TRUE(store.ok()) << store.status();
   Voucher a = MakeVoucher(1);
   a.serial_number = "SN-S";
@@ -217,7 +212,7 @@ TEST(StoreTest, SerialSummariesFollowTheVoucherRecords) {
 // (archive) and deletes.
 TEST(StoreTest, PinsFollowTheVoucherRecords) {
   TempDir dir;
-  auto store = Store::Open(Options(dir));
+  auto store = Store::Open(TestOptions(dir));
   ASSERT_TRUE(store.ok()) << store.status();
   auto voucher = [](const std::string& id, const std::string& org, char pdc) {
     Voucher v = MakeVoucher(0, org);
@@ -284,7 +279,7 @@ TEST(StoreTest, MigratesSchemaThreeByBuildingThePinIndex) {
   });
   // Turn it into a schema 3 store: no pin index.
   DowngradeSchema(dir.path(), 3, "idx_serial_pin");
-  auto store = Store::Open(Options(dir));
+  auto store = Store::Open(TestOptions(dir));
   ASSERT_TRUE(store.ok()) << store.status();
   auto snap = (*store)->Read();
   EXPECT_EQ(*snap->SchemaVersion(), kSchemaVersion);
@@ -337,7 +332,7 @@ TEST(StoreTest, VoucherCertificateSetsAreStoredOnceAndRestoredExactly) {
   }
   Voucher plain = MakeVoucher(5);  // not a CMS: stored whole
   {
-    auto store = Store::Open(Options(dir));
+    auto store = Store::Open(TestOptions(dir));
     ASSERT_TRUE(store.ok()) << store.status();
     WriteBatch b;
     for (const auto& v : vouchers) b.Insert(v);
@@ -393,7 +388,7 @@ TEST(StoreTest, VoucherCertificateSetsAreStoredOnceAndRestoredExactly) {
     MDB_val dk{first_set_key.size(), first_set_key.data()}, dv{damaged.size(), damaged.data()};
     ASSERT_EQ(mdb_put(txn, sets, &dk, &dv, 0), 0);
   });
-  auto store = Store::Open(Options(dir));
+  auto store = Store::Open(TestOptions(dir));
   ASSERT_TRUE(store.ok()) << store.status();
   auto damaged = (*store)->Read()->Get<Voucher>("v-0");
   EXPECT_TRUE(absl::IsDataLoss(damaged.status())) << damaged.status();
@@ -410,7 +405,7 @@ TEST(StoreTest, VoucherCertificateSetsAreStoredOnceAndRestoredExactly) {
 // outcome does not depend on how fast the batches are submitted.
 TEST(StoreTest, BatchesArrivingSoonAfterACommitJoinTheNextOne) {
   TempDir dir;
-  StoreOptions o = Options(dir);
+  StoreOptions o = TestOptions(dir);
   o.min_commit_interval = absl::Hours(1);
   o.max_batches_per_txn = 5;
   auto store = Store::Open(o);
@@ -462,7 +457,7 @@ TEST(StoreTest, UnknownFieldsSurviveReadModifyWrite) {
 
 TEST(StoreTest, FailedBatchDoesNotPoisonItsGroup) {
   TempDir dir;
-  auto store = Store::Open(Options(dir));
+  auto store = Store::Open(TestOptions(dir));
   ASSERT_TRUE(store.ok());
   ASSERT_TRUE((*store)->Write(WriteBatch().Put(Organization{"org-dup", "", {}, ""})).ok());
 
@@ -519,7 +514,7 @@ TEST(StoreTest, FailedBatchDoesNotPoisonItsGroup) {
 
 TEST(StoreTest, ManyThreadsCommitAndEverythingIsReadBack) {
   TempDir dir;
-  auto store = Store::Open(Options(dir));
+  auto store = Store::Open(TestOptions(dir));
   ASSERT_TRUE(store.ok());
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
@@ -534,7 +529,7 @@ TEST(StoreTest, ManyThreadsCommitAndEverythingIsReadBack) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures.load(), 0);
   store->reset();
-  auto reopened = Store::Open(Options(dir));
+  auto reopened = Store::Open(TestOptions(dir));
   ASSERT_TRUE(reopened.ok());
   EXPECT_EQ((*reopened)->Read()->List<Voucher>()->size(), 400u);
   EXPECT_EQ(*(*reopened)->Read()->SchemaVersion(), kSchemaVersion);
@@ -545,10 +540,10 @@ TEST(StoreTest, MigratesAnOlderSchemaAtOpen) {
   WriteTwentyVouchers(dir, [](int, Voucher&) {});
   // Turn it into a schema 1 store: no request index.
   DowngradeSchema(dir.path(), 1, "idx_voucher_request");
-  StoreOptions ro = Options(dir);
+  StoreOptions ro = TestOptions(dir);
   ro.read_only = true;
   EXPECT_TRUE(absl::IsFailedPrecondition(Store::Open(ro).status()));
-  auto store = Store::Open(Options(dir));
+  auto store = Store::Open(TestOptions(dir));
   ASSERT_TRUE(store.ok()) << store.status();
   auto snap = (*store)->Read();
   EXPECT_EQ(*snap->SchemaVersion(), kSchemaVersion);
@@ -580,7 +575,7 @@ TEST(StoreTest, MigratesSchemaTwoSerialIndexToSummaries) {
     }
   });
   DowngradeSchema(dir.path(), 2);
-  auto store = Store::Open(Options(dir));
+  auto store = Store::Open(TestOptions(dir));
   ASSERT_TRUE(store.ok()) << store.status();
   auto snap = (*store)->Read();
   EXPECT_EQ(*snap->SchemaVersion(), kSchemaVersion);
@@ -603,10 +598,10 @@ TEST(StoreTest, MigratesSchemaFiveByAddingTheKeyApprovalsTable) {
     ASSERT_EQ(mdb_drop(txn, idx, 1), 0);
   });
   DowngradeSchema(dir.path(), 5);
-  StoreOptions ro = Options(dir);
+  StoreOptions ro = TestOptions(dir);
   ro.read_only = true;
   EXPECT_TRUE(absl::IsFailedPrecondition(Store::Open(ro).status()));
-  auto store = Store::Open(Options(dir));
+  auto store = Store::Open(TestOptions(dir));
   ASSERT_TRUE(store.ok()) << store.status();
   KeyApprovalRecord a;
   a.id = "apr-1";
@@ -625,9 +620,9 @@ TEST(StoreTest, MigratesSchemaFiveByAddingTheKeyApprovalsTable) {
 
 TEST(StoreTest, RefusesNewerSchema) {
   TempDir dir;
-  ASSERT_TRUE(Store::Open(Options(dir)).ok());
+  ASSERT_TRUE(Store::Open(TestOptions(dir)).ok());
   DowngradeSchema(dir.path(), kSchemaVersion + 1);  // "down" to a newer one
-  auto store = Store::Open(Options(dir));
+  auto store = Store::Open(TestOptions(dir));
   EXPECT_TRUE(absl::IsFailedPrecondition(store.status())) << store.status();
   EXPECT_NE(store.status().message().find("newer"), absl::string_view::npos);
 }
@@ -639,7 +634,7 @@ TEST(StoreBadInputTest, CorruptFileIsDataLoss) {
     std::ofstream f(StoreDir(dir.path()) + "/data.mdb", std::ios::binary);
     for (int i = 0; i < 4096 * 4; ++i) f.put(static_cast<char>((i * 7919) & 0xff));
   }
-  auto store = Store::Open(Options(dir));
+  auto store = Store::Open(TestOptions(dir));
   EXPECT_TRUE(absl::IsDataLoss(store.status()) || absl::IsFailedPrecondition(store.status()))
       << store.status();
   EXPECT_NE(store.status().message().find("data.mdb"), absl::string_view::npos) << store.status();
@@ -648,7 +643,7 @@ TEST(StoreBadInputTest, CorruptFileIsDataLoss) {
 TEST(StoreBadInputTest, CorruptedExistingStoreNeverOpensSilently) {
   TempDir dir;
   {
-    auto store = Store::Open(Options(dir));
+    auto store = Store::Open(TestOptions(dir));
     ASSERT_TRUE(store.ok());
     ASSERT_TRUE((*store)->Write(WriteBatch().Put(MakeVoucher(1))).ok());
   }
@@ -658,7 +653,7 @@ TEST(StoreBadInputTest, CorruptedExistingStoreNeverOpensSilently) {
   std::string junk(8192, 'x');
   ASSERT_EQ(pwrite(fd, junk.data(), junk.size(), 0), 8192);
   close(fd);
-  auto store = Store::Open(Options(dir));
+  auto store = Store::Open(TestOptions(dir));
   EXPECT_TRUE(absl::IsDataLoss(store.status())) << store.status();
 }
 
@@ -671,42 +666,42 @@ TEST(StoreBadInputTest, ForeignLmdbIsRefused) {
     MDB_val k{5, const_cast<char*>("hello")}, d{5, const_cast<char*>("world")};
     ASSERT_EQ(mdb_put(txn, main, &k, &d, 0), 0);
   });
-  auto store = Store::Open(Options(dir));
+  auto store = Store::Open(TestOptions(dir));
   EXPECT_TRUE(absl::IsFailedPrecondition(store.status())) << store.status();
   EXPECT_NE(store.status().message().find("not a MASA store"), absl::string_view::npos);
 }
 
 TEST(StoreBadInputTest, WrongPermissionsAreRefused) {
   TempDir dir;
-  ASSERT_TRUE(Store::Open(Options(dir)).ok());
+  ASSERT_TRUE(Store::Open(TestOptions(dir)).ok());
   chmod(dir.path().c_str(), 0777);
-  auto open1 = Store::Open(Options(dir));
+  auto open1 = Store::Open(TestOptions(dir));
   EXPECT_TRUE(absl::IsFailedPrecondition(open1.status())) << open1.status();
   EXPECT_NE(open1.status().message().find("world-writable"), absl::string_view::npos);
   chmod(dir.path().c_str(), 0700);
   chmod(StoreDir(dir.path()).c_str(), 0770);
-  EXPECT_TRUE(absl::IsFailedPrecondition(Store::Open(Options(dir)).status()));
+  EXPECT_TRUE(absl::IsFailedPrecondition(Store::Open(TestOptions(dir)).status()));
   chmod(StoreDir(dir.path()).c_str(), 0700);
   if (geteuid() == 0) {
     ASSERT_EQ(chown(StoreDir(dir.path()).c_str(), 12345, 12345), 0);
-    auto open2 = Store::Open(Options(dir));
+    auto open2 = Store::Open(TestOptions(dir));
     EXPECT_TRUE(absl::IsFailedPrecondition(open2.status())) << open2.status();
     EXPECT_NE(open2.status().message().find("owned by uid 12345"), absl::string_view::npos);
     ASSERT_EQ(chown(StoreDir(dir.path()).c_str(), 0, 0), 0);
   }
-  EXPECT_TRUE(Store::Open(Options(dir)).ok());
+  EXPECT_TRUE(Store::Open(TestOptions(dir)).ok());
 }
 
 TEST(StoreBadInputTest, MissingStoreReadOnlyIsNotFound) {
   TempDir dir;
-  StoreOptions o = Options(dir);
+  StoreOptions o = TestOptions(dir);
   o.read_only = true;
   EXPECT_TRUE(absl::IsNotFound(Store::Open(o).status()));
 }
 
 TEST(StoreBadInputTest, MapGrowsThenFullMapIsResourceExhaustedWithoutLoss) {
   TempDir dir;
-  StoreOptions o = Options(dir);
+  StoreOptions o = TestOptions(dir);
   o.initial_map_size = 256 << 10;
   o.max_map_size = 2 << 20;
   std::vector<std::string> acknowledged;
@@ -741,7 +736,7 @@ TEST(StoreBadInputTest, MapGrowsThenFullMapIsResourceExhaustedWithoutLoss) {
 TEST(StoreTest, BackupIsAConsistentOpenableCopy) {
   TempDir dir;
   TempDir out;
-  auto store = Store::Open(Options(dir));
+  auto store = Store::Open(TestOptions(dir));
   ASSERT_TRUE(store.ok());
   WriteBatch b;
   for (int i = 0; i < 50; ++i) b.Put(MakeVoucher(i)).Audit({"t", "voucher.issue", "x", "ok", ""});
@@ -749,7 +744,7 @@ TEST(StoreTest, BackupIsAConsistentOpenableCopy) {
   ASSERT_EQ(mkdir(StoreDir(out.path()).c_str(), 0700), 0);
   std::string copy = StoreDir(out.path()) + "/data.mdb";
   ASSERT_TRUE((*store)->Backup(copy).ok());
-  auto restored = Store::Open(Options(out));
+  auto restored = Store::Open(TestOptions(out));
   ASSERT_TRUE(restored.ok()) << restored.status();
   EXPECT_EQ((*restored)->Read()->List<Voucher>()->size(), 50u);
   EXPECT_EQ(*(*restored)->Read()->AuditSize(), 50u);

@@ -9,7 +9,10 @@
 
 #include <openssl/pem.h>
 
+#include "absl/time/time.h"
 #include "common/openssl.h"
+#include "store/records.h"
+#include "store/store.h"
 
 namespace masa::store::testing {
 
@@ -33,6 +36,29 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Options for a store in `dir`, every other option at its default.
+inline StoreOptions TestOptions(const TempDir& dir) {
+  StoreOptions o;
+  o.state_dir = dir.path();
+  return o;
+}
+
+// Voucher number `i` of organization org-a: id "v-<i>", request "req-<i/10>", serial
+// "SN<i>", requested i seconds after 1700000000, and a CMS of `cms_bytes` bytes of one
+// letter (8000 takes an overflow page of its own).
+inline Voucher TestVoucher(int i, size_t cms_bytes) {
+  Voucher v;
+  v.id = "v-" + std::to_string(i);
+  v.request_id = "req-" + std::to_string(i / 10);
+  v.organization_id = "org-a";
+  v.ien = "32473";
+  v.serial_number = "SN" + std::to_string(i);
+  v.status = "completed";
+  v.requested_at = absl::FromUnixSeconds(1700000000 + i);
+  v.cms = std::string(cms_bytes, static_cast<char>('a' + i % 26));
+  return v;
+}
 
 // A new software key: "ED25519" or "EC" (P-256).
 inline UniquePtr<EVP_PKEY> NewKey(const char* type) {
