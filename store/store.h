@@ -44,6 +44,21 @@ struct WriteState;
 // The schema version this build writes; older stores are migrated at open.
 inline constexpr uint64_t kSchemaVersion = 6;
 
+// The default max_map_size: 1 TiB of address space on a 64-bit system, 1 GiB on a 32-bit
+// one. A ThreadSanitizer build (tests only) has about 1.5 TiB of application address space
+// for everything, in which 1 TiB does not fit: 64 GiB there.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MASA_STORE_SMALL_ADDRESS_SPACE 1
+#endif
+#endif
+#ifdef MASA_STORE_SMALL_ADDRESS_SPACE
+inline constexpr size_t kDefaultMaxMapSize = size_t{64} << 30;
+#else
+inline constexpr size_t kDefaultMaxMapSize =
+    sizeof(size_t) >= 8 ? size_t{1} << 40 : size_t{1} << 30;
+#endif
+
 struct StoreOptions {
   // The state folder. The LMDB environment lives in state_dir/store/ (created 0700 when
   // absent and not read_only). Both folders must belong to the current user and not be
@@ -62,7 +77,7 @@ struct StoreOptions {
   // with kResourceExhausted. initial_map_size other than 0 starts a new store's map there
   // instead (tests of growth); an existing store opened so keeps the size recorded in it.
   size_t initial_map_size = 0;
-  size_t max_map_size = sizeof(size_t) >= 8 ? size_t{1} << 40 : size_t{1} << 30;
+  size_t max_map_size = kDefaultMaxMapSize;
   // Audit entry times come from here; never null.
   const Clock* clock = &SystemClock();
   // Signs checkpoints; not owned, must outlive the Store (or, once replaced by
