@@ -31,6 +31,12 @@ class Gate {
             .cancel = nullptr,
             .abandon = nullptr};
   }
+  // The gate job alone, as TryEnqueueAll takes it.
+  std::vector<WorkQueue::Job> AsBatch() {
+    std::vector<WorkQueue::Job> v;
+    v.push_back(Job());
+    return v;
+  }
   void WaitStarted() { started_.get_future().wait(); }
   void Open() { opener_.set_value(); }
 
@@ -90,12 +96,7 @@ TEST(WorkQueueTest, FullQueueRefusesWithMessageSayingHowFull) {
   auto q = WorkQueue::Create({.workers = 1, .capacity = 4});
   ASSERT_TRUE(q.ok()) << q.status();
   Gate gate;
-  ASSERT_TRUE((*q)->TryEnqueueAll([&] {
-                    std::vector<WorkQueue::Job> v;
-                    v.push_back(gate.Job());
-                    return v;
-                  }())
-                  .ok());
+  ASSERT_TRUE((*q)->TryEnqueueAll(gate.AsBatch()).ok());
   gate.WaitStarted();  // the worker holds the gate job: the queue itself is empty again
   EXPECT_EQ((*q)->depth(), 0u);
 
@@ -134,12 +135,7 @@ TEST(WorkQueueTest, WorkThatWouldWaitLongerThanMaxQueueDelayIsRefused) {
   slow_done.get_future().wait();
 
   Gate gate;
-  ASSERT_TRUE((*q)->TryEnqueueAll([&] {
-                    std::vector<WorkQueue::Job> v;
-                    v.push_back(gate.Job());
-                    return v;
-                  }())
-                  .ok());
+  ASSERT_TRUE((*q)->TryEnqueueAll(gate.AsBatch()).ok());
   gate.WaitStarted();
   std::atomic<int> ran{0}, cancelled{0};
   // Nothing waits ahead (the worker holds the gate job): admitted however slow jobs are.
@@ -163,9 +159,7 @@ TEST(WorkQueueTest, EnqueuesAllOrNothing) {
   auto q = WorkQueue::Create({.workers = 1, .capacity = 5});
   ASSERT_TRUE(q.ok()) << q.status();
   Gate gate;
-  std::vector<WorkQueue::Job> first;
-  first.push_back(gate.Job());
-  ASSERT_TRUE((*q)->TryEnqueueAll(std::move(first)).ok());
+  ASSERT_TRUE((*q)->TryEnqueueAll(gate.AsBatch()).ok());
   gate.WaitStarted();
 
   std::atomic<int> ran{0}, cancelled{0};
@@ -236,9 +230,7 @@ TEST(WorkQueueTest, WorkersTakeBatchesOfAtMostMaxBatch) {
   auto q = WorkQueue::Create({.workers = 1, .capacity = 100, .max_batch = 4});
   ASSERT_TRUE(q.ok()) << q.status();
   Gate gate;
-  std::vector<WorkQueue::Job> first;
-  first.push_back(gate.Job());
-  ASSERT_TRUE((*q)->TryEnqueueAll(std::move(first)).ok());
+  ASSERT_TRUE((*q)->TryEnqueueAll(gate.AsBatch()).ok());
   gate.WaitStarted();
 
   // Each job records the depth it sees: with one worker taking 4 at a time from 10 waiting,
@@ -303,9 +295,7 @@ TEST(WorkQueueTest, CancelPendingCancelsWaitingJobsOnlyAndEachJobEndsOnce) {
   auto q = WorkQueue::Create({.workers = 1, .capacity = 10});
   ASSERT_TRUE(q.ok()) << q.status();
   Gate gate;
-  std::vector<WorkQueue::Job> first;
-  first.push_back(gate.Job());
-  ASSERT_TRUE((*q)->TryEnqueueAll(std::move(first)).ok());
+  ASSERT_TRUE((*q)->TryEnqueueAll(gate.AsBatch()).ok());
   gate.WaitStarted();
 
   std::atomic<int> ran{0}, cancelled{0};
