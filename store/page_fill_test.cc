@@ -11,6 +11,7 @@
 #include "common/uuid.h"
 #include "gtest/gtest.h"
 #include "store/internal/codec.h"
+#include "store/internal/raw_env_test_util.h"
 #include "store/internal/test_util.h"
 #include "store/store.h"
 
@@ -18,6 +19,7 @@ namespace masa::store {
 namespace {
 
 using testing::TempDir;
+using testing::WithRawEnv;
 using testing::TestOptions;
 
 // A voucher about the size of a signed one once its certificates are cut out: two fit a
@@ -33,20 +35,6 @@ Voucher BigVoucher(const std::string& id, const std::string& request_id) {
   v.requested_at = absl::FromUnixSeconds(1800000000);
   v.cms = std::string(1500, 'c') + id;
   return v;
-}
-
-// Runs raw LMDB calls on a closed store's environment.
-template <typename Fn>
-void WithRawEnv(const std::string& state_dir, Fn fn) {
-  MDB_env* env = nullptr;
-  ASSERT_EQ(mdb_env_create(&env), 0);
-  mdb_env_set_maxdbs(env, 32);
-  ASSERT_EQ(mdb_env_open(env, (state_dir + "/store").c_str(), 0, 0600), 0);
-  MDB_txn* txn = nullptr;
-  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
-  fn(txn);
-  ASSERT_EQ(mdb_txn_commit(txn), 0);
-  mdb_env_close(env);
 }
 
 MDB_stat StatOf(MDB_txn* txn, const char* db) {

@@ -15,6 +15,7 @@
 
 #include "gtest/gtest.h"
 #include "store/internal/codec.h"
+#include "store/internal/raw_env_test_util.h"
 #include "store/internal/record_fields.h"
 #include "store/internal/test_util.h"
 
@@ -22,6 +23,7 @@ namespace masa::store {
 namespace {
 
 using testing::TempDir;
+using testing::WithRawEnv;
 using testing::TestOptions;
 
 Voucher MakeVoucher(int i, const std::string& org = "org-a") {
@@ -35,20 +37,6 @@ Voucher MakeVoucher(int i, const std::string& org = "org-a") {
   v.requested_at = absl::FromUnixSeconds(1700000000 + i);
   v.cms = std::string(100, static_cast<char>('a' + i % 26));
   return v;
-}
-
-// Runs raw LMDB calls on a store's environment (tests only; the store must be closed).
-template <typename Fn>
-void WithRawEnv(const std::string& state_dir, Fn fn) {
-  MDB_env* env = nullptr;
-  ASSERT_EQ(mdb_env_create(&env), 0);
-  mdb_env_set_maxdbs(env, 32);
-  ASSERT_EQ(mdb_env_open(env, StoreDir(state_dir).c_str(), 0, 0600), 0);
-  MDB_txn* txn = nullptr;
-  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
-  fn(txn);
-  ASSERT_EQ(mdb_txn_commit(txn), 0);
-  mdb_env_close(env);
 }
 
 // Writes vouchers 0..19 (MakeVoucher, then `adjust`) to a fresh store in `dir` and closes it.
