@@ -65,8 +65,16 @@ while IFS=$'\t' read -r name bin corpus args; do
   printf '%-32s %9s %7s %7s %7s %6s  %s\n' "$name" "${execs:-?}" "$(field cov)" \
     "$(field ft)" "$(field corp)" "${found:-?}" "$result"
   if [ "$rc" != 0 ]; then
+    # The report itself (a sanitizer's, UBSan's or libFuzzer's), which the shadow-byte legend
+    # and the statistics after it would push out of the log's tail; then that tail.
+    first=$(grep -nE '^==[0-9]+== ?ERROR|runtime error:|^ERROR: libFuzzer' "$work/log" \
+              | head -1 | cut -d: -f1 || true)
+    if [ -n "$first" ]; then
+      echo "---- $name: the finding, from $work/log" >&2
+      sed -n "${first},$((first + 40))p" "$work/log" >&2
+    fi
     echo "---- $name: the end of $work/log" >&2
-    tail -n 60 "$work/log" >&2
+    tail -n 20 "$work/log" >&2
     for artifact in "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-* \
                     "$work"/slow-unit-*; do
       [ -e "$artifact" ] && echo "---- replay: $bin $args $artifact" >&2
