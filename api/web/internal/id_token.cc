@@ -3,6 +3,7 @@
 #include <cjose/cjose.h>
 
 #include <cmath>
+#include <cstdint>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -83,6 +84,26 @@ std::optional<absl::Time> NumericDate(const json& value) {
   }
   if (!std::isfinite(seconds) || seconds < 0 || seconds > 253402300799.0) return std::nullopt;
   return absl::FromUnixSeconds(static_cast<int64_t>(std::floor(seconds)));
+}
+
+// Whether `utf8` (well-formed) holds white space or a control character: ASCII's, DEL, the
+// C1 controls and NO-BREAK SPACE (U+0080..U+00A0), and Unicode's other white space (U+1680,
+// U+2000..U+200A, U+2028, U+2029, U+202F, U+205F, U+3000), read from the encoded bytes.
+bool HasSpaceOrControl(std::string_view utf8) {
+  auto byte = [&](size_t i) -> uint8_t { return i < utf8.size() ? utf8[i] : 0; };
+  for (size_t i = 0; i < utf8.size(); ++i) {
+    uint8_t b = byte(i);
+    if (b <= 0x20 || b == 0x7f) return true;
+    if (b == 0xc2 && byte(i + 1) <= 0xa0) return true;
+    if (b == 0xe1 && byte(i + 1) == 0x9a && byte(i + 2) == 0x80) return true;
+    if (b == 0xe3 && byte(i + 1) == 0x80 && byte(i + 2) == 0x80) return true;
+    if (b == 0xe2) {
+      uint8_t c = byte(i + 2);
+      if (byte(i + 1) == 0x80 && (c <= 0x8a || c == 0xa8 || c == 0xa9 || c == 0xaf)) return true;
+      if (byte(i + 1) == 0x81 && c == 0x9f) return true;
+    }
+  }
+  return false;
 }
 
 const json* Member(const json& object, const char* name) {
@@ -297,7 +318,7 @@ absl::StatusOr<std::string> ReadEmail(const json& claims, std::string_view sourc
   }
   std::string email = member->get<std::string>();
   if (email.size() > 320 || email.find('@') == std::string::npos || !IsValidUtf8(email) ||
-      email.find_first_of(std::string_view("\0\r\n\t <>\"", 9)) != std::string::npos) {
+      HasSpaceOrControl(email) || email.find_first_of("<>\"") != std::string::npos) {
     return refused(
         absl::StrCat("carries an invalid e-mail address \"", ShowUntrusted(email), "\""));
   }

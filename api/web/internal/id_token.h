@@ -66,16 +66,17 @@ struct IdTokenExpectations {
 
 // The claims of a verified ID token: iss equal to the issuer; aud the client_id or an array
 // holding it, and azp equal to the client_id when present (required when aud holds several
-// audiences); exp after now - clock_skew; iat and nbf (when present) before now +
-// clock_skew; nonce equal to the login's; sub a non-empty string; and, when the token has
-// an email claim, ReadEmail of it. The identity's email is "" when the token has none (the
-// caller may then ask the UserInfo endpoint).
+// audiences); exp after now - clock_skew; iat, and nbf when present, not after now +
+// clock_skew; nonce equal to the login's; sub a non-empty string of at most 255 bytes; and,
+// when the token has an email claim, ReadEmail of it. The identity's email is "" when the
+// token has none (the caller may then ask the UserInfo endpoint).
 absl::StatusOr<service::VerifiedIdentity> CheckIdTokenClaims(const nlohmann::json& claims,
                                                              const IdTokenExpectations& expect);
 
 // The e-mail address of `claims` (an ID token's, or the UserInfo endpoint's answer; `source`
-// names which in messages): a non-empty string with an @, at most 320 bytes, no white space,
-// control character, quote or angle bracket; email_verified absent, true or "true".
+// names which in messages): a non-empty string with an @, at most 320 bytes, no white space
+// or control character (Unicode's, not only ASCII's), double quote or angle bracket;
+// email_verified absent, true or "true".
 absl::StatusOr<std::string> ReadEmail(const nlohmann::json& claims, std::string_view source);
 
 }  // namespace masa::api::web::internal
