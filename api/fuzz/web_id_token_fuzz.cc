@@ -22,8 +22,8 @@
 //    characters and white space anywhere in the address;
 //  - ParseJwks keeps at most 100 signing keys, each RSA or EC on P-256 or P-384 with "use"
 //    absent or "sig", and the kid and alg the key's JSON gives; ParseProviderJson answers an
-//    object equal to nlohmann's reading; CheckProviderUrl accepts only https, or http to a
-//    loopback host, with no user name;
+//    object equal to nlohmann's reading; CheckProviderUrl accepts only printable ASCII
+//    "https://host...", or "http://host..." with a loopback host, with no user name;
 //  - every failure is kUnauthenticated (token, claims, e-mail), kUnavailable (JWKS, answers)
 //    or kInvalidArgument (URLs) with one printable line that quotes neither a token's
 //    signature nor the expected nonce (unless the token's own header or claims carried it).
@@ -445,7 +445,8 @@ void CheckUrl(std::string_view url) {
   }
   std::string lower(url);
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  Require(url.size() <= 2048 && url.find_first_of(" \t\r\n") == std::string_view::npos);
+  Require(url.size() <= 2048 &&
+          std::all_of(url.begin(), url.end(), [](char c) { return c > 0x20 && c < 0x7f; }));
   bool https = lower.rfind("https://", 0) == 0;
   Require(https || (lower.rfind("http://", 0) == 0 && IsLoopbackHttpUrl(url)));
   std::string_view after = url.substr(https ? 8 : 7);

@@ -92,10 +92,19 @@ absl::Status CheckProviderUrl(std::string_view url, std::string_view what) {
   if (url.size() > 2048) return bad("is longer than 2048 characters");
   std::unique_ptr<CURLU, CurlUrlDeleter> u(curl_url());
   if (u == nullptr) return absl::ResourceExhaustedError("out of memory parsing a URL");
+  // What libcurl would mend, and a browser or a person might read otherwise, is refused:
+  // white space, control characters and bytes beyond ASCII (a URL is ASCII; the rest is
+  // percent-encoded), and "https:/host" or "https:///host", which libcurl reads as
+  // "https://host" and RFC 3986 as a URL without a host.
+  if (!std::all_of(url.begin(), url.end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
+    return bad("holds a space, a control character or a byte beyond ASCII");
+  }
+  size_t colon = url.find(':');
   std::string text(url);
-  if (text.find_first_of(" \t\r\n") != std::string::npos ||
+  if (colon == std::string_view::npos || url.substr(colon, 3) != "://" ||
+      url.substr(colon + 3, 1) == "/" ||
       curl_url_set(u.get(), CURLUPART_URL, text.c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
-    return bad("is not an absolute URL");
+    return bad("is not an absolute URL (scheme://host/...)");
   }
   std::string scheme = absl::AsciiStrToLower(UrlPart(u.get(), CURLUPART_SCHEME).value_or(""));
   std::string host = UrlPart(u.get(), CURLUPART_HOST).value_or("");

@@ -18,9 +18,10 @@ namespace masa::api::web::internal {
 // The most the relying party reads of any answer of the provider.
 inline constexpr size_t kMaxProviderAnswerBytes = 1024 * 1024;
 
-// What a URL of the provider (issuer, endpoints, JWKS) must be: an absolute https URL, or
-// http when its host is a loopback name or address (127.0.0.0/8, ::1, localhost); no user
-// info, no fragment. kInvalidArgument names `what` and says what was wrong.
+// What a URL of the provider (issuer, endpoints, JWKS) must be: an absolute https URL
+// ("https://host..."), or http when its host is a loopback name or address (127.0.0.0/8,
+// ::1, localhost); printable ASCII only, no user info, no fragment. kInvalidArgument names
+// `what` and says what was wrong.
 absl::Status CheckProviderUrl(std::string_view url, std::string_view what);
 bool IsLoopbackHttpUrl(std::string_view url);
 
