@@ -69,7 +69,7 @@ while IFS=$'\t' read -r name bin corpus args; do
     # and the statistics after it would push out of the log's tail; then that tail.
     first=$(grep -nE '^==[0-9]+== ?ERROR|runtime error:|^ERROR: libFuzzer' "$work/log" \
               | head -1 | cut -d: -f1 || true)
-    if [ -n "$first" ]; then
+    if [ -n "$first" ] && [ $(($(wc -l <"$work/log") - first)) -ge 20 ]; then
       echo "---- $name: the finding, from $work/log" >&2
       sed -n "${first},$((first + 40))p" "$work/log" >&2
     fi
