@@ -2,10 +2,12 @@
 
 #include <cjose/cjose.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "api/web/internal/provider_http.h"
 #include "common/base64.h"
@@ -86,6 +88,21 @@ std::optional<absl::Time> NumericDate(const json& value) {
   return absl::FromUnixSeconds(static_cast<int64_t>(std::floor(seconds)));
 }
 
+bool IsBase64UrlChar(char c) { return absl::ascii_isalnum(c) || c == '-' || c == '_'; }
+
+// Whether `text` is base64url characters only, without padding: what cjose's decoder may
+// be given (Debian's libcjose 0.6.2 aborts the process, by assert, on a '=' inside a value).
+bool IsBase64UrlText(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), IsBase64UrlChar);
+}
+
+// Three base64url parts joined by dots: a compact JWS as cjose may import it.
+bool IsCompactJws(std::string_view token) {
+  return std::count(token.begin(), token.end(), '.') == 2 &&
+         std::all_of(token.begin(), token.end(),
+                     [](char c) { return c == '.' || IsBase64UrlChar(c); });
+}
+
 // Whether `utf8` (well-formed) holds white space or a control character: ASCII's, DEL, the
 // C1 controls and NO-BREAK SPACE (U+0080..U+00A0), and Unicode's other white space (U+1680,
 // U+2000..U+200A, U+2028, U+2029, U+202F, U+205F, U+3000), read from the encoded bytes.
@@ -135,6 +152,14 @@ absl::StatusOr<std::vector<Jwk>> ParseJwks(std::string_view body, std::string_vi
             .crv = text("crv"),
             .alg = text("alg"),
             .json = k.dump()};
+    // The members cjose decodes (RFC 7518 section 6), checked before it sees them.
+    bool encoded = true;
+    for (const char* name : {"n", "e", "d", "p", "q", "dp", "dq", "qi", "x", "y"}) {
+      const json* v = Member(k, name);
+      encoded =
+          encoded && (v == nullptr || !v->is_string() || IsBase64UrlText(v->get<std::string>()));
+    }
+    if (!encoded) continue;
     if (key.kty == "RSA") {
       key.crv.clear();
     } else if (key.kty != "EC" || (key.crv != "P-256" && key.crv != "P-384")) {
@@ -163,6 +188,7 @@ absl::StatusOr<JwsHeader> ReadJwsHeader(std::string_view token) {
     return Refused(count == 4 ? "is encrypted (a JWE), which this daemon does not accept"
                               : "is not a signed JWT (three dot-separated parts)");
   }
+  if (!IsCompactJws(token)) return Refused("has a part that is not base64url");
   absl::StatusOr<std::string> header_json = Base64UrlDecode(token.substr(0, dot));
   if (!header_json.ok()) return Refused("has a header that is not base64url");
   MASA_ASSIGN_OR_RETURN(json header, ParseProviderJson(*header_json, "the ID token's header",
@@ -201,6 +227,7 @@ std::vector<const Jwk*> KeysFor(const JwsHeader& header, const std::vector<Jwk>&
 
 absl::StatusOr<json> VerifyIdTokenSignature(std::string_view token, const JwsHeader& header,
                                             const std::vector<const Jwk*>& candidates) {
+  if (!IsCompactJws(token)) return Refused("is not three base64url parts");
   cjose_err err{};
   JwsPtr jws(cjose_jws_import(token.data(), token.size(), &err));
   if (jws == nullptr) return Refused(absl::StrCat("is not a valid JWS (", CjoseReason(err), ")"));
