@@ -7,10 +7,10 @@
 // claims, and a rest; the target signs header and claims with the signing key (ES256) into a
 // token, so that the claims are reached through a really signed token, and reads the rest as
 // a token of its own, a JWKS, a URL and a JSON answer. Beyond not crashing, it asserts:
-//  - ReadJwsHeader accepts only three dot-separated parts of at most kMaxIdTokenBytes whose
-//    header is a JSON object with an alg of RS256, RS384, RS512, PS256, ES256 or ES384 (so
-//    never none, HMAC or anything else), no crit, and the kid it answers (a string of at most
-//    1024 bytes), if any;
+//  - ReadJwsHeader accepts only three dot-separated base64url parts (no padding: cjose
+//    aborts on some) of at most kMaxIdTokenBytes whose header is a JSON object with an alg
+//    of RS256, RS384, RS512, PS256, ES256 or ES384 (so never none, HMAC or anything else),
+//    no crit, and the kid it answers (a string of at most 1024 bytes), if any;
 //  - KeysFor answers exactly the keys, in order, whose kid, kty, curve and alg fit;
 //  - the rest never verifies against the fixed keys; the signed token verifies only with
 //    alg ES256 and a kid naming the signing key or none, always so with the default header
@@ -35,6 +35,7 @@
 #include <openssl/rsa.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -219,6 +220,9 @@ std::optional<JwsHeader> CheckHeader(std::string_view token) {
     return std::nullopt;
   }
   Require(token.size() <= kMaxIdTokenBytes && std::count(token.begin(), token.end(), '.') == 2);
+  Require(std::all_of(token.begin(), token.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  }));
   json parsed = json::parse(parts.header, nullptr, false);
   Require(parsed.is_object());
   const json* alg = Member(parsed, "alg");
