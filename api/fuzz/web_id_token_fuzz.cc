@@ -380,7 +380,7 @@ void CheckSignedToken(std::string_view header_text, std::string_view claims_text
   char& first = tampered[input.size() + 1];
   first = first == 'A' ? 'B' : 'A';
   absl::StatusOr<json> forged = VerifyIdTokenSignature(tampered, *header, candidates);
-  CheckRefusal(forged.status(), absl::StatusCode::kUnauthenticated, tampered);
+  CheckRefusal(forged.status(), absl::StatusCode::kUnauthenticated, tampered, header_text);
 
   json expected = json::parse(claims_text, nullptr, false);
   bool strict_object = ParseProviderJson(claims_text, "claims").ok();
