@@ -5,10 +5,9 @@
 
 #include <string>
 
-#include <openssl/sha.h>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/sha256.h"
 #include "gtest/gtest.h"
 #include "hsm/internal/ck.h"
 #include "hsm/pkcs11.h"
@@ -21,12 +20,6 @@ namespace {
 using ::masa::hsm::testing::FaultControl;
 using ::masa::hsm::testing::FaultModulePath;
 using ::masa::hsm::testing::TempToken;
-
-std::string Digest(std::string_view text) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  return std::string(reinterpret_cast<char*>(digest), sizeof(digest));
-}
 
 // A SoftHSM2 token with one P-256 key, opened a second time through the fault module.
 class FaultTest : public ::testing::Test {
@@ -50,7 +43,7 @@ class FaultTest : public ::testing::Test {
   }
 
   absl::StatusOr<std::string> Sign() {
-    return token_->Sign(key_, {SignMechanism::kEcdsa}, Digest("voucher"));
+    return token_->Sign(key_, {SignMechanism::kEcdsa}, Sha256("voucher"));
   }
 
   // `fault` for every C_Sign on this test's token.

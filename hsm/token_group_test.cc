@@ -14,12 +14,12 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
-#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/openssl.h"
+#include "common/sha256.h"
 #include "gtest/gtest.h"
 #include "hsm/internal/ck.h"
 #include "hsm/pkcs11.h"
@@ -42,12 +42,6 @@ bool Eventually(const std::function<bool()>& condition) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return true;
-}
-
-std::string Digest(std::string_view text) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  return std::string(reinterpret_cast<char*>(digest), sizeof(digest));
 }
 
 // Two tokens, one P-256 key imported into both (the same key, as an HSM's cloning tools
@@ -107,7 +101,7 @@ class TokenGroupTest : public ::testing::Test {
   }
 
   absl::StatusOr<std::string> Sign(const std::shared_ptr<TokenGroup>& group) {
-    return group->Sign(key_, {SignMechanism::kEcdsa}, Digest("voucher"));
+    return group->Sign(key_, {SignMechanism::kEcdsa}, Sha256("voucher"));
   }
   absl::StatusOr<std::string> Sign() { return Sign(group_); }
 
@@ -121,7 +115,7 @@ class TokenGroupTest : public ::testing::Test {
     unsigned char* der = nullptr;
     int size = i2d_ECDSA_SIG(sig.get(), &der);
     UniquePtr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new(key_pair_.get(), nullptr));
-    std::string digest = Digest("voucher");
+    std::string digest = Sha256("voucher");
     bool ok =
         EVP_PKEY_verify_init(ctx.get()) == 1 &&
         EVP_PKEY_verify(ctx.get(), der, size, reinterpret_cast<const unsigned char*>(digest.data()),
@@ -165,7 +159,7 @@ TEST_F(TokenGroupTest, ImportedKeysOfEveryFamilySignOnBothTokens) {
   cases.push_back({"rsa", UniquePtr<EVP_PKEY>(EVP_RSA_gen(2048)), SignMechanism::kRsaPkcs1});
   cases.push_back({"ed25519", UniquePtr<EVP_PKEY>(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")),
                    SignMechanism::kEddsa});
-  const std::string digest = Digest("voucher");
+  const std::string digest = Sha256("voucher");
   // DER DigestInfo prefix of SHA-256, for CKM_RSA_PKCS.
   const std::string digest_info =
       std::string("\x30\x31\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x01\x05\x00\x04\x20",

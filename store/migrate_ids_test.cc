@@ -16,29 +16,18 @@
 namespace masa::store {
 namespace {
 
+using testing::DerTlv;
 using testing::TempDir;
 using testing::TestOptions;
-
-// DER TLV, short or long form.
-std::string Tlv(uint8_t tag, const std::string& content) {
-  std::string out(1, static_cast<char>(tag));
-  if (content.size() < 128) {
-    out += static_cast<char>(content.size());
-  } else {
-    out += static_cast<char>(0x81);
-    out += static_cast<char>(content.size());
-  }
-  return out + content;
-}
 
 // A CMS ContentInfo shaped like a signed voucher, with a certificate set the store keeps
 // apart from the record.
 std::string FakeSignedCms(const std::string& content) {
   const std::string signed_data_oid("\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02", 9);
-  std::string sd = Tlv(0x02, "\x03") + Tlv(0x31, "") +
-                   Tlv(0x30, Tlv(0x06, "\x2a") + Tlv(0xa0, Tlv(0x04, content))) +
-                   Tlv(0xa0, std::string(150, 'C')) + Tlv(0x31, Tlv(0x30, "signer info"));
-  return Tlv(0x30, Tlv(0x06, signed_data_oid) + Tlv(0xa0, Tlv(0x30, sd)));
+  std::string sd = DerTlv(0x02, "\x03") + DerTlv(0x31, "") +
+                   DerTlv(0x30, DerTlv(0x06, "\x2a") + DerTlv(0xa0, DerTlv(0x04, content))) +
+                   DerTlv(0xa0, std::string(150, 'C')) + DerTlv(0x31, DerTlv(0x30, "signer info"));
+  return DerTlv(0x30, DerTlv(0x06, signed_data_oid) + DerTlv(0xa0, DerTlv(0x30, sd)));
 }
 
 // The ids masad made before schema 5: prefix + 12 hex digits of ms + 16 random hex digits.

@@ -22,6 +22,7 @@
 namespace masa::store {
 namespace {
 
+using testing::DerTlv;
 using testing::TempDir;
 using testing::WithRawEnv;
 using testing::TestOptions;
@@ -281,36 +282,22 @@ TEST(StoreTest, MigratesSchemaThreeByBuildingThePinIndex) {
   EXPECT_EQ((*pins)[1].voucher_id, "v-17");  // key order: v-17 before v-3
 }
 
-// DER TLV with a definite length (short or long form).
-std::string Tlv(uint8_t tag, const std::string& content) {
-  std::string out(1, static_cast<char>(tag));
-  if (content.size() < 128) {
-    out += static_cast<char>(content.size());
-  } else {
-    std::string len;
-    for (size_t n = content.size(); n > 0; n >>= 8)
-      len.insert(len.begin(), static_cast<char>(n & 0xff));
-    out += static_cast<char>(0x80 | len.size());
-    out += len;
-  }
-  return out + content;
-}
-
 // A CMS ContentInfo shaped like a signed voucher: SignedData with a certificate set.
 std::string FakeSignedCms(const std::string& content, const std::string& certificates) {
   const std::string signed_data_oid("\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02", 9);
-  std::string sd = Tlv(0x02, "\x03") + Tlv(0x31, "") +
-                   Tlv(0x30, Tlv(0x06, "\x2a") + Tlv(0xa0, Tlv(0x04, content))) +
-                   Tlv(0xa0, certificates) + Tlv(0x31, Tlv(0x30, "signer info"));
-  return Tlv(0x30, Tlv(0x06, signed_data_oid) + Tlv(0xa0, Tlv(0x30, sd)));
+  std::string sd = DerTlv(0x02, "\x03") + DerTlv(0x31, "") +
+                   DerTlv(0x30, DerTlv(0x06, "\x2a") + DerTlv(0xa0, DerTlv(0x04, content))) +
+                   DerTlv(0xa0, certificates) + DerTlv(0x31, DerTlv(0x30, "signer info"));
+  return DerTlv(0x30, DerTlv(0x06, signed_data_oid) + DerTlv(0xa0, DerTlv(0x30, sd)));
 }
 
 // Vouchers signed with one key share their certificate chain: it is stored once and put
 // back on every read, byte for byte; the stored records are that much smaller.
 TEST(StoreTest, VoucherCertificateSetsAreStoredOnceAndRestoredExactly) {
   TempDir dir;
-  const std::string chain = Tlv(0x30, std::string(520, 'A')) + Tlv(0x30, std::string(540, 'B'));
-  const std::string other_chain = Tlv(0x30, std::string(300, 'C'));
+  const std::string chain =
+      DerTlv(0x30, std::string(520, 'A')) + DerTlv(0x30, std::string(540, 'B'));
+  const std::string other_chain = DerTlv(0x30, std::string(300, 'C'));
   std::vector<Voucher> vouchers;
   for (int i = 0; i < 5; ++i) {
     Voucher v = MakeVoucher(i);
@@ -366,12 +353,12 @@ TEST(StoreTest, VoucherCertificateSetsAreStoredOnceAndRestoredExactly) {
     MDB_val sk, sd;
     for (int rc = mdb_cursor_get(c, &sk, &sd, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(c, &sk, &sd, MDB_NEXT)) {
-      if (sd.mv_size == Tlv(0xa0, chain).size())
+      if (sd.mv_size == DerTlv(0xa0, chain).size())
         first_set_key.assign(static_cast<char*>(sk.mv_data), sk.mv_size);
     }
     mdb_cursor_close(c);
     ASSERT_FALSE(first_set_key.empty());
-    std::string damaged = Tlv(0xa0, chain);
+    std::string damaged = DerTlv(0xa0, chain);
     damaged[100] ^= 1;
     MDB_val dk{first_set_key.size(), first_set_key.data()}, dv{damaged.size(), damaged.data()};
     ASSERT_EQ(mdb_put(txn, sets, &dk, &dv, 0), 0);

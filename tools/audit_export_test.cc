@@ -16,7 +16,8 @@
 namespace masa::tools {
 namespace {
 
-const char kSeed[] = MASA_SOURCE_DIR "/tools/fuzz/corpus/tools_audit_export_fuzz/real_export.jsonl";
+const char kExportSeed[] =
+    MASA_SOURCE_DIR "/tools/fuzz/corpus/tools_audit_export_fuzz/real_export.jsonl";
 
 std::string Export(testing::AuditStore& s) {
   auto snap = s.store().Read();
@@ -178,10 +179,10 @@ TEST(AuditExportSeed, TheCheckedInFuzzSeedIsARealExport) {
   ASSERT_TRUE(key);
   if (getenv("MASA_REGENERATE_FUZZ_SEEDS") != nullptr) {
     testing::AuditStore s(key.get(), 5, 2);
-    std::ofstream(kSeed) << Export(s);
+    std::ofstream(kExportSeed) << Export(s);
   }
   std::stringstream text;
-  text << std::ifstream(kSeed).rdbuf();
+  text << std::ifstream(kExportSeed).rdbuf();
   auto report = VerifyAuditExport(text.str(), key.get());
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->entries, 5u);

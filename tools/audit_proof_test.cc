@@ -14,7 +14,8 @@ namespace {
 
 using nlohmann::json;
 
-const char kSeed[] = MASA_SOURCE_DIR "/tools/fuzz/corpus/tools_audit_proof_fuzz/real_proof.json";
+const char kProofSeed[] =
+    MASA_SOURCE_DIR "/tools/fuzz/corpus/tools_audit_proof_fuzz/real_proof.json";
 
 std::string Proof(testing::AuditStore& s, uint64_t index) {
   auto snap = s.store().Read();
@@ -76,10 +77,10 @@ TEST(AuditProof, TheCheckedInFuzzSeedIsARealProof) {
   ASSERT_TRUE(key);
   if (getenv("MASA_REGENERATE_FUZZ_SEEDS") != nullptr) {
     testing::AuditStore s(key.get(), 5, 2);
-    std::ofstream(kSeed) << Proof(s, 3);
+    std::ofstream(kProofSeed) << Proof(s, 3);
   }
   std::stringstream text;
-  text << std::ifstream(kSeed).rdbuf();
+  text << std::ifstream(kProofSeed).rdbuf();
   auto ok = CheckAuditProof(text.str(), key.get());
   EXPECT_TRUE(ok.ok()) << ok.status();
 }

@@ -173,4 +173,16 @@ int ReportError(const absl::Status& status) {
   return ExitCodeFor(status.code());
 }
 
+int RunParsed(Flags& flags, const std::vector<std::string>& args,
+              const std::function<absl::Status(const Flags::Parsed&)>& body) {
+  auto parsed = flags.Parse(args);
+  if (!parsed.ok()) return ReportError(parsed.status());
+  if (parsed->help) {
+    std::printf("%s", flags.Help().c_str());
+    return 0;
+  }
+  absl::Status s = body(*parsed);
+  return s.ok() ? 0 : ReportError(s);
+}
+
 }  // namespace masa::tools

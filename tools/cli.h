@@ -2,6 +2,7 @@
 // boolean switches, positional arguments, and generated --help text.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -75,5 +76,10 @@ void SetProgramName(const char* name);
 // 7 data loss, 1 other).
 int ReportError(const absl::Status& status);
 int ExitCodeFor(absl::StatusCode code);
+
+// One subcommand: parses `args` against `flags` (an error is reported), prints the help when
+// asked, else runs `body` and reports its error. The process's exit code.
+int RunParsed(Flags& flags, const std::vector<std::string>& args,
+              const std::function<absl::Status(const Flags::Parsed&)>& body);
 
 }  // namespace masa::tools

@@ -209,22 +209,11 @@ absl::Status VerifyExport(const Flags::Parsed& args) {
   return absl::OkStatus();
 }
 
-absl::Status Verify(const Flags::Parsed& args) {
+absl::Status VerifyAudit(const Flags::Parsed& args) {
   if (args.Get("export").has_value() == args.Get("state").has_value()) {
     return absl::InvalidArgumentError("audit verify needs --state DIR or --export FILE (one)");
   }
   return args.Get("export") ? VerifyExport(args) : VerifyStore(args);
-}
-
-int Run(Flags& flags, const Args& args, absl::Status (*fn)(const Flags::Parsed&)) {
-  auto parsed = flags.Parse(args);
-  if (!parsed.ok()) return ReportError(parsed.status());
-  if (parsed->help) {
-    std::printf("%s", flags.Help().c_str());
-    return 0;
-  }
-  absl::Status st = fn(*parsed);
-  return st.ok() ? 0 : ReportError(st);
 }
 
 void PrintAuditUsage(FILE* out) {
@@ -260,28 +249,28 @@ int AuditCommand(const Args& args) {
         .RepeatedOption("audit-key", "FILE",
                         "PEM public key of an audit key; repeat for each key of a rotated log "
                         "(default DIR/audit-key.pem with --state)");
-    return Run(flags, rest, Verify);
+    return RunParsed(flags, rest, VerifyAudit);
   }
   if (sub == "prove") {
     Flags flags("masactl audit prove --state DIR --entry N",
                 "Prints an inclusion proof of entry N against the latest signed checkpoint.");
     flags.Option("state", "DIR", "state folder", true)
         .Option("entry", "N", "sequence number of the entry", true);
-    return Run(flags, rest, Prove);
+    return RunParsed(flags, rest, Prove);
   }
   if (sub == "check-proof") {
     Flags flags("masactl audit check-proof --proof FILE --audit-key FILE",
                 "Checks a proof printed by 'masactl audit prove', needing only the audit key.");
     flags.Option("proof", "FILE", "the proof JSON", true)
         .Option("audit-key", "FILE", "PEM public key of the audit key", true);
-    return Run(flags, rest, CheckProof);
+    return RunParsed(flags, rest, CheckProof);
   }
   if (sub == "export") {
     Flags flags("masactl audit export --state DIR [--out FILE]",
                 "Writes every entry and checkpoint as JSON lines.");
     flags.Option("state", "DIR", "state folder", true)
         .Option("out", "FILE", "output file (written atomically; default stdout)");
-    return Run(flags, rest, Export);
+    return RunParsed(flags, rest, Export);
   }
   if (sub == "--help" || sub == "-h") {
     PrintAuditUsage(stdout);
@@ -301,7 +290,7 @@ int StoreCommand(const Args& args) {
               "Writes a compact, consistent copy of the store (a data.mdb file) atomically; "
               "safe while masad runs.");
   flags.Option("state", "DIR", "state folder", true).Option("out", "FILE", "output file", true);
-  return Run(flags, Args(args.begin() + 1, args.end()), [](const Flags::Parsed& p) {
+  return RunParsed(flags, Args(args.begin() + 1, args.end()), [](const Flags::Parsed& p) {
     MASA_ASSIGN_OR_RETURN(auto st, OpenReadOnly(*p.Get("state")));
     MASA_RETURN_IF_ERROR(st->Backup(*p.Get("out")));
     std::printf("backup written to %s\n", p.Get("out")->c_str());

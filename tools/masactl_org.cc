@@ -40,18 +40,6 @@ absl::StatusOr<std::unique_ptr<Stack>> Open(const Flags::Parsed& args) {
   return OpenStack(config);
 }
 
-int Run(Flags& flags, const Args& args,
-        const std::function<absl::Status(const Flags::Parsed&)>& body) {
-  auto parsed = flags.Parse(args);
-  if (!parsed.ok()) return ReportError(parsed.status());
-  if (parsed->help) {
-    std::printf("%s", flags.Help().c_str());
-    return 0;
-  }
-  absl::Status s = body(*parsed);
-  return s.ok() ? 0 : ReportError(s);
-}
-
 int Usage(FILE* out, const char* text) {
   std::fprintf(out, "%s", text);
   return out == stdout ? 0 : 2;
@@ -75,7 +63,7 @@ int OrgCommand(const Args& args) {
       .Option("name", "NAME", "organization name: a-z, 0-9 and '-'", true)
       .Option("admin", "USERNAME", "the first admin, e.g. alice@example.com", true)
       .Option("token-out", "FILE", "write the token secret to this new 0600 file instead");
-  return Run(flags, Args(args.begin() + 1, args.end()), [](const Flags::Parsed& a) {
+  return RunParsed(flags, Args(args.begin() + 1, args.end()), [](const Flags::Parsed& a) {
     MASA_ASSIGN_OR_RETURN(auto stack, Open(a));
     MASA_ASSIGN_OR_RETURN(auto result,
                           stack->service->CreateOrganization(*a.Get("name"), *a.Get("admin")));
@@ -102,7 +90,7 @@ int VendorCommand(const Args& args) {
       .Option("username", "USERNAME", "e.g. bob@vendor.example", true)
       .Option("role", "ROLE", "account-team, support or security-officer", true)
       .Option("token-out", "FILE", "write the token secret to this new 0600 file instead");
-  return Run(flags, Args(args.begin() + 1, args.end()), [](const Flags::Parsed& a) {
+  return RunParsed(flags, Args(args.begin() + 1, args.end()), [](const Flags::Parsed& a) {
     // The role's name is parsed here, at the edge; the service takes the enum.
     std::optional<service::Role> role = service::ParseRole(*a.Get("role"));
     if (!role) {
@@ -140,7 +128,7 @@ int TokenCommand(const Args& args) {
       .Option("username", "USERNAME", "the principal's username (or principal id)", true)
       .Option("days", "N", "validity in days, 1 to 183 (default 30)")
       .Option("token-out", "FILE", "write the token secret to this new 0600 file instead");
-  return Run(flags, Args(args.begin() + 1, args.end()), [](const Flags::Parsed& a) {
+  return RunParsed(flags, Args(args.begin() + 1, args.end()), [](const Flags::Parsed& a) {
     std::optional<absl::Duration> validity;
     if (auto days = a.Get("days")) {
       int n = 0;
@@ -185,7 +173,7 @@ int SerialsCommand(const Args& args) {
       .Option("serials", "LIST", "comma-separated serial numbers")
       .Option("file", "FILE", "serial numbers and device data (formats above)")
       .Switch("reassign", "move serials that belong to another organization");
-  return Run(flags, Args(args.begin() + 1, args.end()), [](const Flags::Parsed& a) {
+  return RunParsed(flags, Args(args.begin() + 1, args.end()), [](const Flags::Parsed& a) {
     service::AssignInput input;
     input.organization_id = *a.Get("org");
     input.group_id = a.GetOr("group", "");

@@ -243,7 +243,7 @@ std::string SignatureHint(const Flags::Parsed& args) {
                       anchors.empty() ? "(none readable)" : anchors);
 }
 
-int Verify(const Flags::Parsed& args) {
+int VerifyVoucher(const Flags::Parsed& args) {
   auto run = [&]() -> absl::StatusOr<signer::VerificationResult> {
     MASA_ASSIGN_OR_RETURN(auto anchors, ReadCertificates(*args.Get("trust-anchor")));
     std::string voucher, owner, info;
@@ -387,7 +387,7 @@ int VoucherCommand(const Args& args) {
     auto parsed = flags.Parse(rest);
     if (!parsed.ok()) return ReportError(parsed.status());
     if (parsed->help) return PrintHelp(flags);
-    return Verify(*parsed);
+    return VerifyVoucher(*parsed);
   }
   std::fprintf(stderr, "masactl: unknown voucher command \"%s\"\n", sub.c_str());
   return Usage(stderr);

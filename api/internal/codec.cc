@@ -15,13 +15,10 @@ using nlohmann::json;
 
 constexpr size_t kIdLength = 128;         // ids, names, serials: the service checks details
 constexpr size_t kPemLength = 64 * 1024;  // one certificate, generously
-constexpr int64_t kMaxValidityDays = 3650;
 
 constexpr size_t kGroupNameLength = 256 * 4;
 constexpr size_t kMacLength = 64;  // "00:1c:73:aa:bb:cc" and other notations
 constexpr size_t kMaxTpmBase64 = (kMaxTpmBytes + 2) / 3 * 4;
-
-json OptionalTime(const std::optional<absl::Time>& t) { return t ? TimeJson(*t) : json(nullptr); }
 
 json BytesOrNull(const std::string& bytes) {
   return bytes.empty() ? json(nullptr) : json(Base64Encode(bytes));
@@ -429,13 +426,17 @@ absl::Status DecodeNoQuery(const Query& query) {
 
 json TimeJson(absl::Time t) { return FormatRfc3339(t); }
 
+json OptionalTimeJson(const std::optional<absl::Time>& t) {
+  return t ? TimeJson(*t) : json(nullptr);
+}
+
 json VoucherJson(const service::VoucherInfo& v) {
   return json{{"req_id", v.req_id},
               {"voucher_id", v.voucher_id},
               {"requested_at", TimeJson(v.requested_at)},
               {"created_at", TimeJson(v.created_at)},
               {"expires_at", TimeJson(v.expires_at)},
-              {"last_renewal_at", OptionalTime(v.last_renewal_at)},
+              {"last_renewal_at", OptionalTimeJson(v.last_renewal_at)},
               {"assertion", signer::AssertionName(v.assertion)},
               {"status", service::StatusName(v.status)},
               {"serial_number", v.serial_number},
@@ -572,7 +573,7 @@ json PdcJson(const service::PdcInfo& p) {
               {"certificate", CertificatePem(p.certificate_der)},
               {"created_at", TimeJson(p.created_at)},
               {"revocation_checks", p.revocation_checks},
-              {"expiry_time", OptionalTime(p.expiry_time)}};
+              {"expiry_time", OptionalTimeJson(p.expiry_time)}};
 }
 
 json PrincipalJson(const service::PrincipalInfo& p) {

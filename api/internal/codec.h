@@ -2,7 +2,9 @@
 // encoding service results with the field names of the product documentation.
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -98,8 +100,12 @@ absl::StatusOr<std::string> DecodePrincipalFilter(const Query& query);
 // No query parameters allowed.
 absl::Status DecodeNoQuery(const Query& query);
 
+// The longest validity a request may ask for, in days (vouchers, keys' certificates).
+inline constexpr int64_t kMaxValidityDays = 3650;
+
 // --- encoding ---
-nlohmann::json TimeJson(absl::Time t);  // RFC 3339 UTC string
+nlohmann::json TimeJson(absl::Time t);                                // RFC 3339 UTC string
+nlohmann::json OptionalTimeJson(const std::optional<absl::Time>& t);  // TimeJson, or null
 // Exactly the eleven documented members.
 nlohmann::json VoucherJson(const service::VoucherInfo& v);
 nlohmann::json SerialResultJson(const service::SerialResult& r);

@@ -22,12 +22,9 @@ using nlohmann::json;
 
 constexpr size_t kSubjectLength = 1024;  // a distinguished name; the service checks it
 constexpr size_t kLabelLength = 128;     // CKA_LABEL
-constexpr int64_t kMaxValidityDays = 3650;
 
 constexpr const char* kPurposeNames = "voucher-signing, audit";
 constexpr const char* kAlgorithmNames = "p256, p384, rsa3072, ed25519";
-
-json OptionalTime(const std::optional<absl::Time>& t) { return t ? TimeJson(*t) : json(nullptr); }
 
 json PemArray(const std::vector<std::string>& chain_der) {
   json out = json::array();
@@ -146,17 +143,17 @@ json KeyJson(const service::KeyInfo& k) {
               {"algorithm", service::KeyAlgorithmName(k.algorithm)},
               {"state", service::KeyStateName(k.state)},
               {"subject", k.subject},
-              {"not_before", OptionalTime(k.not_before)},
-              {"not_after", OptionalTime(k.not_after)},
+              {"not_before", OptionalTimeJson(k.not_before)},
+              {"not_after", OptionalTimeJson(k.not_after)},
               {"fingerprint_sha256", k.fingerprint_sha256},
               {"chain", PemArray(k.chain_der)},
               {"public_key", PublicKeyPem(k.public_key_der)},
               {"created_at", TimeJson(k.created_at)},
               {"created_by", k.created_by},
-              {"activated_at", OptionalTime(k.activated_at)},
-              {"retired_at", OptionalTime(k.retired_at)},
-              {"first_used_at", OptionalTime(k.first_used_at)},
-              {"last_used_at", OptionalTime(k.last_used_at)},
+              {"activated_at", OptionalTimeJson(k.activated_at)},
+              {"retired_at", OptionalTimeJson(k.retired_at)},
+              {"first_used_at", OptionalTimeJson(k.first_used_at)},
+              {"last_used_at", OptionalTimeJson(k.last_used_at)},
               {"signatures", k.signatures}};
 }
 

@@ -29,7 +29,7 @@ void* Open(void* provctx, const char* uri) {
   return ctx;
 }
 
-int SetCtxParams(void* vctx, const OSSL_PARAM params[]) {
+int StoreSetCtxParams(void* vctx, const OSSL_PARAM params[]) {
   auto* ctx = static_cast<LoaderCtx*>(vctx);
   if (const OSSL_PARAM* p = OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_EXPECT)) {
     int expect = 0;
@@ -40,14 +40,14 @@ int SetCtxParams(void* vctx, const OSSL_PARAM params[]) {
   return 1;
 }
 
-const OSSL_PARAM* SettableCtxParams(void*) {
+const OSSL_PARAM* StoreSettableCtxParams(void*) {
   static const OSSL_PARAM kParams[] = {OSSL_PARAM_int(OSSL_STORE_PARAM_EXPECT, nullptr),
                                        OSSL_PARAM_END};
   return kParams;
 }
 
-int Load(void* vctx, OSSL_CALLBACK* object_cb, void* object_cbarg,
-         OSSL_PASSPHRASE_CALLBACK* /*pw_cb*/, void* /*pw_cbarg*/) {
+int StoreLoad(void* vctx, OSSL_CALLBACK* object_cb, void* object_cbarg,
+              OSSL_PASSPHRASE_CALLBACK* /*pw_cb*/, void* /*pw_cbarg*/) {
   auto* ctx = static_cast<LoaderCtx*>(vctx);
   if (ctx->done) return 0;
   ctx->done = true;
@@ -87,9 +87,9 @@ int Close(void* vctx) {
 
 const OSSL_DISPATCH kStoreFunctions[] = {
     {OSSL_FUNC_STORE_OPEN, reinterpret_cast<Fn>(Open)},
-    {OSSL_FUNC_STORE_SETTABLE_CTX_PARAMS, reinterpret_cast<Fn>(SettableCtxParams)},
-    {OSSL_FUNC_STORE_SET_CTX_PARAMS, reinterpret_cast<Fn>(SetCtxParams)},
-    {OSSL_FUNC_STORE_LOAD, reinterpret_cast<Fn>(Load)},
+    {OSSL_FUNC_STORE_SETTABLE_CTX_PARAMS, reinterpret_cast<Fn>(StoreSettableCtxParams)},
+    {OSSL_FUNC_STORE_SET_CTX_PARAMS, reinterpret_cast<Fn>(StoreSetCtxParams)},
+    {OSSL_FUNC_STORE_LOAD, reinterpret_cast<Fn>(StoreLoad)},
     {OSSL_FUNC_STORE_EOF, reinterpret_cast<Fn>(Eof)},
     {OSSL_FUNC_STORE_CLOSE, reinterpret_cast<Fn>(Close)},
     {0, nullptr}};
