@@ -26,8 +26,9 @@ grep -q '^masad is running' "$out" || fail "masad was not running after 10 minut
 
 # A new user sees the build happen instead of minutes of silence.
 # (make says "Built target masad" even with nothing to do; Ninja, which scripts/build.sh uses
-# for a new build folder, says what it links, or that it has nothing to do.)
-grep -qE 'Built target masad|Linking CXX executable tools/masad|ninja: no work to do' "$out" \
+# for a new build folder, numbers each step it takes, "[3/41] ...", or says it has nothing
+# to do.)
+grep -qE 'Built target masad|^\[[0-9]+/[0-9]+\] |ninja: no work to do' "$out" \
   || fail "the build's progress was not shown"
 grep -q '^build ready: ' "$out" || fail "no line says the build is ready"
 # The voucher it requested verified as a device would, and with openssl.
