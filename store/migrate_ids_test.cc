@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "common/testing/der.h"
 #include "common/uuid.h"
 #include "gtest/gtest.h"
 #include "store/audit_verify.h"
@@ -16,7 +17,7 @@
 namespace masa::store {
 namespace {
 
-using testing::DerTlv;
+using ::masa::testing::DerTlv;
 using testing::TempDir;
 using testing::TestOptions;
 

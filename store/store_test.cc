@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/testing/der.h"
 #include "gtest/gtest.h"
 #include "store/internal/codec.h"
 #include "store/internal/raw_env_test_util.h"
@@ -22,7 +23,7 @@
 namespace masa::store {
 namespace {
 
-using testing::DerTlv;
+using ::masa::testing::DerTlv;
 using testing::TempDir;
 using testing::WithRawEnv;
 using testing::TestOptions;

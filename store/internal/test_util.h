@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -75,21 +74,6 @@ inline std::string PublicPem(EVP_PKEY* key) {
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);
   return std::string(data, static_cast<size_t>(len));
-}
-
-// DER TLV with a definite length (short or long form), for records shaped like CMS.
-inline std::string DerTlv(uint8_t tag, const std::string& content) {
-  std::string out(1, static_cast<char>(tag));
-  if (content.size() < 128) {
-    out += static_cast<char>(content.size());
-  } else {
-    std::string len;
-    for (size_t n = content.size(); n > 0; n >>= 8)
-      len.insert(len.begin(), static_cast<char>(n & 0xff));
-    out += static_cast<char>(0x80 | len.size());
-    out += len;
-  }
-  return out + content;
 }
 
 }  // namespace masa::store::testing
