@@ -18,6 +18,7 @@
 #include "common/secret.h"
 #include "gtest/gtest.h"
 #include "hsm/internal/ck.h"
+#include "hsm/sign_cpu.h"
 #include "hsm/testing/softhsm_token.h"
 
 namespace masa::hsm {
@@ -226,6 +227,27 @@ TEST(TokenTest, GeneratedEcKeyIsSensitiveAndSigns) {
   EXPECT_EQ(signature->size(), 64u);
   EXPECT_TRUE(VerifyDigest(key->public_key, digest, *signature, {}));
   EXPECT_FALSE(VerifyDigest(key->public_key, Sha("other", 256), *signature, {}));
+}
+
+// /metrics' masa_hsm_sign_cpu_seconds (hsm/sign_cpu.h): every call into the token's
+// signing functions adds one call and the CPU the token spent on it; a request refused
+// before the token is asked adds nothing.
+TEST(TokenTest, SigningCallsAndTheirCpuAreCounted) {
+  auto temp = MakeTempToken();
+  ASSERT_NE(temp, nullptr);
+  auto key = temp->token()->GenerateKeyPair(KeyType::kEcP256, "cpu-counted");
+  ASSERT_OK(key);
+  const SignCpu before = SignCpuSoFar();
+  for (int i = 0; i < 3; ++i) ASSERT_OK(temp->token()->Sign(*key, {}, Sha("voucher", 256)));
+  const SignCpu signed_three = SignCpuSoFar();
+  EXPECT_EQ(signed_three.calls, before.calls + 3);
+  EXPECT_GT(signed_three.cpu_ns, before.cpu_ns);  // an ECDSA signature is not free
+
+  auto refused = temp->token()->Sign(*key, {SignMechanism::kRsaPkcs1}, Sha("voucher", 256));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  const SignCpu after = SignCpuSoFar();
+  EXPECT_EQ(after.calls, signed_three.calls);
+  EXPECT_EQ(after.cpu_ns, signed_three.cpu_ns);
 }
 
 struct KeyCase {

@@ -1,6 +1,9 @@
 // Tokens: opening and logging in (PKCS#11 login is per application), signing through the
 // session pool, and storing certificates.
+#include <time.h>
+
 #include <algorithm>
+#include <atomic>
 #include <set>
 
 #include <openssl/x509.h>
@@ -12,8 +15,44 @@
 #include "hsm/internal/ck.h"
 #include "hsm/internal/module_impl.h"
 #include "hsm/internal/token_impl.h"
+#include "hsm/sign_cpu.h"
 
 namespace masa::hsm {
+namespace {
+
+// SignCpuSoFar's totals: relaxed, since each is a sum read on its own.
+std::atomic<uint64_t> sign_cpu_ns{0};
+std::atomic<uint64_t> sign_cpu_calls{0};
+
+uint64_t ThreadCpuNs() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1000000000u + static_cast<uint64_t>(now.tv_nsec);
+}
+
+// Adds the calling thread's CPU time from its construction to its destruction (every return
+// path of a signing call) to the totals.
+class SignCpuScope {
+ public:
+  SignCpuScope() : start_ns_(ThreadCpuNs()) {}
+  ~SignCpuScope() {
+    sign_cpu_ns.fetch_add(ThreadCpuNs() - start_ns_, std::memory_order_relaxed);
+    sign_cpu_calls.fetch_add(1, std::memory_order_relaxed);
+  }
+  SignCpuScope(const SignCpuScope&) = delete;
+  SignCpuScope& operator=(const SignCpuScope&) = delete;
+
+ private:
+  const uint64_t start_ns_;
+};
+
+}  // namespace
+
+SignCpu SignCpuSoFar() {
+  return {.cpu_ns = sign_cpu_ns.load(std::memory_order_relaxed),
+          .calls = sign_cpu_calls.load(std::memory_order_relaxed)};
+}
+
 namespace internal {
 namespace {
 
@@ -67,11 +106,12 @@ absl::StatusOr<std::string> TokenImpl::SignInSession(PooledSession& session, con
       mechanism.mechanism = CKM_EDDSA;
       break;
   }
-  MASA_RETURN_IF_ERROR(MASA_CK(fl_, C_SignInit, session.handle, &mechanism, handle));
   // One C_Sign call in the common case: 512 bytes fit RSA-4096, ECDSA P-521 and EdDSA.
   std::string signature(512, '\0');
   std::string data(input);
   CK_ULONG size = signature.size();
+  const SignCpuScope timed;
+  MASA_RETURN_IF_ERROR(MASA_CK(fl_, C_SignInit, session.handle, &mechanism, handle));
   CkResult signed_once =
       MASA_CK(fl_, C_Sign, session.handle, reinterpret_cast<CK_BYTE*>(data.data()), data.size(),
               reinterpret_cast<CK_BYTE*>(signature.data()), &size);

@@ -1,9 +1,12 @@
 // masad end to end, vouchers: 20 serials issue and 21 write nothing, override, renew and
-// archive, downloads verified with openssl and masactl. See masad_e2e_test.cc.
+// archive, downloads verified with openssl and masactl, the signatures' CPU on /metrics.
+// See masad_e2e_test.cc.
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -12,6 +15,7 @@
 #include "nlohmann/json.hpp"
 #include "tests/internal/e2e.h"
 #include "tests/internal/https_client.h"
+#include "tests/internal/masad.h"
 #include "tests/internal/masad_e2e_fixture.h"
 
 namespace masa::e2e {
@@ -198,6 +202,45 @@ TEST_F(MasadE2eTest, DownloadedVoucherVerifiesWithOpensslAndMasactl) {
   EXPECT_NE(OpensslVerify(file + ".bad", w().dev.trust_anchor()).exit_code, 0);
   // Someone else's trust anchor does not verify it.
   EXPECT_NE(OpensslVerify(file, w().root / "pdc-y.pem").exit_code, 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// 7. /metrics gives the CPU time of the HSM signatures themselves (load_bench takes it from
+// masad's CPU to get the CPU per voucher outside the signature).
+
+// The value of the unlabelled sample `name` in a Prometheus text, or -1 when absent.
+double SampleOf(const std::string& text, const std::string& name) {
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.compare(0, name.size() + 1, name + " ") != 0) continue;
+    double value = -1;
+    return absl::SimpleAtod(line.substr(name.size() + 1), &value) ? value : -1;
+  }
+  return -1;
+}
+
+TEST_F(MasadE2eTest, MetricsCountTheCpuOfTheHsmSignatures) {
+  const std::string url = MasadMetricsUrl(*w().masad);
+  ASSERT_FALSE(url.empty()) << w().masad->log();
+  auto scrape = [&] {
+    ProcessResult r = RunTool({CURL_CLI, "--noproxy", "*", "-sS", "--max-time", "30", url});
+    EXPECT_EQ(r.exit_code, 0) << r;
+    return r.out;
+  };
+  const std::string before = scrape();
+  EXPECT_THAT(before, HasSubstr("# TYPE masa_hsm_sign_cpu_seconds summary\n"));
+  EXPECT_THAT(before, HasSubstr("# HELP masa_hsm_sign_cpu_seconds "));
+  const double sum_before = SampleOf(before, "masa_hsm_sign_cpu_seconds_sum");
+  const double count_before = SampleOf(before, "masa_hsm_sign_cpu_seconds_count");
+  ASSERT_GE(sum_before, 0) << before;
+  ASSERT_GE(count_before, 0) << before;
+
+  ASSERT_EQ(Issue("admin", Serials("A", 160, 162), w().pdc_x).size(), 3u);
+  const std::string after = scrape();
+  // Three vouchers, three signatures at least (an audit checkpoint may have signed too),
+  // and the CPU they took.
+  EXPECT_GE(SampleOf(after, "masa_hsm_sign_cpu_seconds_count"), count_before + 3) << after;
+  EXPECT_GT(SampleOf(after, "masa_hsm_sign_cpu_seconds_sum"), sum_before) << after;
 }
 
 }  // namespace

@@ -8,9 +8,11 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/file.h"
 #include "common/secret.h"
 #include "common/status.h"
+#include "hsm/sign_cpu.h"
 #include "service/metrics.h"
 #include "signer/cms.h"
 
@@ -83,6 +85,16 @@ std::string HsmMetrics(const Stack& stack) {
   family("masa_hsm_token_failures_total", "counter",
          "Calls into the HSM token that failed or passed the call timeout.",
          [](const hsm::MemberStatus& m) { return m.failures; });
+  // A summary without quantiles: _sum over _count is the CPU of one signature, and _count
+  // pairs with _sum where masa_hsm_token_signatures_total (the group's successes) would not.
+  const hsm::SignCpu sign_cpu = hsm::SignCpuSoFar();
+  absl::StrAppend(&out,
+                  "# HELP masa_hsm_sign_cpu_seconds Thread CPU time spent inside the HSM "
+                  "module's C_SignInit and C_Sign calls (the signature itself with a software "
+                  "token), and the number of signing calls (failed ones, retries and probes "
+                  "included).\n# TYPE masa_hsm_sign_cpu_seconds summary\n",
+                  "masa_hsm_sign_cpu_seconds_sum ", absl::StrFormat("%.9f", sign_cpu.cpu_ns / 1e9),
+                  "\nmasa_hsm_sign_cpu_seconds_count ", sign_cpu.calls, "\n");
   if (stack.work_queue != nullptr) {
     absl::StrAppend(&out,
                     "# HELP masa_sign_stuck_workers Signing threads still inside an abandoned "

@@ -49,8 +49,8 @@ absl::StatusOr<std::unique_ptr<Stack>> OpenStack(const MasadConfig& config);
 
 // /metrics lines of the store writer (service::StoreMetricsText: commits, their times, map
 // growths; resets the slowest-commit gauge), of the HSM tokens (state, calls in flight,
-// signatures, failures per token) and of the signing queue's stuck workers, in the
-// Prometheus text format.
+// signatures, failures per token; the CPU time inside the signing calls, hsm/sign_cpu.h)
+// and of the signing queue's stuck workers, in the Prometheus text format.
 std::string HsmMetrics(const Stack& stack);
 
 // The configuration of a state folder: DIR/masad.toml when present, else the defaults with
