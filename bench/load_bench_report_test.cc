@@ -134,6 +134,38 @@ TEST(MetricsScrapeTest, StoreFiguresAreDeltasAndAbsentMetricsStayUnset) {
   EXPECT_FALSE(StoreFiguresBetween({}, {}).commits.has_value());
 }
 
+// Issue 14's CPU outside the signature, both sides from masad over the same phase: its CPU
+// less what its /metrics says the signing calls took.
+TEST(MetricsScrapeTest, SignatureCpuComesFromMasadsOwnSummary) {
+  const MetricSamples before = ParsePrometheusText(
+      "# TYPE masa_hsm_sign_cpu_seconds summary\n"
+      "masa_hsm_sign_cpu_seconds_sum 1.5\nmasa_hsm_sign_cpu_seconds_count 20000\n");
+  const MetricSamples after = ParsePrometheusText(
+      "masa_hsm_sign_cpu_seconds_sum 3.5\nmasa_hsm_sign_cpu_seconds_count 60000\n");
+  // 40000 signatures took 2 s: 50 us each. masad used 10 s for 40000 vouchers: 250 us a
+  // voucher, of which 200 outside the signature, 4 times the signature's own.
+  const SignCpuFigures f = SignCpuBetween(before, after, 10, 40000);
+  EXPECT_EQ(f.signatures, 40000);
+  EXPECT_THAT(f.cpu_us_per_signature.value_or(0), DoubleNear(50, 1e-9));
+  EXPECT_THAT(f.cpu_us_per_voucher_outside.value_or(0), DoubleNear(200, 1e-9));
+  EXPECT_THAT(f.outside_over_signature.value_or(0), DoubleNear(4, 1e-9));
+  // masad's CPU unknown: the signature's figures alone.
+  const SignCpuFigures no_cpu = SignCpuBetween(before, after, -1, 40000);
+  EXPECT_TRUE(no_cpu.cpu_us_per_signature.has_value());
+  EXPECT_FALSE(no_cpu.cpu_us_per_voucher_outside.has_value());
+  EXPECT_FALSE(no_cpu.outside_over_signature.has_value());
+  // No signature in the phase: nothing per signature, and no ratio to it.
+  const SignCpuFigures idle = SignCpuBetween(after, after, 1, 10);
+  EXPECT_EQ(idle.signatures, 0);
+  EXPECT_FALSE(idle.cpu_us_per_signature.has_value());
+  EXPECT_FALSE(idle.outside_over_signature.has_value());
+  // A masad that does not export the summary: every figure unset, never 0.
+  const SignCpuFigures absent = SignCpuBetween({}, ParsePrometheusText(kMetrics), 10, 40000);
+  EXPECT_FALSE(absent.signatures.has_value());
+  EXPECT_FALSE(absent.cpu_us_per_signature.has_value());
+  EXPECT_FALSE(absent.cpu_us_per_voucher_outside.has_value());
+}
+
 TEST(ProcStatsTest, ParsesStatIoAndSmaps) {
   std::string comm;
   // A thread name with a space and a parenthesis; utime 300 and stime 100 ticks.
@@ -173,6 +205,7 @@ BenchReport SampleReport() {
   r.command = "load_bench --duration 20";
   r.csign_per_s = 28500;
   r.csign_cpu_us_per_signature = 70;
+  r.csign_inside_cpu_us_per_signature = 62;
   PhaseFigures f;
   f.name = "open80";
   f.label = "open-loop 80% <test>";
@@ -184,6 +217,10 @@ BenchReport SampleReport() {
   f.disk_bytes_per_voucher = 5000;
   f.cpu_us_per_voucher = 120;
   f.cpu_us_per_voucher_outside_signature = 50;
+  f.masad_signatures = 180000;
+  f.masad_sign_cpu_us_per_signature = 60;
+  f.cpu_us_per_voucher_outside_masad_signature = 60;
+  f.outside_over_masad_signature_cpu = 1;
   f.masad_cpu_by_thread = {{"masa-signer", 120}, {"masa-store", 30}};
   f.heap_mb_start = 20;
   f.heap_mb_end = 21;
@@ -202,6 +239,7 @@ BenchReport SampleReport() {
   r.phases.push_back(f);
   r.ratios["open80_p99_ms"] = 30;
   r.ratios["end_to_end_over_csign"] = 0.5;
+  r.ratios["outside_over_masad_signature_cpu"] = 1;
   return r;
 }
 
@@ -210,13 +248,31 @@ TEST(ReportTest, JsonHasTheContractsKeysAndLeavesUnmeasuredFiguresOut) {
   EXPECT_EQ(j["command"], "load_bench --duration 20");
   EXPECT_EQ(j["csign_per_s"], 28500);
   EXPECT_EQ(j["csign_cpu_us_per_signature"], 70);
+  EXPECT_EQ(j["csign_inside_cpu_us_per_signature"], 62);
   ASSERT_EQ(j["phases"].size(), 1u);
   const nlohmann::json& p = j["phases"][0];
-  for (const char* key :
-       {"name", "seconds", "requests_per_s", "vouchers_per_s", "p50_ms", "p99_ms", "p999_ms",
-        "errors", "shed", "disk_bytes_per_voucher", "cpu_us_per_voucher",
-        "cpu_us_per_voucher_outside_signature", "masad_cpu_by_thread", "heap_mb_start",
-        "heap_mb_end", "rss_mb_without_map_end", "store", "slices"}) {
+  for (const char* key : {"name",
+                          "seconds",
+                          "requests_per_s",
+                          "vouchers_per_s",
+                          "p50_ms",
+                          "p99_ms",
+                          "p999_ms",
+                          "errors",
+                          "shed",
+                          "disk_bytes_per_voucher",
+                          "cpu_us_per_voucher",
+                          "cpu_us_per_voucher_outside_signature",
+                          "masad_signatures",
+                          "masad_sign_cpu_us_per_signature",
+                          "cpu_us_per_voucher_outside_masad_signature",
+                          "outside_over_masad_signature_cpu",
+                          "masad_cpu_by_thread",
+                          "heap_mb_start",
+                          "heap_mb_end",
+                          "rss_mb_without_map_end",
+                          "store",
+                          "slices"}) {
     EXPECT_TRUE(p.contains(key)) << key;
   }
   EXPECT_TRUE(p["disk_bytes_per_voucher"].is_number());
@@ -229,6 +285,8 @@ TEST(ReportTest, JsonHasTheContractsKeysAndLeavesUnmeasuredFiguresOut) {
     EXPECT_TRUE(p["slices"][1][key].is_number()) << key;
   }
   EXPECT_EQ(j["ratios"]["open80_p99_ms"], 30);
+  EXPECT_EQ(j["ratios"]["outside_over_masad_signature_cpu"], 1);
+  EXPECT_EQ(p["masad_sign_cpu_us_per_signature"], 60);
   EXPECT_FALSE(j["ratios"].contains("prefilled_over_empty"));
   EXPECT_FALSE(j.contains("prefill"));
 }
@@ -253,6 +311,9 @@ TEST(ReportTest, WritesSelfContainedFiles) {
   EXPECT_THAT(latency, ::testing::HasSubstr("&lt;test&gt;"));  // the label escaped
   const std::string html = read("load_bench.html");
   EXPECT_THAT(html, ::testing::HasSubstr("<svg"));
+  // The phase's row: CPU per voucher, the signature's CPU in masad, masad's CPU outside it
+  // and their ratio.
+  EXPECT_THAT(html, ::testing::HasSubstr("<td>120.0</td><td>60.0</td><td>60.0</td><td>1.00</td>"));
   // Self-contained: no script and nothing fetched from anywhere.
   EXPECT_THAT(html, ::testing::Not(::testing::HasSubstr("<script")));
   EXPECT_THAT(html, ::testing::Not(::testing::HasSubstr("src=")));

@@ -15,6 +15,7 @@
 #include "bench/internal/load_client.h"
 #include "common/secret.h"
 #include "hsm/pkcs11.h"
+#include "hsm/sign_cpu.h"
 #include "tools/state.h"
 
 namespace masa::bench {
@@ -152,6 +153,7 @@ CSignFigures RawCSign(const std::string& state, int threads, double seconds) {
   std::atomic<uint64_t> total{0}, failures{0};
   std::vector<std::thread> pool;
   const double cpu0 = CpuSecondsOf(getpid());
+  const hsm::SignCpu inside0 = hsm::SignCpuSoFar();
   const int64_t start = NowNs();
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&] {
@@ -169,12 +171,17 @@ CSignFigures RawCSign(const std::string& state, int threads, double seconds) {
   for (auto& t : pool) t.join();
   const double elapsed = (NowNs() - start) / 1e9;
   const double cpu = CpuSecondsOf(getpid()) - cpu0;
+  const hsm::SignCpu inside = hsm::SignCpuSoFar();
   if (failures > 0)
     std::fprintf(stderr, "load_bench: %lu C_Sign failures\n",
                  static_cast<unsigned long>(failures.load()));
   CSignFigures f;
   f.per_s = total / elapsed;
   if (total > 0) f.cpu_us_per_signature = cpu * 1e6 / static_cast<double>(total.load());
+  if (inside.calls > inside0.calls) {
+    f.inside_cpu_us_per_signature =
+        (inside.cpu_ns - inside0.cpu_ns) / 1e3 / static_cast<double>(inside.calls - inside0.calls);
+  }
   return f;
 }
 

@@ -140,6 +140,20 @@ StoreFigures StoreFiguresBetween(const MetricSamples& before, const MetricSample
   return f;
 }
 
+SignCpuFigures SignCpuBetween(const MetricSamples& before, const MetricSamples& after,
+                              double masad_cpu_s, double vouchers) {
+  SignCpuFigures f;
+  const std::optional<double> cpu_s = Delta(before, after, "masa_hsm_sign_cpu_seconds_sum");
+  f.signatures = Delta(before, after, "masa_hsm_sign_cpu_seconds_count");
+  if (!cpu_s || !f.signatures) return f;
+  f.cpu_us_per_signature = Per(cpu_s, f.signatures, 1e6);
+  if (masad_cpu_s >= 0 && vouchers > 0) {
+    f.cpu_us_per_voucher_outside = (masad_cpu_s - *cpu_s) * 1e6 / vouchers;
+    f.outside_over_signature = Per(f.cpu_us_per_voucher_outside, f.cpu_us_per_signature, 1);
+  }
+  return f;
+}
+
 MetricSamples ScrapeMetrics(uint16_t port) {
   if (port == 0) return {};
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -50,4 +50,20 @@ struct StoreFigures {
 
 StoreFigures StoreFiguresBetween(const MetricSamples& before, const MetricSamples& after);
 
+// masad's CPU of one phase split at the HSM signature, both parts measured inside masad
+// over the same span: the signatures' own CPU is the delta of the summary
+// masa_hsm_sign_cpu_seconds (thread CPU inside C_SignInit and C_Sign, and those calls).
+struct SignCpuFigures {
+  std::optional<double> signatures;            // masa_hsm_sign_cpu_seconds_count
+  std::optional<double> cpu_us_per_signature;  // _sum / _count (unset without a signature)
+  // (masad's CPU - the signatures' CPU) / vouchers, and that over cpu_us_per_signature.
+  std::optional<double> cpu_us_per_voucher_outside;
+  std::optional<double> outside_over_signature;
+};
+
+// `masad_cpu_s` is masad's whole CPU time over the phase (negative: unknown), `vouchers`
+// the vouchers it issued meanwhile. Figures that cannot be made stay unset.
+SignCpuFigures SignCpuBetween(const MetricSamples& before, const MetricSamples& after,
+                              double masad_cpu_s, double vouchers);
+
 }  // namespace masa::bench

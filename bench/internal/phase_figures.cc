@@ -45,6 +45,15 @@ PhaseFigures MakePhaseFigures(const std::string& name, const PhaseResult& r,
   if (vouchers > 0 && before.cpu_s >= 0 && after.cpu_s >= before.cpu_s) {
     f.cpu_us_per_voucher = (after.cpu_s - before.cpu_s) * 1e6 / vouchers;
   }
+  // The signature's CPU measured inside masad over the same phase, so both sides of
+  // "outside / signature" come from one process and one time span.
+  const SignCpuFigures sign = SignCpuBetween(
+      before.metrics, after.metrics,
+      before.cpu_s >= 0 && after.cpu_s >= before.cpu_s ? after.cpu_s - before.cpu_s : -1, vouchers);
+  f.masad_signatures = sign.signatures;
+  f.masad_sign_cpu_us_per_signature = sign.cpu_us_per_signature;
+  f.cpu_us_per_voucher_outside_masad_signature = sign.cpu_us_per_voucher_outside;
+  f.outside_over_masad_signature_cpu = sign.outside_over_signature;
   if (r.seconds > 0) {
     for (const auto& [thread, s] : after.thread_cpu_s) {
       auto b = before.thread_cpu_s.find(thread);
@@ -92,10 +101,26 @@ void PrintPhaseFigures(const PhaseFigures& f) {
               opt(f.disk_bytes_per_voucher), opt(f.device_bytes_per_voucher),
               opt(f.cpu_us_per_voucher));
   if (f.cpu_us_per_voucher_outside_signature) {
-    std::printf(" (%.1f outside the signature)", *f.cpu_us_per_voucher_outside_signature);
+    std::printf(" (%.1f less the raw C_Sign phase's signature)",
+                *f.cpu_us_per_voucher_outside_signature);
   }
   std::printf("; heap %.1f->%.1f MB, RSS without the map %.1f->%.1f MB\n", opt(f.heap_mb_start),
               opt(f.heap_mb_end), opt(f.rss_mb_without_map_start), opt(f.rss_mb_without_map_end));
+  if (f.masad_signatures) {
+    std::printf("%s   signature CPU inside masad: %.1f us a signature (%.0f signatures)", pad,
+                opt(f.masad_sign_cpu_us_per_signature), *f.masad_signatures);
+    if (f.cpu_us_per_voucher_outside_masad_signature) {
+      std::printf("; masad CPU outside it %.1f us/voucher",
+                  *f.cpu_us_per_voucher_outside_masad_signature);
+    }
+    if (f.outside_over_masad_signature_cpu) {
+      std::printf(" = %.2f of the signature's", *f.outside_over_masad_signature_cpu);
+    }
+    std::printf("\n");
+  } else if (f.metrics_read) {
+    std::printf("%s   signature CPU inside masad: not exported (no masa_hsm_sign_cpu_seconds)\n",
+                pad);
+  }
   if (!f.masad_cpu_by_thread.empty()) {
     std::printf("%s   masad CPU by thread (%% of a core):", pad);
     for (const auto& [thread, pct] : f.masad_cpu_by_thread) {

@@ -31,13 +31,16 @@ struct DaemonSnapshot {
 // GET /metrics (which resets masa_store_commit_max_seconds: take one right before a phase).
 DaemonSnapshot TakeDaemonSnapshot(pid_t pid, uint16_t metrics_port);
 
-// `name` and `label` as PhaseFigures has them; `csign_cpu_us` the CPU microseconds of one
-// raw C_Sign (unset until that phase ran: then the "outside the signature" figure is unset).
+// `name` and `label` as PhaseFigures has them. The signature's CPU and masad's CPU outside
+// it come from masad's masa_hsm_sign_cpu_seconds in the two snapshots (unset when masad
+// does not export it); cpu_us_per_voucher_outside_signature waits for the raw C_Sign phase
+// (SetOutsideSignature).
 PhaseFigures MakePhaseFigures(const std::string& name, const PhaseResult& r,
                               const DaemonSnapshot& before, const DaemonSnapshot& after,
                               int slice_s);
 
-// Fills cpu_us_per_voucher_outside_signature of every phase once the C_Sign cost is known.
+// Fills cpu_us_per_voucher_outside_signature once the raw C_Sign phase's CPU per signature
+// (`csign_cpu_us`) is known.
 void SetOutsideSignature(PhaseFigures* f, double csign_cpu_us);
 
 // Prints the slices, the worst one, and the /proc and store figures under the phase's

@@ -95,6 +95,7 @@ nlohmann::json ReportJson(const BenchReport& report) {
   j["command"] = report.command;
   Put(j, "csign_per_s", report.csign_per_s);
   Put(j, "csign_cpu_us_per_signature", report.csign_cpu_us_per_signature);
+  Put(j, "csign_inside_cpu_us_per_signature", report.csign_inside_cpu_us_per_signature);
   j["slice_seconds"] = report.slice_s;
   if (report.prefill) {
     nlohmann::json p = {{"vouchers", report.prefill->vouchers},
@@ -122,6 +123,11 @@ nlohmann::json ReportJson(const BenchReport& report) {
     Put(p, "device_bytes_per_voucher", f.device_bytes_per_voucher);
     Put(p, "cpu_us_per_voucher", f.cpu_us_per_voucher);
     Put(p, "cpu_us_per_voucher_outside_signature", f.cpu_us_per_voucher_outside_signature);
+    Put(p, "masad_signatures", f.masad_signatures);
+    Put(p, "masad_sign_cpu_us_per_signature", f.masad_sign_cpu_us_per_signature);
+    Put(p, "cpu_us_per_voucher_outside_masad_signature",
+        f.cpu_us_per_voucher_outside_masad_signature);
+    Put(p, "outside_over_masad_signature_cpu", f.outside_over_masad_signature_cpu);
     if (!f.masad_cpu_by_thread.empty()) {
       nlohmann::json threads = nlohmann::json::object();
       for (const auto& [name, pct] : f.masad_cpu_by_thread) threads[name] = pct;
@@ -313,6 +319,10 @@ std::string ReportHtml(const BenchReport& r) {
   if (r.csign_cpu_us_per_signature) {
     h << ", " << Fmt("%.1f", *r.csign_cpu_us_per_signature) << " CPU &micro;s per signature";
   }
+  if (r.csign_inside_cpu_us_per_signature) {
+    h << " (" << Fmt("%.1f", *r.csign_inside_cpu_us_per_signature)
+      << " inside C_SignInit and C_Sign)";
+  }
   if (r.csign_per_s) h << "</p>\n";
   if (r.prefill) {
     h << "<p>prefill: " << r.prefill->vouchers << " vouchers in " << Fmt("%.1f", r.prefill->seconds)
@@ -326,7 +336,8 @@ std::string ReportHtml(const BenchReport& r) {
        "<th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>worst "
     << r.slice_s
     << " s p99</th><th>errors</th><th>shed</th><th>disk B/voucher</th><th>CPU &micro;s/voucher"
-       "</th><th>outside signature</th></tr>\n";
+       "</th><th>signature CPU &micro;s (in masad)</th><th>outside signature</th>"
+       "<th>outside / signature</th></tr>\n";
   auto opt = [](const std::optional<double>& v, const char* format) {
     return v ? Fmt(format, *v) : std::string("&ndash;");
   };
@@ -339,7 +350,9 @@ std::string ReportHtml(const BenchReport& r) {
       << (worst ? Fmt("%.2f", worst->p99_ms) : "&ndash;") << "</td><td>" << f.errors << "</td><td>"
       << f.shed << "</td><td>" << opt(f.disk_bytes_per_voucher, "%.0f") << "</td><td>"
       << opt(f.cpu_us_per_voucher, "%.1f") << "</td><td>"
-      << opt(f.cpu_us_per_voucher_outside_signature, "%.1f") << "</td></tr>\n";
+      << opt(f.masad_sign_cpu_us_per_signature, "%.1f") << "</td><td>"
+      << opt(f.cpu_us_per_voucher_outside_masad_signature, "%.1f") << "</td><td>"
+      << opt(f.outside_over_masad_signature_cpu, "%.2f") << "</td></tr>\n";
   }
   h << "</table>\n";
   for (const PhaseFigures& f : r.phases) {
