@@ -109,8 +109,7 @@ absl::Status ServiceImpl::IssueComponentVouchers(const Caller& caller, Component
 
   // --- per component: every one must be issuable, or none is ---
   auto request = std::make_shared<store::VoucherRequest>();
-  request->id = internal::NewRequestId(Now());
-  request->organization_id = org;
+  request->organization_id = org;  // its id is made when it is written (below)
   request->requested_by = caller.principal_id();
   request->requested_at = Now();
   request->ien = options_.vendor_ien;
@@ -148,9 +147,7 @@ absl::Status ServiceImpl::IssueComponentVouchers(const Caller& caller, Component
       return reject(s);
     }
     store::Voucher v;
-    v.id = internal::NewVoucherId(Now());
-    v.request_id = request->id;
-    v.organization_id = org;
+    v.organization_id = org;  // id and request_id: made when it is written (below)
     v.ien = comp->ien;
     v.serial_number = serial;
     v.status = StoredStatus(VoucherStatus::kCompleted);
@@ -190,10 +187,13 @@ absl::Status ServiceImpl::IssueComponentVouchers(const Caller& caller, Component
       return;
     }
     auto out = std::make_shared<std::vector<ComponentVoucher>>();
-    auto body = [request, plan, tpm, actor, out, vendor_org = options_.vendor_organization_id,
+    auto body = [this, request, plan, tpm, actor, out, vendor_org = options_.vendor_organization_id,
                  cms = std::move(cms)](internal::Operation& op) -> absl::Status {
       store::WriteTxn& txn = op.txn();
-      out->clear();                         // the writer may run this again after growing the map
+      out->clear();  // the writer may run this again after growing the map
+      // Ids made on the writer thread grow in commit order (see RequestVouchers).
+      store::VoucherRequest req = *request;
+      req.id = internal::NewRequestId(Now());
       std::optional<AccessContext> access;  // loaded here only when a component moved group
       for (size_t k = 0; k < plan->size(); ++k) {
         const Planned& p = (*plan)[k];
@@ -207,6 +207,8 @@ absl::Status ServiceImpl::IssueComponentVouchers(const Caller& caller, Component
           return s;
         }
         store::Voucher v = p.record;
+        v.id = internal::NewVoucherId(Now());
+        v.request_id = req.id;
         v.cms = *cms[k];
         MASA_ASSIGN_OR_RETURN(uint64_t seq,
                               op.Audit("voucher.issue", Target(v.organization_id, v.id),
@@ -220,9 +222,9 @@ absl::Status ServiceImpl::IssueComponentVouchers(const Caller& caller, Component
         MASA_RETURN_IF_ERROR(
             internal::CountSignatures(txn, first.signing_key_id, plan->size(), first.created_at));
       }
-      MASA_RETURN_IF_ERROR(txn.Insert(*request));
+      MASA_RETURN_IF_ERROR(txn.Insert(req));
       return op
-          .Audit("request.create", Target(request->organization_id, request->id),
+          .Audit("request.create", Target(req.organization_id, req.id),
                  absl::StrCat("ok: ", plan->size(), " component vouchers issued"))
           .status();
     };

@@ -238,8 +238,7 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
 
   // --- per serial ---
   auto request = std::make_shared<store::VoucherRequest>();
-  request->id = internal::NewRequestId(Now());
-  request->organization_id = org;
+  request->organization_id = org;  // its id is made when it is written (below)
   request->requested_by = caller.principal_id();
   request->requested_at = Now();
   request->ien = ien;
@@ -253,7 +252,6 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
   request->pdc_organization = pdc.organization;
 
   auto result = std::make_shared<RequestResult>();
-  result->req_id = request->id;
   result->serials.resize(n);
   auto plan = std::make_shared<std::vector<Planned>>();
   auto fan = std::make_shared<Fanout>();
@@ -290,9 +288,7 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
       }
     }
     store::Voucher v;
-    v.id = internal::NewVoucherId(Now());
-    v.request_id = request->id;
-    v.organization_id = org;
+    v.organization_id = org;  // id and request_id: made when it is written (below)
     v.ien = ien;
     v.serial_number = serial;
     v.status = StoredStatus(VoucherStatus::kCompleted);
@@ -339,12 +335,18 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
       return;
     }
     auto out = std::make_shared<RequestResult>();
-    auto body = [request, result, plan, actor, override_conflicts, now, out,
+    auto body = [this, request, result, plan, actor, override_conflicts, now, out,
                  vendor_org = options_.vendor_organization_id,
                  cms = std::move(cms)](internal::Operation& op) -> absl::Status {
       store::WriteTxn& txn = op.txn();
       *out = *result;
       store::VoucherRequest req = *request;
+      // The ids are made here, on the store's one writer thread, so that they grow in commit
+      // order: made when the request came in, a request signed faster than an earlier one
+      // would commit a smaller id after a larger one, and LMDB would split the last page of
+      // each table keyed by them in half instead of appending to it.
+      req.id = internal::NewRequestId(Now());
+      out->req_id = req.id;
       size_t issued = 0;
       std::optional<AccessContext> access;  // loaded here only when a serial moved group
       for (size_t k = 0; k < plan->size(); ++k) {
@@ -373,6 +375,8 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
           }
         }
         store::Voucher v = p.record;
+        v.id = internal::NewVoucherId(Now());
+        v.request_id = req.id;
         v.cms = *cms[k];
         MASA_ASSIGN_OR_RETURN(uint64_t seq,
                               op.Audit("voucher.issue", Target(v.organization_id, v.id),
