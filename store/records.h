@@ -188,6 +188,10 @@ struct Voucher {
   // is cut out of `cms` at this offset and kept once under its SHA-256 (see store.h).
   std::string cms_certificates_sha256;
   uint64_t cms_certificates_offset = 0;
+  // Likewise the pinned-domain-cert text of the voucher inside `cms` (schema 7), cut out of
+  // what remains once the certificate set is out.
+  std::string cms_pdc_sha256;
+  uint64_t cms_pdc_offset = 0;
   std::string unknown_fields;
 };
 

@@ -13,7 +13,6 @@
 #include <mutex>
 #include <thread>
 
-#include "common/testing/der.h"
 #include "gtest/gtest.h"
 #include "store/internal/codec.h"
 #include "store/internal/raw_env_test_util.h"
@@ -23,7 +22,6 @@
 namespace masa::store {
 namespace {
 
-using ::masa::testing::DerTlv;
 using testing::TempDir;
 using testing::WithRawEnv;
 using testing::TestOptions;
@@ -281,98 +279,6 @@ TEST(StoreTest, MigratesSchemaThreeByBuildingThePinIndex) {
   EXPECT_EQ((*pins)[0].voucher_id, "v-10");
   EXPECT_EQ((*pins)[1].pdc_sha256, std::string(32, 'b'));
   EXPECT_EQ((*pins)[1].voucher_id, "v-17");  // key order: v-17 before v-3
-}
-
-// A CMS ContentInfo shaped like a signed voucher: SignedData with a certificate set.
-std::string FakeSignedCms(const std::string& content, const std::string& certificates) {
-  const std::string signed_data_oid("\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02", 9);
-  std::string sd = DerTlv(0x02, "\x03") + DerTlv(0x31, "") +
-                   DerTlv(0x30, DerTlv(0x06, "\x2a") + DerTlv(0xa0, DerTlv(0x04, content))) +
-                   DerTlv(0xa0, certificates) + DerTlv(0x31, DerTlv(0x30, "signer info"));
-  return DerTlv(0x30, DerTlv(0x06, signed_data_oid) + DerTlv(0xa0, DerTlv(0x30, sd)));
-}
-
-// Vouchers signed with one key share their certificate chain: it is stored once and put
-// back on every read, byte for byte; the stored records are that much smaller.
-TEST(StoreTest, VoucherCertificateSetsAreStoredOnceAndRestoredExactly) {
-  TempDir dir;
-  const std::string chain =
-      DerTlv(0x30, std::string(520, 'A')) + DerTlv(0x30, std::string(540, 'B'));
-  const std::string other_chain = DerTlv(0x30, std::string(300, 'C'));
-  std::vector<Voucher> vouchers;
-  for (int i = 0; i < 5; ++i) {
-    Voucher v = MakeVoucher(i);
-    v.cms = FakeSignedCms("voucher " + std::to_string(i) + std::string(900, 'j'),
-                          i == 4 ? other_chain : chain);
-    vouchers.push_back(v);
-  }
-  Voucher plain = MakeVoucher(5);  // not a CMS: stored whole
-  {
-    auto store = Store::Open(TestOptions(dir));
-    ASSERT_TRUE(store.ok()) << store.status();
-    WriteBatch b;
-    for (const auto& v : vouchers) b.Insert(v);
-    b.Insert(plain);
-    ASSERT_TRUE((*store)->Write(std::move(b)).ok());
-    Voucher renewed;
-    {
-      auto snap = (*store)->Read();
-      for (const auto& v : vouchers) {
-        auto got = snap->Get<Voucher>(v.id);
-        ASSERT_TRUE(got.ok()) << got.status();
-        EXPECT_EQ(got->cms, v.cms) << v.id;
-        EXPECT_TRUE(got->cms_certificates_sha256.empty());
-        EXPECT_EQ(got->cms_certificates_offset, 0u);
-      }
-      EXPECT_EQ(snap->Get<Voucher>(plain.id)->cms, plain.cms);
-      auto listed = snap->List<Voucher>();
-      ASSERT_TRUE(listed.ok()) << listed.status();
-      ASSERT_EQ(listed->size(), 6u);
-      EXPECT_EQ((*listed)[2].cms, vouchers[2].cms);
-      // A renewal rewrites the record; the set is still shared, not stored again.
-      renewed = *snap->Get<Voucher>("v-1");
-    }
-    renewed.cms = FakeSignedCms("renewed", chain);
-    ASSERT_TRUE((*store)->Write(WriteBatch().Put(renewed)).ok());
-    EXPECT_EQ((*store)->Read()->Get<Voucher>("v-1")->cms, renewed.cms);
-  }
-  // On disk: two sets (one per chain), and records without them.
-  std::string first_set_key;
-  WithRawEnv(dir.path(), [&](MDB_txn* txn) {
-    MDB_dbi sets, records;
-    ASSERT_EQ(mdb_dbi_open(txn, "cms_certificates", 0, &sets), 0);
-    MDB_stat st;
-    ASSERT_EQ(mdb_stat(txn, sets, &st), 0);
-    EXPECT_EQ(st.ms_entries, 2u);
-    ASSERT_EQ(mdb_dbi_open(txn, "vouchers", 0, &records), 0);
-    MDB_val k{3, const_cast<char*>("v-0")}, d;
-    ASSERT_EQ(mdb_get(txn, records, &k, &d), 0);
-    EXPECT_LT(d.mv_size + chain.size() / 2, vouchers[0].cms.size());
-    // Damage the shared set of the first chain.
-    MDB_cursor* c = nullptr;
-    ASSERT_EQ(mdb_cursor_open(txn, sets, &c), 0);
-    MDB_val sk, sd;
-    for (int rc = mdb_cursor_get(c, &sk, &sd, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(c, &sk, &sd, MDB_NEXT)) {
-      if (sd.mv_size == DerTlv(0xa0, chain).size())
-        first_set_key.assign(static_cast<char*>(sk.mv_data), sk.mv_size);
-    }
-    mdb_cursor_close(c);
-    ASSERT_FALSE(first_set_key.empty());
-    std::string damaged = DerTlv(0xa0, chain);
-    damaged[100] ^= 1;
-    MDB_val dk{first_set_key.size(), first_set_key.data()}, dv{damaged.size(), damaged.data()};
-    ASSERT_EQ(mdb_put(txn, sets, &dk, &dv, 0), 0);
-  });
-  auto store = Store::Open(TestOptions(dir));
-  ASSERT_TRUE(store.ok()) << store.status();
-  auto damaged = (*store)->Read()->Get<Voucher>("v-0");
-  EXPECT_TRUE(absl::IsDataLoss(damaged.status())) << damaged.status();
-  EXPECT_NE(damaged.status().message().find("certificate set does not match its hash"),
-            absl::string_view::npos)
-      << damaged.status();
-  // A voucher with the other chain is unaffected.
-  EXPECT_EQ((*store)->Read()->Get<Voucher>("v-4")->cms, vouchers[4].cms);
 }
 
 // Under a steady stream, batches that arrive within min_commit_interval of the previous

@@ -42,4 +42,6 @@ absl::Status MigrateAddPinIndex(MDB_txn* txn, const Dbs& dbs) {
 
 absl::Status MigrateAddKeyApprovals(MDB_txn*, const Dbs&) { return absl::OkStatus(); }
 
+absl::Status MigrateAddCmsPdcs(MDB_txn*, const Dbs&) { return absl::OkStatus(); }
+
 }  // namespace masa::store::internal

@@ -39,16 +39,20 @@ absl::Status MigrateIdsToUuids(MDB_txn* txn, const Dbs& dbs);  // migrate_ids.cc
 // (KeyRecord's new fields decode with defaults from older records).
 absl::Status MigrateAddKeyApprovals(MDB_txn* txn, const Dbs& dbs);  // migrate_indexes.cc
 
+// 6 -> 7: the cms_pdcs table, which opening creates empty. Vouchers written before keep
+// their pinned-domain-cert inline and read as they did (no cms_pdc_sha256); only new and
+// renewed records are stored without it. Rewriting every voucher here would hold the open
+// for minutes on a large store, for pages that are never written again.
+absl::Status MigrateAddCmsPdcs(MDB_txn* txn, const Dbs& dbs);  // migrate_indexes.cc
+
 // A schema migration: runs inside the open-time write txn, from version `from` to from+1.
 struct Migration {
   uint64_t from;
   absl::Status (*run)(MDB_txn* txn, const Dbs& dbs);
 };
 
-inline constexpr Migration kMigrations[] = {{1, MigrateAddRequestIndex},
-                                            {2, MigrateSerialIndexSummaries},
-                                            {3, MigrateAddPinIndex},
-                                            {4, MigrateIdsToUuids},
-                                            {5, MigrateAddKeyApprovals}};
+inline constexpr Migration kMigrations[] = {
+    {1, MigrateAddRequestIndex}, {2, MigrateSerialIndexSummaries}, {3, MigrateAddPinIndex},
+    {4, MigrateIdsToUuids},      {5, MigrateAddKeyApprovals},      {6, MigrateAddCmsPdcs}};
 
 }  // namespace masa::store::internal

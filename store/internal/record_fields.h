@@ -144,6 +144,8 @@ void Fields(V& v, Voucher& r) {
   v(24, r.cms_certificates_sha256);
   v(25, r.cms_certificates_offset);
   v(26, r.superseded_at);
+  v(27, r.cms_pdc_sha256);
+  v(28, r.cms_pdc_offset);
 }
 
 // The serial index value: the same tags as the Voucher fields it copies.

@@ -1,5 +1,6 @@
 // Records as they sit in their tables: decoding with kDataLoss, and the stored form of a
-// voucher, whose CMS certificate set is kept once in cms_certificates (see tables.h).
+// voucher, whose CMS certificate set and pinned-domain-cert are kept once, in
+// cms_certificates and cms_pdcs (see tables.h).
 #pragma once
 
 #include <string>
@@ -33,7 +34,8 @@ absl::StatusOr<T> DecodeRecord(std::string_view bytes, std::string_view key) {
 
 // The bytes to store for `r`. A voucher whose CMS is a SignedData with certificates is
 // stored without them: the set goes to cms_certificates under its SHA-256 (unless it is
-// there already) and the record names the hash and where the set was cut out.
+// there already) and the record names the hash and where the set was cut out. So does the
+// base64 text of its pinned-domain-cert, when its content is a JSON voucher, to cms_pdcs.
 template <typename T>
 absl::StatusOr<std::string> EncodeStored(MDB_txn*, const Dbs&, const T& r) {
   return Encode(r);
@@ -42,7 +44,8 @@ template <>
 absl::StatusOr<std::string> EncodeStored(MDB_txn* txn, const Dbs& dbs, const Voucher& v);
 
 // The record stored as `bytes` under `key`, as handed out: a voucher's CMS whole again,
-// byte for byte. kDataLoss when its certificate set is missing or does not match its hash.
+// byte for byte. kDataLoss when its certificate set or pinned-domain-cert is missing or
+// does not match its hash.
 template <typename T>
 absl::StatusOr<T> DecodeStored(MDB_txn*, const Dbs&, std::string_view bytes, std::string_view key) {
   return DecodeRecord<T>(bytes, key);

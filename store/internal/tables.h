@@ -18,6 +18,9 @@
 //   idx_serial_pin       ien 0x00 serial 0x00 org 0x00 pdc SHA-256 -> SerialPin, present
 //                        while an unarchived voucher has that pin (schema 4)
 //   key_approvals        id -> KeyApprovalRecord, open two-person approvals (schema 6)
+//   cms_pdcs             SHA-256 -> the pinned-domain-cert text (base64) cut out of stored
+//                        vouchers' CMS: every voucher of a customer's pin carries the same
+//                        one, kept once (schema 7)
 //
 // Voucher and request ids (keys of vouchers and voucher_requests, and inside every voucher
 // index) are UUIDv7 text since schema 5; before, "v-"/"req-" + hex (see migrations.h).
@@ -51,6 +54,7 @@ enum Db : int {
   kIdxSerialPin,
   kCmsCertificates,
   kKeyApprovals,
+  kCmsPdcs,
   kDbCount
 };
 
@@ -74,7 +78,8 @@ inline constexpr const char* kDbNames[kDbCount] = {"meta",
                                                    "idx_voucher_request",
                                                    "idx_serial_pin",
                                                    "cms_certificates",
-                                                   "key_approvals"};
+                                                   "key_approvals",
+                                                   "cms_pdcs"};
 
 // The handles of the open databases (MDB_dbi is unsigned int).
 struct Dbs {
