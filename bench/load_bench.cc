@@ -530,13 +530,13 @@ int main(int argc, char** argv) {
   std::printf(
       "\nSUMMARY: %.0f vouchers/s (%.1f req/s x %d serials) = %.2f of C_Sign %.0f/s, "
       "sustained %.0f/s = %.2f; max p50/p99/p99.9 %.1f/%.1f/%.1f ms; at 80%% p99 %.1f ms "
-      "(worst slice %.1f); disk %.0f B/voucher; heap %.0f->%.0f MB (peak %.0f)\n",
+      "(worst slice %.1f); the store wrote %.0f B/voucher (write_bytes %.0f); heap %.0f->%.0f MB (peak %.0f)\n",
       vps, closed.requests_per_s, o.serials_per_request, csign.per_s > 0 ? vps / csign.per_s : 0,
       csign.per_s, sustained, csign.per_s > 0 ? sustained / csign.per_s : 0, closed.p50_ms,
       closed.p99_ms, closed.p999_ms, ratios.count("open80_p99_ms") ? ratios["open80_p99_ms"] : 0,
       ratios.count("open80_worst_slice_p99_ms") ? ratios["open80_worst_slice_p99_ms"] : 0,
-      closed.disk_bytes_per_voucher.value_or(-1), idle.anon_kb / 1024.0, last.anon_kb / 1024.0,
-      peak_anon / 1024.0);
+      closed.store_bytes_per_voucher.value_or(-1), closed.disk_bytes_per_voucher.value_or(-1),
+      idle.anon_kb / 1024.0, last.anon_kb / 1024.0, peak_anon / 1024.0);
   if (const PhaseFigures* g = Find(run, "grpc")) {
     std::printf(
         "gRPC SUMMARY: %.0f vouchers/s (%.1f GetOwnershipVouchers/s x %d components, %d in "

@@ -178,6 +178,8 @@ TEST(ProcStatsTest, ParsesStatIoAndSmaps) {
                               "cancelled_write_bytes: 4096\n"),
             8192);
   EXPECT_EQ(ParseIoWriteBytes(""), -1);
+  EXPECT_EQ(ParseIoField("rchar: 1\nwchar: 20480\nsyscw: 5\n", "wchar"), 20480);
+  EXPECT_EQ(ParseIoField("rchar: 1\n", "wchar"), -1);
   // /sys/block/vda/stat: the 7th field is sectors written.
   EXPECT_EQ(ParseBlockStatWriteBytes("  924773    68414 19287762  3430219 24623689   799728 "
                                      "609142848 19544996        0  1634376 23810327"),
@@ -215,6 +217,7 @@ BenchReport SampleReport() {
   f.p99_ms = 30;
   f.p999_ms = 60;
   f.disk_bytes_per_voucher = 5000;
+  f.store_bytes_per_voucher = 4200;
   f.cpu_us_per_voucher = 120;
   f.cpu_us_per_voucher_outside_signature = 50;
   f.masad_signatures = 180000;
@@ -261,6 +264,7 @@ TEST(ReportTest, JsonHasTheContractsKeysAndLeavesUnmeasuredFiguresOut) {
                           "errors",
                           "shed",
                           "disk_bytes_per_voucher",
+                          "store_bytes_per_voucher",
                           "cpu_us_per_voucher",
                           "cpu_us_per_voucher_outside_signature",
                           "masad_signatures",
@@ -276,6 +280,7 @@ TEST(ReportTest, JsonHasTheContractsKeysAndLeavesUnmeasuredFiguresOut) {
     EXPECT_TRUE(p.contains(key)) << key;
   }
   EXPECT_TRUE(p["disk_bytes_per_voucher"].is_number());
+  EXPECT_EQ(p["store_bytes_per_voucher"], 4200);
   EXPECT_EQ(p["masad_cpu_by_thread"]["masa-signer"], 120);
   EXPECT_EQ(p["store"]["commits"], 400);
   EXPECT_FALSE(p["store"].contains("gate_wait_ms"));  // not measured: absent, not 0

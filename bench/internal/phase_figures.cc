@@ -11,6 +11,7 @@ DaemonSnapshot TakeDaemonSnapshot(pid_t pid, uint16_t metrics_port) {
   s.thread_cpu_s = ThreadCpuSecondsOf(pid);
   s.write_bytes = DiskWriteBytesOf(pid);
   s.device_write_bytes = DeviceWriteBytesOf(MappedFileOf(pid));
+  s.store_write_chars = ThreadWriteCharsOf(pid, "masa-store");
   s.memory = MemoryOf(pid);
   s.mapped = MappedRssOf(pid);
   return s;
@@ -41,6 +42,11 @@ PhaseFigures MakePhaseFigures(const std::string& name, const PhaseResult& r,
       after.device_write_bytes >= before.device_write_bytes) {
     f.device_bytes_per_voucher =
         static_cast<double>(after.device_write_bytes - before.device_write_bytes) / vouchers;
+  }
+  if (vouchers > 0 && before.store_write_chars >= 0 &&
+      after.store_write_chars >= before.store_write_chars) {
+    f.store_bytes_per_voucher =
+        static_cast<double>(after.store_write_chars - before.store_write_chars) / vouchers;
   }
   if (vouchers > 0 && before.cpu_s >= 0 && after.cpu_s >= before.cpu_s) {
     f.cpu_us_per_voucher = (after.cpu_s - before.cpu_s) * 1e6 / vouchers;
@@ -97,9 +103,11 @@ void PrintPhaseFigures(const PhaseFigures& f) {
     std::printf("%s   worst slice: p99 %.2f ms at %.0f s\n", pad, worst->p99_ms, worst->start_s);
   }
   auto opt = [](const std::optional<double>& v) { return v ? *v : -1.0; };
-  std::printf("%s   disk %.0f B/voucher (device %.0f), masad CPU %.1f us/voucher", pad,
-              opt(f.disk_bytes_per_voucher), opt(f.device_bytes_per_voucher),
-              opt(f.cpu_us_per_voucher));
+  std::printf(
+      "%s   disk: the store wrote %.0f B/voucher (write_bytes %.0f, device %.0f), masad CPU %.1f "
+      "us/voucher",
+      pad, opt(f.store_bytes_per_voucher), opt(f.disk_bytes_per_voucher),
+      opt(f.device_bytes_per_voucher), opt(f.cpu_us_per_voucher));
   if (f.cpu_us_per_voucher_outside_signature) {
     std::printf(" (%.1f less the raw C_Sign phase's signature)",
                 *f.cpu_us_per_voucher_outside_signature);

@@ -22,6 +22,7 @@ struct DaemonSnapshot {
   std::map<std::string, double> thread_cpu_s;
   int64_t write_bytes = -1;
   int64_t device_write_bytes = -1;  // the store's block device, machine-wide
+  int64_t store_write_chars = -1;   // handed to pwrite by the store's writer thread
   Memory memory;
   MappedRss mapped;
   MetricSamples metrics;

@@ -54,17 +54,38 @@ std::map<std::string, double> ThreadCpuSecondsOf(pid_t pid) {
   return out;
 }
 
-int64_t ParseIoWriteBytes(const std::string& io) {
+int64_t ParseIoField(const std::string& io, const std::string& field) {
   // "write_bytes:" also ends "cancelled_write_bytes:"; match at a line start.
-  size_t at = io.rfind("\nwrite_bytes:");
+  const std::string head = field + ":";
+  size_t at = io.rfind("\n" + head);
   if (at != std::string::npos) {
     ++at;
-  } else if (io.compare(0, 12, "write_bytes:") == 0) {
+  } else if (io.compare(0, head.size(), head) == 0) {
     at = 0;
   } else {
     return -1;
   }
-  return std::strtoll(io.c_str() + at + 12, nullptr, 10);
+  return std::strtoll(io.c_str() + at + head.size(), nullptr, 10);
+}
+
+int64_t ParseIoWriteBytes(const std::string& io) { return ParseIoField(io, "write_bytes"); }
+
+int64_t ThreadWriteCharsOf(pid_t pid, const std::string& comm) {
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return -1;
+  int64_t total = -1;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    const std::string task = dir + "/" + e->d_name;
+    std::string name = ReadProcFile(task + "/comm");
+    if (!name.empty() && name.back() == '\n') name.pop_back();
+    if (name != comm) continue;
+    const int64_t w = ParseIoField(ReadProcFile(task + "/io"), "wchar");
+    if (w >= 0) total = (total < 0 ? 0 : total) + w;
+  }
+  closedir(d);
+  return total;
 }
 
 int64_t DiskWriteBytesOf(pid_t pid) {

@@ -21,6 +21,13 @@ std::map<std::string, double> ThreadCpuSecondsOf(pid_t pid);
 // and its meta page writes count, whoever writes them back later). -1 when unreadable.
 int64_t DiskWriteBytesOf(pid_t pid);
 
+// wchar of /proc/PID/task/TID/io summed over the threads named `comm`: the bytes those
+// threads handed to write(2), pwrite(2) and writev(2). For "masa-store", the only thread
+// that writes the store, that is the LMDB pages (4 KB each) and meta pages each commit
+// writes: the store's own figure, which neither the folio accounting of write_bytes nor
+// other processes' writes to the device change. -1 when no such thread is readable.
+int64_t ThreadWriteCharsOf(pid_t pid, const std::string& comm);
+
 // Bytes written to the block device that holds `path` since boot (/sys/dev/block/MAJ:MIN/stat,
 // sectors written x 512): what reached the device, journal included, from every process on
 // the machine. write_bytes above counts whole page-cache folios dirtied, which on kernels
@@ -45,6 +52,8 @@ MappedRss MappedRssOf(pid_t pid, const std::string& map_file = "/data.mdb");
 // *comm; -1 when the text is not one.
 double ParseThreadStat(const std::string& stat, double clock_ticks, std::string* comm);
 int64_t ParseIoWriteBytes(const std::string& io);
+// The value of the line "`field`: N" of a /proc/.../io text; -1 when there is none.
+int64_t ParseIoField(const std::string& io, const std::string& field);
 // Sectors written x 512 of one /sys/block/.../stat text; -1 when the text is not one.
 int64_t ParseBlockStatWriteBytes(const std::string& stat);
 MappedRss ParseSmaps(const std::string& smaps, const std::string& map_file);

@@ -121,6 +121,7 @@ nlohmann::json ReportJson(const BenchReport& report) {
     p["shed"] = f.shed;
     Put(p, "disk_bytes_per_voucher", f.disk_bytes_per_voucher);
     Put(p, "device_bytes_per_voucher", f.device_bytes_per_voucher);
+    Put(p, "store_bytes_per_voucher", f.store_bytes_per_voucher);
     Put(p, "cpu_us_per_voucher", f.cpu_us_per_voucher);
     Put(p, "cpu_us_per_voucher_outside_signature", f.cpu_us_per_voucher_outside_signature);
     Put(p, "masad_signatures", f.masad_signatures);
@@ -335,7 +336,7 @@ std::string ReportHtml(const BenchReport& r) {
   h << "</table>\n<h2>Phases</h2>\n<table><tr><th>phase</th><th>s</th><th>vouchers/s</th>"
        "<th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>worst "
     << r.slice_s
-    << " s p99</th><th>errors</th><th>shed</th><th>disk B/voucher</th><th>CPU &micro;s/voucher"
+    << " s p99</th><th>errors</th><th>shed</th><th>store wrote B/voucher</th><th>CPU &micro;s/voucher"
        "</th><th>signature CPU &micro;s (in masad)</th><th>outside signature</th>"
        "<th>outside / signature</th></tr>\n";
   auto opt = [](const std::optional<double>& v, const char* format) {
@@ -348,7 +349,7 @@ std::string ReportHtml(const BenchReport& r) {
       << (f.p99_ms >= kTargetMs ? " class=\"bad\"" : "") << ">" << Fmt("%.2f", f.p99_ms)
       << "</td><td>" << Fmt("%.2f", f.p999_ms) << "</td><td>"
       << (worst ? Fmt("%.2f", worst->p99_ms) : "&ndash;") << "</td><td>" << f.errors << "</td><td>"
-      << f.shed << "</td><td>" << opt(f.disk_bytes_per_voucher, "%.0f") << "</td><td>"
+      << f.shed << "</td><td>" << opt(f.store_bytes_per_voucher, "%.0f") << "</td><td>"
       << opt(f.cpu_us_per_voucher, "%.1f") << "</td><td>"
       << opt(f.masad_sign_cpu_us_per_signature, "%.1f") << "</td><td>"
       << opt(f.cpu_us_per_voucher_outside_masad_signature, "%.1f") << "</td><td>"

@@ -31,6 +31,8 @@ struct PhaseFigures {
   // What reached the store's block device (sectors written), from every process: the
   // figure the kernel's page-cache accounting above does not inflate (see proc_stats.h).
   std::optional<double> device_bytes_per_voucher;
+  // What the store's writer thread handed to pwrite (its wchar): LMDB's pages, counted once.
+  std::optional<double> store_bytes_per_voucher;
   std::optional<double> cpu_us_per_voucher;
   // cpu_us_per_voucher less the CPU of one signature of the raw C_Sign phase (another
   // process, after masad stopped).
