@@ -10,6 +10,7 @@
 #include "common/sha256.h"
 #include "common/uuid.h"
 #include "gtest/gtest.h"
+#include "store/audit_verify.h"
 #include "store/internal/codec.h"
 #include "store/internal/raw_env_test_util.h"
 #include "store/internal/test_util.h"
@@ -138,6 +139,32 @@ TEST(PageFillTest, AuditAppendOverAnEntryBeyondTheHeadIsRefused) {
   auto snap = (*store)->Read();
   EXPECT_EQ(*snap->AuditSize(), 1u);
   EXPECT_EQ(*snap->AuditEntryBytes(5), planted);
+}
+
+// The Merkle tree's nodes are appended too: every node an entry completes ends at that
+// entry, so its key sorts last. Pages fill (78 nodes a page), where keys grouped by level
+// would leave every level's pages half full and each commit rewriting one page per level.
+TEST(PageFillTest, AuditTreeNodesFillTheirPages) {
+  TempDir dir;
+  {
+    auto store = Store::Open(TestOptions(dir));
+    ASSERT_TRUE(store.ok()) << store.status();
+    for (int commit = 0; commit < 100; ++commit) {
+      WriteBatch batch;
+      for (int i = 0; i < 20; ++i) {
+        batch.Audit({"p-1", "voucher.issue", std::to_string(commit * 20 + i), "ok", Sha256("c")});
+      }
+      ASSERT_TRUE((*store)->Write(std::move(batch)).ok());
+    }
+    auto snap = (*store)->Read();
+    auto report = VerifyAuditLog(*snap, nullptr);
+    ASSERT_TRUE(report.ok()) << report.status();
+  }
+  WithRawEnv(dir.path(), [&](MDB_txn* txn) {
+    MDB_stat st = StatOf(txn, "audit_nodes");
+    EXPECT_EQ(st.ms_entries, 2u * 2000 - 6);  // 2n - popcount(n) for n = 2000
+    EXPECT_LE(st.ms_leaf_pages, 55u) << "the tree's nodes should fill their pages";
+  });
 }
 
 }  // namespace

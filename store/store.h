@@ -42,7 +42,7 @@ struct WriteState;
 }  // namespace internal
 
 // The schema version this build writes; older stores are migrated at open.
-inline constexpr uint64_t kSchemaVersion = 7;
+inline constexpr uint64_t kSchemaVersion = 8;
 
 // The default max_map_size: 1 TiB of address space on a 64-bit system, 1 GiB on a 32-bit
 // one. A ThreadSanitizer build (tests only) has about 1.5 TiB of application address space

@@ -213,18 +213,20 @@ TEST(StoredFormTest, PinnedDomainCertsAreStoredOnceAndRestoredExactly) {
   auto snap = (*store)->Read();
   auto damaged = snap->Get<Voucher>("v-0");
   EXPECT_TRUE(absl::IsDataLoss(damaged.status())) << damaged.status();
-  EXPECT_NE(damaged.status().message().find("v-0: its CMS pinned-domain-cert does not match its hash"),
-            absl::string_view::npos)
+  EXPECT_NE(
+      damaged.status().message().find("v-0: its CMS pinned-domain-cert does not match its hash"),
+      absl::string_view::npos)
       << damaged.status();
   auto missing = snap->Get<Voucher>("v-5");
   EXPECT_TRUE(absl::IsDataLoss(missing.status())) << missing.status();
-  EXPECT_NE(missing.status().message().find("pinned-domain-cert is missing"), absl::string_view::npos)
+  EXPECT_NE(missing.status().message().find("pinned-domain-cert is missing"),
+            absl::string_view::npos)
       << missing.status();
   EXPECT_EQ(snap->Get<Voucher>("v-6")->cms, short_pin.cms);
 }
 
 // A store of schema 6 kept every pinned-domain-cert inside its records. Opened by this
-// build it migrates to schema 7 without rewriting them: they read as they did, and a
+// build it migrates without rewriting them: they read as they did, and a
 // voucher written afterwards is stored without its text.
 TEST(StoredFormTest, RecordsOfSchemaSixKeepTheirInlinePinnedDomainCert) {
   TempDir dir;
@@ -240,9 +242,8 @@ TEST(StoredFormTest, RecordsOfSchemaSixKeepTheirInlinePinnedDomainCert) {
     MDB_val k{3, const_cast<char*>("v-0")}, d;
     ASSERT_EQ(mdb_get(txn, records, &k, &d), 0);
     Voucher stored;
-    ASSERT_TRUE(internal::Decode(std::string_view(static_cast<char*>(d.mv_data), d.mv_size),
-                                 &stored)
-                    .ok());
+    ASSERT_TRUE(
+        internal::Decode(std::string_view(static_cast<char*>(d.mv_data), d.mv_size), &stored).ok());
     ASSERT_FALSE(stored.cms_pdc_sha256.empty());
     stored.cms.insert(stored.cms_pdc_offset, pdc);
     stored.cms_pdc_sha256.clear();
@@ -259,7 +260,7 @@ TEST(StoredFormTest, RecordsOfSchemaSixKeepTheirInlinePinnedDomainCert) {
   });
   auto store = Store::Open(TestOptions(dir));
   ASSERT_TRUE(store.ok()) << store.status();
-  EXPECT_EQ(*(*store)->Read()->SchemaVersion(), 7u);
+  EXPECT_EQ(*(*store)->Read()->SchemaVersion(), kSchemaVersion);
   EXPECT_EQ((*store)->Read()->Get<Voucher>("v-0")->cms, old.cms);
   Voucher fresh = StoredVoucher(1);
   fresh.cms = FakeSignedCms(VoucherJson("SN1", pdc), chain);

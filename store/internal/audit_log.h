@@ -21,8 +21,9 @@ struct AuditHead {
 absl::StatusOr<AuditHead> ReadAuditHead(MDB_txn* txn, const Dbs& dbs);
 absl::Status WriteAuditHead(MDB_txn* txn, const Dbs& dbs, const AuditHead& head);
 
-// The audit_tree key of the perfect subtree at `level` covering leaves
-// [index << level, (index + 1) << level).
+// The audit_nodes key of the perfect subtree at `level` covering leaves
+// [index << level, (index + 1) << level): its last leaf, then its level (schema 7), so the
+// nodes an appended entry completes sort after every node stored before.
 std::string TreeKey(int level, uint64_t index);
 
 // The stored hash of that subtree: kNotFound when absent, kDataLoss when malformed

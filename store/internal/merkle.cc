@@ -8,6 +8,7 @@
 #include "common/status.h"
 #include "store/internal/audit_log.h"
 #include "store/internal/codec.h"
+#include "store/internal/indexes.h"
 #include "store/internal/txn.h"
 #include "store/store.h"
 
@@ -15,13 +16,13 @@ namespace masa::store {
 namespace internal {
 
 std::string TreeKey(int level, uint64_t index) {
-  std::string k(1, static_cast<char>(level));
-  k += BigEndian64(index);
+  std::string k = BigEndian64(((index + 1) << level) - 1);
+  k += static_cast<char>(level);
   return k;
 }
 
 absl::StatusOr<Hash> GetTreeNode(MDB_txn* txn, const Dbs& dbs, int level, uint64_t index) {
-  auto v = Get(txn, dbs[kAuditTree], TreeKey(level, index));
+  auto v = Get(txn, dbs[kAuditNodes], TreeKey(level, index));
   if (absl::IsNotFound(v.status())) {
     return absl::NotFoundError(absl::StrCat("audit tree node ", level, "/", index, " not stored"));
   }
@@ -33,17 +34,19 @@ absl::StatusOr<Hash> GetTreeNode(MDB_txn* txn, const Dbs& dbs, int level, uint64
 }
 
 absl::Status PutTreeNodes(MDB_txn* txn, const Dbs& dbs, uint64_t seq, const Hash& leaf_hash) {
-  const unsigned int tree = dbs[kAuditTree];
+  const unsigned int tree = dbs[kAuditNodes];
   Hash h = leaf_hash;
   uint64_t index = seq;
   int level = 0;
-  MASA_RETURN_IF_ERROR(Put(txn, tree, TreeKey(0, index), h));
+  // Every node this entry completes ends at it: their keys sort after every key stored, in
+  // the order they are made, so each is appended.
+  MASA_RETURN_IF_ERROR(PutGrowing(txn, tree, TreeKey(0, index), h));
   while ((index & 1) == 1) {
     MASA_ASSIGN_OR_RETURN(Hash left, GetTreeNode(txn, dbs, level, index - 1));
     h = NodeHash(left, h);
     ++level;
     index >>= 1;
-    MASA_RETURN_IF_ERROR(Put(txn, tree, TreeKey(level, index), h));
+    MASA_RETURN_IF_ERROR(PutGrowing(txn, tree, TreeKey(level, index), h));
   }
   return absl::OkStatus();
 }

@@ -1,5 +1,5 @@
 // Schema migrations 1 -> 4: each adds or rebuilds a voucher index from the records; and
-// 5 -> 6, which only needs the table that opening creates.
+// 5 -> 6 and 6 -> 7, which only need the table that opening creates.
 #include "common/status.h"
 #include "store/internal/indexes.h"
 #include "store/internal/lmdb.h"

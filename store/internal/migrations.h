@@ -45,6 +45,13 @@ absl::Status MigrateAddKeyApprovals(MDB_txn* txn, const Dbs& dbs);  // migrate_i
 // for minutes on a large store, for pages that are never written again.
 absl::Status MigrateAddCmsPdcs(MDB_txn* txn, const Dbs& dbs);  // migrate_indexes.cc
 
+// 7 -> 8: the Merkle tree's nodes move from audit_tree (keyed level, index: each commit
+// rewrote the last, half-full page of every level, about 20 pages) to audit_nodes (keyed
+// last leaf, level: the nodes an entry completes are appended, filling pages). Every node
+// of the log's tree is copied, in the new key order, and audit_tree is dropped. kDataLoss
+// naming the node when one the tree must hold is missing or not a hash.
+absl::Status MigrateAuditNodesByLastLeaf(MDB_txn* txn, const Dbs& dbs);  // migrate_audit_nodes.cc
+
 // A schema migration: runs inside the open-time write txn, from version `from` to from+1.
 struct Migration {
   uint64_t from;
@@ -52,7 +59,8 @@ struct Migration {
 };
 
 inline constexpr Migration kMigrations[] = {
-    {1, MigrateAddRequestIndex}, {2, MigrateSerialIndexSummaries}, {3, MigrateAddPinIndex},
-    {4, MigrateIdsToUuids},      {5, MigrateAddKeyApprovals},      {6, MigrateAddCmsPdcs}};
+    {1, MigrateAddRequestIndex},     {2, MigrateSerialIndexSummaries}, {3, MigrateAddPinIndex},
+    {4, MigrateIdsToUuids},          {5, MigrateAddKeyApprovals},      {6, MigrateAddCmsPdcs},
+    {7, MigrateAuditNodesByLastLeaf}};
 
 }  // namespace masa::store::internal

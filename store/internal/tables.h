@@ -5,8 +5,9 @@
 //   organizations ... keys   id -> record (codec.h), see TableTraits below
 //   components           ien 0x00 serial -> Component
 //   audit                u64 BE seq -> entry bytes (the Merkle leaf)
-//   audit_tree           u8 level || u64 BE index -> 32-byte subtree hash (every perfect
-//                        subtree, leaves included: about 2n nodes for n entries)
+//   audit_nodes          u64 BE last leaf || u8 level -> 32-byte subtree hash (every perfect
+//                        subtree, leaves included: about 2n nodes for n entries). Before
+//                        schema 7 "audit_tree", keyed u8 level || u64 BE index.
 //   checkpoints          u64 BE tree size -> signed note text
 //   idx_voucher_serial   ien 0x00 serial 0x00 voucher id -> VoucherSummary (codec.h;
 //                        "" before schema 3)
@@ -46,7 +47,7 @@ enum Db : int {
   kVouchers,
   kKeys,
   kAudit,
-  kAuditTree,
+  kAuditNodes,
   kCheckpoints,
   kIdxVoucherSerial,
   kIdxVoucherOrgTime,
@@ -71,7 +72,7 @@ inline constexpr const char* kDbNames[kDbCount] = {"meta",
                                                    "vouchers",
                                                    "keys",
                                                    "audit",
-                                                   "audit_tree",
+                                                   "audit_nodes",
                                                    "checkpoints",
                                                    "idx_voucher_serial",
                                                    "idx_voucher_org_time",
