@@ -1,5 +1,8 @@
 #include "common/uuid.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <set>
 
 #include "gtest/gtest.h"
@@ -64,6 +67,32 @@ TEST(UuidTest, IdsOfOneProcessSortInTheOrderTheyWereMade) {
   }
   // An earlier time by more than a second is taken as it is.
   EXPECT_EQ(UuidV7Millis(NewUuidV7(t - absl::Hours(1))), absl::ToUnixMillis(t - absl::Hours(1)));
+}
+
+// A forked child starts from the parent's state (the last id, this thread's unused random
+// bytes): it must still not make the id the parent makes next, for the same millisecond.
+TEST(UuidTest, AForkedChildAndItsParentMakeDifferentIds) {
+  const absl::Time t = absl::FromUnixMillis(1900000000000);
+  (void)NewUuidV7(t);  // the pool now holds unused bytes
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string id = NewUuidV7(t);
+    _exit(write(fds[1], id.data(), id.size()) == static_cast<ssize_t>(id.size()) ? 0 : 1);
+  }
+  close(fds[1]);
+  const std::string mine = NewUuidV7(t);
+  std::string theirs(64, '\0');
+  const ssize_t n = read(fds[0], theirs.data(), theirs.size());
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_EQ(n, static_cast<ssize_t>(mine.size()));
+  theirs.resize(static_cast<size_t>(n));
+  EXPECT_NE(theirs, mine);
+  EXPECT_EQ(UuidV7Millis(theirs), UuidV7Millis(mine));
 }
 
 TEST(UuidTest, CanonicalUuidAcceptsOnlyUuids) {
