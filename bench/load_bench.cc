@@ -10,13 +10,14 @@
 // (the batched pipeline, like REST), closed loop, printed in the same table.
 //
 //   build/bench/load_bench [--duration 20] [--connections 32] [--rate R] [--workers 2]
-//                          [--serials-per-request 20] [--serial-pool 20000] [--keep-state DIR]
+//                          [--serials-per-request 20] [--serial-pool 400000] [--keep-state DIR]
 //                          [--grpc-calls 4] [--grpc-components 100] [--rotate-at S]
 //                          [--results-dir DIR] [--slice 10] [--prefill N]
 //
 // Every phase prints its vouchers/s, p50, p99 and p99.9 by slice of --slice seconds (and the
 // worst slice), and what masad's /proc files and /metrics said over it: disk bytes written
-// per voucher (/proc/PID/io write_bytes), masad CPU per voucher in total and outside the
+// per voucher (what the store's writer thread handed to pwrite, beside /proc/PID/io
+// write_bytes, which large page-cache folios inflate, and the device's count), masad CPU per voucher in total and outside the
 // signature (less the CPU masad's /metrics says its signing calls took in the phase,
 // masa_hsm_sign_cpu_seconds; and, for comparison, less the CPU of one raw C_Sign of the
 // later phase), the signature's CPU per signature inside masad, CPU by thread name,

@@ -19,7 +19,7 @@ struct GrpcLoadTarget {
   pid_t pid = -1;         // masad, for its CPU time and memory
   std::string ien = "9";  // the vendor IEN of the serials
   int components_per_call = 100;
-  int serial_pool = 20000;  // serials LB-0000000... assigned to that organization
+  int serial_pool = 400000;  // serials LB-0000000... assigned to that organization
 };
 
 // Uploads `certificate_der` to the organization's root group with CreateDomainCert (expiry

@@ -53,7 +53,7 @@ struct LoadTarget {
   std::string token;   // bearer token of an organization's admin
   pid_t pid = -1;      // masad, for its CPU time and memory
   int serials_per_request = 20;
-  int serial_pool = 20000;       // serials LB-0000000... assigned to that organization
+  int serial_pool = 400000;      // serials LB-0000000... assigned to that organization
   bool sample_vouchers = false;  // keep a VoucherSample of every 200 answer
 };
 
