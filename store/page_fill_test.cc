@@ -167,5 +167,57 @@ TEST(PageFillTest, AuditTreeNodesFillTheirPages) {
   });
 }
 
+// The serial index holds only keys: a serial's entries stay small, so the consecutive
+// serials of a request share pages however many vouchers each already has. Summaries come
+// from the records; an entry naming a voucher that is not stored is data loss, named.
+TEST(PageFillTest, SerialIndexEntriesHoldOnlyTheirKeys) {
+  TempDir dir;
+  {
+    auto store = Store::Open(TestOptions(dir));
+    ASSERT_TRUE(store.ok()) << store.status();
+    WriteBatch batch;
+    for (int i = 0; i < 3; ++i) {
+      Voucher v = BigVoucher(NewUuidV7(absl::Now()), "req-1");
+      v.serial_number = "SN-1";
+      v.pdc_sha256 = std::string(32, static_cast<char>('a' + i));
+      if (i == 1) v.archived_at = absl::FromUnixSeconds(1800000100);
+      batch.Insert(v);
+    }
+    ASSERT_TRUE((*store)->Write(std::move(batch)).ok());
+    auto summaries = (*store)->Read()->VoucherSummariesBySerial("32473", "SN-1");
+    ASSERT_TRUE(summaries.ok()) << summaries.status();
+    ASSERT_EQ(summaries->size(), 3u);
+    EXPECT_EQ((*summaries)[1].pdc_sha256, std::string(32, 'b'));
+    EXPECT_TRUE((*summaries)[1].archived_at.has_value());
+    EXPECT_EQ((*summaries)[2].organization_id, "org-a");
+  }
+  std::string first_id;
+  WithRawEnv(dir.path(), [&](MDB_txn* txn) {
+    MDB_dbi idx, records;
+    ASSERT_EQ(mdb_dbi_open(txn, "idx_voucher_serial", 0, &idx), 0);
+    MDB_cursor* c = nullptr;
+    ASSERT_EQ(mdb_cursor_open(txn, idx, &c), 0);
+    MDB_val k, d;
+    for (int rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+      EXPECT_EQ(d.mv_size, 0u);
+      if (first_id.empty()) first_id.assign(static_cast<char*>(k.mv_data) + k.mv_size - 36, 36);
+    }
+    mdb_cursor_close(c);
+    // Lose the first voucher's record, not its index entry.
+    ASSERT_EQ(mdb_dbi_open(txn, "vouchers", 0, &records), 0);
+    MDB_val rk{first_id.size(), first_id.data()};
+    ASSERT_EQ(mdb_del(txn, records, &rk, nullptr), 0);
+  });
+  auto store = Store::Open(TestOptions(dir));
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto summaries = (*store)->Read()->VoucherSummariesBySerial("32473", "SN-1");
+  EXPECT_EQ(summaries.status().code(), absl::StatusCode::kDataLoss) << summaries.status();
+  EXPECT_NE(
+      summaries.status().message().find("names voucher " + first_id + ", which is not stored"),
+      std::string_view::npos)
+      << summaries.status();
+}
+
 }  // namespace
 }  // namespace masa::store

@@ -195,11 +195,12 @@ struct Voucher {
   std::string unknown_fields;
 };
 
-// A projection of a Voucher kept as the value of its (ien, serial) index entry, so that the
-// checks that scan every voucher of a serial read neither the voucher record nor its CMS.
-// Written and replaced together with the Voucher; the tags are the Voucher's.
+// What the checks that scan every voucher of a serial need of each: a projection of the
+// Voucher, made from its record. From schema 3 to 8 it was the value of the voucher's
+// (ien, serial) index entry (the tags are the Voucher's); since schema 9 the entry holds
+// only its key, which keeps the pages a request rewrites few (see indexes.cc).
 struct VoucherSummary {
-  std::string id;  // from the index key, not stored in the value
+  std::string id;
   std::string organization_id;
   std::string status;
   absl::Time expires_at = absl::UnixEpoch();

@@ -42,7 +42,7 @@ struct WriteState;
 }  // namespace internal
 
 // The schema version this build writes; older stores are migrated at open.
-inline constexpr uint64_t kSchemaVersion = 8;
+inline constexpr uint64_t kSchemaVersion = 9;
 
 // The default max_map_size: 1 TiB of address space on a 64-bit system, 1 GiB on a 32-bit
 // one. A ThreadSanitizer build (tests only) has about 1.5 TiB of application address space
@@ -148,7 +148,8 @@ class Reader {
   // Secondary indexes.
   absl::StatusOr<std::vector<Voucher>> VouchersBySerial(std::string_view ien,
                                                         std::string_view serial_number) const;
-  // The summaries of the same vouchers, read from the index alone (no record, no CMS).
+  // The summaries of the same vouchers, made from their records. For the rare checks that
+  // need them (another pin, a reassignment, an archive); the hot path reads the pin index.
   absl::StatusOr<std::vector<VoucherSummary>> VoucherSummariesBySerial(
       std::string_view ien, std::string_view serial_number) const;
   // The pins of a serial number within one organization: one entry per pinned-domain

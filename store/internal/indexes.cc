@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "store/internal/stored_form.h"
 #include "store/internal/txn.h"
 #include "store/store.h"
 
@@ -13,7 +14,12 @@ namespace {
 std::string Sep() { return std::string(1, '\0'); }
 
 absl::Status PutIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
-  MASA_RETURN_IF_ERROR(Put(txn, dbs[kIdxVoucherSerial], SerialKey(v), SummaryValue(v)));
+  // Keys only (schema 9): a serial's new entry lands where its earlier ones end, a page of
+  // its own for each serial of a request once the serial has a few vouchers, so the entry's
+  // size decides how many pages a request rewrites. With the 100-byte summary they held
+  // before, that was a page per voucher; the rare checks that need summaries read the
+  // records instead (SummariesBySerial).
+  MASA_RETURN_IF_ERROR(Put(txn, dbs[kIdxVoucherSerial], SerialKey(v), ""));
   MASA_RETURN_IF_ERROR(PutGrowing(txn, dbs[kIdxVoucherOrgTime], OrgTimeKey(v), ""));
   return PutGrowing(txn, dbs[kIdxVoucherRequest], RequestKey(v), "");
 }
@@ -62,15 +68,51 @@ std::string PinKey(const Voucher& v) {
   return PinPrefix(v.ien, v.serial_number, v.organization_id) + v.pdc_sha256;
 }
 
-std::string SummaryValue(const Voucher& v) {
+namespace {
+
+VoucherSummary SummaryOf(const Voucher& v) {
   VoucherSummary s;
+  s.id = v.id;
   s.organization_id = v.organization_id;
   s.status = v.status;
   s.expires_at = v.expires_at;
   s.archived_at = v.archived_at;
   s.pdc_sha256 = v.pdc_sha256;
   s.superseded_at = v.superseded_at;
+  return s;
+}
+
+}  // namespace
+
+std::string SummaryValue(const Voucher& v) {
+  VoucherSummary s = SummaryOf(v);
+  s.id.clear();  // the index key holds it
   return Encode(s);
+}
+
+absl::StatusOr<std::vector<VoucherSummary>> SummariesBySerial(MDB_txn* txn, const Dbs& dbs,
+                                                              std::string_view ien,
+                                                              std::string_view serial) {
+  std::vector<std::string> ids;
+  MASA_RETURN_IF_ERROR(
+      ScanPrefix(txn, dbs[kIdxVoucherSerial], SerialPrefix(ien, serial), [&](std::string_view id) {
+        ids.emplace_back(id);
+        return true;
+      }));
+  std::vector<VoucherSummary> out;
+  out.reserve(ids.size());
+  for (const std::string& id : ids) {
+    auto bytes = Get(txn, dbs[kVouchers], id);
+    if (absl::IsNotFound(bytes.status())) {
+      return absl::DataLossError(absl::StrCat("serial index entry of ", Sv(serial),
+                                              " names voucher ", absl::CEscape(id),
+                                              ", which is not stored"));
+    }
+    if (!bytes.ok()) return bytes.status();
+    MASA_ASSIGN_OR_RETURN(Voucher v, DecodeRecord<Voucher>(*bytes, id));
+    out.push_back(SummaryOf(v));
+  }
+  return out;
 }
 
 absl::Status PutVoucherIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
@@ -94,9 +136,7 @@ absl::Status AddPin(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
 // Reads the serial's summaries, so it runs when a voucher changes or goes, which is rare;
 // an insert only looks the entry up (AddPin).
 absl::Status RecomputePin(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
-  MASA_ASSIGN_OR_RETURN(auto summaries, DecodeIndexRange(txn, dbs[kIdxVoucherSerial],
-                                                         SerialPrefix(v.ien, v.serial_number),
-                                                         "serial index", &VoucherSummary::id));
+  MASA_ASSIGN_OR_RETURN(auto summaries, SummariesBySerial(txn, dbs, v.ien, v.serial_number));
   auto holder = std::find_if(summaries.begin(), summaries.end(), [&](const VoucherSummary& s) {
     return s.organization_id == v.organization_id && s.pdc_sha256 == v.pdc_sha256 &&
            !s.archived_at && !s.superseded_at;
@@ -164,9 +204,7 @@ absl::StatusOr<std::vector<Voucher>> Reader::VouchersBySerial(std::string_view i
 
 absl::StatusOr<std::vector<VoucherSummary>> Reader::VoucherSummariesBySerial(
     std::string_view ien, std::string_view serial) const {
-  return internal::DecodeIndexRange(txn_->txn, (*txn_->dbs)[internal::kIdxVoucherSerial],
-                                    internal::SerialPrefix(ien, serial), "serial index",
-                                    &VoucherSummary::id);
+  return internal::SummariesBySerial(txn_->txn, *txn_->dbs, ien, serial);
 }
 
 absl::StatusOr<std::vector<SerialPin>> Reader::PinsBySerial(std::string_view ien,

@@ -1,5 +1,6 @@
 // Schema migrations 1 -> 4: each adds or rebuilds a voucher index from the records; and
-// 5 -> 6 and 6 -> 7, which only need the table that opening creates.
+// 5 -> 6 and 6 -> 7, which only need the table that opening creates, and 8 -> 9, which
+// changes nothing stored.
 #include "common/status.h"
 #include "store/internal/indexes.h"
 #include "store/internal/lmdb.h"
@@ -43,5 +44,7 @@ absl::Status MigrateAddPinIndex(MDB_txn* txn, const Dbs& dbs) {
 absl::Status MigrateAddKeyApprovals(MDB_txn*, const Dbs&) { return absl::OkStatus(); }
 
 absl::Status MigrateAddCmsPdcs(MDB_txn*, const Dbs&) { return absl::OkStatus(); }
+
+absl::Status MigrateSerialIndexKeysOnly(MDB_txn*, const Dbs&) { return absl::OkStatus(); }
 
 }  // namespace masa::store::internal

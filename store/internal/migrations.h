@@ -52,6 +52,13 @@ absl::Status MigrateAddCmsPdcs(MDB_txn* txn, const Dbs& dbs);  // migrate_indexe
 // naming the node when one the tree must hold is missing or not a hash.
 absl::Status MigrateAuditNodesByLastLeaf(MDB_txn* txn, const Dbs& dbs);  // migrate_audit_nodes.cc
 
+// 8 -> 9: new serial index entries hold only their key, and the summaries come from the
+// voucher records. Entries written before keep their summary bytes, which nothing reads:
+// rewriting them would hold the open for a pass over the whole index, to shrink pages that
+// are not written again. The version changes so that an older build, which would read ""
+// as a summary, refuses the store.
+absl::Status MigrateSerialIndexKeysOnly(MDB_txn* txn, const Dbs& dbs);  // migrate_indexes.cc
+
 // A schema migration: runs inside the open-time write txn, from version `from` to from+1.
 struct Migration {
   uint64_t from;
@@ -59,8 +66,8 @@ struct Migration {
 };
 
 inline constexpr Migration kMigrations[] = {
-    {1, MigrateAddRequestIndex},     {2, MigrateSerialIndexSummaries}, {3, MigrateAddPinIndex},
-    {4, MigrateIdsToUuids},          {5, MigrateAddKeyApprovals},      {6, MigrateAddCmsPdcs},
-    {7, MigrateAuditNodesByLastLeaf}};
+    {1, MigrateAddRequestIndex},      {2, MigrateSerialIndexSummaries}, {3, MigrateAddPinIndex},
+    {4, MigrateIdsToUuids},           {5, MigrateAddKeyApprovals},      {6, MigrateAddCmsPdcs},
+    {7, MigrateAuditNodesByLastLeaf}, {8, MigrateSerialIndexKeysOnly}};
 
 }  // namespace masa::store::internal
