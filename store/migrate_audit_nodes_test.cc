@@ -58,21 +58,15 @@ TreeFigures WriteSchemaSevenLog(const TempDir& dir) {
     MDB_dbi nodes, old, meta;
     ASSERT_EQ(mdb_dbi_open(txn, "audit_nodes", 0, &nodes), 0);
     ASSERT_EQ(mdb_dbi_open(txn, "audit_tree", MDB_CREATE, &old), 0);
-    MDB_cursor* c = nullptr;
-    ASSERT_EQ(mdb_cursor_open(txn, nodes, &c), 0);
-    MDB_val k, d;
-    for (int rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-      ASSERT_EQ(k.mv_size, 9u);
-      const std::string key(static_cast<char*>(k.mv_data), 9);
+    for (auto& [key, hash] : testing::RawEntries(txn, "audit_nodes")) {
+      ASSERT_EQ(key.size(), 9u);
       const uint64_t last_leaf = internal::ReadBigEndian64(key);
       const int level = static_cast<uint8_t>(key[8]);
       std::string old_key(1, static_cast<char>(level));
       old_key += internal::BigEndian64(((last_leaf + 1) >> level) - 1);
-      MDB_val ok{old_key.size(), old_key.data()};
+      MDB_val ok{old_key.size(), old_key.data()}, d{hash.size(), hash.data()};
       ASSERT_EQ(mdb_put(txn, old, &ok, &d, 0), 0);
     }
-    mdb_cursor_close(c);
     ASSERT_EQ(mdb_drop(txn, nodes, 0), 0);
     ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
     std::string seven = internal::BigEndian64(7);

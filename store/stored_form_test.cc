@@ -139,17 +139,7 @@ std::string VoucherJson(const std::string& serial, const std::string& pdc) {
 std::map<std::string, std::string> RawVoucherRecords(const std::string& state_dir) {
   std::map<std::string, std::string> out;
   WithRawEnv(state_dir, [&](MDB_txn* txn) {
-    MDB_dbi records;
-    ASSERT_EQ(mdb_dbi_open(txn, "vouchers", 0, &records), 0);
-    MDB_cursor* c = nullptr;
-    ASSERT_EQ(mdb_cursor_open(txn, records, &c), 0);
-    MDB_val k, d;
-    for (int rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-      out[std::string(static_cast<char*>(k.mv_data), k.mv_size)] =
-          std::string(static_cast<char*>(d.mv_data), d.mv_size);
-    }
-    mdb_cursor_close(c);
+    for (auto& [key, value] : testing::RawEntries(txn, "vouchers")) out[key] = value;
   });
   return out;
 }

@@ -5,6 +5,8 @@
 #include <lmdb.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "store/store.h"
@@ -24,6 +26,24 @@ void WithRawEnv(const std::string& state_dir, Fn fn) {
   fn(txn);
   ASSERT_EQ(mdb_txn_commit(txn), 0);
   mdb_env_close(env);
+}
+
+// Every (key, value) of the named database `db`, in key order, read in `txn`.
+inline std::vector<std::pair<std::string, std::string>> RawEntries(MDB_txn* txn, const char* db) {
+  std::vector<std::pair<std::string, std::string>> out;
+  MDB_dbi dbi;
+  EXPECT_EQ(mdb_dbi_open(txn, db, 0, &dbi), 0) << db;
+  MDB_cursor* c = nullptr;
+  EXPECT_EQ(mdb_cursor_open(txn, dbi, &c), 0) << db;
+  if (c == nullptr) return out;
+  MDB_val k, d;
+  for (int rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+    out.emplace_back(std::string(static_cast<char*>(k.mv_data), k.mv_size),
+                     std::string(static_cast<char*>(d.mv_data), d.mv_size));
+  }
+  mdb_cursor_close(c);
+  return out;
 }
 
 }  // namespace masa::store::testing
