@@ -1,7 +1,7 @@
 // masad's /metrics (Prometheus text) read before and after a phase, and the store's
-// per-commit figures of the phase made from the two (the names are the bench contract's,
-// /work/helper-rules.md "Bench contract"). A metric masad does not export leaves its figure
-// unset: the report then omits it rather than printing 0.
+// per-commit figures of the phase made from the two (the metric names masad exports, which
+// tests/masad_http_e2e_test.cc checks are there). A metric masad does not export leaves its
+// figure unset: the report then omits it rather than printing 0.
 #pragma once
 
 #include <cstdint>
