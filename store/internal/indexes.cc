@@ -93,12 +93,8 @@ std::string SummaryValue(const Voucher& v) {
 absl::StatusOr<std::vector<VoucherSummary>> SummariesBySerial(MDB_txn* txn, const Dbs& dbs,
                                                               std::string_view ien,
                                                               std::string_view serial) {
-  std::vector<std::string> ids;
-  MASA_RETURN_IF_ERROR(
-      ScanPrefix(txn, dbs[kIdxVoucherSerial], SerialPrefix(ien, serial), [&](std::string_view id) {
-        ids.emplace_back(id);
-        return true;
-      }));
+  MASA_ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                        KeySuffixes(txn, dbs[kIdxVoucherSerial], SerialPrefix(ien, serial)));
   std::vector<VoucherSummary> out;
   out.reserve(ids.size());
   for (const std::string& id : ids) {
@@ -158,6 +154,16 @@ absl::Status UpdateVoucherIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher* o
   return RecomputePin(txn, dbs, v);
 }
 
+absl::StatusOr<std::vector<std::string>> KeySuffixes(MDB_txn* txn, unsigned int dbi,
+                                                     std::string_view prefix) {
+  std::vector<std::string> out;
+  MASA_RETURN_IF_ERROR(ScanPrefix(txn, dbi, prefix, [&](std::string_view suffix) {
+    out.emplace_back(suffix);
+    return true;
+  }));
+  return out;
+}
+
 absl::Status ScanPrefix(MDB_txn* txn, unsigned int dbi, std::string_view prefix,
                         const std::function<bool(std::string_view)>& fn) {
   MASA_ASSIGN_OR_RETURN(auto cursor, Cursor::Open(txn, dbi));
@@ -192,13 +198,9 @@ absl::StatusOr<std::vector<Voucher>> GetAll(const Reader& reader,
 
 absl::StatusOr<std::vector<Voucher>> Reader::VouchersBySerial(std::string_view ien,
                                                               std::string_view serial) const {
-  std::vector<std::string> ids;
-  MASA_RETURN_IF_ERROR(internal::ScanPrefix(txn_->txn, (*txn_->dbs)[internal::kIdxVoucherSerial],
-                                            internal::SerialPrefix(ien, serial),
-                                            [&](std::string_view id) {
-                                              ids.emplace_back(id);
-                                              return true;
-                                            }));
+  MASA_ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                        internal::KeySuffixes(txn_->txn, (*txn_->dbs)[internal::kIdxVoucherSerial],
+                                              internal::SerialPrefix(ien, serial)));
   return GetAll(*this, ids);
 }
 
@@ -216,13 +218,9 @@ absl::StatusOr<std::vector<SerialPin>> Reader::PinsBySerial(std::string_view ien
 }
 
 absl::StatusOr<std::vector<Voucher>> Reader::VouchersByRequest(std::string_view request_id) const {
-  std::vector<std::string> ids;
-  MASA_RETURN_IF_ERROR(internal::ScanPrefix(txn_->txn, (*txn_->dbs)[internal::kIdxVoucherRequest],
-                                            absl::StrCat(Sv(request_id), std::string(1, '\0')),
-                                            [&](std::string_view id) {
-                                              ids.emplace_back(id);
-                                              return true;
-                                            }));
+  MASA_ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                        internal::KeySuffixes(txn_->txn, (*txn_->dbs)[internal::kIdxVoucherRequest],
+                                              absl::StrCat(Sv(request_id), std::string(1, '\0'))));
   return GetAll(*this, ids);
 }
 

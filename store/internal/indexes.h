@@ -65,6 +65,10 @@ absl::Status RecomputePin(MDB_txn* txn, const Dbs& dbs, const Voucher& v);
 absl::Status UpdateVoucherIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher* old,
                                   const Voucher& v);
 
+// The rest of every key of index `dbi` that starts with `prefix` (voucher ids), in key order.
+absl::StatusOr<std::vector<std::string>> KeySuffixes(MDB_txn* txn, unsigned int dbi,
+                                                     std::string_view prefix);
+
 // Visits the keys of index `dbi` that start with `prefix`; fn(suffix) returns false to stop.
 absl::Status ScanPrefix(MDB_txn* txn, unsigned int dbi, std::string_view prefix,
                         const std::function<bool(std::string_view)>& fn);

@@ -8,7 +8,6 @@
 #include "common/status.h"
 #include "store/internal/audit_log.h"
 #include "store/internal/codec.h"
-#include "store/internal/indexes.h"
 #include "store/internal/txn.h"
 #include "store/store.h"
 
@@ -39,14 +38,24 @@ absl::Status PutTreeNodes(MDB_txn* txn, const Dbs& dbs, uint64_t seq, const Hash
   uint64_t index = seq;
   int level = 0;
   // Every node this entry completes ends at it: their keys sort after every key stored, in
-  // the order they are made, so each is appended.
-  MASA_RETURN_IF_ERROR(PutGrowing(txn, tree, TreeKey(0, index), h));
+  // the order they are made, so each is appended, without looking for the last key first.
+  // MDB_APPEND refuses one that is not after it (a node stored beyond the head).
+  auto append = [&](int node_level, uint64_t node_index, const Hash& node) -> absl::Status {
+    absl::Status put = Put(txn, tree, TreeKey(node_level, node_index), node, MDB_APPEND);
+    if (absl::IsAlreadyExists(put)) {
+      return absl::DataLossError(absl::StrCat("audit tree: a node at or after ", node_level, "/",
+                                              node_index, " of entry ", seq,
+                                              " is already stored; nothing was appended"));
+    }
+    return put;
+  };
+  MASA_RETURN_IF_ERROR(append(0, index, h));
   while ((index & 1) == 1) {
     MASA_ASSIGN_OR_RETURN(Hash left, GetTreeNode(txn, dbs, level, index - 1));
     h = NodeHash(left, h);
     ++level;
     index >>= 1;
-    MASA_RETURN_IF_ERROR(PutGrowing(txn, tree, TreeKey(level, index), h));
+    MASA_RETURN_IF_ERROR(append(level, index, h));
   }
   return absl::OkStatus();
 }
