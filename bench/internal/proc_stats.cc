@@ -20,6 +20,19 @@ std::string ReadProcFile(const std::string& path) {
   return ss.str();
 }
 
+// Calls fn("/proc/PID/task/TID") for every thread of `pid`; false when the folder is gone.
+template <typename Fn>
+bool ForEachThread(pid_t pid, Fn fn) {
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return false;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] != '.') fn(dir + "/" + e->d_name);
+  }
+  closedir(d);
+  return true;
+}
+
 }  // namespace
 
 double ParseThreadStat(const std::string& stat, double clock_ticks, std::string* comm) {
@@ -40,17 +53,12 @@ double ParseThreadStat(const std::string& stat, double clock_ticks, std::string*
 
 std::map<std::string, double> ThreadCpuSecondsOf(pid_t pid) {
   std::map<std::string, double> out;
-  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return out;
   const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] == '.') continue;
+  ForEachThread(pid, [&](const std::string& task) {
     std::string comm;
-    const double s = ParseThreadStat(ReadProcFile(dir + "/" + e->d_name + "/stat"), ticks, &comm);
+    const double s = ParseThreadStat(ReadProcFile(task + "/stat"), ticks, &comm);
     if (s >= 0) out[comm] += s;
-  }
-  closedir(d);
+  });
   return out;
 }
 
@@ -71,20 +79,14 @@ int64_t ParseIoField(const std::string& io, const std::string& field) {
 int64_t ParseIoWriteBytes(const std::string& io) { return ParseIoField(io, "write_bytes"); }
 
 int64_t ThreadWriteCharsOf(pid_t pid, const std::string& comm) {
-  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return -1;
   int64_t total = -1;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] == '.') continue;
-    const std::string task = dir + "/" + e->d_name;
+  ForEachThread(pid, [&](const std::string& task) {
     std::string name = ReadProcFile(task + "/comm");
     if (!name.empty() && name.back() == '\n') name.pop_back();
-    if (name != comm) continue;
+    if (name != comm) return;
     const int64_t w = ParseIoField(ReadProcFile(task + "/io"), "wchar");
     if (w >= 0) total = (total < 0 ? 0 : total) + w;
-  }
-  closedir(d);
+  });
   return total;
 }
 
