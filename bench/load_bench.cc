@@ -268,9 +268,11 @@ template <typename Phase>
 void Measure(const Options& o, const Appliance& d, const std::string& name, int per_request,
              Run* run, Phase phase) {
   const DaemonSnapshot before = TakeDaemonSnapshot(d.masad->pid(), d.metrics_port);
+  SliceScraper scraper(d.metrics_port, o.slice_s);
   PhaseResult r = phase();
+  const std::vector<MetricSamples> slice_edges = scraper.Stop();
   const DaemonSnapshot after = TakeDaemonSnapshot(d.masad->pid(), d.metrics_port);
-  run->figures.push_back(MakePhaseFigures(name, r, before, after, o.slice_s));
+  run->figures.push_back(MakePhaseFigures(name, r, before, after, o.slice_s, slice_edges));
   run->results.push_back(std::move(r));
   run->per_request.push_back(per_request);
 }

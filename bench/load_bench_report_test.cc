@@ -166,6 +166,45 @@ TEST(MetricsScrapeTest, SignatureCpuComesFromMasadsOwnSummary) {
   EXPECT_FALSE(absent.cpu_us_per_voucher_outside.has_value());
 }
 
+// /metrics at the edges of three 10 s slices (and one scrape past the last edge) as text.
+std::string EdgeMetrics(double sign_s, int signatures, int fast, int slow, double commit_max_s) {
+  return "masa_hsm_sign_cpu_seconds_sum " + std::to_string(sign_s) +
+         "\nmasa_hsm_sign_cpu_seconds_count " + std::to_string(signatures) +
+         "\nmasa_request_latency_seconds_bucket{le=\"0.01\"} " + std::to_string(fast) +
+         "\nmasa_request_latency_seconds_bucket{le=\"0.1\"} " + std::to_string(fast + slow) +
+         "\nmasa_request_latency_seconds_bucket{le=\"+Inf\"} " + std::to_string(fast + slow) +
+         "\nmasa_store_commit_max_seconds " + std::to_string(commit_max_s) + "\n";
+}
+
+// Each slice gets masad's own p99, CPU per signature and slowest commit between its edges,
+// so a slice over 25 ms can be told from a slice where this machine itself slowed down.
+TEST(MetricsScrapeTest, SlicesGetMasadsFiguresBetweenTheirEdges) {
+  std::vector<SliceFigures> slices(3);
+  const std::vector<MetricSamples> edges = {
+      ParsePrometheusText(EdgeMetrics(0, 0, 0, 0, 0.020)),
+      // slice 0: 1000 signatures in 0.06 s (60 us); 100 requests all under 10 ms
+      ParsePrometheusText(EdgeMetrics(0.06, 1000, 100, 0, 0.005)),
+      // slice 1: 1000 signatures in 0.09 s (90 us); 50 more under 10 ms, 50 slower
+      ParsePrometheusText(EdgeMetrics(0.15, 2000, 150, 50, 0.040)),
+      // slice 2 has no edge after it: it stays unset
+  };
+  SliceMasadFigures(edges, &slices);
+  EXPECT_THAT(slices[0].sign_cpu_us.value_or(0), DoubleNear(60, 1e-6));
+  EXPECT_THAT(slices[1].sign_cpu_us.value_or(0), DoubleNear(90, 1e-6));
+  // 99 of 100 under 10 ms: p99 at 9.9 ms; half of the second slice's in (10, 100] ms:
+  // rank 99 lies 49/50 into that bucket.
+  EXPECT_THAT(slices[0].masad_request_p99_ms.value_or(0), DoubleNear(9.9, 1e-6));
+  EXPECT_THAT(slices[1].masad_request_p99_ms.value_or(0), DoubleNear(10 + 90 * 49.0 / 50, 1e-6));
+  EXPECT_THAT(slices[0].commit_max_ms.value_or(0), DoubleNear(5, 1e-6));
+  EXPECT_THAT(slices[1].commit_max_ms.value_or(0), DoubleNear(40, 1e-6));
+  EXPECT_FALSE(slices[2].sign_cpu_us.has_value());
+  EXPECT_FALSE(slices[2].masad_request_p99_ms.has_value());
+  // The phase's slowest commit: the largest read after its start (the first edge's 20 ms
+  // was before it).
+  EXPECT_THAT(CommitMaxMsOver(edges).value_or(0), DoubleNear(40, 1e-6));
+  EXPECT_FALSE(CommitMaxMsOver({edges[0]}).has_value());
+}
+
 TEST(ProcStatsTest, ParsesStatIoAndSmaps) {
   std::string comm;
   // A thread name with a space and a parenthesis; utime 300 and stime 100 ticks.
@@ -239,6 +278,9 @@ BenchReport SampleReport() {
     f.vouchers_by_second.push_back(9000);
   }
   f.slices = MakeSlices(f.latency_by_second, f.vouchers_by_second, f.seconds, 10);
+  f.slices[1].masad_request_p99_ms = 28;
+  f.slices[1].sign_cpu_us = 75;
+  f.heap_in_use_mb_end = 8;
   r.phases.push_back(f);
   r.ratios["open80_p99_ms"] = 30;
   r.ratios["end_to_end_over_csign"] = 0.5;
@@ -289,6 +331,12 @@ TEST(ReportTest, JsonHasTheContractsKeysAndLeavesUnmeasuredFiguresOut) {
   for (const char* key : {"start_s", "seconds", "vouchers_per_s", "p50_ms", "p99_ms", "p999_ms"}) {
     EXPECT_TRUE(p["slices"][1][key].is_number()) << key;
   }
+  EXPECT_EQ(p["slices"][1]["masad_request_p99_ms"], 28);
+  EXPECT_EQ(p["slices"][1]["sign_cpu_us"], 75);
+  EXPECT_FALSE(p["slices"][1].contains("commit_max_ms"));
+  EXPECT_FALSE(p["slices"][0].contains("sign_cpu_us"));
+  EXPECT_EQ(p["heap_in_use_mb_end"], 8);
+  EXPECT_FALSE(p.contains("heap_in_use_mb_start"));
   EXPECT_EQ(j["ratios"]["open80_p99_ms"], 30);
   EXPECT_EQ(j["ratios"]["outside_over_masad_signature_cpu"], 1);
   EXPECT_EQ(p["masad_sign_cpu_us_per_signature"], 60);

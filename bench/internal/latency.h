@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace masa::bench {
@@ -42,6 +43,10 @@ struct SliceFigures {
   double vouchers_per_s = 0;
   double p50_ms = 0, p99_ms = 0, p999_ms = 0;
   uint64_t requests = 0;  // answers in the slice
+  // masad's own view of the slice, from /metrics scraped at its edges (SliceMasadFigures),
+  // unset without them: its request latency p99 (accepted to durable answer), its CPU per
+  // signature (which rises when this shared machine slows down) and its slowest commit.
+  std::optional<double> masad_request_p99_ms = {}, sign_cpu_us = {}, commit_max_ms = {};
 };
 
 // Slices of `slice_s` whole seconds over a phase of `phase_s` seconds, from per-second

@@ -140,6 +140,28 @@ StoreFigures StoreFiguresBetween(const MetricSamples& before, const MetricSample
   return f;
 }
 
+void SliceMasadFigures(const std::vector<MetricSamples>& edges, std::vector<SliceFigures>* slices) {
+  for (size_t k = 0; k < slices->size() && k + 1 < edges.size(); ++k) {
+    const MetricSamples &before = edges[k], &after = edges[k + 1];
+    SliceFigures& s = (*slices)[k];
+    s.masad_request_p99_ms =
+        Scaled(HistogramQuantileBetween(before, after, "masa_request_latency_seconds", 0.99), 1e3);
+    s.sign_cpu_us = Per(Delta(before, after, "masa_hsm_sign_cpu_seconds_sum"),
+                        Delta(before, after, "masa_hsm_sign_cpu_seconds_count"), 1e6);
+    s.commit_max_ms = Scaled(Sample(after, "masa_store_commit_max_seconds"), 1e3);
+  }
+}
+
+std::optional<double> CommitMaxMsOver(const std::vector<MetricSamples>& edges) {
+  std::optional<double> max;
+  for (size_t k = 1; k < edges.size(); ++k) {
+    if (std::optional<double> v = Sample(edges[k], "masa_store_commit_max_seconds")) {
+      max = std::max(max.value_or(0), *v * 1e3);
+    }
+  }
+  return max;
+}
+
 SignCpuFigures SignCpuBetween(const MetricSamples& before, const MetricSamples& after,
                               double masad_cpu_s, double vouchers) {
   SignCpuFigures f;

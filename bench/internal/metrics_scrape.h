@@ -8,6 +8,9 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "bench/internal/latency.h"
 
 namespace masa::bench {
 
@@ -49,6 +52,16 @@ struct StoreFigures {
 };
 
 StoreFigures StoreFiguresBetween(const MetricSamples& before, const MetricSamples& after);
+
+// Fills each slice's masad figures from /metrics scraped at the slice edges: `edges[k]` at
+// slice k's start, `edges[k + 1]` at its end (the scrape after the phase ends the last
+// slice). Slices without both edges stay unset.
+void SliceMasadFigures(const std::vector<MetricSamples>& edges, std::vector<SliceFigures>* slices);
+
+// The slowest commit over a phase whose /metrics was scraped at `edges` (the first before
+// it): masa_store_commit_max_seconds restarts at every scrape, so the phase's is the
+// largest value read after its start.
+std::optional<double> CommitMaxMsOver(const std::vector<MetricSamples>& edges);
 
 // masad's CPU of one phase split at the HSM signature, both parts measured inside masad
 // over the same span: the signatures' own CPU is the delta of the summary

@@ -1,6 +1,9 @@
 #include "bench/internal/phase_figures.h"
 
+#include <chrono>
+#include <cstddef>
 #include <cstdio>
+#include <utility>
 
 namespace masa::bench {
 
@@ -17,9 +20,39 @@ DaemonSnapshot TakeDaemonSnapshot(pid_t pid, uint16_t metrics_port) {
   return s;
 }
 
+SliceScraper::SliceScraper(uint16_t metrics_port, int slice_s) {
+  if (metrics_port == 0 || slice_s < 1) return;
+  thread_ = std::thread([this, metrics_port, slice_s] {
+    const auto start = std::chrono::steady_clock::now();
+    std::unique_lock<std::mutex> lock(mu_);
+    for (int k = 0; !stopping_; ++k) {
+      if (wake_.wait_until(lock, start + std::chrono::seconds(k * slice_s),
+                           [this] { return stopping_; })) {
+        break;
+      }
+      lock.unlock();
+      MetricSamples samples = ScrapeMetrics(metrics_port);
+      lock.lock();
+      scrapes_.push_back(std::move(samples));
+    }
+  });
+}
+
+SliceScraper::~SliceScraper() { Stop(); }
+
+std::vector<MetricSamples> SliceScraper::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  return std::move(scrapes_);
+}
+
 PhaseFigures MakePhaseFigures(const std::string& name, const PhaseResult& r,
                               const DaemonSnapshot& before, const DaemonSnapshot& after,
-                              int slice_s) {
+                              int slice_s, const std::vector<MetricSamples>& slice_edges) {
   PhaseFigures f;
   f.name = name;
   f.label = r.name;
@@ -74,9 +107,29 @@ PhaseFigures MakePhaseFigures(const std::string& name, const PhaseResult& r,
   }
   if (after.mapped.rss_kb >= 0)
     f.rss_mb_without_map_end = after.mapped.rss_without_map_kb() / 1024.0;
+  if (std::optional<double> in_use = Sample(before.metrics, "masa_heap_in_use_bytes")) {
+    f.heap_in_use_mb_start = *in_use / (1 << 20);
+  }
+  if (std::optional<double> in_use = Sample(after.metrics, "masa_heap_in_use_bytes")) {
+    f.heap_in_use_mb_end = *in_use / (1 << 20);
+  }
   f.store = StoreFiguresBetween(before.metrics, after.metrics);
   f.metrics_read = !after.metrics.empty();
   f.slices = MakeSlices(r.latency_by_second, r.vouchers_by_second, r.seconds, slice_s);
+  if (!slice_edges.empty() && !after.metrics.empty()) {
+    std::vector<MetricSamples> edges = {before.metrics};
+    edges.insert(edges.end(), slice_edges.begin(), slice_edges.end());
+    edges.push_back(after.metrics);
+    // Every scrape restarted the slowest-commit gauge: the phase's is the largest read.
+    f.store.commit_max_ms = CommitMaxMsOver(edges);
+    // Slice k runs from scrape k to scrape k + 1, the last one to the scrape after the phase
+    // (a scrape made during the open loop's drain past the last edge is left out).
+    edges.erase(edges.begin());
+    if (edges.size() > f.slices.size() + 1) {
+      edges.erase(edges.begin() + static_cast<ptrdiff_t>(f.slices.size()), edges.end() - 1);
+    }
+    SliceMasadFigures(edges, &f.slices);
+  }
   f.latency = r.latency;
   f.latency_by_second = r.latency_by_second;
   f.vouchers_by_second = r.vouchers_by_second;
@@ -92,12 +145,24 @@ void SetOutsideSignature(PhaseFigures* f, double csign_cpu_us) {
 void PrintPhaseFigures(const PhaseFigures& f) {
   const char* pad = "                      ";
   if (!f.slices.empty()) {
-    std::printf("%s   %-8s %9s %8s %8s %9s\n", pad, "slice s", "vouch/s", "p50 ms", "p99 ms",
-                "p99.9 ms");
+    // masad's columns: its own request p99, its CPU per signature (this machine's speed of
+    // the moment) and its slowest commit, each over the slice.
+    std::printf("%s   %-8s %9s %8s %8s %9s %9s %7s %7s\n", pad, "slice s", "vouch/s", "p50 ms",
+                "p99 ms", "p99.9 ms", "masad p99", "sig us", "commit");
+    auto col = [](const std::optional<double>& v, int width) {
+      char buf[32];
+      if (v) {
+        std::snprintf(buf, sizeof(buf), " %*.1f", width, *v);
+      } else {
+        std::snprintf(buf, sizeof(buf), " %*s", width, "-");
+      }
+      return std::string(buf);
+    };
     for (const SliceFigures& s : f.slices) {
-      std::printf("%s   %4.0f+%-3.0f %9.0f %8.2f %8.2f %9.2f%s\n", pad, s.start_s, s.seconds,
+      std::printf("%s   %4.0f+%-3.0f %9.0f %8.2f %8.2f %9.2f%s%s%s%s\n", pad, s.start_s, s.seconds,
                   s.vouchers_per_s, s.p50_ms, s.p99_ms, s.p999_ms,
-                  s.p99_ms >= 25 ? "  (p99 over 25 ms)" : "");
+                  col(s.masad_request_p99_ms, 9).c_str(), col(s.sign_cpu_us, 7).c_str(),
+                  col(s.commit_max_ms, 7).c_str(), s.p99_ms >= 25 ? "  (p99 over 25 ms)" : "");
     }
     const SliceFigures* worst = WorstSlice(f.slices);
     std::printf("%s   worst slice: p99 %.2f ms at %.0f s\n", pad, worst->p99_ms, worst->start_s);
@@ -112,8 +177,12 @@ void PrintPhaseFigures(const PhaseFigures& f) {
     std::printf(" (%.1f less the raw C_Sign phase's signature)",
                 *f.cpu_us_per_voucher_outside_signature);
   }
-  std::printf("; heap %.1f->%.1f MB, RSS without the map %.1f->%.1f MB\n", opt(f.heap_mb_start),
-              opt(f.heap_mb_end), opt(f.rss_mb_without_map_start), opt(f.rss_mb_without_map_end));
+  std::printf("; heap %.1f->%.1f MB", opt(f.heap_mb_start), opt(f.heap_mb_end));
+  if (f.heap_in_use_mb_start && f.heap_in_use_mb_end) {
+    std::printf(" (in use %.1f->%.1f)", *f.heap_in_use_mb_start, *f.heap_in_use_mb_end);
+  }
+  std::printf(", RSS without the map %.1f->%.1f MB\n", opt(f.rss_mb_without_map_start),
+              opt(f.rss_mb_without_map_end));
   if (f.masad_signatures) {
     std::printf("%s   signature CPU inside masad: %.1f us a signature (%.0f signatures)", pad,
                 opt(f.masad_sign_cpu_us_per_signature), *f.masad_signatures);

@@ -4,10 +4,14 @@
 
 #include <sys/types.h>
 
+#include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "bench/internal/load_client.h"
 #include "bench/internal/metrics_scrape.h"
@@ -32,13 +36,37 @@ struct DaemonSnapshot {
 // GET /metrics (which resets masa_store_commit_max_seconds: take one right before a phase).
 DaemonSnapshot TakeDaemonSnapshot(pid_t pid, uint16_t metrics_port);
 
+// masad's /metrics scraped every `slice_s` seconds from construction (the first at once)
+// until Stop, on a thread of its own: the edges of a phase's slices. Start it right before
+// the phase; the phase's clock starts after its connections are made, a few milliseconds
+// later at most once they exist.
+class SliceScraper {
+ public:
+  SliceScraper(uint16_t metrics_port, int slice_s);
+  ~SliceScraper();
+  SliceScraper(const SliceScraper&) = delete;
+  SliceScraper& operator=(const SliceScraper&) = delete;
+
+  // Ends the scraping; the scrapes in order (none when the port is 0).
+  std::vector<MetricSamples> Stop();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::vector<MetricSamples> scrapes_;
+  std::thread thread_;
+};
+
 // `name` and `label` as PhaseFigures has them. The signature's CPU and masad's CPU outside
 // it come from masad's masa_hsm_sign_cpu_seconds in the two snapshots (unset when masad
 // does not export it); cpu_us_per_voucher_outside_signature waits for the raw C_Sign phase
 // (SetOutsideSignature).
+// `slice_edges` are SliceScraper's scrapes of the phase: each slice's masad figures, and
+// the phase's slowest commit over all of them.
 PhaseFigures MakePhaseFigures(const std::string& name, const PhaseResult& r,
                               const DaemonSnapshot& before, const DaemonSnapshot& after,
-                              int slice_s);
+                              int slice_s, const std::vector<MetricSamples>& slice_edges);
 
 // Fills cpu_us_per_voucher_outside_signature once the raw C_Sign phase's CPU per signature
 // (`csign_cpu_us`) is known.

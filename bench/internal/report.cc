@@ -136,6 +136,8 @@ nlohmann::json ReportJson(const BenchReport& report) {
     }
     Put(p, "heap_mb_start", f.heap_mb_start);
     Put(p, "heap_mb_end", f.heap_mb_end);
+    Put(p, "heap_in_use_mb_start", f.heap_in_use_mb_start);
+    Put(p, "heap_in_use_mb_end", f.heap_in_use_mb_end);
     Put(p, "rss_mb_without_map_start", f.rss_mb_without_map_start);
     Put(p, "rss_mb_without_map_end", f.rss_mb_without_map_end);
     nlohmann::json store = nlohmann::json::object();
@@ -152,12 +154,13 @@ nlohmann::json ReportJson(const BenchReport& report) {
     if (!store.empty()) p["store"] = store;
     nlohmann::json slices = nlohmann::json::array();
     for (const SliceFigures& s : f.slices) {
-      slices.push_back({{"start_s", s.start_s},
-                        {"seconds", s.seconds},
-                        {"vouchers_per_s", s.vouchers_per_s},
-                        {"p50_ms", s.p50_ms},
-                        {"p99_ms", s.p99_ms},
-                        {"p999_ms", s.p999_ms}});
+      nlohmann::json slice = {
+          {"start_s", s.start_s}, {"seconds", s.seconds}, {"vouchers_per_s", s.vouchers_per_s},
+          {"p50_ms", s.p50_ms},   {"p99_ms", s.p99_ms},   {"p999_ms", s.p999_ms}};
+      Put(slice, "masad_request_p99_ms", s.masad_request_p99_ms);
+      Put(slice, "sign_cpu_us", s.sign_cpu_us);
+      Put(slice, "commit_max_ms", s.commit_max_ms);
+      slices.push_back(slice);
     }
     p["slices"] = slices;
     if (const SliceFigures* worst = WorstSlice(f.slices)) {
@@ -366,12 +369,15 @@ std::string ReportHtml(const BenchReport& r) {
       h << "</p>\n";
     }
     h << "<table><tr><th>slice from s</th><th>vouchers/s</th><th>p50 ms</th><th>p99 ms</th>"
-         "<th>p99.9 ms</th></tr>\n";
+         "<th>p99.9 ms</th><th>masad p99 ms</th><th>signature CPU &micro;s</th>"
+         "<th>slowest commit ms</th></tr>\n";
     for (const SliceFigures& s : f.slices) {
       h << "<tr><td>" << Fmt("%.0f", s.start_s) << "</td><td>" << Fmt("%.0f", s.vouchers_per_s)
         << "</td><td>" << Fmt("%.2f", s.p50_ms) << "</td><td"
         << (s.p99_ms >= kTargetMs ? " class=\"bad\"" : "") << ">" << Fmt("%.2f", s.p99_ms)
-        << "</td><td>" << Fmt("%.2f", s.p999_ms) << "</td></tr>\n";
+        << "</td><td>" << Fmt("%.2f", s.p999_ms) << "</td><td>"
+        << opt(s.masad_request_p99_ms, "%.1f") << "</td><td>" << opt(s.sign_cpu_us, "%.1f")
+        << "</td><td>" << opt(s.commit_max_ms, "%.1f") << "</td></tr>\n";
     }
     h << "</table>\n";
   }

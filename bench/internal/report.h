@@ -45,7 +45,8 @@ struct PhaseFigures {
   std::optional<double> cpu_us_per_voucher_outside_masad_signature;
   std::optional<double> outside_over_masad_signature_cpu;
   std::map<std::string, double> masad_cpu_by_thread;  // % of one core, by thread name
-  std::optional<double> heap_mb_start, heap_mb_end;
+  std::optional<double> heap_mb_start, heap_mb_end;   // RssAnon: in use + the allocator's caches
+  std::optional<double> heap_in_use_mb_start, heap_in_use_mb_end;  // masa_heap_in_use_bytes
   std::optional<double> rss_mb_without_map_start, rss_mb_without_map_end;
   StoreFigures store;
   bool metrics_read = false;  // masad's /metrics answered (not in the JSON)
