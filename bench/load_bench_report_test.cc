@@ -159,6 +159,19 @@ TEST(MetricsScrapeTest, SignatureCpuComesFromMasadsOwnSummary) {
   EXPECT_EQ(idle.signatures, 0);
   EXPECT_FALSE(idle.cpu_us_per_signature.has_value());
   EXPECT_FALSE(idle.outside_over_signature.has_value());
+  // A masad that times one call in 16: the sample gives the CPU of one signature, the
+  // counter of all calls how many there were. 2000 timed calls took 0.1 s (50 us each) of
+  // 32000; masad used 10 s for 32000 vouchers, 1.6 s of it signing: 262.5 us a voucher
+  // outside the signature.
+  const SignCpuFigures sampled = SignCpuBetween(
+      ParsePrometheusText("masa_hsm_sign_cpu_seconds_sum 0.5\nmasa_hsm_sign_cpu_seconds_count "
+                          "10000\nmasa_hsm_sign_calls_total 160000\n"),
+      ParsePrometheusText("masa_hsm_sign_cpu_seconds_sum 0.6\nmasa_hsm_sign_cpu_seconds_count "
+                          "12000\nmasa_hsm_sign_calls_total 192000\n"),
+      10, 32000);
+  EXPECT_EQ(sampled.signatures, 32000);
+  EXPECT_THAT(sampled.cpu_us_per_signature.value_or(0), DoubleNear(50, 1e-6));
+  EXPECT_THAT(sampled.cpu_us_per_voucher_outside.value_or(0), DoubleNear(262.5, 1e-6));
   // A masad that does not export the summary: every figure unset, never 0.
   const SignCpuFigures absent = SignCpuBetween({}, ParsePrometheusText(kMetrics), 10, 40000);
   EXPECT_FALSE(absent.signatures.has_value());

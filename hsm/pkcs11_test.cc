@@ -237,17 +237,23 @@ TEST(TokenTest, SigningCallsAndTheirCpuAreCounted) {
   ASSERT_NE(temp, nullptr);
   auto key = temp->token()->GenerateKeyPair(KeyType::kEcP256, "cpu-counted");
   ASSERT_OK(key);
+  // Every call counts; one in kSignCpuSampleEvery on this thread is timed, so as many
+  // consecutive calls hold exactly one timed call.
   const SignCpu before = SignCpuSoFar();
-  for (int i = 0; i < 3; ++i) ASSERT_OK(temp->token()->Sign(*key, {}, Sha("voucher", 256)));
-  const SignCpu signed_three = SignCpuSoFar();
-  EXPECT_EQ(signed_three.calls, before.calls + 3);
-  EXPECT_GT(signed_three.cpu_ns, before.cpu_ns);  // an ECDSA signature is not free
+  for (uint64_t i = 0; i < kSignCpuSampleEvery; ++i) {
+    ASSERT_OK(temp->token()->Sign(*key, {}, Sha("voucher", 256)));
+  }
+  const SignCpu signed_some = SignCpuSoFar();
+  EXPECT_EQ(signed_some.calls, before.calls + kSignCpuSampleEvery);
+  EXPECT_EQ(signed_some.timed_calls, before.timed_calls + 1);
+  EXPECT_GT(signed_some.timed_cpu_ns, before.timed_cpu_ns);  // an ECDSA signature is not free
 
   auto refused = temp->token()->Sign(*key, {SignMechanism::kRsaPkcs1}, Sha("voucher", 256));
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
   const SignCpu after = SignCpuSoFar();
-  EXPECT_EQ(after.calls, signed_three.calls);
-  EXPECT_EQ(after.cpu_ns, signed_three.cpu_ns);
+  EXPECT_EQ(after.calls, signed_some.calls);
+  EXPECT_EQ(after.timed_calls, signed_some.timed_calls);
+  EXPECT_EQ(after.timed_cpu_ns, signed_some.timed_cpu_ns);
 }
 
 struct KeyCase {

@@ -21,8 +21,10 @@ namespace masa::hsm {
 namespace {
 
 // SignCpuSoFar's totals: relaxed, since each is a sum read on its own.
-std::atomic<uint64_t> sign_cpu_ns{0};
-std::atomic<uint64_t> sign_cpu_calls{0};
+std::atomic<uint64_t> sign_calls{0};
+std::atomic<uint64_t> sign_timed_calls{0};
+std::atomic<uint64_t> sign_timed_cpu_ns{0};
+thread_local uint64_t sign_calls_on_this_thread = 0;
 
 uint64_t ThreadCpuNs() {
   timespec now{};
@@ -30,27 +32,33 @@ uint64_t ThreadCpuNs() {
   return static_cast<uint64_t>(now.tv_sec) * 1000000000u + static_cast<uint64_t>(now.tv_nsec);
 }
 
-// Adds the calling thread's CPU time from its construction to its destruction (every return
-// path of a signing call) to the totals.
+// Counts a signing call at its end (every return path), and adds the calling thread's CPU
+// time from construction to destruction when this call is one of the sample.
 class SignCpuScope {
  public:
-  SignCpuScope() : start_ns_(ThreadCpuNs()) {}
+  SignCpuScope()
+      : timed_(sign_calls_on_this_thread++ % kSignCpuSampleEvery == 0),
+        start_ns_(timed_ ? ThreadCpuNs() : 0) {}
   ~SignCpuScope() {
-    sign_cpu_ns.fetch_add(ThreadCpuNs() - start_ns_, std::memory_order_relaxed);
-    sign_cpu_calls.fetch_add(1, std::memory_order_relaxed);
+    sign_calls.fetch_add(1, std::memory_order_relaxed);
+    if (!timed_) return;
+    sign_timed_cpu_ns.fetch_add(ThreadCpuNs() - start_ns_, std::memory_order_relaxed);
+    sign_timed_calls.fetch_add(1, std::memory_order_relaxed);
   }
   SignCpuScope(const SignCpuScope&) = delete;
   SignCpuScope& operator=(const SignCpuScope&) = delete;
 
  private:
+  const bool timed_;
   const uint64_t start_ns_;
 };
 
 }  // namespace
 
 SignCpu SignCpuSoFar() {
-  return {.cpu_ns = sign_cpu_ns.load(std::memory_order_relaxed),
-          .calls = sign_cpu_calls.load(std::memory_order_relaxed)};
+  return {.calls = sign_calls.load(std::memory_order_relaxed),
+          .timed_calls = sign_timed_calls.load(std::memory_order_relaxed),
+          .timed_cpu_ns = sign_timed_cpu_ns.load(std::memory_order_relaxed)};
 }
 
 namespace internal {

@@ -85,16 +85,23 @@ std::string HsmMetrics(const Stack& stack) {
   family("masa_hsm_token_failures_total", "counter",
          "Calls into the HSM token that failed or passed the call timeout.",
          [](const hsm::MemberStatus& m) { return m.failures; });
-  // A summary without quantiles: _sum over _count is the CPU of one signature, and _count
-  // pairs with _sum where masa_hsm_token_signatures_total (the group's successes) would not.
+  // A summary without quantiles over the timed sample of signing calls (hsm/sign_cpu.h):
+  // _sum over _count is the CPU of one signature. The calls themselves, timed or not, are
+  // masa_hsm_sign_calls_total, which counts what masa_hsm_token_signatures_total (the
+  // group's successes) does not: failures, retries and probes.
   const hsm::SignCpu sign_cpu = hsm::SignCpuSoFar();
-  absl::StrAppend(&out,
-                  "# HELP masa_hsm_sign_cpu_seconds Thread CPU time spent inside the HSM "
-                  "module's C_SignInit and C_Sign calls (the signature itself with a software "
-                  "token), and the number of signing calls (failed ones, retries and probes "
-                  "included).\n# TYPE masa_hsm_sign_cpu_seconds summary\n",
-                  "masa_hsm_sign_cpu_seconds_sum ", absl::StrFormat("%.9f", sign_cpu.cpu_ns / 1e9),
-                  "\nmasa_hsm_sign_cpu_seconds_count ", sign_cpu.calls, "\n");
+  absl::StrAppend(
+      &out,
+      "# HELP masa_hsm_sign_cpu_seconds Thread CPU time spent inside the HSM module's "
+      "C_SignInit and C_Sign calls (the signature itself with a software token), over one "
+      "signing call in ",
+      hsm::kSignCpuSampleEvery, " on each thread.\n# TYPE masa_hsm_sign_cpu_seconds summary\n",
+      "masa_hsm_sign_cpu_seconds_sum ", absl::StrFormat("%.9f", sign_cpu.timed_cpu_ns / 1e9),
+      "\nmasa_hsm_sign_cpu_seconds_count ", sign_cpu.timed_calls,
+      "\n# HELP masa_hsm_sign_calls_total Signing calls into the HSM module (failed ones, "
+      "retries and probes included).\n# TYPE masa_hsm_sign_calls_total counter\n"
+      "masa_hsm_sign_calls_total ",
+      sign_cpu.calls, "\n");
   if (stack.work_queue != nullptr) {
     absl::StrAppend(&out,
                     "# HELP masa_sign_stuck_workers Signing threads still inside an abandoned "

@@ -178,9 +178,9 @@ CSignFigures RawCSign(const std::string& state, int threads, double seconds) {
   CSignFigures f;
   f.per_s = total / elapsed;
   if (total > 0) f.cpu_us_per_signature = cpu * 1e6 / static_cast<double>(total.load());
-  if (inside.calls > inside0.calls) {
-    f.inside_cpu_us_per_signature =
-        (inside.cpu_ns - inside0.cpu_ns) / 1e3 / static_cast<double>(inside.calls - inside0.calls);
+  if (inside.timed_calls > inside0.timed_calls) {
+    f.inside_cpu_us_per_signature = (inside.timed_cpu_ns - inside0.timed_cpu_ns) / 1e3 /
+                                    static_cast<double>(inside.timed_calls - inside0.timed_calls);
   }
   return f;
 }

@@ -165,12 +165,17 @@ std::optional<double> CommitMaxMsOver(const std::vector<MetricSamples>& edges) {
 SignCpuFigures SignCpuBetween(const MetricSamples& before, const MetricSamples& after,
                               double masad_cpu_s, double vouchers) {
   SignCpuFigures f;
-  const std::optional<double> cpu_s = Delta(before, after, "masa_hsm_sign_cpu_seconds_sum");
-  f.signatures = Delta(before, after, "masa_hsm_sign_cpu_seconds_count");
-  if (!cpu_s || !f.signatures) return f;
-  f.cpu_us_per_signature = Per(cpu_s, f.signatures, 1e6);
-  if (masad_cpu_s >= 0 && vouchers > 0) {
-    f.cpu_us_per_voucher_outside = (masad_cpu_s - *cpu_s) * 1e6 / vouchers;
+  // The summary covers a timed sample of the calls; masa_hsm_sign_calls_total counts them
+  // all (a masad without it timed every call).
+  const std::optional<double> timed_s = Delta(before, after, "masa_hsm_sign_cpu_seconds_sum");
+  const std::optional<double> timed = Delta(before, after, "masa_hsm_sign_cpu_seconds_count");
+  f.signatures = Delta(before, after, "masa_hsm_sign_calls_total");
+  if (!f.signatures) f.signatures = timed;
+  if (!timed_s || !f.signatures) return f;
+  f.cpu_us_per_signature = Per(timed_s, timed, 1e6);
+  if (f.cpu_us_per_signature && masad_cpu_s >= 0 && vouchers > 0) {
+    const double signatures_cpu_s = *f.cpu_us_per_signature / 1e6 * *f.signatures;
+    f.cpu_us_per_voucher_outside = (masad_cpu_s - signatures_cpu_s) * 1e6 / vouchers;
     f.outside_over_signature = Per(f.cpu_us_per_voucher_outside, f.cpu_us_per_signature, 1);
   }
   return f;

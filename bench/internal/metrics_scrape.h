@@ -64,10 +64,11 @@ void SliceMasadFigures(const std::vector<MetricSamples>& edges, std::vector<Slic
 std::optional<double> CommitMaxMsOver(const std::vector<MetricSamples>& edges);
 
 // masad's CPU of one phase split at the HSM signature, both parts measured inside masad
-// over the same span: the signatures' own CPU is the delta of the summary
-// masa_hsm_sign_cpu_seconds (thread CPU inside C_SignInit and C_Sign, and those calls).
+// over the same span: the CPU of one signature is the summary masa_hsm_sign_cpu_seconds
+// (thread CPU inside C_SignInit and C_Sign over a timed sample of the calls), times
+// masa_hsm_sign_calls_total for all of them.
 struct SignCpuFigures {
-  std::optional<double> signatures;            // masa_hsm_sign_cpu_seconds_count
+  std::optional<double> signatures;  // masa_hsm_sign_calls_total (else the summary's _count)
   std::optional<double> cpu_us_per_signature;  // _sum / _count (unset without a signature)
   // (masad's CPU - the signatures' CPU) / vouchers, and that over cpu_us_per_signature.
   std::optional<double> cpu_us_per_voucher_outside;
