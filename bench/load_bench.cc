@@ -23,7 +23,9 @@
 // later phase), the signature's CPU per signature inside masad, CPU by thread name,
 // heap (RssAnon) and RSS without the LMDB map (smaps) at its start and end, and the store's
 // commit figures (commits, commit p99 and max, sync per commit, map growths, gate wait) when
-// masad exports them. --results-dir DIR also writes them as DIR/load_bench.json (the bench
+// masad exports them. --max-queue-delay-ms N turns on masad's admission control ([queue]
+// max_queue_delay_ms): the requests it sheds (503) are counted as such and are not in the
+// latency percentiles. --results-dir DIR also writes them as DIR/load_bench.json (the bench
 // contract's schema; scripts/bench-ci.sh checks its ratios), DIR/load_bench.html and SVG
 // plots of each phase (bench/internal/report.h). Phases in the JSON: "closed", "open80",
 // "open" (--rate), "grpc", and with --prefill "closed_empty".

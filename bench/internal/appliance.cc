@@ -71,7 +71,8 @@ void Provision(const Options& o, Appliance* d) {
   if (server_table == std::string::npos) Die("masad.toml from dev-init has no [server] table");
   toml.insert(server_table + 9, "max_connections_per_client = 1024\n");
   toml += "\n[queue]\nworkers = " + std::to_string(o.workers) +
-          "\nworker_nice = " + std::to_string(o.worker_nice) + "\n";
+          "\nworker_nice = " + std::to_string(o.worker_nice) +
+          "\nmax_queue_delay_ms = " + std::to_string(o.max_queue_delay_ms) + "\n";
   if (o.faults()) {
     // The fault module in front of SoftHSM2 (StartDaemon gives it its two variables).
     const size_t hsm_table = toml.find("[hsm]\n");

@@ -380,8 +380,14 @@ class Client final : public LoadClient {
         if (got && c->busy) {
           c->busy = false;
           --in_flight;
-          r.AddLatency(static_cast<size_t>(std::max<int64_t>(0, done - start) / 1000000000),
-                       static_cast<uint64_t>(std::max<int64_t>(0, done - c->scheduled_ns) / 1000));
+          // A shed request (503 from admission control, answered at once and told when to
+          // come back) is counted with the errors, not timed: the percentiles are those of
+          // the requests served.
+          if (status != 503) {
+            r.AddLatency(
+                static_cast<size_t>(std::max<int64_t>(0, done - start) / 1000000000),
+                static_cast<uint64_t>(std::max<int64_t>(0, done - c->scheduled_ns) / 1000));
+          }
           const bool in_window = done <= end || rate > 0;
           if (status == 200) {
             uint64_t issued = Count(body, "\"status\":\"completed\"");

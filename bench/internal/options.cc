@@ -11,7 +11,8 @@ void Usage() {
   std::printf(
       "usage: load_bench [--duration S] [--warmup S] [--connections N] [--open-connections N]\n"
       "                  [--rate REQ_PER_S] [--serials-per-request N] [--serial-pool N]\n"
-      "                  [--workers N] [--worker-nice N] [--commit-interval-ms N] [--sign-seconds S] [--keep-state DIR]\n"
+      "                  [--workers N] [--worker-nice N] [--commit-interval-ms N] [--max-queue-delay-ms N]\n"
+      "                  [--sign-seconds S] [--keep-state DIR]\n"
       "                  [--grpc-calls N] [--grpc-components N] [--rotate-at S]\n"
       "                  [--tokens N] [--fail-token-at S] [--fail-all-at S] [--recover-at S]\n"
       "                  [--fault KIND] [--call-timeout-ms N] [--probe-interval-ms N]\n"
@@ -64,6 +65,8 @@ Options ParseOptions(int argc, char** argv) {
       o.worker_nice = static_cast<int>(num(0, 19));
     else if (arg == "--commit-interval-ms")
       o.commit_interval_ms = static_cast<int>(num(0, 100));
+    else if (arg == "--max-queue-delay-ms")
+      o.max_queue_delay_ms = static_cast<int>(num(0, 60000));
     else if (arg == "--sign-seconds")
       o.sign_s = num(1, 600);
     else if (arg == "--keep-state")

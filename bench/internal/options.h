@@ -22,10 +22,13 @@ struct Options {
   int workers = 2;             // masad [queue] workers, and C_Sign threads
   int worker_nice = 5;         // masad [queue] worker_nice
   int commit_interval_ms = 4;  // masad [store] min_commit_interval_ms
-  double sign_s = 4;           // raw C_Sign phase
-  std::string keep_state;      // keep the work folder here
-  int grpc_calls = 4;          // gRPC phase: calls in flight (threads); 0: no gRPC phase
-  int grpc_components = 100;   // components per GetOwnershipVouchers call
+  // masad [queue] max_queue_delay_ms: admission control, off (0) as in masad by default.
+  // Shed requests (503) are counted apart and left out of the latency percentiles.
+  int max_queue_delay_ms = 0;
+  double sign_s = 4;          // raw C_Sign phase
+  std::string keep_state;     // keep the work folder here
+  int grpc_calls = 4;         // gRPC phase: calls in flight (threads); 0: no gRPC phase
+  int grpc_components = 100;  // components per GetOwnershipVouchers call
   // > 0: rotation mode. The closed-loop phase only, and at this second of it a security
   // officer generates, issues and activates a new signing key through the REST API.
   double rotate_at_s = 0;
