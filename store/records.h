@@ -196,9 +196,9 @@ struct Voucher {
 };
 
 // What the checks that scan every voucher of a serial need of each: a projection of the
-// Voucher, made from its record. From schema 3 to 8 it was the value of the voucher's
-// (ien, serial) index entry (the tags are the Voucher's); since schema 9 the entry holds
-// only its key, which keeps the pages a request rewrites few (see indexes.cc).
+// Voucher, made from its record. Not stored: from schema 3 to 8 it was the value of the
+// voucher's (ien, serial) index entry; since schema 9 the entry holds only its key, which
+// keeps the pages a request rewrites few (see indexes.cc).
 struct VoucherSummary {
   std::string id;
   std::string organization_id;
@@ -207,7 +207,6 @@ struct VoucherSummary {
   std::optional<absl::Time> archived_at;
   std::string pdc_sha256;
   std::optional<absl::Time> superseded_at;
-  std::string unknown_fields;
 };
 
 // The pin index value. A (serial number, organization, pinned-domain certificate) entry

@@ -68,28 +68,6 @@ std::string PinKey(const Voucher& v) {
   return PinPrefix(v.ien, v.serial_number, v.organization_id) + v.pdc_sha256;
 }
 
-namespace {
-
-VoucherSummary SummaryOf(const Voucher& v) {
-  VoucherSummary s;
-  s.id = v.id;
-  s.organization_id = v.organization_id;
-  s.status = v.status;
-  s.expires_at = v.expires_at;
-  s.archived_at = v.archived_at;
-  s.pdc_sha256 = v.pdc_sha256;
-  s.superseded_at = v.superseded_at;
-  return s;
-}
-
-}  // namespace
-
-std::string SummaryValue(const Voucher& v) {
-  VoucherSummary s = SummaryOf(v);
-  s.id.clear();  // the index key holds it
-  return Encode(s);
-}
-
 absl::StatusOr<std::vector<VoucherSummary>> SummariesBySerial(MDB_txn* txn, const Dbs& dbs,
                                                               std::string_view ien,
                                                               std::string_view serial) {
@@ -106,7 +84,13 @@ absl::StatusOr<std::vector<VoucherSummary>> SummariesBySerial(MDB_txn* txn, cons
     }
     if (!bytes.ok()) return bytes.status();
     MASA_ASSIGN_OR_RETURN(Voucher v, DecodeRecord<Voucher>(*bytes, id));
-    out.push_back(SummaryOf(v));
+    out.push_back({.id = id,
+                   .organization_id = std::move(v.organization_id),
+                   .status = std::move(v.status),
+                   .expires_at = v.expires_at,
+                   .archived_at = v.archived_at,
+                   .pdc_sha256 = std::move(v.pdc_sha256),
+                   .superseded_at = v.superseded_at});
   }
   return out;
 }

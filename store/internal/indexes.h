@@ -30,10 +30,6 @@ std::string SerialKey(const Voucher& v);
 std::string RequestKey(const Voucher& v);
 std::string PinPrefix(std::string_view ien, std::string_view serial, std::string_view org);
 std::string PinKey(const Voucher& v);
-// The serial index value (schema 3 to 8): the voucher's summary. Since schema 9 the index
-// holds only keys, and summaries are made from the records (SummariesBySerial).
-std::string SummaryValue(const Voucher& v);
-
 // The summaries of the serial's vouchers, in index order, from their records.
 absl::StatusOr<std::vector<VoucherSummary>> SummariesBySerial(MDB_txn* txn, const Dbs& dbs,
                                                               std::string_view ien,

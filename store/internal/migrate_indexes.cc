@@ -1,6 +1,6 @@
-// Schema migrations 1 -> 4: each adds or rebuilds a voucher index from the records; and
-// 5 -> 6 and 6 -> 7, which only need the table that opening creates, and 8 -> 9, which
-// changes nothing stored.
+// Schema migrations 1 -> 2 and 3 -> 4: each adds a voucher index from the records; 5 -> 6
+// and 6 -> 7, which only need the table that opening creates; and 2 -> 3 and 8 -> 9, which
+// change nothing stored.
 #include "common/status.h"
 #include "store/internal/indexes.h"
 #include "store/internal/lmdb.h"
@@ -31,11 +31,7 @@ absl::Status MigrateAddRequestIndex(MDB_txn* txn, const Dbs& dbs) {
   });
 }
 
-absl::Status MigrateSerialIndexSummaries(MDB_txn* txn, const Dbs& dbs) {
-  return ForEachVoucher(txn, dbs, [&](const Voucher& v) {
-    return Put(txn, dbs[kIdxVoucherSerial], SerialKey(v), SummaryValue(v));
-  });
-}
+absl::Status MigrateSerialIndexSummaries(MDB_txn*, const Dbs&) { return absl::OkStatus(); }
 
 absl::Status MigrateAddPinIndex(MDB_txn* txn, const Dbs& dbs) {
   return ForEachVoucher(txn, dbs, [&](const Voucher& v) { return AddPin(txn, dbs, v); });

@@ -15,7 +15,8 @@ namespace masa::store::internal {
 
 // 1 -> 2: vouchers got an index by request id (migrate_indexes.cc).
 absl::Status MigrateAddRequestIndex(MDB_txn* txn, const Dbs& dbs);
-// 2 -> 3: the serial index holds each voucher's summary instead of "".
+// 2 -> 3: the serial index held each voucher's summary instead of "" from schema 3 to 8.
+// Since schema 9 nothing reads an entry's value, so a store older than 3 keeps its "".
 absl::Status MigrateSerialIndexSummaries(MDB_txn* txn, const Dbs& dbs);
 // 3 -> 4: the pin index, built from the vouchers.
 absl::Status MigrateAddPinIndex(MDB_txn* txn, const Dbs& dbs);

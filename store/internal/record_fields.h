@@ -148,17 +148,6 @@ void Fields(V& v, Voucher& r) {
   v(28, r.cms_pdc_offset);
 }
 
-// The serial index value: the same tags as the Voucher fields it copies.
-template <typename V>
-void Fields(V& v, VoucherSummary& r) {
-  v(3, r.organization_id);
-  v(6, r.status);
-  v(11, r.expires_at);
-  v(18, r.pdc_sha256);
-  v(19, r.archived_at);
-  v(26, r.superseded_at);
-}
-
 template <typename V>
 void Fields(V& v, SerialPin& r) {
   v(1, r.voucher_id);

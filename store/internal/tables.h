@@ -10,7 +10,8 @@
 //                        schema 7 "audit_tree", keyed u8 level || u64 BE index.
 //   checkpoints          u64 BE tree size -> signed note text
 //   idx_voucher_serial   ien 0x00 serial 0x00 voucher id -> "" (schema 9; from schema 3 to
-//                        8 a VoucherSummary, codec.h, which nothing reads any more)
+//                        8 a voucher summary, Voucher tags 3 6 11 18 19 26, which nothing
+//                        reads any more)
 //   idx_voucher_org_time org 0x00 u64 BE (requested_at ns + 2^63) voucher id -> ""
 //   idx_voucher_request  request id 0x00 voucher id -> ""       (schema 2)
 //   cms_certificates     SHA-256 -> a CMS certificate set ([0] IMPLICIT CertificateSet, the
