@@ -25,7 +25,7 @@ SliceScraper::SliceScraper(uint16_t metrics_port, int slice_s) {
   thread_ = std::thread([this, metrics_port, slice_s] {
     const auto start = std::chrono::steady_clock::now();
     std::unique_lock<std::mutex> lock(mu_);
-    for (int k = 0; !stopping_; ++k) {
+    for (int k = 1; !stopping_; ++k) {
       if (wake_.wait_until(lock, start + std::chrono::seconds(k * slice_s),
                            [this] { return stopping_; })) {
         break;
@@ -116,7 +116,8 @@ PhaseFigures MakePhaseFigures(const std::string& name, const PhaseResult& r,
   f.store = StoreFiguresBetween(before.metrics, after.metrics);
   f.metrics_read = !after.metrics.empty();
   f.slices = MakeSlices(r.latency_by_second, r.vouchers_by_second, r.seconds, slice_s);
-  if (!slice_edges.empty() && !after.metrics.empty()) {
+  if (!before.metrics.empty() && !after.metrics.empty()) {
+    // The snapshot before the phase is the first slice's start.
     std::vector<MetricSamples> edges = {before.metrics};
     edges.insert(edges.end(), slice_edges.begin(), slice_edges.end());
     edges.push_back(after.metrics);
@@ -124,7 +125,6 @@ PhaseFigures MakePhaseFigures(const std::string& name, const PhaseResult& r,
     f.store.commit_max_ms = CommitMaxMsOver(edges);
     // Slice k runs from scrape k to scrape k + 1, the last one to the scrape after the phase
     // (a scrape made during the open loop's drain past the last edge is left out).
-    edges.erase(edges.begin());
     if (edges.size() > f.slices.size() + 1) {
       edges.erase(edges.begin() + static_cast<ptrdiff_t>(f.slices.size()), edges.end() - 1);
     }

@@ -36,10 +36,11 @@ struct DaemonSnapshot {
 // GET /metrics (which resets masa_store_commit_max_seconds: take one right before a phase).
 DaemonSnapshot TakeDaemonSnapshot(pid_t pid, uint16_t metrics_port);
 
-// masad's /metrics scraped every `slice_s` seconds from construction (the first at once)
-// until Stop, on a thread of its own: the edges of a phase's slices. Start it right before
-// the phase; the phase's clock starts after its connections are made, a few milliseconds
-// later at most once they exist.
+// masad's /metrics scraped `slice_s`, 2 * `slice_s`, ... seconds after construction until
+// Stop, on a thread of its own: the inner edges of a phase's slices (the snapshots before
+// and after the phase are the outer ones). Start it right before the phase; the phase's
+// clock starts after its connections are made, a few milliseconds later at most once they
+// exist.
 class SliceScraper {
  public:
   SliceScraper(uint16_t metrics_port, int slice_s);
@@ -62,8 +63,8 @@ class SliceScraper {
 // it come from masad's masa_hsm_sign_cpu_seconds in the two snapshots (unset when masad
 // does not export it); cpu_us_per_voucher_outside_signature waits for the raw C_Sign phase
 // (SetOutsideSignature).
-// `slice_edges` are SliceScraper's scrapes of the phase: each slice's masad figures, and
-// the phase's slowest commit over all of them.
+// `slice_edges` are SliceScraper's scrapes of the phase: with the two snapshots they give
+// each slice's masad figures, and the phase's slowest commit over all of them.
 PhaseFigures MakePhaseFigures(const std::string& name, const PhaseResult& r,
                               const DaemonSnapshot& before, const DaemonSnapshot& after,
                               int slice_s, const std::vector<MetricSamples>& slice_edges);

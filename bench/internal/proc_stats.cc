@@ -20,17 +20,16 @@ std::string ReadProcFile(const std::string& path) {
   return ss.str();
 }
 
-// Calls fn("/proc/PID/task/TID") for every thread of `pid`; false when the folder is gone.
+// Calls fn("/proc/PID/task/TID") for every thread of `pid` (none when it is gone).
 template <typename Fn>
-bool ForEachThread(pid_t pid, Fn fn) {
+void ForEachThread(pid_t pid, Fn fn) {
   const std::string dir = "/proc/" + std::to_string(pid) + "/task";
   DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return false;
+  if (d == nullptr) return;
   while (dirent* e = readdir(d)) {
     if (e->d_name[0] != '.') fn(dir + "/" + e->d_name);
   }
   closedir(d);
-  return true;
 }
 
 }  // namespace
