@@ -130,7 +130,7 @@ absl::StatusOr<std::vector<TokenDescription>> ModuleImpl::Tokens() {
   std::vector<TokenDescription> tokens;
   for (CK_SLOT_ID slot : slots) {
     CK_TOKEN_INFO info;
-    CkResult result = MASA_CK(fl_, C_GetTokenInfo, slot, &info);
+    CkResult result = GetTokenInfo(fl_, slot, &info);
     // Removed since C_GetSlotList, or failing: one broken token must not hide the others.
     if (result.rv() == CKR_TOKEN_NOT_PRESENT || result.rv() == CKR_DEVICE_REMOVED ||
         result.rv() == CKR_DEVICE_ERROR) {

@@ -267,7 +267,7 @@ absl::StatusOr<std::unique_ptr<Token>> Token::Open(std::shared_ptr<Module> modul
   CK_FUNCTION_LIST* fl = impl->functions();
   MASA_ASSIGN_OR_RETURN(CK_SLOT_ID slot, impl->FindSlot(label));
   CK_TOKEN_INFO info;
-  MASA_RETURN_IF_ERROR(MASA_CK(fl, C_GetTokenInfo, slot, &info));
+  MASA_RETURN_IF_ERROR(internal::GetTokenInfo(fl, slot, &info));
 
   CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
   MASA_RETURN_IF_ERROR(

@@ -1,6 +1,7 @@
 #include "hsm/internal/ck.h"
 
 #include <cctype>
+#include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -251,6 +252,12 @@ absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> FindObjects(CK_FUNCTION_LIST* fl,
   if (!status.ok()) return status;
   if (!final_status.ok()) return final_status;
   return found;
+}
+
+CkResult GetTokenInfo(CK_FUNCTION_LIST* fl, CK_SLOT_ID slot, CK_TOKEN_INFO* info) {
+  static std::mutex mu;  // constexpr-constructed, trivially destroyed
+  std::lock_guard<std::mutex> lock(mu);
+  return MASA_CK(fl, C_GetTokenInfo, slot, info);
 }
 
 std::string FromPadded(const CK_UTF8CHAR* field, size_t size) {

@@ -52,6 +52,11 @@ class CkResult {
 // The module's function list (for hsm/ internals and hsm/ tests only).
 CK_FUNCTION_LIST* FunctionListOf(const Module& module);
 
+// C_GetTokenInfo, one call at a time in this process. SoftHSM2 fills utcTime with gmtime(),
+// whose result is one static buffer: two threads asking about two tokens at once (a group's
+// probes) race on it. Every C_GetTokenInfo of hsm/ goes through here.
+CkResult GetTokenInfo(CK_FUNCTION_LIST* fl, CK_SLOT_ID slot, CK_TOKEN_INFO* info);
+
 // Reads one attribute of `object` (two C_GetAttributeValue calls: size, then value).
 // CKR_ATTRIBUTE_SENSITIVE comes back as kPermissionDenied.
 absl::StatusOr<std::string> GetAttribute(CK_FUNCTION_LIST* fl, CK_SESSION_HANDLE session,

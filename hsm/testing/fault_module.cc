@@ -247,6 +247,14 @@ std::string TrimmedLabel(const CK_TOKEN_INFO& info) {
   return label;
 }
 
+// The real C_GetTokenInfo, one call at a time: SoftHSM2 fills utcTime with gmtime(), one static
+// buffer, and this module asks for a label on every call of every thread.
+CK_RV RealGetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO* info) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  return GetState().real->C_GetTokenInfo(slot, info);
+}
+
 // The label of the token a call is about, asked of the real module (empty when unknown:
 // no such slot or session).
 std::string LabelOf(Target target, CK_ULONG handle) {
@@ -259,7 +267,7 @@ std::string LabelOf(Target target, CK_ULONG handle) {
     slot = info.slotID;
   }
   CK_TOKEN_INFO info;
-  if (real->C_GetTokenInfo(slot, &info) != CKR_OK) return "";
+  if (RealGetTokenInfo(slot, &info) != CKR_OK) return "";
   return TrimmedLabel(info);
 }
 
@@ -317,6 +325,13 @@ struct Forwarder<CK_RV (*)(Args...)> {
   }
 };
 
+// C_GetTokenInfo as the Forwarder would forward it, through RealGetTokenInfo.
+CK_RV GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO* info) {
+  CK_RV rv = Decide("C_GetTokenInfo", Target::kSlot, slot);
+  if (rv != CKR_OK) return rv;
+  return RealGetTokenInfo(slot, info);
+}
+
 CK_RV Initialize(void* args) {
   CK_RV rv = Decide("C_Initialize", Target::kNone, 0);
   if (rv != CKR_OK) return rv;
@@ -372,7 +387,7 @@ void Load() {
   MASA_FAULT_FORWARD(C_GetInfo, kNone);
   MASA_FAULT_FORWARD(C_GetSlotList, kNone);
   MASA_FAULT_FORWARD(C_GetSlotInfo, kSlot);
-  MASA_FAULT_FORWARD(C_GetTokenInfo, kSlot);
+  state.list.C_GetTokenInfo = &GetTokenInfo;
   MASA_FAULT_FORWARD(C_GetMechanismList, kSlot);
   MASA_FAULT_FORWARD(C_GetMechanismInfo, kSlot);
   MASA_FAULT_FORWARD(C_InitToken, kSlot);
