@@ -67,6 +67,10 @@ std::string StoreMetricsText(store::Store& store) {
   seconds("masa_store_commit_queue_wait_seconds_total",
           "Sum over batches of the time from submit to the start of their group commit.",
           s.queue_wait);
+  counter("masa_store_group_reruns_total",
+          "Group commits run again, each batch in a nested transaction, because one batch of "
+          "theirs failed.",
+          s.group_reruns);
   counter("masa_store_map_growths_total",
           "LMDB map resizes (grown, or adopted from another "
           "process).",

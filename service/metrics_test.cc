@@ -58,6 +58,8 @@ TEST(StoreMetricsTest, FamiliesCountCommitsAndTheMaxStartsOverOnEachScrape) {
   EXPECT_THAT(first, HasSubstr("\nmasa_store_commit_seconds_bucket{le=\"+Inf\"} 2\n"));
   EXPECT_THAT(first, HasSubstr("\nmasa_store_commit_seconds_count 2\n"));
   EXPECT_THAT(first, HasSubstr("\nmasa_store_map_growths_total 0\n"));
+  EXPECT_THAT(first, HasSubstr("# TYPE masa_store_group_reruns_total counter\n"
+                               "masa_store_group_reruns_total 0\n"));
   for (const char* family :
        {"masa_store_commit_sync_seconds_total", "masa_store_commit_queue_wait_seconds_total",
         "masa_store_map_growth_seconds_total", "masa_store_gate_wait_seconds_total"}) {

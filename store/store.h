@@ -110,6 +110,9 @@ struct StoreStats {
 
   uint64_t commits = 0;  // durable group commits (outer LMDB transactions)
   uint64_t batches = 0;  // batches (Submit calls) those commits applied or rolled back
+  // Groups run a second time because a batch of theirs failed: the first run applies every
+  // batch straight in the group's transaction, the second each in its own nested one.
+  uint64_t group_reruns = 0;
   // One group commit: from taking the group off the queue to the end of the durable
   // mdb_txn_commit, map growths and retries included. Buckets are not cumulative.
   std::array<uint64_t, kCommitBoundsMicros.size() + 1> commit_buckets{};
@@ -220,8 +223,9 @@ class Snapshot : public Reader {
   std::unique_ptr<internal::SnapshotState> state_;
 };
 
-// The transaction one write batch runs in (a nested transaction of the group's). Only the
-// writer thread sees it, during the batch.
+// The transaction one write batch runs in (the group's, or a nested transaction of it when
+// the group runs again after a failing batch). Only the writer thread sees it, during the
+// batch.
 class WriteTxn : public Reader {
  public:
   // Inserts or replaces the record under its key, keeping the indexes up to date.
@@ -309,8 +313,10 @@ class Store {
   virtual ~Store() = default;
 
   // Queues `batch`; `done` runs on the writer thread once the batch is durable (OK) or
-  // failed. A failing batch never affects the other batches of its group: each runs in a
-  // nested transaction that is rolled back alone. When the group cannot commit at all (disk
+  // failed. A failing batch never affects the other batches of its group: the group runs
+  // again with each batch in a nested transaction, and the failing one is rolled back alone.
+  // So a batch's ops may run more than once (after a failing batch, or after the map grew):
+  // what they hand back through captured state must be assigned, never accumulated. When the group cannot commit at all (disk
   // full, map at max_map_size, I/O error) every batch in it gets that error and none is
   // applied. Thread-safe.
   virtual void Submit(WriteBatch batch, std::function<void(absl::StatusOr<CommitResult>)> done) = 0;

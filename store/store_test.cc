@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/status.h"
 #include "gtest/gtest.h"
 #include "store/internal/codec.h"
 #include "store/internal/raw_env_test_util.h"
@@ -367,6 +368,7 @@ TEST(StoreTest, FailedBatchDoesNotPoisonItsGroup) {
     futures.push_back((*store)->Submit(std::move(b)));
   }
   uint64_t commits_before = (*store)->CommitCount();
+  EXPECT_EQ((*store)->Stats().group_reruns, 0u);
   {
     std::lock_guard<std::mutex> lock(mu);
     release = true;
@@ -392,6 +394,63 @@ TEST(StoreTest, FailedBatchDoesNotPoisonItsGroup) {
   EXPECT_TRUE(absl::IsNotFound(snap->Get<Organization>("org-ghost-5").status()));
   EXPECT_TRUE(snap->Get<Organization>("org-6").ok());
   EXPECT_EQ(*snap->AuditSize(), 180u);
+  // Each group holding a failing batch ran twice, the second time batch by batch.
+  EXPECT_GE((*store)->Stats().group_reruns, 1u);
+  EXPECT_LE((*store)->Stats().group_reruns, 3u);
+}
+
+// A group runs its batches once, straight in its transaction; only a failing batch makes it
+// run again (each batch nested), so an op may run twice and must not accumulate.
+TEST(StoreTest, OpsRunAgainOnlyWhenABatchOfTheirGroupFails) {
+  TempDir dir;
+  auto store = Store::Open(TestOptions(dir));
+  ASSERT_TRUE(store.ok());
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  auto hold = [&](WriteTxn&) {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return release; });
+    return absl::OkStatus();
+  };
+  auto run_group = [&](bool with_failure) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      release = false;
+    }
+    auto first = (*store)->Submit(WriteBatch().Do(hold));
+    std::atomic<int> runs{0};
+    auto counted = (*store)->Submit(WriteBatch().Do([&](WriteTxn& txn) {
+      ++runs;
+      return txn.Put(Organization{"org-counted", "", {}, ""});
+    }));
+    std::future<absl::StatusOr<CommitResult>> failing;
+    if (with_failure) {
+      failing = (*store)->Submit(WriteBatch().Do([](WriteTxn& txn) -> absl::Status {
+        MASA_RETURN_IF_ERROR(txn.Put(Organization{"org-ghost", "", {}, ""}));
+        return absl::FailedPreconditionError("refused");
+      }));
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      release = true;
+    }
+    cv.notify_all();
+    EXPECT_TRUE(first.get().ok());
+    EXPECT_TRUE(counted.get().ok());
+    if (with_failure) {
+      EXPECT_TRUE(absl::IsFailedPrecondition(failing.get().status()));
+    }
+    return runs.load();
+  };
+  EXPECT_EQ(run_group(false), 1);
+  EXPECT_EQ((*store)->Stats().group_reruns, 0u);
+  EXPECT_EQ(run_group(true), 2);
+  EXPECT_EQ((*store)->Stats().group_reruns, 1u);
+  auto snap = (*store)->Read();
+  ASSERT_TRUE(snap.ok());
+  EXPECT_TRUE(snap->Get<Organization>("org-counted").ok());
+  EXPECT_TRUE(absl::IsNotFound(snap->Get<Organization>("org-ghost").status()));
 }
 
 TEST(StoreTest, ManyThreadsCommitAndEverythingIsReadBack) {

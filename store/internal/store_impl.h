@@ -66,6 +66,7 @@ class StoreImpl final : public Store {
     std::chrono::steady_clock::duration map_growth{};
     std::chrono::steady_clock::duration sync{};
     int growths = 0;
+    int reruns = 0;
   };
 
   absl::Status InitOnce();
@@ -110,6 +111,7 @@ class StoreImpl final : public Store {
   std::atomic<uint64_t> sync_nanos_{0};
   std::atomic<uint64_t> queue_wait_nanos_{0};
   mutable std::atomic<uint64_t> map_growths_{0};
+  std::atomic<uint64_t> group_reruns_{0};
   mutable std::atomic<uint64_t> map_growth_nanos_{0};
   std::atomic<uint64_t> slowest_commit_nanos_{0};  // since the last TakeSlowestCommit
   std::atomic<uint64_t> checkpoints_{0};

@@ -30,7 +30,8 @@ struct SnapshotState {
   TxnView view;
 };
 
-// The nested transaction one batch runs in, and what the batch appended to the audit log.
+// The transaction one batch runs in (its group's, or nested in it), and what the batch
+// appended to the audit log.
 struct WriteState {
   TxnView view;
   const Clock* clock = nullptr;
