@@ -12,6 +12,14 @@
 # MASA_SKIP_SANITIZERS=1 runs the Release pass only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each step is announced with the minutes and seconds since the start, so that a CI log shows
+# where its time went.
+start_seconds=$SECONDS
+step() {
+  local t=$((SECONDS - start_seconds))
+  printf '\ntest.sh [%dm%02ds]: %s\n' $((t / 60)) $((t % 60)) "$*"
+}
+step "installing dependencies"
 scripts/install-deps.sh
 # Unity builds (CMAKE_UNITY_BUILD: each target's files compiled 8 to a unit, so the headers
 # they share are parsed once per unit, not once per file) take about half the CPU off the
@@ -19,13 +27,16 @@ scripts/install-deps.sh
 # so a missing #include still fails CI there. A unity build needs the names in a target's
 # anonymous namespaces to differ from file to file. The test binaries reuse one precompiled
 # header (MASA_PCH; see CMakeLists.txt).
+step "Release build"
 scripts/build.sh build -DMASA_PCH=ON -DCMAKE_UNITY_BUILD=ON
 # -j3 on 2 cores: the Release tests wait more than they compute (masad start-up, fsync,
 # loopback round trips); 706 tests took 186-220 s at -j3 against 243-331 s at -j2, 195 s at
 # -j4, the same CPU time in each (measured back to back on the shared 2-core machine).
+step "Release tests"
 (cd build && ctest --output-on-failure -j3 --timeout 600)
 bench_status=0
 if [ "${MASA_SKIP_BENCH:-0}" != 1 ]; then
+  step "benchmark pass"
   scripts/bench-ci.sh build || bench_status=$?
 fi
 if [ "${MASA_SKIP_SANITIZERS:-0}" != 1 ]; then
@@ -37,6 +48,7 @@ if [ "${MASA_SKIP_SANITIZERS:-0}" != 1 ]; then
     -DCMAKE_EXE_LINKER_FLAGS=-fuse-ld=lld -DCMAKE_SHARED_LINKER_FLAGS=-fuse-ld=lld)
   # lld links (Debian lld-14): each sanitized binary links the whole stack, in 0.12 s of CPU
   # against GNU ld's 0.45, some 70 binaries per build.
+  step "ASan + UBSan build"
   scripts/build.sh build-asan "${sanitizer_build[@]}" -DCMAKE_UNITY_BUILD=ON \
     -DMASA_SANITIZE=ON -DMASA_FUZZ=ON
   # The lint checks (label lint: format, layering) read sources only; the Release pass ran them.
@@ -44,14 +56,17 @@ if [ "${MASA_SKIP_SANITIZERS:-0}" != 1 ]; then
   # ours to instrument, and masad's paths under them are the REST API's, tested here already.
   # -j3 as in the Release pass: these tests wait on masad, fsync and loopback more than
   # they compute.
+  step "ASan + UBSan tests"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
      ctest --output-on-failure -j3 --timeout 900 -LE 'lint|browser')
+  step "fuzzing"
   scripts/fuzz.sh build-asan "${MASA_FUZZ_SECONDS:-5}"
   # TSan: every race stops the process (exit 66) and fails its test, masad's included. The
   # suppressions are for races inside uninstrumented third-party libraries only.
   # die_after_fork=0: the store's multi-process tests start threads (a store) in a forked
   # child, as a second process would; ForkChild itself refuses to fork beside other threads.
   # The test binaries whose every test the ctest run below leaves out are not built at all.
+  step "TSan build"
   scripts/build.sh build-tsan "${sanitizer_build[@]}" -DMASA_TSAN=ON -DMASA_THREAD_SAFETY=ON \
     "-DMASA_SKIP_TEST_LABELS=grpc;slow"
   tsan_options="halt_on_error=1 second_deadlock_stack=1 die_after_fork=0"
@@ -61,9 +76,11 @@ if [ "${MASA_SKIP_SANITIZERS:-0}" != 1 ]; then
   # another); they run in the Release and ASan passes. Nor the lint checks, nor the slow
   # end-to-end runs (label slow: masad behind the PKCS#11 fault module), whose fault paths
   # the queue's and the service's own tests cover under TSan. Nor the browser tests.
+  step "TSan tests"
   (cd build-tsan && TSAN_OPTIONS=$tsan_options ctest --output-on-failure -j2 --timeout 900 \
      -LE 'grpc|lint|slow|browser')
 fi
+step "done"
 if [ "$bench_status" != 0 ]; then
   echo "test.sh: the benchmark pass failed (scripts/bench-ci.sh build, above)" >&2
   exit "$bench_status"
