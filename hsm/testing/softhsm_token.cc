@@ -16,11 +16,9 @@
 #define MASA_SOFTHSM2_MODULE "/usr/lib/softhsm/libsofthsm2.so"
 #endif
 
-// Sanitizer defaults for every binary that links masa::hsm_testing (see lsan.supp): leaks
-// inside libsofthsm2 are SoftHSM2's, and naming its frames needs the slow unwinder since
-// libcrypto, which it calls, has no frame pointers. Our own leaks are still reported.
+// LeakSanitizer's suppressions for every binary that links masa::hsm_testing (see lsan.supp):
+// what libsofthsm2 allocates itself and leaks is SoftHSM2's. Our own leaks are still reported.
 extern "C" const char* __lsan_default_suppressions() { return "leak:libsofthsm2.so\n"; }
-extern "C" const char* __asan_default_options() { return "fast_unwind_on_malloc=0"; }
 
 namespace masa::hsm::testing {
 namespace {
