@@ -244,9 +244,11 @@ class Client final : public LoadClient {
     return false;
   }
 
-  // Reads what is there; true when a whole response was taken (then *status, *body).
-  // *failed when the connection broke.
-  bool Receive(Connection* c, int* status, std::string* body, bool* close_after, bool* failed) {
+  // Reads what is there; true when a whole response was taken (then *status, *body,
+  // *close_after, and *retry_after_s: its Retry-After seconds, 0 when absent). *failed when
+  // the connection broke.
+  bool Receive(Connection* c, int* status, std::string* body, bool* close_after, bool* failed,
+               int* retry_after_s) {
     char buf[16384];
     *failed = false;
     for (;;) {
@@ -275,6 +277,8 @@ class Client final : public LoadClient {
     if (c->in.size() < head_end + 4 + length) return false;
     *status = head.size() > 12 ? std::atoi(head.c_str() + 9) : 0;
     *close_after = lower.find("\r\nconnection: close") != std::string::npos;
+    size_t ra = lower.find("\r\nretry-after:");
+    *retry_after_s = ra == std::string::npos ? 0 : std::atoi(head.c_str() + ra + 14);
     body->assign(c->in, head_end + 4, length);
     c->in.erase(0, head_end + 4 + length);
     *failed = false;
@@ -304,6 +308,8 @@ class Client final : public LoadClient {
     std::vector<Connection*> idle;
     for (int i = connections - 1; i >= 0; --i) idle.push_back(&conns_[i]);
     std::deque<int64_t> backlog;  // open loop: due, not yet sent
+    // Closed loop: connections told by a 503 to come back later, and when.
+    std::vector<std::pair<int64_t, Connection*>> parked;
 
     const int64_t start = NowNs();
     const int64_t end = start + static_cast<int64_t>(seconds * 1e9);
@@ -345,6 +351,20 @@ class Client final : public LoadClient {
         r.anon_max_kb = std::max(r.anon_max_kb, m.anon_kb);
         next_sample = now + 200 * 1000000;
       }
+      for (size_t i = 0; i < parked.size();) {
+        if (parked[i].first > now) {
+          ++i;
+          continue;
+        }
+        Connection* c = parked[i].second;
+        parked[i] = parked.back();
+        parked.pop_back();
+        if (now < end) {
+          send(c, now);
+        } else {
+          idle.push_back(c);
+        }
+      }
       if (rate > 0) {
         while (next_due < end && next_due <= now) {
           backlog.push_back(next_due);
@@ -368,6 +388,7 @@ class Client final : public LoadClient {
       }
       int64_t wait_ns = std::min<int64_t>(next_sample - now, 200 * 1000000);
       if (rate > 0 && next_due < end) wait_ns = std::min(wait_ns, next_due - now);
+      for (const auto& [when, c] : parked) wait_ns = std::min(wait_ns, when - now);
       int timeout_ms = static_cast<int>(std::max<int64_t>(0, (wait_ns + 999999) / 1000000));
       int n = epoll_wait(epoll_, events, 64, timeout_ms);
       for (int i = 0; i < n; ++i) {
@@ -375,7 +396,8 @@ class Client final : public LoadClient {
         const bool was_busy = c->busy;
         int status = 0;
         bool close_after = false, failed = false;
-        bool got = Receive(c, &status, &body, &close_after, &failed);
+        int retry_after_s = 0;
+        bool got = Receive(c, &status, &body, &close_after, &failed, &retry_after_s);
         const int64_t done = NowNs();
         if (got && c->busy) {
           c->busy = false;
@@ -430,7 +452,10 @@ class Client final : public LoadClient {
           Close(c);
         }
         if (was_busy && !c->busy) {
-          if (rate <= 0 && NowNs() < end) {
+          if (rate <= 0 && status == 503 && retry_after_s > 0 && NowNs() < end) {
+            // As a client should: this connection sends again when told to, the others go on.
+            parked.emplace_back(NowNs() + int64_t{retry_after_s} * 1000000000, c);
+          } else if (rate <= 0 && NowNs() < end) {
             send(c, NowNs());
           } else {
             idle.push_back(c);
