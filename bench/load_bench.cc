@@ -26,8 +26,9 @@
 // masad exports them. --max-queue-delay-ms N turns on masad's admission control ([queue]
 // max_queue_delay_ms): the requests it sheds (503) are counted as such and are not in the
 // latency percentiles, and in the closed loop a connection told to retry after S seconds
-// (Retry-After) waits them before it sends again, as a client should. --results-dir DIR also writes them as DIR/load_bench.json (the bench
-// contract's schema; scripts/bench-ci.sh checks its ratios), DIR/load_bench.html and SVG
+// (Retry-After) waits them before it sends again, as a client should. --results-dir DIR
+// also writes them as DIR/load_bench.json (the bench contract's schema; scripts/bench-ci.sh
+// checks its ratios), DIR/load_bench.html and SVG
 // plots of each phase (bench/internal/report.h). Phases in the JSON: "closed", "open80",
 // "open" (--rate), "grpc", and with --prefill "closed_empty".
 //

@@ -66,7 +66,7 @@ class StoreImpl final : public Store {
     std::chrono::steady_clock::duration map_growth{};
     std::chrono::steady_clock::duration sync{};
     int growths = 0;
-    int reruns = 0;
+    bool rerun = false;  // a batch failed: the group ran again, each batch nested
   };
 
   absl::Status InitOnce();

@@ -102,7 +102,6 @@ void StoreImpl::CommitGroup(std::vector<Pending>& group) {
   CommitTimes times;
   std::vector<absl::StatusOr<CommitResult>> results;
   absl::Status group_status;
-  bool careful = false;  // each batch in its own nested transaction
   while (true) {
     results.clear();
     bool map_full = false;
@@ -131,7 +130,7 @@ void StoreImpl::CommitGroup(std::vector<Pending>& group) {
       bool batch_failed = false;
       for (Pending& p : group) {
         Txn nested;
-        if (careful) {
+        if (times.rerun) {
           auto begun = env_.Begin(/*read_only=*/false, outer->get());
           if (!begun.ok()) {
             map_full = IsMapFull(begun.status());
@@ -140,7 +139,7 @@ void StoreImpl::CommitGroup(std::vector<Pending>& group) {
           }
           nested = *std::move(begun);
         }
-        WriteState state{{careful ? nested.get() : outer->get(), &dbs_}, options_.clock, {}};
+        WriteState state{{times.rerun ? nested.get() : outer->get(), &dbs_}, options_.clock, {}};
         WriteTxn w(&state);
         absl::Status st;
         for (const auto& op : p.batch.ops()) {
@@ -151,11 +150,11 @@ void StoreImpl::CommitGroup(std::vector<Pending>& group) {
           map_full = true;
           break;
         }
-        if (!st.ok() && !careful) {
+        if (!st.ok() && !times.rerun) {
           batch_failed = true;
           break;
         }
-        if (st.ok() && careful) st = nested.Commit();
+        if (st.ok() && times.rerun) st = nested.Commit();
         if (IsMapFull(st)) {
           map_full = true;
           break;
@@ -172,8 +171,7 @@ void StoreImpl::CommitGroup(std::vector<Pending>& group) {
       }
       if (batch_failed) {
         // Ends the transaction (and the share) with this scope; no batch of it is applied.
-        careful = true;
-        ++times.reruns;
+        times.rerun = true;
         group_reruns_.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
@@ -244,7 +242,7 @@ void StoreImpl::RecordCommit(size_t batches, SteadyClock::duration total,
                    Millis(times.sync), " ms, map growth ", Millis(times.map_growth), " ms (",
                    times.growths, "x), resize gate wait ", Millis(times.gate_wait),
                    " ms, running the batches ", Millis(rest), " ms",
-                   times.reruns > 0 ? " (twice: a batch failed)" : "", more));
+                   times.rerun ? " (twice: a batch failed)" : "", more));
 }
 
 StoreStats StoreImpl::Stats() const {
