@@ -6,7 +6,6 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "common/sha256.h"
 #include "common/status.h"
 #include "service/internal/authz.h"
 #include "service/internal/components.h"
@@ -187,7 +186,9 @@ absl::Status ServiceImpl::IssueComponentVouchers(const Caller& caller, Component
       return;
     }
     auto out = std::make_shared<std::vector<ComponentVoucher>>();
+    std::vector<std::string> digests = internal::CmsDigests(cms);
     auto body = [this, request, plan, tpm, actor, out, vendor_org = options_.vendor_organization_id,
+                 cms_sha256 = std::move(digests),
                  cms = std::move(cms)](internal::Operation& op) -> absl::Status {
       store::WriteTxn& txn = op.txn();
       out->clear();  // the writer may run this again after growing the map
@@ -212,7 +213,7 @@ absl::Status ServiceImpl::IssueComponentVouchers(const Caller& caller, Component
         v.cms = *cms[k];
         MASA_ASSIGN_OR_RETURN(uint64_t seq,
                               op.Audit("voucher.issue", Target(v.organization_id, v.id),
-                                       "ok: component voucher", Sha256(v.cms)));
+                                       "ok: component voucher", cms_sha256[k]));
         v.audit_seq = seq;
         MASA_RETURN_IF_ERROR(txn.Insert(v));
         out->push_back({v.id, v.cms, (*tpm)[k]});

@@ -335,8 +335,9 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
       return;
     }
     auto out = std::make_shared<RequestResult>();
+    std::vector<std::string> digests = internal::CmsDigests(cms);
     auto body = [this, request, result, plan, actor, override_conflicts, now, out,
-                 vendor_org = options_.vendor_organization_id,
+                 vendor_org = options_.vendor_organization_id, cms_sha256 = std::move(digests),
                  cms = std::move(cms)](internal::Operation& op) -> absl::Status {
       store::WriteTxn& txn = op.txn();
       *out = *result;
@@ -380,7 +381,7 @@ absl::Status ServiceImpl::RequestVouchers(const Caller& caller, VoucherRequestIn
         v.cms = *cms[k];
         MASA_ASSIGN_OR_RETURN(uint64_t seq,
                               op.Audit("voucher.issue", Target(v.organization_id, v.id),
-                                       override_conflicts ? "ok: override" : "ok", Sha256(v.cms)));
+                                       override_conflicts ? "ok: override" : "ok", cms_sha256[k]));
         v.audit_seq = seq;
         MASA_RETURN_IF_ERROR(txn.Insert(v));
         r.voucher_id = v.id;
@@ -488,7 +489,8 @@ absl::Status ServiceImpl::RenewVoucher(const Caller& caller, std::string_view vo
       return;
     }
     auto out = std::make_shared<RequestResult>();
-    auto body = [id, now, expires, key_id, out,
+    std::string digest = Sha256(*cms[0]);  // here, not on the store's writer thread
+    auto body = [id, now, expires, key_id, out, cms_sha256 = std::move(digest),
                  cms = *std::move(cms[0])](internal::Operation& op) -> absl::Status {
       store::WriteTxn& txn = op.txn();
       MASA_ASSIGN_OR_RETURN(store::Voucher v, txn.Get<store::Voucher>(id));
@@ -502,7 +504,7 @@ absl::Status ServiceImpl::RenewVoucher(const Caller& caller, std::string_view vo
       v.signing_key_id = key_id;
       MASA_ASSIGN_OR_RETURN(uint64_t seq,
                             op.Audit("voucher.renew", Target(v.organization_id, v.id),
-                                     "ok: until " + FormatRfc3339(expires), Sha256(v.cms)));
+                                     "ok: until " + FormatRfc3339(expires), cms_sha256));
       v.audit_seq = seq;
       MASA_RETURN_IF_ERROR(txn.Put(v));
       MASA_RETURN_IF_ERROR(internal::CountSignatures(txn, key_id, 1, now));

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "common/sha256.h"
+#include "gmock/gmock.h"
 #include "service/service.h"
 #include "service/testing/hsm_fixture.h"
 
@@ -221,8 +223,14 @@ TEST_F(ServiceTest, RenewResignsWithFreshValidity) {
   ASSERT_TRUE(v.ok()) << v.status;
   EXPECT_EQ(*v.voucher.created_on, clock_.Now());
   EXPECT_EQ(*v.voucher.pinned_domain_cert, acme_pdc_.der);
-  auto actions = AuditActions();
-  EXPECT_NE(std::find(actions.begin(), actions.end(), "voucher.renew"), actions.end());
+  // The renewal's audit entry names the renewed voucher and the hash of its new CMS.
+  auto snap = store_->Read();
+  ASSERT_TRUE(snap.ok());
+  auto last = snap->GetAuditEntry(*snap->AuditSize() - 1);
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(last->action, "voucher.renew");
+  EXPECT_THAT(last->target, ::testing::EndsWith("/" + id));
+  EXPECT_EQ(last->object_hash, Sha256(after->cms));
 }
 
 TEST_F(ServiceTest, AssertionIsASettingAndARenewalKeepsTheVouchersOwn) {

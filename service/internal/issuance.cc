@@ -1,6 +1,7 @@
 #include "service/internal/issuance.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/sha256.h"
 #include "common/status.h"
 
 namespace masa::service::internal {
@@ -102,6 +103,13 @@ absl::Status SigningFailure(const std::vector<absl::StatusOr<std::string>>& cms)
         absl::StrCat("signing failed, no voucher issued: ", c.status().message(), "; retry later"));
   }
   return absl::OkStatus();
+}
+
+std::vector<std::string> CmsDigests(const std::vector<absl::StatusOr<std::string>>& cms) {
+  std::vector<std::string> out;
+  out.reserve(cms.size());
+  for (const auto& c : cms) out.push_back(Sha256(*c));
+  return out;
 }
 
 absl::Status StillRequestable(const store::Reader& txn, const Planned& p,

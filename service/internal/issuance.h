@@ -65,6 +65,11 @@ bool Retryable(const absl::Status& s);
 // failure's own code when it is not retryable. OK when every signature succeeded.
 absl::Status SigningFailure(const std::vector<absl::StatusOr<std::string>>& cms);
 
+// The SHA-256 of each signed CMS (all of them signed: SigningFailure was OK), for the
+// voucher.issue audit entries. Computed on the signing thread that completes the request,
+// so the store's one writer thread, which every request waits for, does not hash them.
+std::vector<std::string> CmsDigests(const std::vector<absl::StatusOr<std::string>>& cms);
+
 // `t` without its sub-second part: vouchers carry whole seconds.
 inline absl::Time WholeSeconds(absl::Time t) {
   return absl::FromUnixSeconds(absl::ToUnixSeconds(t));
