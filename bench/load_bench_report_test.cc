@@ -258,6 +258,8 @@ BenchReport SampleReport() {
   BenchReport r;
   r.command = "load_bench --duration 20";
   r.csign_per_s = 28500;
+  r.csign_before_per_s = 30000;
+  r.csign_after_per_s = 27000;
   r.csign_cpu_us_per_signature = 70;
   r.csign_inside_cpu_us_per_signature = 62;
   PhaseFigures f;
@@ -305,6 +307,8 @@ TEST(ReportTest, JsonHasTheContractsKeysAndLeavesUnmeasuredFiguresOut) {
   const nlohmann::json j = nlohmann::json::parse(ReportJson(SampleReport()).dump());
   EXPECT_EQ(j["command"], "load_bench --duration 20");
   EXPECT_EQ(j["csign_per_s"], 28500);
+  EXPECT_EQ(j["csign_before_per_s"], 30000);
+  EXPECT_EQ(j["csign_after_per_s"], 27000);
   EXPECT_EQ(j["csign_cpu_us_per_signature"], 70);
   EXPECT_EQ(j["csign_inside_cpu_us_per_signature"], 62);
   ASSERT_EQ(j["phases"].size(), 1u);
@@ -377,6 +381,7 @@ TEST(ReportTest, WritesSelfContainedFiles) {
   EXPECT_THAT(latency, ::testing::HasSubstr("&lt;test&gt;"));  // the label escaped
   const std::string html = read("load_bench.html");
   EXPECT_THAT(html, ::testing::HasSubstr("<svg"));
+  EXPECT_THAT(html, ::testing::HasSubstr("the mean of 30000 before the load and 27000 after it"));
   // The phase's row: CPU per voucher, the signature's CPU in masad, masad's CPU outside it
   // and their ratio.
   EXPECT_THAT(html, ::testing::HasSubstr("<td>120.0</td><td>60.0</td><td>60.0</td><td>1.00</td>"));

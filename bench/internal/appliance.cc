@@ -186,6 +186,15 @@ CSignFigures RawCSign(const std::string& state, int threads, double seconds) {
   return f;
 }
 
+CSignFigures MeanOf(const CSignFigures& a, const CSignFigures& b) {
+  if (a.per_s <= 0) return b;
+  if (b.per_s <= 0) return a;
+  return {.per_s = (a.per_s + b.per_s) / 2,
+          .cpu_us_per_signature = (a.cpu_us_per_signature + b.cpu_us_per_signature) / 2,
+          .inside_cpu_us_per_signature =
+              (a.inside_cpu_us_per_signature + b.inside_cpu_us_per_signature) / 2};
+}
+
 std::pair<int, std::string> Masactl(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {MASA_MASACTL};
   argv.insert(argv.end(), args.begin(), args.end());

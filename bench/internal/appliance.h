@@ -51,5 +51,7 @@ struct CSignFigures {
   double inside_cpu_us_per_signature = 0;
 };
 CSignFigures RawCSign(const std::string& state, int threads, double seconds);
+// The mean of two equally long C_Sign phases, each field; the other one when one is empty.
+CSignFigures MeanOf(const CSignFigures& a, const CSignFigures& b);
 
 }  // namespace masa::bench

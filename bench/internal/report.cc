@@ -94,6 +94,8 @@ nlohmann::json ReportJson(const BenchReport& report) {
   nlohmann::json j = nlohmann::json::object();
   j["command"] = report.command;
   Put(j, "csign_per_s", report.csign_per_s);
+  Put(j, "csign_before_per_s", report.csign_before_per_s);
+  Put(j, "csign_after_per_s", report.csign_after_per_s);
   Put(j, "csign_cpu_us_per_signature", report.csign_cpu_us_per_signature);
   Put(j, "csign_inside_cpu_us_per_signature", report.csign_inside_cpu_us_per_signature);
   j["slice_seconds"] = report.slice_s;
@@ -326,6 +328,10 @@ std::string ReportHtml(const BenchReport& r) {
   if (r.csign_inside_cpu_us_per_signature) {
     h << " (" << Fmt("%.1f", *r.csign_inside_cpu_us_per_signature)
       << " inside C_SignInit and C_Sign)";
+  }
+  if (r.csign_before_per_s && r.csign_after_per_s) {
+    h << "; the mean of " << Fmt("%.0f", *r.csign_before_per_s) << " before the load and "
+      << Fmt("%.0f", *r.csign_after_per_s) << " after it";
   }
   if (r.csign_per_s) h << "</p>\n";
   if (r.prefill) {

@@ -66,7 +66,9 @@ struct PrefillFigures {
 
 struct BenchReport {
   std::string command;
-  std::optional<double> csign_per_s;
+  std::optional<double> csign_per_s;  // the mean of the phases before and after the load
+  std::optional<double> csign_before_per_s;
+  std::optional<double> csign_after_per_s;
   std::optional<double> csign_cpu_us_per_signature;
   // Of that, the CPU inside C_SignInit and C_Sign (what masad's /metrics counts).
   std::optional<double> csign_inside_cpu_us_per_signature;
