@@ -25,6 +25,8 @@ packages=(
   libcurl4-openssl-dev libcjose-dev  # the OpenID Connect relying party (api/web/oidc.cc)
   python3-grpcio python3-protobuf  # tests only: the gRPC tests' client (stubs made by protoc)
   nodejs chromium  # tests only: the browser tests (tests/web: node's test runner, playwright-core)
+  libpq-dev  # the multi-node store on PostgreSQL (issue 15)
+  postgresql-15  # tests only: a real primary and synchronous standby (store/testing/pg_cluster.h)
 )
 
 missing=()
