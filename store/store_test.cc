@@ -408,8 +408,11 @@ TEST(StoreTest, OpsRunAgainOnlyWhenABatchOfTheirGroupFails) {
   std::mutex mu;
   std::condition_variable cv;
   bool release = false;
+  bool holding = false;
   auto hold = [&](WriteTxn&) {
     std::unique_lock<std::mutex> lock(mu);
+    holding = true;
+    cv.notify_all();
     cv.wait(lock, [&] { return release; });
     return absl::OkStatus();
   };
@@ -417,8 +420,15 @@ TEST(StoreTest, OpsRunAgainOnlyWhenABatchOfTheirGroupFails) {
     {
       std::lock_guard<std::mutex> lock(mu);
       release = false;
+      holding = false;
     }
     auto first = (*store)->Submit(WriteBatch().Do(hold));
+    {
+      // The writer runs `first` alone: what is submitted now waits for the next group, all
+      // of it together (else the writer, woken late, could take `counted` with `first`).
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return holding; });
+    }
     std::atomic<int> runs{0};
     auto counted = (*store)->Submit(WriteBatch().Do([&](WriteTxn& txn) {
       ++runs;
