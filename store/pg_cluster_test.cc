@@ -3,8 +3,6 @@
 // processes on loopback. What the store relies on, shown with libpq alone: a row whose
 // COMMIT returned is on the standby, so it survives the primary's death once the standby is
 // promoted; and the connection string masad nodes get finds the new primary by itself.
-#include <libpq-fe.h>
-
 #include <memory>
 #include <string>
 
@@ -15,26 +13,14 @@
 namespace masa::store::testing {
 namespace {
 
-// One connection, closed at scope exit.
-struct Conn {
-  explicit Conn(const std::string& conninfo) : c(PQconnectdb(conninfo.c_str())) {}
-  ~Conn() { PQfinish(c); }
-  bool ok() const { return PQstatus(c) == CONNECTION_OK; }
-  std::string error() const { return PQerrorMessage(c); }
-  int port() const { return std::atoi(PQport(c)); }
-  // Runs `sql`; "" when it succeeded without rows, its first value, or "ERROR: ...".
+// One connection, with the answers as the assertions read them: a query's value, "" for a
+// command, "ERROR: ..." when the server refused it.
+struct Conn : PgConnection {
+  using PgConnection::PgConnection;
   std::string Exec(const std::string& sql) {
-    PGresult* r = PQexec(c, sql.c_str());
-    std::string out;
-    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
-      out = PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "";
-    } else if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-      out = std::string("ERROR: ") + PQresultErrorMessage(r);
-    }
-    PQclear(r);
-    return out;
+    absl::StatusOr<std::string> r = Query(sql);
+    return r.ok() ? *r : absl::StrCat("ERROR: ", r.status().message());
   }
-  PGconn* c;
 };
 
 TEST(PgClusterTest, EveryAcknowledgedCommitSurvivesThePrimarysDeath) {

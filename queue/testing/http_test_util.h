@@ -29,21 +29,14 @@
 #include "absl/time/clock.h"
 #include "common/openssl.h"
 #include "common/testing/subprocess.h"
+#include "common/testing/wait_for.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "queue/http_server.h"
 
 namespace masa::queue::testing {
 
-// Polls `pred` every 5 ms for up to `timeout`.
-inline bool WaitFor(const std::function<bool()>& pred, absl::Duration timeout = absl::Seconds(10)) {
-  absl::Time end = absl::Now() + timeout;
-  while (absl::Now() < end) {
-    if (pred()) return true;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return pred();
-}
+using ::masa::testing::WaitFor;
 
 struct CommandResult {
   int exit_code = -1;

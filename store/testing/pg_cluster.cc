@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "common/status.h"
 #include "common/testing/subprocess.h"
+#include "common/testing/wait_for.h"
 
 namespace masa::store::testing {
 namespace {
@@ -27,6 +28,9 @@ namespace {
 constexpr char kBin[] = "/usr/lib/postgresql/15/bin/";
 constexpr uid_t kNobody = 65534;
 constexpr char kStandbyName[] = "standby1";
+// How long a server gets to reach a state, polled this often.
+constexpr absl::Duration kWait = absl::Seconds(30);
+constexpr absl::Duration kPoll = absl::Milliseconds(50);
 
 // A loopback port nothing listens on now (the kernel's choice for port 0, released again).
 absl::StatusOr<int> FreePort() {
@@ -56,40 +60,36 @@ void Append(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::app) << text;
 }
 
-// Runs `sql` on the server at `conninfo`; its first row's first value, or "" without rows.
+// Runs `sql` on a connection of its own to `conninfo`.
 absl::StatusOr<std::string> QueryOne(const std::string& conninfo, const std::string& sql) {
-  PGconn* c = PQconnectdb(conninfo.c_str());
-  if (PQstatus(c) != CONNECTION_OK) {
-    std::string why = PQerrorMessage(c);
-    PQfinish(c);
-    return absl::UnavailableError(why);
-  }
-  PGresult* r = PQexec(c, sql.c_str());
-  absl::StatusOr<std::string> out;
-  if (PQresultStatus(r) == PGRES_COMMAND_OK) {
-    out = std::string();
-  } else if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-    out = absl::InternalError(absl::StrCat(sql, ": ", PQresultErrorMessage(r)));
-  } else {
-    out = PQntuples(r) > 0 ? std::string(PQgetvalue(r, 0, 0)) : std::string();
-  }
-  PQclear(r);
-  PQfinish(c);
-  return out;
-}
-
-// Polls `done` every 50 ms for up to `limit`.
-template <typename F>
-bool WaitFor(absl::Duration limit, F done) {
-  const absl::Time end = absl::Now() + limit;
-  while (absl::Now() < end) {
-    if (done()) return true;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  return done();
+  PgConnection c(conninfo);
+  if (!c.ok()) return absl::UnavailableError(c.error());
+  return c.Query(sql);
 }
 
 }  // namespace
+
+PgConnection::PgConnection(const std::string& conninfo) : conn_(PQconnectdb(conninfo.c_str())) {}
+
+PgConnection::~PgConnection() { PQfinish(conn_); }
+
+bool PgConnection::ok() const { return PQstatus(conn_) == CONNECTION_OK; }
+
+std::string PgConnection::error() const { return PQerrorMessage(conn_); }
+
+int PgConnection::port() const { return std::atoi(PQport(conn_)); }
+
+absl::StatusOr<std::string> PgConnection::Query(const std::string& sql) {
+  PGresult* r = PQexec(conn_, sql.c_str());
+  absl::StatusOr<std::string> out = std::string();
+  if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+    if (PQntuples(r) > 0) out = std::string(PQgetvalue(r, 0, 0));
+  } else if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+    out = absl::InternalError(absl::StrCat(sql, ": ", PQresultErrorMessage(r)));
+  }
+  PQclear(r);
+  return out;
+}
 
 absl::Status PgCluster::Run(const std::vector<std::string>& argv) const {
   std::vector<std::string> full;
@@ -149,21 +149,17 @@ absl::StatusOr<std::unique_ptr<PgCluster>> PgCluster::Start(const PgClusterOptio
   Append(standby + "/postgresql.conf",
          absl::StrCat("port = ", c->standby_port_, "\nprimary_conninfo = 'host=127.0.0.1 port=",
                       c->primary_port_, " user=postgres application_name=", kStandbyName, "'\n"));
-  std::ofstream(standby + "/standby.signal").close();
-  if (c->as_nobody_) {
-    std::filesystem::path signal = standby + "/standby.signal";
-    if (chown(signal.c_str(), kNobody, kNobody) != 0) {
-      return absl::InternalError("cannot hand standby.signal to nobody");
-    }
-  }
+  MASA_RETURN_IF_ERROR(c->Run({"/usr/bin/touch", standby + "/standby.signal"}));
   MASA_RETURN_IF_ERROR(c->Run({absl::StrCat(kBin, "pg_ctl"), "-D", standby, "-l", standby + ".log",
                                "-w", "-t", "60", "start"}));
   const std::string query = absl::StrCat(
       "SELECT sync_state FROM pg_stat_replication WHERE application_name = '", kStandbyName, "'");
-  if (!WaitFor(absl::Seconds(30), [&] {
-        auto state = QueryOne(c->ConnStringFor(c->primary_port_), query);
-        return state.ok() && *state == "sync";
-      })) {
+  if (!::masa::testing::WaitFor(
+          [&] {
+            auto state = QueryOne(c->ConnStringFor(c->primary_port_), query);
+            return state.ok() && *state == "sync";
+          },
+          kWait, kPoll)) {
     return absl::DeadlineExceededError(
         absl::StrCat("the standby did not become synchronous within 30 s\n", c->Logs()));
   }
@@ -203,7 +199,8 @@ absl::Status PgCluster::KillPrimary() {
   if (pid <= 0) return absl::FailedPreconditionError("the primary is not running");
   if (kill(pid, SIGKILL) != 0) return absl::InternalError("kill(SIGKILL) failed");
   const std::string conninfo = ConnStringFor(primary_port_);
-  if (!WaitFor(absl::Seconds(30), [&] { return PQping(conninfo.c_str()) == PQPING_NO_RESPONSE; })) {
+  if (!::masa::testing::WaitFor([&] { return PQping(conninfo.c_str()) == PQPING_NO_RESPONSE; },
+                                kWait, kPoll)) {
     return absl::DeadlineExceededError("the killed primary still answers after 30 s");
   }
   // Its backends see the postmaster gone and leave; the pid file stays, as after a crash.
@@ -217,10 +214,12 @@ absl::Status PgCluster::PromoteStandby() {
   MASA_RETURN_IF_ERROR(
       Run({absl::StrCat(kBin, "pg_ctl"), "-D", dir_ + "/standby", "-w", "-t", "60", "promote"}));
   const std::string conninfo = ConnStringFor(standby_port_);
-  if (!WaitFor(absl::Seconds(30), [&] {
-        auto recovering = QueryOne(conninfo, "SELECT pg_is_in_recovery()");
-        return recovering.ok() && *recovering == "f";
-      })) {
+  if (!::masa::testing::WaitFor(
+          [&] {
+            auto recovering = QueryOne(conninfo, "SELECT pg_is_in_recovery()");
+            return recovering.ok() && *recovering == "f";
+          },
+          kWait, kPoll)) {
     return absl::DeadlineExceededError("the promoted standby still recovers after 30 s");
   }
   // It was copied with the primary's configuration, which names it as the synchronous

@@ -10,7 +10,7 @@
 // binaries from /usr/lib/postgresql/15/bin (package postgresql-15).
 //
 //   auto cluster = PgCluster::Start({.standby = true});
-//   PGconn* c = PQconnectdb((*cluster)->ConnString().c_str());  // whichever is primary
+//   PgConnection c((*cluster)->ConnString());                   // whichever is primary
 //   (*cluster)->KillPrimary();                                  // SIGKILL, no shutdown
 //   (*cluster)->PromoteStandby();
 #pragma once
@@ -21,10 +21,31 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
+struct pg_conn;  // libpq's PGconn
+
 namespace masa::store::testing {
 
 struct PgClusterOptions {
   bool standby = true;  // a synchronous hot standby beside the primary
+};
+
+// One libpq connection, closed by the destructor.
+class PgConnection {
+ public:
+  explicit PgConnection(const std::string& conninfo);
+  ~PgConnection();
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+
+  bool ok() const;
+  std::string error() const;
+  int port() const;  // of the server it reached
+  // Runs `sql`: its first row's first value, "" for a command or no rows; kInternal with
+  // the server's message when it fails.
+  absl::StatusOr<std::string> Query(const std::string& sql);
+
+ private:
+  pg_conn* conn_;
 };
 
 class PgCluster {
