@@ -18,9 +18,9 @@ constexpr char kHeadKey[] = "audit_head";
 
 }  // namespace
 
-absl::StatusOr<AuditHead> ReadAuditHead(MDB_txn* txn, const Dbs& dbs) {
+absl::StatusOr<AuditHead> ReadAuditHead(Kv& kv) {
   AuditHead head;
-  auto v = Get(txn, dbs[kMeta], kHeadKey);
+  auto v = kv.Get(kMeta, kHeadKey);
   if (absl::IsNotFound(v.status())) return head;
   if (!v.ok()) return v.status();
   if (v->size() != 8 + kHashSize) return absl::DataLossError("audit head record is malformed");
@@ -29,19 +29,19 @@ absl::StatusOr<AuditHead> ReadAuditHead(MDB_txn* txn, const Dbs& dbs) {
   return head;
 }
 
-absl::Status WriteAuditHead(MDB_txn* txn, const Dbs& dbs, const AuditHead& head) {
-  return Put(txn, dbs[kMeta], kHeadKey, BigEndian64(head.size) + head.last_hash);
+absl::Status WriteAuditHead(Kv& kv, const AuditHead& head) {
+  return kv.Put(kMeta, kHeadKey, BigEndian64(head.size) + head.last_hash);
 }
 
 }  // namespace internal
 
 absl::StatusOr<uint64_t> Reader::AuditSize() const {
-  MASA_ASSIGN_OR_RETURN(internal::AuditHead head, internal::ReadAuditHead(txn_->txn, *txn_->dbs));
+  MASA_ASSIGN_OR_RETURN(internal::AuditHead head, internal::ReadAuditHead(*txn_->kv));
   return head.size;
 }
 
 absl::StatusOr<std::string> Reader::AuditEntryBytes(uint64_t seq) const {
-  auto v = internal::Get(txn_->txn, (*txn_->dbs)[internal::kAudit], internal::BigEndian64(seq));
+  auto v = txn_->kv->Get(internal::kAudit, internal::BigEndian64(seq));
   if (absl::IsNotFound(v.status())) {
     return absl::NotFoundError(absl::StrCat("audit entry ", seq, " not found"));
   }
@@ -58,8 +58,7 @@ absl::StatusOr<AuditEntry> Reader::GetAuditEntry(uint64_t seq) const {
 
 absl::Status Reader::ScanAudit(uint64_t from,
                                const std::function<bool(uint64_t, std::string_view)>& fn) const {
-  MASA_ASSIGN_OR_RETURN(auto cursor,
-                        internal::Cursor::Open(txn_->txn, (*txn_->dbs)[internal::kAudit]));
+  MASA_ASSIGN_OR_RETURN(auto cursor, internal::Cursor::Open(*txn_->kv, internal::kAudit));
   MASA_ASSIGN_OR_RETURN(bool more, cursor.Seek(internal::BigEndian64(from)));
   while (more) {
     if (cursor.key().size() != 8) return absl::DataLossError("audit key is not 8 bytes");
@@ -73,9 +72,8 @@ absl::StatusOr<uint64_t> WriteTxn::Append(const AuditEvent& event) {
   if (!event.object_hash.empty() && event.object_hash.size() != kHashSize) {
     return absl::InvalidArgumentError("audit object hash must be 32 bytes (SHA-256) or empty");
   }
-  MDB_txn* txn = state_->view.txn;
-  const internal::Dbs& dbs = *state_->view.dbs;
-  MASA_ASSIGN_OR_RETURN(internal::AuditHead head, internal::ReadAuditHead(txn, dbs));
+  internal::Kv& kv = *state_->view.kv;
+  MASA_ASSIGN_OR_RETURN(internal::AuditHead head, internal::ReadAuditHead(kv));
   AuditEntry entry;
   entry.seq = head.size;
   entry.time = state_->clock->Now();
@@ -86,10 +84,10 @@ absl::StatusOr<uint64_t> WriteTxn::Append(const AuditEvent& event) {
   entry.object_hash = event.object_hash;
   entry.prev_hash = head.last_hash;
   std::string bytes = EncodeAuditEntry(entry);
-  // MDB_APPEND refuses a key that is not after the last one (LMDB would otherwise write the
+  // An append refuses a key that is not after the last one (LMDB would otherwise write the
   // page out of order): an entry at or beyond the head means the head and the log disagree.
-  absl::Status put = internal::Put(txn, dbs[internal::kAudit], internal::BigEndian64(entry.seq),
-                                   bytes, MDB_APPEND);
+  absl::Status put =
+      kv.Put(internal::kAudit, internal::BigEndian64(entry.seq), bytes, /*append=*/true);
   if (absl::IsAlreadyExists(put)) {
     return absl::DataLossError(
         absl::StrCat("audit log: an entry at or after ", entry.seq,
@@ -97,8 +95,8 @@ absl::StatusOr<uint64_t> WriteTxn::Append(const AuditEvent& event) {
                      " entries; nothing was appended (check it with masactl audit verify)"));
   }
   MASA_RETURN_IF_ERROR(put);
-  MASA_RETURN_IF_ERROR(internal::PutTreeNodes(txn, dbs, entry.seq, LeafHash(bytes)));
-  MASA_RETURN_IF_ERROR(internal::WriteAuditHead(txn, dbs, {head.size + 1, Sha256(bytes)}));
+  MASA_RETURN_IF_ERROR(internal::PutTreeNodes(kv, entry.seq, LeafHash(bytes)));
+  MASA_RETURN_IF_ERROR(internal::WriteAuditHead(kv, {head.size + 1, Sha256(bytes)}));
   state_->appended.push_back(entry.seq);
   return entry.seq;
 }

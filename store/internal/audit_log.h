@@ -8,7 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "store/audit.h"
-#include "store/internal/lmdb.h"
+#include "store/internal/kv.h"
 #include "store/internal/tables.h"
 
 namespace masa::store::internal {
@@ -18,8 +18,8 @@ struct AuditHead {
   uint64_t size = 0;
   Hash last_hash = Hash(kHashSize, '\0');
 };
-absl::StatusOr<AuditHead> ReadAuditHead(MDB_txn* txn, const Dbs& dbs);
-absl::Status WriteAuditHead(MDB_txn* txn, const Dbs& dbs, const AuditHead& head);
+absl::StatusOr<AuditHead> ReadAuditHead(Kv& kv);
+absl::Status WriteAuditHead(Kv& kv, const AuditHead& head);
 
 // The audit_nodes key of the perfect subtree at `level` covering leaves
 // [index << level, (index + 1) << level): its last leaf, then its level (schema 7), so the
@@ -28,10 +28,10 @@ std::string TreeKey(int level, uint64_t index);
 
 // The stored hash of that subtree: kNotFound when absent, kDataLoss when malformed
 // (merkle.cc).
-absl::StatusOr<Hash> GetTreeNode(MDB_txn* txn, const Dbs& dbs, int level, uint64_t index);
+absl::StatusOr<Hash> GetTreeNode(Kv& kv, int level, uint64_t index);
 
 // Stores the leaf hash of entry `seq` and every perfect subtree it completes (whose left
 // siblings are stored already) (merkle.cc).
-absl::Status PutTreeNodes(MDB_txn* txn, const Dbs& dbs, uint64_t seq, const Hash& leaf_hash);
+absl::Status PutTreeNodes(Kv& kv, uint64_t seq, const Hash& leaf_hash);
 
 }  // namespace masa::store::internal

@@ -65,10 +65,11 @@ absl::Status StoreImpl::Checkpoint(bool force) {
   const auto start = std::chrono::steady_clock::now();
   SharedGate share = ShareGate();
   MASA_ASSIGN_OR_RETURN(Txn txn, env_.Begin(/*read_only=*/false));
-  MASA_ASSIGN_OR_RETURN(AuditHead head, ReadAuditHead(txn.get(), dbs_));
+  LmdbKv kv(txn.get(), &dbs_);
+  MASA_ASSIGN_OR_RETURN(AuditHead head, ReadAuditHead(kv));
   uint64_t last = 0;
   {
-    MASA_ASSIGN_OR_RETURN(auto cursor, Cursor::Open(txn.get(), dbs_[kCheckpoints]));
+    MASA_ASSIGN_OR_RETURN(auto cursor, Cursor::Open(kv, kCheckpoints));
     MASA_ASSIGN_OR_RETURN(bool any, cursor.Last());
     if (any) last = ReadBigEndian64(cursor.key());
   }
@@ -79,7 +80,7 @@ absl::Status StoreImpl::Checkpoint(bool force) {
              now - last_checkpoint_time_ >= options_.checkpoint_every;
   if (!due) return absl::OkStatus();
   last_checkpoint_time_ = now;
-  const TxnView view{txn.get(), &dbs_};
+  const TxnView view{&kv};
   MASA_ASSIGN_OR_RETURN(Hash root, Reader(&view).RootHash(head.size));
   store::Checkpoint cp{options_.checkpoint_origin, head.size, root};
   std::shared_ptr<CheckpointSigner> signer = Signer();
@@ -90,7 +91,7 @@ absl::Status StoreImpl::Checkpoint(bool force) {
         absl::StrCat("audit checkpoint not signed: ", note.status().ToString()));
     return note.status();
   }
-  MASA_RETURN_IF_ERROR(Put(txn.get(), dbs_[kCheckpoints], BigEndian64(head.size), *note));
+  MASA_RETURN_IF_ERROR(kv.Put(kCheckpoints, BigEndian64(head.size), *note));
   MASA_RETURN_IF_ERROR(txn.Commit());
   last_checkpoint_size_ = head.size;
   checkpoints_.fetch_add(1, std::memory_order_relaxed);

@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "store/internal/codec.h"
-#include "store/internal/lmdb.h"
+#include "store/internal/kv.h"
 #include "store/internal/record_fields.h"
 #include "store/internal/tables.h"
 #include "store/records.h"
@@ -31,52 +31,44 @@ std::string RequestKey(const Voucher& v);
 std::string PinPrefix(std::string_view ien, std::string_view serial, std::string_view org);
 std::string PinKey(const Voucher& v);
 // The summaries of the serial's vouchers, in index order, from their records.
-absl::StatusOr<std::vector<VoucherSummary>> SummariesBySerial(MDB_txn* txn, const Dbs& dbs,
-                                                              std::string_view ien,
+absl::StatusOr<std::vector<VoucherSummary>> SummariesBySerial(Kv& kv, std::string_view ien,
                                                               std::string_view serial);
 
-// Puts key -> value into `dbi`. When `key` sorts after every key there (ids and index keys
+// Puts key -> value into `db`. When `key` sorts after every key there (ids and index keys
 // that grow: UUIDv7 voucher and request ids, audit-like sequences) it is put with
 // MDB_APPEND, which fills a page before starting the next one instead of splitting it in
 // half, so such tables take about a third fewer pages and each commit writes fewer; any
 // other key is put as usual. Costs one cursor step to the last key.
-absl::Status PutGrowing(MDB_txn* txn, unsigned int dbi, std::string_view key,
-                        std::string_view value);
-// True when `key` sorts after every key of `dbi` (or `dbi` is empty): it can be put with
-// MDB_APPEND, and is not there.
-absl::StatusOr<bool> KeyGrows(MDB_txn* txn, unsigned int dbi, std::string_view key);
+absl::Status PutGrowing(Kv& kv, Db db, std::string_view key, std::string_view value);
 
 // Writes / removes the serial, organization-time and request index entries of `v` (not its
 // pin entry). Removing absent entries is not an error.
-absl::Status PutVoucherIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher& v);
-absl::Status DeleteVoucherIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher& v);
+absl::Status PutVoucherIndexes(Kv& kv, const Voucher& v);
+absl::Status DeleteVoucherIndexes(Kv& kv, const Voucher& v);
 
 // An inserted voucher makes its pin entry unless there is one (or it is archived or
 // superseded).
-absl::Status AddPin(MDB_txn* txn, const Dbs& dbs, const Voucher& v);
+absl::Status AddPin(Kv& kv, const Voucher& v);
 // Makes the pin entry of v's (serial, organization, PDC) say whether a voucher that is
 // neither archived nor superseded has that pin.
-absl::Status RecomputePin(MDB_txn* txn, const Dbs& dbs, const Voucher& v);
+absl::Status RecomputePin(Kv& kv, const Voucher& v);
 // Brings every index in step after the voucher `old` (null: there was none) became `v`.
-absl::Status UpdateVoucherIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher* old,
-                                  const Voucher& v);
+absl::Status UpdateVoucherIndexes(Kv& kv, const Voucher* old, const Voucher& v);
 
-// The rest of every key of index `dbi` that starts with `prefix` (voucher ids), in key order.
-absl::StatusOr<std::vector<std::string>> KeySuffixes(MDB_txn* txn, unsigned int dbi,
-                                                     std::string_view prefix);
+// The rest of every key of index `db` that starts with `prefix` (voucher ids), in key order.
+absl::StatusOr<std::vector<std::string>> KeySuffixes(Kv& kv, Db db, std::string_view prefix);
 
-// Visits the keys of index `dbi` that start with `prefix`; fn(suffix) returns false to stop.
-absl::Status ScanPrefix(MDB_txn* txn, unsigned int dbi, std::string_view prefix,
+// Visits the keys of index `db` that start with `prefix`; fn(suffix) returns false to stop.
+absl::Status ScanPrefix(Kv& kv, Db db, std::string_view prefix,
                         const std::function<bool(std::string_view)>& fn);
 
-// Every value under `prefix` in index `dbi`, decoded as a T, with the rest of its key (the
+// Every value under `prefix` in index `db`, decoded as a T, with the rest of its key (the
 // part after the prefix) in `key_rest`. kDataLoss names the entry that does not decode.
 template <typename T>
-absl::StatusOr<std::vector<T>> DecodeIndexRange(MDB_txn* txn, unsigned int dbi,
-                                                std::string_view prefix, std::string_view what,
-                                                std::string T::*key_rest) {
+absl::StatusOr<std::vector<T>> DecodeIndexRange(Kv& kv, Db db, std::string_view prefix,
+                                                std::string_view what, std::string T::*key_rest) {
   std::vector<T> out;
-  MASA_ASSIGN_OR_RETURN(auto cursor, Cursor::Open(txn, dbi));
+  MASA_ASSIGN_OR_RETURN(auto cursor, Cursor::Open(kv, db));
   MASA_ASSIGN_OR_RETURN(bool more, cursor.Seek(prefix));
   while (more && cursor.key().substr(0, prefix.size()) == prefix) {
     T value;

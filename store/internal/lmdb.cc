@@ -174,30 +174,35 @@ absl::Status Del(MDB_txn* txn, MDB_dbi dbi, std::string_view key) {
   return FromMdb(mdb_del(txn, dbi, &k, nullptr), "mdb_del");
 }
 
-absl::StatusOr<Cursor> Cursor::Open(MDB_txn* txn, MDB_dbi dbi) {
+absl::StatusOr<std::unique_ptr<MdbCursor>> MdbCursor::Open(MDB_txn* txn, MDB_dbi dbi) {
   MDB_cursor* c = nullptr;
   MASA_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn, dbi, &c), "mdb_cursor_open"));
-  return Cursor(c);
+  return std::unique_ptr<MdbCursor>(new MdbCursor(c));
 }
 
-Cursor::~Cursor() {
+MdbCursor::~MdbCursor() {
   if (cursor_ != nullptr) mdb_cursor_close(cursor_);
 }
 
-absl::StatusOr<bool> Cursor::Move(MDB_cursor_op op) {
+absl::StatusOr<bool> MdbCursor::Move(MDB_cursor_op op) {
   int rc = mdb_cursor_get(cursor_, &key_, &value_, op);
   if (rc == MDB_NOTFOUND) return false;
   MASA_RETURN_IF_ERROR(FromMdb(rc, "mdb_cursor_get"));
   return true;
 }
 
-absl::StatusOr<bool> Cursor::Seek(std::string_view key) {
+absl::StatusOr<bool> MdbCursor::Seek(std::string_view key) {
   if (key.empty()) return Move(MDB_FIRST);
   key_ = ToVal(key);
   return Move(MDB_SET_RANGE);
 }
 
-absl::StatusOr<bool> Cursor::Next() { return Move(MDB_NEXT); }
-absl::StatusOr<bool> Cursor::Last() { return Move(MDB_LAST); }
+absl::StatusOr<bool> MdbCursor::Next() { return Move(MDB_NEXT); }
+absl::StatusOr<bool> MdbCursor::Last() { return Move(MDB_LAST); }
+
+absl::StatusOr<std::unique_ptr<KvCursor>> LmdbKv::OpenCursor(Db db) {
+  MASA_ASSIGN_OR_RETURN(std::unique_ptr<MdbCursor> c, MdbCursor::Open(txn_, (*dbs_)[db]));
+  return std::unique_ptr<KvCursor>(std::move(c));
+}
 
 }  // namespace masa::store::internal

@@ -10,6 +10,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "store/internal/kv.h"
+#include "store/internal/tables.h"
 
 namespace masa::store::internal {
 
@@ -107,28 +109,48 @@ absl::Status Del(MDB_txn* txn, MDB_dbi dbi, std::string_view key);
 
 // A cursor owner; closed in the destructor (read cursors must be closed before the txn
 // ends, write cursors are closed by LMDB with the txn but closing first is harmless).
-class Cursor {
+class MdbCursor final : public KvCursor {
  public:
-  static absl::StatusOr<Cursor> Open(MDB_txn* txn, MDB_dbi dbi);
-  Cursor(Cursor&& other) noexcept : cursor_(other.cursor_) { other.cursor_ = nullptr; }
-  Cursor& operator=(Cursor&&) = delete;
-  Cursor(const Cursor&) = delete;
-  ~Cursor();
+  static absl::StatusOr<std::unique_ptr<MdbCursor>> Open(MDB_txn* txn, MDB_dbi dbi);
+  MdbCursor(const MdbCursor&) = delete;
+  MdbCursor& operator=(const MdbCursor&) = delete;
+  ~MdbCursor() override;
 
-  // Positions at the first key >= `key` (MDB_SET_RANGE), or the first key when `key` is
-  // empty. Returns false at the end.
-  absl::StatusOr<bool> Seek(std::string_view key);
-  absl::StatusOr<bool> Next();
-  absl::StatusOr<bool> Last();
-  std::string_view key() const { return FromVal(key_); }
-  std::string_view value() const { return FromVal(value_); }
+  // Seek: MDB_SET_RANGE, or MDB_FIRST for an empty key.
+  absl::StatusOr<bool> Seek(std::string_view key) override;
+  absl::StatusOr<bool> Next() override;
+  absl::StatusOr<bool> Last() override;
+  std::string_view key() const override { return FromVal(key_); }
+  std::string_view value() const override { return FromVal(value_); }
 
  private:
-  explicit Cursor(MDB_cursor* c) : cursor_(c) {}
+  explicit MdbCursor(MDB_cursor* c) : cursor_(c) {}
   absl::StatusOr<bool> Move(MDB_cursor_op op);
   MDB_cursor* cursor_ = nullptr;
   MDB_val key_{0, nullptr};
   MDB_val value_{0, nullptr};
+};
+
+// The tables through one LMDB transaction, which the caller owns and which must outlive
+// this. `dbs` are the environment's open databases.
+class LmdbKv final : public Kv {
+ public:
+  LmdbKv(MDB_txn* txn, const Dbs* dbs) : txn_(txn), dbs_(dbs) {}
+  absl::StatusOr<std::string_view> Get(Db db, std::string_view key) override {
+    return internal::Get(txn_, (*dbs_)[db], key);
+  }
+  absl::Status Put(Db db, std::string_view key, std::string_view value,
+                   bool append = false) override {
+    return internal::Put(txn_, (*dbs_)[db], key, value, append ? MDB_APPEND : 0);
+  }
+  absl::Status Del(Db db, std::string_view key) override {
+    return internal::Del(txn_, (*dbs_)[db], key);
+  }
+  absl::StatusOr<std::unique_ptr<KvCursor>> OpenCursor(Db db) override;
+
+ private:
+  MDB_txn* txn_;
+  const Dbs* dbs_;
 };
 
 }  // namespace masa::store::internal

@@ -20,8 +20,8 @@ std::string TreeKey(int level, uint64_t index) {
   return k;
 }
 
-absl::StatusOr<Hash> GetTreeNode(MDB_txn* txn, const Dbs& dbs, int level, uint64_t index) {
-  auto v = Get(txn, dbs[kAuditNodes], TreeKey(level, index));
+absl::StatusOr<Hash> GetTreeNode(Kv& kv, int level, uint64_t index) {
+  auto v = kv.Get(kAuditNodes, TreeKey(level, index));
   if (absl::IsNotFound(v.status())) {
     return absl::NotFoundError(absl::StrCat("audit tree node ", level, "/", index, " not stored"));
   }
@@ -32,16 +32,16 @@ absl::StatusOr<Hash> GetTreeNode(MDB_txn* txn, const Dbs& dbs, int level, uint64
   return std::string(*v);
 }
 
-absl::Status PutTreeNodes(MDB_txn* txn, const Dbs& dbs, uint64_t seq, const Hash& leaf_hash) {
-  const unsigned int tree = dbs[kAuditNodes];
+absl::Status PutTreeNodes(Kv& kv, uint64_t seq, const Hash& leaf_hash) {
+  const Db tree = kAuditNodes;
   Hash h = leaf_hash;
   uint64_t index = seq;
   int level = 0;
   // Every node this entry completes ends at it: their keys sort after every key stored, in
   // the order they are made, so each is appended, without looking for the last key first.
-  // MDB_APPEND refuses one that is not after it (a node stored beyond the head).
+  // An append refuses one that is not after it (a node stored beyond the head).
   auto append = [&](int node_level, uint64_t node_index, const Hash& node) -> absl::Status {
-    absl::Status put = Put(txn, tree, TreeKey(node_level, node_index), node, MDB_APPEND);
+    absl::Status put = kv.Put(tree, TreeKey(node_level, node_index), node, /*append=*/true);
     if (absl::IsAlreadyExists(put)) {
       return absl::DataLossError(absl::StrCat("audit tree: a node at or after ", node_level, "/",
                                               node_index, " of entry ", seq,
@@ -51,7 +51,7 @@ absl::Status PutTreeNodes(MDB_txn* txn, const Dbs& dbs, uint64_t seq, const Hash
   };
   MASA_RETURN_IF_ERROR(append(0, index, h));
   while ((index & 1) == 1) {
-    MASA_ASSIGN_OR_RETURN(Hash left, GetTreeNode(txn, dbs, level, index - 1));
+    MASA_ASSIGN_OR_RETURN(Hash left, GetTreeNode(kv, level, index - 1));
     h = NodeHash(left, h);
     ++level;
     index >>= 1;
@@ -81,7 +81,7 @@ absl::StatusOr<Hash> SubtreeRoot(const Reader& reader, uint64_t begin, uint64_t 
 }  // namespace
 
 absl::StatusOr<Hash> Reader::TreeNode(int level, uint64_t index) const {
-  return internal::GetTreeNode(txn_->txn, *txn_->dbs, level, index);
+  return internal::GetTreeNode(*txn_->kv, level, index);
 }
 
 absl::StatusOr<Hash> Reader::RootHash(uint64_t tree_size) const {

@@ -14,7 +14,8 @@ absl::Status MigrateAuditNodesByLastLeaf(MDB_txn* txn, const Dbs& dbs) {
   auto old = OpenDb(txn, "audit_tree", 0);
   if (absl::IsNotFound(old.status())) return absl::OkStatus();  // a store without a log yet
   MASA_RETURN_IF_ERROR(old.status());
-  MASA_ASSIGN_OR_RETURN(AuditHead head, ReadAuditHead(txn, dbs));
+  LmdbKv kv(txn, &dbs);
+  MASA_ASSIGN_OR_RETURN(AuditHead head, ReadAuditHead(kv));
   // The nodes entry `seq` completes, in the order of their new keys: its leaf (level 0),
   // then one level up for each trailing one bit of seq, as PutTreeNodes made them.
   for (uint64_t seq = 0; seq < head.size; ++seq) {

@@ -41,11 +41,11 @@ absl::Status ForEachEntry(MDB_txn* txn, MDB_dbi dbi, Fn fn) {
   while (true) {
     std::vector<std::pair<std::string, std::string>> chunk;
     {
-      MASA_ASSIGN_OR_RETURN(Cursor cursor, Cursor::Open(txn, dbi));
-      MASA_ASSIGN_OR_RETURN(bool more, cursor.Seek(start));
+      MASA_ASSIGN_OR_RETURN(std::unique_ptr<MdbCursor> cursor, MdbCursor::Open(txn, dbi));
+      MASA_ASSIGN_OR_RETURN(bool more, cursor->Seek(start));
       while (more && chunk.size() < kChunk) {
-        chunk.emplace_back(cursor.key(), cursor.value());
-        MASA_ASSIGN_OR_RETURN(more, cursor.Next());
+        chunk.emplace_back(cursor->key(), cursor->value());
+        MASA_ASSIGN_OR_RETURN(more, cursor->Next());
       }
     }
     if (chunk.empty()) return absl::OkStatus();
@@ -84,6 +84,7 @@ absl::Status Rekey(MDB_txn* txn, MDB_dbi dbi, std::string_view what, const std::
 }  // namespace
 
 absl::Status MigrateIdsToUuids(MDB_txn* txn, const Dbs& dbs) {
+  LmdbKv kv(txn, &dbs);
   size_t requests = 0, vouchers = 0, pins = 0;
   MASA_RETURN_IF_ERROR(ForEachEntry(
       txn, dbs[kVoucherRequests],
@@ -110,9 +111,9 @@ absl::Status MigrateIdsToUuids(MDB_txn* txn, const Dbs& dbs) {
           return absl::OkStatus();
         }
         ++vouchers;
-        MASA_RETURN_IF_ERROR(DeleteVoucherIndexes(txn, dbs, old));
+        MASA_RETURN_IF_ERROR(DeleteVoucherIndexes(kv, old));
         MASA_RETURN_IF_ERROR(Rekey(txn, dbs[kVouchers], "voucher", key, v.id, Encode(v)));
-        return PutVoucherIndexes(txn, dbs, v);
+        return PutVoucherIndexes(kv, v);
       }));
   MASA_RETURN_IF_ERROR(ForEachEntry(
       txn, dbs[kIdxSerialPin],

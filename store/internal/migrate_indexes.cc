@@ -13,12 +13,12 @@ namespace {
 // Calls fn(v) for every voucher in its stored form.
 template <typename Fn>
 absl::Status ForEachVoucher(MDB_txn* txn, const Dbs& dbs, Fn fn) {
-  MASA_ASSIGN_OR_RETURN(auto cursor, Cursor::Open(txn, dbs[kVouchers]));
-  MASA_ASSIGN_OR_RETURN(bool more, cursor.Seek({}));
+  MASA_ASSIGN_OR_RETURN(auto cursor, MdbCursor::Open(txn, dbs[kVouchers]));
+  MASA_ASSIGN_OR_RETURN(bool more, cursor->Seek({}));
   while (more) {
-    MASA_ASSIGN_OR_RETURN(Voucher v, DecodeRecord<Voucher>(cursor.value(), cursor.key()));
+    MASA_ASSIGN_OR_RETURN(Voucher v, DecodeRecord<Voucher>(cursor->value(), cursor->key()));
     MASA_RETURN_IF_ERROR(fn(v));
-    MASA_ASSIGN_OR_RETURN(more, cursor.Next());
+    MASA_ASSIGN_OR_RETURN(more, cursor->Next());
   }
   return absl::OkStatus();
 }
@@ -34,7 +34,8 @@ absl::Status MigrateAddRequestIndex(MDB_txn* txn, const Dbs& dbs) {
 absl::Status MigrateSerialIndexSummaries(MDB_txn*, const Dbs&) { return absl::OkStatus(); }
 
 absl::Status MigrateAddPinIndex(MDB_txn* txn, const Dbs& dbs) {
-  return ForEachVoucher(txn, dbs, [&](const Voucher& v) { return AddPin(txn, dbs, v); });
+  LmdbKv kv(txn, &dbs);
+  return ForEachVoucher(txn, dbs, [&](const Voucher& v) { return AddPin(kv, v); });
 }
 
 absl::Status MigrateAddKeyApprovals(MDB_txn*, const Dbs&) { return absl::OkStatus(); }

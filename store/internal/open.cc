@@ -46,8 +46,8 @@ absl::Status StoreImpl::InitOnce() {
   if (absl::IsNotFound(meta.status())) {
     // No meta database: a new, empty environment, or someone else's LMDB file.
     MASA_ASSIGN_OR_RETURN(MDB_dbi main, OpenDb(txn, nullptr, 0));
-    MASA_ASSIGN_OR_RETURN(auto cursor, Cursor::Open(txn, main));
-    MASA_ASSIGN_OR_RETURN(bool any, cursor.Seek({}));
+    MASA_ASSIGN_OR_RETURN(auto cursor, MdbCursor::Open(txn, main));
+    MASA_ASSIGN_OR_RETURN(bool any, cursor->Seek({}));
     if (any) {
       return absl::FailedPreconditionError(
           absl::StrCat(store_path,
@@ -113,9 +113,10 @@ absl::Status StoreImpl::InitOnce() {
     return absl::InternalError(absl::StrCat("no migration from schema version ", version));
   }
   {
-    MASA_ASSIGN_OR_RETURN(AuditHead head, ReadAuditHead(txn, dbs_));
+    LmdbKv kv(txn, &dbs_);
+    MASA_ASSIGN_OR_RETURN(AuditHead head, ReadAuditHead(kv));
     audit_size_hint_.store(head.size);
-    MASA_ASSIGN_OR_RETURN(auto cursor, Cursor::Open(txn, dbs_[kCheckpoints]));
+    MASA_ASSIGN_OR_RETURN(auto cursor, Cursor::Open(kv, kCheckpoints));
     MASA_ASSIGN_OR_RETURN(bool any, cursor.Last());
     if (any) last_checkpoint_size_ = ReadBigEndian64(cursor.key());
   }

@@ -17,24 +17,23 @@ using internal::TableTraits;
 
 template <typename T>
 absl::StatusOr<T> Reader::Get(std::string_view key) const {
-  auto v = internal::Get(txn_->txn, (*txn_->dbs)[TableTraits<T>::kDb], key);
+  auto v = txn_->kv->Get(TableTraits<T>::kDb, key);
   if (absl::IsNotFound(v.status())) {
     return absl::NotFoundError(
         absl::StrCat(TableTraits<T>::kName, " ", absl::CEscape(Sv(key)), " not found"));
   }
   if (!v.ok()) return v.status();
-  return internal::DecodeStored<T>(txn_->txn, *txn_->dbs, *v, key);
+  return internal::DecodeStored<T>(*txn_->kv, *v, key);
 }
 
 template <typename T>
 absl::StatusOr<std::vector<T>> Reader::List(std::string_view start_key, size_t limit) const {
   std::vector<T> out;
-  MASA_ASSIGN_OR_RETURN(auto cursor,
-                        internal::Cursor::Open(txn_->txn, (*txn_->dbs)[TableTraits<T>::kDb]));
+  MASA_ASSIGN_OR_RETURN(auto cursor, internal::Cursor::Open(*txn_->kv, TableTraits<T>::kDb));
   MASA_ASSIGN_OR_RETURN(bool more, cursor.Seek(start_key));
   while (more && out.size() < limit) {
-    MASA_ASSIGN_OR_RETURN(
-        T record, internal::DecodeStored<T>(txn_->txn, *txn_->dbs, cursor.value(), cursor.key()));
+    MASA_ASSIGN_OR_RETURN(T record,
+                          internal::DecodeStored<T>(*txn_->kv, cursor.value(), cursor.key()));
     out.push_back(std::move(record));
     MASA_ASSIGN_OR_RETURN(more, cursor.Next());
   }
@@ -48,8 +47,7 @@ MASA_STORE_RECORD_TYPES(MASA_INSTANTIATE)
 #undef MASA_INSTANTIATE
 
 absl::StatusOr<std::optional<std::string>> Reader::LatestCheckpoint() const {
-  MASA_ASSIGN_OR_RETURN(auto cursor,
-                        internal::Cursor::Open(txn_->txn, (*txn_->dbs)[internal::kCheckpoints]));
+  MASA_ASSIGN_OR_RETURN(auto cursor, internal::Cursor::Open(*txn_->kv, internal::kCheckpoints));
   MASA_ASSIGN_OR_RETURN(bool any, cursor.Last());
   if (!any) return std::optional<std::string>();
   return std::optional<std::string>(std::string(cursor.value()));
@@ -57,8 +55,7 @@ absl::StatusOr<std::optional<std::string>> Reader::LatestCheckpoint() const {
 
 absl::Status Reader::ScanCheckpoints(
     const std::function<bool(uint64_t, std::string_view)>& fn) const {
-  MASA_ASSIGN_OR_RETURN(auto cursor,
-                        internal::Cursor::Open(txn_->txn, (*txn_->dbs)[internal::kCheckpoints]));
+  MASA_ASSIGN_OR_RETURN(auto cursor, internal::Cursor::Open(*txn_->kv, internal::kCheckpoints));
   MASA_ASSIGN_OR_RETURN(bool more, cursor.Seek({}));
   while (more) {
     if (cursor.key().size() != 8) return absl::DataLossError("checkpoint key is not 8 bytes");
@@ -69,8 +66,7 @@ absl::Status Reader::ScanCheckpoints(
 }
 
 absl::StatusOr<uint64_t> Reader::SchemaVersion() const {
-  MASA_ASSIGN_OR_RETURN(std::string_view v,
-                        internal::Get(txn_->txn, (*txn_->dbs)[internal::kMeta], "schema_version"));
+  MASA_ASSIGN_OR_RETURN(std::string_view v, txn_->kv->Get(internal::kMeta, "schema_version"));
   if (v.size() != 8) return absl::DataLossError("schema version record is malformed");
   return internal::ReadBigEndian64(v);
 }
@@ -103,7 +99,7 @@ absl::StatusOr<Snapshot> StoreImpl::Read() const {
     SharedGate share = ShareGate();
     auto txn = env_.Begin(/*read_only=*/true);
     if (txn.ok()) {
-      return Snapshot(std::make_unique<SnapshotState>(std::move(share), *std::move(txn), &dbs_));
+      return Snapshot(std::make_unique<LmdbSnapshot>(std::move(share), *std::move(txn), &dbs_));
     }
     if (!absl::IsAborted(txn.status())) return txn.status();
     share.Release();

@@ -20,6 +20,7 @@
 #include "store/internal/lmdb.h"
 #include "store/internal/resize_gate.h"
 #include "store/internal/tables.h"
+#include "store/internal/txn.h"
 #include "store/store.h"
 
 namespace masa::store::internal {
@@ -27,6 +28,18 @@ namespace masa::store::internal {
 // How long a writer (or a reader adopting another process's map size) waits for open
 // snapshots to end before it gives up with kUnavailable.
 inline constexpr absl::Duration kResizeWait = absl::Seconds(5);
+
+// An LMDB snapshot: its read transaction and the share of the resize gate that keeps the
+// map still under it. Members end in reverse order: the transaction before the share.
+struct LmdbSnapshot final : SnapshotState {
+  LmdbSnapshot(SharedGate share, Txn read, const Dbs* dbs)
+      : share(std::move(share)), txn(std::move(read)), kv(txn.get(), dbs) {
+    view.kv = &kv;
+  }
+  SharedGate share;
+  Txn txn;
+  LmdbKv kv;
+};
 
 class StoreImpl final : public Store {
  public:

@@ -36,15 +36,15 @@ std::optional<der::Span> FindPdcText(std::string_view cms, size_t end) {
 // Keeps `piece` in `table` under its SHA-256 (unless it is there already) and returns the
 // hash. `cache` holds the last piece and hash of this thread for the table: consecutive
 // vouchers carry the same pieces, hashed once.
-absl::StatusOr<std::string> KeepOnce(MDB_txn* txn, unsigned int table, std::string_view piece,
+absl::StatusOr<std::string> KeepOnce(Kv& kv, Db table, std::string_view piece,
                                      std::pair<std::string, std::string>& cache) {
   if (piece != cache.first) {
     cache.first.assign(piece);
     cache.second = Sha256(piece);
   }
-  auto existing = Get(txn, table, cache.second);
+  auto existing = kv.Get(table, cache.second);
   if (absl::IsNotFound(existing.status())) {
-    MASA_RETURN_IF_ERROR(Put(txn, table, cache.second, piece));
+    MASA_RETURN_IF_ERROR(kv.Put(table, cache.second, piece));
   } else if (!existing.ok()) {
     return existing.status();
   }
@@ -53,14 +53,14 @@ absl::StatusOr<std::string> KeepOnce(MDB_txn* txn, unsigned int table, std::stri
 
 // Inserts the piece kept in `table` under `sha256` into `cms` at `offset`, and clears both.
 // kDataLoss, naming the voucher's `key` and `what`, when it is missing or does not match.
-absl::Status PutBack(MDB_txn* txn, unsigned int table, std::string_view key, std::string_view what,
+absl::Status PutBack(Kv& kv, Db table, std::string_view key, std::string_view what,
                      std::string& sha256, uint64_t& offset, std::string& cms) {
   if (sha256.empty()) return absl::OkStatus();
   auto lost = [&](std::string_view why) {
     return absl::DataLossError(absl::StrCat("Voucher record ", absl::CEscape(Sv(key)), ": its CMS ",
                                             Sv(what), " ", Sv(why)));
   };
-  auto piece = Get(txn, table, sha256);
+  auto piece = kv.Get(table, sha256);
   if (absl::IsNotFound(piece.status())) return lost("is missing");
   if (!piece.ok()) return piece.status();
   if (Sha256(*piece) != sha256) return lost("does not match its hash");
@@ -74,14 +74,14 @@ absl::Status PutBack(MDB_txn* txn, unsigned int table, std::string_view key, std
 }  // namespace
 
 template <>
-absl::StatusOr<std::string> EncodeStored(MDB_txn* txn, const Dbs& dbs, const Voucher& v) {
+absl::StatusOr<std::string> EncodeStored(Kv& kv, const Voucher& v) {
   // Not a SignedData with certificates: stored whole.
   absl::StatusOr<der::Span> where = der::FindCmsCertificateSet(v.cms);
   if (!where.ok()) return Encode(v);
   thread_local std::pair<std::string, std::string> last_set, last_pdc;
   Voucher stored = v;
   MASA_ASSIGN_OR_RETURN(stored.cms_certificates_sha256,
-                        KeepOnce(txn, dbs[kCmsCertificates],
+                        KeepOnce(kv, kCmsCertificates,
                                  std::string_view(v.cms).substr(where->offset, where->size),
                                  last_set));
   stored.cms_certificates_offset = where->offset;
@@ -89,7 +89,7 @@ absl::StatusOr<std::string> EncodeStored(MDB_txn* txn, const Dbs& dbs, const Vou
   // The encapsulated content, and so the voucher's JSON, comes before the certificates.
   if (std::optional<der::Span> pdc = FindPdcText(stored.cms, where->offset)) {
     MASA_ASSIGN_OR_RETURN(stored.cms_pdc_sha256,
-                          KeepOnce(txn, dbs[kCmsPdcs],
+                          KeepOnce(kv, kCmsPdcs,
                                    std::string_view(stored.cms).substr(pdc->offset, pdc->size),
                                    last_pdc));
     stored.cms_pdc_offset = pdc->offset;
@@ -99,13 +99,12 @@ absl::StatusOr<std::string> EncodeStored(MDB_txn* txn, const Dbs& dbs, const Vou
 }
 
 template <>
-absl::StatusOr<Voucher> DecodeStored(MDB_txn* txn, const Dbs& dbs, std::string_view bytes,
-                                     std::string_view key) {
+absl::StatusOr<Voucher> DecodeStored(Kv& kv, std::string_view bytes, std::string_view key) {
   MASA_ASSIGN_OR_RETURN(Voucher v, DecodeRecord<Voucher>(bytes, key));
   // Back in the reverse order of the cuts.
-  MASA_RETURN_IF_ERROR(PutBack(txn, dbs[kCmsPdcs], key, "pinned-domain-cert", v.cms_pdc_sha256,
-                               v.cms_pdc_offset, v.cms));
-  MASA_RETURN_IF_ERROR(PutBack(txn, dbs[kCmsCertificates], key, "certificate set",
+  MASA_RETURN_IF_ERROR(
+      PutBack(kv, kCmsPdcs, key, "pinned-domain-cert", v.cms_pdc_sha256, v.cms_pdc_offset, v.cms));
+  MASA_RETURN_IF_ERROR(PutBack(kv, kCmsCertificates, key, "certificate set",
                                v.cms_certificates_sha256, v.cms_certificates_offset, v.cms));
   return v;
 }

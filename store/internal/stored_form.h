@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "store/internal/codec.h"
-#include "store/internal/lmdb.h"
+#include "store/internal/kv.h"
 #include "store/internal/record_fields.h"
 #include "store/internal/tables.h"
 #include "store/records.h"
@@ -37,21 +37,20 @@ absl::StatusOr<T> DecodeRecord(std::string_view bytes, std::string_view key) {
 // there already) and the record names the hash and where the set was cut out. So does the
 // base64 text of its pinned-domain-cert, when its content is a JSON voucher, to cms_pdcs.
 template <typename T>
-absl::StatusOr<std::string> EncodeStored(MDB_txn*, const Dbs&, const T& r) {
+absl::StatusOr<std::string> EncodeStored(Kv&, const T& r) {
   return Encode(r);
 }
 template <>
-absl::StatusOr<std::string> EncodeStored(MDB_txn* txn, const Dbs& dbs, const Voucher& v);
+absl::StatusOr<std::string> EncodeStored(Kv& kv, const Voucher& v);
 
 // The record stored as `bytes` under `key`, as handed out: a voucher's CMS whole again,
 // byte for byte. kDataLoss when its certificate set or pinned-domain-cert is missing or
 // does not match its hash.
 template <typename T>
-absl::StatusOr<T> DecodeStored(MDB_txn*, const Dbs&, std::string_view bytes, std::string_view key) {
+absl::StatusOr<T> DecodeStored(Kv&, std::string_view bytes, std::string_view key) {
   return DecodeRecord<T>(bytes, key);
 }
 template <>
-absl::StatusOr<Voucher> DecodeStored(MDB_txn* txn, const Dbs& dbs, std::string_view bytes,
-                                     std::string_view key);
+absl::StatusOr<Voucher> DecodeStored(Kv& kv, std::string_view bytes, std::string_view key);
 
 }  // namespace masa::store::internal

@@ -5,28 +5,21 @@
 #include <vector>
 
 #include "common/time.h"
-#include "store/internal/lmdb.h"
+#include "store/internal/kv.h"
 #include "store/internal/resize_gate.h"
-#include "store/internal/tables.h"
 
 namespace masa::store::internal {
 
-// One LMDB transaction and the databases opened in the environment.
+// One transaction of either backend.
 struct TxnView {
-  MDB_txn* txn = nullptr;
-  const Dbs* dbs = nullptr;
+  Kv* kv = nullptr;
 };
 
-// An open snapshot: its read transaction, the share of the resize gate that keeps the map
-// still under it, and the count against the thread that opened it. Members end in reverse
-// order: the transaction ends before the share.
+// An open snapshot: a read transaction of its backend (LmdbSnapshot, PgSnapshot) and the
+// count against the thread that opened it.
 struct SnapshotState {
-  SnapshotState(SharedGate share, Txn read, const Dbs* dbs)
-      : share(std::move(share)), txn(std::move(read)), view{txn.get(), dbs} {}
-
-  SharedGate share;
+  virtual ~SnapshotState() = default;
   SnapshotTicket ticket;
-  Txn txn;
   TxnView view;
 };
 

@@ -13,7 +13,7 @@
 
 namespace masa::store {
 
-using internal::Dbs;
+using internal::Kv;
 using internal::TableTraits;
 
 namespace {
@@ -47,24 +47,24 @@ absl::Status ValidateKey(const Voucher& r) {
 }
 
 template <typename T>
-absl::Status UpdateIndexes(MDB_txn*, const Dbs&, const T*, const T&) {
+absl::Status UpdateIndexes(Kv&, const T*, const T&) {
   return absl::OkStatus();
 }
 template <>
-absl::Status UpdateIndexes(MDB_txn* txn, const Dbs& dbs, const Voucher* old, const Voucher& v) {
-  return internal::UpdateVoucherIndexes(txn, dbs, old, v);
+absl::Status UpdateIndexes(Kv& kv, const Voucher* old, const Voucher& v) {
+  return internal::UpdateVoucherIndexes(kv, old, v);
 }
 
 template <typename T>
-absl::Status PutRecord(MDB_txn* txn, const Dbs& dbs, const T& r, bool insert) {
+absl::Status PutRecord(Kv& kv, const T& r, bool insert) {
   MASA_RETURN_IF_ERROR(ValidateKey(r));
   std::string key = TableTraits<T>::Key(r);
-  const unsigned int dbi = dbs[TableTraits<T>::kDb];
+  const internal::Db db = TableTraits<T>::kDb;
   // A key after the last one (a new UUIDv7 id) cannot be there: no look-up, and an append.
-  MASA_ASSIGN_OR_RETURN(bool grows, internal::KeyGrows(txn, dbi, key));
+  MASA_ASSIGN_OR_RETURN(bool grows, kv.KeyGrows(db, key));
   std::optional<T> old;
   if (!grows) {
-    auto existing = internal::Get(txn, dbi, key);
+    auto existing = kv.Get(db, key);
     if (existing.ok()) {
       if (insert) {
         return absl::AlreadyExistsError(
@@ -75,9 +75,9 @@ absl::Status PutRecord(MDB_txn* txn, const Dbs& dbs, const T& r, bool insert) {
       return existing.status();
     }
   }
-  MASA_ASSIGN_OR_RETURN(std::string stored, internal::EncodeStored(txn, dbs, r));
-  MASA_RETURN_IF_ERROR(internal::Put(txn, dbi, key, stored, grows ? MDB_APPEND : 0));
-  return UpdateIndexes<T>(txn, dbs, old ? &*old : nullptr, r);
+  MASA_ASSIGN_OR_RETURN(std::string stored, internal::EncodeStored(kv, r));
+  MASA_RETURN_IF_ERROR(kv.Put(db, key, stored, grows));
+  return UpdateIndexes<T>(kv, old ? &*old : nullptr, r);
 }
 
 }  // namespace
@@ -86,23 +86,22 @@ WriteTxn::WriteTxn(internal::WriteState* state) : Reader(&state->view), state_(s
 
 template <typename T>
 absl::Status WriteTxn::Put(const T& record) {
-  return PutRecord(state_->view.txn, *state_->view.dbs, record, /*insert=*/false);
+  return PutRecord(*state_->view.kv, record, /*insert=*/false);
 }
 
 template <typename T>
 absl::Status WriteTxn::Insert(const T& record) {
-  return PutRecord(state_->view.txn, *state_->view.dbs, record, /*insert=*/true);
+  return PutRecord(*state_->view.kv, record, /*insert=*/true);
 }
 
 template <typename T>
 absl::Status WriteTxn::Delete(std::string_view key) {
   MASA_ASSIGN_OR_RETURN(T old, Get<T>(key));
-  MDB_txn* txn = state_->view.txn;
-  const Dbs& dbs = *state_->view.dbs;
-  MASA_RETURN_IF_ERROR(internal::Del(txn, dbs[TableTraits<T>::kDb], key));
+  internal::Kv& kv = *state_->view.kv;
+  MASA_RETURN_IF_ERROR(kv.Del(TableTraits<T>::kDb, key));
   if constexpr (std::is_same_v<T, Voucher>) {
-    MASA_RETURN_IF_ERROR(internal::DeleteVoucherIndexes(txn, dbs, old));
-    MASA_RETURN_IF_ERROR(internal::RecomputePin(txn, dbs, old));
+    MASA_RETURN_IF_ERROR(internal::DeleteVoucherIndexes(kv, old));
+    MASA_RETURN_IF_ERROR(internal::RecomputePin(kv, old));
   }
   return absl::OkStatus();
 }

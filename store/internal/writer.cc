@@ -139,7 +139,8 @@ void StoreImpl::CommitGroup(std::vector<Pending>& group) {
           }
           nested = *std::move(begun);
         }
-        WriteState state{{times.rerun ? nested.get() : outer->get(), &dbs_}, options_.clock, {}};
+        LmdbKv kv(times.rerun ? nested.get() : outer->get(), &dbs_);
+        WriteState state{{&kv}, options_.clock, {}};
         WriteTxn w(&state);
         absl::Status st;
         for (const auto& op : p.batch.ops()) {
