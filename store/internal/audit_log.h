@@ -3,11 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "store/audit.h"
+#include "store/checkpoint.h"
 #include "store/internal/kv.h"
 #include "store/internal/tables.h"
 
@@ -33,5 +36,23 @@ absl::StatusOr<Hash> GetTreeNode(Kv& kv, int level, uint64_t index);
 // Stores the leaf hash of entry `seq` and every perfect subtree it completes (whose left
 // siblings are stored already) (merkle.cc).
 absl::Status PutTreeNodes(Kv& kv, uint64_t seq, const Hash& leaf_hash);
+
+// When a checkpoint is due (CheckpointIn).
+struct CheckpointDue {
+  bool force = false;             // whenever the log grew past the last checkpoint
+  uint64_t every_entries = 1000;  // or once this many entries were added since it
+  bool time_due = false;          // or once it grew at all, when its time came
+  std::string origin;
+};
+struct CheckpointOutcome {
+  uint64_t last_size = 0;  // the tree size of the latest checkpoint, after this call
+  uint64_t log_size = 0;   // the log's size
+  bool written = false;
+};
+// Inside a write transaction of either backend: signs a checkpoint of the whole log with
+// the signer `signer_now` returns and puts it, when one is due. The caller commits.
+absl::StatusOr<CheckpointOutcome> CheckpointIn(
+    Kv& kv, const CheckpointDue& due,
+    const std::function<std::shared_ptr<CheckpointSigner>()>& signer_now);
 
 }  // namespace masa::store::internal

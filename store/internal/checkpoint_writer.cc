@@ -13,6 +13,37 @@
 
 namespace masa::store::internal {
 
+absl::StatusOr<CheckpointOutcome> CheckpointIn(
+    Kv& kv, const CheckpointDue& due,
+    const std::function<std::shared_ptr<CheckpointSigner>()>& signer_now) {
+  MASA_ASSIGN_OR_RETURN(AuditHead head, ReadAuditHead(kv));
+  CheckpointOutcome outcome{.log_size = head.size};
+  {
+    MASA_ASSIGN_OR_RETURN(auto cursor, Cursor::Open(kv, kCheckpoints));
+    MASA_ASSIGN_OR_RETURN(bool any, cursor.Last());
+    if (any) outcome.last_size = ReadBigEndian64(cursor.key());
+  }
+  if (head.size <= outcome.last_size) return outcome;
+  if (!due.force && head.size - outcome.last_size < due.every_entries && !due.time_due) {
+    return outcome;
+  }
+  const TxnView view{&kv};
+  MASA_ASSIGN_OR_RETURN(Hash root, Reader(&view).RootHash(head.size));
+  store::Checkpoint cp{due.origin, head.size, root};
+  std::shared_ptr<CheckpointSigner> signer = signer_now();
+  if (signer == nullptr) return absl::FailedPreconditionError("no checkpoint signer configured");
+  auto note = SignCheckpoint(cp, *signer);
+  if (!note.ok()) {
+    Log(LogLevel::kWarning,
+        absl::StrCat("audit checkpoint not signed: ", note.status().ToString()));
+    return note.status();
+  }
+  MASA_RETURN_IF_ERROR(kv.Put(kCheckpoints, BigEndian64(head.size), *note));
+  outcome.last_size = head.size;
+  outcome.written = true;
+  return outcome;
+}
+
 absl::Status StoreImpl::WriteCheckpoint() {
   if (!has_signer_.load()) return absl::FailedPreconditionError("no checkpoint signer configured");
   return Checkpoint(/*force=*/true);
@@ -66,39 +97,20 @@ absl::Status StoreImpl::Checkpoint(bool force) {
   SharedGate share = ShareGate();
   MASA_ASSIGN_OR_RETURN(Txn txn, env_.Begin(/*read_only=*/false));
   LmdbKv kv(txn.get(), &dbs_);
-  MASA_ASSIGN_OR_RETURN(AuditHead head, ReadAuditHead(kv));
-  uint64_t last = 0;
-  {
-    MASA_ASSIGN_OR_RETURN(auto cursor, Cursor::Open(kv, kCheckpoints));
-    MASA_ASSIGN_OR_RETURN(bool any, cursor.Last());
-    if (any) last = ReadBigEndian64(cursor.key());
-  }
-  last_checkpoint_size_ = last;
-  audit_size_hint_.store(head.size);
-  if (head.size <= last) return absl::OkStatus();
-  bool due = force || head.size - last >= options_.checkpoint_every_entries ||
-             now - last_checkpoint_time_ >= options_.checkpoint_every;
-  if (!due) return absl::OkStatus();
+  const bool time_due = now - last_checkpoint_time_ >= options_.checkpoint_every;
+  MASA_ASSIGN_OR_RETURN(CheckpointOutcome outcome,
+                        CheckpointIn(kv,
+                                     {.force = force,
+                                      .every_entries = options_.checkpoint_every_entries,
+                                      .time_due = time_due,
+                                      .origin = options_.checkpoint_origin},
+                                     [this] { return Signer(); }));
+  last_checkpoint_size_ = outcome.last_size;
+  audit_size_hint_.store(outcome.log_size);
+  if (!outcome.written) return absl::OkStatus();
   last_checkpoint_time_ = now;
-  const TxnView view{&kv};
-  MASA_ASSIGN_OR_RETURN(Hash root, Reader(&view).RootHash(head.size));
-  store::Checkpoint cp{options_.checkpoint_origin, head.size, root};
-  std::shared_ptr<CheckpointSigner> signer = Signer();
-  if (signer == nullptr) return absl::FailedPreconditionError("no checkpoint signer configured");
-  auto note = SignCheckpoint(cp, *signer);
-  if (!note.ok()) {
-    Log(LogLevel::kWarning,
-        absl::StrCat("audit checkpoint not signed: ", note.status().ToString()));
-    return note.status();
-  }
-  MASA_RETURN_IF_ERROR(kv.Put(kCheckpoints, BigEndian64(head.size), *note));
   MASA_RETURN_IF_ERROR(txn.Commit());
-  last_checkpoint_size_ = head.size;
-  checkpoints_.fetch_add(1, std::memory_order_relaxed);
-  checkpoint_nanos_.fetch_add(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
-          .count(),
-      std::memory_order_relaxed);
+  recorder_.AddCheckpoint(std::chrono::steady_clock::now() - start);
   return absl::OkStatus();
 }
 

@@ -17,6 +17,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "store/internal/commit_recorder.h"
 #include "store/internal/lmdb.h"
 #include "store/internal/resize_gate.h"
 #include "store/internal/tables.h"
@@ -61,9 +62,9 @@ class StoreImpl final : public Store {
   void SetCheckpointSigner(std::shared_ptr<CheckpointSigner> signer) override;
   absl::Status Backup(const std::string& path) const override;
   size_t MapSize() const override { return env_.MapSize(); }
-  uint64_t CommitCount() const override { return commits_.load(); }
+  uint64_t CommitCount() const override { return recorder_.commits(); }
   StoreStats Stats() const override;
-  absl::Duration TakeSlowestCommit() override;
+  absl::Duration TakeSlowestCommit() override { return recorder_.TakeSlowest(); }
 
  private:
   struct Pending {
@@ -72,23 +73,9 @@ class StoreImpl final : public Store {
     std::chrono::steady_clock::time_point submitted;
   };
 
-  // Where one group commit's time went (writer thread only), for the stats and the
-  // warning about a slow commit.
-  struct CommitTimes {
-    std::chrono::steady_clock::duration gate_wait{};
-    std::chrono::steady_clock::duration map_growth{};
-    std::chrono::steady_clock::duration sync{};
-    int growths = 0;
-    bool rerun = false;  // a batch failed: the group ran again, each batch nested
-  };
-
   absl::Status InitOnce();
   void WriterLoop();
   void CommitGroup(std::vector<Pending>& group);
-  // Counts one durable group commit that took `total` (from taking the group), and warns
-  // when it was slow, saying where the time went.
-  void RecordCommit(size_t batches, std::chrono::steady_clock::duration total,
-                    const CommitTimes& times);
   // Doubles the map (up to max_map_size) once no transaction of this process is active.
   absl::Status GrowMap();
   // Another process grew the map: adopt its size (needs no txn of ours active).
@@ -115,22 +102,7 @@ class StoreImpl final : public Store {
   bool stop_ = false;           // guarded by mu_
   std::thread writer_;
   std::chrono::steady_clock::time_point last_commit_start_;  // writer thread only
-  std::atomic<uint64_t> commits_{0};
-
-  // StoreStats, as atomics (relaxed: counters, read without a lock). Nanoseconds.
-  std::atomic<uint64_t> batches_{0};
-  std::array<std::atomic<uint64_t>, StoreStats::kCommitBoundsMicros.size() + 1> commit_buckets_{};
-  std::atomic<uint64_t> commit_nanos_{0};
-  std::atomic<uint64_t> sync_nanos_{0};
-  std::atomic<uint64_t> queue_wait_nanos_{0};
-  mutable std::atomic<uint64_t> map_growths_{0};
-  std::atomic<uint64_t> group_reruns_{0};
-  mutable std::atomic<uint64_t> map_growth_nanos_{0};
-  std::atomic<uint64_t> slowest_commit_nanos_{0};  // since the last TakeSlowestCommit
-  std::atomic<uint64_t> checkpoints_{0};
-  std::atomic<uint64_t> checkpoint_nanos_{0};
-  std::chrono::steady_clock::time_point last_slow_warning_;  // writer thread only
-  uint64_t slow_commits_unreported_ = 0;                     // writer thread only
+  CommitRecorder recorder_;
 
   std::mutex checkpoint_mu_;
   absl::Time last_checkpoint_time_;  // guarded by checkpoint_mu_ (and Init)

@@ -16,6 +16,12 @@
 
 namespace masa::store::internal {
 
+StoreStats StoreImpl::Stats() const {
+  StoreStats s = recorder_.Stats();
+  s.gate_wait = absl::Nanoseconds(resize_gate_.shared_wait_nanos());
+  return s;
+}
+
 StoreImpl::~StoreImpl() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -79,27 +85,14 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-uint64_t Nanos(SteadyClock::duration d) {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
-}
-
-int64_t Millis(SteadyClock::duration d) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-}
-
-// One group commit taking longer than this logs a warning saying where the time went.
-constexpr auto kSlowCommit = std::chrono::milliseconds(100);
-// At most one such warning this often; the ones in between are counted in the next.
-constexpr auto kSlowCommitWarningEvery = std::chrono::seconds(10);
-
 }  // namespace
 
 void StoreImpl::CommitGroup(std::vector<Pending>& group) {
   const SteadyClock::time_point start = SteadyClock::now();
-  uint64_t queue_wait = 0;
-  for (const Pending& p : group) queue_wait += Nanos(start - p.submitted);
-  queue_wait_nanos_.fetch_add(queue_wait, std::memory_order_relaxed);
-  CommitTimes times;
+  SteadyClock::duration queue_wait{};
+  for (const Pending& p : group) queue_wait += start - p.submitted;
+  recorder_.AddQueueWait(queue_wait);
+  CommitRecorder::Times times;
   std::vector<absl::StatusOr<CommitResult>> results;
   absl::Status group_status;
   while (true) {
@@ -173,7 +166,7 @@ void StoreImpl::CommitGroup(std::vector<Pending>& group) {
       if (batch_failed) {
         // Ends the transaction (and the share) with this scope; no batch of it is applied.
         times.rerun = true;
-        group_reruns_.fetch_add(1, std::memory_order_relaxed);
+        recorder_.AddRerun();
         continue;
       }
       if (!map_full && group_status.ok()) {
@@ -181,8 +174,7 @@ void StoreImpl::CommitGroup(std::vector<Pending>& group) {
         absl::Status st = outer->Commit();
         times.sync += SteadyClock::now() - sync_start;
         if (st.ok()) {
-          commits_.fetch_add(1);
-          RecordCommit(group.size(), SteadyClock::now() - start, times);
+          recorder_.Record(group.size(), SteadyClock::now() - start, times);
           break;
         }
         if (!IsMapFull(st)) {
@@ -209,69 +201,6 @@ void StoreImpl::CommitGroup(std::vector<Pending>& group) {
   }
 }
 
-void StoreImpl::RecordCommit(size_t batches, SteadyClock::duration total,
-                             const CommitTimes& times) {
-  batches_.fetch_add(batches, std::memory_order_relaxed);
-  const uint64_t nanos = Nanos(total);
-  const uint64_t micros = nanos / 1000;
-  const auto& bounds = StoreStats::kCommitBoundsMicros;
-  size_t i = 0;
-  while (i < bounds.size() && micros > bounds[i]) ++i;
-  commit_buckets_[i].fetch_add(1, std::memory_order_relaxed);
-  commit_nanos_.fetch_add(nanos, std::memory_order_relaxed);
-  sync_nanos_.fetch_add(Nanos(times.sync), std::memory_order_relaxed);
-  uint64_t slowest = slowest_commit_nanos_.load(std::memory_order_relaxed);
-  while (nanos > slowest &&
-         !slowest_commit_nanos_.compare_exchange_weak(slowest, nanos, std::memory_order_relaxed)) {
-  }
-  if (total < kSlowCommit) return;
-  const SteadyClock::time_point now = SteadyClock::now();
-  if (now - last_slow_warning_ < kSlowCommitWarningEvery) {
-    ++slow_commits_unreported_;
-    return;
-  }
-  last_slow_warning_ = now;
-  const auto rest = total - times.sync - times.map_growth - times.gate_wait;
-  std::string more;
-  if (slow_commits_unreported_ > 0) {
-    more = absl::StrCat(" (", slow_commits_unreported_, " more commits over ", Millis(kSlowCommit),
-                        " ms since the last such warning)");
-  }
-  slow_commits_unreported_ = 0;
-  Log(LogLevel::kWarning,
-      absl::StrCat("slow store commit: ", Millis(total), " ms for ", batches, " batches: sync ",
-                   Millis(times.sync), " ms, map growth ", Millis(times.map_growth), " ms (",
-                   times.growths, "x), resize gate wait ", Millis(times.gate_wait),
-                   " ms, running the batches ", Millis(rest), " ms",
-                   times.rerun ? " (twice: a batch failed)" : "", more));
-}
-
-StoreStats StoreImpl::Stats() const {
-  auto duration = [](const std::atomic<uint64_t>& nanos) {
-    return absl::Nanoseconds(nanos.load(std::memory_order_relaxed));
-  };
-  StoreStats s;
-  s.commits = commits_.load(std::memory_order_relaxed);
-  s.batches = batches_.load(std::memory_order_relaxed);
-  for (size_t i = 0; i < s.commit_buckets.size(); ++i) {
-    s.commit_buckets[i] = commit_buckets_[i].load(std::memory_order_relaxed);
-  }
-  s.commit_time = duration(commit_nanos_);
-  s.sync_time = duration(sync_nanos_);
-  s.queue_wait = duration(queue_wait_nanos_);
-  s.group_reruns = group_reruns_.load(std::memory_order_relaxed);
-  s.map_growths = map_growths_.load(std::memory_order_relaxed);
-  s.map_growth_time = duration(map_growth_nanos_);
-  s.gate_wait = absl::Nanoseconds(resize_gate_.shared_wait_nanos());
-  s.checkpoints = checkpoints_.load(std::memory_order_relaxed);
-  s.checkpoint_time = duration(checkpoint_nanos_);
-  return s;
-}
-
-absl::Duration StoreImpl::TakeSlowestCommit() {
-  return absl::Nanoseconds(slowest_commit_nanos_.exchange(0, std::memory_order_relaxed));
-}
-
 bool StoreImpl::Resize(const std::function<void()>& resize) const {
   const SteadyClock::time_point start = SteadyClock::now();
   // New snapshots wait from here on; the open ones are short unless a caller holds one.
@@ -280,8 +209,7 @@ bool StoreImpl::Resize(const std::function<void()>& resize) const {
     resize();
     resize_gate_.ExitExclusive();
   }
-  if (alone) map_growths_.fetch_add(1, std::memory_order_relaxed);
-  map_growth_nanos_.fetch_add(Nanos(SteadyClock::now() - start), std::memory_order_relaxed);
+  recorder_.AddMapGrowth(SteadyClock::now() - start, /*counted=*/alone);
   return alone;
 }
 
