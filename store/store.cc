@@ -15,6 +15,7 @@
 #include "common/status.h"
 #include "store/internal/env_users.h"
 #include "store/internal/lmdb.h"
+#include "store/internal/pg_store.h"
 #include "store/internal/resize_gate.h"
 #include "store/internal/store_impl.h"
 #include "store/internal/tables.h"
@@ -89,6 +90,7 @@ absl::Status CheckFile(const std::string& path) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  if (!options.postgres.empty()) return internal::OpenPgStore(options);
   if (options.state_dir.empty()) return absl::InvalidArgumentError("no state folder given");
   if (options.clock == nullptr) return absl::InvalidArgumentError("no clock given");
   if (!PathExists(options.state_dir)) {

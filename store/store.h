@@ -97,6 +97,17 @@ struct StoreOptions {
   // per record than many small ones. An idle store commits at once: the wait applies only
   // when commits follow each other closely.
   absl::Duration min_commit_interval = absl::ZeroDuration();
+
+  // The PostgreSQL backend (pg_store.h), for several nodes on one store: a libpq connection
+  // string or URI, e.g. "host=db1,db2 dbname=masa user=masa target_session_attrs=read-write"
+  // (the password comes from ~/.pgpass or PGPASSFILE, never from here). Empty: the LMDB
+  // store in state_dir. The map options above do not apply to it.
+  std::string postgres;
+  // This node's name in the checkpoint lease (and, with it, who signed a checkpoint).
+  // Empty: the host name and process id.
+  std::string node_id;
+  // Read connections a PostgreSQL store keeps open at most (one per open Snapshot).
+  size_t postgres_read_connections = 16;
 };
 
 // What the group-commit writer measured since the Store was opened (see Store::Stats).
