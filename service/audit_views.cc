@@ -57,7 +57,7 @@ absl::StatusOr<AuditPage> ServiceImpl::ListAudit(const Caller& caller,
     }
     if (internal::HasPrefix(e->target, prefix)) {
       page.entries.push_back(
-          {e->seq, e->time, e->actor, e->action, e->target, e->outcome, e->object_hash});
+          {e->seq, e->time, e->actor, e->action, e->target, e->outcome, e->object_hash, e->node});
     }
     return true;
   }));

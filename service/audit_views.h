@@ -23,6 +23,7 @@ struct AuditRecord {
   std::string target;  // "<organization id>/<object id>"
   std::string outcome;
   std::string object_hash;  // raw SHA-256 (32 bytes) or empty
+  std::string node;         // the masad node that wrote it, or empty (one LMDB node)
 };
 
 struct AuditQuery {

@@ -43,6 +43,9 @@ struct AuditEntry {
   std::string outcome;
   Hash object_hash;
   Hash prev_hash;
+  // The masad node that wrote it (StoreOptions::node_id): always on a PostgreSQL store,
+  // where several nodes share one log; absent (empty) on a single LMDB node unless set.
+  std::string node;
   std::string unknown_fields;  // see records.h
 };
 

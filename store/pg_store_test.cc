@@ -69,6 +69,9 @@ class PgStoreTest : public ::testing::Test {
     ASSERT_TRUE(admin.ok()) << admin.error();
     ASSERT_TRUE(admin.Query(absl::StrCat("CREATE DATABASE \"", name, "\"")).ok());
     conninfo_ = absl::StrCat(cluster_->ConnString(), " dbname=", name);
+    StoreOptions create = Options("migrate");
+    create.postgres_migrate = true;
+    ASSERT_TRUE(Store::Open(create).ok());
   }
 
   StoreOptions Options(const std::string& node) const {
@@ -138,6 +141,30 @@ TEST_F(PgStoreTest, RecordsIndexesAndTheAuditLogReadBackAfterReopening) {
   auto report = VerifyAuditLog(*snap, nullptr);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->entries, 30u);
+}
+
+TEST_F(PgStoreTest, OnlyMigrateCreatesTheTablesAndOpenSaysSo) {
+  PgConnection admin(cluster_->ConnString());
+  ASSERT_TRUE(admin.Query("CREATE DATABASE empty_one").ok());
+  StoreOptions o = Options("n1");
+  o.postgres = absl::StrCat(cluster_->ConnString(), " dbname=empty_one");
+  auto refused = Store::Open(o);
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused.status())) << refused.status();
+  EXPECT_NE(refused.status().message().find("masactl store migrate"), std::string::npos);
+  o.read_only = true;
+  EXPECT_TRUE(absl::IsNotFound(Store::Open(o).status()));
+  o.read_only = false;
+  o.postgres_migrate = true;
+  ASSERT_TRUE(Store::Open(o).ok());
+  o.postgres_migrate = false;
+  auto opened = Store::Open(o);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ((*opened)->Backend(), "postgres");
+  // A password belongs in a pgpass file, and the error does not repeat it.
+  o.postgres = absl::StrCat(cluster_->ConnString(), " password=hunter2");
+  auto with_password = Store::Open(o);
+  EXPECT_TRUE(absl::IsInvalidArgument(with_password.status()));
+  EXPECT_EQ(with_password.status().message().find("hunter2"), std::string::npos);
 }
 
 TEST_F(PgStoreTest, AFailingBatchIsRolledBackAloneAndItsGroupCommits) {
@@ -211,6 +238,18 @@ TEST_F(PgStoreTest, NodesShareOneAuditLogAndSeeEachOthersWritesAtOnce) {
     auto report = VerifyAuditLog(*snap, nullptr);
     ASSERT_TRUE(report.ok()) << report.status();
     EXPECT_EQ(report->entries, 6u * kPerThread);
+  }
+  {
+    // Every entry names the node that wrote it.
+    auto snap = nodes[0]->Read();
+    ASSERT_TRUE(snap.ok());
+    std::set<std::string> writers;
+    for (uint64_t seq = 0; seq < 6u * kPerThread; ++seq) {
+      auto e = snap->GetAuditEntry(seq);
+      ASSERT_TRUE(e.ok()) << e.status();
+      writers.insert(e->node);
+    }
+    EXPECT_EQ(writers, (std::set<std::string>{"n0", "n1", "n2"}));
   }
   ApiToken token;
   token.token_hash = std::string(32, 't');
@@ -308,6 +347,7 @@ TEST(PgStoreFailoverTest, AcknowledgedWritesSurviveThePrimarysLossAndTheNodesCar
     StoreOptions o;
     o.postgres = (*cluster)->ConnString();
     o.node_id = absl::StrCat("n", n);
+    o.postgres_migrate = n == 0;
     auto store = Store::Open(o);
     ASSERT_TRUE(store.ok()) << store.status();
     nodes.push_back(*std::move(store));

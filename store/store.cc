@@ -24,6 +24,12 @@ namespace masa::store {
 
 std::string StoreDir(const std::string& state_dir) { return state_dir + "/store"; }
 
+std::string DefaultNodeId() {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  return absl::StrCat(host, ":", getpid());
+}
+
 std::string ComponentKey(std::string_view ien, std::string_view serial_number) {
   return absl::StrCat(Sv(ien), std::string(1, '\0'), Sv(serial_number));
 }

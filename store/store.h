@@ -103,11 +103,15 @@ struct StoreOptions {
   // (the password comes from ~/.pgpass or PGPASSFILE, never from here). Empty: the LMDB
   // store in state_dir. The map options above do not apply to it.
   std::string postgres;
-  // This node's name in the checkpoint lease (and, with it, who signed a checkpoint).
-  // Empty: the host name and process id.
+  // This node's name, in every audit entry it writes and in the checkpoint lease. Empty:
+  // none in LMDB entries; the host name and process id on PostgreSQL.
   std::string node_id;
   // Read connections a PostgreSQL store keeps open at most (one per open Snapshot).
   size_t postgres_read_connections = 16;
+  // Create the PostgreSQL store's tables, or bring them to this build's version (masactl
+  // store migrate). Without it a database whose tables are missing or older fails Open with
+  // kFailedPrecondition saying to run that: nodes never change the schema under each other.
+  bool postgres_migrate = false;
 };
 
 // What the group-commit writer measured since the Store was opened (see Store::Stats).
@@ -362,8 +366,17 @@ class Store {
   // atomically (temporary file, fsync, rename). Works while writers run. Thread-safe.
   virtual absl::Status Backup(const std::string& path) const = 0;
 
-  // The current LMDB map size in bytes.
+  // The current LMDB map size in bytes (0 on PostgreSQL).
   virtual size_t MapSize() const = 0;
+
+  // False while the store cannot reach its database: on PostgreSQL, since a write or a
+  // snapshot lost its connection and until the writer, trying every second, connects again
+  // (to the promoted standby, say). Always true on LMDB. For /readyz. Thread-safe.
+  virtual bool Reachable() const { return true; }
+  // "lmdb" or "postgres", and this node's name (StoreOptions::node_id, or DefaultNodeId()),
+  // for /metrics.
+  virtual std::string_view Backend() const = 0;
+  virtual std::string NodeId() const = 0;
 
   // The number of LMDB write transactions committed by this Store (for benchmarks).
   virtual uint64_t CommitCount() const = 0;
@@ -375,6 +388,9 @@ class Store {
   // a scrape reports as the slowest commit since the previous scrape. Thread-safe.
   virtual absl::Duration TakeSlowestCommit() = 0;
 };
+
+// The host name and process id ("masa-1:4242"): a node's name when none is configured.
+std::string DefaultNodeId();
 
 // Returns the path of the LMDB folder for a state folder.
 std::string StoreDir(const std::string& state_dir);

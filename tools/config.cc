@@ -372,6 +372,23 @@ absl::StatusOr<MasadConfig> ParseConfig(const std::string& text, const std::stri
   int64_t interval_ms = absl::ToInt64Milliseconds(c.min_commit_interval);
   MASA_RETURN_IF_ERROR(store.Integer("min_commit_interval_ms", &interval_ms, 0, 100));
   c.min_commit_interval = absl::Milliseconds(interval_ms);
+  std::string backend = "lmdb";
+  MASA_RETURN_IF_ERROR(store.String("backend", &backend));
+  MASA_RETURN_IF_ERROR(store.String("postgres", &c.postgres));
+  MASA_RETURN_IF_ERROR(store.String("node_id", &c.node_id));
+  if (backend != "lmdb" && backend != "postgres") {
+    return absl::InvalidArgumentError(absl::StrCat("[store] backend = \"", ShowUntrusted(backend),
+                                                   "\": it is \"lmdb\" or \"postgres\""));
+  }
+  if (backend == "postgres" && c.postgres.empty()) {
+    return absl::InvalidArgumentError(
+        "[store] backend = \"postgres\" needs postgres = \"<libpq connection string>\", e.g. "
+        "\"host=db1,db2 dbname=masa user=masa target_session_attrs=read-write\"");
+  }
+  if (backend == "lmdb" && !c.postgres.empty()) {
+    return absl::InvalidArgumentError(
+        "[store] postgres is set but backend is \"lmdb\": set backend = \"postgres\" to use it");
+  }
   MASA_RETURN_IF_ERROR(store.NoUnknownKeys());
 
   Section queue(table("queue"), "queue");
@@ -524,6 +541,9 @@ std::string FormatConfig(const MasadConfig& c) {
       "\ncertificate_validity_days = ", absl::ToInt64Hours(c.certificate_validity) / 24,
       "\n\n[store]\nstate_dir = ", q(c.state_dir), "\nmax_map_size_mb = ", c.max_map_bytes >> 20,
       "\nmin_commit_interval_ms = ", absl::ToInt64Milliseconds(c.min_commit_interval),
+      c.postgres.empty() ? "\nbackend = \"lmdb\""
+                         : absl::StrCat("\nbackend = \"postgres\"\npostgres = ", q(c.postgres)),
+      c.node_id.empty() ? "" : absl::StrCat("\nnode_id = ", q(c.node_id)),
       "\n\n[queue]\nworkers = ", c.workers, "\ncapacity = ", c.queue_capacity,
       "\nmax_batch = ", c.max_batch, "\nworker_nice = ", c.worker_nice,
       "\nmax_queue_delay_ms = ", absl::ToInt64Milliseconds(c.max_queue_delay),

@@ -102,6 +102,12 @@ struct MasadConfig {
   uint64_t max_map_bytes = store::StoreOptions().max_map_size;
   // Commits start at most this often under load (StoreOptions::min_commit_interval).
   absl::Duration min_commit_interval = absl::Milliseconds(4);
+  // backend = "postgres": the libpq connection string of the shared store
+  // (StoreOptions::postgres); empty for backend = "lmdb", the default.
+  std::string postgres;
+  // This node's name in audit entries, the checkpoint lease and /metrics (empty: the host
+  // name and process id).
+  std::string node_id;
 
   // [queue]
   size_t workers = 2;            // signer threads, one HSM session each

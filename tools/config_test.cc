@@ -25,6 +25,33 @@ TEST(Config, DefaultsAndRelativePathsResolveAgainstTheFile) {
   EXPECT_EQ(c->metrics_listen, "127.0.0.1:9464");
 }
 
+TEST(Config, StoreBackendPostgresNeedsAConnectionString) {
+  const std::string head = "[server]\nplain_http = true\n[store]\n";
+  auto lmdb = ParseConfig(head, "/x");
+  ASSERT_TRUE(lmdb.ok()) << lmdb.status();
+  EXPECT_TRUE(lmdb->postgres.empty());
+  auto pg = ParseConfig(head +
+                            "backend = \"postgres\"\npostgres = \"host=db1,db2 dbname=masa\"\n"
+                            "node_id = \"masa-2\"\n",
+                        "/x");
+  ASSERT_TRUE(pg.ok()) << pg.status();
+  EXPECT_EQ(pg->postgres, "host=db1,db2 dbname=masa");
+  EXPECT_EQ(pg->node_id, "masa-2");
+  // Printed back as given, so --print-config round-trips.
+  auto again = ParseConfig(FormatConfig(*pg), "/x");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->postgres, pg->postgres);
+  auto missing = ParseConfig(head + "backend = \"postgres\"\n", "/x");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(missing.status().message().find("needs postgres"), absl::string_view::npos);
+  auto unknown = ParseConfig(head + "backend = \"mysql\"\n", "/x");
+  EXPECT_NE(unknown.status().message().find("\"lmdb\" or \"postgres\""), absl::string_view::npos)
+      << unknown.status();
+  auto unused = ParseConfig(head + "postgres = \"host=db1\"\n", "/x");
+  EXPECT_NE(unused.status().message().find("backend is \"lmdb\""), absl::string_view::npos)
+      << unused.status();
+}
+
 TEST(Config, WebDefaultsAndSettings) {
   auto d = ParseConfig("[server]\nplain_http = true\n", "/x");
   ASSERT_TRUE(d.ok()) << d.status();

@@ -167,7 +167,11 @@ absl::Status Serve(const MasadConfig& config) {
       api::RestApi::Create({.services = api::RestApiServices::Of(*stack->service),
                             .web = web.options,
                             .work_queue = stack->work_queue.get(),
-                            .ready = [&] { return ready.load() && stack->token_group->ready(); },
+                            .ready =
+                                [&] {
+                                  return ready.load() && stack->token_group->ready() &&
+                                         stack->store->Reachable();
+                                },
                             .extra_metrics = [&] { return HsmMetrics(*stack) + HeapMetrics(); }}));
   queue::HttpServerOptions http;
   http.address = config.listen_address;

@@ -67,6 +67,17 @@ std::string LabelValue(std::string_view s) {
 
 std::string HsmMetrics(const Stack& stack) {
   std::string out = stack.store != nullptr ? service::StoreMetricsText(*stack.store) : "";
+  if (stack.store != nullptr) {
+    absl::StrAppend(&out,
+                    "# HELP masa_node_info This masad node: its name (in every audit entry it "
+                    "writes) and its store's backend.\n# TYPE masa_node_info gauge\n"
+                    "masa_node_info{node=\"",
+                    LabelValue(stack.store->NodeId()), "\",store=\"", Sv(stack.store->Backend()),
+                    "\"} 1\n# HELP masa_store_reachable 1 while the store reaches its database, "
+                    "0 while it does not (PostgreSQL).\n# TYPE masa_store_reachable gauge\n"
+                    "masa_store_reachable ",
+                    stack.store->Reachable() ? 1 : 0, "\n");
+  }
   if (stack.token_group == nullptr) return out;
   const std::vector<hsm::MemberStatus> members = stack.token_group->members();
   auto family = [&](const char* name, const char* type, const char* help, auto value) {
@@ -179,6 +190,8 @@ absl::StatusOr<std::unique_ptr<Stack>> OpenStack(const MasadConfig& config) {
   store_options.state_dir = config.state_dir;
   store_options.max_map_size = config.max_map_bytes;
   store_options.min_commit_interval = config.min_commit_interval;
+  store_options.postgres = config.postgres;
+  store_options.node_id = config.node_id;
   store_options.checkpoint_signer = stack->checkpoint_signer.get();
   store_options.checkpoint_origin = config.audit_origin;
   store_options.checkpoint_every_entries = config.checkpoint_every_entries;

@@ -685,7 +685,8 @@ json AuditPageJson(const service::AuditPage& page) {
          {"action", e.action},
          {"target", e.target},
          {"outcome", e.outcome},
-         {"object_hash", e.object_hash.empty() ? json(nullptr) : json(HexEncode(e.object_hash))}});
+         {"object_hash", e.object_hash.empty() ? json(nullptr) : json(HexEncode(e.object_hash))},
+         {"node", e.node.empty() ? json(nullptr) : json(e.node)}});
   }
   return json{{"ok", true}, {"entries", std::move(entries)}, {"next_seq", page.next_seq}};
 }

@@ -83,6 +83,7 @@ absl::StatusOr<uint64_t> WriteTxn::Append(const AuditEvent& event) {
   entry.outcome = event.outcome;
   entry.object_hash = event.object_hash;
   entry.prev_hash = head.last_hash;
+  entry.node = std::string(state_->node);
   std::string bytes = EncodeAuditEntry(entry);
   // An append refuses a key that is not after the last one (LMDB would otherwise write the
   // page out of order): an entry at or beyond the head means the head and the log disagree.

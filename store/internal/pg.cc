@@ -29,6 +29,31 @@ absl::Status FromPg(PGconn* conn, const PGresult* r, std::string_view what) {
   return absl::InternalError(text);
 }
 
+absl::Status CheckConnInfo(const std::string& conninfo) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+  if (options == nullptr) {
+    std::string why = error != nullptr ? error : "out of memory";
+    PQfreemem(error);
+    return absl::InvalidArgumentError(
+        absl::StrCat("the PostgreSQL connection string does not parse: ",
+                     absl::StripTrailingAsciiWhitespace(why)));
+  }
+  bool password = false;
+  for (const PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (std::string_view(o->keyword) == "password" && o->val != nullptr && o->val[0] != '\0') {
+      password = true;
+    }
+  }
+  PQconninfoFree(options);
+  if (password) {
+    return absl::InvalidArgumentError(
+        "the PostgreSQL connection string carries a password; put it in a pgpass file "
+        "(~/.pgpass of the masad user, or the file PGPASSFILE names) instead");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<PgConn> PgConn::Connect(const std::string& conninfo) {
   PGconn* conn = PQconnectdb(conninfo.c_str());
   if (conn == nullptr) return absl::ResourceExhaustedError("libpq could not allocate a connection");

@@ -69,6 +69,11 @@ inline std::string_view PgValue(const PGresult* r, int row, int col) {
   return std::string_view(PQgetvalue(r, row, col), static_cast<size_t>(PQgetlength(r, row, col)));
 }
 
+// kInvalidArgument when `conninfo` does not parse (libpq's reason), or carries a password:
+// that belongs in a pgpass file (~/.pgpass, PGPASSFILE), never in masad.toml, where it
+// would be copied into backups and shown by config dumps.
+absl::Status CheckConnInfo(const std::string& conninfo);
+
 // Translates a failed result (or a connection gone bad, r == nullptr) into a Status whose
 // code says what the caller should do: the connection lost or the server read-only /
 // shutting down / in recovery -> kUnavailable (retry, another node or the promoted standby

@@ -2,7 +2,6 @@
 #include "store/internal/pg_store.h"
 
 #include <pthread.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -44,12 +43,50 @@ constexpr size_t kMaxRemembered = 200000;
 constexpr auto kRetryFor = std::chrono::seconds(5);
 // How long Read waits for a read connection when all are in use.
 constexpr auto kPoolWait = std::chrono::seconds(5);
+// How often an unreachable store's writer tries to connect.
+constexpr auto kProbeEvery = std::chrono::milliseconds(1000);
 
-constexpr char kSchema[] =
-    "CREATE TABLE IF NOT EXISTS masa_kv (db smallint NOT NULL, k bytea NOT NULL, "
-    "v bytea NOT NULL, PRIMARY KEY (db, k));"
-    "CREATE TABLE IF NOT EXISTS masa_lease (name text PRIMARY KEY, holder text NOT NULL, "
-    "expires timestamptz NOT NULL);";
+// The PostgreSQL schema's migrations: kPgMigrations[i] takes version i to i + 1. The
+// version is the one row of masa_schema. (The records inside masa_kv have their own version,
+// meta "schema_version", the same as in LMDB.)
+constexpr const char* kPgMigrations[] = {
+    // 1: the tables, and the checkpoint lease.
+    "CREATE TABLE masa_kv (db smallint NOT NULL, k bytea NOT NULL, v bytea NOT NULL, "
+    "PRIMARY KEY (db, k));"
+    "CREATE TABLE masa_lease (name text PRIMARY KEY, holder text NOT NULL, "
+    "expires timestamptz NOT NULL);",
+};
+constexpr int kPgSchemaVersion = sizeof(kPgMigrations) / sizeof(kPgMigrations[0]);
+
+// The schema version of the database `conn` is connected to: 0 without masa_schema.
+absl::StatusOr<int> PgSchemaVersion(PgConn& conn) {
+  MASA_ASSIGN_OR_RETURN(PgResult exists, conn.Query("SELECT to_regclass('masa_schema') IS NOT NULL",
+                                                    {}, "looking for the store"));
+  if (PgValue(exists.get(), 0, 0) != std::string_view("\1", 1)) return 0;
+  MASA_ASSIGN_OR_RETURN(PgResult r, conn.Query("SELECT version::int8 FROM masa_schema", {},
+                                               "reading the schema version"));
+  if (PQntuples(r.get()) != 1 || PQgetlength(r.get(), 0, 0) != 8) {
+    return absl::DataLossError("masa_schema does not hold one version");
+  }
+  return static_cast<int>(ReadBigEndian64(PgValue(r.get(), 0, 0)));
+}
+
+// Inside a transaction holding the write lock: runs the migrations the database lacks.
+absl::Status MigratePgSchema(PgConn& conn, int from) {
+  if (from == 0) {
+    MASA_RETURN_IF_ERROR(
+        conn.Exec("CREATE TABLE masa_schema (version integer NOT NULL);"
+                  "INSERT INTO masa_schema VALUES (0)",
+                  "creating masa_schema"));
+  }
+  for (int v = from; v < kPgSchemaVersion; ++v) {
+    MASA_RETURN_IF_ERROR(
+        conn.Exec(absl::StrCat(kPgMigrations[v], ";UPDATE masa_schema SET version = ", v + 1),
+                  absl::StrCat("migrating the PostgreSQL schema to version ", v + 1)));
+    Log(LogLevel::kInfo, absl::StrCat("PostgreSQL schema migrated to version ", v + 1));
+  }
+  return absl::OkStatus();
+}
 
 std::string BeginWrite() {
   return absl::StrCat("BEGIN; SELECT pg_advisory_xact_lock(", kWriteLock, ")");
@@ -121,12 +158,6 @@ struct PgSnapshot final : SnapshotState {
   PgKv kv;
 };
 
-std::string DefaultNodeId() {
-  char host[256] = {};
-  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
-  return absl::StrCat(host, ":", getpid());
-}
-
 absl::StatusOr<uint64_t> ReadCommitGen(PgConn& conn) {
   MASA_ASSIGN_OR_RETURN(
       PgResult r, conn.Query(absl::StrCat("SELECT v FROM ", kPgKvTable,
@@ -182,6 +213,9 @@ class PgStore final : public Store {
         "not masactl store backup");
   }
   size_t MapSize() const override { return 0; }
+  bool Reachable() const override { return reachable_.load(); }
+  std::string_view Backend() const override { return "postgres"; }
+  std::string NodeId() const override { return node_id_; }
   uint64_t CommitCount() const override { return recorder_.commits(); }
   StoreStats Stats() const override { return recorder_.Stats(); }
   absl::Duration TakeSlowestCommit() override { return recorder_.TakeSlowest(); }
@@ -194,6 +228,8 @@ class PgStore final : public Store {
   };
 
   void WriterLoop();
+  // Connects the writer again if need be and asks the server for a trivial answer.
+  void Probe();
   void CommitGroup(std::vector<Pending>& group);
   // One attempt at the group: results per batch on OK. `committing` is set once COMMIT was
   // sent (a connection lost after that leaves the outcome unknown).
@@ -225,6 +261,7 @@ class PgStore final : public Store {
 
   CommitRecorder recorder_;
   std::atomic<uint64_t> audit_size_hint_{0};
+  mutable std::atomic<bool> reachable_{true};
 
   std::mutex checkpoint_mu_;
   PgConn checkpoint_conn_;             // guarded by checkpoint_mu_
@@ -240,20 +277,36 @@ absl::Status PgStore::Init() {
   MASA_ASSIGN_OR_RETURN(PgConn conn, PgConn::Connect(options_.postgres));
   if (options_.read_only) {
     MASA_RETURN_IF_ERROR(conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", "opening"));
-    MASA_ASSIGN_OR_RETURN(PgResult r, conn.Query("SELECT to_regclass('masa_kv') IS NOT NULL", {},
-                                                 "looking for the store"));
-    if (PgValue(r.get(), 0, 0) != std::string_view("\1", 1)) {
-      return absl::NotFoundError("no MASA store has been created in this database");
-    }
   } else {
     MASA_RETURN_IF_ERROR(conn.Exec(BeginWrite(), "opening the store"));
-    MASA_RETURN_IF_ERROR(conn.Exec(kSchema, "creating the store's tables"));
+  }
+  MASA_ASSIGN_OR_RETURN(int version, PgSchemaVersion(conn));
+  if (version > kPgSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "the database's MASA schema is version %d, newer than this build understands (%d); "
+        "upgrade masa",
+        version, kPgSchemaVersion));
+  }
+  if (version < kPgSchemaVersion) {
+    if (options_.read_only && version == 0) {
+      return absl::NotFoundError("no MASA store has been created in this database");
+    }
+    if (!options_.postgres_migrate || options_.read_only) {
+      return absl::FailedPreconditionError(
+          version == 0 ? "this database holds no MASA store yet; create it with masactl store "
+                         "migrate --state DIR (or move an LMDB store there with masactl store copy)"
+                       : absl::StrFormat("the database's MASA schema is version %d and this build "
+                                         "needs %d; run masactl store migrate --state DIR",
+                                         version, kPgSchemaVersion));
+    }
+    MASA_RETURN_IF_ERROR(MigratePgSchema(conn, version));
   }
   PgKv kv(&conn, !options_.read_only);
   auto format = kv.Get(kMeta, "format");
   if (absl::IsNotFound(format.status())) {
-    if (options_.read_only) {
-      return absl::NotFoundError("no MASA store has been created in this database");
+    if (!options_.postgres_migrate || options_.read_only) {
+      return absl::FailedPreconditionError(
+          "the database has the MASA tables but no store in them; run masactl store migrate");
     }
     MASA_RETURN_IF_ERROR(kv.Put(kMeta, "format", kStoreFormat));
     MASA_RETURN_IF_ERROR(kv.Put(kMeta, "schema_version", BigEndian64(kSchemaVersion)));
@@ -289,10 +342,16 @@ absl::StatusOr<Snapshot> PgStore::Read() const {
   absl::Status last;
   // A pooled connection may be to a primary that is gone: drop it and take another.
   for (int attempt = 0; attempt < 3; ++attempt) {
-    MASA_ASSIGN_OR_RETURN(PgConn conn, pool_.Take());
+    absl::StatusOr<PgConn> taken = pool_.Take();
+    if (!taken.ok()) {
+      if (absl::IsUnavailable(taken.status())) reachable_.store(false);
+      return taken.status();
+    }
+    PgConn conn = *std::move(taken);
     conn.ClearFailed();
     last = conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", "beginning a snapshot");
     if (last.ok()) return Snapshot(std::make_unique<PgSnapshot>(&pool_, std::move(conn)));
+    if (absl::IsUnavailable(last)) reachable_.store(false);
     pool_.Return(std::move(conn));
     if (!absl::IsUnavailable(last)) break;
     pool_.DropIdle();
@@ -320,10 +379,12 @@ void PgStore::WriterLoop() {
       std::max<int64_t>(1, absl::ToInt64Milliseconds(options_.checkpoint_every)));
   while (true) {
     auto tick = has_signer_.load() ? checkpoint_tick : std::chrono::milliseconds(3600 * 1000);
+    if (!reachable_.load()) tick = std::min<std::chrono::milliseconds>(tick, kProbeEvery);
     cv_.wait_for(lock, tick, [this] { return stop_ || !queue_.empty(); });
     if (queue_.empty()) {
       if (stop_) break;
       lock.unlock();
+      if (!reachable_.load()) Probe();
       if (has_signer_.load()) (void)Checkpoint(/*force=*/false);
       lock.lock();
       continue;
@@ -340,6 +401,20 @@ void PgStore::WriterLoop() {
     CommitGroup(group);
     if (has_signer_.load()) (void)Checkpoint(/*force=*/false);
     lock.lock();
+  }
+}
+
+void PgStore::Probe() {
+  if (!conn_.ok()) {
+    auto fresh = PgConn::Connect(options_.postgres);
+    if (!fresh.ok()) return;
+    conn_ = *std::move(fresh);
+    kv_.Forget();
+    known_gen_.reset();
+  }
+  if (conn_.Exec("SELECT 1", "probing the database").ok()) {
+    reachable_.store(true);
+    Log(LogLevel::kInfo, "the database answers again");
   }
 }
 
@@ -377,7 +452,11 @@ void PgStore::CommitGroup(std::vector<Pending>& group) {
     std::this_thread::sleep_for(
         std::chrono::milliseconds(std::min(1000, 50 << std::min(attempt, 5))));
   }
+  if (absl::IsUnavailable(status) && reachable_.exchange(false)) {
+    Log(LogLevel::kWarning, absl::StrCat("the database is unreachable: ", status.message()));
+  }
   if (status.ok()) {
+    reachable_.store(true);
     recorder_.Record(group.size(), SteadyClock::now() - start, times);
     for (size_t i = 0; i < group.size(); ++i) group[i].done(std::move(results[i]));
   } else {
@@ -400,7 +479,7 @@ absl::Status PgStore::RunGroup(std::vector<Pending>& group,
   uint64_t appended_to = 0;
   for (Pending& p : group) {
     kv_.Savepoint();
-    WriteState state{{&kv_}, options_.clock, {}};
+    WriteState state{{&kv_}, options_.clock, {}, node_id_};
     WriteTxn w(&state);
     absl::Status st;
     for (const auto& op : p.batch.ops()) {
@@ -497,6 +576,7 @@ absl::StatusOr<bool> PgStore::CheckpointOnce(bool force) {
 
 absl::StatusOr<std::unique_ptr<Store>> OpenPgStore(const StoreOptions& options) {
   if (options.clock == nullptr) return absl::InvalidArgumentError("no clock given");
+  MASA_RETURN_IF_ERROR(CheckConnInfo(options.postgres));
   auto store = std::make_unique<PgStore>(options);
   MASA_RETURN_IF_ERROR(store->Init());
   return std::unique_ptr<Store>(std::move(store));

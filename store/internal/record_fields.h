@@ -194,6 +194,7 @@ void Fields(V& v, AuditEntry& r) {
   v(6, r.outcome);
   v(7, r.object_hash);
   v(8, r.prev_hash);
+  v(9, r.node);
 }
 
 }  // namespace masa::store::internal

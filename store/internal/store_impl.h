@@ -62,6 +62,10 @@ class StoreImpl final : public Store {
   void SetCheckpointSigner(std::shared_ptr<CheckpointSigner> signer) override;
   absl::Status Backup(const std::string& path) const override;
   size_t MapSize() const override { return env_.MapSize(); }
+  std::string_view Backend() const override { return "lmdb"; }
+  std::string NodeId() const override {
+    return options_.node_id.empty() ? DefaultNodeId() : options_.node_id;
+  }
   uint64_t CommitCount() const override { return recorder_.commits(); }
   StoreStats Stats() const override;
   absl::Duration TakeSlowestCommit() override { return recorder_.TakeSlowest(); }

@@ -29,6 +29,7 @@ struct WriteState {
   TxnView view;
   const Clock* clock = nullptr;
   std::vector<uint64_t> appended;  // audit sequence numbers, in order
+  std::string_view node;           // the node its audit entries name (may be empty)
 };
 
 // Calls X(T) for every record type a table holds, for the explicit instantiations of the

@@ -133,7 +133,7 @@ void StoreImpl::CommitGroup(std::vector<Pending>& group) {
           nested = *std::move(begun);
         }
         LmdbKv kv(times.rerun ? nested.get() : outer->get(), &dbs_);
-        WriteState state{{&kv}, options_.clock, {}};
+        WriteState state{{&kv}, options_.clock, {}, options_.node_id};
         WriteTxn w(&state);
         absl::Status st;
         for (const auto& op : p.batch.ops()) {
