@@ -15,6 +15,7 @@
 #include "common/testing/wait_for.h"
 #include "gtest/gtest.h"
 #include "store/audit_verify.h"
+#include "store/copy.h"
 #include "store/internal/test_util.h"
 #include "store/store.h"
 #include "store/testing/pg_cluster.h"
@@ -165,6 +166,60 @@ TEST_F(PgStoreTest, OnlyMigrateCreatesTheTablesAndOpenSaysSo) {
   auto with_password = Store::Open(o);
   EXPECT_TRUE(absl::IsInvalidArgument(with_password.status()));
   EXPECT_EQ(with_password.status().message().find("hunter2"), std::string::npos);
+}
+
+TEST_F(PgStoreTest, CopyMovesAnLmdbStoreAcrossWholeAndVerified) {
+  auto key = testing::NewKey("ED25519");
+  ASSERT_TRUE(key);
+  auto signer = NewEvpCheckpointSigner("masa.test/audit", UpRef(key.get()));
+  ASSERT_TRUE(signer.ok()) << signer.status();
+  testing::TempDir dir;
+  StoreOptions lmdb_options;
+  lmdb_options.state_dir = dir.path();
+  lmdb_options.checkpoint_signer = signer->get();
+  lmdb_options.checkpoint_origin = "masa.test/audit";
+  lmdb_options.checkpoint_every_entries = 7;
+  auto lmdb = Store::Open(lmdb_options);
+  ASSERT_TRUE(lmdb.ok()) << lmdb.status();
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE((*lmdb)->Write(IssueBatch(NodeVoucher(absl::StrCat("v-", i), i), "one")).ok());
+  }
+  ASSERT_TRUE((*lmdb)->WriteCheckpoint().ok());
+  // Into a new database: copy creates the tables itself.
+  PgConnection admin(cluster_->ConnString());
+  ASSERT_TRUE(admin.Query("CREATE DATABASE copy_target").ok());
+  conninfo_ = absl::StrCat(cluster_->ConnString(), " dbname=copy_target");
+  auto report = CopyStoreToPostgres(**lmdb, conninfo_);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->audit_entries, 40u);
+  {
+    auto lmdb_snap = (*lmdb)->Read();
+    ASSERT_TRUE(lmdb_snap.ok());
+    EXPECT_EQ(report->audit_root, *lmdb_snap->RootHash(40));
+  }
+  auto pg = Store::Open(Options("n1"));
+  ASSERT_TRUE(pg.ok()) << pg.status();
+  {
+    auto snap = (*pg)->Read();
+    ASSERT_TRUE(snap.ok());
+    auto v = snap->Get<Voucher>("v-33");
+    ASSERT_TRUE(v.ok()) << v.status();
+    EXPECT_EQ(v->cms, NodeVoucher("v-33", 33).cms);
+    auto verified = VerifyAuditLog(*snap, key.get());
+    ASSERT_TRUE(verified.ok()) << verified.status();
+    EXPECT_EQ(verified->entries, 40u);
+    EXPECT_GE(verified->checkpoints, 5u);  // signed on LMDB, still verifying on PostgreSQL
+  }
+  // The log goes on from where it was, on the copy.
+  auto next = (*pg)->Write(IssueBatch(NodeVoucher("v-40", 40), "n1"));
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->audit_seqs, std::vector<uint64_t>{40});
+  // A second copy into a database holding a store is refused and writes nothing.
+  auto again = CopyStoreToPostgres(**lmdb, conninfo_);
+  EXPECT_TRUE(absl::IsFailedPrecondition(again.status())) << again.status();
+  auto after = (*pg)->Read();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*after->AuditSize(), 41u);
 }
 
 TEST_F(PgStoreTest, AFailingBatchIsRolledBackAloneAndItsGroupCommits) {

@@ -39,6 +39,7 @@ namespace internal {
 struct TxnView;
 struct SnapshotState;
 struct WriteState;
+struct ReaderAccess;
 }  // namespace internal
 
 // The schema version this build writes; older stores are migrated at open.
@@ -213,6 +214,7 @@ class Reader {
   explicit Reader(const internal::TxnView* txn) : txn_(txn) {}
 
  protected:
+  friend struct internal::ReaderAccess;
   const internal::TxnView* txn_;
 };
 

@@ -19,7 +19,7 @@ constexpr Group kGroups[] = {
      masa::tools::DevInitCommand},
     {"voucher", "sign, show and verify ownership vouchers", masa::tools::VoucherCommand},
     {"audit", "verify, prove and export the audit log", masa::tools::AuditCommand},
-    {"store", "back up the LMDB store", masa::tools::StoreCommand},
+    {"store", "back up, migrate, or copy the store to PostgreSQL", masa::tools::StoreCommand},
     {"org", "create a customer organization with its first admin and token",
      masa::tools::OrgCommand},
     {"vendor", "add a vendor principal (account-team, support, security-officer)",

@@ -1,5 +1,6 @@
-// masactl audit verify|prove|check-proof|export and masactl store backup: offline tools over
-// the LMDB store. They open it read-only, so they run while masad writes.
+// masactl audit verify|prove|check-proof|export and masactl store backup|migrate|copy: tools
+// over the store a state's masad.toml names (LMDB in the state folder, or PostgreSQL). The
+// audit tools open it read-only, so they run while masad writes.
 #include <openssl/x509.h>
 
 #include <cstdio>
@@ -17,19 +18,30 @@
 #include "store/audit.h"
 #include "store/audit_verify.h"
 #include "store/checkpoint.h"
+#include "store/copy.h"
 #include "store/store.h"
 #include "tools/audit_export.h"
 #include "tools/audit_proof.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/stack.h"
 
 namespace masa::tools {
 
 namespace {
 
-absl::StatusOr<std::unique_ptr<store::Store>> OpenReadOnly(const std::string& state_dir) {
+// The store of a state folder: the PostgreSQL one its masad.toml names, else its LMDB one.
+absl::StatusOr<store::StoreOptions> StoreOptionsFor(const std::string& state_dir) {
+  MASA_ASSIGN_OR_RETURN(MasadConfig config, ConfigForState(state_dir));
   store::StoreOptions options;
   options.state_dir = state_dir;
+  options.postgres = config.postgres;
+  options.node_id = config.node_id;
+  return options;
+}
+
+absl::StatusOr<std::unique_ptr<store::Store>> OpenReadOnly(const std::string& state_dir) {
+  MASA_ASSIGN_OR_RETURN(store::StoreOptions options, StoreOptionsFor(state_dir));
   options.read_only = true;
   return store::Store::Open(options);
 }
@@ -280,10 +292,77 @@ int AuditCommand(const Args& args) {
   return 2;
 }
 
+namespace {
+
+constexpr char kStoreUsage[] =
+    "usage: masactl store backup --state DIR --out FILE\n"
+    "       masactl store migrate --state DIR\n"
+    "       masactl store copy --from DIR --to CONNINFO\n";
+
+absl::Status Migrate(const Flags::Parsed& p) {
+  MASA_ASSIGN_OR_RETURN(store::StoreOptions options, StoreOptionsFor(*p.Get("state")));
+  options.postgres_migrate = true;
+  MASA_ASSIGN_OR_RETURN(auto st, store::Store::Open(options));
+  MASA_ASSIGN_OR_RETURN(store::Snapshot snap, st->Read());
+  MASA_ASSIGN_OR_RETURN(uint64_t version, snap.SchemaVersion());
+  std::printf("%s store ready: record schema version %llu\n", std::string(st->Backend()).c_str(),
+              static_cast<unsigned long long>(version));
+  return absl::OkStatus();
+}
+
+absl::Status Copy(const Flags::Parsed& p) {
+  MASA_ASSIGN_OR_RETURN(store::StoreOptions options, StoreOptionsFor(*p.Get("from")));
+  if (!options.postgres.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("--from ", *p.Get("from"),
+                                                   " already uses PostgreSQL; copy moves an LMDB "
+                                                   "store there"));
+  }
+  options.read_only = true;
+  MASA_ASSIGN_OR_RETURN(auto from, store::Store::Open(options));
+  MASA_ASSIGN_OR_RETURN(store::StoreCopyReport report,
+                        store::CopyStoreToPostgres(*from, *p.Get("to")));
+  for (const auto& [table, rows] : report.tables) {
+    if (rows > 0)
+      std::printf("%-22s %llu rows\n", table.c_str(), static_cast<unsigned long long>(rows));
+  }
+  std::printf(
+      "copied %llu rows; read back and compared table by table; audit log verified: %llu "
+      "entries, root %s\n"
+      "next: in each node's masad.toml set [store] backend = \"postgres\" and postgres = "
+      "\"...\"\n",
+      static_cast<unsigned long long>(report.rows),
+      static_cast<unsigned long long>(report.audit_entries), HexEncode(report.audit_root).c_str());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 int StoreCommand(const Args& args) {
-  if (args.empty() || args[0] != "backup") {
-    const bool help = !args.empty() && (args[0] == "--help" || args[0] == "-h");
-    std::fprintf(help ? stdout : stderr, "usage: masactl store backup --state DIR --out FILE\n");
+  const std::string sub = args.empty() ? "" : args[0];
+  const Args rest = args.empty() ? Args() : Args(args.begin() + 1, args.end());
+  if (sub == "migrate") {
+    Flags flags("masactl store migrate --state DIR",
+                "Creates the store the state's masad.toml names, or brings its schema to this "
+                "build's version (PostgreSQL: run once, before the nodes start; LMDB: masad "
+                "does it at start).");
+    flags.Option("state", "DIR", "state folder (its masad.toml names the store)", true);
+    return RunParsed(flags, rest, Migrate);
+  }
+  if (sub == "copy") {
+    Flags flags("masactl store copy --from DIR --to CONNINFO",
+                "Copies the LMDB store of a state folder, audit log included, into an empty "
+                "PostgreSQL database, in one transaction, and verifies the copy before "
+                "committing it. Stop masad first: later writes are not copied.");
+    flags.Option("from", "DIR", "state folder of the LMDB store", true)
+        .Option("to", "CONNINFO",
+                "libpq connection string or URI of the target database (no password: use a "
+                "pgpass file)",
+                true);
+    return RunParsed(flags, rest, Copy);
+  }
+  if (sub != "backup") {
+    const bool help = sub == "--help" || sub == "-h";
+    std::fputs(kStoreUsage, help ? stdout : stderr);
     return help ? 0 : 2;
   }
   Flags flags("masactl store backup --state DIR --out FILE",

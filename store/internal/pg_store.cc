@@ -29,8 +29,6 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-// The advisory lock every write transaction takes first: one global order of commits.
-constexpr int64_t kWriteLock = 0x6d617361;  // "masa"
 // meta key: the number of write transactions committed, by any node. A node whose last
 // commit left it at N, and which reads N at its next, knows nobody else wrote meanwhile and
 // may trust what it remembers.
@@ -46,6 +44,8 @@ constexpr auto kPoolWait = std::chrono::seconds(5);
 // How often an unreachable store's writer tries to connect.
 constexpr auto kProbeEvery = std::chrono::milliseconds(1000);
 
+}  // namespace
+
 // The PostgreSQL schema's migrations: kPgMigrations[i] takes version i to i + 1. The
 // version is the one row of masa_schema. (The records inside masa_kv have their own version,
 // meta "schema_version", the same as in LMDB.)
@@ -56,7 +56,7 @@ constexpr const char* kPgMigrations[] = {
     "CREATE TABLE masa_lease (name text PRIMARY KEY, holder text NOT NULL, "
     "expires timestamptz NOT NULL);",
 };
-constexpr int kPgSchemaVersion = sizeof(kPgMigrations) / sizeof(kPgMigrations[0]);
+static_assert(sizeof(kPgMigrations) / sizeof(kPgMigrations[0]) == kPgSchemaVersion);
 
 // The schema version of the database `conn` is connected to: 0 without masa_schema.
 absl::StatusOr<int> PgSchemaVersion(PgConn& conn) {
@@ -91,6 +91,8 @@ absl::Status MigratePgSchema(PgConn& conn, int from) {
 std::string BeginWrite() {
   return absl::StrCat("BEGIN; SELECT pg_advisory_xact_lock(", kWriteLock, ")");
 }
+
+namespace {
 
 // Read connections, opened as needed up to a bound.
 class PgPool {

@@ -16,9 +16,22 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "store/internal/pg.h"
 #include "store/store.h"
 
 namespace masa::store::internal {
+
+// The advisory lock every write transaction takes first: one global order of commits.
+inline constexpr int64_t kWriteLock = 0x6d617361;  // "masa"
+// "BEGIN; SELECT pg_advisory_xact_lock(kWriteLock)": a write transaction, in line.
+std::string BeginWrite();
+
+// The schema version this build creates and reads (masa_schema), and that of the database
+// `conn` is connected to (0: none).
+inline constexpr int kPgSchemaVersion = 1;
+absl::StatusOr<int> PgSchemaVersion(PgConn& conn);
+// Inside a write transaction: brings the schema from `from` to kPgSchemaVersion.
+absl::Status MigratePgSchema(PgConn& conn, int from);
 
 // Connects, creates or checks the schema, and starts the writer.
 absl::StatusOr<std::unique_ptr<Store>> OpenPgStore(const StoreOptions& options);

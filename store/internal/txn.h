@@ -7,12 +7,18 @@
 #include "common/time.h"
 #include "store/internal/kv.h"
 #include "store/internal/resize_gate.h"
+#include "store/store.h"
 
 namespace masa::store::internal {
 
 // One transaction of either backend.
 struct TxnView {
   Kv* kv = nullptr;
+};
+
+// The tables under a Reader, for what reads them whole (store copy).
+struct ReaderAccess {
+  static Kv& KvOf(const Reader& reader) { return *reader.txn_->kv; }
 };
 
 // An open snapshot: a read transaction of its backend (LmdbSnapshot, PgSnapshot) and the
