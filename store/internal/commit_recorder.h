@@ -8,11 +8,28 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "store/store.h"
 
 namespace masa::store::internal {
+
+// Takes the first `max` batches off `queue` (all of them when it holds no more): the next
+// group a writer commits.
+template <typename T>
+std::vector<T> TakeGroup(std::vector<T>& queue, size_t max) {
+  std::vector<T> group;
+  if (queue.size() <= max) {
+    group.swap(queue);
+  } else {
+    auto cut = queue.begin() + static_cast<ptrdiff_t>(max);
+    group.assign(std::make_move_iterator(queue.begin()), std::make_move_iterator(cut));
+    queue.erase(queue.begin(), cut);
+  }
+  return group;
+}
 
 class CommitRecorder {
  public:

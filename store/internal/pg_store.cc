@@ -391,14 +391,7 @@ void PgStore::WriterLoop() {
       lock.lock();
       continue;
     }
-    std::vector<Pending> group;
-    if (queue_.size() <= options_.max_batches_per_txn) {
-      group.swap(queue_);
-    } else {
-      auto cut = queue_.begin() + static_cast<ptrdiff_t>(options_.max_batches_per_txn);
-      group.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(cut));
-      queue_.erase(queue_.begin(), cut);
-    }
+    std::vector<Pending> group = TakeGroup(queue_, options_.max_batches_per_txn);
     lock.unlock();
     CommitGroup(group);
     if (has_signer_.load()) (void)Checkpoint(/*force=*/false);
