@@ -85,6 +85,7 @@
 
 #include "absl/time/time.h"
 #include "bench/internal/appliance.h"
+#include "bench/internal/cluster.h"
 #include "bench/internal/faults.h"
 #include "bench/internal/grpc_load.h"
 #include "bench/internal/load_client.h"
@@ -374,6 +375,7 @@ int main(int argc, char** argv) {
   std::printf("load_bench: provisioning a state with %d serial numbers...\n", o.serial_pool);
   std::fflush(stdout);
   Provision(o, &d);
+  if (o.postgres) return RunCluster(o, d, argc, argv);
   // The HSM's ceiling before the load as well as after it: a shared host's speed drifts over
   // a run, and the ratios then take the mean of the two, the drift printed beside them.
   CSignFigures csign_before;

@@ -120,6 +120,7 @@ std::string JsonEscapePem(const std::string& pem) {
 // The client
 
 struct Connection {
+  uint16_t port = 0;
   int fd = -1;
   SSL* ssl = nullptr;
   std::string in;
@@ -182,11 +183,19 @@ class Client final : public LoadClient {
     }
   }
 
+  // Seconds of CPU the masad process (or every node of the cluster) used so far.
+  double DaemonCpu() const {
+    if (target_.pids.empty()) return CpuSecondsOf(target_.pid);
+    double sum = 0;
+    for (pid_t pid : target_.pids) sum += CpuSecondsOf(pid);
+    return sum;
+  }
+
   bool Connect(Connection* c) {
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
-    addr.sin_port = htons(target_.port);
+    addr.sin_port = htons(c->port != 0 ? c->port : target_.port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -302,6 +311,9 @@ class Client final : public LoadClient {
     // Connections are made before the clock starts, and kept across phases.
     // A deque keeps the addresses epoll holds stable as it grows.
     if (static_cast<int>(conns_.size()) < connections) conns_.resize(connections);
+    for (size_t i = 0; i < conns_.size() && !target_.ports.empty(); ++i) {
+      conns_[i].port = target_.ports[i % target_.ports.size()];
+    }
     for (int i = 0; i < connections; ++i) {
       if (conns_[i].fd < 0 && !Connect(&conns_[i])) Die("cannot connect to masad");
     }
@@ -317,7 +329,7 @@ class Client final : public LoadClient {
     const int64_t interval = rate > 0 ? static_cast<int64_t>(1e9 / rate) : 0;
     int64_t next_due = start;
     int in_flight = 0;
-    const double cpu0 = CpuSecondsSelf(), dcpu0 = CpuSecondsOf(target_.pid);
+    const double cpu0 = CpuSecondsSelf(), dcpu0 = DaemonCpu();
     r.mem_start = MemoryOf(target_.pid);
     r.rss_max_kb = r.mem_start.rss_kb;
     r.anon_max_kb = r.mem_start.anon_kb;
@@ -467,7 +479,7 @@ class Client final : public LoadClient {
     // Closed loop: the rate over the window; open loop: over the time to answer them all.
     if (rate > 0) r.seconds = (stop - start) / 1e9;
     r.client_cpu = CpuSecondsSelf() - cpu0;
-    r.daemon_cpu = CpuSecondsOf(target_.pid) - dcpu0;
+    r.daemon_cpu = DaemonCpu() - dcpu0;
     r.mem_end = MemoryOf(target_.pid);
     r.rss_max_kb = std::max(r.rss_max_kb, r.mem_end.rss_kb);
     r.anon_max_kb = std::max(r.anon_max_kb, r.mem_end.anon_kb);

@@ -55,6 +55,10 @@ struct LoadTarget {
   int serials_per_request = 20;
   int serial_pool = 400000;      // serials LB-0000000... assigned to that organization
   bool sample_vouchers = false;  // keep a VoucherSample of every 200 answer
+  // Several masad nodes (load_bench --nodes): connection i goes to ports[i % size]
+  // (`port` unused), and the daemon CPU is the sum over pids.
+  std::vector<uint16_t> ports = {};
+  std::vector<pid_t> pids = {};
 };
 
 struct PhaseResult {

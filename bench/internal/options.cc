@@ -16,7 +16,8 @@ void Usage() {
       "                  [--grpc-calls N] [--grpc-components N] [--rotate-at S]\n"
       "                  [--tokens N] [--fail-token-at S] [--fail-all-at S] [--recover-at S]\n"
       "                  [--fault KIND] [--call-timeout-ms N] [--probe-interval-ms N]\n"
-      "                  [--results-dir DIR] [--slice S] [--prefill N]\n");
+      "                  [--results-dir DIR] [--slice S] [--prefill N]\n"
+      "                  [--postgres [--nodes N]]\n");
 }
 
 Options ParseOptions(int argc, char** argv) {
@@ -28,6 +29,9 @@ Options ParseOptions(int argc, char** argv) {
     if (eq != std::string::npos) {
       value = arg.substr(eq + 1);
       arg = arg.substr(0, eq);
+    } else if (arg == "--postgres") {
+      o.postgres = true;
+      continue;
     } else if (arg == "--help" || arg == "-h") {
       Usage();
       std::exit(0);
@@ -47,6 +51,8 @@ Options ParseOptions(int argc, char** argv) {
     };
     if (arg == "--duration")
       o.duration_s = num(1, 3600);
+    else if (arg == "--nodes")
+      o.nodes = static_cast<int>(num(1, 8));
     else if (arg == "--warmup")
       o.warmup_s = num(0, 600);
     else if (arg == "--connections")

@@ -44,6 +44,10 @@ struct Options {
   std::string results_dir;
   int slice_s = 10;      // per-slice figures: vouchers/s, p50, p99, p99.9
   uint64_t prefill = 0;  // vouchers written into the store before the measured phases
+  // --postgres: the store on PostgreSQL (a primary and a synchronous standby load_bench
+  // starts, fsync on), served by --nodes masad nodes (bench/internal/cluster.h).
+  bool postgres = false;
+  int nodes = 1;
   bool faults() const { return fail_token_at > 0 || fail_all_at > 0; }
 };
 

@@ -124,13 +124,15 @@ absl::StatusOr<std::unique_ptr<PgCluster>> PgCluster::Start(const PgClusterOptio
   MASA_RETURN_IF_ERROR(
       c->Run({absl::StrCat(kBin, "initdb"), "-D", primary, "-U", "postgres", "--auth=trust",
               "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions"}));
-  // fsync off: the tests kill server processes, never the machine, so the page cache
+  // fsync off for tests: they kill server processes, never the machine, so the page cache
   // outlives every kill; what a COMMIT waits for (the standby's WAL receipt) is unchanged.
   Append(primary + "/postgresql.conf",
-         absl::StrCat("listen_addresses = '127.0.0.1'\nport = ", c->primary_port_,
-                      "\nunix_socket_directories = '", c->dir_,
-                      "'\nwal_level = replica\nmax_wal_senders = 4\nfsync = off\n"
-                      "hot_standby = on\nsynchronous_commit = on\n"));
+         absl::StrCat(
+             "listen_addresses = '127.0.0.1'\nport = ", c->primary_port_,
+             "\nunix_socket_directories = '", c->dir_,
+             "'\nwal_level = replica\nmax_wal_senders = 4\nfsync = ", options.fsync ? "on" : "off",
+             "\n"
+             "hot_standby = on\nsynchronous_commit = on\n"));
   if (options.standby) {
     Append(primary + "/postgresql.conf",
            absl::StrCat("synchronous_standby_names = '", kStandbyName, "'\n"));

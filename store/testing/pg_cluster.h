@@ -27,6 +27,9 @@ namespace masa::store::testing {
 
 struct PgClusterOptions {
   bool standby = true;  // a synchronous hot standby beside the primary
+  // Flush WAL to disk (load_bench: commits cost what they cost in production). Off for
+  // tests, which kill server processes, never the machine.
+  bool fsync = false;
 };
 
 // One libpq connection, closed by the destructor.
