@@ -148,9 +148,12 @@ absl::StatusOr<std::unique_ptr<PgCluster>> PgCluster::Start(const PgClusterOptio
                                std::to_string(c->primary_port_), "-U", "postgres", "-D", standby,
                                "--wal-method=stream", "--checkpoint=fast", "--no-sync"}));
   // Not pg_basebackup -R: the standby names itself to the primary with application_name.
+  // wal_retrieve_retry_interval 1 s (default 5 s): a standby whose primary died acts on a
+  // promotion at its next WAL retry, as the README advises operators.
   Append(standby + "/postgresql.conf",
          absl::StrCat("port = ", c->standby_port_, "\nprimary_conninfo = 'host=127.0.0.1 port=",
-                      c->primary_port_, " user=postgres application_name=", kStandbyName, "'\n"));
+                      c->primary_port_, " user=postgres application_name=", kStandbyName,
+                      "'\nwal_retrieve_retry_interval = 1s\n"));
   MASA_RETURN_IF_ERROR(c->Run({"/usr/bin/touch", standby + "/standby.signal"}));
   MASA_RETURN_IF_ERROR(c->Run({absl::StrCat(kBin, "pg_ctl"), "-D", standby, "-l", standby + ".log",
                                "-w", "-t", "60", "start"}));
