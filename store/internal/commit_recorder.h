@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <iterator>
 #include <vector>
 
@@ -15,6 +16,13 @@
 #include "store/store.h"
 
 namespace masa::store::internal {
+
+// A submitted batch waiting for its group's commit, in either store's queue.
+struct PendingBatch {
+  WriteBatch batch;
+  std::function<void(absl::StatusOr<CommitResult>)> done;
+  std::chrono::steady_clock::time_point submitted;
+};
 
 // Takes the first `max` batches off `queue` (all of them when it holds no more): the next
 // group a writer commits.

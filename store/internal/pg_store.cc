@@ -223,11 +223,7 @@ class PgStore final : public Store {
   absl::Duration TakeSlowestCommit() override { return recorder_.TakeSlowest(); }
 
  private:
-  struct Pending {
-    WriteBatch batch;
-    std::function<void(absl::StatusOr<CommitResult>)> done;
-    SteadyClock::time_point submitted;
-  };
+  using Pending = PendingBatch;
 
   void WriterLoop();
   // Connects the writer again if need be and asks the server for a trivial answer.
@@ -427,12 +423,7 @@ void PgStore::CommitGroup(std::vector<Pending>& group) {
     if (status.ok()) break;
     kv_.Forget();
     known_gen_.reset();
-    if (conn_.ok() && !conn_.failed()) {
-      (void)conn_.Exec("ROLLBACK", "rolling back");
-    } else if (conn_.ok()) {
-      (void)conn_.Exec("ROLLBACK", "rolling back");
-      conn_.ClearFailed();
-    }
+    if (conn_.ok()) (void)conn_.Exec("ROLLBACK", "rolling back");
     if (committing && !conn_.ok()) {
       status = absl::UnavailableError(absl::StrCat(
           "the database connection was lost while committing; whether these writes were "

@@ -71,11 +71,7 @@ class StoreImpl final : public Store {
   absl::Duration TakeSlowestCommit() override { return recorder_.TakeSlowest(); }
 
  private:
-  struct Pending {
-    WriteBatch batch;
-    std::function<void(absl::StatusOr<CommitResult>)> done;
-    std::chrono::steady_clock::time_point submitted;
-  };
+  using Pending = PendingBatch;
 
   absl::Status InitOnce();
   void WriterLoop();
